@@ -1,0 +1,314 @@
+"""Checkpoints: exact round trips, weights-only loading, clear refusals; tiled predict."""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from topoviz.checkpoints import CheckpointError, load, save
+from topoviz.inference import predict
+from topoviz.nets import SixLayerNet, UNet, build
+from topoviz.synthetic import membranes
+
+torch.set_num_threads(1)
+
+
+def small_net(arch: str = "unet", **kwargs) -> nn.Module:
+    torch.manual_seed(0)
+    defaults = {"unet": {"base": 4, "depth": 2}, "sixlayer": {"width": 4, "fc": 8}}[arch]
+    return build(arch, **{**defaults, **kwargs})
+
+
+def to_bytes(payload) -> bytes:
+    buf = io.BytesIO()
+    torch.save(payload, buf)
+    return buf.getvalue()
+
+
+def checkpoint_dict(model: nn.Module, **changes) -> dict:
+    buf = io.BytesIO()
+    save(buf, model, {"note": "x"})
+    payload = torch.load(io.BytesIO(buf.getvalue()), weights_only=True)
+    payload.update(changes)
+    return payload
+
+
+class RunsCode:
+    """A pickle that runs a shell command when unpickled."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+# ---------------------------------------------------------------------- round trip
+
+
+@pytest.mark.parametrize(
+    ("arch", "kwargs"),
+    [("unet", {}), ("unet", {"norm": "group"}), ("sixlayer", {}), ("sixlayer", {"dense": True})],
+)
+def test_save_load_round_trip_is_exact(tmp_path, arch, kwargs):
+    model = small_net(arch, **kwargs)
+    # Non-default BatchNorm statistics must survive too.
+    model.train()
+    with torch.no_grad():
+        model(torch.rand(4, 1, 24, 24))
+    model.eval()
+    meta = {
+        "data": "membranes",
+        "lambda": 1e-4,
+        "steps": 10,
+        "ok": True,
+        "f1": None,
+        "curve": [0.5, 0.25],
+        "nested": {"fold": [0, 1]},
+    }
+    path = tmp_path / "net.pt"
+    save(path, model, meta)
+    x = torch.rand(1, 1, 30, 41)
+    for source in (path, str(path), path.read_bytes(), io.BytesIO(path.read_bytes())):
+        loaded, loaded_meta = load(source)
+        assert type(loaded) is type(model) and loaded.config == model.config
+        assert not loaded.training
+        assert loaded_meta == meta
+        with torch.no_grad():
+            assert torch.equal(loaded(x), model(x))
+    assert list(tmp_path.iterdir()) == [path]  # no temporary file left behind
+
+
+def test_meta_must_be_json_like(tmp_path):
+    model = small_net()
+    with pytest.raises(TypeError, match="ndarray"):
+        save(tmp_path / "a.pt", model, {"weights": np.ones(3)})
+    with pytest.raises(TypeError, match="non-string key"):
+        save(tmp_path / "a.pt", model, {1: "one"})
+    with pytest.raises(TypeError, match="must be a dict"):
+        save(tmp_path / "a.pt", model, ["not", "a", "dict"])
+    assert not (tmp_path / "a.pt").exists()
+    save(tmp_path / "b.pt", model, {"pair": (1, 2)})
+    assert load(tmp_path / "b.pt")[1] == {"pair": [1, 2]}  # tuples are stored as lists
+
+
+def test_save_refuses_foreign_models(tmp_path):
+    with pytest.raises(ValueError, match="not a topoviz architecture"):
+        save(tmp_path / "a.pt", nn.Conv2d(1, 1, 3), {})
+
+
+# ------------------------------------------------------------- what load refuses
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "empty"),
+        (os.urandom(2000), "not a checkpoint"),
+        (b"just some text, not weights", "not a checkpoint"),
+    ],
+)
+def test_not_a_checkpoint(data, message):
+    with pytest.raises(CheckpointError, match=message):
+        load(data)
+
+
+def test_a_zip_that_is_not_torch():
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("notes/readme.txt", "hello")
+    with pytest.raises(CheckpointError, match="zip archive but not a PyTorch file"):
+        load(buf.getvalue())
+
+
+def test_a_plain_state_dict_is_named_as_such():
+    data = to_bytes(small_net().state_dict())
+    with pytest.raises(CheckpointError, match="plain state_dict .* without the topoviz header"):
+        load(data)
+    with pytest.raises(CheckpointError, match="no format header"):
+        load(to_bytes({"model": "unet", "epoch": 3}))
+    with pytest.raises(CheckpointError, match="holds a list"):
+        load(to_bytes([torch.ones(2)]))
+
+
+@pytest.mark.parametrize("how", ["torch.save", "torch.save legacy", "pickle 2", "pickle 4", "meta"])
+def test_a_pickle_that_would_run_code_is_refused_and_not_run(tmp_path, how):
+    marker = tmp_path / "pwned"
+    evil = RunsCode(marker)
+    if how == "torch.save":
+        data = to_bytes({"x": evil})
+    elif how == "torch.save legacy":
+        buf = io.BytesIO()
+        torch.save({"x": evil}, buf, _use_new_zipfile_serialization=False)
+        data = buf.getvalue()
+    elif how == "meta":  # a valid-looking checkpoint with the payload hidden in meta
+        data = to_bytes(checkpoint_dict(small_net(), meta={"note": evil}))
+    else:
+        data = pickle.dumps(evil, protocol=int(how[-1]))
+    path = tmp_path / "evil.pt"
+    path.write_bytes(data)
+    with pytest.raises(CheckpointError, match="refused|not a checkpoint"):
+        load(path)
+    assert not marker.exists()
+    # the same pickle, unpickled without protection, would have run the command
+    pickle.loads(pickle.dumps(evil))
+    assert marker.exists()
+
+
+def test_refusal_names_the_object(tmp_path):
+    data = to_bytes({"x": RunsCode(tmp_path / "pwned")})
+    with pytest.raises(CheckpointError, match=r"refused: .*system.* did not execute"):
+        load(data)
+
+
+@pytest.mark.parametrize("keep", [0.1, 0.5, 0.99])
+def test_a_truncated_checkpoint(tmp_path, keep):
+    buf = io.BytesIO()
+    save(buf, small_net(), {})
+    data = buf.getvalue()
+    with pytest.raises(CheckpointError, match="truncated|corrupted"):
+        load(data[: int(len(data) * keep)])
+
+
+def test_unknown_architecture():
+    data = to_bytes(checkpoint_dict(small_net(), arch="resnet"))
+    with pytest.raises(CheckpointError, match="unknown architecture 'resnet'.*unet, sixlayer"):
+        load(data)
+
+
+def test_weights_of_another_architecture():
+    unet = small_net("unet")
+    six = small_net("sixlayer")
+    data = to_bytes(checkpoint_dict(unet, state_dict=six.state_dict()))
+    with pytest.raises(
+        CheckpointError,
+        match=r"weights do not fit architecture 'unet'.*missing keys .*unexpected keys .*conv1",
+    ):
+        load(data)
+
+
+def test_weights_of_another_size():
+    wider = small_net("unet", base=8).state_dict()
+    data = to_bytes(checkpoint_dict(small_net("unet", base=4), state_dict=wider))
+    with pytest.raises(CheckpointError, match=r"do not fit .*wrong shapes .*\(8, 1, 3, 3\)"):
+        load(data)
+
+
+def test_config_that_does_not_fit():
+    data = to_bytes(checkpoint_dict(small_net(), config={"base": 4, "layers": 9}))
+    with pytest.raises(CheckpointError, match="config .* does not fit architecture 'unet'"):
+        load(data)
+
+
+@pytest.mark.parametrize("version", [2, 0, None, "1"])
+def test_wrong_format_version(version):
+    data = to_bytes(checkpoint_dict(small_net(), version=version))
+    with pytest.raises(CheckpointError, match="format version .* not supported.*reads version 1"):
+        load(data)
+
+
+def test_non_finite_weights():
+    model = small_net()
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    state["head.weight"][0] = float("nan")
+    with pytest.raises(CheckpointError, match="NaN"):
+        load(to_bytes(checkpoint_dict(model, state_dict=state)))
+
+
+def test_size_limit_and_missing_file(tmp_path):
+    buf = io.BytesIO()
+    save(buf, small_net(), {})
+    with pytest.raises(CheckpointError, match="MiB allowed"):
+        load(buf.getvalue(), max_bytes=1000)
+    with pytest.raises(FileNotFoundError):
+        load(tmp_path / "nope.pt")
+
+
+def test_checkpoint_error_is_a_value_error():
+    assert issubclass(CheckpointError, ValueError)
+
+
+# -------------------------------------------------------------------------- predict
+
+
+def calibrated_unet() -> UNet:
+    """A UNet whose BatchNorm statistics come from real images, so its output varies."""
+    torch.manual_seed(0)
+    net = UNet(base=8)
+    for m in net.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.momentum = None  # a plain average over the calibration passes
+    image, _ = membranes(128, 0)
+    with torch.no_grad():
+        net(torch.from_numpy(image)[None, None])
+    return net.eval()
+
+
+def test_predict_tiles_a_large_image_and_matches_the_whole(monkeypatch):
+    net = calibrated_unet()
+    image, _ = membranes((600, 700), 1)
+    whole = predict(net, image, tile=1024)
+
+    calls = []
+    net.register_forward_hook(lambda m, i, o: calls.append(tuple(i[0].shape[-2:])))
+    tiled = predict(net, image)  # tile=512: 600 x 700 needs 2 x 2 tiles
+    assert len(calls) == 4 and all(max(s) <= 512 + 7 for s in calls)
+
+    assert tiled.shape == (600, 700) and tiled.dtype == np.float32
+    assert whole.std() > 0.05  # a meaningful comparison
+    diff = np.abs(tiled - whole)
+    assert diff.mean() < 2e-3
+    assert diff[16:-16, 16:-16].max() < 0.1  # only seams differ, and little
+
+
+def test_predict_is_the_sigmoid_of_the_net_for_small_images():
+    net = calibrated_unet()
+    image = np.random.default_rng(0).random((37, 53)).astype(np.float32)
+    f = predict(net, image)
+    with torch.no_grad():
+        expected = net.predict_proba(torch.from_numpy(image)[None, None])[0, 0].numpy()
+    assert f.shape == (37, 53) and f.dtype == np.float32
+    np.testing.assert_allclose(f, expected, atol=1e-6)
+    np.testing.assert_allclose(predict(net, image[..., None]), f)  # (H, W, 1) is fine too
+
+
+def test_predict_does_not_change_the_model():
+    net = calibrated_unet().train()
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    image = np.random.default_rng(0).random((70, 90)).astype(np.float32)
+    predict(net, image, tile=48, overlap=8)
+    assert net.training  # mode restored
+    assert all(m.training for m in net.modules())
+    assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())  # BN stats too
+    assert all(p.grad is None for p in net.parameters())
+
+
+def test_predict_works_with_the_six_layer_net_and_any_module():
+    image = np.random.default_rng(0).random((90, 130)).astype(np.float32)
+    six = SixLayerNet(width=4, fc=8)
+    assert np.allclose(predict(six, image, tile=64, overlap=16), predict(six, image), atol=0.05)
+    plain = nn.Conv2d(1, 1, 3, padding=1)  # no config, no pooling grid: still fine
+    assert predict(plain, image, tile=64, overlap=16).shape == image.shape
+
+
+@pytest.mark.parametrize(
+    ("image", "kwargs", "message"),
+    [
+        (np.zeros((2, 8, 8, 1)), {}, "must be"),
+        (np.full((8, 8), np.nan), {}, "NaN"),
+        (np.zeros((8, 8, 3)), {}, "channel"),
+        (np.zeros((8, 8)), {"tile": 16, "overlap": 16}, "overlap"),
+        (np.array([["a"]]), {}, "real numbers"),
+    ],
+)
+def test_predict_refuses_bad_input(image, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        predict(small_net(), image, **kwargs)

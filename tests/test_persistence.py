@@ -1,0 +1,183 @@
+"""Persistence diagrams: the compiled sweep against gudhi, pixels, Betti numbers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from strategies import likelihoods, masks
+
+from topoviz.metrics import betti_numbers
+from topoviz.persistence import Diagram, diagram, diagrams
+
+
+def multiset(dgm: Diagram, k: int) -> np.ndarray:
+    pts = np.round(dgm[k].points, 12)
+    return pts[np.lexsort((pts[:, 1], pts[:, 0]))]
+
+
+def assert_same_dots(a: Diagram, b: Diagram) -> None:
+    for k in a.dims:
+        ma, mb = multiset(a, k), multiset(b, k)
+        assert ma.shape == mb.shape, f"dim {k}: {len(ma)} dots vs {len(mb)}"
+        np.testing.assert_allclose(ma, mb, atol=1e-12)
+
+
+def assert_pixels_consistent(f: np.ndarray, dgm: Diagram) -> None:
+    for k in dgm.dims:
+        d = dgm[k]
+        for pixels, coord in ((d.birth_pixel, d.points[:, 0]), (d.death_pixel, d.points[:, 1])):
+            exists = pixels[:, 0] >= 0
+            assert (pixels[~exists] == -1).all()
+            vals = f[pixels[exists, 0], pixels[exists, 1]]
+            np.testing.assert_allclose(vals, 1.0 - coord[exists], atol=1e-12)
+            if not dgm.frame:  # without a frame only an essential death has no pixel
+                assert (exists | ((pixels is d.death_pixel) & d.essential)).all()
+        # essential classes: death coordinate 1 and no death pixel
+        assert (d.points[d.essential, 1] == 1.0).all()
+        assert (d.death_pixel[d.essential] == -1).all()
+        finite = ~d.essential
+        assert (d.points[finite, 0] < d.points[finite, 1]).all()  # no zero-persistence dots
+
+
+@settings(max_examples=300)
+@given(f=likelihoods(), frame=st.booleans())
+def test_same_dots_as_gudhi(f, frame):
+    assert_same_dots(diagram(f, frame=frame), diagram(f, frame=frame, backend="gudhi"))
+
+
+@settings(max_examples=200)
+@given(f=likelihoods(), frame=st.booleans())
+def test_critical_pixels_hold_the_birth_and_death_values(f, frame):
+    for backend in ("numba", "gudhi"):  # gudhi's Fortran-order indices converted right
+        assert_pixels_consistent(f, diagram(f, frame=frame, backend=backend))
+
+
+@settings(max_examples=150)
+@given(f=likelihoods(max_side=12), frame=st.booleans(), alpha=st.floats(0.01, 1.0))
+def test_betti_read_off_diagram_equals_labelling(f, frame, alpha):
+    dgm = diagram(f, frame=frame)
+    b0, b1 = betti_numbers(f >= alpha, frame=frame)
+    assert dgm.betti(alpha) == {0: b0, 1: b1}
+
+
+@settings(max_examples=100)
+@given(g=masks(), frame=st.booleans())
+def test_binary_mask_dots_sit_at_the_corner(g, frame):
+    dgm = diagram(g.astype(float), frame=frame)
+    for k in (0, 1):
+        pts = dgm[k].points
+        # every dot of a binary function is born at 1 and dies at 0: (0, 1);
+        # without a frame an all-background mask has its one component at (1, 1)
+        if g.any() or frame:
+            assert (pts == [0.0, 1.0]).all(), pts
+    assert tuple(dgm.betti(0.5).values()) == betti_numbers(g, frame=frame)
+
+
+@settings(max_examples=60)
+@given(
+    st.integers(1, 6)
+    .flatmap(lambda b: st.tuples(st.just(b), st.integers(1, 9), st.integers(1, 9)))
+    .flatmap(lambda s: likelihoods(max_side=1, min_side=1).map(lambda _: s)),
+    st.booleans(),
+    st.integers(0, 2**31),
+)
+def test_batch_equals_one_by_one(shape, frame, seed):
+    rng = np.random.default_rng(seed)
+    stack = np.round(rng.random(shape) * 4) / 4 if seed % 2 else rng.random(shape)
+    batch = diagrams(stack, frame=frame)
+    for f, got in zip(stack, batch, strict=True):
+        want = diagram(f, frame=frame)
+        for k in (0, 1):
+            np.testing.assert_array_equal(got[k].points, want[k].points)
+            np.testing.assert_array_equal(got[k].birth_pixel, want[k].birth_pixel)
+            np.testing.assert_array_equal(got[k].death_pixel, want[k].death_pixel)
+
+
+def test_broken_ring_has_a_late_handle_at_the_gap():
+    f = np.zeros((7, 7))
+    f[1:6, 1:6] = 0.9
+    f[2:5, 2:5] = 0.1
+    f[1, 3] = 0.3  # the gap
+    dgm = diagram(f, frame=False)
+    (hole,) = dgm[1].points
+    np.testing.assert_allclose(hole, [0.7, 0.9])
+    assert dgm[1].birth_pixel.tolist() == [[1, 3]]  # the saddle closes the loop
+    assert f[tuple(dgm[1].death_pixel[0])] == 0.1  # the hole fills at its lowest pixel
+    assert dgm.betti(0.5) == {0: 1, 1: 0}
+    assert dgm.betti(0.2) == {0: 1, 1: 1}
+
+
+def test_frame_closes_a_branch_into_handles():
+    # a Y-shaped branch cropped by the patch: relative homology sees two handles
+    # plus the region between the branches and the frame (Sec. 2.3, the figure)
+    y = np.zeros((9, 9))
+    y[4:, 4] = 1  # the stem, down to the border
+    y[4, 1:8] = 1  # the fork
+    y[:5, 1] = y[:5, 7] = 1  # two branches, up to the border
+    assert diagram(y, frame=False).betti(0.5) == {0: 1, 1: 0}
+    assert diagram(y, frame=True).betti(0.5)[1] == 3
+
+
+def test_essential_class_and_frame_pixels():
+    f = np.full((3, 4), 0.2)
+    f[1, 2] = 0.8
+    d = diagram(f, frame=False)
+    assert d[0].points.tolist() == [[pytest.approx(0.2), 1.0]]
+    assert d[0].birth_pixel.tolist() == [[1, 2]] and d[0].death_pixel.tolist() == [[-1, -1]]
+    framed = diagram(f, frame=True)
+    ess = framed[0].essential
+    assert framed[0].points[ess].tolist() == [[0.0, 1.0]]  # the frame is born at 1
+    assert framed[0].birth_pixel[ess].tolist() == [[-1, -1]]
+
+
+@pytest.mark.parametrize(
+    "bad, words",
+    [
+        (np.array([[0.1, np.nan]]), "NaN"),
+        (np.array([[0.1, np.inf]]), "NaN or infinite"),
+        (np.array([[0.1, 1.5]]), "[0, 1]"),
+        (np.array([[-3.0, 0.5]]), "logits"),
+        (np.zeros(5), "2-D"),
+        (np.zeros((0, 3)), "empty"),
+        (np.array([["a", "b"]]), "real numbers"),
+    ],
+)
+def test_bad_input_is_refused_clearly(bad, words):
+    with pytest.raises(ValueError, match=None) as err:
+        diagram(bad)
+    assert words in str(err.value)
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="backend"):
+        diagram(np.zeros((2, 2)), backend="fast")
+    with pytest.raises(ValueError, match="dims"):
+        diagram(np.zeros((2, 2)), dims=(2,))
+    with pytest.raises(ValueError, match="B x H x W"):
+        diagrams(np.zeros((2, 2)))
+    assert diagrams(np.zeros((0, 3, 3))) == []
+    with pytest.raises(KeyError, match="not computed"):
+        diagram(np.zeros((2, 2)), dims=(0,))[1]
+
+
+def test_non_square_and_tiny_inputs():
+    rng = np.random.default_rng(3)
+    for shape in [(1, 1), (1, 7), (7, 1), (2, 2), (65, 31)]:
+        f = rng.random(shape)
+        for frame in (False, True):
+            assert_same_dots(diagram(f, frame=frame), diagram(f, frame=frame, backend="gudhi"))
+
+
+def test_bool_and_float32_inputs_work():
+    g = np.zeros((5, 5), bool)
+    g[2, 1:4] = True
+    assert diagram(g).betti() == diagram(g.astype(np.float32)).betti() == {0: 2, 1: 1}
+
+
+def test_dims_subset():
+    f = np.random.default_rng(0).random((6, 6))
+    d = diagram(f, dims=(1,))
+    assert d.dims == (1,)
+    np.testing.assert_array_equal(d[1].points, diagram(f)[1].points)

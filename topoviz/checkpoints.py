@@ -1,0 +1,280 @@
+"""Save and load network checkpoints, never unpickling more than tensors.
+
+A checkpoint is one ``torch.save`` file holding a plain dict::
+
+    {"format": "topoviz-checkpoint", "version": 1, "arch": "unet",
+     "config": {...}, "state_dict": {...}, "meta": {...}}
+
+``config`` rebuilds the net (``topoviz.nets.build(arch, **config)``); ``meta`` is
+free JSON-like data (training recipe, metrics). :func:`load` reads it with
+``torch.load(..., weights_only=True)`` only, so an uploaded file cannot run code;
+anything else it finds is refused with a :class:`CheckpointError` that says what
+the file is and what was expected.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import tempfile
+import warnings
+import zipfile
+from pathlib import Path
+from typing import IO, Any
+
+import torch
+from torch import nn
+
+from topoviz.nets import ARCHITECTURES, arch_of, build
+
+__all__ = ["CheckpointError", "save", "load", "FORMAT", "VERSION"]
+
+FORMAT = "topoviz-checkpoint"
+VERSION = 1
+#: Larger inputs are refused before reading (an upload can be anything).
+MAX_BYTES = 256 * 2**20
+
+Source = str | os.PathLike | bytes | bytearray | memoryview | IO[bytes]
+
+
+class CheckpointError(ValueError):
+    """A file that is not a loadable topoviz checkpoint; the message says why."""
+
+
+def _check_json(value: Any, where: str) -> Any:
+    """``value`` as plain JSON-like data (tuples become lists), or TypeError."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_check_json(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise TypeError(f"{where} has a non-string key {k!r}; meta must be JSON-like")
+            out[k] = _check_json(v, f"{where}[{k!r}]")
+        return out
+    raise TypeError(
+        f"{where} is a {type(value).__name__}; meta must hold only str, int, float, bool, "
+        "None, lists and dicts (convert arrays with .tolist(), numbers with float())"
+    )
+
+
+def save(path: str | os.PathLike | IO[bytes], model: nn.Module, meta: dict | None = None) -> None:
+    """Write ``model`` (a net of :data:`topoviz.nets.ARCHITECTURES`) and ``meta``.
+
+    Parameters
+    ----------
+    path : str, path or binary file object
+        Where to write. A path is written atomically (a temporary file renamed).
+    model : nn.Module
+        A :class:`~topoviz.nets.UNet` or :class:`~topoviz.nets.SixLayerNet`.
+    meta : dict, optional
+        JSON-like data stored beside the weights (str, int, float, bool, None,
+        lists, dicts with str keys), e.g. the training recipe and metrics.
+    """
+    arch = arch_of(model)
+    payload = {
+        "format": FORMAT,
+        "version": VERSION,
+        "arch": arch,
+        "config": _check_json(dict(model.config), "config"),
+        "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
+        "meta": _check_json({} if meta is None else meta, "meta"),
+    }
+    if not isinstance(payload["meta"], dict):
+        raise TypeError(f"meta must be a dict, got {type(meta).__name__}")
+    if hasattr(path, "write"):
+        torch.save(payload, path)
+        return
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(payload, f)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _read_bytes(source: Source, max_bytes: int) -> bytes:
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+    elif hasattr(source, "getvalue"):  # BytesIO, Streamlit's UploadedFile
+        data = source.getvalue()
+    elif hasattr(source, "read"):
+        data = source.read(max_bytes + 1)
+    else:
+        path = Path(source)
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise CheckpointError(_too_big(size, max_bytes))
+        data = path.read_bytes()
+    if len(data) > max_bytes:
+        raise CheckpointError(_too_big(len(data), max_bytes))
+    return data
+
+
+def _too_big(size: int, limit: int) -> str:
+    return f"the file is {size / 2**20:.1f} MiB, more than the {limit / 2**20:.0f} MiB allowed"
+
+
+def _unpickle(data: bytes) -> Any:
+    """``torch.load(weights_only=True)`` with every failure turned into a clear message."""
+    if not data:
+        raise CheckpointError("not a checkpoint: the file is empty")
+    is_zip = data[:4] == b"PK\x03\x04"
+    if is_zip:
+        if not zipfile.is_zipfile(io.BytesIO(data)):
+            raise CheckpointError(
+                "the checkpoint is truncated or corrupted: its zip directory is missing "
+                f"({len(data)} bytes; was the download or copy cut short?)"
+            )
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            names = z.namelist()
+        if not any(n.endswith("/data.pkl") for n in names):
+            shown = ", ".join(names[:5]) + (" ..." if len(names) > 5 else "")
+            raise CheckpointError(
+                f"not a checkpoint: a zip archive but not a PyTorch file (it holds {shown})"
+            )
+    try:
+        with warnings.catch_warnings():  # torch warns about odd pickle protocols; we refuse anyway
+            warnings.simplefilter("ignore", UserWarning)
+            return torch.load(io.BytesIO(data), weights_only=True, map_location="cpu")
+    except Exception as e:  # noqa: BLE001 - any failure of an untrusted file is a CheckpointError
+        text = str(e)
+        refused = re.search(r"GLOBAL ([\w.]+)", text)
+        if refused:
+            raise CheckpointError(
+                "refused: the file asks to run or build Python objects beyond tensors "
+                f"({refused.group(1)}); topoviz loads weights only (torch.load with "
+                "weights_only=True) and did not execute it"
+            ) from None
+        if is_zip:
+            raise CheckpointError(
+                f"the checkpoint is corrupted: PyTorch could not read it ({type(e).__name__})"
+            ) from e
+        raise CheckpointError(
+            "not a checkpoint: not a PyTorch file, or a pickle of objects other than "
+            "tensors (refused without running it)"
+        ) from e
+
+
+def load(source: Source, *, max_bytes: int = MAX_BYTES) -> tuple[nn.Module, dict]:
+    """Read a checkpoint written by :func:`save`; return ``(model, meta)``.
+
+    Parameters
+    ----------
+    source : path, bytes or binary file object
+        A path, the file's bytes, or a file object (``BytesIO``, an upload).
+    max_bytes : int
+        Larger files are refused.
+
+    Returns
+    -------
+    model : nn.Module
+        The rebuilt net in evaluation mode, on the CPU.
+    meta : dict
+        The ``meta`` given to :func:`save`.
+
+    Raises
+    ------
+    CheckpointError
+        When the file is empty, truncated or corrupted, not a PyTorch file, a
+        pickle that would run code, a plain ``state_dict`` without the topoviz
+        header, a format version this code does not read, an unknown
+        architecture, or weights that do not fit the architecture.
+    FileNotFoundError
+        When ``source`` is a path that does not exist.
+    """
+    obj = _unpickle(_read_bytes(source, max_bytes))
+
+    if not isinstance(obj, dict):
+        raise CheckpointError(
+            f"not a topoviz checkpoint: the file holds a {type(obj).__name__}, "
+            f"not a dict with the {FORMAT!r} header"
+        )
+    if obj.get("format") != FORMAT:
+        if obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
+            first = next(iter(obj))
+            raise CheckpointError(
+                f"this is a plain state_dict ({len(obj)} tensors, e.g. {first!r}) without "
+                "the topoviz header, so it does not say which architecture it fits; load it "
+                "into a net from topoviz.nets.build(...) and write it with "
+                "topoviz.checkpoints.save(path, model, meta)"
+            )
+        keys = ", ".join(map(repr, list(obj)[:6]))
+        raise CheckpointError(
+            f"not a topoviz checkpoint: no format header {FORMAT!r} (its keys: {keys})"
+        )
+    version = obj.get("version")
+    if version != VERSION:
+        raise CheckpointError(
+            f"checkpoint format version {version!r} is not supported; this topoviz "
+            f"reads version {VERSION}"
+        )
+    arch = obj.get("arch")
+    if arch not in ARCHITECTURES:
+        known = ", ".join(ARCHITECTURES)
+        raise CheckpointError(f"unknown architecture {arch!r}; this topoviz knows: {known}")
+    config = obj.get("config")
+    if not isinstance(config, dict) or not all(isinstance(k, str) for k in config):
+        raise CheckpointError(f"the checkpoint's config is not a dict of settings: {config!r}")
+    try:
+        model = build(arch, **config)
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(
+            f"the checkpoint's config {config} does not fit architecture {arch!r}: {e}"
+        ) from None
+    state = obj.get("state_dict")
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise CheckpointError("the checkpoint's state_dict is not a dict of tensors")
+    _check_fit(model, state, arch, config)
+    meta = obj.get("meta", {})
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"the checkpoint's meta is a {type(meta).__name__}, not a dict")
+    return model.eval(), meta
+
+
+def _check_fit(model: nn.Module, state: dict, arch: str, config: dict) -> None:
+    """Load ``state`` into ``model`` or say exactly which weights do not fit."""
+
+    def listed(keys: list[str]) -> str:
+        return ", ".join(keys[:5]) + (f" (+{len(keys) - 5} more)" if len(keys) > 5 else "")
+
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    shapes = [
+        f"{k} {tuple(state[k].shape)} instead of {tuple(v.shape)}"
+        for k, v in expected.items()
+        if k in state and state[k].shape != v.shape
+    ]
+    nonfinite = [
+        k
+        for k, v in state.items()
+        if v.is_floating_point() and k in expected and not bool(torch.isfinite(v).all())
+    ]
+    problems = []
+    if missing:
+        problems.append(f"missing keys {listed(missing)}")
+    if unexpected:
+        problems.append(f"unexpected keys {listed(unexpected)}")
+    if shapes:
+        problems.append(f"wrong shapes {listed(shapes)}")
+    if not problems:
+        try:
+            model.load_state_dict(state, strict=True)
+        except RuntimeError as e:  # e.g. a dtype that cannot be copied
+            problems.append(str(e).splitlines()[0])
+    if problems:
+        raise CheckpointError(
+            f"this checkpoint's weights do not fit architecture {arch!r} with config "
+            f"{config}: " + "; ".join(problems)
+        )
+    if nonfinite:
+        raise CheckpointError(
+            f"the checkpoint's weights contain NaN or infinity ({listed(nonfinite)})"
+        )

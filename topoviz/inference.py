@@ -1,0 +1,119 @@
+"""Run a segmentation net on an image of any size: the likelihood ``f``."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+__all__ = ["predict"]
+
+
+def _spans(n: int, tile: int, overlap: int, grid: int) -> list[tuple[int, int]]:
+    """Tiles ``[start, stop)`` along one axis, covering ``0 .. n``.
+
+    Starts are multiples of ``grid`` (the net's ``pooling_grid``), so each tile
+    is pooled on the same grid as the whole image; the last tile runs to the end
+    and may be up to ``grid - 1`` pixels longer than ``tile``.
+    """
+    if n <= tile:
+        return [(0, n)]
+    step = max(grid, (tile - overlap) // grid * grid)
+    last = (n - tile) // grid * grid
+    starts = [*range(0, last, step), last]
+    return [(s, min(s + tile, n)) for s in starts[:-1]] + [(last, n)]
+
+
+def _ramp(n: int, overlap: int, at_start: bool, at_end: bool) -> np.ndarray:
+    """Blending weight along one tile axis: rises over ``overlap`` px at inner edges.
+
+    A tile edge on the image border keeps full weight: no other tile covers it.
+    """
+    w = np.ones(n)
+    if overlap > 0:
+        rise = (np.arange(min(overlap, n)) + 0.5) / overlap
+        if not at_start:
+            w[: len(rise)] = np.minimum(w[: len(rise)], rise)
+        if not at_end:
+            w[n - len(rise) :] = np.minimum(w[n - len(rise) :], rise[::-1])
+    return w
+
+
+def predict(model: nn.Module, image: np.ndarray, tile: int = 512, overlap: int = 32) -> np.ndarray:
+    """The likelihood ``f = sigmoid(model(image))`` of an image of any size.
+
+    Parameters
+    ----------
+    model : nn.Module
+        A net returning ``(N, 1, H, W)`` logits for ``(N, C, H, W)`` input, such
+        as those of :mod:`topoviz.nets`.
+    image : ndarray, (H, W) or (H, W, C)
+        The image, float in [0, 1] as elsewhere in topoviz.
+    tile : int
+        Images larger than ``tile`` in either dimension are cut into ``tile ×
+        tile`` tiles, so memory stays bounded.
+    overlap : int
+        Overlap of neighbouring tiles, in pixels. In the overlap the two
+        predictions are blended with linear weights, which hides the seams
+        (tile edges see less context than the whole image would give).
+
+    Returns
+    -------
+    f : ndarray, float32, (H, W)
+        The per-pixel likelihood, in [0, 1].
+
+    Notes
+    -----
+    Runs under ``torch.no_grad()`` in evaluation mode (BatchNorm uses its running
+    statistics); the model's own mode is restored afterwards, and nothing else of
+    it is changed.
+    """
+    image = np.asarray(image)
+    if image.ndim == 2:
+        image = image[..., None]
+    if image.ndim != 3 or min(image.shape[:2]) < 1:
+        raise ValueError(f"image must be (H, W) or (H, W, C), got shape {image.shape}")
+    if not np.issubdtype(image.dtype, np.number) or np.issubdtype(image.dtype, np.complexfloating):
+        raise ValueError(f"image must be real numbers, got dtype {image.dtype}")
+    if not np.isfinite(image).all():
+        raise ValueError("image contains NaN or infinity")
+    if tile < 1 or not 0 <= overlap < tile:
+        raise ValueError(f"need tile >= 1 and 0 <= overlap < tile, got {tile}, {overlap}")
+    expected = getattr(model, "config", {}).get("in_channels")
+    if expected is not None and image.shape[2] != expected:
+        raise ValueError(f"the model takes {expected} channel(s), the image has {image.shape[2]}")
+
+    param = next(model.parameters(), None)
+    device = param.device if param is not None else torch.device("cpu")
+    h, w = image.shape[:2]
+    x = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1), np.float32))[None]
+
+    def run(patch: torch.Tensor) -> np.ndarray:
+        logits = model(patch.to(device))
+        if logits.shape[-2:] != patch.shape[-2:] or logits.shape[1] != 1:
+            raise ValueError(
+                f"the model returned shape {tuple(logits.shape)} for input "
+                f"{tuple(patch.shape)}; expected (N, 1, H, W) of the same H, W"
+            )
+        return torch.sigmoid(logits)[0, 0].float().cpu().numpy()
+
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            if h <= tile and w <= tile:
+                return np.clip(run(x), 0.0, 1.0).astype(np.float32)
+            grid = getattr(model, "pooling_grid", 1)
+            grid = grid if isinstance(grid, int) and grid >= 1 else 1
+            total = np.zeros((h, w))
+            weight = np.zeros((h, w))
+            for y0, y1 in _spans(h, tile, overlap, grid):
+                wy = _ramp(y1 - y0, overlap, y0 == 0, y1 == h)
+                for x0, x1 in _spans(w, tile, overlap, grid):
+                    wx = _ramp(x1 - x0, overlap, x0 == 0, x1 == w)
+                    wt = wy[:, None] * wx[None, :]
+                    total[y0:y1, x0:x1] += wt * run(x[..., y0:y1, x0:x1])
+                    weight[y0:y1, x0:x1] += wt
+            return np.clip(total / weight, 0.0, 1.0).astype(np.float32)
+    finally:
+        model.train(was_training)
