@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -193,16 +194,22 @@ def _find(parent, x):
     return x
 
 
-def _sweep0(v, h, w, rank, order, pairs):
-    """Dimension 0, superlevel, 4-connected. Returns the number of finite pairs."""
+def _sweep0(v, h, w, order, pairs):
+    """Dimension 0, superlevel, 4-connected. Returns the number of finite pairs.
+
+    ``brank[root]`` is the position in ``order`` at which the root's component was
+    born, so the elder of two components is the one with the smaller ``brank`` and
+    its birth pixel is ``order[brank]``.
+    """
     n = h * w
-    parent = np.full(n, -1, np.int64)
-    born = np.empty(n, np.int64)
+    parent = np.full(n, -1, np.int32)
+    brank = np.empty(n, np.int32)
     k = 0
     for i in range(n):
         p = order[i]
         parent[p] = p
-        born[p] = p
+        brank[p] = i
+        rp = p
         r = p // w
         c = p - r * w
         for t in range(4):
@@ -224,17 +231,16 @@ def _sweep0(v, h, w, rank, order, pairs):
                 q = p + 1
             if parent[q] < 0:
                 continue
-            rp = _find(parent, p)
             rq = _find(parent, q)
-            if rp == rq:
+            if rq == rp:
                 continue
-            if rank[born[rp]] < rank[born[rq]]:
+            if brank[rp] < brank[rq]:
                 elder = rp
                 younger = rq
             else:
                 elder = rq
                 younger = rp
-            b = born[younger]
+            b = order[brank[younger]]
             # zero-persistence pairs are dropped (as gudhi does), compared in the
             # paper's coordinates 1 - f so that the dots agree to the last bit
             if 1.0 - v[b] != 1.0 - v[p]:
@@ -242,83 +248,115 @@ def _sweep0(v, h, w, rank, order, pairs):
                 pairs[k, 1] = p
                 k += 1
             parent[younger] = elder
+            rp = elder
     return k
 
 
-def _sweep1(v, h, w, rank, order, pairs):
-    """Dimension 1 by duality: increasing sweep of the 8-connected complement."""
+def _sweep1(v, h, w, order, pairs):
+    """Dimension 1 by duality: increasing sweep of the 8-connected complement.
+
+    Here the elder component is the one born *earlier in the increasing sweep*, i.e.
+    with the larger position in ``order``; the outside (index ``n``) is the eldest.
+    """
     n = h * w
     outside = n
-    parent = np.full(n + 1, -1, np.int64)
-    born = np.empty(n + 1, np.int64)
+    parent = np.full(n + 1, -1, np.int32)
+    brank = np.empty(n + 1, np.int32)
     parent[outside] = outside
-    born[outside] = outside
+    brank[outside] = n
+    offsets = np.array([-w - 1, -w, -w + 1, -1, 1, w - 1, w, w + 1, 0])
     k = 0
     for i in range(n - 1, -1, -1):
         p = order[i]
         parent[p] = p
-        born[p] = p
+        brank[p] = i
+        rp = p
         r = p // w
         c = p - r * w
-        on_border = r == 0 or r == h - 1 or c == 0 or c == w - 1
+        interior = 0 < r < h - 1 and 0 < c < w - 1
         for t in range(9):
-            if t == 8:
-                if not on_border:
-                    continue
+            if interior:  # the 8 neighbours, no bounds to check
+                if t == 8:
+                    break
+                q = p + offsets[t]
+            elif t == 8:  # a border pixel also touches the outside
                 q = outside
             else:
-                dr = t // 3 - 1 if t < 4 else (t + 1) // 3 - 1
-                dc = t % 3 - 1 if t < 4 else (t + 1) % 3 - 1
-                rr = r + dr
-                cc = c + dc
+                s = t if t < 4 else t + 1  # skip the centre of the 3 x 3 block
+                rr = r + s // 3 - 1
+                cc = c + s % 3 - 1
                 if rr < 0 or rr >= h or cc < 0 or cc >= w:
                     continue
                 q = rr * w + cc
-                if parent[q] < 0:
-                    continue
-            rp = _find(parent, p)
-            rq = _find(parent, q)
-            if rp == rq:
+            if parent[q] < 0:
                 continue
-            # elder = born earlier in the increasing sweep = later in `order`;
-            # the outside is older than everything.
-            bp = born[rp]
-            bq = born[rq]
-            if bq == outside or (bp != outside and rank[bq] > rank[bp]):
-                elder = rq
-                younger = rp
-            else:
+            rq = _find(parent, q)
+            if rq == rp:
+                continue
+            if brank[rp] > brank[rq]:
                 elder = rp
                 younger = rq
-            m = born[younger]
+            else:
+                elder = rq
+                younger = rp
+            m = order[brank[younger]]
             if 1.0 - v[m] != 1.0 - v[p]:
                 pairs[k, 0] = p  # the saddle: the hole is born when p enters f >= alpha
                 pairs[k, 1] = m  # the minimum: the hole dies when its last pixel enters
                 k += 1
             parent[younger] = elder
+            rp = elder
     return k
 
 
-def _flat_pairs(v, h, w, order, want0, want1):
-    n = h * w
-    rank = np.empty(n, np.int64)
-    for i in range(n):
-        rank[order[i]] = i
-    pairs0 = np.empty((n, 2), np.int64)
-    pairs1 = np.empty((n, 2), np.int64)
-    k0 = 0
-    k1 = 0
-    if want0:
-        k0 = _sweep0(v, h, w, rank, order, pairs0)
-        pairs0[k0, 0] = order[0]  # the essential class: born at the global maximum
-        pairs0[k0, 1] = -1
-        k0 += 1
-    if want1:
-        k1 = _sweep1(v, h, w, rank, order, pairs1)
-    return pairs0[:k0].copy(), pairs1[:k1].copy()
+def _pairs0(v, h, w, order):
+    pairs = np.empty((h * w, 2), np.int64)
+    k = _sweep0(v, h, w, order, pairs)
+    pairs[k, 0] = order[0]  # the essential class: born at the global maximum
+    pairs[k, 1] = -1
+    return pairs[: k + 1].copy()
 
 
-def _batch_pairs(stack, want0, want1):
+def _pairs1(v, h, w, order):
+    pairs = np.empty((h * w, 2), np.int64)
+    k = _sweep1(v, h, w, order, pairs)
+    return pairs[:k].copy()
+
+
+def _radix_order(keys, passes):
+    """Stable LSD radix sort of unsigned keys, 11 bits a pass: the positions in order.
+
+    Stable, so ties keep index order; a pass whose digit is the same for every key
+    (the high bits of likelihoods in [0, 1]) is skipped.
+    """
+    n = keys.shape[0]
+    order = np.arange(n)
+    order_tmp = np.empty(n, np.int64)
+    cur = keys.copy()
+    tmp = np.empty_like(cur)
+    count = np.empty(2049, np.int64)
+    mask = np.uint64(2047)
+    for pss in range(passes):
+        shift = np.uint64(11 * pss)
+        count[:] = 0
+        for i in range(n):
+            count[np.int64((cur[i] >> shift) & mask) + 1] += 1
+        if count.max() == n:
+            continue
+        for d in range(1, 2049):
+            count[d] += count[d - 1]
+        for i in range(n):
+            d = np.int64((cur[i] >> shift) & mask)
+            j = count[d]
+            count[d] = j + 1
+            tmp[j] = cur[i]
+            order_tmp[j] = order[i]
+        cur, tmp = tmp, cur
+        order, order_tmp = order_tmp, order
+    return order
+
+
+def _batch_pairs(stack, keys, passes, want0, want1):
     """Pairs for a stack of equally sized images, in parallel over the stack."""
     b, h, w = stack.shape
     n = h * w
@@ -327,12 +365,15 @@ def _batch_pairs(stack, want0, want1):
     out1 = np.empty((b, n, 2), np.int64)
     for j in prange(b):
         v = stack[j].ravel()
-        order = np.argsort(-v, kind="mergesort")
-        p0, p1 = _flat_pairs(v, h, w, order, want0, want1)
-        counts[j, 0] = p0.shape[0]
-        counts[j, 1] = p1.shape[0]
-        out0[j, : p0.shape[0]] = p0
-        out1[j, : p1.shape[0]] = p1
+        order = _radix_order(keys[j], passes)
+        if want0:
+            p0 = _pairs0(v, h, w, order)
+            counts[j, 0] = p0.shape[0]
+            out0[j, : p0.shape[0]] = p0
+        if want1:
+            p1 = _pairs1(v, h, w, order)
+            counts[j, 1] = p1.shape[0]
+            out1[j, : p1.shape[0]] = p1
     return counts, out0, out1
 
 
@@ -341,8 +382,37 @@ if _HAVE_NUMBA:
     _find = _jit(_find)
     _sweep0 = _jit(_sweep0)
     _sweep1 = _jit(_sweep1)
-    _flat_pairs = _jit(_flat_pairs)
+    _pairs0 = _jit(_pairs0)
+    _pairs1 = _jit(_pairs1)
+    _radix_order = _jit(_radix_order)
     _batch_pairs = numba.njit(cache=True, nogil=True, parallel=True)(_batch_pairs)
+
+_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="topoviz-sweep")
+
+
+def _descending_keys(v: np.ndarray) -> tuple[np.ndarray, int]:
+    """Unsigned keys whose ascending order is ``v``'s descending order, and the
+    number of 11-bit radix passes they need.
+
+    When every value is a float32 (a network's output) 32-bit keys do (3 passes);
+    otherwise the float64 bits are used (6 passes). IEEE bits become unsigned order
+    by flipping all bits of negatives and the sign bit of the rest.
+    """
+    v = v + 0.0  # -0.0 -> +0.0, so equal values get equal keys
+    v32 = v.astype(np.float32)
+    if np.array_equal(v32, v):
+        bits, width, uint = v32.view(np.uint32), 32, np.uint32
+    else:
+        bits, width, uint = v.view(np.uint64), 64, np.uint64
+    sign = uint(1 << (width - 1))
+    flipped = np.where(bits & sign, ~bits, bits | sign)
+    return (~flipped).astype(np.uint64), 3 if width == 32 else 6
+
+
+def _order(v: np.ndarray) -> np.ndarray:
+    """Pixels by decreasing value, ties by index."""
+    keys, passes = _descending_keys(v)
+    return _radix_order(keys, passes)
 
 
 # ----------------------------------------------------------------- building Dots
@@ -367,16 +437,22 @@ def _to_pixels(flat: np.ndarray, w: int, frame: bool, shape: tuple[int, int]) ->
 
 
 def _dots_from_pairs(
-    dim: int, pairs: np.ndarray, v: np.ndarray, w: int, frame: bool, shape: tuple[int, int]
+    dim: int,
+    pairs: np.ndarray,
+    v: np.ndarray,
+    w: int,
+    frame: bool,
+    shape: tuple[int, int],
+    offset: np.ndarray | int = 0,
 ) -> Dots:
+    """Dots from flat (birth, death) indices; ``offset`` locates them in ``v``."""
     b, d = pairs[:, 0], pairs[:, 1]
     essential = d < 0
-    x = 1.0 - v[b]
-    y = np.where(essential, 1.0, 1.0 - v[np.where(essential, 0, d)])
-    points = np.stack([x, y], axis=1) if len(pairs) else np.zeros((0, 2))
+    x = 1.0 - v[b + offset]
+    y = np.where(essential, 1.0, 1.0 - v[np.where(essential, 0, d) + offset])
     return Dots(
         dim,
-        points,
+        np.stack([x, y], axis=1).reshape(-1, 2),
         _to_pixels(b, w, frame, shape),
         _to_pixels(d, w, frame, shape),
         essential,
@@ -393,9 +469,10 @@ def _diagram_numba(f: np.ndarray, frame: bool, dims: tuple[int, ...]) -> Diagram
     F = _framed(f, frame)
     h, w = F.shape
     v = np.ascontiguousarray(F).ravel()
-    order = np.argsort(-v, kind="stable")
-    p0, p1 = _flat_pairs(v, h, w, order, 0 in dims, 1 in dims)
-    pairs = {0: p0, 1: p1}
+    order = _order(v)
+    # the two sweeps release the GIL: run them side by side
+    jobs = {k: _POOL.submit(_pairs0 if k == 0 else _pairs1, v, h, w, order) for k in dims}
+    pairs = {k: job.result() for k, job in jobs.items()}
     dots = {k: _dots_from_pairs(k, pairs[k], v, w, frame, f.shape) for k in dims}
     return Diagram(dots, f.shape, frame, backend="numba")
 
@@ -522,16 +599,36 @@ def diagrams(stack: np.ndarray, frame: bool = True, dims: Sequence[int] = (0, 1)
         return [_diagram_gudhi(p, frame, dims) for p in arr]
     F = np.pad(arr, ((0, 0), (1, 1), (1, 1)), constant_values=1.0) if frame else arr
     F = np.ascontiguousarray(F)
-    counts, out0, out1 = _batch_pairs(F, 0 in dims, 1 in dims)
-    w = F.shape[2]
+    b, h, w = F.shape
+    keys, passes = _descending_keys(F.reshape(b, h * w))
+    counts, out0, out1 = _batch_pairs(F, keys, passes, 0 in dims, 1 in dims)
+    # Build the dots of every patch at once, then cut them apart (views, no copies).
+    values = F.reshape(b, h * w)
+    per_dim = {}
+    for k, out in ((0, out0), (1, out1)):
+        if k not in dims:
+            continue
+        n = counts[:, k]
+        owner = np.repeat(np.arange(b), n)
+        pairs = out[np.arange(h * w)[None, :] < n[:, None]]  # the first n[j] rows of each
+        dots = _dots_from_pairs(
+            k, pairs, values.ravel(), w, frame, arr.shape[1:], offset=owner * (h * w)
+        )
+        cuts = np.cumsum(n)[:-1]
+        per_dim[k] = [
+            Dots(k, *parts)
+            for parts in zip(
+                *(
+                    np.split(a, cuts)
+                    for a in (dots.points, dots.birth_pixel, dots.death_pixel, dots.essential)
+                ),
+                strict=True,
+            )
+        ]
     shape = arr.shape[1:]
-    result = []
-    for j in range(len(F)):
-        v = F[j].ravel()
-        pairs = {0: out0[j, : counts[j, 0]], 1: out1[j, : counts[j, 1]]}
-        dots = {k: _dots_from_pairs(k, pairs[k], v, w, frame, shape) for k in dims}
-        result.append(Diagram(dots, shape, frame, backend="numba"))
-    return result
+    return [
+        Diagram({k: per_dim[k][j] for k in dims}, shape, frame, backend="numba") for j in range(b)
+    ]
 
 
 _warm_lock = threading.Lock()

@@ -1,0 +1,165 @@
+"""Speed of persistence diagrams: topoviz's compiled sweep against gudhi and cripser.
+
+Prints one table, all rows measured in the same run on the same inputs:
+65x65 patches (the paper's patch size, framed as in training) and whole 512x512
+images. Inputs are real ISBI12 slices used as likelihoods (1 - intensity) when
+../shared/data is present, else smooth random fields.
+
+    python bench/bench_persistence.py [--patches 256] [--repeat 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from topoviz.persistence import diagram, diagrams, warmup  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data" / "isbi12" / "images"
+
+
+def inputs(n_patches: int, seed: int = 0) -> tuple[np.ndarray, list[np.ndarray], str]:
+    rng = np.random.default_rng(seed)
+    if DATA.is_dir():
+        from topoviz.imageio import load_image
+
+        files = sorted(DATA.glob("*.png"))[:4]
+        images = [1.0 - load_image(f).astype(np.float64) for f in files]
+        source = f"ISBI12 slices {', '.join(f.stem for f in files)} as f = 1 - intensity"
+    else:
+        from scipy.ndimage import gaussian_filter
+
+        images = [gaussian_filter(rng.random((512, 512)), 2) for _ in range(4)]
+        images = [(im - im.min()) / (im.max() - im.min()) for im in images]
+        source = "smooth random fields (../shared/data absent)"
+    patches = []
+    for _ in range(n_patches):
+        im = images[rng.integers(len(images))]
+        r, c = rng.integers(0, im.shape[0] - 65, 2)
+        patches.append(im[r : r + 65, c : c + 65])
+    return np.stack(patches), images, source
+
+
+def best_of(fn, repeat: int) -> float:
+    best = np.inf
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def gudhi_v(f: np.ndarray, frame: bool) -> None:
+    import gudhi
+
+    F = np.pad(f, 1, constant_values=1.0) if frame else f
+    cc = gudhi.CubicalComplex(vertices=1.0 - F)
+    cc.compute_persistence()
+    cc.vertices_of_persistence_pairs()  # critical pixels, as topoviz returns them
+
+
+def cripser_v(f: np.ndarray, frame: bool) -> None:
+    import cripser
+
+    F = np.pad(f, 1, constant_values=1.0) if frame else f
+    cripser.computePH(1.0 - F, maxdim=1, top_dim=False)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--patches", type=int, default=256)
+    ap.add_argument("--repeat", type=int, default=5)
+    args = ap.parse_args()
+
+    t0 = time.perf_counter()
+    warmup()
+    compile_s = time.perf_counter() - t0
+    patches, images, source = inputs(args.patches)
+    n = len(patches)
+    rows = []  # (task, method, ms per item)
+
+    def add(task: str, method: str, seconds: float, items: int) -> None:
+        rows.append((task, method, 1e3 * seconds / items))
+
+    add(
+        "65x65 patch, framed",
+        "topoviz diagrams() batch",
+        best_of(lambda: diagrams(patches, frame=True), args.repeat),
+        n,
+    )
+    add(
+        "65x65 patch, framed",
+        "topoviz diagram() one by one",
+        best_of(lambda: [diagram(p, frame=True) for p in patches], args.repeat),
+        n,
+    )
+    add(
+        "65x65 patch, framed",
+        "gudhi CubicalComplex(vertices)",
+        best_of(lambda: [gudhi_v(p, True) for p in patches], max(1, args.repeat // 2)),
+        n,
+    )
+    try:
+        import cripser  # noqa: F401
+
+        add(
+            "65x65 patch, framed",
+            "cripser (V-construction)",
+            best_of(lambda: [cripser_v(p, True) for p in patches], max(1, args.repeat // 2)),
+            n,
+        )
+    except ImportError:
+        pass
+
+    for frame in (False, True):
+        task = f"512x512 image, {'framed' if frame else 'no frame'}"
+        add(
+            task,
+            "topoviz diagram()",
+            best_of(lambda fr=frame: [diagram(im, frame=fr) for im in images], args.repeat),
+            len(images),
+        )
+        add(
+            task,
+            "gudhi CubicalComplex(vertices)",
+            best_of(lambda fr=frame: [gudhi_v(im, fr) for im in images], 1),
+            len(images),
+        )
+        try:
+            import cripser  # noqa: F401
+
+            add(
+                task,
+                "cripser (V-construction)",
+                best_of(lambda fr=frame: [cripser_v(im, fr) for im in images], 1),
+                len(images),
+            )
+        except ImportError:
+            pass
+
+    import numba
+
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"python {platform.python_version()}, numpy {np.__version__}, numba {numba.__version__}"
+    )
+    print(f"inputs: {n} patches and {len(images)} images; {source}")
+    print(f"numba compile or cache load at warm-up: {compile_s:.2f} s (first use only)\n")
+    print(f"| {'task':<26} | {'method':<32} | {'ms / item':>10} | {'vs gudhi':>9} |")
+    print(f"|{'-' * 28}|{'-' * 34}|{'-' * 12}|{'-' * 11}|")
+    ref = {task: ms for task, method, ms in rows if method.startswith("gudhi")}
+    for task, method, ms in rows:
+        print(f"| {task:<26} | {method:<32} | {ms:>10.3f} | {ref[task] / ms:>8.1f}x |")
+
+
+if __name__ == "__main__":
+    main()
