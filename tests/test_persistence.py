@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 from strategies import likelihoods, masks
 
 from topoviz.metrics import betti_numbers
@@ -181,3 +182,39 @@ def test_dims_subset():
     d = diagram(f, dims=(1,))
     assert d.dims == (1,)
     np.testing.assert_array_equal(d[1].points, diagram(f)[1].points)
+
+
+@settings(max_examples=200)
+@given(
+    hnp.arrays(
+        np.float64,
+        hnp.array_shapes(min_dims=1, max_dims=3, min_side=0, max_side=6),
+        elements=st.floats(allow_nan=True, allow_infinity=True, width=64),
+    ),
+    st.booleans(),
+)
+def test_arbitrary_arrays_give_a_valid_diagram_or_a_clear_refusal(arr, frame):
+    try:
+        dgm = diagram(arr, frame=frame)
+    except ValueError as err:
+        message = str(err)
+        bad_shape = arr.ndim != 2 or arr.size == 0
+        bad_values = not bad_shape and (
+            not np.isfinite(arr).all() or arr.min() < 0 or arr.max() > 1
+        )
+        assert bad_shape or bad_values, message
+        assert any(w in message for w in ("2-D", "empty", "NaN", "[0, 1]")), message
+        return
+    assert arr.ndim == 2 and np.isfinite(arr).all()
+    assert_pixels_consistent(arr, dgm)
+
+
+@pytest.mark.parametrize("value", [0.0, 1.0, 0.37])
+@pytest.mark.parametrize("frame", [False, True])
+def test_constant_patches(value, frame):
+    dgm = diagram(np.full((4, 6), value), frame=frame)
+    assert_same_dots(dgm, diagram(np.full((4, 6), value), frame=frame, backend="gudhi"))
+    # one component, born at the maximum (the frame's 1, or the constant itself)
+    assert dgm[0].points.tolist() == [[0.0 if frame else 1.0 - value, 1.0]]
+    # with a frame the framed interior is one hole, unless it is all foreground
+    assert len(dgm[1]) == (1 if frame and value < 1.0 else 0)
