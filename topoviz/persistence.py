@@ -229,7 +229,8 @@ def _sweep0(v, h, w, order, pairs):
                 if c == w - 1:
                     continue
                 q = p + 1
-            if parent[q] < 0:
+            pq = parent[q]
+            if pq < 0 or pq == rp:  # not yet in, or already p's component
                 continue
             rq = _find(parent, q)
             if rq == rp:
@@ -288,7 +289,8 @@ def _sweep1(v, h, w, order, pairs):
                 if rr < 0 or rr >= h or cc < 0 or cc >= w:
                     continue
                 q = rr * w + cc
-            if parent[q] < 0:
+            pq = parent[q]
+            if pq < 0 or pq == rp:  # not yet in, or already p's component
                 continue
             rq = _find(parent, q)
             if rq == rp:
