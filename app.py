@@ -1,44 +1,56 @@
-"""topoviz — the entry page (a first stub: the seven views come with issue 4)."""
+"""topoviz — the entry file: navigation, the shared sidebar, the home page."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
-import numpy as np
 import streamlit as st
 
-from topoviz.imageio import load_image, load_mask
-from topoviz.matching import match
-from topoviz.persistence import diagram
+from topoviz.persistence import warmup
+from topoviz.ui import render
 
-ROOT = Path(__file__).parent
-SAMPLES = ROOT / "sample_data"
+st.set_page_config(page_title="topoviz", page_icon=":material/donut_large:", layout="wide")
 
-st.set_page_config(page_title="topoviz", layout="wide")
-st.title("topoviz — topology-preserving segmentation, made visible")
-st.write(
-    "TopoLoss (Hu, Li, Samaras, Chen, NeurIPS 2019) compares the persistence diagram of a "
-    "likelihood with the ground truth's and pushes the critical pixels so that the "
-    "segmentation keeps the ground truth's components and loops."
-)
 
-index = json.loads((SAMPLES / "index.json").read_text())
-names = [item["name"] for item in index]
-choice = st.selectbox("Sample", names)
-item = index[names.index(choice)]
-image = load_image(SAMPLES / item["image"])
-mask = load_mask(SAMPLES / item["mask"], shape=image.shape)
-alpha = st.slider("Threshold α", 0.0, 1.0, 0.5, 0.01)
+@st.cache_resource
+def _warm() -> bool:
+    warmup(background=True)  # compile the numba sweeps while the first page draws
+    return True
 
-# The image itself stands in for a likelihood until checkpoints ship: foreground dark.
-f = 1.0 - image
-dgm = diagram(f)
-m = match(dgm, diagram(mask.astype(np.float64)))
-b = dgm.betti(alpha)
-c1, c2 = st.columns(2)
-c1.image(image, caption=item.get("description", choice), clamp=True)
-c2.image((f >= alpha).astype(np.float32), caption=f"f ≥ {alpha:.2f}", clamp=True)
-st.metric("β0 (components) at α", b[0])
-st.metric("β1 (handles) at α", b[1])
-st.metric("L_topo (paper matching)", f"{m.loss:.3f}")
+
+def home() -> None:
+    st.title("topoviz — topology-preserving segmentation, made visible")
+    st.markdown(
+        """
+A segmentation can be almost right pixel by pixel and still be wrong where it matters:
+a one-pixel gap merges two cells, a stray bridge joins two vessels.
+**TopoLoss** (Hu, Li, Samaras, Chen, NeurIPS 2019) measures this with *persistent
+homology*: it thresholds the likelihood *f* at every level α, records when each
+component and loop is born and dies (the persistence diagram), matches those dots to
+the ground truth's, and pushes only the few **critical pixels** that decide the topology.
+This app lets you see each step: the likelihood as a landscape with its critical pixels
+and forces, the filtration as α sweeps, the diagrams and their matching dot by dot,
+and, on your own image, where a segmentation breaks or merges structures.
+Pick a sample or upload an image in the sidebar, then choose a view on the left;
+the **Classroom** rebuilds the paper's own small examples (Fig. 3 and 4) step by step.
+"""
+    )
+    sel = st.session_state.get("_selection")
+    if sel is not None and sel.ok:
+        c1, c2 = st.columns(2)
+        c1.image(sel.image, caption=f"{sel.name}", clamp=True, width="stretch")
+        c2.image(sel.f, caption=f"likelihood f: {sel.source}", clamp=True, width="stretch")
+
+
+_warm()
+pages = {
+    "": [st.Page(home, title="Home", icon=":material/home:", default=True)],
+    "Explore": [
+        st.Page("pages/1_landscape.py", title="Landscape", icon=":material/landscape:"),
+        st.Page("pages/2_filtration.py", title="Filtration", icon=":material/waves:"),
+        st.Page("pages/3_diagrams.py", title="Diagrams & matching", icon=":material/scatter_plot:"),
+    ],
+    "Your data": [st.Page("pages/4_inspect.py", title="Inspect", icon=":material/search:")],
+    "Learn": [st.Page("pages/7_classroom.py", title="Classroom", icon=":material/school:")],
+}
+page = st.navigation(pages)
+render()
+page.run()

@@ -118,3 +118,24 @@ def test_bad_arguments():
         match(d, d, "greedy")
     with pytest.raises(ValueError, match="different dimensions"):
         match(diagram(np.zeros((2, 2)), dims=(0,)), diagram(np.zeros((2, 2))))
+
+
+@settings(max_examples=150)
+@given(st.lists(dot, max_size=6), st.integers(0, 4), st.sampled_from([(0.0, 1.0), (0.2, 0.7)]))
+def test_fast_optimum_for_coinciding_ground_truth_dots_is_exact(f_dots, m, corner):
+    # a binary ground truth puts all its dots at one point: the sorted shortcut must
+    # give the same cost as the brute-force minimum
+    g_dots = [corner] * m
+    got = match(make_diagram(f_dots), make_diagram(g_dots), "optimal")[0]
+    want = brute_force_w2(np.asarray(f_dots).reshape(-1, 2), np.asarray(g_dots).reshape(-1, 2))
+    assert got.cost == pytest.approx(want, abs=1e-9)
+    partners = got.partner[got.partner >= 0]
+    assert sorted(partners.tolist() + got.unmatched_gt.tolist()) == list(range(m))
+
+
+def test_optimal_matching_of_a_whole_image_is_fast_enough_to_run():
+    rng = np.random.default_rng(0)
+    f = rng.random((256, 256))
+    g = (rng.random((256, 256)) < 0.3).astype(float)
+    m = match(diagram(f), diagram(g), "optimal")  # thousands of dots: no n^2 matrix
+    assert m.loss <= match(diagram(f), diagram(g), "paper").loss + 1e-9

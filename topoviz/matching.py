@@ -6,7 +6,8 @@ Two rules, per homology dimension (footnote 5: dimensions are matched apart):
   k dots of Dgm(f) nearest the corner (0, 1); every other dot of Dgm(f) goes to
   its diagonal projection. O(n log n).
 * ``"optimal"``: the exact minimum-cost bijection in which any dot may go to the
-  diagonal (squared 2-Wasserstein distance), solved as an assignment problem.
+  diagonal (squared 2-Wasserstein distance), solved as an assignment problem, or
+  in O(n log n) when all ground-truth dots coincide (any binary ground truth).
 
 Both give one :class:`Matching` whose per-dot ``targets`` are what the loss pulls
 each dot towards and what the force pictures draw.
@@ -126,11 +127,36 @@ def _assign_paper(points: np.ndarray, gt: np.ndarray) -> tuple[np.ndarray, np.nd
     return partner, unmatched
 
 
+def _assign_optimal_to_one_point(
+    points: np.ndarray, gt: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact optimum when every ground-truth dot is the same point (a binary g).
+
+    Sending dot i to the common point q instead of the diagonal changes the cost by
+    ``||p_i - q||^2 - diag(p_i) - diag(q)`` (the GT dot it takes no longer pays its
+    own diagonal cost). The optimum takes, up to m of them, every dot for which this
+    saving is negative, best first: O(n log n) instead of an (n + m)^2 assignment.
+    """
+    n, m = len(points), len(gt)
+    gain = (
+        ((points - gt[0]) ** 2).sum(axis=1)
+        - _to_diagonal_cost(points)
+        - _to_diagonal_cost(gt[:1])[0]
+    )
+    best = np.argsort(gain, kind="stable")[:m]
+    chosen = best[gain[best] < 0]
+    partner = np.full(n, -1, np.int64)
+    partner[chosen] = np.arange(len(chosen))
+    return partner, np.arange(len(chosen), m)
+
+
 def _assign_optimal(points: np.ndarray, gt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n, m = len(points), len(gt)
     partner = np.full(n, -1, np.int64)
     if n == 0 or m == 0:
         return partner, np.arange(m)
+    if (gt == gt[0]).all():
+        return _assign_optimal_to_one_point(points, gt)
     big = 1e12
     cost = np.full((n + m, m + n), big)
     cost[:n, :m] = ((points[:, None, :] - gt[None, :, :]) ** 2).sum(axis=2)

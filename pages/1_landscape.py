@@ -1,0 +1,73 @@
+"""View 1 — the likelihood as a landscape, its critical pixels and their forces."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from topoviz import figures
+from topoviz.loss import critical_targets
+from topoviz.ui import current
+from topoviz.ui import state as S
+from topoviz.ui.cache import diagram_of, matching_of
+
+sel = current()
+st.title("Likelihood landscape")
+if not sel.ok:
+    st.info("Choose a sample or upload an image in the sidebar.")
+    st.stop()
+if S.teaching():
+    st.caption(
+        "The likelihood f drawn as terrain: structure is high ground. Thresholding at α "
+        "floods everything below α. The loss moves only **critical pixels** (markers), "
+        "each towards the value its matched dot asks for (orange arrows, Eq. 2.3): up "
+        "raises a saddle to close a gap, down lowers a pass to cut a spurious bridge."
+    )
+
+dgm = diagram_of(sel.f, sel.frame)
+ct = None
+if sel.mask is not None:
+    matching = matching_of(sel.f, sel.g, sel.frame, st.session_state[S.RULE])
+    ct = critical_targets(dgm, matching)
+else:
+    st.info("Without a ground-truth mask there is no matching, so no forces: critical pixels only.")
+
+left, right = st.columns([1, 2])
+with left:
+    dot = S.pick_dot(dgm, label="Dot to highlight")
+    h, w = sel.f.shape
+    zoom = st.radio(
+        "Window",
+        ["around the selected dot (or the strongest force)", "whole image"],
+        help="The whole image is subsampled to 128 pixels a side; a window is drawn at full "
+        "resolution.",
+    )
+    half = st.slider("Window half-size (pixels)", 8, 64, 24)
+    arrows = st.slider("Strongest forces drawn", 10, 500, 150, step=10)
+window, centre = None, None
+if dot is not None:
+    d = dgm[dot[0]]
+    pix = [p for p in (d.birth_pixel[dot[1]], d.death_pixel[dot[1]]) if p[0] >= 0]
+    centre = np.mean(pix, axis=0).astype(int) if pix else None
+elif ct is not None and len(ct.pixel):
+    centre = ct.pixel[int(np.argmax(np.abs(ct.force(sel.f))))]
+if centre is not None and zoom != "whole image":
+    r, c = int(centre[0]), int(centre[1])
+    window = (max(0, r - half), min(h, r + half), max(0, c - half), min(w, c + half))
+with right:
+    st.plotly_chart(
+        figures.landscape(sel.f, ct, highlight=dot, max_arrows=arrows, window=window),
+        key="landscape",
+    )
+with left:
+    if ct is not None:
+        force = ct.force(sel.f)
+        st.metric("L_topo (Eq. 2.2)", f"{matching.loss:.3f}")
+        st.metric("critical pixels with a force", int(np.count_nonzero(np.abs(force) > 1e-9)))
+        if len(force):
+            i = int(np.argmax(np.abs(force)))
+            st.caption(
+                f"Strongest force {force[i]:+.3f} at pixel {tuple(int(v) for v in ct.pixel[i])} "
+                f"({ct.end[i]} of a dim-{ct.dim[i]} dot, target {ct.target[i]:.2f})."
+            )
+    st.caption(f"f = {sel.source}.")

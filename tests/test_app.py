@@ -1,0 +1,193 @@
+"""The app driven by Streamlit's AppTest: every page runs, α changes the Betti numbers,
+the URL mirrors the view, uploads go through the same path as the sidebar's."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from topoviz.imageio import ImageError, png_bytes
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+PAGES = [
+    "pages/1_landscape.py",
+    "pages/2_filtration.py",
+    "pages/3_diagrams.py",
+    "pages/4_inspect.py",
+    "pages/7_classroom.py",
+]
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+@pytest.fixture(scope="module")
+def app() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    return at
+
+
+def test_home_explains_the_app(app):
+    assert "TopoLoss" in " ".join(m.value for m in app.markdown)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_runs(app, page):
+    app.switch_page(page).run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert not app.error, [e.value for e in app.error]
+    assert app.title
+
+
+@pytest.mark.parametrize("likelihood", ["blurred", "image"])
+def test_pages_run_on_another_sample_and_likelihood(app, likelihood):
+    app.sidebar.selectbox(key="_w_sample").set_value("fig3_0")
+    app.sidebar.radio(key="_w_likelihood").set_value(likelihood).run()
+    for page in PAGES[:4]:
+        app.switch_page(page).run()
+        assert not app.exception, (page, [e.value for e in app.exception])
+
+
+def test_alpha_changes_the_betti_numbers_and_the_url():
+    at = AppTest.from_file(str(ROOT / "pages/2_filtration.py"), default_timeout=60)
+    at.session_state["sample"] = "fig3_0"
+    at.run()
+    assert not at.exception
+    at.slider(key="_w_alpha").set_value(0.5).run()
+    low = metrics(at)
+    at.slider(key="_w_alpha").set_value(0.9).run()
+    high = metrics(at)
+    assert (low["β0 (components)"], low["β1 (holes)"]) != (
+        high["β0 (components)"],
+        high["β1 (holes)"],
+    )
+    assert at.query_params["alpha"] == "0.9" and at.query_params["sample"] == "fig3_0"
+
+
+def test_a_link_reproduces_the_view():
+    at = AppTest.from_file(str(ROOT / "pages/3_diagrams.py"), default_timeout=60)
+    at.query_params.update({"sample": "fig3_0", "rule": "optimal", "dot": "1:0", "alpha": "0.3"})
+    at.run()
+    assert not at.exception
+    assert at.session_state["sample"] == "fig3_0" and at.session_state["rule"] == "optimal"
+    assert at.session_state["dot"] == "1:0"
+    assert any("Where the selected dot lives" in h.value for h in at.subheader)
+
+
+def test_classroom_deeper_gaps_cost_more():
+    at = AppTest.from_file(str(ROOT / "pages/7_classroom.py"), default_timeout=60).run()
+    assert not at.exception
+    m = metrics(at)
+    assert float(m["L_topo(f′, g)"]) > float(m["L_topo(f, g)"])
+
+
+# Uploads: AppTest drives st.file_uploader (FileUploader.upload) in streamlit 1.67.
+
+
+def _png(array: np.ndarray) -> bytes:
+    return png_bytes(array)
+
+
+def test_upload_path_reads_image_and_mask():
+    from topoviz.ui import cache
+
+    image = np.zeros((40, 30), np.float32)
+    image[:, 12:15] = 1.0
+    mask = image > 0.5
+    read = cache.read_upload.__wrapped__(_png(image))
+    mread = cache.read_upload_mask.__wrapped__(_png(mask.astype(np.uint8) * 255), (40, 30))
+    assert read.array.shape == (40, 30) and mread.mask.shape == (40, 30)
+    assert (mread.mask == mask).all() or (mread.mask == ~mask).all()
+
+
+def test_upload_errors_are_image_errors():
+    from topoviz.ui import cache
+
+    with pytest.raises(ImageError):
+        cache.read_upload.__wrapped__(b"not an image")
+    buf = io.BytesIO()
+    Image.new("L", (10, 10)).save(buf, format="PNG")
+    with pytest.raises(ImageError):  # a truncated mask file
+        cache.read_upload_mask.__wrapped__(buf.getvalue()[:20], (10, 10))
+
+
+def _wall() -> tuple[np.ndarray, np.ndarray]:
+    image = np.full((64, 64), 0.9, np.float32)
+    image[:, 30:33] = 0.1  # a dark wall with a gap: the two sides merge
+    image[28:34, 30:33] = 0.9
+    mask = np.zeros((64, 64), bool)
+    mask[:, 30:33] = True
+    return image, mask
+
+
+def _upload_page() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "pages/4_inspect.py"), default_timeout=60)
+    at.session_state["source"] = "upload"
+    return at.run()
+
+
+def test_inspect_page_on_an_uploaded_image_and_mask():
+    image, mask = _wall()
+    at = _upload_page()
+    assert any("Upload an image" in i.value for i in at.info)
+    at.sidebar.get("file_uploader")[0].upload("wall.png", _png(image), "image/png")
+    at.sidebar.get("file_uploader")[1].upload("mask.png", _png(mask.astype(np.uint8) * 255))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    m = metrics(at)
+    assert m["β ground truth"] != m["β segmentation"]
+    assert any("merged: 1 region" in (t.name or "") for t in _figure(at, "errors").data)
+    assert len(at.get("download_button")) == 2
+
+
+def test_a_broken_upload_is_an_error_and_nothing_breaks():
+    at = _upload_page()
+    at.sidebar.get("file_uploader")[0].upload("broken.png", b"\x89PNG not really")
+    at.run()
+    assert not at.exception
+    assert at.sidebar.error and "Choose a sample or upload" in " ".join(i.value for i in at.info)
+
+
+def _figure(at: AppTest, key: str):
+    import plotly.io as pio
+
+    chart = next(c for c in at.get("plotly_chart") if c.proto.id and key in c.proto.id)
+    return pio.from_json(chart.proto.spec)
+
+
+def test_a_checkpoint_from_the_manifest_gives_the_likelihood(tmp_path, monkeypatch):
+    import json
+
+    import torch
+
+    from topoviz import checkpoints, nets
+    from topoviz.ui import cache
+
+    torch.manual_seed(0)
+    checkpoints.save(tmp_path / "tiny.pt", nets.build("unet", base=2, depth=1), {"note": "test"})
+    manifest = {"checkpoints": [{"name": "tiny", "file": "tiny.pt", "arch": "unet", "data": "-"}]}
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    monkeypatch.setattr(cache, "MODELS", tmp_path)
+    at = AppTest.from_file(str(ROOT / "pages/2_filtration.py"), default_timeout=60)
+    at.session_state["likelihood"] = "checkpoint"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.sidebar.selectbox(key="_w_checkpoint").value == "tiny"
+    assert not at.sidebar.error
+
+
+def test_a_broken_manifest_is_a_warning(tmp_path, monkeypatch):
+    from topoviz.ui import cache
+
+    (tmp_path / "manifest.json").write_text("{not json")
+    monkeypatch.setattr(cache, "MODELS", tmp_path)
+    at = AppTest.from_file(str(ROOT / "pages/2_filtration.py"), default_timeout=60).run()
+    assert not at.exception and at.sidebar.warning

@@ -1,0 +1,160 @@
+"""The plotly builders: they draw on the samples, one marker per dot, α where it belongs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+
+from topoviz import figures
+from topoviz.imageio import load_image, load_mask
+from topoviz.loss import critical_targets
+from topoviz.matching import match
+from topoviz.metrics import betti_numbers
+from topoviz.persistence import diagram
+from topoviz.synthetic import fig3_likelihood
+
+SAMPLES = Path(__file__).resolve().parent.parent / "sample_data"
+
+
+@pytest.fixture(scope="module")
+def sample():
+    item = json.loads((SAMPLES / "index.json").read_text())[0]
+    image = load_image(SAMPLES / item["image"])
+    mask = load_mask(SAMPLES / item["mask"], shape=image.shape)
+    f = (1.0 - image).astype(np.float64)
+    dgm_f, dgm_g = diagram(f), diagram(mask.astype(np.float64))
+    m = match(dgm_f, dgm_g)
+    return image, mask, f, dgm_f, dgm_g, m
+
+
+@pytest.fixture(scope="module")
+def small():
+    f, g = fig3_likelihood(64, 0, 0.1)
+    f, g = f.astype(np.float64), g.astype(np.float64)
+    dgm_f, dgm_g = diagram(f, frame=False), diagram(g, frame=False)
+    return f, g, dgm_f, dgm_g, match(dgm_f, dgm_g)
+
+
+def test_diagram_plot_one_marker_per_dot(sample):
+    _, _, _, dgm_f, dgm_g, m = sample
+    fig = figures.diagram_plot(dgm_f, dgm_g, m, highlight=(1, 0))
+    for k in (0, 1):
+        dots = [t for t in fig.data if (t.name or "").startswith(f"Dgm(f) dim {k}")]
+        assert len(dots) == 1 and len(dots[0].x) == len(dgm_f[k])
+        gt = [t for t in fig.data if (t.name or "").startswith(f"Dgm(g) dim {k}")]
+        assert len(gt[0].x) == len(dgm_g[k])
+    assert any((t.name or "").startswith("selected dot") for t in fig.data)
+    # Arrows go from a dot to its target, at most max_arrows per dimension.
+    assert 0 < len(fig.layout.annotations) - 2 <= 2 * 40
+    arrow = next(a for a in fig.layout.annotations if a.showarrow and a.xref == "x")
+    (i,) = np.flatnonzero((m[0].points == [arrow.ax, arrow.ay]).all(axis=1))[:1]
+    assert np.allclose([arrow.x, arrow.y], m[0].targets[i])
+
+
+def test_diagram_plot_alpha_hides_unborn_dots(small):
+    _, _, dgm_f, _, _ = small
+    alpha = 0.5
+    fig = figures.diagram_plot(dgm_f, alpha=alpha)
+    for k in (0, 1):
+        trace = next(t for t in fig.data if (t.name or "").startswith(f"Dgm(f) dim {k}"))
+        shown = np.isfinite(np.asarray(trace.x, float))
+        assert shown.sum() == (dgm_f[k].birth >= alpha).sum()
+
+
+def test_barcode_bars_and_alpha_line(sample):
+    _, _, _, dgm_f, _, _ = sample
+    fig = figures.barcode(dgm_f, alpha=0.37, max_bars=25)
+    for k, trace in zip((0, 1), fig.data, strict=True):
+        assert list(trace.x).count(None) == min(25, len(dgm_f[k]))  # one segment per bar
+    (line,) = fig.layout.shapes
+    assert line.x0 == line.x1 == pytest.approx(0.37)
+
+
+def test_barcode_shows_every_bar_of_a_small_diagram(small):
+    _, _, dgm_f, _, _ = small
+    fig = figures.barcode(dgm_f, max_bars=None)
+    assert [list(t.x).count(None) for t in fig.data] == [len(dgm_f[0]), len(dgm_f[1])]
+    assert not fig.layout.shapes
+
+
+def test_betti_curves_match_the_diagram(small):
+    f, _, dgm_f, _, _ = small
+    alphas = np.linspace(0.05, 0.95, 10)
+    fig = figures.betti_curves(dgm_f, alphas, alpha=0.5)
+    for k in (0, 1):
+        assert list(fig.data[k].y) == [dgm_f.betti(a)[k] for a in alphas]
+    assert fig.layout.shapes[0].x0 == 0.5
+    from_array = figures.betti_curves(f, alphas)  # the same from the array
+    assert [list(t.y) for t in from_array.data][0] != []
+
+
+@pytest.mark.parametrize("frame", [True, False])
+def test_superlevel_counts_agree_with_labelling(small, frame):
+    f = small[0]
+    for alpha in (0.3, 0.5, 0.8):
+        rgb, b0, b1 = figures.superlevel_rgb(f, alpha, frame)
+        assert rgb.shape == (*f.shape, 3) and rgb.dtype == np.uint8
+        assert (b0, b1) == betti_numbers(f >= alpha, frame=frame)
+        assert (b0, b1) == tuple(diagram(f, frame=frame).betti(alpha).values())
+    fig = figures.superlevel(f, 0.5, frame)
+    assert isinstance(fig.data[0], go.Image) and "β0" in fig.layout.title.text
+
+
+def test_superlevel_animation_has_one_frame_per_alpha(small):
+    fig = figures.superlevel_animation(small[0], np.linspace(1, 0, 5))
+    assert len(fig.frames) == 5 and len(fig.layout.sliders[0].steps) == 5
+
+
+def test_landscape_draws_critical_pixels_and_forces(small):
+    f, _, dgm_f, _, m = small
+    ct = critical_targets(dgm_f, m)
+    fig = figures.landscape(f, ct, highlight=(0, int(np.argmax(m[0].dot_cost))), max_arrows=10)
+    surface = fig.data[0]
+    assert isinstance(surface, go.Surface) and np.asarray(surface.z).shape == f.shape
+    markers = next(t for t in fig.data if t.name == "critical pixels")
+    assert 0 < len(markers.x) <= 10
+    assert any((t.name or "").startswith("selected dot") for t in fig.data)
+
+
+def test_landscape_subsamples_and_windows(sample):
+    _, _, f, dgm_f, _, m = sample
+    ct = critical_targets(dgm_f, m)
+    assert np.asarray(figures.landscape(f, ct, max_side=64).data[0].z).shape == (64, 64)
+    fig = figures.landscape(f, ct, window=(10, 40, 20, 60))
+    assert np.asarray(fig.data[0].z).shape == (30, 40)
+    for t in fig.data[1:2]:
+        assert all(10 <= y < 40 for y in t.y) and all(20 <= x < 60 for x in t.x)
+
+
+def test_critical_pixels_overlay_marks_existing_pixels(sample):
+    image, _, _, dgm_f, _, _ = sample
+    fig = figures.critical_pixels_overlay(image, dgm_f, highlight=(1, 0), max_dots=10)
+    births = [t for t in fig.data if (t.name or "").endswith("birth pixels")]
+    assert len(births) == 2 and all(len(t.x) <= 10 for t in births)
+    sel = fig.data[-1]
+    assert list(sel.y)[0] == dgm_f[1].birth_pixel[0][0]
+
+
+def test_topology_errors_finds_a_gap_and_a_wall():
+    gt = np.zeros((20, 20), bool)
+    gt[:, 10] = True  # one wall, two regions
+    pred = gt.copy()
+    pred[8:12, 10] = False  # a gap: the two regions merge
+    pred[:, 4] = True  # a spurious wall splits the left region
+    err = figures.topology_errors(pred, gt)
+    assert err["merged"].any() and err["split"].any()
+    assert err["spurious"][:, 4].all() and err["spurious"].sum() == 20  # the wall touches no GT
+    assert not err["missing"].any()
+    assert figures.error_map(gt.astype(float), pred, err).data
+
+
+def test_curves_build():
+    reports = [{"step": i, "bce": 1 / (i + 1), "topo": 0.5 / (i + 1)} for i in range(5)]
+    fig = figures.loss_curves(reports)
+    assert [t.name for t in fig.data] == ["bce", "topo"] and len(fig.data[0].x) == 5
+    fig = figures.lambda_sweep([{"lam": 0, "accuracy": 0.9, "betti_error": 2.0}])
+    assert list(fig.data[0].x) == [2.0]

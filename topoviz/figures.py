@@ -1,0 +1,764 @@
+"""Plotly pictures of the method: landscape, filtration, barcode, diagrams, forces.
+
+Every function here is pure: arrays, :class:`~topoviz.persistence.Diagram`,
+:class:`~topoviz.matching.Matching` or :class:`~topoviz.loss.CriticalTargets` in,
+a ``plotly.graph_objects.Figure`` out. No Streamlit, so notebooks and tests use
+the same pictures as the app.
+
+Colours follow the paper's Fig. 4: dimension 0 (components) blue, dimension 1
+(handles) burgundy, matching arrows orange. A *dot* is named by ``(dim, index)``
+with ``index`` into ``dgm[dim]``; ``highlight`` takes such a pair everywhere.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+from skimage.measure import label
+
+from topoviz.imageio import png_bytes
+from topoviz.loss import CriticalTargets
+from topoviz.matching import Matching
+from topoviz.metrics import betti_numbers
+from topoviz.persistence import Diagram
+
+__all__ = [
+    "DIM_COLORS",
+    "DIM_NAMES",
+    "landscape",
+    "superlevel",
+    "superlevel_rgb",
+    "superlevel_animation",
+    "barcode",
+    "betti_curves",
+    "diagram_plot",
+    "critical_pixels_overlay",
+    "topology_errors",
+    "error_map",
+    "loss_curves",
+    "lambda_sweep",
+    "top_dots",
+]
+
+DIM_COLORS = {0: "#1f5fbf", 1: "#8c1c3a"}  # blue, burgundy (paper Fig. 4)
+DIM_NAMES = {0: "components (dim 0)", 1: "handles (dim 1)"}
+ARROW = "#f28e2b"  # orange, the paper's matching arrows
+HIGHLIGHT = "#ffbf00"
+
+# Component colours (saturated) and hole colours (pale), cycled by label.
+_COMPONENTS = np.array(
+    [[31, 95, 191], [44, 160, 44], [148, 103, 189], [23, 190, 207], [188, 189, 34], [214, 39, 40]],
+    np.uint8,
+)
+_HOLES = np.array(
+    [[255, 204, 153], [255, 238, 170], [204, 235, 197], [222, 203, 228], [254, 217, 166]],
+    np.uint8,
+)
+_OUTSIDE = np.array([245, 245, 245], np.uint8)
+
+Dot = tuple[int, int]
+
+
+def top_dots(dgm: Diagram, dim: int, n: int | None) -> np.ndarray:
+    """Indices of the ``n`` most persistent dots of ``dgm[dim]`` (all if ``n`` is None)."""
+    pers = dgm[dim].persistence
+    order = np.argsort(-pers, kind="stable")
+    return order if n is None else order[:n]
+
+
+def _png_source(rgb: np.ndarray) -> str:
+    return "data:image/png;base64," + base64.b64encode(png_bytes(rgb)).decode("ascii")
+
+
+def _image_axes(fig: go.Figure, row: int | None = None, col: int | None = None) -> None:
+    kw = {} if row is None else {"row": row, "col": col}
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, **kw)
+    fig.update_yaxes(
+        showticklabels=False, showgrid=False, zeroline=False, autorange="reversed", **kw
+    )
+
+
+# ------------------------------------------------------------------------ landscape
+
+
+def landscape(
+    f: np.ndarray,
+    ct: CriticalTargets | None = None,
+    highlight: Dot | None = None,
+    max_side: int = 128,
+    max_arrows: int = 150,
+    window: tuple[int, int, int, int] | None = None,
+) -> go.Figure:
+    """``f`` as a 3-D surface with critical pixels and their forces (Eq. 2.3).
+
+    The surface is subsampled to at most ``max_side`` pixels a side; critical pixels
+    are drawn at their own value. Each force is a vertical segment from ``f(c)`` to
+    its target with a cone at the target: up means the loss raises the pixel (close
+    a gap), down lowers it (cut a spurious bridge). Only the ``max_arrows``
+    strongest forces are drawn. ``window = (row0, row1, col0, col1)`` draws only
+    that part of ``f`` (axes keep the image's own pixel coordinates).
+    """
+    f = np.asarray(f, float)
+    r0, r1, c0, c1 = window if window is not None else (0, f.shape[0], 0, f.shape[1])
+    h, w = r1 - r0, c1 - c0
+    step = max(1, int(np.ceil(max(h, w) / max_side)))
+    rows, cols = np.arange(r0, r1, step), np.arange(c0, c1, step)
+    if window is not None and ct is not None:
+        inside = (
+            (ct.pixel[:, 0] >= r0)
+            & (ct.pixel[:, 0] < r1)
+            & (ct.pixel[:, 1] >= c0)
+            & (ct.pixel[:, 1] < c1)
+        )
+        ct = CriticalTargets(
+            ct.pixel[inside],
+            ct.target[inside],
+            ct.dim[inside],
+            ct.dot[inside],
+            ct.end[inside],
+            ct.constant,
+        )
+    fig = go.Figure(
+        go.Surface(
+            z=f[r0:r1:step, c0:c1:step],
+            x=cols,
+            y=rows,
+            colorscale="Viridis",
+            cmin=0,
+            cmax=1,
+            opacity=0.92,
+            colorbar={"title": "f", "len": 0.6},
+            hovertemplate="row %{y}, col %{x}<br>f = %{z:.3f}<extra></extra>",
+            name="f",
+        )
+    )
+    if ct is not None and len(ct.pixel):
+        value = f[ct.pixel[:, 0], ct.pixel[:, 1]]
+        force = ct.force(f)
+        keep = np.argsort(-np.abs(force), kind="stable")[:max_arrows]
+        keep = keep[np.abs(force[keep]) > 1e-9]
+        px, tg, val = ct.pixel[keep], ct.target[keep], value[keep]
+        text = [
+            f"dim {d}, dot {i}, {e} pixel<br>f = {v:.3f} → target {t:.3f}<br>force {fo:+.3f}"
+            for d, i, e, v, t, fo in zip(
+                ct.dim[keep], ct.dot[keep], ct.end[keep], val, tg, force[keep], strict=True
+            )
+        ]
+        fig.add_trace(
+            go.Scatter3d(
+                x=px[:, 1],
+                y=px[:, 0],
+                z=val,
+                mode="markers",
+                marker={"size": 3, "color": [DIM_COLORS[int(d)] for d in ct.dim[keep]]},
+                text=text,
+                hovertemplate="%{text}<extra></extra>",
+                name="critical pixels",
+            )
+        )
+        xs, ys, zs = [], [], []
+        for (r, c), v, t in zip(px, val, tg, strict=True):
+            xs += [c, c, None]
+            ys += [r, r, None]
+            zs += [v, t, None]
+        fig.add_trace(
+            go.Scatter3d(
+                x=xs, y=ys, z=zs, mode="lines", line={"color": ARROW, "width": 6}, name="force"
+            )
+        )
+        up = tg > val  # arrow tips: up (raise a saddle) or down (cut a bridge)
+        fig.add_trace(
+            go.Scatter3d(
+                x=px[:, 1],
+                y=px[:, 0],
+                z=tg,
+                mode="markers",
+                marker={
+                    "size": 4,
+                    "symbol": "diamond",
+                    "color": np.where(up, ARROW, "#6a3d9a").tolist(),
+                },
+                hoverinfo="skip",
+                name="target (tip)",
+            )
+        )
+    if highlight is not None and ct is not None:
+        dim, idx = highlight
+        sel = (ct.dim == dim) & (ct.dot == idx)
+        if sel.any():
+            px = ct.pixel[sel]
+            fig.add_trace(
+                go.Scatter3d(
+                    x=px[:, 1],
+                    y=px[:, 0],
+                    z=f[px[:, 0], px[:, 1]],
+                    mode="markers+text",
+                    text=list(ct.end[sel]),
+                    marker={"size": 9, "color": HIGHLIGHT, "line": {"color": "black", "width": 2}},
+                    name=f"selected dot (dim {dim}, #{idx})",
+                )
+            )
+    fig.update_layout(
+        scene={
+            "xaxis_title": "column",
+            "yaxis_title": "row",
+            "zaxis_title": "f",
+            "zaxis": {"range": [0, 1]},
+            "yaxis": {"autorange": "reversed"},
+            "aspectratio": {"x": w / max(h, w), "y": h / max(h, w), "z": 0.35},
+            "camera": {"eye": {"x": 1.3, "y": 1.3, "z": 0.9}},
+        },
+        margin={"l": 0, "r": 0, "t": 30, "b": 0},
+        height=520,
+        legend={"orientation": "h", "y": 1.02},
+    )
+    return fig
+
+
+# ------------------------------------------------------------------------ filtration
+
+
+def superlevel_rgb(f: np.ndarray, alpha: float, frame: bool = True) -> tuple[np.ndarray, int, int]:
+    """Colour ``f >= alpha``: components (4-connected) saturated, holes pale.
+
+    Returns ``(rgb, beta0, beta1)`` with the Betti numbers of the superlevel set
+    (:func:`topoviz.metrics.betti_numbers`, which equal the diagram's at ``alpha``).
+    With ``frame`` the one-pixel frame of value 1 is a component that every
+    structure touching the border joins (drawn dark grey), and every background
+    region is a hole; without it, background touching the border is outside.
+    """
+    x = np.asarray(f) >= alpha
+    fg = label(x, connectivity=1)
+    bg = label(~x, connectivity=2)
+    rgb = np.empty((*x.shape, 3), np.uint8)
+    rgb[:] = _OUTSIDE
+    rgb[fg > 0] = _COMPONENTS[(fg[fg > 0] - 1) % len(_COMPONENTS)]
+    rgb[bg > 0] = _HOLES[(bg[bg > 0] - 1) % len(_HOLES)]
+    border = np.zeros_like(x)
+    border[[0, -1], :] = border[:, [0, -1]] = True
+    if frame:
+        touching = np.unique(fg[border & x])
+        rgb[np.isin(fg, touching[touching > 0])] = (90, 90, 90)
+    else:
+        outside = np.unique(bg[border & ~x])
+        rgb[np.isin(bg, outside[outside > 0])] = _OUTSIDE
+    b0, b1 = betti_numbers(x, frame=frame)
+    return rgb, b0, b1
+
+
+def superlevel(f: np.ndarray, alpha: float, frame: bool = True) -> go.Figure:
+    """The superlevel set ``f >= alpha`` with components and holes coloured."""
+    rgb, b0, b1 = superlevel_rgb(f, alpha, frame)
+    fig = go.Figure(go.Image(source=_png_source(rgb), hoverinfo="skip"))
+    _image_axes(fig)
+    fig.update_layout(
+        title=f"f ≥ {alpha:.2f}: β0 = {b0} components, β1 = {b1} holes",
+        margin={"l": 0, "r": 0, "t": 40, "b": 0},
+        height=420,
+    )
+    return fig
+
+
+def superlevel_animation(f: np.ndarray, alphas: Sequence[float], frame: bool = True) -> go.Figure:
+    """The filtration as a plotly animation: one frame per ``alpha`` (play button)."""
+    alphas = [float(a) for a in alphas]
+    frames, titles = [], []
+    for a in alphas:
+        rgb, b0, b1 = superlevel_rgb(f, a, frame)
+        titles.append(f"α = {a:.2f}: β0 = {b0}, β1 = {b1}")
+        frames.append(
+            go.Frame(
+                data=[go.Image(source=_png_source(rgb), hoverinfo="skip")],
+                name=f"{a:.3f}",
+                layout={"title": {"text": titles[-1]}},
+            )
+        )
+    fig = go.Figure(data=frames[0].data, frames=frames)
+    _image_axes(fig)
+    play = {"frame": {"duration": 350, "redraw": True}, "fromcurrent": True}
+    fig.update_layout(
+        title=titles[0],
+        height=460,
+        margin={"l": 0, "r": 0, "t": 40, "b": 0},
+        updatemenus=[
+            {
+                "type": "buttons",
+                "x": 0.0,
+                "y": -0.02,
+                "xanchor": "left",
+                "yanchor": "top",
+                "direction": "left",
+                "buttons": [
+                    {"label": "▶ play", "method": "animate", "args": [None, play]},
+                    {
+                        "label": "❚❚",
+                        "method": "animate",
+                        "args": [[None], {"mode": "immediate", "frame": {"duration": 0}}],
+                    },
+                ],
+            }
+        ],
+        sliders=[
+            {
+                "x": 0.2,
+                "len": 0.8,
+                "y": -0.02,
+                "currentvalue": {"prefix": "α = "},
+                "steps": [
+                    {
+                        "label": f"{a:.2f}",
+                        "method": "animate",
+                        "args": [[f"{a:.3f}"], {"mode": "immediate", "frame": {"redraw": True}}],
+                    }
+                    for a in alphas
+                ],
+            }
+        ],
+    )
+    return fig
+
+
+def barcode(dgm: Diagram, alpha: float | None = None, max_bars: int | None = 60) -> go.Figure:
+    """Bars per dimension from birth to death, on an α axis running 1 → 0.
+
+    The axis is reversed, as in the paper's Fig. 4: the filtration grows left to
+    right as α decreases. Only the ``max_bars`` most persistent bars of each
+    dimension are drawn. A dashed line marks ``alpha``; the bars it crosses are
+    the classes alive in ``f >= alpha``.
+    """
+    fig = go.Figure()
+    y0 = 0
+    for k in dgm.dims:
+        d = dgm[k]
+        idx = top_dots(dgm, k, max_bars)
+        xs, ys = [], []
+        for j, i in enumerate(idx):
+            xs += [d.birth[i], d.death[i], None]
+            ys += [y0 + j, y0 + j, None]
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                mode="lines",
+                line={"color": DIM_COLORS[k], "width": 5},
+                name=f"{DIM_NAMES[k]}: {len(idx)} of {len(d)} bars",
+                hoverinfo="skip",
+            )
+        )
+        y0 += len(idx) + 2
+    if alpha is not None:
+        fig.add_vline(x=alpha, line={"dash": "dash", "color": "black"})
+    fig.update_xaxes(title="α (threshold)", range=[1.02, -0.02])
+    fig.update_yaxes(showticklabels=False, title="bars (most persistent first)")
+    fig.update_layout(
+        height=400,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        legend={"orientation": "h", "y": 1.1, "x": 0},
+    )
+    return fig
+
+
+def betti_curves(
+    f_or_dgm: np.ndarray | Diagram, alphas: Sequence[float], alpha: float | None = None
+) -> go.Figure:
+    """β0(α) and β1(α) of the superlevel sets, read off the diagram."""
+    if isinstance(f_or_dgm, Diagram):
+        dgm = f_or_dgm
+    else:
+        from topoviz.persistence import diagram
+
+        dgm = diagram(np.asarray(f_or_dgm, float))
+    a = np.asarray(alphas, float)
+    fig = go.Figure()
+    for k in dgm.dims:
+        d = dgm[k]
+        alive = (d.birth[:, None] >= a[None, :]) & (d.death[:, None] < a[None, :])
+        fig.add_trace(
+            go.Scatter(
+                x=a,
+                y=alive.sum(axis=0),
+                mode="lines",
+                line={"color": DIM_COLORS[k], "shape": "hv"},
+                name=f"β{k}",
+            )
+        )
+    if alpha is not None:
+        fig.add_vline(x=alpha, line={"dash": "dash", "color": "black"})
+    fig.update_xaxes(title="α", range=[1, 0])
+    if _big(fig):
+        fig.update_yaxes(type="log", dtick=1)
+    fig.update_yaxes(title="Betti number")
+    fig.update_layout(height=300, margin={"l": 10, "r": 10, "t": 30, "b": 10})
+    return fig
+
+
+def _big(fig: go.Figure) -> bool:
+    return any(len(t.y) and max(t.y) > 200 for t in fig.data)
+
+
+# ------------------------------------------------------------------------ diagrams
+
+
+def diagram_plot(
+    dgm_f: Diagram,
+    dgm_g: Diagram | None = None,
+    matching: Matching | None = None,
+    highlight: Dot | None = None,
+    alpha: float | None = None,
+    max_arrows: int = 40,
+) -> go.Figure:
+    """Dgm(f) (and Dgm(g)) per dimension in the paper's coordinates, with matching.
+
+    One marker per dot of Dgm(f) (circles), ground-truth dots as black diamonds
+    (all at (0, 1) for a binary mask), the diagonal, and orange arrows from the
+    ``max_arrows`` costliest dots of each dimension to their partner ``gamma*(p)``.
+    With ``alpha`` the diagram is drawn as it stands at that threshold (Fig. 4):
+    dots not yet born are hidden, classes still alive are open circles.
+    """
+    dims = dgm_f.dims
+    fig = make_subplots(
+        rows=1,
+        cols=len(dims),
+        subplot_titles=[f"dim {k}: {DIM_NAMES[k].split(' (')[0]}" for k in dims],
+        horizontal_spacing=0.08,
+    )
+    arrows: list[dict] = []
+    for c, k in enumerate(dims, start=1):
+        d = dgm_f[k]
+        fig.add_trace(
+            go.Scatter(
+                x=[0, 1],
+                y=[0, 1],
+                mode="lines",
+                line={"color": "grey", "dash": "dot"},
+                showlegend=False,
+                hoverinfo="skip",
+            ),
+            row=1,
+            col=c,
+        )
+        pts = d.points
+        shown = np.ones(len(d), bool)
+        symbol: Any = "circle"
+        if alpha is not None:
+            shown = d.birth >= alpha
+            symbol = np.where(d.death < alpha, 0, 100)  # plotly codes: circle, circle-open
+            pts = pts.copy()
+            # A class alive at alpha is drawn where it stands now: death coordinate 1 - alpha.
+            alive = shown & (d.death < alpha)
+            pts[alive, 1] = 1 - alpha
+            pts[~shown] = np.nan
+            t = 1 - alpha
+            fig.add_trace(
+                go.Scatter(
+                    x=[-0.03, 1.03, None, t, t],
+                    y=[t, t, None, -0.03, 1.03],
+                    mode="lines",
+                    line={"dash": "dash", "color": "black", "width": 1},
+                    showlegend=False,
+                    hoverinfo="skip",
+                ),
+                row=1,
+                col=c,
+            )
+        cost = matching[k].dot_cost if matching is not None else np.zeros(len(d))
+        custom = np.stack([np.arange(len(d)), d.birth, d.death, cost], axis=1)
+        fig.add_trace(
+            go.Scattergl(
+                x=pts[:, 0],
+                y=pts[:, 1],
+                mode="markers",
+                marker={"color": DIM_COLORS[k], "size": 7, "symbol": symbol, "opacity": 0.8},
+                customdata=custom,
+                hovertemplate="dot #%{customdata[0]:.0f}<br>birth %{customdata[1]:.3f}, "
+                "death %{customdata[2]:.3f}<br>cost %{customdata[3]:.4f}<extra></extra>",
+                name=f"Dgm(f) dim {k}: {int(shown.sum())} dots",
+            ),
+            row=1,
+            col=c,
+        )
+        if dgm_g is not None:
+            g = dgm_g[k].points
+            fig.add_trace(
+                go.Scatter(
+                    x=g[:, 0],
+                    y=g[:, 1],
+                    mode="markers",
+                    marker={"color": "black", "size": 12, "symbol": "diamond-open"},
+                    name=f"Dgm(g) dim {k}: {len(g)} dots",
+                    hovertemplate="ground truth dot (%{x:.2f}, %{y:.2f})<extra></extra>",
+                ),
+                row=1,
+                col=c,
+            )
+        if matching is not None and alpha is None:
+            m = matching[k]
+            order = np.argsort(-m.dot_cost, kind="stable")[:max_arrows]
+            xref = "x" if c == 1 else f"x{c}"
+            yref = "y" if c == 1 else f"y{c}"
+            for i in order:
+                if m.dot_cost[i] < 1e-12:
+                    continue
+                arrows.append(
+                    dict(
+                        x=m.targets[i, 0],
+                        y=m.targets[i, 1],
+                        ax=m.points[i, 0],
+                        ay=m.points[i, 1],
+                        xref=xref,
+                        yref=yref,
+                        axref=xref,
+                        ayref=yref,
+                        showarrow=True,
+                        arrowhead=2,
+                        arrowsize=1.2,
+                        arrowwidth=1.5,
+                        arrowcolor=ARROW,
+                        opacity=0.9,
+                    )
+                )
+        if highlight is not None and highlight[0] == k and 0 <= highlight[1] < len(d):
+            p = d.points[highlight[1]]
+            fig.add_trace(
+                go.Scatter(
+                    x=[p[0]],
+                    y=[p[1]],
+                    mode="markers",
+                    marker={
+                        "size": 18,
+                        "color": "rgba(0,0,0,0)",
+                        "line": {"color": HIGHLIGHT, "width": 4},
+                    },
+                    name=f"selected dot #{highlight[1]}",
+                ),
+                row=1,
+                col=c,
+            )
+        fig.update_xaxes(title="1 − birth", range=[-0.03, 1.03], row=1, col=c)
+        fig.update_yaxes(
+            title="1 − death",
+            range=[-0.03, 1.03],
+            scaleanchor=f"x{'' if c == 1 else c}",
+            row=1,
+            col=c,
+        )
+    fig.update_layout(annotations=list(fig.layout.annotations) + arrows)
+    fig.update_layout(
+        height=470,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        legend={"orientation": "h", "y": -0.2, "x": 0},
+    )
+    return fig
+
+
+def critical_pixels_overlay(
+    image: np.ndarray,
+    dgm: Diagram,
+    highlight: Dot | None = None,
+    max_dots: int | None = 50,
+) -> go.Figure:
+    """The image with the birth (triangle) and death (cross) pixels of the top dots.
+
+    Only the ``max_dots`` most persistent dots of each dimension are marked, plus
+    the ``highlight`` dot (a large ring on each of its pixels).
+    """
+    img = np.asarray(image, float)
+    fig = go.Figure(
+        go.Heatmap(
+            z=img,
+            colorscale="gray",
+            showscale=False,
+            hovertemplate="(%{y}, %{x}) %{z:.3f}<extra></extra>",
+        )
+    )
+    for k in dgm.dims:
+        d = dgm[k]
+        idx = top_dots(dgm, k, max_dots)
+        for end, pix, sym in (
+            ("birth", d.birth_pixel, "triangle-up"),
+            ("death", d.death_pixel, "x"),
+        ):
+            sel = idx[pix[idx, 0] >= 0]
+            fig.add_trace(
+                go.Scatter(
+                    x=pix[sel, 1],
+                    y=pix[sel, 0],
+                    mode="markers",
+                    marker={
+                        "symbol": sym,
+                        "size": 8,
+                        "color": DIM_COLORS[k],
+                        "line": {"color": "white", "width": 1},
+                    },
+                    customdata=sel,
+                    hovertemplate=f"dim {k} dot #%{{customdata}}: {end} pixel<extra></extra>",
+                    name=f"dim {k} {end} pixels",
+                )
+            )
+    if highlight is not None:
+        k, i = highlight
+        d = dgm[k]
+        pts = [
+            (e, p)
+            for e, p in (("birth", d.birth_pixel[i]), ("death", d.death_pixel[i]))
+            if p[0] >= 0
+        ]
+        fig.add_trace(
+            go.Scatter(
+                x=[p[1] for _, p in pts],
+                y=[p[0] for _, p in pts],
+                mode="markers+text",
+                text=[e for e, _ in pts],
+                textposition="top center",
+                textfont={"color": HIGHLIGHT, "size": 14},
+                marker={
+                    "size": 22,
+                    "color": "rgba(0,0,0,0)",
+                    "line": {"color": HIGHLIGHT, "width": 4},
+                },
+                name=f"selected dot (dim {k}, #{i})",
+            )
+        )
+    _image_axes(fig)
+    h, w = img.shape
+    fig.update_xaxes(range=[-0.5, w - 0.5])
+    fig.update_yaxes(range=[h - 0.5, -0.5], scaleanchor="x")
+    fig.update_layout(
+        height=460, margin={"l": 0, "r": 0, "t": 30, "b": 0}, legend={"orientation": "h"}
+    )
+    return fig
+
+
+# ------------------------------------------------------------------------ inspect
+
+
+def topology_errors(
+    pred: np.ndarray, gt: np.ndarray, share: float = 0.5, piece: float = 0.2
+) -> dict[str, np.ndarray]:
+    """Where a binary prediction breaks the ground truth's topology.
+
+    Regions are the 8-connected background components that the structure separates
+    (as for ARI / VOI). A predicted region *merges* when it holds at least ``share``
+    of two or more ground-truth regions (a gap in a membrane); a ground-truth region
+    is *split* when two or more predicted regions each hold at least ``piece`` of it
+    (a spurious wall). Predicted structure components touching no ground-truth
+    structure are *spurious*; ground-truth components the prediction misses entirely
+    are *missing*. Returns one boolean mask per kind.
+    """
+    p, g = np.asarray(pred, bool), np.asarray(gt, bool)
+    rp, rg = label(~p, connectivity=2), label(~g, connectivity=2)
+    both = (rp > 0) & (rg > 0)
+    pairs = np.stack([rp[both], rg[both]], axis=1)
+    uniq, counts = (
+        np.unique(pairs, axis=0, return_counts=True)
+        if len(pairs)
+        else (np.zeros((0, 2), int), np.zeros(0, int))
+    )
+    size_g = np.bincount(rg.ravel(), minlength=rg.max() + 1)
+    frac = counts / np.maximum(size_g[uniq[:, 1]], 1) if len(uniq) else counts
+    merged_ids = [
+        r for r in np.unique(uniq[:, 0]) if np.sum((uniq[:, 0] == r) & (frac >= share)) >= 2
+    ]
+    split_ids = [
+        r for r in np.unique(uniq[:, 1]) if np.sum((uniq[:, 1] == r) & (frac >= piece)) >= 2
+    ]
+    fp, fg = label(p, connectivity=1), label(g, connectivity=1)
+    spurious = [i for i in range(1, fp.max() + 1) if not g[fp == i].any()]
+    missing = [i for i in range(1, fg.max() + 1) if not p[fg == i].any()]
+    return {
+        "merged": np.isin(rp, merged_ids) & (rp > 0),
+        "split": np.isin(rg, split_ids) & (rg > 0),
+        "spurious": np.isin(fp, spurious) & (fp > 0),
+        "missing": np.isin(fg, missing) & (fg > 0),
+    }
+
+
+ERROR_COLORS = {
+    "merged": (214, 39, 40),
+    "split": (255, 127, 14),
+    "spurious": (148, 103, 189),
+    "missing": (31, 119, 180),
+}
+
+
+def error_map(image: np.ndarray, pred: np.ndarray, errors: Mapping[str, np.ndarray]) -> go.Figure:
+    """The image, the predicted structure in black, and each kind of error tinted."""
+    img = np.asarray(image, float)
+    rgb = np.repeat((0.35 + 0.65 * img)[..., None] * 255, 3, axis=2)
+    for kind, colour in ERROR_COLORS.items():
+        m = errors.get(kind)
+        if m is not None and m.any():
+            rgb[m] = 0.45 * rgb[m] + 0.55 * np.array(colour)
+    rgb[np.asarray(pred, bool)] *= 0.25
+    fig = go.Figure(go.Image(source=_png_source(rgb.astype(np.uint8)), hoverinfo="skip"))
+    for kind, colour in ERROR_COLORS.items():  # legend entries
+        fig.add_trace(
+            go.Scatter(
+                x=[None],
+                y=[None],
+                mode="markers",
+                name=f"{kind}: {_count(errors.get(kind))}",
+                marker={"color": f"rgb{colour}", "size": 12, "symbol": "square"},
+            )
+        )
+    _image_axes(fig)
+    fig.update_layout(
+        height=460, margin={"l": 0, "r": 0, "t": 30, "b": 0}, legend={"orientation": "h"}
+    )
+    return fig
+
+
+def _count(mask: np.ndarray | None) -> str:
+    if mask is None:
+        return "—"
+    n = int(label(mask, connectivity=2).max())
+    return f"{n} region{'s' if n != 1 else ''}"
+
+
+# ------------------------------------------------------------------------ curves
+
+
+def _field(report: Any, name: str) -> Any:
+    return report[name] if isinstance(report, Mapping) else getattr(report, name)
+
+
+def loss_curves(
+    reports: Sequence[Any], fields: Sequence[str] = ("bce", "topo", "total")
+) -> go.Figure:
+    """Loss per step from a sequence of step reports (mappings or objects with ``step``)."""
+    fig = go.Figure()
+    steps = [_field(r, "step") for r in reports]
+    for name in fields:
+        try:
+            ys = [float(_field(r, name)) for r in reports]
+        except (KeyError, AttributeError):
+            continue
+        fig.add_trace(go.Scatter(x=steps, y=ys, mode="lines", name=name))
+    fig.update_xaxes(title="step")
+    fig.update_yaxes(title="loss")
+    fig.update_layout(height=320, margin={"l": 10, "r": 10, "t": 30, "b": 10})
+    return fig
+
+
+def lambda_sweep(results: Sequence[Mapping[str, float]]) -> go.Figure:
+    """Accuracy against Betti error, one point per λ (the paper's Fig. 6)."""
+    lam = [r["lam"] for r in results]
+    fig = go.Figure(
+        go.Scatter(
+            x=[r["betti_error"] for r in results],
+            y=[r["accuracy"] for r in results],
+            mode="markers+lines+text",
+            text=[f"λ={v:g}" for v in lam],
+            textposition="top center",
+            name="λ sweep",
+        )
+    )
+    fig.update_xaxes(title="Betti error (lower is better)")
+    fig.update_yaxes(title="pixel accuracy")
+    fig.update_layout(height=340, margin={"l": 10, "r": 10, "t": 30, "b": 10})
+    return fig

@@ -1,0 +1,183 @@
+"""The shared sidebar: which image, which ground truth, which likelihood.
+
+:func:`render` draws it and returns a :class:`Selection`; ``app.py`` calls it on
+every run before the page. A page calls :func:`current`, which returns that
+selection, or draws the sidebar itself when the page runs alone (tests).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import streamlit as st
+
+from topoviz.checkpoints import CheckpointError
+from topoviz.imageio import ImageError
+from topoviz.ui import cache
+from topoviz.ui import state as S
+
+_RENDERED = "_sidebar_rendered"
+# Generators whose structures are bright in the image (the rest are dark).
+_BRIGHT = {"roads", "fig3"}
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What the pages work on.
+
+    ``f`` is the likelihood in [0, 1] (structure high); ``mask`` the ground truth
+    (bool) or None; ``source`` says in words where ``f`` came from.
+    """
+
+    name: str
+    image: np.ndarray | None
+    mask: np.ndarray | None
+    f: np.ndarray | None
+    source: str
+    frame: bool = True
+    notices: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def ok(self) -> bool:
+        return self.f is not None
+
+    @property
+    def g(self) -> np.ndarray | None:
+        """The ground truth as a binary-valued function (float64), or None."""
+        return None if self.mask is None else self.mask.astype(np.float64)
+
+
+def current() -> Selection:
+    """The selection of this run (drawing the sidebar if ``app.py`` has not)."""
+    if st.session_state.get(_RENDERED):
+        st.session_state[_RENDERED] = False
+        return st.session_state[S.SELECTION]
+    sel = render()
+    st.session_state[_RENDERED] = False
+    return sel
+
+
+def render() -> Selection:
+    S.init()
+    with st.sidebar:
+        st.header("Data")
+        source = S.persistent(
+            S.SOURCE,
+            st.radio,
+            "Image",
+            ["sample", "upload"],
+            format_func={"sample": "Sample", "upload": "Upload your own"}.get,
+            horizontal=True,
+        )
+        if source == "sample":
+            name, image, mask, notices = _sample()
+        else:
+            name, image, mask, notices = _upload()
+        f, label = (None, "") if image is None else _likelihood(name, image, mask)
+        st.divider()
+        S.persistent(S.FRAME, st.toggle, "Frame (relative homology)", help=_FRAME_HELP)
+        S.persistent(S.TEACH, st.toggle, "Teaching mode", help="Short explanations on each page.")
+        S.sync_url()
+        st.caption("The address bar holds sample, α, rule and dot: copy it to share this view.")
+    sel = Selection(name, image, mask, f, label, bool(st.session_state[S.FRAME]), tuple(notices))
+    st.session_state[S.SELECTION] = sel
+    st.session_state[_RENDERED] = True
+    return sel
+
+
+_FRAME_HELP = (
+    "Pad a one-pixel frame of value 1 (Sec. 2.3): structures cut by the border close "
+    "loops, the frame counts as one component and every background region as a hole."
+)
+
+
+def _sample() -> tuple[str, np.ndarray, np.ndarray, list[str]]:
+    index = cache.sample_index()
+    names = [i["name"] for i in index]
+    if st.session_state[S.SAMPLE] not in names:
+        st.session_state[S.SAMPLE] = names[0]
+    name = S.persistent(S.SAMPLE, st.selectbox, "Sample", names)
+    item = index[names.index(name)]
+    st.caption(item.get("description", ""))
+    image, mask = cache.load_sample(name)
+    if st.session_state.get("_dark_for") != name:  # a new sample: its own polarity
+        st.session_state["_dark_for"] = name
+        st.session_state[S.DARK] = item.get("generator") not in _BRIGHT
+    return name, image, mask, []
+
+
+def _upload() -> tuple[str, np.ndarray | None, np.ndarray | None, list[str]]:
+    up = st.file_uploader("Image (PNG, TIFF, JPEG…)", key="upload_image")
+    up_mask = st.file_uploader("Ground-truth mask (optional)", key="upload_mask")
+    if up is None:
+        st.info("Upload an image to inspect it, or switch back to a sample.")
+        return "upload", None, None, []
+    try:
+        read = cache.read_upload(up.getvalue())
+    except ImageError as error:
+        st.error(str(error))
+        return up.name, None, None, []
+    notices = list(read.notices)
+    mask = None
+    if up_mask is not None:
+        try:
+            mread = cache.read_upload_mask(up_mask.getvalue(), read.array.shape)
+            mask, notices = mread.mask, notices + list(mread.notices)
+        except ImageError as error:
+            st.error(f"Mask: {error}")
+    for notice in notices:
+        st.info(notice)
+    key = f"{up.name}:{up.size}:{None if up_mask is None else up_mask.size}"
+    if st.session_state.get("_dark_for") != key:  # guess the polarity once per upload
+        st.session_state["_dark_for"] = key
+        img = read.array
+        dark = (
+            True
+            if mask is None or not mask.any() or mask.all()
+            else (img[mask].mean() < img[~mask].mean())
+        )
+        st.session_state[S.DARK] = bool(dark)
+    return up.name, read.array, mask, notices
+
+
+def _likelihood(
+    name: str, image: np.ndarray, mask: np.ndarray | None
+) -> tuple[np.ndarray | None, str]:
+    found, problem = cache.manifest()
+    if problem:
+        st.warning(problem)
+    options = (
+        ["image"] + (["blurred"] if mask is not None else []) + (["checkpoint"] if found else [])
+    )
+    if st.session_state[S.LIKELIHOOD] not in options:
+        st.session_state[S.LIKELIHOOD] = options[0]
+    st.header("Likelihood f")
+    kind = S.persistent(
+        S.LIKELIHOOD, st.radio, "Source of f", options, format_func=S.LIKELIHOOD_LABELS.get
+    )
+    if not found:
+        st.caption("No trained checkpoint yet (models/manifest.json lists none).")
+    if kind == "image":
+        dark = S.persistent(S.DARK, st.checkbox, "Structures are dark (f = 1 − image)")
+        f = 1.0 - image if dark else image
+        return f.astype(np.float32), "the image" + (" inverted (1 − image)" if dark else "")
+    if kind == "blurred":
+        sigma = S.persistent(S.BLUR_SIGMA, st.slider, "Blur σ (pixels)", 0.0, 4.0, step=0.25)
+        noise = S.persistent(S.BLUR_NOISE, st.slider, "Noise", 0.0, 0.4, step=0.01)
+        seed = S.persistent(S.SEED, st.number_input, "Seed", 0, 10_000, step=1)
+        return cache.blurred_truth(mask, sigma, noise, int(seed)), (
+            f"the ground truth blurred (σ = {sigma}) with noise {noise}, seed {seed}"
+        )
+    files = {e["name"]: e for e in found}
+    if st.session_state[S.CHECKPOINT] not in files:
+        st.session_state[S.CHECKPOINT] = next(iter(files))
+    choice = S.persistent(S.CHECKPOINT, st.selectbox, "Checkpoint", list(files))
+    entry = files[choice]
+    st.caption(f"{entry.get('arch', '?')} trained on {entry.get('data', '?')}")
+    try:
+        mtime = (cache.MODELS / entry["file"]).stat().st_mtime
+        return cache.predict(entry["file"], mtime, image), f"checkpoint {choice}"
+    except (CheckpointError, RuntimeError, ValueError, OSError) as error:
+        st.error(f"Checkpoint {choice} could not be used: {error}")
+        return None, ""

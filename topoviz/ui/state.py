@@ -1,0 +1,154 @@
+"""Session-state keys in one place, and their mirror in the URL.
+
+The keys in :data:`SHARED` are written to ``st.query_params`` so that a link
+reproduces a view (sample, α, matching rule, selected dot), as TensorFlow
+Playground serialises its state into the URL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+# Selection (sidebar)
+SAMPLE = "sample"
+SOURCE = "source"  # "sample" | "upload"
+LIKELIHOOD = "likelihood"  # one of LIKELIHOODS
+DARK = "dark"  # structures are dark in the image: f = 1 - image
+CHECKPOINT = "checkpoint"
+FRAME = "frame"
+TEACH = "teach"
+BLUR_SIGMA = "blur_sigma"
+BLUR_NOISE = "blur_noise"
+SEED = "seed"
+SELECTION = "_selection"
+URL_LOADED = "_url_loaded"
+
+# View state shared between pages
+ALPHA = "alpha"
+RULE = "rule"
+DOT = "dot"  # "dim:index" or ""
+
+LIKELIHOODS = ("image", "blurred", "checkpoint")
+LIKELIHOOD_LABELS = {
+    "image": "No network: the image as likelihood",
+    "blurred": "Ground truth blurred + noise",
+    "checkpoint": "Trained checkpoint",
+}
+RULES = ("paper", "optimal")
+
+DEFAULTS: dict[str, Any] = {
+    SAMPLE: "membranes_0",
+    SOURCE: "sample",
+    LIKELIHOOD: "image",
+    DARK: True,
+    CHECKPOINT: "",
+    FRAME: True,
+    TEACH: True,
+    BLUR_SIGMA: 1.5,
+    BLUR_NOISE: 0.12,
+    SEED: 0,
+    ALPHA: 0.5,
+    RULE: "paper",
+    DOT: "",
+}
+
+#: Mirrored in the URL, with how to read each back from its text.
+SHARED: dict[str, Callable[[str], Any]] = {
+    SAMPLE: str,
+    ALPHA: float,
+    RULE: str,
+    DOT: str,
+}
+
+
+def init() -> None:
+    """Fill missing keys with defaults; on a session's first run, read the URL."""
+    for key, value in DEFAULTS.items():
+        st.session_state.setdefault(key, value)
+    if not st.session_state.get(URL_LOADED):
+        st.session_state[URL_LOADED] = True
+        for key, parse in SHARED.items():
+            if key in st.query_params:
+                try:
+                    st.session_state[key] = parse(st.query_params[key])
+                except ValueError:
+                    pass  # a hand-edited link with a bad value keeps the default
+        st.session_state[ALPHA] = min(1.0, max(0.0, float(st.session_state[ALPHA])))
+        if st.session_state[RULE] not in RULES:
+            st.session_state[RULE] = "paper"
+
+
+def sync_url() -> None:
+    """Write the shared keys to ``st.query_params`` (only those that changed)."""
+    for key in SHARED:
+        text = str(st.session_state.get(key, DEFAULTS[key]))
+        if st.query_params.get(key) != text:
+            st.query_params[key] = text
+
+
+def persistent(key: str, widget: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Draw ``widget`` bound to the state ``key`` so the value survives page changes.
+
+    Streamlit forgets a widget's own key when a page without it runs; the value is
+    therefore kept under ``key`` and the widget gets a private copy ``_w_key``.
+    """
+    wkey = f"_w_{key}"
+    st.session_state[wkey] = st.session_state.get(key, DEFAULTS.get(key))
+
+    def _copy() -> None:
+        st.session_state[key] = st.session_state[wkey]
+
+    value = widget(*args, key=wkey, on_change=_copy, **kwargs)
+    st.session_state[key] = value
+    return value
+
+
+def dot() -> tuple[int, int] | None:
+    """The selected dot as ``(dim, index)``, or None."""
+    text = st.session_state.get(DOT, "")
+    try:
+        k, i = (int(v) for v in str(text).split(":"))
+    except ValueError:
+        return None
+    return (k, i) if k in (0, 1) and i >= 0 else None
+
+
+def set_dot(value: tuple[int, int] | None) -> None:
+    st.session_state[DOT] = "" if value is None else f"{value[0]}:{value[1]}"
+
+
+def teaching() -> bool:
+    return bool(st.session_state.get(TEACH, True))
+
+
+def pick_dot(dgm: Any, top: int = 40, label: str = "Select a dot") -> tuple[int, int] | None:
+    """A selectbox of the most persistent dots of each dimension, bound to :data:`DOT`.
+
+    The choice is shared by every page and mirrored in the URL, so picking a dot on
+    one view lights up its pixels on the others.
+    """
+    options = [""]
+    labels = {"": "— none —"}
+    for k in dgm.dims:
+        d = dgm[k]
+        for i in np.argsort(-d.persistence, kind="stable")[:top]:
+            key = f"{k}:{i}"
+            options.append(key)
+            labels[key] = (
+                f"dim {k} #{i}: born {d.birth[i]:.2f}, dies {d.death[i]:.2f} "
+                f"(persistence {d.persistence[i]:.2f})"
+            )
+    chosen = dot()
+    if chosen is not None and f"{chosen[0]}:{chosen[1]}" not in labels:
+        k, i = chosen
+        if k in dgm.dims and i < len(dgm[k]):  # a dot from a link, beyond the top list
+            options.append(f"{k}:{i}")
+            labels[f"{k}:{i}"] = f"dim {k} #{i}"
+        else:
+            set_dot(None)
+    persistent(DOT, st.selectbox, label, options, format_func=labels.get)
+    return dot()
