@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from topoviz import figures
+from topoviz import figures, metrics
 from topoviz.imageio import png_bytes
 from topoviz.metrics import betti_numbers
 from topoviz.ui import current
@@ -62,7 +62,7 @@ m[4].metric("VOI", f"{scores['voi']:.3f}", help="Variation of information; 0 = p
 m[5].metric("Accuracy", f"{scores['accuracy']:.3f}")
 
 st.subheader("Where the topology breaks")
-errors = figures.topology_errors(pred, sel.mask)
+errors = metrics.topology_errors(pred, sel.mask)
 left, right = st.columns([2, 1])
 left.plotly_chart(figures.error_map(sel.image, pred, errors), key="errors")
 with right:

@@ -9,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from topoviz import figures
+from topoviz import figures, metrics
 from topoviz.imageio import load_image, load_mask
 from topoviz.loss import critical_targets
 from topoviz.matching import match
@@ -145,7 +145,7 @@ def test_topology_errors_finds_a_gap_and_a_wall():
     pred = gt.copy()
     pred[8:12, 10] = False  # a gap: the two regions merge
     pred[:, 4] = True  # a spurious wall splits the left region
-    err = figures.topology_errors(pred, gt)
+    err = metrics.topology_errors(pred, gt)
     assert err["merged"].any() and err["split"].any()
     assert err["spurious"][:, 4].all() and err["spurious"].sum() == 20  # the wall touches no GT
     assert not err["missing"].any()

@@ -38,7 +38,6 @@ __all__ = [
     "betti_curves",
     "diagram_plot",
     "critical_pixels_overlay",
-    "topology_errors",
     "error_map",
     "loss_curves",
     "lambda_sweep",
@@ -635,47 +634,6 @@ def critical_pixels_overlay(
 
 
 # ------------------------------------------------------------------------ inspect
-
-
-def topology_errors(
-    pred: np.ndarray, gt: np.ndarray, share: float = 0.5, piece: float = 0.2
-) -> dict[str, np.ndarray]:
-    """Where a binary prediction breaks the ground truth's topology.
-
-    Regions are the 8-connected background components that the structure separates
-    (as for ARI / VOI). A predicted region *merges* when it holds at least ``share``
-    of two or more ground-truth regions (a gap in a membrane); a ground-truth region
-    is *split* when two or more predicted regions each hold at least ``piece`` of it
-    (a spurious wall). Predicted structure components touching no ground-truth
-    structure are *spurious*; ground-truth components the prediction misses entirely
-    are *missing*. Returns one boolean mask per kind.
-    """
-    p, g = np.asarray(pred, bool), np.asarray(gt, bool)
-    rp, rg = label(~p, connectivity=2), label(~g, connectivity=2)
-    both = (rp > 0) & (rg > 0)
-    pairs = np.stack([rp[both], rg[both]], axis=1)
-    uniq, counts = (
-        np.unique(pairs, axis=0, return_counts=True)
-        if len(pairs)
-        else (np.zeros((0, 2), int), np.zeros(0, int))
-    )
-    size_g = np.bincount(rg.ravel(), minlength=rg.max() + 1)
-    frac = counts / np.maximum(size_g[uniq[:, 1]], 1) if len(uniq) else counts
-    merged_ids = [
-        r for r in np.unique(uniq[:, 0]) if np.sum((uniq[:, 0] == r) & (frac >= share)) >= 2
-    ]
-    split_ids = [
-        r for r in np.unique(uniq[:, 1]) if np.sum((uniq[:, 1] == r) & (frac >= piece)) >= 2
-    ]
-    fp, fg = label(p, connectivity=1), label(g, connectivity=1)
-    spurious = [i for i in range(1, fp.max() + 1) if not g[fp == i].any()]
-    missing = [i for i in range(1, fg.max() + 1) if not p[fg == i].any()]
-    return {
-        "merged": np.isin(rp, merged_ids) & (rp > 0),
-        "split": np.isin(rg, split_ids) & (rg > 0),
-        "spurious": np.isin(fp, spurious) & (fp > 0),
-        "missing": np.isin(fg, missing) & (fg > 0),
-    }
 
 
 ERROR_COLORS = {

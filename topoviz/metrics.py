@@ -26,6 +26,7 @@ __all__ = [
     "adapted_rand_index",
     "variation_of_information",
     "evaluate_all",
+    "topology_errors",
 ]
 
 
@@ -222,10 +223,13 @@ def adapted_rand_index(pred: np.ndarray, gt: np.ndarray, threshold: float = 0.5)
     Notes
     -----
     ``ARI = 1 - ARE`` where ``ARE`` is scikit-image's adapted Rand error (the
-    SNEMI3D definition): one minus the maximal F-score of the Rand index restricted
-    to ground-truth regions, i.e. ``sum_ij p_ij^2 / (alpha sum_k s_k^2 + (1 - alpha)
-    sum_k t_k^2)`` with ``alpha = 0.5``. Regions are the 8-connected background
-    components (:func:`regions`); ground-truth structure pixels (label 0) are
+    SNEMI3D definition): ARI is the F-score ``2PR / (P + R)`` of the Rand index
+    restricted to ground-truth regions, counted over pairs of distinct pixels:
+    ``P = (sum_ij n_ij^2 - N) / (sum_j s_j^2 - N)`` and
+    ``R = (sum_ij n_ij^2 - N) / (sum_i t_i^2 - N)``, with ``n_ij`` the contingency
+    table, ``s`` and ``t`` the region sizes in the prediction and the ground truth.
+    Regions are the 8-connected background components (:func:`regions`); ground-truth
+    structure pixels (label 0) are
     excluded, as the paper does. Returns NaN when the ground truth has no region.
 
     References
@@ -253,7 +257,7 @@ def variation_of_information(pred: np.ndarray, gt: np.ndarray, threshold: float 
 
     Notes
     -----
-    ``VOI(X, Y) = H(X | Y) + H(Y | X) = H(X) + H(Y) - 2 I(X; Y)`` (natural log),
+    ``VOI(X, Y) = H(X | Y) + H(Y | X) = H(X) + H(Y) - 2 I(X; Y)`` in bits (log2),
     computed by scikit-image on the :func:`regions` labellings with ground-truth
     structure pixels (label 0) excluded.
 
@@ -292,4 +296,45 @@ def evaluate_all(
         "betti_error": betti_error(
             pred, gt, patch_size=patch_size, n_patches=n_patches, seed=seed, threshold=threshold
         ),
+    }
+
+
+def topology_errors(
+    pred: np.ndarray, gt: np.ndarray, share: float = 0.5, piece: float = 0.2
+) -> dict[str, np.ndarray]:
+    """Where a binary prediction breaks the ground truth's topology.
+
+    Regions are the 8-connected background components that the structure separates
+    (as for ARI / VOI). A predicted region *merges* when it holds at least ``share``
+    of two or more ground-truth regions (a gap in a membrane); a ground-truth region
+    is *split* when two or more predicted regions each hold at least ``piece`` of it
+    (a spurious wall). Predicted structure components touching no ground-truth
+    structure are *spurious*; ground-truth components the prediction misses entirely
+    are *missing*. Returns one boolean mask per kind.
+    """
+    p, g = np.asarray(pred, bool), np.asarray(gt, bool)
+    rp, rg = label(~p, connectivity=2), label(~g, connectivity=2)
+    both = (rp > 0) & (rg > 0)
+    pairs = np.stack([rp[both], rg[both]], axis=1)
+    uniq, counts = (
+        np.unique(pairs, axis=0, return_counts=True)
+        if len(pairs)
+        else (np.zeros((0, 2), int), np.zeros(0, int))
+    )
+    size_g = np.bincount(rg.ravel(), minlength=rg.max() + 1)
+    frac = counts / np.maximum(size_g[uniq[:, 1]], 1) if len(uniq) else counts
+    merged_ids = [
+        r for r in np.unique(uniq[:, 0]) if np.sum((uniq[:, 0] == r) & (frac >= share)) >= 2
+    ]
+    split_ids = [
+        r for r in np.unique(uniq[:, 1]) if np.sum((uniq[:, 1] == r) & (frac >= piece)) >= 2
+    ]
+    fp, fg = label(p, connectivity=1), label(g, connectivity=1)
+    spurious = [i for i in range(1, fp.max() + 1) if not g[fp == i].any()]
+    missing = [i for i in range(1, fg.max() + 1) if not p[fg == i].any()]
+    return {
+        "merged": np.isin(rp, merged_ids) & (rp > 0),
+        "split": np.isin(rg, split_ids) & (rg > 0),
+        "spurious": np.isin(fp, spurious) & (fp > 0),
+        "missing": np.isin(fg, missing) & (fg > 0),
     }

@@ -10,9 +10,8 @@ from typing import Any
 
 import numpy as np
 import streamlit as st
-from scipy.ndimage import gaussian_filter
 
-from topoviz import checkpoints, inference
+from topoviz import checkpoints, inference, synthetic
 from topoviz.imageio import ImageRead, MaskRead, load_image, load_mask, read_image, read_mask
 from topoviz.matching import Matching, match
 from topoviz.metrics import evaluate_all
@@ -75,19 +74,7 @@ def predict(file: str, mtime: float, image: np.ndarray) -> np.ndarray:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def blurred_truth(mask: np.ndarray, sigma: float, noise: float, seed: int) -> np.ndarray:
-    """A stand-in likelihood: the ground truth blurred, rescaled and made noisy.
-
-    The blur is scaled so that the typical structure pixel sits near 0.75; the
-    smooth noise then opens small gaps and spurious bits, as a weak network would.
-    """
-    g = np.asarray(mask, float)
-    blur = gaussian_filter(g, sigma) if sigma > 0 else g
-    on = blur[g > 0.5]
-    gain = 0.75 / max(float(np.median(on)) if on.size else 1.0, 1e-6)
-    rng = np.random.default_rng(seed)
-    wobble = gaussian_filter(rng.standard_normal(g.shape), 1.0)
-    wobble /= max(float(wobble.std()), 1e-9)
-    return np.clip(0.05 + blur * gain + noise * wobble, 0.0, 1.0).astype(np.float32)
+    return synthetic.blurred_likelihood(mask, sigma, noise, seed)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

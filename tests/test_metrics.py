@@ -1,0 +1,164 @@
+"""Metrics against small hand-computed cases and against the diagrams."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from strategies import masks
+
+from topoviz.metrics import (
+    accuracy,
+    adapted_rand_index,
+    betti_error,
+    betti_numbers,
+    evaluate_all,
+    patch_betti_errors,
+    regions,
+    topology_errors,
+    variation_of_information,
+)
+from topoviz.persistence import diagram
+from topoviz.synthetic import blurred_likelihood
+
+
+def wall(h=8, w=9, col=4):
+    g = np.zeros((h, w), bool)
+    g[:, col] = True
+    return g
+
+
+def test_accuracy_by_hand():
+    gt = np.array([[1, 0], [0, 0]], bool)
+    assert accuracy(np.array([[0.9, 0.7], [0.1, 0.2]]), gt) == 0.75  # likelihood at 0.5
+    assert accuracy(gt, gt) == 1.0
+    assert accuracy(np.array([[0.9, 0.7], [0.1, 0.2]]), gt, threshold=0.8) == 1.0
+
+
+def test_betti_numbers_by_hand():
+    ring = np.zeros((6, 6), bool)
+    ring[1:5, 1:5] = True
+    ring[2:4, 2:4] = False
+    assert betti_numbers(ring, frame=False) == (1, 1)
+    # framed: the frame is a component of its own; the centre and the moat are holes
+    assert betti_numbers(ring, frame=True) == (2, 2)
+    # diagonal pixels do not touch (foreground 4-connected), and the background
+    # passes between them (8-connected): two components, no hole
+    diag = np.eye(3, dtype=bool)
+    assert betti_numbers(diag, frame=False) == (3, 0)
+    # a wall across a framed patch cuts its background in two regions
+    assert betti_numbers(wall(), frame=True) == (1, 2)
+    assert betti_numbers(np.zeros((3, 3), bool), frame=True) == (1, 1)
+    assert betti_numbers(np.ones((3, 3), bool), frame=True) == (1, 0)
+
+
+@settings(max_examples=150)
+@given(masks(max_side=12), st.booleans())
+def test_betti_numbers_equal_the_diagram_read_at_one_half(g, frame):
+    dgm = diagram(g.astype(float), frame=frame)
+    assert betti_numbers(g, frame) == (dgm.betti(0.5)[0], dgm.betti(0.5)[1])
+
+
+def test_betti_error_counts_broken_walls():
+    gt = wall(20, 20, 10)
+    pred = gt.copy()
+    pred[5:8, 10] = False  # broken: the two regions merge
+    assert betti_error(pred, gt, patch_size=20, n_patches=3) == 1.0
+    assert betti_error(gt, gt, patch_size=20, n_patches=3) == 0.0
+    # dims=(0, 1): the break also leaves two pieces of wall... both touch the frame
+    assert betti_error(pred, gt, patch_size=20, n_patches=1, dims=(0, 1)) == 1.0
+
+
+def test_betti_error_is_the_mean_over_seeded_patches():
+    rng = np.random.default_rng(0)
+    gt = rng.random((40, 50)) < 0.3
+    pred = rng.random((40, 50)) < 0.3
+    per_patch = patch_betti_errors(pred, gt, patch_size=9, n_patches=25, seed=4)
+    assert per_patch.shape == (25,)
+    assert betti_error(pred, gt, patch_size=9, n_patches=25, seed=4) == pytest.approx(
+        per_patch.mean()
+    )
+    # same seed, same number; another seed, (almost surely) another set of patches
+    assert betti_error(pred, gt, 9, 25, seed=4) == betti_error(pred, gt, 9, 25, seed=4)
+    assert not np.array_equal(per_patch, patch_betti_errors(pred, gt, 9, 25, seed=5))
+
+
+def test_ari_and_voi_by_hand_two_regions_merged():
+    # gt: a wall splits 4x9 into two regions of 16 pixels each; pred: no wall.
+    # With gt's wall pixels ignored (N = 32), pred has one region over both.
+    # Pairs of distinct pixels: sum n_ij^2 - N = 2 * 16^2 - 32 = 480 joint,
+    # 32^2 - 32 = 992 in pred, 480 in gt: precision 480/992, recall 1,
+    # ARI = F = 2PR / (P + R) = 960 / 1472.  VOI = H(gt | pred) + H(pred | gt) = 1 bit.
+    gt = wall(4, 9, 4)
+    pred = np.zeros_like(gt)
+    assert adapted_rand_index(pred, gt) == pytest.approx(960 / 1472)
+    assert variation_of_information(pred, gt) == pytest.approx(1.0)  # log2(2): in bits
+    assert adapted_rand_index(gt, gt) == 1.0
+    assert variation_of_information(gt, gt) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_ari_and_voi_by_hand_one_region_split():
+    # the mirror case: pred splits gt's single region in two halves of 16 pixels
+    # (pred's wall pixels still count, as their own label 0 in the test labels)
+    gt = np.zeros((4, 8), bool)
+    pred = np.zeros((4, 8), bool)
+    pred[:, 4:] = True  # a thick "wall" making the right half structure
+    r = regions(pred)
+    assert set(np.unique(r)) == {0, 1}
+    # gt has one region (32 px); pred labels: 16 px region 1, 16 px label 0:
+    # joint pairs 480, pred 480, gt 992: precision 1, recall 480/992, the same F
+    assert adapted_rand_index(pred, gt) == pytest.approx(960 / 1472)
+    assert variation_of_information(pred, gt) == pytest.approx(1.0)  # log2(2): in bits
+
+
+def test_regions_and_degenerate_cases():
+    assert regions(wall(3, 5, 2)).tolist() == [[1, 1, 0, 2, 2]] * 3
+    full = np.ones((4, 4), bool)
+    assert math.isnan(adapted_rand_index(full, full))  # no region in the ground truth
+    assert math.isnan(variation_of_information(full, full))
+
+
+def test_shape_and_value_checks():
+    with pytest.raises(ValueError, match="shape"):
+        accuracy(np.zeros((3, 3)), np.zeros((3, 4)))
+    with pytest.raises(ValueError, match="NaN"):
+        accuracy(np.full((3, 3), np.nan), np.zeros((3, 3)))
+    with pytest.raises(ValueError, match="2-D"):
+        betti_error(np.zeros(5), np.zeros(5))
+    with pytest.raises(ValueError, match="dims"):
+        betti_error(np.zeros((5, 5)), np.zeros((5, 5)), dims=(2,))
+    with pytest.raises(ValueError, match="non-empty"):
+        betti_numbers(np.zeros((0, 4)))
+
+
+def test_evaluate_all_on_a_perfect_prediction():
+    gt = wall(30, 30, 12)
+    scores = evaluate_all(gt.astype(float), gt, patch_size=15, n_patches=10)
+    assert scores == {
+        "accuracy": 1.0,
+        "ari": 1.0,
+        "voi": pytest.approx(0.0, abs=1e-12),
+        "betti_error": 0.0,
+    }
+
+
+def test_topology_errors_finds_the_merge_and_the_spurious_piece():
+    gt = wall(20, 21, 10)
+    pred = gt.copy()
+    pred[8:11, 10] = False  # gap: the two regions merge
+    pred[3, 3] = True  # a speck inside a region: spurious
+    errors = topology_errors(pred, gt)
+    assert errors["merged"].any() and not errors["split"].any()
+    assert errors["spurious"].sum() == 1 and not errors["missing"].any()
+
+
+def test_blurred_likelihood_is_a_seeded_likelihood():
+    g = wall(32, 32, 16)
+    a = blurred_likelihood(g, 2.0, 0.1, seed=3)
+    assert a.shape == g.shape and a.min() >= 0 and a.max() <= 1
+    np.testing.assert_array_equal(a, blurred_likelihood(g, 2.0, 0.1, seed=3))
+    assert not np.array_equal(a, blurred_likelihood(g, 2.0, 0.1, seed=4))
+    assert a[g].mean() > a[~g].mean()
