@@ -312,3 +312,14 @@ def test_predict_works_with_the_six_layer_net_and_any_module():
 def test_predict_refuses_bad_input(image, kwargs, message):
     with pytest.raises(ValueError, match=message):
         predict(small_net(), image, **kwargs)
+
+
+def test_str_subclasses_in_meta_are_saved_as_plain_str(tmp_path):
+    import torch
+
+    from topoviz import checkpoints, nets
+
+    path = tmp_path / "v.pt"
+    checkpoints.save(path, nets.build("unet", base=4, depth=1), {"torch": torch.__version__})
+    _, meta = checkpoints.load(path)
+    assert meta["torch"] == str(torch.__version__) and type(meta["torch"]) is str

@@ -43,9 +43,16 @@ class CheckpointError(ValueError):
 
 
 def _check_json(value: Any, where: str) -> Any:
-    """``value`` as plain JSON-like data (tuples become lists), or TypeError."""
-    if value is None or isinstance(value, (bool, int, float, str)):
+    """``value`` as plain JSON-like data (tuples become lists), or TypeError.
+
+    Subclasses (``torch.__version__`` is a str subclass, numpy scalars are not
+    accepted) become their plain base type, which weights-only loading accepts.
+    """
+    if value is None or type(value) in (bool, int, float, str):
         return value
+    for base in (bool, int, float, str):
+        if isinstance(value, base):
+            return base(value)
     if isinstance(value, (list, tuple)):
         return [_check_json(v, f"{where}[{i}]") for i, v in enumerate(value)]
     if isinstance(value, dict):

@@ -1,0 +1,276 @@
+"""Data folders and folds, the training generator, evaluation and the CLI."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from topoviz import checkpoints, nets
+from topoviz.__main__ import main
+from topoviz.data import (
+    fold_split,
+    list_pairs,
+    load_pairs,
+    load_split,
+    parse_fold,
+    parse_synthetic,
+    read_terms,
+    sample_batch,
+)
+from topoviz.persistence import warmup
+from topoviz.synthetic import make_dataset
+from topoviz.train import METRICS, evaluate, fine_tune, format_table, pretrain
+
+torch.set_num_threads(1)
+
+TINY = "synthetic:membranes?n=6&size=32&seed=0"
+
+
+def _write_folder(root: Path, names, size=8, labels=None) -> Path:
+    (root / "images").mkdir(parents=True)
+    (root / "labels").mkdir()
+    rng = np.random.default_rng(0)
+    for name in names:
+        Image.fromarray(rng.integers(0, 256, (size, size), dtype=np.uint8)).save(
+            root / "images" / f"{name}.png"
+        )
+    for name in names if labels is None else labels:
+        lab = np.zeros((size, size), np.uint8)
+        lab[:, size // 2] = 255
+        Image.fromarray(lab).save(root / "labels" / f"{name}.png")
+    return root
+
+
+@pytest.fixture
+def thirty(tmp_path) -> Path:
+    # written in shuffled order: the split must sort by name
+    names = [f"{i:02d}" for i in np.random.default_rng(1).permutation(30)]
+    return _write_folder(tmp_path / "set", names)
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return make_dataset("membranes", 4, 32, 0)
+
+
+def _net(seed: int = 0) -> torch.nn.Module:
+    torch.manual_seed(seed)
+    return nets.build("unet", base=4, depth=2)
+
+
+# ---------------------------------------------------------------- data and folds
+
+
+def test_fold_split_isbi_thirds(thirty):
+    pairs = list_pairs(thirty)
+    assert [p[0].stem for p in pairs] == [f"{i:02d}" for i in range(30)]
+    assert all(p[0].name == p[1].name for p in pairs)
+    expected = {1: range(0, 10), 2: range(10, 20), 3: range(20, 30)}
+    held_all = []
+    for fold, want in expected.items():
+        train, held = fold_split(pairs, fold)
+        assert [p[0].stem for p in held] == [f"{i:02d}" for i in want]
+        assert len(train) == 20 and not {p[0] for p in train} & {p[0] for p in held}
+        held_all += held
+    assert sorted(held_all) == pairs
+
+
+def test_fold_split_uneven_and_parse():
+    parts = [fold_split(list(range(10)), k)[1] for k in (1, 2, 3)]
+    assert sum(parts, []) == list(range(10)) and {len(p) for p in parts} <= {3, 4}
+    assert parse_fold("2/3") == (2, 3) and parse_fold("3") == (3, 3)
+    for bad in ("0/3", "4/3", "a/3", "1/1", "1/x"):
+        with pytest.raises(ValueError, match="fold"):
+            parse_fold(bad)
+    with pytest.raises(ValueError):
+        fold_split([1, 2], 1, 3)
+
+
+def test_unmatched_and_missing_folders(tmp_path):
+    root = _write_folder(tmp_path / "a", ["00", "01", "02"], labels=["00", "01", "07"])
+    with pytest.raises(ValueError, match=r"unmatched.*02.*07"):
+        list_pairs(root)
+    with pytest.raises(FileNotFoundError, match="not found"):
+        list_pairs(tmp_path / "nope")
+    (tmp_path / "b" / "images").mkdir(parents=True)
+    with pytest.raises(FileNotFoundError, match="labels/"):
+        list_pairs(tmp_path / "b")
+
+
+def test_load_pairs_and_terms(thirty):
+    images, masks = load_pairs(list_pairs(thirty)[:3])
+    assert images.shape == masks.shape == (3, 8, 8)
+    assert images.dtype == np.float32 and masks.dtype == bool
+    assert masks[:, :, 4].all() and masks.sum() == 3 * 8
+    assert read_terms(thirty) is None
+    source = "Dataset: x\nLicense/terms: research use;\n  cite Y.\nNext: z\n"
+    (thirty / "SOURCE.txt").write_text(source)
+    assert read_terms(thirty) == "research use; cite Y."
+    split = load_split(thirty, "3/3")
+    assert split.held_names == [f"{i:02d}" for i in range(20, 30)]
+    assert split.terms == "research use; cite Y."
+
+
+def test_synthetic_spec():
+    assert parse_synthetic("synthetic:roads?size=64") == {
+        "name": "roads",
+        "n": 24,
+        "size": 64,
+        "seed": 0,
+    }
+    assert parse_synthetic("/some/folder") is None
+    with pytest.raises(ValueError, match="unknown synthetic"):
+        parse_synthetic("synthetic:cats")
+    with pytest.raises(ValueError, match="unknown option"):
+        parse_synthetic("synthetic:roads?colour=1")
+    split = load_split(TINY, "1/3")
+    assert len(split.train_images) == 4 and len(split.held_images) == 2
+    assert split.held_names == ["membranes-000", "membranes-001"]
+    assert "synthetic" in split.terms
+
+
+def test_sample_batch_shapes_augment_and_seed(tiny):
+    images, masks = tiny
+    x, y = sample_batch(images, masks, 5, 16, np.random.default_rng(3))
+    assert x.shape == y.shape == (5, 1, 16, 16) and x.dtype == torch.float32
+    assert set(torch.unique(y).tolist()) <= {0.0, 1.0}
+    x2, y2 = sample_batch(images, masks, 5, 16, np.random.default_rng(3))
+    assert torch.equal(x, x2) and torch.equal(y, y2)
+    # flips / rotations are applied to image and mask together
+    x, y = sample_batch(masks.astype(np.float32), masks, 16, 20, np.random.default_rng(0))
+    assert torch.equal(x, y)
+    assert sample_batch(images, masks, 2, 99, np.random.default_rng(0))[0].shape[-1] == 32
+
+
+# ---------------------------------------------------------------------- training
+
+
+def test_fine_tune_reports_and_determinism(tiny):
+    # The first diagrams of a fresh process can differ from later ones by one float32
+    # ulp (numba warm-up in topoviz.persistence); compare warmed runs only.
+    warmup()
+    runs = []
+    for _ in range(2):
+        model = _net()
+        reports = list(fine_tune(model, tiny, 0.1, 3, batch=2, patch=32, seed=5))
+        runs.append((reports, model.state_dict()))
+    reports = runs[0][0]
+    assert [r.step for r in reports] == [1, 2, 3] and reports[-1].total_steps == 3
+    for r in reports:
+        assert all(math.isfinite(v) for v in (r.bce, r.topo, r.loss))
+        assert r.loss == pytest.approx(r.bce + 0.1 * r.topo, rel=1e-5)
+    assert [r.loss for r in reports] == [r.loss for r in runs[1][0]]
+    for k, v in runs[0][1].items():
+        assert torch.equal(v, runs[1][1][k]), k
+
+
+def test_stop_and_lambda_zero(tiny):
+    calls = []
+
+    def stop() -> bool:
+        calls.append(1)
+        return len(calls) > 2
+
+    reports = list(fine_tune(_net(), tiny, 0.0, 10, batch=2, patch=32, stop=stop))
+    assert len(reports) == 2
+    assert all(r.topo == 0.0 and r.patches_used == 0 and r.loss == r.bce for r in reports)
+    assert len(list(pretrain(_net(), tiny, 2, batch=2, patch=32))) == 2
+
+
+def test_topo_positive_on_broken_prediction(tiny):
+    model = _net()
+    with torch.no_grad():  # predicts background everywhere: every membrane is broken
+        model.head.weight.zero_()
+        model.head.bias.fill_(-4.0)
+    (r,) = fine_tune(model, tiny, 1.0, 1, batch=2, patch=32, lr=0.0)
+    assert r.topo > 0 and r.patches_used == 2 and r.loss > r.bce
+
+
+def test_snapshots_and_metrics(tiny):
+    images, masks = tiny
+    reports = list(
+        fine_tune(
+            _net(),
+            tiny,
+            0.0,
+            3,
+            batch=2,
+            patch=32,
+            snapshot_every=2,
+            preview=images[0],
+            eval_every=3,
+            eval_data=(images[:1], masks[:1]),
+            eval_patches=5,
+        )
+    )
+    assert [r.snapshot is not None for r in reports] == [False, True, True]
+    assert reports[1].snapshot.shape == (32, 32)
+    assert reports[0].metrics is None and set(reports[2].metrics) == set(METRICS)
+
+
+def test_evaluate_table(tiny):
+    images, masks = tiny
+    res = evaluate(_net(), images[:2], masks[:2], n_patches=5, names=["a", "b"])
+    assert res["n"] == 2 and [r["name"] for r in res["per_image"]] == ["a", "b"]
+    for m in METRICS:
+        vals = [r[m] for r in res["per_image"]]
+        assert res["mean"][m] == pytest.approx(np.mean(vals))
+        assert res["std"][m] == pytest.approx(np.std(vals))
+    text = format_table({"unet": res})
+    assert "Betti Error" in text and "±" in text
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def test_cli_help_lists_subcommands(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert "train" in out and "evaluate" in out
+
+
+def test_cli_train_save_load_evaluate(tmp_path, capsys):
+    ckpt = tmp_path / "m.pt"
+    common = ["--batch", "2", "--patch", "32", "--base", "4", "--log-every", "1"]
+    argv = ["train", "--data", TINY, "--fold", "2/3", "--out", str(ckpt)]
+    assert main([*argv, "--steps", "2", "--topo-steps", "2", "--lam", "0.1", *common]) == 0
+    err = capsys.readouterr().err
+    assert "bce" in err and "s/step" in err
+    model, meta = checkpoints.load(ckpt)
+    assert nets.arch_of(model) == "unet" and model.config["base"] == 4
+    assert meta["loss"] == "bce+topo" and meta["fold"] == "2/3" and meta["lam"] == 0.1
+    assert meta["steps"] == {"bce": 2, "topo": 2} and meta["data"] == TINY
+    assert meta["held_out"] == ["membranes-002", "membranes-003"]
+    assert meta["recipe"].startswith("python -m topoviz train")
+    assert meta["terms"] == "synthetic (MIT, generated by topoviz.synthetic)"
+
+    # fine-tune only from a checkpoint; λ = 0 makes it a BCE run
+    ckpt2 = tmp_path / "m2.pt"
+    init = ["--init", str(ckpt), "--topo-steps", "1", "--lam", "0"]
+    assert main(["train", "--data", TINY, "--out", str(ckpt2), *init, *common]) == 0
+    _, meta2 = checkpoints.load(ckpt2)
+    assert meta2["loss"] == "bce" and meta2["steps"] == {"bce": 0, "topo": 1}
+    capsys.readouterr()
+
+    assert main(["evaluate", "--checkpoint", str(ckpt), "--json", "--n-patches", "5"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["fold"] == "2/3" and res["n"] == 2
+    for m in METRICS:
+        assert math.isfinite(res["mean"][m]) and math.isfinite(res["std"][m])
+    assert main(["evaluate", "--checkpoint", str(ckpt), "--data", TINY, "--fold", "2/3"]) == 0
+    out = capsys.readouterr().out
+    assert "Accuracy" in out and "Betti Error" in out
+
+
+def test_isbi12_folds(shared_data):
+    pairs = list_pairs(shared_data / "isbi12")
+    assert len(pairs) == 30
+    assert [p[0].stem for p in fold_split(pairs, 3)[1]] == [f"{i:02d}" for i in range(20, 30)]

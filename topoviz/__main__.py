@@ -1,0 +1,224 @@
+"""Command line: ``python -m topoviz SUBCOMMAND ...``.
+
+Subcommands::
+
+    train     BCE pretraining, then BCE + λ·L_topo fine-tuning; writes a checkpoint
+    evaluate  Accuracy, ARI, VOI, Betti error (mean ± std) of a checkpoint on a fold
+
+To add a subcommand, write ``def _add_NAME(sub)`` that creates its parser with
+``sub.add_parser(...)`` and ``set_defaults(run=fn)`` (``fn(args) -> int``), and
+append it to :data:`SUBCOMMANDS`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from topoviz import checkpoints, nets
+from topoviz.data import load_split, parse_fold, parse_synthetic
+from topoviz.train import evaluate, fine_tune, format_table, pretrain
+
+DEFAULT_STEPS = 500
+
+
+def _log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _run_stage(gen, stage: str, log_every: int) -> tuple[int, float]:
+    """Drain a training generator, printing one line every ``log_every`` steps."""
+    n, seconds = 0, 0.0
+    for r in gen:
+        n, seconds = r.step, seconds + r.seconds
+        if log_every > 0 and (r.step % log_every == 0 or r.step in (1, r.total_steps)):
+            _log(
+                f"[{stage}] step {r.step:>5}/{r.total_steps}  bce {r.bce:.4f}  "
+                f"topo {r.topo:.4f}  loss {r.loss:.4f}  {seconds / r.step:.3f} s/step"
+            )
+    return n, seconds
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    import torch
+
+    split = load_split(args.data, args.fold)
+    fold = "all" if split.fold is None else f"{split.fold[0]}/{split.fold[1]}"
+    _log(
+        f"data {args.data}: {len(split.train_names)} training, "
+        f"{len(split.held_names)} held-out image(s), fold {fold}"
+    )
+    init_meta = None
+    if args.init:
+        model, init_meta = checkpoints.load(args.init)
+        if args.steps:
+            _log(f"--init given: skipping the {args.steps} BCE pretraining step(s) asked for")
+        bce_steps = 0
+    else:
+        torch.manual_seed(args.seed)
+        kw = {"base": args.base} if args.arch == "unet" and args.base else {}
+        model = nets.build(args.arch, **kw)
+        bce_steps = DEFAULT_STEPS if args.steps is None else args.steps
+    common = dict(batch=args.batch, patch=args.patch, lr=args.lr, seed=args.seed)
+    t0 = time.perf_counter()
+    done_bce, s_bce = _run_stage(
+        pretrain(model, split.train, bce_steps, **common), "bce", args.log_every
+    )
+    done_topo, s_topo = _run_stage(
+        fine_tune(
+            model,
+            split.train,
+            args.lam,
+            args.topo_steps,
+            topo_patches=args.topo_patches,
+            rule=args.rule,
+            **{**common, "seed": args.seed + 1},
+        ),
+        f"bce+{args.lam:g}*topo",
+        args.log_every,
+    )
+    train_seconds = time.perf_counter() - t0
+    syn = parse_synthetic(args.data)
+    meta = {
+        "arch": nets.arch_of(model),
+        "data": str(args.data),
+        "synthetic": syn,
+        "fold": fold,
+        "train_names": split.train_names,
+        "held_out": split.held_names,
+        "loss": "bce" if args.topo_steps == 0 or args.lam == 0 else "bce+topo",
+        "recipe": shlex.join(["python", "-m", "topoviz", *args.argv]),
+        "seed": args.seed,
+        "steps": {"bce": done_bce, "topo": done_topo},
+        "lam": float(args.lam),
+        "batch": args.batch,
+        "patch": args.patch,
+        "lr": args.lr,
+        "topo_patches": args.topo_patches,
+        "rule": args.rule,
+        "init": str(args.init) if args.init else None,
+        "init_meta": init_meta,
+        "train_seconds": round(train_seconds, 2),
+        "seconds_per_step": {
+            "bce": round(s_bce / done_bce, 4) if done_bce else None,
+            "topo": round(s_topo / done_topo, 4) if done_topo else None,
+        },
+        "terms": split.terms,
+        "torch": str(torch.__version__),
+    }
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    checkpoints.save(out, model, meta)
+    _log(f"saved {out} ({train_seconds:.1f} s training)")
+    return 0
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    model, meta = checkpoints.load(args.checkpoint)
+    data = args.data or meta.get("data")
+    fold = args.fold or meta.get("fold")
+    if not data:
+        raise SystemExit("evaluate: give --data (the checkpoint does not name its data)")
+    if not fold:
+        raise SystemExit("evaluate: give --fold K/N (the checkpoint does not name its fold)")
+    if fold != "all":
+        parse_fold(fold)
+    if meta.get("data") == data and meta.get("fold") not in (None, fold):
+        _log(
+            f"warning: the checkpoint was trained on fold {meta.get('fold')}; "
+            f"evaluating fold {fold} includes its training images"
+        )
+    split = load_split(data, fold)
+    result = evaluate(
+        model,
+        *split.held_out,
+        n_patches=args.n_patches,
+        seed=args.seed,
+        names=split.held_names,
+    )
+    result.update(checkpoint=str(args.checkpoint), data=str(data), fold=fold)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        name = Path(args.checkpoint).stem
+        print(f"{data}, fold {fold}: {result['n']} held-out image(s), mean ± std over images")
+        print(format_table({name: result}))
+    return 0
+
+
+def _add_train(sub) -> None:
+    p = sub.add_parser(
+        "train",
+        help="BCE pretraining, then BCE + λ·L_topo fine-tuning; writes a checkpoint",
+        description=(
+            "Pretrain with per-pixel BCE for --steps steps, then fine-tune with "
+            "BCE + λ·L_topo for --topo-steps steps (paper Sec. 2.3), on the training "
+            "part of a fold. λ is for a per-pixel-mean BCE (see topoviz.train)."
+        ),
+    )
+    p.add_argument("--data", required=True, help="folder (images/, labels/) or synthetic:NAME")
+    p.add_argument("--fold", default="1/3", help="K/N: hold out the K-th of N parts, or 'all'")
+    p.add_argument("--out", required=True, help="checkpoint to write")
+    p.add_argument("--arch", default="unet", choices=sorted(nets.ARCHITECTURES))
+    p.add_argument("--base", type=int, default=0, help="unet channels (default: the net's)")
+    p.add_argument(
+        "--steps", type=int, help=f"BCE pretraining steps (default {DEFAULT_STEPS}; 0 with --init)"
+    )
+    p.add_argument("--topo-steps", type=int, default=0, help="BCE + λ·L_topo steps")
+    p.add_argument("--lam", type=float, default=0.0, help="λ (per-pixel-mean BCE scale)")
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--patch", type=int, default=65)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--topo-patches", type=int, default=4, help="L_topo patches per crop")
+    p.add_argument("--rule", default="paper", choices=("paper", "optimal"))
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--init", help="start from this checkpoint and only fine-tune (--arch, --base ignored)"
+    )
+    p.add_argument("--log-every", type=int, default=20, help="progress line every N steps")
+    p.set_defaults(run=_cmd_train)
+
+
+def _add_evaluate(sub) -> None:
+    p = sub.add_parser(
+        "evaluate",
+        help="Accuracy, ARI, VOI, Betti error of a checkpoint on held-out images",
+        description="The paper's Table 1 numbers, mean ± std over the held-out images.",
+    )
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--data", help="folder or synthetic:NAME (default: the checkpoint's)")
+    p.add_argument("--fold", help="K/N or 'all' (default: the checkpoint's)")
+    p.add_argument("--n-patches", type=int, default=100, help="Betti-error patches per image")
+    p.add_argument("--seed", type=int, default=0, help="seed of the Betti-error patches")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(run=_cmd_evaluate)
+
+
+SUBCOMMANDS: list[Callable] = [_add_train, _add_evaluate]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m topoviz",
+        description="topoviz: topology-preserving segmentation (TopoLoss) from the command line",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="SUBCOMMAND", required=True)
+    for add in SUBCOMMANDS:
+        add(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    args.argv = argv
+    return int(args.run(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
