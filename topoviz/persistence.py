@@ -358,25 +358,67 @@ def _radix_order(keys, passes):
     return order
 
 
-def _batch_pairs(stack, keys, passes, want0, want1):
-    """Pairs for a stack of equally sized images, in parallel over the stack."""
+def _descending_order(v):
+    """Positions of ``v`` by decreasing value, ties by index (a stable order).
+
+    The values become unsigned keys whose ascending order is the values' descending
+    order, sorted by :func:`_radix_order`. When every value is a float32 (a
+    network's output) 32-bit keys do (3 passes), otherwise the float64 bits (6).
+    IEEE bits become unsigned order by flipping all bits of negatives and the sign
+    bit of the rest; -0.0 is first made +0.0 so that equal values get equal keys.
+    """
+    n = v.shape[0]
+    exact32 = True
+    for i in range(n):
+        if np.float64(np.float32(v[i])) != v[i]:
+            exact32 = False
+            break
+    keys = np.empty(n, np.uint64)
+    if exact32:
+        v32 = np.empty(n, np.float32)
+        for i in range(n):
+            v32[i] = np.float32(v[i] + 0.0)
+        bits32 = v32.view(np.uint32)
+        sign, full = np.uint64(0x80000000), np.uint64(0xFFFFFFFF)
+        for i in range(n):
+            b = np.uint64(bits32[i])
+            f = (b ^ full) if (b & sign) else (b | sign)
+            keys[i] = f ^ full
+        return _radix_order(keys, 3)
+    w = np.empty(n, np.float64)
+    for i in range(n):
+        w[i] = v[i] + 0.0
+    bits = w.view(np.uint64)
+    sign, full = np.uint64(0x8000000000000000), np.uint64(0xFFFFFFFFFFFFFFFF)
+    for i in range(n):
+        b = bits[i]
+        f = (b ^ full) if (b & sign) else (b | sign)
+        keys[i] = f ^ full
+    return _radix_order(keys, 6)
+
+
+def _batch_pairs(stack, want0, want1):
+    """Pairs for a stack of equally sized images, in parallel over the stack.
+
+    Returns per-image counts and the pairs of all images one after the other
+    (image j's dimension-k pairs start at ``offsets[j, k]``).
+    """
     b, h, w = stack.shape
     n = h * w
     counts = np.zeros((b, 2), np.int64)
-    out0 = np.empty((b, n, 2), np.int64)
-    out1 = np.empty((b, n, 2), np.int64)
+    pairs0 = np.empty((b, n, 2), np.int32)
+    pairs1 = np.empty((b, n, 2), np.int32)
     for j in prange(b):
         v = stack[j].ravel()
-        order = _radix_order(keys[j], passes)
-        if want0:
-            p0 = _pairs0(v, h, w, order)
-            counts[j, 0] = p0.shape[0]
-            out0[j, : p0.shape[0]] = p0
+        order = _descending_order(v)
+        if want0:  # the sweeps write straight into this image's rows
+            k = _sweep0(v, h, w, order, pairs0[j])
+            pairs0[j, k, 0] = order[0]  # the essential class: born at the global maximum
+            pairs0[j, k, 1] = -1
+            counts[j, 0] = k + 1
         if want1:
-            p1 = _pairs1(v, h, w, order)
-            counts[j, 1] = p1.shape[0]
-            out1[j, : p1.shape[0]] = p1
-    return counts, out0, out1
+            counts[j, 1] = _sweep1(v, h, w, order, pairs1[j])
+    return counts, pairs0, pairs1
 
 
 if _HAVE_NUMBA:
@@ -387,34 +429,11 @@ if _HAVE_NUMBA:
     _pairs0 = _jit(_pairs0)
     _pairs1 = _jit(_pairs1)
     _radix_order = _jit(_radix_order)
+    _descending_order = _jit(_descending_order)
     _batch_pairs = numba.njit(cache=True, nogil=True, parallel=True)(_batch_pairs)
 
 _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="topoviz-sweep")
-
-
-def _descending_keys(v: np.ndarray) -> tuple[np.ndarray, int]:
-    """Unsigned keys whose ascending order is ``v``'s descending order, and the
-    number of 11-bit radix passes they need.
-
-    When every value is a float32 (a network's output) 32-bit keys do (3 passes);
-    otherwise the float64 bits are used (6 passes). IEEE bits become unsigned order
-    by flipping all bits of negatives and the sign bit of the rest.
-    """
-    v = v + 0.0  # -0.0 -> +0.0, so equal values get equal keys
-    v32 = v.astype(np.float32)
-    if np.array_equal(v32, v):
-        bits, width, uint = v32.view(np.uint32), 32, np.uint32
-    else:
-        bits, width, uint = v.view(np.uint64), 64, np.uint64
-    sign = uint(1 << (width - 1))
-    flipped = np.where(bits & sign, ~bits, bits | sign)
-    return (~flipped).astype(np.uint64), 3 if width == 32 else 6
-
-
-def _order(v: np.ndarray) -> np.ndarray:
-    """Pixels by decreasing value, ties by index."""
-    keys, passes = _descending_keys(v)
-    return _radix_order(keys, passes)
+_SIDE_BY_SIDE_PIXELS = 128 * 128  # below this a thread hand-off costs more than it saves
 
 
 # ----------------------------------------------------------------- building Dots
@@ -471,10 +490,14 @@ def _diagram_numba(f: np.ndarray, frame: bool, dims: tuple[int, ...]) -> Diagram
     F = _framed(f, frame)
     h, w = F.shape
     v = np.ascontiguousarray(F).ravel()
-    order = _order(v)
-    # the two sweeps release the GIL: run them side by side
-    jobs = {k: _POOL.submit(_pairs0 if k == 0 else _pairs1, v, h, w, order) for k in dims}
-    pairs = {k: job.result() for k, job in jobs.items()}
+    order = _descending_order(v)
+    sweeps = {0: _pairs0, 1: _pairs1}
+    if h * w >= _SIDE_BY_SIDE_PIXELS and len(dims) == 2:
+        # the two sweeps release the GIL: on a large image run them side by side
+        jobs = {k: _POOL.submit(sweeps[k], v, h, w, order) for k in dims}
+        pairs = {k: job.result() for k, job in jobs.items()}
+    else:
+        pairs = {k: sweeps[k](v, h, w, order) for k in dims}
     dots = {k: _dots_from_pairs(k, pairs[k], v, w, frame, f.shape) for k in dims}
     return Diagram(dots, f.shape, frame, backend="numba")
 
@@ -602,8 +625,7 @@ def diagrams(stack: np.ndarray, frame: bool = True, dims: Sequence[int] = (0, 1)
     F = np.pad(arr, ((0, 0), (1, 1), (1, 1)), constant_values=1.0) if frame else arr
     F = np.ascontiguousarray(F)
     b, h, w = F.shape
-    keys, passes = _descending_keys(F.reshape(b, h * w))
-    counts, out0, out1 = _batch_pairs(F, keys, passes, 0 in dims, 1 in dims)
+    counts, out0, out1 = _batch_pairs(F, 0 in dims, 1 in dims)
     # Build the dots of every patch at once, then cut them apart (views, no copies).
     values = F.reshape(b, h * w)
     per_dim = {}
@@ -612,7 +634,7 @@ def diagrams(stack: np.ndarray, frame: bool = True, dims: Sequence[int] = (0, 1)
             continue
         n = counts[:, k]
         owner = np.repeat(np.arange(b), n)
-        pairs = out[np.arange(h * w)[None, :] < n[:, None]]  # the first n[j] rows of each
+        pairs = np.concatenate([out[j, : n[j]] for j in range(b)])  # the first n[j] rows
         dots = _dots_from_pairs(
             k, pairs, values.ravel(), w, frame, arr.shape[1:], offset=owner * (h * w)
         )
