@@ -50,9 +50,9 @@ with fig3:
             st.caption(
                 f"{name} ≥ 0.5: β0 = {b[0]}, β1 = {b[1]} (ground truth: 1 component, 2 holes)"
             )
-            st.plotly_chart(
-                figures.landscape(f, critical_targets(dgm, m), max_arrows=6), key=f"land_{name}"
-            )
+            land = figures.landscape(f, critical_targets(dgm, m), max_arrows=6)
+            land.update_layout(scene_camera_eye={"x": 1.45, "y": 1.45, "z": 1.0})  # half width
+            st.plotly_chart(land, key=f"land_{name}")
             st.plotly_chart(figures.diagram_plot(dgm, diagram_of(g, False), m), key=f"dgm_{name}")
     if S.teaching():
         st.caption(

@@ -143,7 +143,7 @@ def test_inspect_page_on_an_uploaded_image_and_mask():
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     m = metrics(at)
-    assert m["β ground truth"] != m["β segmentation"]
+    assert m["β ground truth (β0, β1)"] != m["β segmentation (β0, β1)"]
     assert any("merged: 1 region" in (t.name or "") for t in _figure(at, "errors").data)
     assert len(at.get("download_button")) == 2
 

@@ -210,7 +210,7 @@ def landscape(
             "zaxis": {"range": [0, 1]},
             "yaxis": {"autorange": "reversed"},
             "aspectratio": {"x": w / max(h, w), "y": h / max(h, w), "z": 0.35},
-            "camera": {"eye": {"x": 1.3, "y": 1.3, "z": 0.9}},
+            "camera": {"eye": {"x": 1.0, "y": 1.0, "z": 0.7}},
         },
         margin={"l": 0, "r": 0, "t": 30, "b": 0},
         height=520,
