@@ -240,3 +240,14 @@ def test_float32_probabilities_from_a_network():
     loss = TopoLoss(patch_size=12, patches_per_image=3, seed=1)(torch.sigmoid(net(x)), g)
     loss.backward()
     assert net.weight.grad is not None and torch.isfinite(net.weight.grad).all()
+
+
+@pytest.mark.parametrize("seed", [11, 12, 13])
+def test_a_patch_without_ground_truth_structure_pushes_every_extra_dot_away(seed):
+    # framed, as in training: the ground truth's only dots are the frame's
+    # component and the hole it encloses; every other dot of f goes to the diagonal
+    f0 = np.random.default_rng(seed).random((12, 12))
+    g = np.zeros((12, 12), bool)  # nothing to segment here
+    f, loss = descend(f0, g, True, "paper")
+    assert loss < 1e-18
+    assert betti_numbers(f >= 0.5, True) == betti_numbers(g, True) == (1, 1)
