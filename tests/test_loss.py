@@ -248,6 +248,6 @@ def test_a_patch_without_ground_truth_structure_pushes_every_extra_dot_away(seed
     # component and the hole it encloses; every other dot of f goes to the diagonal
     f0 = np.random.default_rng(seed).random((12, 12))
     g = np.zeros((12, 12), bool)  # nothing to segment here
-    f, loss = descend(f0, g, True, "paper")
+    f, loss = descend(f0, g, True, "paper", steps=1000)  # pairings shift: some need >200
     assert loss < 1e-18
     assert betti_numbers(f >= 0.5, True) == betti_numbers(g, True) == (1, 1)
