@@ -49,6 +49,10 @@ pages = {
         st.Page("pages/3_diagrams.py", title="Diagrams & matching", icon=":material/scatter_plot:"),
     ],
     "Your data": [st.Page("pages/4_inspect.py", title="Inspect", icon=":material/search:")],
+    "Experiment": [
+        st.Page("pages/5_finetune.py", title="Fine-tune live", icon=":material/model_training:"),
+        st.Page("pages/6_lambda.py", title="λ experiments", icon=":material/tune:"),
+    ],
     "Learn": [st.Page("pages/7_classroom.py", title="Classroom", icon=":material/school:")],
 }
 page = st.navigation(pages)

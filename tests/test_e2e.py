@@ -239,6 +239,8 @@ PAGES = [
     ("diagrams", "diagrams", "Persistence diagrams", True, False),
     ("inspect", "inspect", "Inspect an image", True, True),
     ("classroom", "classroom", "Classroom", True, False),
+    ("finetune", "finetune", "Fine-tune live", False, False),
+    ("lambda", "lambda", "λ experiments", False, False),
 ]
 
 

@@ -1,0 +1,212 @@
+"""View 6 — λ experiments: a small sweep, accuracy against Betti error (paper Fig. 6b)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from topoviz import figures
+from topoviz.ui import current
+from topoviz.ui import state as S
+from topoviz.ui import training as T
+
+sel = current()
+T.init()
+st.title("λ experiments")
+st.caption(
+    "**A one-image demo.** Each λ fine-tunes the same starting model with the same seed "
+    "(same crops, same order) for the same number of steps on the current image, and is "
+    "measured on that same image. The paper's Fig. 6b is a cross-validated sweep over a "
+    "data set: run `python -m topoviz train` and `python -m topoviz evaluate` for that."
+)
+if S.teaching():
+    st.caption(
+        "The paper finds that a little λ lowers the Betti error at a small cost in pixel "
+        "accuracy, and that too much λ hurts both (L_topo alone cannot find a sensible "
+        "likelihood). λ here multiplies L_topo against a per-pixel mean BCE (see topoviz.train)."
+    )
+
+sweep: T.Sweep | None = st.session_state.get(T.SWEEP)
+running = sweep is not None and sweep.running
+options = T.start_options()
+can_start = sel.ok and sel.mask is not None
+
+
+def _start() -> None:
+    sel = st.session_state[S.SELECTION]
+    st.session_state.pop(T.SWEEP_ERROR, None)
+    lams = list(st.session_state[T.SWEEP_LAMS])
+    if not lams:
+        st.session_state[T.SWEEP_ERROR] = "Choose at least one λ."
+        return
+    try:
+        choice = st.session_state[T.SWEEP_START]
+        seed = int(st.session_state[T.SWEEP_SEED])
+        st.session_state[T.SWEEP] = T.new_sweep(
+            T.start_model(choice, seed),
+            sel.image,
+            sel.mask,
+            lams,
+            steps=int(st.session_state[T.SWEEP_STEPS]),
+            lr=float(st.session_state[T.SWEEP_LR]),
+            seed=seed,
+            name=sel.name,
+            frame=sel.frame,
+            start=choice,
+        )
+    except (ValueError, RuntimeError, OSError) as error:
+        st.session_state[T.SWEEP_ERROR] = f"Could not start: {error}"
+
+
+def _stop() -> None:
+    if (s := st.session_state.get(T.SWEEP)) is not None:
+        s.stop_requested = True
+
+
+def _reset() -> None:
+    st.session_state.pop(T.SWEEP, None)
+    st.session_state.pop(T.SWEEP_ERROR, None)
+
+
+if not sel.ok:
+    st.info("Choose a sample or upload an image in the sidebar.")
+elif sel.mask is None:
+    st.info(
+        "A λ sweep needs a ground-truth mask: upload one with your image in the sidebar, "
+        "or choose a sample (samples come with their masks)."
+    )
+
+if st.session_state[T.SWEEP_START] not in options:
+    st.session_state[T.SWEEP_START] = T.UNTRAINED
+c = st.columns([2, 2, 1, 1, 1])
+with c[0]:
+    S.persistent(
+        T.SWEEP_START,
+        st.selectbox,
+        "Starting model (the same for every λ)",
+        list(options),
+        format_func=T.start_label,
+        disabled=running,
+    )
+with c[1]:
+    S.persistent(
+        T.SWEEP_LAMS,
+        st.multiselect,
+        "λ values",
+        list(T.LAMBDA_CHOICES),
+        format_func=lambda v: f"{v:g}",
+        disabled=running,
+    )
+with c[2]:
+    S.persistent(T.SWEEP_STEPS, st.slider, "Steps per λ", 1, 200, step=1, disabled=running)
+with c[3]:
+    S.persistent(
+        T.SWEEP_LR,
+        st.select_slider,
+        "Learning rate",
+        [1e-4, 3e-4, 1e-3, 3e-3, 1e-2],
+        format_func=lambda v: f"{v:g}",
+        disabled=running,
+    )
+with c[4]:
+    S.persistent(T.SWEEP_SEED, st.number_input, "Seed", 0, 10_000, step=1, disabled=running)
+b = st.columns([1, 1, 1, 2])
+b[0].button(
+    "Start sweep",
+    key="sw_start_btn",
+    type="primary",
+    icon=":material/play_arrow:",
+    on_click=_start,
+    disabled=running or not can_start,
+    width="stretch",
+)
+b[1].button(
+    "Stop",
+    key="sw_stop_btn",
+    icon=":material/stop:",
+    on_click=_stop,
+    disabled=not running,
+    width="stretch",
+)
+b[2].button(
+    "Reset",
+    key="sw_reset_btn",
+    icon=":material/restart_alt:",
+    on_click=_reset,
+    disabled=sweep is None,
+    width="stretch",
+)
+if error := st.session_state.get(T.SWEEP_ERROR):
+    st.error(error)
+
+
+def _table(sweep: T.Sweep) -> pd.DataFrame:
+    rows = [{"λ": "start", "steps": 0, **{k: sweep.before[k] for k in _COLS}}]
+    rows += [
+        {"λ": f"{r['lam']:g}", "steps": r["steps"], **{k: r[k] for k in _COLS}}
+        for r in sweep.results
+    ]
+    return pd.DataFrame(rows).rename(columns=_COLS)
+
+
+_COLS = {
+    "accuracy": "Accuracy",
+    "betti_error": "Betti error",
+    "ari": "ARI",
+    "voi": "VOI",
+    "l_topo": "L_topo (whole image)",
+    "beta0": "β0",
+    "beta1": "β1",
+}
+
+
+def _live() -> None:
+    """One chunk of the sweep (while running), then its progress, plot and table."""
+    sweep: T.Sweep | None = st.session_state.get(T.SWEEP)
+    if sweep is None:
+        st.caption("Press **Start sweep**: the λ values run one after another.")
+        return
+    if sweep.running:
+        T.advance_sweep(sweep)
+        if not sweep.running:
+            st.rerun()
+    now = (
+        f"λ = {sweep.current.lam:g}, step {sweep.current.done_steps} / {sweep.steps}"
+        if sweep.current is not None
+        else sweep.status
+    )
+    st.progress(sweep.progress, text=f"{len(sweep.results)} / {len(sweep.lams)} λ finished — {now}")
+    if sweep.status == "failed":
+        st.error(f"The sweep failed: {sweep.error}")
+    steps = sum(r["steps"] for r in sweep.results) + (
+        sweep.current.done_steps if sweep.current is not None else 0
+    )
+    rate = steps / sweep.train_seconds if sweep.train_seconds > 0 else 0.0
+    st.caption(
+        f"{sweep.name}, from the {T.start_label(sweep.start)}, seed {sweep.seed}, "
+        f"lr {sweep.lr:g}: {rate:.2f} steps/s (including the evaluation after each λ)."
+    )
+    left, right = st.columns([1, 1])
+    with left:
+        if sweep.results:
+            fig = figures.lambda_sweep(sweep.results)
+            b = sweep.before
+            fig.add_scatter(
+                x=[b["betti_error"]],
+                y=[b["accuracy"]],
+                mode="markers+text",
+                text=["start"],
+                textposition="bottom center",
+                marker={"symbol": "x", "size": 10, "color": "gray"},
+                name="starting model",
+            )
+            st.plotly_chart(fig, key="sw_plot")
+        else:
+            st.caption("A point appears when the first λ has finished.")
+    with right:
+        st.dataframe(_table(sweep), hide_index=True, key="sw_table")
+        if sweep.status == "stopped":
+            st.caption("Stopped: a λ stopped early shows its steps in the table.")
+
+
+st.fragment(run_every=T.TICK_S if running else None)(_live)()

@@ -1,0 +1,166 @@
+"""The Experiment pages (fine-tune live, λ sweep) driven by AppTest, and their run state.
+
+AppTest runs fragments as part of every full run, so each ``at.run()`` advances a
+run by one chunk (``run_every`` timers do not fire in AppTest: we call ``run``).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from topoviz import checkpoints, nets
+from topoviz.ui import cache
+from topoviz.ui import training as T
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+FINETUNE = "pages/5_finetune.py"
+LAMBDA = "pages/6_lambda.py"
+
+
+def _page(path: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.switch_page(path).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _until_done(at: AppTest, key: str, runs: int = 30) -> object:
+    for _ in range(runs):
+        state = at.session_state[key]
+        if not state.running:
+            return state
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+    raise AssertionError(f"{key} still running after {runs} runs")
+
+
+def test_finetune_runs_and_compares_before_and_after():
+    at = _page(FINETUNE)
+    assert at.title[0].value == "Fine-tune live" and not at.error
+    assert not at.button(key="ft_start_btn").disabled
+    assert T.RUN not in at.session_state
+    at.slider(key="_w_ft_steps").set_value(3)
+    at.slider(key="_w_ft_lam").set_value(0.1).run()
+    at.button(key="ft_start_btn").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    run = _until_done(at, T.RUN)
+    assert run.status == "done" and [r.step for r in run.reports] == [1, 2, 3]
+    assert any(r.topo > 0 for r in run.reports)  # λ > 0: L_topo was computed
+    assert run.steps_per_s > 0
+    assert any("Before and after 3 steps" in s.value for s in at.subheader)
+    labels = {m.label for m in at.metric}
+    assert {"Steps/s", "L_topo, whole image", "Betti error"} <= labels
+    compare = next(d.value for d in at.dataframe if "before" in d.value.columns)
+    assert {"before", "after", "change"} <= set(compare.columns) and len(compare) == 7
+
+
+def test_stop_keeps_the_steps_and_sessions_do_not_share_runs():
+    one = _page(FINETUNE)
+    one.slider(key="_w_ft_steps").set_value(300)
+    one.slider(key="_w_ft_lam").set_value(0.0).run()
+    one.button(key="ft_start_btn").click().run()
+    run = one.session_state[T.RUN]
+    assert run.running and run.done_steps >= 1
+
+    other = _page(FINETUNE)  # a second browser session
+    assert T.RUN not in other.session_state
+    assert not other.button(key="ft_start_btn").disabled
+
+    one.button(key="ft_stop_btn").click().run()
+    assert not one.exception, [e.value for e in one.exception]
+    run = one.session_state[T.RUN]
+    assert run.status == "stopped" and 1 <= run.done_steps < 300
+    assert len(run.reports) == run.done_steps and run.f is not None
+    assert any("(stopped)" in s.value for s in one.subheader)
+    one.run()  # nothing more happens after a stop
+    assert one.session_state[T.RUN].done_steps == run.done_steps
+    one.button(key="ft_reset_btn").click().run()
+    assert T.RUN not in one.session_state
+    assert T.RUN not in other.session_state
+
+
+def test_lambda_sweep_gives_one_point_per_lambda():
+    at = _page(LAMBDA)
+    assert at.title[0].value == "λ experiments"
+    assert any("one-image demo" in c.value for c in at.caption)
+    at.multiselect(key="_w_sw_lams").set_value([0.0, 0.1])
+    at.slider(key="_w_sw_steps").set_value(2).run()
+    at.button(key="sw_start_btn").click().run()
+    sweep = _until_done(at, T.SWEEP)
+    assert sweep.status == "done"
+    assert [r["lam"] for r in sweep.results] == [0.0, 0.1]
+    assert all(r["steps"] == 2 for r in sweep.results)
+    at.run()
+    table = next(d.value for d in at.dataframe if "Betti error" in d.value.columns)
+    assert list(table["λ"]) == ["start", "0", "0.1"]
+    chart = next(c for c in at.get("plotly_chart") if "sw_plot" in (c.proto.id or ""))
+    assert chart.proto.spec
+
+
+# ---------------------------------------------------------------- the helpers alone
+
+
+def _tiny() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    mask = np.zeros((40, 40), bool)
+    mask[::10] = True
+    mask[:, ::10] = True
+    image = np.where(mask, 0.2, 0.8).astype(np.float32) + rng.normal(0, 0.05, (40, 40))
+    return image.astype(np.float32), mask
+
+
+def test_advance_works_in_chunks_and_stop_keeps_the_steps():
+    image, mask = _tiny()
+    torch.manual_seed(0)
+    model = nets.build("unet", base=2, depth=1)
+    run = T.new_run(model, image, mask, lam=0.1, steps=50, batch=2, preview_every=2)
+    assert T.advance(run, budget_s=0.0) == 1  # at least one step per chunk
+    T.advance(run, budget_s=0.0)
+    assert run.running and run.done_steps == 2 and run.snapshots[-1][0] == 2
+    T.stop(run)
+    assert T.advance(run) == 0 and run.status == "stopped" and run.done_steps == 2
+    before, after = T.compare(run)
+    assert set(before) == set(after) >= {"beta0", "beta1", "l_topo", "betti_error", "accuracy"}
+    assert [c["step"] for c in run.curves()] == [1, 2]
+    assert not model.training  # left in eval mode
+
+
+def test_a_cached_checkpoint_is_copied_never_trained(tmp_path, monkeypatch):
+    torch.manual_seed(0)
+    checkpoints.save(tmp_path / "tiny.pt", nets.build("unet", base=2, depth=1), {"note": "test"})
+    manifest = {"checkpoints": [{"name": "tiny", "file": "tiny.pt", "arch": "unet", "data": "-"}]}
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    monkeypatch.setattr(cache, "MODELS", tmp_path)
+    assert list(T.start_options()) == [T.UNTRAINED, "tiny"]
+    mtime = (tmp_path / "tiny.pt").stat().st_mtime
+    shared, _ = cache.load_model("tiny.pt", mtime)
+    weights = copy.deepcopy(shared.state_dict())
+    image, mask = _tiny()
+    run = T.new_run(T.start_model("tiny", 0), image, mask, lam=0.0, steps=3, batch=2)
+    while run.running:
+        T.advance(run)
+    assert run.status == "done" and run.model is not shared
+    for name, value in shared.state_dict().items():
+        assert torch.equal(value, weights[name]), name
+
+
+@pytest.mark.parametrize("lams", [[0.0, 0.2], [0.2]])
+def test_sweep_helper_runs_each_lambda_from_the_same_start(lams):
+    image, mask = _tiny()
+    torch.manual_seed(0)
+    start = nets.build("unet", base=2, depth=1)
+    weights = copy.deepcopy(start.state_dict())
+    sweep = T.new_sweep(start, image, mask, lams, steps=2, lr=1e-3, seed=3)
+    while sweep.running:
+        T.advance_sweep(sweep, budget_s=0.0)
+    assert sweep.status == "done" and [r["lam"] for r in sweep.results] == sorted(lams)
+    for name, value in start.state_dict().items():  # each λ trained its own copy
+        assert torch.equal(value, weights[name]), name
