@@ -172,10 +172,14 @@ def test_a_checkpoint_from_the_manifest_gives_the_likelihood(tmp_path, monkeypat
     from topoviz.ui import cache
 
     torch.manual_seed(0)
-    checkpoints.save(tmp_path / "tiny.pt", nets.build("unet", base=2, depth=1), {"note": "test"})
-    manifest = {"checkpoints": [{"name": "tiny", "file": "tiny.pt", "arch": "unet", "data": "-"}]}
-    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
-    monkeypatch.setattr(cache, "MODELS", tmp_path)
+    (tmp_path / "models").mkdir()
+    checkpoints.save(tmp_path / "models/tiny.pt", nets.build("unet", base=2, depth=1), {"n": 1})
+    manifest = {
+        "checkpoints": [{"name": "tiny", "file": "models/tiny.pt", "arch": "unet", "data": "-"}]
+    }
+    (tmp_path / "models/manifest.json").write_text(json.dumps(manifest))
+    monkeypatch.setattr(cache, "ROOT", tmp_path)
+    monkeypatch.setattr(cache, "MODELS", tmp_path / "models")
     at = AppTest.from_file(str(ROOT / "pages/2_filtration.py"), default_timeout=60)
     at.session_state["likelihood"] = "checkpoint"
     at.run()

@@ -135,13 +135,17 @@ def test_advance_works_in_chunks_and_stop_keeps_the_steps():
 
 def test_a_cached_checkpoint_is_copied_never_trained(tmp_path, monkeypatch):
     torch.manual_seed(0)
-    checkpoints.save(tmp_path / "tiny.pt", nets.build("unet", base=2, depth=1), {"note": "test"})
-    manifest = {"checkpoints": [{"name": "tiny", "file": "tiny.pt", "arch": "unet", "data": "-"}]}
-    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
-    monkeypatch.setattr(cache, "MODELS", tmp_path)
+    (tmp_path / "models").mkdir()
+    checkpoints.save(tmp_path / "models/tiny.pt", nets.build("unet", base=2, depth=1), {"n": 1})
+    manifest = {
+        "checkpoints": [{"name": "tiny", "file": "models/tiny.pt", "arch": "unet", "data": "-"}]
+    }
+    (tmp_path / "models/manifest.json").write_text(json.dumps(manifest))
+    monkeypatch.setattr(cache, "ROOT", tmp_path)
+    monkeypatch.setattr(cache, "MODELS", tmp_path / "models")
     assert list(T.start_options()) == [T.UNTRAINED, "tiny"]
-    mtime = (tmp_path / "tiny.pt").stat().st_mtime
-    shared, _ = cache.load_model("tiny.pt", mtime)
+    mtime = (tmp_path / "models/tiny.pt").stat().st_mtime
+    shared, _ = cache.load_model("models/tiny.pt", mtime)
     weights = copy.deepcopy(shared.state_dict())
     image, mask = _tiny()
     run = T.new_run(T.start_model("tiny", 0), image, mask, lam=0.0, steps=3, batch=2)

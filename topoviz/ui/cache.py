@@ -46,6 +46,11 @@ def read_upload_mask(data: bytes, shape: tuple[int, int]) -> MaskRead:
     return read_mask(data, shape=shape, resize=True)
 
 
+def checkpoint_path(file: str) -> Path:
+    """A manifest entry's ``file``: a path from the project root (``models/x.pt``)."""
+    return ROOT / file
+
+
 def manifest() -> tuple[list[dict], str | None]:
     """Checkpoints listed in ``models/manifest.json`` whose file exists, and a problem."""
     path = MODELS / "manifest.json"
@@ -53,7 +58,7 @@ def manifest() -> tuple[list[dict], str | None]:
         return [], None
     try:
         entries = json.loads(path.read_text())["checkpoints"]
-        found = [e for e in entries if (MODELS / e["file"]).is_file()]
+        found = [e for e in entries if checkpoint_path(e["file"]).is_file()]
     except (ValueError, KeyError, TypeError) as error:
         return [], f"models/manifest.json could not be read ({error})."
     return found, None
@@ -61,13 +66,13 @@ def manifest() -> tuple[list[dict], str | None]:
 
 @st.cache_resource(show_spinner="Loading checkpoint…", max_entries=4)
 def load_model(file: str, mtime: float) -> tuple[Any, dict]:
-    """The net of ``models/<file>``; ``mtime`` makes a rewritten file load afresh."""
-    return checkpoints.load(MODELS / file)
+    """The net of the checkpoint ``file``; ``mtime`` makes a rewritten file load afresh."""
+    return checkpoints.load(checkpoint_path(file))
 
 
 @st.cache_data(show_spinner="Running the network…", max_entries=8)
 def predict(file: str, mtime: float, image: np.ndarray) -> np.ndarray:
-    """``f = sigmoid(net(image))`` for the checkpoint ``models/<file>`` as of ``mtime``."""
+    """``f = sigmoid(net(image))`` for the checkpoint ``file`` as of ``mtime``."""
     model, _ = load_model(file, mtime)
     return inference.predict(model, image).astype(np.float32)
 

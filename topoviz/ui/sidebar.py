@@ -176,7 +176,7 @@ def _likelihood(
     entry = files[choice]
     st.caption(f"{entry.get('arch', '?')} trained on {entry.get('data', '?')}")
     try:
-        mtime = (cache.MODELS / entry["file"]).stat().st_mtime
+        mtime = cache.checkpoint_path(entry["file"]).stat().st_mtime
         return cache.predict(entry["file"], mtime, image), f"checkpoint {choice}"
     except (CheckpointError, RuntimeError, ValueError, OSError) as error:
         st.error(f"Checkpoint {choice} could not be used: {error}")

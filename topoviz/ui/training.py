@@ -104,7 +104,7 @@ def start_model(choice: str, seed: int) -> nn.Module:
     if entry is None:
         torch.manual_seed(seed)
         return nets.build("unet", base=8)
-    mtime = (cache.MODELS / entry["file"]).stat().st_mtime
+    mtime = cache.checkpoint_path(entry["file"]).stat().st_mtime
     shared, _ = cache.load_model(entry["file"], mtime)
     return copy.deepcopy(shared)
 
