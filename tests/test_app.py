@@ -131,6 +131,7 @@ def _wall() -> tuple[np.ndarray, np.ndarray]:
 def _upload_page() -> AppTest:
     at = AppTest.from_file(str(ROOT / "pages/4_inspect.py"), default_timeout=60)
     at.session_state["source"] = "upload"
+    at.session_state["likelihood"] = "image"  # the hand-made wall is its own likelihood
     return at.run()
 
 

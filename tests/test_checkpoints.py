@@ -273,8 +273,16 @@ def test_predict_is_the_sigmoid_of_the_net_for_small_images():
     net = calibrated_unet()
     image = np.random.default_rng(0).random((37, 53)).astype(np.float32)
     f = predict(net, image)
+    # the net sees the image mirrored by a 16-pixel margin, then the result is cropped
+    padded = np.pad(image, 16, mode="reflect")
     with torch.no_grad():
-        expected = net.predict_proba(torch.from_numpy(image)[None, None])[0, 0].numpy()
+        expected = net.predict_proba(torch.from_numpy(padded)[None, None])[0, 0].numpy()
+    expected = expected[16:-16, 16:-16]
+    np.testing.assert_allclose(
+        predict(net, image, margin=0),
+        net.predict_proba(torch.from_numpy(image)[None, None]).detach()[0, 0].numpy(),
+        atol=1e-6,
+    )
     assert f.shape == (37, 53) and f.dtype == np.float32
     np.testing.assert_allclose(f, expected, atol=1e-6)
     np.testing.assert_allclose(predict(net, image[..., None]), f)  # (H, W, 1) is fine too

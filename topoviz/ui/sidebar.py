@@ -148,7 +148,7 @@ def _likelihood(
     if problem:
         st.warning(problem)
     options = (
-        ["image"] + (["blurred"] if mask is not None else []) + (["checkpoint"] if found else [])
+        (["checkpoint"] if found else []) + ["image"] + (["blurred"] if mask is not None else [])
     )
     if st.session_state[S.LIKELIHOOD] not in options:
         st.session_state[S.LIKELIHOOD] = options[0]

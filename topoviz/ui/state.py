@@ -43,7 +43,7 @@ RULES = ("paper", "optimal")
 DEFAULTS: dict[str, Any] = {
     SAMPLE: "membranes_0",
     SOURCE: "sample",
-    LIKELIHOOD: "image",
+    LIKELIHOOD: "checkpoint",  # falls back to the image when no checkpoint ships
     DARK: True,
     CHECKPOINT: "",
     FRAME: True,
