@@ -119,30 +119,16 @@ with d[1]:
         disabled=running,
         help="Predicting the whole image costs about a step; fewer previews train faster.",
     )
-d[2].button(
+T.run_buttons(
+    d[2:5],
+    "ft",
     "Start",
-    key="ft_start_btn",
-    type="primary",
-    icon=":material/play_arrow:",
-    on_click=_start,
-    disabled=running or not can_start,
-    width="stretch",
-)
-d[3].button(
-    "Stop",
-    key="ft_stop_btn",
-    icon=":material/stop:",
-    on_click=_stop,
-    disabled=not running,
-    width="stretch",
-)
-d[4].button(
-    "Reset",
-    key="ft_reset_btn",
-    icon=":material/restart_alt:",
-    on_click=_reset,
-    disabled=run is None,
-    width="stretch",
+    start=_start,
+    stop=_stop,
+    reset=_reset,
+    running=running,
+    can_start=can_start,
+    has_run=run is not None,
 )
 if error := st.session_state.get(T.ERROR):
     st.error(error)

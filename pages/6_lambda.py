@@ -111,30 +111,16 @@ with c[3]:
 with c[4]:
     S.persistent(T.SWEEP_SEED, st.number_input, "Seed", 0, 10_000, step=1, disabled=running)
 b = st.columns([1, 1, 1, 2])
-b[0].button(
+T.run_buttons(
+    b,
+    "sw",
     "Start sweep",
-    key="sw_start_btn",
-    type="primary",
-    icon=":material/play_arrow:",
-    on_click=_start,
-    disabled=running or not can_start,
-    width="stretch",
-)
-b[1].button(
-    "Stop",
-    key="sw_stop_btn",
-    icon=":material/stop:",
-    on_click=_stop,
-    disabled=not running,
-    width="stretch",
-)
-b[2].button(
-    "Reset",
-    key="sw_reset_btn",
-    icon=":material/restart_alt:",
-    on_click=_reset,
-    disabled=sweep is None,
-    width="stretch",
+    start=_start,
+    stop=_stop,
+    reset=_reset,
+    running=running,
+    can_start=can_start,
+    has_run=sweep is not None,
 )
 if error := st.session_state.get(T.SWEEP_ERROR):
     st.error(error)

@@ -413,3 +413,44 @@ def advance_sweep(sweep: Sweep, budget_s: float = CHUNK_S) -> int:
             break
     sweep.train_seconds += time.perf_counter() - t0
     return n
+
+
+def run_buttons(
+    cols,
+    prefix: str,
+    start_label: str,
+    *,
+    start,
+    stop,
+    reset,
+    running: bool,
+    can_start: bool,
+    has_run: bool,
+) -> None:
+    """Start / Stop / Reset of a long run, in three columns; the callbacks act
+    between chunks, so a click never loses the steps already done."""
+    cols[0].button(
+        start_label,
+        key=f"{prefix}_start_btn",
+        type="primary",
+        icon=":material/play_arrow:",
+        on_click=start,
+        disabled=running or not can_start,
+        width="stretch",
+    )
+    cols[1].button(
+        "Stop",
+        key=f"{prefix}_stop_btn",
+        icon=":material/stop:",
+        on_click=stop,
+        disabled=not running,
+        width="stretch",
+    )
+    cols[2].button(
+        "Reset",
+        key=f"{prefix}_reset_btn",
+        icon=":material/restart_alt:",
+        on_click=reset,
+        disabled=not has_run,
+        width="stretch",
+    )
