@@ -72,7 +72,7 @@ elif sel.mask is None:
     )
 
 if st.session_state[T.START] not in options:
-    st.session_state[T.START] = T.UNTRAINED
+    st.session_state[T.START] = T.default_start(options)
 c = st.columns([2, 1, 1, 1, 1])
 with c[0]:
     S.persistent(

@@ -77,7 +77,7 @@ elif sel.mask is None:
     )
 
 if st.session_state[T.SWEEP_START] not in options:
-    st.session_state[T.SWEEP_START] = T.UNTRAINED
+    st.session_state[T.SWEEP_START] = T.default_start(options)
 c = st.columns([2, 2, 1, 1, 1])
 with c[0]:
     S.persistent(

@@ -60,14 +60,14 @@ LAMBDA_CHOICES = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
 EVAL_SEED = 0  # Betti-error patches: the same for before and after
 
 DEFAULTS = {
-    START: UNTRAINED,
+    START: "",  # first shipped checkpoint, else untrained (see default_start)
     LAM: 0.1,
     STEPS: 60,
     LR: 1e-3,
     SEED: 0,
     BATCH: 8,
     PREVIEW_EVERY: 10,
-    SWEEP_START: UNTRAINED,
+    SWEEP_START: "",
     SWEEP_LAMS: [0.0, 0.05, 0.2, 0.5],
     SWEEP_STEPS: 40,
     SWEEP_LR: 1e-3,
@@ -92,6 +92,11 @@ def start_options() -> dict[str, dict | None]:
 
 def start_label(choice: str) -> str:
     return UNTRAINED_LABEL if choice == UNTRAINED else f"checkpoint {choice}"
+
+
+def default_start(options) -> str:
+    """The first shipped checkpoint (a trained net shows TopoLoss at work), else untrained."""
+    return next((name for name in options if name != UNTRAINED), UNTRAINED)
 
 
 def start_model(choice: str, seed: int) -> nn.Module:
