@@ -23,3 +23,24 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real data not found at {SHARED_DATA} (../shared/data beside the project)")
     return SHARED_DATA
+
+
+@pytest.fixture
+def tiny_manifest(tmp_path, monkeypatch) -> Path:
+    """A project root in ``tmp_path`` whose models/manifest.json lists one tiny U-Net
+    ("tiny", file models/tiny.pt); the app's cache is pointed at it."""
+    import json
+
+    import torch
+
+    from topoviz import checkpoints, nets
+    from topoviz.ui import cache
+
+    torch.manual_seed(0)
+    (tmp_path / "models").mkdir()
+    checkpoints.save(tmp_path / "models/tiny.pt", nets.build("unet", base=2, depth=1), {"n": 1})
+    entry = {"name": "tiny", "file": "models/tiny.pt", "arch": "unet", "data": "-"}
+    (tmp_path / "models/manifest.json").write_text(json.dumps({"checkpoints": [entry]}))
+    monkeypatch.setattr(cache, "ROOT", tmp_path)
+    monkeypatch.setattr(cache, "MODELS", tmp_path / "models")
+    return tmp_path

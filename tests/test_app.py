@@ -164,23 +164,7 @@ def _figure(at: AppTest, key: str):
     return pio.from_json(chart.proto.spec)
 
 
-def test_a_checkpoint_from_the_manifest_gives_the_likelihood(tmp_path, monkeypatch):
-    import json
-
-    import torch
-
-    from topoviz import checkpoints, nets
-    from topoviz.ui import cache
-
-    torch.manual_seed(0)
-    (tmp_path / "models").mkdir()
-    checkpoints.save(tmp_path / "models/tiny.pt", nets.build("unet", base=2, depth=1), {"n": 1})
-    manifest = {
-        "checkpoints": [{"name": "tiny", "file": "models/tiny.pt", "arch": "unet", "data": "-"}]
-    }
-    (tmp_path / "models/manifest.json").write_text(json.dumps(manifest))
-    monkeypatch.setattr(cache, "ROOT", tmp_path)
-    monkeypatch.setattr(cache, "MODELS", tmp_path / "models")
+def test_a_checkpoint_from_the_manifest_gives_the_likelihood(tiny_manifest):
     at = AppTest.from_file(str(ROOT / "pages/2_filtration.py"), default_timeout=60)
     at.session_state["likelihood"] = "checkpoint"
     at.run()

@@ -7,7 +7,6 @@ run by one chunk (``run_every`` timers do not fire in AppTest: we call ``run``).
 from __future__ import annotations
 
 import copy
-import json
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +14,7 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from topoviz import checkpoints, nets
+from topoviz import nets
 from topoviz.ui import cache
 from topoviz.ui import training as T
 
@@ -133,18 +132,9 @@ def test_advance_works_in_chunks_and_stop_keeps_the_steps():
     assert not model.training  # left in eval mode
 
 
-def test_a_cached_checkpoint_is_copied_never_trained(tmp_path, monkeypatch):
-    torch.manual_seed(0)
-    (tmp_path / "models").mkdir()
-    checkpoints.save(tmp_path / "models/tiny.pt", nets.build("unet", base=2, depth=1), {"n": 1})
-    manifest = {
-        "checkpoints": [{"name": "tiny", "file": "models/tiny.pt", "arch": "unet", "data": "-"}]
-    }
-    (tmp_path / "models/manifest.json").write_text(json.dumps(manifest))
-    monkeypatch.setattr(cache, "ROOT", tmp_path)
-    monkeypatch.setattr(cache, "MODELS", tmp_path / "models")
+def test_a_cached_checkpoint_is_copied_never_trained(tiny_manifest):
     assert list(T.start_options()) == [T.UNTRAINED, "tiny"]
-    mtime = (tmp_path / "models/tiny.pt").stat().st_mtime
+    mtime = (tiny_manifest / "models/tiny.pt").stat().st_mtime
     shared, _ = cache.load_model("models/tiny.pt", mtime)
     weights = copy.deepcopy(shared.state_dict())
     image, mask = _tiny()
