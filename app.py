@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from topoviz.persistence import warmup
-from topoviz.ui import render
+from topoviz.ui import nav, render
 
 st.set_page_config(page_title="topoviz", page_icon=":material/donut_large:", layout="wide")
 
@@ -55,6 +55,7 @@ pages = {
     ],
     "Learn": [st.Page("pages/7_classroom.py", title="Classroom", icon=":material/school:")],
 }
-page = st.navigation(pages)
+page = st.navigation(pages, position="hidden")  # our own menu: topoviz.ui.nav
+nav.links(pages)
 render()
 page.run()

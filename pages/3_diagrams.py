@@ -12,6 +12,8 @@ from topoviz.ui import current
 from topoviz.ui import state as S
 from topoviz.ui.cache import diagram_of, matching_of
 
+CLICK = {"on_select": "rerun", "selection_mode": "points"}  # click a dot to select it
+
 sel = current()
 st.title("Persistence diagrams & matching")
 if not sel.ok:
@@ -22,14 +24,16 @@ if S.teaching():
         "Each dot is a component (blue) or hole (burgundy) of f, at (1 − birth, 1 − death). "
         "Every dot of the ground truth sits at the corner (0, 1). The loss (Eq. 2.2) matches "
         "dots and sums the squared lengths of the orange arrows: matched dots are pulled to "
-        "the corner, the rest to the diagonal, where they vanish."
+        "the corner, the rest to the diagonal, where they vanish. Click a dot (or pick it in "
+        "the list) to see its birth and death pixels below."
     )
 
 dgm_f = diagram_of(sel.f, sel.frame)
 if sel.mask is None:
     st.info("Add a ground-truth mask (upload) to see Dgm(g), the matching and the loss.")
     dot = S.pick_dot(dgm_f)
-    st.plotly_chart(figures.diagram_plot(dgm_f, highlight=dot), key="dgm_only")
+    event = st.plotly_chart(figures.diagram_plot(dgm_f, highlight=dot), key="dgm_only", **CLICK)
+    S.follow_chart(event, "dgm_only")
     st.stop()
 
 dgm_g = diagram_of(sel.g, sel.frame)
@@ -49,10 +53,16 @@ dot = S.pick_dot(dgm_f)
 left, right = st.columns(2)
 with left:
     st.subheader(f"Paper matching: L_topo = {paper.loss:.4f}")
-    st.plotly_chart(figures.diagram_plot(dgm_f, dgm_g, paper, dot), key="dgm_paper")
+    clicked = st.plotly_chart(
+        figures.diagram_plot(dgm_f, dgm_g, paper, dot), key="dgm_paper", **CLICK
+    )
+    S.follow_chart(clicked, "dgm_paper")
 with right:
     st.subheader(f"Optimal matching: L_topo = {optimal.loss:.4f}")
-    st.plotly_chart(figures.diagram_plot(dgm_f, dgm_g, optimal, dot), key="dgm_optimal")
+    clicked = st.plotly_chart(
+        figures.diagram_plot(dgm_f, dgm_g, optimal, dot), key="dgm_optimal", **CLICK
+    )
+    S.follow_chart(clicked, "dgm_optimal")
 if S.teaching():
     st.caption(
         "The optimal matching never costs more than the paper's; with a binary ground truth "

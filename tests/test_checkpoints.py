@@ -269,6 +269,20 @@ def test_predict_tiles_a_large_image_and_matches_the_whole(monkeypatch):
     assert diff[16:-16, 16:-16].max() < 0.1  # only seams differ, and little
 
 
+def test_predict_runs_a_tile_sized_image_whole_with_its_margin():
+    """A 512² image (ISBI12) is one forward pass of 544², not four tiles: the
+    margin must not push an image of exactly the tile size into tiling."""
+    net = calibrated_unet()
+    calls = []
+    net.register_forward_hook(lambda m, i, o: calls.append(tuple(i[0].shape[-2:])))
+    image = np.random.default_rng(1).random((512, 512)).astype(np.float32)
+    predict(net, image)
+    assert len(calls) == 1 and calls[0][0] >= 512 + 2 * 16
+    calls.clear()
+    predict(net, np.zeros((513, 40), np.float32))  # one side over: tiled
+    assert len(calls) > 1
+
+
 def test_predict_is_the_sigmoid_of_the_net_for_small_images():
     net = calibrated_unet()
     image = np.random.default_rng(0).random((37, 53)).astype(np.float32)

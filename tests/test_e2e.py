@@ -244,6 +244,30 @@ PAGES = [
 ]
 
 
+def assert_own_menu(page: Page) -> None:
+    """The sidebar shows the app's grouped menu (topoviz.ui.nav), not Streamlit's
+    automatic file-name menu of the pages/ folder."""
+    menu = page.locator(".st-key-nav a")
+    menu.first.wait_for(state="visible")
+    assert menu.count() == len(PAGES)
+    assert page.locator('[data-testid="stSidebarNav"]').count() == 0
+    names = page.locator(".st-key-nav").inner_text()
+    for group in ("EXPLORE", "YOUR DATA", "EXPERIMENT", "LEARN"):
+        assert group in names
+    assert "3_diagrams" not in names
+
+
+def test_cold_direct_link(page: Page, app_url: str) -> None:
+    """A shared link opened first after the server starts: the view, its state and
+    the grouped menu (this once showed Streamlit's file-name menu instead)."""
+    open_page(page, f"{app_url}/diagrams?sample=membranes_1&rule=optimal")
+    assert "Persistence diagrams" in page.locator("h1").first.inner_text()
+    assert_no_exception(page)
+    assert_own_menu(page)
+    assert "sample=membranes_1" in page.url
+    screenshot(page, "cold_direct_link")
+
+
 @pytest.mark.parametrize(
     ("name", "path", "title", "has_plots", "has_images"), PAGES, ids=[p[0] for p in PAGES]
 )
@@ -253,6 +277,7 @@ def test_page_renders(
     open_page(page, f"{app_url}/{path}")
     assert title in page.locator("h1").first.inner_text()
     assert_no_exception(page)
+    assert_own_menu(page)
     if has_plots:
         assert plots(page) > 0, f"no plotly chart rendered on {name}"
     if has_images:
@@ -263,9 +288,9 @@ def test_page_renders(
 def test_sidebar_navigation(page: Page, app_url: str) -> None:
     """Clicking each nav link in the sidebar reaches its page, in one session."""
     open_page(page, app_url)
-    nav = page.locator('[data-testid="stSidebarNav"]')
+    nav = page.locator(".st-key-nav")
     for _, path, title, _, _ in PAGES[1:]:
-        nav.locator(f'a[href$="/{path}"]').first.click()
+        nav.locator(f'a[href="{path}"], a[href$="/{path}"]').first.click()
         page.wait_for_url(f"**/{path}*")
         wait_for_run(page, rerun=True)
         page.locator("h1").filter(has_text=title).first.wait_for(state="visible")
@@ -362,3 +387,39 @@ def test_filtration_alpha_slider(page: Page, app_url: str) -> None:
     assert after != before, f"β unchanged at α {before_alpha} → {after_alpha}: {before}"
     assert_no_exception(page)
     screenshot(page, "filtration_alpha")
+
+
+# The dot of Dgm(f) dim 1 farthest from the diagonal short of the corner, and where
+# it is on the screen (plotly's own axis mapping), in the first diagram chart.
+_DOT_ON_SCREEN = """() => {
+  const gd = document.querySelectorAll('.js-plotly-plot')[0];
+  const t = gd._fullData.find(t => (t.name || '').startsWith('Dgm(f) dim 1'));
+  let best = -1, i = -1;
+  for (let j = 0; j < t.x.length; j++) {
+    const p = t.y[j] - t.x[j];
+    if (p > best && p < 0.95) { best = p; i = j; }
+  }
+  const ax = n => gd._fullLayout[n.length > 1 ? n[0] + 'axis' + n.slice(1) : n + 'axis'];
+  const xa = ax(t.xaxis), ya = ax(t.yaxis), r = gd.getBoundingClientRect();
+  return {index: t.customdata[i][0], x: r.left + xa._offset + xa.d2p(t.x[i]),
+          y: r.top + ya._offset + ya.d2p(t.y[i])};
+}"""
+
+
+def test_click_a_dot_selects_it(page: Page, app_url: str) -> None:
+    """Clicking a dot in the diagram selects it: both charts, the address bar and the
+    'where the selected dot lives' pictures follow (linked views)."""
+    open_page(page, f"{app_url}/diagrams?sample=membranes_0&dot=")
+    page.locator(".js-plotly-plot").first.wait_for(state="visible")
+    page.wait_for_function(
+        "() => document.querySelectorAll('.js-plotly-plot')[0]?._fullData?.length > 0"
+    )
+    dot = page.evaluate(_DOT_ON_SCREEN)
+    page.mouse.click(dot["x"], dot["y"])
+    wait_for_run(page, rerun=True)
+    page.wait_for_url(f"**dot=1%3A{int(dot['index'])}*")
+    # both charts ring the dot (plotly legend text), and the pixels section is drawn
+    page.get_by_text(f"selected dot #{int(dot['index'])}").nth(1).wait_for(state="visible")
+    assert page.get_by_text("Select a dot above to see").count() == 0
+    assert_no_exception(page)
+    screenshot(page, "diagrams_clicked_dot")

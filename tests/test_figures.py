@@ -55,6 +55,29 @@ def test_diagram_plot_one_marker_per_dot(sample):
     assert np.allclose([arrow.x, arrow.y], m[0].targets[i])
 
 
+def test_a_clicked_dot_is_read_back_from_the_chart(sample):
+    """Clicking a dot of Dgm(f) selects that dot: the selection event's customdata
+    (as Streamlit passes it back) names the dimension and index of the dot clicked."""
+    from topoviz.ui.state import dot_from_selection
+
+    _, _, _, dgm_f, dgm_g, m = sample
+    fig = figures.diagram_plot(dgm_f, dgm_g, m)
+    for k in (0, 1):
+        trace = next(t for t in fig.data if (t.name or "").startswith(f"Dgm(f) dim {k}"))
+        i = int(np.argmax(dgm_f[k].persistence))
+        point = {"curve_number": 0, "point_index": i, "customdata": list(trace.customdata[i])}
+        assert np.allclose(trace.customdata[i][1:3], (dgm_f[k].birth[i], dgm_f[k].death[i]))
+        assert dot_from_selection({"selection": {"points": [point]}}) == (k, i)
+        # what Streamlit really sends back (seen in the browser): the array as a dict
+        point["customdata"] = {str(j): v for j, v in enumerate(point["customdata"])}
+        assert dot_from_selection({"selection": {"points": [point]}}) == (k, i)
+    # a ground-truth diamond (no customdata), no selection, or no event: nothing picked
+    diamond = {"selection": {"points": [{"curve_number": 2, "point_index": 0, "x": 0, "y": 1}]}}
+    assert dot_from_selection(diamond) is None
+    assert dot_from_selection({"selection": {"points": []}}) is None
+    assert dot_from_selection(None) is None
+
+
 def test_diagram_plot_alpha_hides_unborn_dots(small):
     _, _, dgm_f, _, _ = small
     alpha = 0.5

@@ -466,7 +466,8 @@ def diagram_plot(
                 col=c,
             )
         cost = matching[k].dot_cost if matching is not None else np.zeros(len(d))
-        custom = np.stack([np.arange(len(d)), d.birth, d.death, cost], axis=1)
+        # customdata: index, birth, death, cost, dimension (a click reads index and dim)
+        custom = np.stack([np.arange(len(d)), d.birth, d.death, cost, np.full(len(d), k)], axis=1)
         fig.add_trace(
             go.Scattergl(
                 x=pts[:, 0],

@@ -57,7 +57,8 @@ def predict(
         The image, float in [0, 1] as elsewhere in topoviz.
     tile : int
         Images larger than ``tile`` in either dimension are cut into ``tile ×
-        tile`` tiles, so memory stays bounded.
+        tile`` tiles, so memory stays bounded. An image of at most ``tile × tile``
+        runs whole, with its margin (a 512² image is one run of 544²).
     overlap : int
         Overlap of neighbouring tiles, in pixels. In the overlap the two
         predictions are blended with linear weights, which hides the seams
@@ -119,7 +120,7 @@ def predict(
     model.eval()
     try:
         with torch.no_grad():
-            if h <= tile and w <= tile:
+            if h0 <= tile and w0 <= tile:  # the margin alone never forces tiling
                 f = run(x)
                 return np.clip(f[margin : margin + h0, margin : margin + w0], 0, 1).astype(
                     np.float32

@@ -14,7 +14,7 @@ import streamlit as st
 
 from topoviz.checkpoints import CheckpointError
 from topoviz.imageio import ImageError
-from topoviz.ui import cache
+from topoviz.ui import cache, nav
 from topoviz.ui import state as S
 
 _RENDERED = "_sidebar_rendered"
@@ -50,6 +50,7 @@ class Selection:
 
 def current() -> Selection:
     """The selection of this run (drawing the sidebar if ``app.py`` has not)."""
+    nav.run_through_app()
     if st.session_state.get(_RENDERED):
         st.session_state[_RENDERED] = False
         return st.session_state[S.SELECTION]

@@ -121,6 +121,44 @@ def set_dot(value: tuple[int, int] | None) -> None:
     st.session_state[DOT] = "" if value is None else f"{value[0]}:{value[1]}"
 
 
+def dot_from_selection(event: Any) -> tuple[int, int] | None:
+    """The Dgm(f) dot a plotly selection event picked, as ``(dim, index)``, or None.
+
+    Reads ``customdata`` of the first selected point, as
+    :func:`topoviz.figures.diagram_plot` sets it: ``[index, birth, death, cost, dim]``
+    (Streamlit hands it back as a dict ``{"0": index, …, "4": dim}``).
+    Points of other traces (ground-truth diamonds, the diagonal) carry none.
+    """
+    try:
+        points = event["selection"]["points"]
+    except (KeyError, TypeError):
+        return None
+    for point in points:
+        custom = point.get("customdata") if isinstance(point, dict) else None
+        if isinstance(custom, dict):  # Streamlit sends an array as {"0": …, "1": …}
+            custom = [custom.get(str(j)) for j in range(len(custom))]
+        if custom is not None and len(custom) >= 5 and None not in custom[:5]:
+            return int(custom[4]), int(custom[0])
+    return None
+
+
+def follow_chart(event: Any, key: str) -> None:
+    """Make a dot clicked on chart ``key`` the selected dot (and rerun to show it).
+
+    Streamlit keeps a chart's selection across reruns, so only a *new* click
+    counts: the dot from the selectbox is not overridden by an old click.
+    """
+    picked = dot_from_selection(event)
+    seen = f"_clicked_{key}"
+    if picked is None or st.session_state.get(seen) == picked:
+        st.session_state[seen] = picked
+        return
+    st.session_state[seen] = picked
+    if picked != dot():
+        set_dot(picked)
+        st.rerun()
+
+
 def teaching() -> bool:
     return bool(st.session_state.get(TEACH, True))
 
