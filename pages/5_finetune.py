@@ -82,7 +82,11 @@ with c[0]:
         list(options),
         format_func=T.start_label,
         disabled=running,
-        help="A checkpoint from models/manifest.json, or a fresh untrained U-Net (base 8).",
+        help=(
+            "A checkpoint from models/manifest.json, a fresh untrained U-Net (base 8), or the "
+            "checkpoint uploaded in the sidebar (Source of f: Upload a checkpoint). Training "
+            "works on a copy: the checkpoint itself never changes."
+        ),
     )
     if len(options) == 1:
         st.caption("No checkpoint in models/manifest.json yet: the run starts untrained.")

@@ -17,7 +17,7 @@ st.title("Classroom: the paper's own examples")
 SIZE = 96
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_data(show_spinner=False, max_entries=32)  # 100 seeds × 20 depths would be 300 MB
 def example(seed: int, depth: float) -> tuple[np.ndarray, np.ndarray]:
     f, g = fig3_likelihood(SIZE, seed, depth)
     return f.astype(np.float64), g.astype(np.float64)

@@ -208,6 +208,27 @@ def test_config_that_does_not_fit():
         load(data)
 
 
+def test_a_small_file_cannot_ask_for_a_huge_net():
+    # zero strides: 1.5 kB on disk, 40 GB once touched; refused before anything is allocated
+    expanded = {"head.weight": torch.zeros(1).expand(100_000, 100_000)}
+    data = to_bytes(checkpoint_dict(small_net(), state_dict=expanded))
+    assert len(data) < 10_000
+    with pytest.raises(CheckpointError, match=r"claim 37.3 GiB but the file holds only 1.\d KiB"):
+        load(data)
+    # a config whose net would not fit in any memory: built on the meta device, refused
+    for config in ({"base": 2**40}, {"base": 2**30, "depth": 1}):
+        data = to_bytes(checkpoint_dict(small_net(), config=config))
+        with pytest.raises(CheckpointError, match="too large to build"):
+            load(data)
+    data = to_bytes(checkpoint_dict(small_net(), config={"depth": 10**9}))  # refused at once
+    with pytest.raises(CheckpointError, match="does not fit .*depth must be <= 16"):
+        load(data)
+    # a large but buildable config: the weights do not fit, and no 2 TB net was built
+    data = to_bytes(checkpoint_dict(small_net(), config={"base": 2**14}))
+    with pytest.raises(CheckpointError, match="wrong shapes"):
+        load(data)
+
+
 @pytest.mark.parametrize("version", [2, 0, None, "1"])
 def test_wrong_format_version(version):
     data = to_bytes(checkpoint_dict(small_net(), version=version))

@@ -123,3 +123,31 @@ def test_same_seed_same_weights():
     torch.manual_seed(3)
     b = UNet(base=4)
     assert all(torch.equal(a.state_dict()[k], b.state_dict()[k]) for k in a.state_dict())
+
+
+SEEDED = [
+    *NETS,
+    ("unet", {"in_channels": 3, "base": 2, "depth": 1}),
+    ("sixlayer", {"in_channels": 2, "width": 4, "fc": 8}),
+]
+
+
+@pytest.mark.parametrize(("arch", "kwargs"), SEEDED)
+@pytest.mark.parametrize("seed", [0, 12345])
+def test_build_with_a_seed_equals_seeding_the_global_generator(arch, kwargs, seed):
+    torch.manual_seed(seed)
+    expected = build(arch, **kwargs)
+    torch.manual_seed(999)
+    global_state = torch.get_rng_state()
+    net = build(arch, seed=seed, **kwargs)
+    assert torch.equal(torch.get_rng_state(), global_state)  # not read, not changed
+    want, got = expected.state_dict(), net.state_dict()
+    assert list(got) == list(want)
+    for name, value in want.items():
+        assert got[name].dtype == value.dtype and torch.equal(got[name], value), name
+    assert net.training and all(p.requires_grad for p in net.parameters())
+    assert all(p.device.type == "cpu" for p in net.parameters())
+
+
+def test_every_architecture_is_covered_by_the_seeded_build():
+    assert {arch for arch, _ in SEEDED} == set(ARCHITECTURES)

@@ -192,6 +192,25 @@ def test_topo_positive_on_broken_prediction(tiny):
     assert r.topo > 0 and r.patches_used == 2 and r.loss > r.bce
 
 
+def test_topo_dims_choose_the_dimensions_the_loss_sums(tiny):
+    """L_topo of Eq. 2.2 is a sum over dimensions: the same step with dims (0, 1)
+    costs what dims (0,) and (1,) cost apart; the CLI parses and refuses --topo-dims."""
+    from topoviz.__main__ import _dims
+
+    def topo(dims):
+        model = _net(3)  # an untrained net: both dimensions have something to fix
+        (r,) = fine_tune(model, tiny, 1.0, 1, batch=2, patch=32, lr=0.0, topo_dims=dims)
+        return r.topo
+
+    both, zero, one = topo((0, 1)), topo((0,)), topo((1,))
+    assert zero > 0 and one > 0
+    assert both == pytest.approx(zero + one, rel=1e-6)
+    assert _dims("1") == (1,) and _dims("1,0") == (0, 1)
+    for bad in ("2", "", "a,1"):
+        with pytest.raises(Exception, match="expected"):
+            _dims(bad)
+
+
 def test_snapshots_and_metrics(tiny):
     images, masks = tiny
     reports = list(

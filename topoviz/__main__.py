@@ -60,9 +60,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
             _log(f"--init given: skipping the {args.steps} BCE pretraining step(s) asked for")
         bce_steps = 0
     else:
-        torch.manual_seed(args.seed)
         kw = {"base": args.base} if args.arch == "unet" and args.base else {}
-        model = nets.build(args.arch, **kw)
+        model = nets.build(args.arch, seed=args.seed, **kw)
         bce_steps = DEFAULT_STEPS if args.steps is None else args.steps
     common = dict(batch=args.batch, patch=args.patch, lr=args.lr, seed=args.seed)
     t0 = time.perf_counter()
@@ -77,6 +76,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
             args.topo_steps,
             topo_patches=args.topo_patches,
             rule=args.rule,
+            topo_dims=args.topo_dims,
             **{**common, "seed": args.seed + 1},
         ),
         f"bce+{args.lam:g}*topo",
@@ -101,6 +101,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         "lr": args.lr,
         "topo_patches": args.topo_patches,
         "rule": args.rule,
+        "topo_dims": list(args.topo_dims),
         "init": str(args.init) if args.init else None,
         "init_meta": init_meta,
         "train_seconds": round(train_seconds, 2),
@@ -151,6 +152,16 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _dims(text: str) -> tuple[int, ...]:
+    try:
+        dims = tuple(sorted({int(d) for d in text.split(",")}))
+    except ValueError:
+        dims = ()
+    if not dims or any(d not in (0, 1) for d in dims):
+        raise argparse.ArgumentTypeError(f"expected '0,1', '0' or '1'; got {text!r}")
+    return dims
+
+
 def _add_train(sub) -> None:
     p = sub.add_parser(
         "train",
@@ -176,6 +187,12 @@ def _add_train(sub) -> None:
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--topo-patches", type=int, default=4, help="L_topo patches per crop")
     p.add_argument("--rule", default="paper", choices=("paper", "optimal"))
+    p.add_argument(
+        "--topo-dims",
+        type=_dims,
+        default=(0, 1),
+        help="dimensions L_topo sums over: '0,1' (Eq. 2.2, default), '1' or '0'",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
         "--init", help="start from this checkpoint and only fine-tune (--arch, --base ignored)"

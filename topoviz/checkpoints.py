@@ -26,7 +26,7 @@ from typing import IO, Any
 import torch
 from torch import nn
 
-from topoviz.nets import ARCHITECTURES, arch_of, build
+from topoviz.nets import ARCHITECTURES, arch_of
 
 __all__ = ["CheckpointError", "save", "load", "FORMAT", "VERSION"]
 
@@ -192,11 +192,16 @@ def load(source: Source, *, max_bytes: int = MAX_BYTES) -> tuple[nn.Module, dict
         When the file is empty, truncated or corrupted, not a PyTorch file, a
         pickle that would run code, a plain ``state_dict`` without the topoviz
         header, a format version this code does not read, an unknown
-        architecture, or weights that do not fit the architecture.
+        architecture, a config asking for a net too large to build, tensors
+        that claim more bytes than the file holds, or weights that do not fit
+        the architecture. Nothing is allocated for the net before its weights
+        are known to fit (it is built on the meta device first), so a small
+        crafted file cannot make the process run out of memory.
     FileNotFoundError
         When ``source`` is a path that does not exist.
     """
-    obj = _unpickle(_read_bytes(source, max_bytes))
+    data = _read_bytes(source, max_bytes)
+    obj = _unpickle(data)
 
     if not isinstance(obj, dict):
         raise CheckpointError(
@@ -230,23 +235,57 @@ def load(source: Source, *, max_bytes: int = MAX_BYTES) -> tuple[nn.Module, dict
     if not isinstance(config, dict) or not all(isinstance(k, str) for k in config):
         raise CheckpointError(f"the checkpoint's config is not a dict of settings: {config!r}")
     try:
-        model = build(arch, **config)
+        # Shapes only (the meta device): an untrusted config cannot make us allocate
+        # memory before its weights are known to fit; ``build`` is not used because
+        # its ``seed`` would materialise the net.
+        with torch.device("meta"):
+            model = ARCHITECTURES[arch](**config)
     except (TypeError, ValueError) as e:
         raise CheckpointError(
             f"the checkpoint's config {config} does not fit architecture {arch!r}: {e}"
         ) from None
+    except RuntimeError as e:  # e.g. "Storage size calculation overflowed"
+        raise CheckpointError(
+            f"the checkpoint's config {config} asks for a net of architecture {arch!r} "
+            f"too large to build: {str(e).splitlines()[0]}"
+        ) from None
     state = obj.get("state_dict")
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise CheckpointError("the checkpoint's state_dict is not a dict of tensors")
-    _check_fit(model, state, arch, config)
+    _check_stored(state, len(data))
+    model = _check_fit(model, state, arch, config)
     meta = obj.get("meta", {})
     if not isinstance(meta, dict):
         raise CheckpointError(f"the checkpoint's meta is a {type(meta).__name__}, not a dict")
     return model.eval(), meta
 
 
-def _check_fit(model: nn.Module, state: dict, arch: str, config: dict) -> None:
-    """Load ``state`` into ``model`` or say exactly which weights do not fit."""
+def _check_stored(state: dict, n_bytes: int) -> None:
+    """Refuse tensors that claim more bytes than the file holds.
+
+    ``torch.save`` writes every byte of every tensor, so a real checkpoint is never
+    smaller than its tensors. A crafted one can be: a tensor with zero strides
+    over a one-element storage claims any shape, and touching it (or a net built to
+    match it) would need that much memory.
+    """
+    claimed = sum(v.numel() * v.element_size() for v in state.values())
+    if claimed > n_bytes:
+        raise CheckpointError(
+            f"the checkpoint's tensors claim {_amount(claimed)} but the file holds only "
+            f"{_amount(n_bytes)}: tensors that repeat or share their storage are not accepted"
+        )
+
+
+def _amount(n_bytes: int) -> str:
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n_bytes >= size:
+            return f"{n_bytes / size:.1f} {unit}"
+    return f"{n_bytes} bytes"
+
+
+def _check_fit(model: nn.Module, state: dict, arch: str, config: dict) -> nn.Module:
+    """``model`` (built on the meta device) materialised with ``state`` on the CPU,
+    or a :class:`CheckpointError` that says exactly which weights do not fit."""
 
     def listed(keys: list[str]) -> str:
         return ", ".join(keys[:5]) + (f" (+{len(keys) - 5} more)" if len(keys) > 5 else "")
@@ -272,6 +311,7 @@ def _check_fit(model: nn.Module, state: dict, arch: str, config: dict) -> None:
     if shapes:
         problems.append(f"wrong shapes {listed(shapes)}")
     if not problems:
+        model = model.to_empty(device="cpu")  # no larger than the file: _check_stored
         try:
             model.load_state_dict(state, strict=True)
         except RuntimeError as e:  # e.g. a dtype that cannot be copied
@@ -285,3 +325,4 @@ def _check_fit(model: nn.Module, state: dict, arch: str, config: dict) -> None:
         raise CheckpointError(
             f"the checkpoint's weights contain NaN or infinity ({listed(nonfinite)})"
         )
+    return model

@@ -124,6 +124,8 @@ class UNet(_Segmenter):
             raise ValueError(
                 f"in_channels, base and depth must be >= 1, got {in_channels}, {base}, {depth}"
             )
+        if depth > 16:  # base · 2**depth channels: beyond 16 no memory holds the net
+            raise ValueError(f"depth must be <= 16, got {depth}")
         if norm not in ("group", "batch"):
             raise ValueError(f"norm must be 'batch' or 'group', got {norm!r}")
         self.config = {"in_channels": in_channels, "base": base, "depth": depth, "norm": norm}
@@ -249,14 +251,64 @@ class SixLayerNet(_Segmenter):
 ARCHITECTURES: dict[str, type[_Segmenter]] = {"unet": UNet, "sixlayer": SixLayerNet}
 
 
-def build(arch: str, **kwargs) -> nn.Module:
-    """A fresh net of architecture ``arch`` (a key of ``ARCHITECTURES``) with ``kwargs``."""
+def build(arch: str, *, seed: int | None = None, **kwargs) -> nn.Module:
+    """A fresh net of architecture ``arch`` (a key of ``ARCHITECTURES``) with ``kwargs``.
+
+    Parameters
+    ----------
+    arch : str
+        A key of :data:`ARCHITECTURES`.
+    seed : int, optional
+        Initialise the weights from a private ``torch.Generator`` seeded with it:
+        the same weights as ``torch.manual_seed(seed); build(arch, **kwargs)``, but
+        torch's global random state is neither read nor changed, so sessions or
+        threads building nets at the same time cannot disturb each other. Without
+        it, PyTorch's default initialisation draws from the global generator.
+    **kwargs
+        The architecture's constructor arguments (``base``, ``depth``, ``width`` …).
+
+    Returns
+    -------
+    nn.Module
+        The net on the CPU, in training mode.
+    """
     try:
         cls = ARCHITECTURES[arch]
     except KeyError:
         known = ", ".join(ARCHITECTURES)
         raise ValueError(f"unknown architecture {arch!r}; known: {known}") from None
-    return cls(**kwargs)
+    if seed is None:
+        return cls(**kwargs)
+    generator = torch.Generator().manual_seed(int(seed))
+    with torch.device("meta"):  # thread-local: shapes only, no global random draws
+        model = cls(**kwargs)
+    model = model.to_empty(device="cpu")
+    _initialise(model, generator)
+    return model
+
+
+def _initialise(model: nn.Module, generator: torch.Generator) -> None:
+    """Redo each layer's ``reset_parameters`` (torch 2.13) drawing from ``generator``.
+
+    Modules are visited in registration order, which is the order their
+    constructors ran (and drew from the global generator) in ``__init__``.
+    """
+    for module in model.modules():
+        if isinstance(module, (nn.modules.conv._ConvNd, nn.Linear)):
+            # _ConvNd.reset_parameters / Linear.reset_parameters, with the generator
+            nn.init.kaiming_uniform_(module.weight, a=math.sqrt(5), generator=generator)
+            if module.bias is not None:
+                fan_in, _ = nn.init._calculate_fan_in_and_fan_out(module.weight)
+                bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+                nn.init.uniform_(module.bias, -bound, bound, generator=generator)
+        elif isinstance(module, (nn.modules.batchnorm._NormBase, nn.GroupNorm)):
+            module.reset_parameters()  # ones, zeros and running statistics: no randomness
+        elif any(True for _ in module.parameters(recurse=False)) or any(
+            True for _ in module.buffers(recurse=False)
+        ):
+            raise NotImplementedError(
+                f"build(seed=...) does not know how to initialise {type(module).__name__}"
+            )
 
 
 def arch_of(model: nn.Module) -> str:

@@ -26,6 +26,7 @@ non-square shapes, with and without frame) in ``tests/test_persistence.py``.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -625,7 +626,8 @@ def diagrams(stack: np.ndarray, frame: bool = True, dims: Sequence[int] = (0, 1)
     F = np.pad(arr, ((0, 0), (1, 1), (1, 1)), constant_values=1.0) if frame else arr
     F = np.ascontiguousarray(F)
     b, h, w = F.shape
-    counts, out0, out1 = _batch_pairs(F, 0 in dims, 1 in dims)
+    with _parallel_guard():
+        counts, out0, out1 = _batch_pairs(F, 0 in dims, 1 in dims)
     # Build the dots of every patch at once, then cut them apart (views, no copies).
     values = F.reshape(b, h * w)
     per_dim = {}
@@ -656,6 +658,25 @@ def diagrams(stack: np.ndarray, frame: bool = True, dims: Sequence[int] = (0, 1)
 
 
 _warm_lock = threading.Lock()
+_workqueue_lock = threading.Lock()
+
+
+def _parallel_guard() -> contextlib.AbstractContextManager:
+    """Serialise the parallel batch when numba's threading layer is not thread-safe.
+
+    Two sessions fine-tuning at once call :func:`diagrams` from two threads. The
+    ``omp`` and ``tbb`` layers allow that; numba's fallback ``workqueue`` layer
+    aborts the process on concurrent use, so there the calls take turns.
+    """
+    if not _HAVE_NUMBA:
+        return contextlib.nullcontext()
+    try:
+        layer = numba.threading_layer()
+    except ValueError:  # no parallel region has run yet: the layer is not chosen
+        return _workqueue_lock
+    return _workqueue_lock if layer == "workqueue" else contextlib.nullcontext()
+
+
 _warmed = False
 
 

@@ -103,6 +103,7 @@ def fine_tune(
     topo_patch: int = 65,
     topo_patches: int = 4,
     rule: str = "paper",
+    topo_dims: tuple[int, ...] = (0, 1),
     seed: int = 0,
     warmup_steps: int = 0,
     snapshot_every: int = 0,
@@ -141,9 +142,14 @@ def fine_tune(
         larger ``patch`` (e.g. 129) to sample several 65 × 65 patches per crop.
     rule : {"paper", "optimal"}
         Matching rule of L_topo.
+    topo_dims : tuple of int
+        Homology dimensions L_topo sums over (Eq. 2.2 sums both, ``(0, 1)``).
     seed : int
-        Seeds torch (``torch.manual_seed``), the crop sampler and the TopoLoss patch
-        sampler: the same seed, model and data give the same run.
+        Seeds the crop sampler and the TopoLoss patch sampler (private numpy
+        generators): the same seed, model and data give the same run. Training
+        draws no torch random numbers, so torch's global generator is neither used
+        nor seeded, and runs in parallel threads (app sessions) do not disturb each
+        other. Seed the model's initialisation with ``topoviz.nets.build(..., seed=)``.
     warmup_steps : int
         Linear learning-rate warm-up over the first steps.
     snapshot_every : int
@@ -176,7 +182,6 @@ def fine_tune(
     if lam < 0 or not math.isfinite(lam):
         raise ValueError(f"lam must be a finite number >= 0; got {lam}")
     images, masks = data
-    torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     # a topological patch as large as the crop is the crop itself: sampling it
     # ``topo_patches`` times would only count the same patch several times
@@ -187,6 +192,7 @@ def fine_tune(
         lam=lam,
         rule=rule,
         frame=True,
+        dims=tuple(topo_dims),
         seed=seed,
     )
     param = next(model.parameters())

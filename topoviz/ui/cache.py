@@ -1,10 +1,18 @@
 """Cached loaders: pure work in ``st.cache_data`` (hashed by the arrays' bytes),
 models in ``st.cache_resource`` (shared, never mutated: inference runs under
-``torch.no_grad`` in eval mode)."""
+``torch.no_grad`` in eval mode).
+
+Every cache has ``max_entries``, so memory stays bounded however many images,
+seeds or uploads a long session (or many sessions) go through; those keyed by an
+upload also expire after :data:`UPLOAD_TTL_S`.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +30,15 @@ SAMPLES = ROOT / "sample_data"
 MODELS = ROOT / "models"
 
 
-@st.cache_data(show_spinner=False)
+#: Uploaded checkpoints larger than this (50 MB, as Streamlit counts: 50 · 2**20
+#: bytes) are refused before they are read; topoviz's nets are 0.1–2 MB.
+MAX_CHECKPOINT_UPLOAD_MB = 50
+MAX_CHECKPOINT_UPLOAD = MAX_CHECKPOINT_UPLOAD_MB * 2**20
+#: Seconds an upload's cached model or likelihood is kept after its last use.
+UPLOAD_TTL_S = 3600
+
+
+@st.cache_data(show_spinner=False, max_entries=1)
 def sample_index() -> list[dict]:
     return json.loads((SAMPLES / "index.json").read_text())
 
@@ -36,12 +52,12 @@ def load_sample(name: str) -> tuple[np.ndarray, np.ndarray]:
     return image, mask
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@st.cache_data(show_spinner=False, max_entries=8, ttl=UPLOAD_TTL_S)
 def read_upload(data: bytes) -> ImageRead:
     return read_image(data, downscale=True)
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@st.cache_data(show_spinner=False, max_entries=8, ttl=UPLOAD_TTL_S)
 def read_upload_mask(data: bytes, shape: tuple[int, int]) -> MaskRead:
     return read_mask(data, shape=shape, resize=True)
 
@@ -74,6 +90,60 @@ def load_model(file: str, mtime: float) -> tuple[Any, dict]:
 def predict(file: str, mtime: float, image: np.ndarray) -> np.ndarray:
     """``f = sigmoid(net(image))`` for the checkpoint ``file`` as of ``mtime``."""
     model, _ = load_model(file, mtime)
+    return inference.predict(model, image).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class UploadedCheckpoint:
+    """A checkpoint file uploaded in one session (kept in its ``session_state``).
+
+    ``digest`` (SHA-256 of the bytes) keys the shared caches, so two sessions that
+    upload the same file share one loaded model. ``data`` is empty when the file
+    was over :data:`MAX_CHECKPOINT_UPLOAD` and therefore not read.
+    """
+
+    name: str
+    size: int
+    digest: str
+    data: bytes = field(repr=False)
+
+    @property
+    def too_big(self) -> bool:
+        return self.size > MAX_CHECKPOINT_UPLOAD
+
+
+def uploaded_checkpoint(name: str, size: int, read: Callable[[], bytes]) -> UploadedCheckpoint:
+    """Record an upload; ``read`` (e.g. ``UploadedFile.getvalue``) is called only when
+    ``size`` is within the limit."""
+    if size > MAX_CHECKPOINT_UPLOAD:
+        return UploadedCheckpoint(name, size, "", b"")
+    data = bytes(read())
+    return UploadedCheckpoint(name, len(data), hashlib.sha256(data).hexdigest(), data)
+
+
+def load_uploaded(up: UploadedCheckpoint) -> tuple[Any, dict]:
+    """The net of an uploaded checkpoint (shared: copy it before training), or a
+    :class:`~topoviz.checkpoints.CheckpointError` saying why not."""
+    if up.too_big:
+        raise checkpoints.CheckpointError(
+            f"the file is {up.size / 2**20:.1f} MB; the limit for an uploaded checkpoint is "
+            f"{MAX_CHECKPOINT_UPLOAD_MB} MB, so it was not read. topoviz's nets are a few MB: "
+            "is this the right file?"
+        )
+    return load_upload(up.digest, up.data)
+
+
+@st.cache_resource(show_spinner="Loading the uploaded checkpoint…", max_entries=2, ttl=UPLOAD_TTL_S)
+def load_upload(digest: str, _data: bytes) -> tuple[Any, dict]:
+    """The net of the checkpoint bytes ``_data`` (weights only), keyed by their SHA-256
+    ``digest`` alone (the leading underscore: Streamlit does not hash them again)."""
+    return checkpoints.load(_data, max_bytes=MAX_CHECKPOINT_UPLOAD)
+
+
+@st.cache_data(show_spinner="Running the network…", max_entries=8, ttl=UPLOAD_TTL_S)
+def predict_upload(digest: str, _data: bytes, image: np.ndarray) -> np.ndarray:
+    """``f = sigmoid(net(image))`` for the uploaded checkpoint of SHA-256 ``digest``."""
+    model, _ = load_upload(digest, _data)
     return inference.predict(model, image).astype(np.float32)
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import streamlit as st
 
+from topoviz import nets
 from topoviz.checkpoints import CheckpointError
 from topoviz.imageio import ImageError
 from topoviz.ui import cache, nav
@@ -149,7 +150,10 @@ def _likelihood(
     if problem:
         st.warning(problem)
     options = (
-        (["checkpoint"] if found else []) + ["image"] + (["blurred"] if mask is not None else [])
+        (["checkpoint"] if found else [])
+        + ["image"]
+        + (["blurred"] if mask is not None else [])
+        + ["upload"]
     )
     if st.session_state[S.LIKELIHOOD] not in options:
         st.session_state[S.LIKELIHOOD] = options[0]
@@ -159,6 +163,8 @@ def _likelihood(
     )
     if not found:
         st.caption("No trained checkpoint yet (models/manifest.json lists none).")
+    if kind == "upload":
+        return _uploaded_likelihood(image)
     if kind == "image":
         dark = S.persistent(S.DARK, st.checkbox, "Structures are dark (f = 1 − image)")
         f = 1.0 - image if dark else image
@@ -182,3 +188,83 @@ def _likelihood(
     except (CheckpointError, RuntimeError, ValueError, OSError) as error:
         st.error(f"Checkpoint {choice} could not be used: {error}")
         return None, ""
+
+
+_CHECKPOINT_UPLOADER = "upload_checkpoint"
+
+
+def _remember_checkpoint() -> None:
+    """When a checkpoint is uploaded or removed, keep it in (or drop it from) the session.
+
+    The uploader's own value is lost whenever it is not drawn (another source of f
+    chosen for a moment), so the file lives under ``S.UPLOADED_CHECKPOINT``.
+    """
+    up = st.session_state.get(_CHECKPOINT_UPLOADER)
+    if up is None:
+        st.session_state.pop(S.UPLOADED_CHECKPOINT, None)
+    else:
+        st.session_state[S.UPLOADED_CHECKPOINT] = cache.uploaded_checkpoint(
+            up.name, up.size, up.getvalue
+        )
+
+
+def _forget_checkpoint() -> None:
+    st.session_state.pop(S.UPLOADED_CHECKPOINT, None)
+
+
+def _plain(text: object, limit: int = 80) -> str:
+    """``text`` from an untrusted file, shortened, with Markdown switched off."""
+    text = " ".join(str(text).split())
+    text = text if len(text) <= limit else text[: limit - 1] + "…"
+    return "".join("\\" + c if c in "\\`*_[]<>#|~$" else c for c in text)
+
+
+def _uploaded_likelihood(image: np.ndarray) -> tuple[np.ndarray | None, str]:
+    """f from a checkpoint uploaded in this session, or None with the reason on the page."""
+    st.file_uploader(
+        "Checkpoint (.pt, .pth)",
+        type=["pt", "pth"],
+        key=_CHECKPOINT_UPLOADER,
+        on_change=_remember_checkpoint,
+        max_upload_size=cache.MAX_CHECKPOINT_UPLOAD_MB,
+        help="A file written by `python -m topoviz train` or `topoviz.checkpoints.save`.",
+    )
+    st.caption(
+        f"Up to {cache.MAX_CHECKPOINT_UPLOAD_MB} MB, read as weights only: no code in the file "
+        "runs. The upload stays in this browser session; a link cannot carry it."
+    )
+    up: cache.UploadedCheckpoint | None = st.session_state.get(S.UPLOADED_CHECKPOINT)
+    if up is None:
+        st.info("Upload a topoviz checkpoint to use its network's likelihood.")
+        return None, ""
+    name = _plain(up.name, 60)
+    if st.session_state.get(_CHECKPOINT_UPLOADER) is None:  # the uploader was redrawn empty
+        st.caption(f"In use: {name}, uploaded earlier in this session.")
+        st.button("Forget it", key="forget_checkpoint", on_click=_forget_checkpoint)
+    try:
+        model, meta = cache.load_uploaded(up)
+    except CheckpointError as error:
+        # the message quotes the file (its keys, its config): shown as plain text
+        st.error(f"The checkpoint {name} cannot be used: {_plain(error, 800)}")
+        st.info("No likelihood: upload another checkpoint or choose another source of f.")
+        return None, ""
+    config = ", ".join(f"{k} {_plain(v, 20)}" for k, v in model.config.items())
+    st.caption(
+        f"{name}: {_plain(nets.arch_of(model))} ({config}), trained on "
+        f"{_plain(meta.get('data', 'unknown data'))}"
+    )
+    channels = int(model.config.get("in_channels", 1))
+    have = 1 if image.ndim == 2 else image.shape[2]
+    if channels != have:
+        st.error(
+            f"The checkpoint {name} takes {channels}-channel images but this image has "
+            f"{have} channel{'s' if have > 1 else ''} (the app reads every image as grey). "
+            "Upload a checkpoint trained on one-channel (grey) images."
+        )
+        return None, ""
+    try:
+        f = cache.predict_upload(up.digest, up.data, image)
+    except (RuntimeError, ValueError) as error:
+        st.error(f"The checkpoint {name} could not be run on this image: {_plain(error, 800)}")
+        return None, ""
+    return f, f"uploaded checkpoint {up.name}"  # the user's own file name, as typed

@@ -25,6 +25,7 @@ BLUR_SIGMA = "blur_sigma"
 BLUR_NOISE = "blur_noise"
 SEED = "seed"
 SELECTION = "_selection"
+UPLOADED_CHECKPOINT = "_uploaded_checkpoint"  # a cache.UploadedCheckpoint; never in the URL
 URL_LOADED = "_url_loaded"
 
 # View state shared between pages
@@ -32,11 +33,12 @@ ALPHA = "alpha"
 RULE = "rule"
 DOT = "dot"  # "dim:index" or ""
 
-LIKELIHOODS = ("image", "blurred", "checkpoint")
+LIKELIHOODS = ("image", "blurred", "checkpoint", "upload")
 LIKELIHOOD_LABELS = {
     "image": "No network: the image as likelihood",
     "blurred": "Ground truth blurred + noise",
     "checkpoint": "Trained checkpoint",
+    "upload": "Upload a checkpoint",
 }
 RULES = ("paper", "optimal")
 

@@ -25,11 +25,13 @@ import torch
 from torch import nn
 
 from topoviz import nets
+from topoviz.checkpoints import CheckpointError
 from topoviz.inference import predict
 from topoviz.loss import topo_loss
 from topoviz.metrics import betti_numbers, evaluate_all
 from topoviz.train import StepReport, fine_tune
 from topoviz.ui import cache
+from topoviz.ui import state as S
 
 # session-state keys: the runs
 RUN = "_ft_run"
@@ -53,6 +55,8 @@ SWEEP_SEED = "sw_seed"
 
 UNTRAINED = "untrained"
 UNTRAINED_LABEL = "untrained network — train it here"
+UPLOADED = "uploaded"  # the checkpoint uploaded in the sidebar (this session only)
+UPLOADED_LABEL = "checkpoint uploaded in the sidebar"
 PATCH = 65  # the paper's 65 × 65 training patches (Sec. 3)
 CHUNK_S = 0.5  # training time per fragment rerun
 TICK_S = 0.2  # run_every of the fragment while a run is going
@@ -85,12 +89,28 @@ def init() -> None:
 
 
 def start_options() -> dict[str, dict | None]:
-    """``{name: manifest entry}`` of the starting models; :data:`UNTRAINED` maps to None."""
+    """``{name: manifest entry}`` of the starting models; :data:`UNTRAINED` maps to None.
+
+    :data:`UPLOADED` is offered while this session holds an uploaded checkpoint that
+    loads and takes one-channel images; its entry is ``{"upload": UploadedCheckpoint}``.
+    """
     found, _ = cache.manifest()
-    return {UNTRAINED: None} | {e["name"]: e for e in found}
+    options: dict[str, dict | None] = {UNTRAINED: None}
+    options |= {e["name"]: e for e in found if e["name"] not in (UNTRAINED, UPLOADED)}
+    up = st.session_state.get(S.UPLOADED_CHECKPOINT)
+    if up is not None:
+        try:
+            model, _ = cache.load_uploaded(up)
+        except CheckpointError:
+            model = None  # the sidebar says why
+        if model is not None and model.config.get("in_channels") == 1:
+            options[UPLOADED] = {"upload": up}
+    return options
 
 
 def start_label(choice: str) -> str:
+    if choice == UPLOADED:
+        return UPLOADED_LABEL
     return UNTRAINED_LABEL if choice == UNTRAINED else f"checkpoint {choice}"
 
 
@@ -102,13 +122,17 @@ def default_start(options) -> str:
 def start_model(choice: str, seed: int) -> nn.Module:
     """A private copy of the starting model ``choice`` (safe to train).
 
-    :data:`UNTRAINED` builds a fresh ``unet`` (base 8) initialised from ``seed``; a
-    checkpoint is deep-copied from the ``st.cache_resource`` that every session shares.
+    :data:`UNTRAINED` builds a fresh ``unet`` (base 8) initialised from ``seed`` (a
+    private generator: sessions starting at once do not share torch's global one); a
+    checkpoint, shipped or uploaded, is deep-copied from the ``st.cache_resource`` that
+    every session shares.
     """
     entry = start_options().get(choice)
     if entry is None:
-        torch.manual_seed(seed)
-        return nets.build("unet", base=8)
+        return nets.build("unet", seed=seed, base=8)
+    if "upload" in entry:
+        shared, _ = cache.load_uploaded(entry["upload"])
+        return copy.deepcopy(shared)
     mtime = cache.checkpoint_path(entry["file"]).stat().st_mtime
     shared, _ = cache.load_model(entry["file"], mtime)
     return copy.deepcopy(shared)

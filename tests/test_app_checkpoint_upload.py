@@ -1,0 +1,210 @@
+"""A checkpoint uploaded in the sidebar: used when good, refused clearly when not, and
+never unpickled beyond tensors. AppTest drives ``st.file_uploader`` (streamlit 1.67)."""
+
+from __future__ import annotations
+
+import copy
+import io
+import os
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from topoviz import checkpoints, nets
+from topoviz.inference import predict
+from topoviz.ui import cache
+from topoviz.ui import state as S
+from topoviz.ui import training as T
+
+ROOT = Path(__file__).resolve().parent.parent
+FILTRATION = str(ROOT / "pages/2_filtration.py")
+
+torch.set_num_threads(1)
+
+
+def checkpoint_bytes(model: torch.nn.Module, meta: dict | None = None) -> bytes:
+    buf = io.BytesIO()
+    checkpoints.save(buf, model, {"data": "synthetic:membranes"} if meta is None else meta)
+    return buf.getvalue()
+
+
+def tiny(**kwargs) -> torch.nn.Module:
+    return nets.build("unet", seed=0, **{"base": 2, "depth": 1, **kwargs})
+
+
+class RunsCode:
+    """A pickle that creates ``marker`` when unpickled."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def page(likelihood: str = "upload") -> AppTest:
+    at = AppTest.from_file(FILTRATION, default_timeout=60)
+    at.session_state["likelihood"] = likelihood
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def upload(at: AppTest, data: bytes, name: str = "net.pt") -> AppTest:
+    uploader = next(u for u in at.sidebar.get("file_uploader") if "Checkpoint" in u.label)
+    uploader.set_value((name, data, "application/octet-stream"))
+    return at.run()
+
+
+def errors(at: AppTest) -> str:
+    return " ".join(e.value for e in at.sidebar.error)
+
+
+def captions(at: AppTest) -> str:
+    return " ".join(c.value for c in at.sidebar.caption)
+
+
+def test_a_good_checkpoint_gives_the_likelihood_and_stays_in_the_session():
+    at = page("image")
+    f_image = at.session_state[S.SELECTION].f
+    at.sidebar.radio(key="_w_likelihood").set_value("upload").run()
+    assert at.session_state[S.SELECTION].f is None  # nothing uploaded yet: no likelihood
+    assert "a link cannot carry it" in captions(at)
+    model = tiny()
+    upload(at, checkpoint_bytes(model), "my_net.pt")
+    assert not at.exception and not at.sidebar.error, errors(at)
+    sel = at.session_state[S.SELECTION]
+    assert sel.source == "uploaded checkpoint my_net.pt"
+    np.testing.assert_array_equal(sel.f, predict(model, sel.image))
+    assert not np.array_equal(sel.f, f_image)
+    assert "unet (in_channels 1, base 2, depth 1, norm batch)" in captions(at)
+    assert "trained on synthetic:membranes" in captions(at)
+    assert at.title  # the page drew on
+    # another source of f and back: the uploader is redrawn empty, the upload is kept
+    at.sidebar.radio(key="_w_likelihood").set_value("image").run()
+    at.sidebar.radio(key="_w_likelihood").set_value("upload").run()
+    assert "uploaded earlier in this session" in captions(at)
+    np.testing.assert_array_equal(at.session_state[S.SELECTION].f, sel.f)
+    assert "upload" not in " ".join(at.query_params.values())  # never in the URL
+    at.sidebar.button(key="forget_checkpoint").click().run()
+    assert at.session_state[S.SELECTION].f is None and not at.exception
+
+
+def test_a_pickle_that_would_run_code_is_an_error_on_the_page_and_does_not_run(tmp_path):
+    marker = tmp_path / "pwned"
+    evil = io.BytesIO()
+    torch.save({"format": "topoviz-checkpoint", "x": RunsCode(marker)}, evil)
+    for data in (evil.getvalue(), pickle.dumps(RunsCode(marker))):
+        at = upload(page(), data, "evil.pt")
+        assert not at.exception, [e.value for e in at.exception]
+        assert "evil.pt cannot be used" in errors(at)
+        assert "refused" in errors(at) or "not a checkpoint" in errors(at)
+        assert at.session_state[S.SELECTION].f is None and at.title
+        assert not marker.exists()
+    pickle.loads(pickle.dumps(RunsCode(marker)))  # unprotected, the same pickle runs
+    assert marker.exists()
+
+
+def _other_architecture() -> bytes:
+    payload = torch.load(io.BytesIO(checkpoint_bytes(tiny())), weights_only=True)
+    payload["state_dict"] = nets.build("sixlayer", seed=0, width=2, fc=2).state_dict()
+    buf = io.BytesIO()
+    torch.save(payload, buf)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (_other_architecture, r"do not fit architecture 'unet'.*missing keys.*unexpected keys"),
+        (lambda: checkpoint_bytes(tiny())[:3000], r"truncated|corrupted"),
+        (lambda: np.random.default_rng(0).bytes(5000), r"not a checkpoint"),
+        (lambda: b"", r"empty"),
+    ],
+    ids=["other architecture", "truncated", "random bytes", "empty"],
+)
+def test_a_bad_checkpoint_is_a_clear_error_and_the_page_goes_on(make, message):
+    import re
+
+    at = upload(page(), make(), "bad.pt")
+    assert not at.exception, [e.value for e in at.exception]
+    assert re.search(message, errors(at)), errors(at)
+    assert at.session_state[S.SELECTION].f is None and at.title
+    assert any("upload another checkpoint" in i.value for i in at.sidebar.info)
+    # a good file afterwards works
+    upload(at, checkpoint_bytes(tiny()), "good.pt")
+    assert not at.sidebar.error and at.session_state[S.SELECTION].f is not None
+
+
+def test_an_oversized_checkpoint_is_refused_before_it_is_read(monkeypatch):
+    def no_loading(*args, **kwargs):
+        raise AssertionError("an oversized upload must not be loaded")
+
+    monkeypatch.setattr(checkpoints, "load", no_loading)
+    data = checkpoint_bytes(tiny()) + bytes(cache.MAX_CHECKPOINT_UPLOAD)
+    at = upload(page(), data, "huge.pt")
+    assert not at.exception, [e.value for e in at.exception]
+    assert (
+        "huge.pt cannot be used: the file is 50.0 MB; the limit for an uploaded checkpoint is 50 MB"
+        in errors(at)
+    )
+    kept = at.session_state[S.UPLOADED_CHECKPOINT]
+    assert kept.too_big and kept.data == b""  # not even kept in the session
+
+    def never(*args):
+        raise AssertionError("the bytes of an oversized upload must not be read")
+
+    record = cache.uploaded_checkpoint("x.pt", cache.MAX_CHECKPOINT_UPLOAD + 1, never)
+    with pytest.raises(checkpoints.CheckpointError, match="limit .* 50 MB"):
+        cache.load_uploaded(record)
+
+
+def test_a_colour_network_on_a_grey_image_is_a_clear_error():
+    at = upload(page(), checkpoint_bytes(tiny(in_channels=3)), "rgb.pt")
+    assert not at.exception, [e.value for e in at.exception]
+    assert "takes 3-channel images but this image has 1 channel" in errors(at)
+    assert at.session_state[S.SELECTION].f is None and at.title
+
+
+def test_the_loaded_model_is_cached_by_content():
+    data = checkpoint_bytes(tiny())
+    one = cache.uploaded_checkpoint("a.pt", len(data), lambda: data)
+    two = cache.uploaded_checkpoint("b.pt", len(data), lambda: bytes(data))
+    assert one.digest == two.digest and len(one.digest) == 64
+    assert cache.load_uploaded(one)[0] is cache.load_uploaded(two)[0]  # shared, loaded once
+    other = checkpoint_bytes(tiny(base=3))
+    three = cache.uploaded_checkpoint("a.pt", len(other), lambda: other)
+    assert three.digest != one.digest
+    assert cache.load_uploaded(three)[0] is not cache.load_uploaded(one)[0]
+
+
+def test_finetune_starts_from_a_copy_of_the_uploaded_checkpoint():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at.switch_page("pages/5_finetune.py").run()
+    at.sidebar.radio(key="_w_likelihood").set_value("upload").run()
+    upload(at, checkpoint_bytes(tiny()), "mine.pt")
+    assert not at.exception and not at.sidebar.error, errors(at)
+    start = at.selectbox(key="_w_ft_start")
+    assert start.options[-1] == T.UPLOADED_LABEL
+    shared, _ = cache.load_uploaded(at.session_state[S.UPLOADED_CHECKPOINT])
+    weights = copy.deepcopy(shared.state_dict())
+    start.set_value(T.UPLOADED)
+    at.slider(key="_w_ft_steps").set_value(2)
+    at.slider(key="_w_ft_lam").set_value(0.1).run()
+    at.button(key="ft_start_btn").click().run()
+    for _ in range(20):
+        if not at.session_state[T.RUN].running:
+            break
+        at.run()
+    run = at.session_state[T.RUN]
+    assert not at.exception and run.status == "done" and run.start == T.UPLOADED
+    np.testing.assert_array_equal(run.f0, at.session_state[S.SELECTION].f)  # the upload's f
+    assert run.model is not shared
+    for name, value in shared.state_dict().items():  # the shared model was not trained
+        assert torch.equal(value, weights[name]), name
+    assert not torch.equal(run.model.state_dict()["head.weight"], weights["head.weight"])
+    assert "checkpoint uploaded in the sidebar" in " ".join(c.value for c in at.caption)
