@@ -14,7 +14,7 @@ from topoviz.ui.cache import diagram_of
 sel = current()
 st.title("Filtration")
 if not sel.ok:
-    st.info("Choose a sample or upload an image in the sidebar.")
+    st.info(sel.missing)
     st.stop()
 if S.teaching():
     st.caption(

@@ -17,7 +17,7 @@ CLICK = {"on_select": "rerun", "selection_mode": "points"}  # click a dot to sel
 sel = current()
 st.title("Persistence diagrams & matching")
 if not sel.ok:
-    st.info("Choose a sample or upload an image in the sidebar.")
+    st.info(sel.missing)
     st.stop()
 if S.teaching():
     st.caption(

@@ -12,6 +12,7 @@ from topoviz.ui import state as S
 from topoviz.ui.cache import evaluate
 
 sel = current()
+INSPECT_HINT = "Choose a sample or upload an image in the sidebar (Image → Upload your own)."
 st.title("Inspect an image")
 if S.teaching():
     st.caption(
@@ -19,7 +20,7 @@ if S.teaching():
         "under *Upload your own*, or use a sample. The segmentation is f ≥ 0.5."
     )
 if not sel.ok:
-    st.info("Choose a sample or upload an image in the sidebar (Image → Upload your own).")
+    st.info(sel.missing if sel.image is not None else INSPECT_HINT)
     st.stop()
 
 pred = sel.f >= 0.5

@@ -64,7 +64,7 @@ def _reset() -> None:
 
 
 if not sel.ok:
-    st.info("Choose a sample or upload an image in the sidebar.")
+    st.info(sel.missing)
 elif sel.mask is None:
     st.info(
         "Fine-tuning needs a ground-truth mask: upload one with your image in the sidebar, "

@@ -135,6 +135,9 @@ def test_a_bad_checkpoint_is_a_clear_error_and_the_page_goes_on(make, message):
     assert re.search(message, errors(at)), errors(at)
     assert at.session_state[S.SELECTION].f is None and at.title
     assert any("upload another checkpoint" in i.value for i in at.sidebar.info)
+    # the page says why it has nothing to show, and does not ask for an image
+    assert any("could not be used" in i.value for i in at.main.info), at.main.info
+    assert not any("Choose a sample" in i.value for i in at.main.info)
     # a good file afterwards works
     upload(at, checkpoint_bytes(tiny()), "good.pt")
     assert not at.sidebar.error and at.session_state[S.SELECTION].f is not None

@@ -44,6 +44,18 @@ class Selection:
         return self.f is not None
 
     @property
+    def missing(self) -> str:
+        """Why there is no f, as the pages say it ("" when there is one)."""
+        if self.ok:
+            return ""
+        if self.image is None:
+            return "Choose a sample or upload an image in the sidebar."
+        return (
+            "No likelihood f: the source of f chosen in the sidebar could not be used "
+            "(its message is in the sidebar). Choose another source of f."
+        )
+
+    @property
     def g(self) -> np.ndarray | None:
         """The ground truth as a binary-valued function (float64), or None."""
         return None if self.mask is None else self.mask.astype(np.float64)
