@@ -16,6 +16,7 @@ from topoviz.metrics import (
     betti_error,
     betti_numbers,
     evaluate_all,
+    patch_betti_differences,
     patch_betti_errors,
     regions,
     topology_errors,
@@ -142,7 +143,32 @@ def test_evaluate_all_on_a_perfect_prediction():
         "ari": 1.0,
         "voi": pytest.approx(0.0, abs=1e-12),
         "betti_error": 0.0,
+        "betti_extra": 0.0,
+        "betti_missing": 0.0,
     }
+
+
+def test_betti_differences_split_the_error_by_sign():
+    """A gap in a wall loses a hole (negative), a pinhole in it adds one (positive);
+    the parts add up to the Betti error on the same patches."""
+    gt = wall(30, 30, 12)  # one wall: with the frame, two holes
+    gap, pin = gt.copy(), gt.copy()
+    gap[5:8, 12] = False  # a break merges the two regions
+    pin[:, 11:14] = True  # a thick wall with one pinhole in the middle
+    pin[15, 12] = False
+    one = {"patch_size": 30, "n_patches": 1}
+    assert patch_betti_differences(gap.astype(float), gt, **one).tolist() == [[-1]]
+    assert patch_betti_differences(pin.astype(float), gt, **one).tolist() == [[1]]
+    both = patch_betti_differences(gap, gt, dims=(0, 1), **one)
+    assert both.shape == (1, 2) and both[0, 1] == -1
+    rng = np.random.default_rng(3)
+    pred = rng.random((40, 50)) < 0.3
+    truth = rng.random((40, 50)) < 0.3
+    diffs = patch_betti_differences(pred, truth, 9, 30, seed=2)
+    assert np.array_equal(np.abs(diffs[:, 0]), patch_betti_errors(pred, truth, 9, 30, seed=2))
+    scores = evaluate_all(pred.astype(float), truth, patch_size=9, n_patches=30, seed=2)
+    assert scores["betti_extra"] + scores["betti_missing"] == pytest.approx(scores["betti_error"])
+    assert scores["betti_extra"] == pytest.approx(np.clip(diffs, 0, None).mean())
 
 
 def test_topology_errors_finds_the_merge_and_the_spurious_piece():

@@ -149,6 +149,11 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         name = Path(args.checkpoint).stem
         print(f"{data}, fold {fold}: {result['n']} held-out image(s), mean ± std over images")
         print(format_table({name: result}))
+        parts = result["betti_parts"]
+        print(
+            f"Betti error per patch = {parts['extra']:.4f} extra holes "
+            f"+ {parts['missing']:.4f} missing holes"
+        )
     return 0
 
 

@@ -289,8 +289,11 @@ def evaluate(
     -------
     dict
         ``{"n": N, "per_image": [{"name", "accuracy", "ari", "voi",
-        "betti_error"}, ...], "mean": {metric: float}, "std": {metric: float},
-        "seconds": float}``; std is the population std over images (ddof 0).
+        "betti_error", "betti_extra", "betti_missing"}, ...], "mean": {metric:
+        float}, "std": {metric: float}, "betti_parts": {"extra": float, "missing":
+        float}, "seconds": float}``; std is the population std over images (ddof 0).
+        ``betti_parts`` splits the mean Betti error by sign: extra holes in the
+        segmentation (spurious walls, pinholes) and missing ones (broken membranes).
     """
     if len(images) != len(masks) or len(images) == 0:
         raise ValueError(f"need as many masks as images (>= 1); got {len(images)}, {len(masks)}")
@@ -311,6 +314,10 @@ def evaluate(
         "per_image": rows,
         "mean": dict(zip(METRICS, map(float, table.mean(0)), strict=True)),
         "std": dict(zip(METRICS, map(float, table.std(0)), strict=True)),
+        "betti_parts": {
+            part: float(np.mean([r[f"betti_{part}"] for r in rows]))
+            for part in ("extra", "missing")
+        },
         "seconds": time.perf_counter() - t0,
     }
 
