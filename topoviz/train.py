@@ -12,11 +12,17 @@ Loss scaling — read this before choosing λ
 Here ``L_bce`` is the **per-pixel mean** of ``binary_cross_entropy_with_logits``
 over the batch, and the topological term is :class:`topoviz.loss.TopoLoss`, which
 returns ``λ · (mean over images of the sum over that image's sampled patches of
-L_topo)``. The paper reports λ "at the magnitude of 1/10000" (Sec. 3, ablation),
-presumably against a BCE *summed* over the pixels of a patch. With a mean BCE over
-``P = patch²`` pixels, the same balance is ``λ_here ≈ λ_paper · P`` (65² = 4225, so
-1e-4 → about 0.4), further divided by ``topo_patches`` if the paper's λ applied
-per patch. Treat λ here as its own knob and tune it on held-out Betti error.
+L_topo)``. The paper reports λ "at the magnitude of 1/10000" (Sec. 3, ablation)
+and does not say how its cross-entropy is reduced. If it is a per-pixel mean, as
+here, the paper's λ is λ here: about 1e-4. If it is a *sum* over the ``P = patch²``
+pixels of a patch, then ``L_sum + λ_paper L_topo = P · (L_mean + (λ_paper / P)
+L_topo)``, so the same balance is ``λ_here = λ_paper / P`` (65² = 4225: about
+2e-8). Either way the paper's λ is at most about 1e-4 on this scale. (An earlier
+version of this note had the sum case backwards, ``λ_paper · P``; the λ values of
+0.01–0.5 tried with it are far above the paper's.) Whatever the reduction, L_topo
+pushes only a few critical pixels, so its gradient there can dwarf the per-pixel
+BCE gradient even when its share of the loss is small. Tune λ on held-out Betti
+error.
 """
 
 from __future__ import annotations
