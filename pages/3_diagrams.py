@@ -118,7 +118,10 @@ st.caption(
 
 st.subheader("Where the selected dot lives")
 if dot is None:
-    st.info("Select a dot above to see its birth and death pixels in the image and landscape.")
+    st.info(
+        "Click a dot in a chart, or pick it in the list above, to see its birth and death "
+        "pixels in the image and landscape."
+    )
 else:
     left, right = st.columns(2)
     left.plotly_chart(

@@ -420,6 +420,6 @@ def test_click_a_dot_selects_it(page: Page, app_url: str) -> None:
     page.wait_for_url(f"**dot=1%3A{int(dot['index'])}*")
     # both charts ring the dot (plotly legend text), and the pixels section is drawn
     page.get_by_text(f"selected dot #{int(dot['index'])}").nth(1).wait_for(state="visible")
-    assert page.get_by_text("Select a dot above to see").count() == 0
+    assert page.get_by_text("Click a dot in a chart, or pick it").count() == 0
     assert_no_exception(page)
     screenshot(page, "diagrams_clicked_dot")
