@@ -74,6 +74,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
             split.train,
             args.lam,
             args.topo_steps,
+            topo_patch=args.topo_patch,
             topo_patches=args.topo_patches,
             rule=args.rule,
             topo_dims=args.topo_dims,
@@ -99,6 +100,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         "batch": args.batch,
         "patch": args.patch,
         "lr": args.lr,
+        "topo_patch": args.topo_patch,
         "topo_patches": args.topo_patches,
         "rule": args.rule,
         "topo_dims": list(args.topo_dims),
@@ -190,6 +192,7 @@ def _add_train(sub) -> None:
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--patch", type=int, default=65)
     p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--topo-patch", type=int, default=65, help="side of the L_topo patches")
     p.add_argument("--topo-patches", type=int, default=4, help="L_topo patches per crop")
     p.add_argument("--rule", default="paper", choices=("paper", "optimal"))
     p.add_argument(
