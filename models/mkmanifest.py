@@ -42,6 +42,8 @@ PAIRS = (
     ("isbi12-f2", "isbi12_f2_unet", 200, True),
     ("isbi12-f3", "isbi12_f3_unet", 200, True),
     ("crackforest-f1", "crackforest_f1_unet", 200, True),
+    ("crackforest-f2", "crackforest_f2_unet", 200, True),
+    ("crackforest-f3", "crackforest_f3_unet", 200, True),
     ("vessels-f1", "vessels_unet", 400, True),
 )
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every shipped checkpoint's recipe, and the evaluation behind models/README.md.
 #
-#   bash models/recipes.sh [PAIR ...]     # PAIR: isbi12-f1 isbi12-f2 isbi12-f3 crackforest-f1 vessels-f1
+#   bash models/recipes.sh [PAIR ...]     # PAIR: isbi12-f1 isbi12-f2 isbi12-f3 crackforest-f1 crackforest-f2 crackforest-f3 vessels-f1
 #
 # Runs from the project root; reads ../shared/data (never copied here); writes the
 # pretrained nets, the fine-tuned twins and their evaluations (JSON) under
@@ -43,11 +43,13 @@ run() {
     isbi12-f2) pair isbi12-f2 $ISBI 2/3 2000 128 1e-3 600 1e-4 0.01 200 isbi12_f2_unet ;;
     isbi12-f3) pair isbi12-f3 $ISBI 3/3 2000 128 1e-3 600 1e-4 0.01 200 isbi12_f3_unet ;;
     crackforest-f1) pair crackforest-f1 $CFD 1/3 2000 128 1e-3 600 1e-4 0.01 200 crackforest_f1_unet ;;
+    crackforest-f2) pair crackforest-f2 $CFD 2/3 2000 128 1e-3 600 1e-4 0.01 200 crackforest_f2_unet ;;
+    crackforest-f3) pair crackforest-f3 $CFD 3/3 2000 128 1e-3 600 1e-4 0.01 200 crackforest_f3_unet ;;
     vessels-f1) pair vessels-f1 "$VESSELS" 1/3 600 65 1e-3 300 1e-3 0.05 400 vessels_unet ;;
     *) echo "unknown pair $1" >&2; exit 2 ;;
   esac
 }
 
-for p in "${@:-isbi12-f1 isbi12-f2 isbi12-f3 crackforest-f1 vessels-f1}"; do
+for p in "${@:-isbi12-f1 isbi12-f2 isbi12-f3 crackforest-f1 crackforest-f2 crackforest-f3 vessels-f1}"; do
   for q in $p; do run "$q"; done
 done
