@@ -19,7 +19,8 @@ if S.teaching():
         "Train a small network for a few steps with L = L_bce + λ·L_topo (Eq. 2.1) on random "
         f"{T.PATCH}×{T.PATCH} crops of the current image and its mask, and watch the likelihood "
         "change (paper Fig. 7) and the two losses move (Fig. 6a). λ here multiplies L_topo "
-        "against a per-pixel *mean* BCE, so it is about 4000 times the paper's 1e-4 scale "
+        "against a per-pixel *mean* BCE; on that scale the paper's λ (about 1e-4) is at most "
+        "1e-4, and the default is far larger so that a few steps show the effect "
         "(see topoviz.train). Every session trains its own copy of the model."
     )
 
