@@ -147,6 +147,15 @@ def test_inspect_page_on_an_uploaded_image_and_mask():
     assert m["β ground truth (β0, β1)"] != m["β segmentation (β0, β1)"]
     assert any("merged: 1 region" in (t.name or "") for t in _figure(at, "errors").data)
     assert len(at.get("download_button")) == 2
+    # for scale: the mask moved by one pixel, scored like the segmentation
+    assert any("thickened by one pixel" in c.value for c in at.caption)
+    table = at.table[0].value
+    assert list(table["segmentation"])[1:] == [
+        "GT thickened 1 px",
+        "GT thinned 1 px",
+        "GT shifted 1 px",
+    ]
+    assert table["Betti error"].iloc[0] == m["Betti error"]
 
 
 def test_a_broken_upload_is_an_error_and_nothing_breaks():

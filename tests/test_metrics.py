@@ -16,6 +16,7 @@ from topoviz.metrics import (
     betti_error,
     betti_numbers,
     evaluate_all,
+    one_pixel_references,
     patch_betti_differences,
     patch_betti_errors,
     regions,
@@ -188,3 +189,46 @@ def test_blurred_likelihood_is_a_seeded_likelihood():
     np.testing.assert_array_equal(a, blurred_likelihood(g, 2.0, 0.1, seed=3))
     assert not np.array_equal(a, blurred_likelihood(g, 2.0, 0.1, seed=4))
     assert a[g].mean() > a[~g].mean()
+
+
+def test_one_pixel_references_by_hand():
+    ring = np.zeros((7, 7), bool)
+    ring[2:5, 2:5] = True
+    ring[3, 3] = False  # a one-pixel ring around a one-pixel hole
+    refs = one_pixel_references(ring)
+    assert list(refs) == ["GT thickened 1 px", "GT thinned 1 px", "GT shifted 1 px"]
+    assert betti_numbers(ring, frame=False) == (1, 1)
+    assert betti_numbers(refs["GT thickened 1 px"], frame=False) == (1, 0)  # hole filled
+    assert not refs["GT thinned 1 px"].any()  # a one-pixel wall is all edge
+    assert np.array_equal(refs["GT shifted 1 px"][:, 1:], ring[:, :-1])
+    assert all(r.shape == ring.shape and r.dtype == bool for r in refs.values())
+    # structure along the image border is not eaten: the border counts as structure
+    edge = np.zeros((5, 5), bool)
+    edge[:, :2] = True
+    assert one_pixel_references(edge)["GT thinned 1 px"][:, 0].all()
+    with pytest.raises(ValueError, match="2-D"):
+        one_pixel_references(np.zeros((2, 2, 2)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(masks(max_side=12, min_side=3), st.booleans())
+def test_one_pixel_references_keep_order_and_the_shift_keeps_topology(g, frame):
+    g = g.copy()
+    g[:, -2:] = False  # the shift drops the last column: keep it plain background
+    refs = one_pixel_references(g)
+    assert (refs["GT thickened 1 px"] >= g).all() and (refs["GT thinned 1 px"] <= g).all()
+    assert betti_numbers(refs["GT shifted 1 px"], frame) == betti_numbers(g, frame)
+
+
+def test_one_pixel_references_score_what_their_edges_cost():
+    g = np.zeros((40, 40), bool)
+    g[:, 19:22] = True  # a three-pixel wall: two regions
+    g[19:22, :] = True  # and a crossing one: four
+    for name, ref in one_pixel_references(g).items():
+        scores = evaluate_all(ref, g, patch_size=15, n_patches=200)
+        assert scores["accuracy"] < 1, name
+        # the walls stay walls: no region merges or splits in the whole image ...
+        assert regions(ref).max() == regions(g).max() == 4, name
+    # ... but moved edges change what thin slivers the random patches cut off
+    shifted = evaluate_all(one_pixel_references(g)["GT shifted 1 px"], g, 15, 200)
+    assert shifted["betti_error"] > 0

@@ -23,9 +23,17 @@ from topoviz.data import (
     read_terms,
     sample_batch,
 )
+from topoviz.inference import predict
 from topoviz.persistence import warmup
 from topoviz.synthetic import make_dataset
-from topoviz.train import METRICS, evaluate, fine_tune, format_table, pretrain
+from topoviz.train import (
+    METRICS,
+    evaluate,
+    evaluate_predictions,
+    fine_tune,
+    format_table,
+    pretrain,
+)
 
 torch.set_num_threads(1)
 
@@ -289,6 +297,35 @@ def test_cli_train_save_load_evaluate(tmp_path, capsys):
     assert main(["evaluate", "--checkpoint", str(ckpt), "--data", TINY, "--fold", "2/3"]) == 0
     out = capsys.readouterr().out
     assert "Accuracy" in out and "Betti Error" in out
+
+
+def test_evaluate_is_evaluate_predictions_of_the_likelihoods():
+    images, masks = make_dataset("membranes", n=2, size=48, seed=0)
+    model = _net()
+    by_model = evaluate(model, images, masks, n_patches=7, seed=3)
+    by_preds = evaluate_predictions([predict(model, x) for x in images], masks, n_patches=7, seed=3)
+    for key in ("mean", "std", "betti_parts", "per_image"):
+        assert by_model[key] == by_preds[key], key
+    perfect = evaluate_predictions(masks, masks, n_patches=7)
+    expected = {"accuracy": 1.0, "ari": 1.0, "voi": 0.0, "betti_error": 0.0}
+    assert perfect["mean"] == pytest.approx(expected, abs=1e-12)
+    with pytest.raises(ValueError, match="as many masks"):
+        evaluate_predictions(masks[:1], masks)
+
+
+def test_cli_evaluate_references_needs_no_checkpoint(capsys):
+    argv = ["evaluate", "--data", TINY, "--fold", "1/3", "--n-patches", "5", "--references"]
+    assert main([*argv, "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert "checkpoint" not in res and res["fold"] == "1/3"
+    refs = res["references"]
+    assert list(refs) == ["GT thickened 1 px", "GT thinned 1 px", "GT shifted 1 px"]
+    assert all(r["n"] == 2 and r["mean"]["accuracy"] < 1 for r in refs.values())
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "GT thinned 1 px" in out and "missing holes" in out
+    with pytest.raises(SystemExit, match="--references"):
+        main(["evaluate", "--data", TINY, "--fold", "1/3"])
 
 
 def test_isbi12_folds(shared_data):

@@ -42,7 +42,15 @@ from topoviz.inference import predict
 from topoviz.loss import TopoLoss
 from topoviz.metrics import evaluate_all
 
-__all__ = ["METRICS", "StepReport", "fine_tune", "pretrain", "evaluate", "format_table"]
+__all__ = [
+    "METRICS",
+    "StepReport",
+    "fine_tune",
+    "pretrain",
+    "evaluate",
+    "evaluate_predictions",
+    "format_table",
+]
 
 METRICS = ("accuracy", "ari", "voi", "betti_error")
 METRIC_NAMES = {
@@ -273,15 +281,52 @@ def evaluate(
     """The paper's Table 1 numbers of ``model`` on a set: per image, mean ± std.
 
     Each image's likelihood comes from :func:`topoviz.inference.predict` (whole
-    image, tiled if large) and is thresholded at 0.5 by
-    :func:`topoviz.metrics.evaluate_all` (Sec. 3: "we generate segmentations by
-    thresholding the predicted likelihood maps at 0.5").
+    image, tiled if large) and is scored by :func:`evaluate_predictions`
+    (thresholded at 0.5, Sec. 3: "we generate segmentations by thresholding the
+    predicted likelihood maps at 0.5").
 
     Parameters
     ----------
     model : nn.Module
         A net returning logits. Not changed.
     images, masks : N×H×W arrays or sequences of H×W arrays
+    n_patches, seed, names, patch_size
+        As for :func:`evaluate_predictions`.
+
+    Returns
+    -------
+    dict
+        As :func:`evaluate_predictions`; ``seconds`` includes the predictions.
+    """
+    if len(images) != len(masks) or len(images) == 0:
+        raise ValueError(f"need as many masks as images (>= 1); got {len(images)}, {len(masks)}")
+    t0 = time.perf_counter()
+    preds = [predict(model, image) for image in images]
+    result = evaluate_predictions(
+        preds, masks, n_patches=n_patches, seed=seed, names=names, patch_size=patch_size
+    )
+    result["seconds"] = time.perf_counter() - t0
+    return result
+
+
+def evaluate_predictions(
+    preds: np.ndarray | Sequence[np.ndarray],
+    masks: np.ndarray | Sequence[np.ndarray],
+    *,
+    n_patches: int = 100,
+    seed: int = 0,
+    names: Sequence[str] | None = None,
+    patch_size: int = 65,
+) -> dict:
+    """The paper's Table 1 numbers of a set of segmentations: per image, mean ± std.
+
+    Parameters
+    ----------
+    preds : N×H×W arrays or sequences of H×W arrays
+        Likelihoods in [0, 1] (thresholded at 0.5) or binary masks, e.g. the
+        references of :func:`topoviz.metrics.one_pixel_references`.
+    masks : N×H×W arrays or sequences of H×W arrays
+        Ground truths, one per prediction.
     n_patches : int
         Random 65 × 65 patches per image for the Betti error.
     seed : int
@@ -301,16 +346,17 @@ def evaluate(
         ``betti_parts`` splits the mean Betti error by sign: extra holes in the
         segmentation (spurious walls, pinholes) and missing ones (broken membranes).
     """
-    if len(images) != len(masks) or len(images) == 0:
-        raise ValueError(f"need as many masks as images (>= 1); got {len(images)}, {len(masks)}")
+    if len(preds) != len(masks) or len(preds) == 0:
+        raise ValueError(
+            f"need as many masks as predictions (>= 1); got {len(preds)}, {len(masks)}"
+        )
     t0 = time.perf_counter()
     rows = []
-    for i, (image, mask) in enumerate(zip(images, masks, strict=True)):
-        f = predict(model, image)
+    for i, (pred, mask) in enumerate(zip(preds, masks, strict=True)):
         row = {"name": names[i] if names is not None else str(i)}
         row.update(
             evaluate_all(
-                f, np.asarray(mask), patch_size=patch_size, n_patches=n_patches, seed=seed + i
+                pred, np.asarray(mask), patch_size=patch_size, n_patches=n_patches, seed=seed + i
             )
         )
         rows.append(row)

@@ -22,7 +22,7 @@ import streamlit as st
 from topoviz import checkpoints, inference, synthetic
 from topoviz.imageio import ImageRead, MaskRead, load_image, load_mask, read_image, read_mask
 from topoviz.matching import Matching, match
-from topoviz.metrics import evaluate_all
+from topoviz.metrics import evaluate_all, one_pixel_references
 from topoviz.persistence import Diagram, diagram
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -166,3 +166,9 @@ def matching_of(f: np.ndarray, g: np.ndarray, frame: bool, rule: str) -> Matchin
 @st.cache_data(show_spinner="Measuring…", max_entries=16)
 def evaluate(f: np.ndarray, g: np.ndarray, seed: int = 0) -> dict[str, float]:
     return evaluate_all(f, g, seed=seed)
+
+
+@st.cache_data(show_spinner="Measuring…", max_entries=16)
+def reference_scores(g: np.ndarray, seed: int = 0) -> dict[str, dict[str, float]]:
+    """The metrics of the ground truth moved by one pixel (``one_pixel_references``)."""
+    return {name: evaluate_all(r, g, seed=seed) for name, r in one_pixel_references(g).items()}
