@@ -92,3 +92,19 @@ def test_manifest_accuracy_is_what_the_checkpoint_scores(entry, request):
     accs = [np.mean((predict(model, im) >= 0.5) == mk) for im, mk in pairs]
     assert np.mean(accs) == pytest.approx(entry["metrics"]["mean"]["accuracy"], abs=2e-4)
     assert len(accs) == entry["metrics"]["n_images"]
+
+
+def test_the_one_pixel_references_quoted_in_models_readme(shared_data):
+    """models/README's "How low can the Betti error go?" rows for ISBI12 fold 1 are
+    what ``evaluate --references`` measures (same patches and seeds)."""
+    from topoviz.data import load_split
+    from topoviz.metrics import one_pixel_references
+    from topoviz.train import evaluate_predictions
+
+    masks = load_split(shared_data / "isbi12", "1/3").held_out[1]
+    refs = [one_pixel_references(m) for m in masks]
+    readme = (ROOT / "models" / "README.md").read_text()
+    for name in refs[0]:
+        res = evaluate_predictions([r[name] for r in refs], masks, n_patches=200)
+        mean, std = res["mean"]["betti_error"], res["std"]["betti_error"]
+        assert f"| 1/3 | {name} |" in readme and f"{mean:.4f} ± {std:.4f}" in readme, name
