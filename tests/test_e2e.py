@@ -332,6 +332,15 @@ def test_inspect_upload(page: Page, app_url: str, tmp_path: Path) -> None:
     assert plots(page) > 0
     screenshot(page, "inspect_upload")
 
+    # for scale: the mask moved by one pixel, in an expander
+    page.get_by_text("thickened by one pixel").wait_for(state="visible")
+    page.get_by_text("The ground truth moved by one pixel").click()
+    table = page.locator('[data-testid="stTable"]')
+    table.wait_for(state="visible")
+    for name in ("GT thickened 1 px", "GT thinned 1 px", "GT shifted 1 px"):
+        assert table.get_by_text(name).count() == 1, name
+    screenshot(page, "inspect_references")
+
 
 def test_inspect_bad_upload(page: Page, app_url: str, tmp_path: Path) -> None:
     sidebar, inputs = _upload_mode(page, app_url)
