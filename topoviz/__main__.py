@@ -130,9 +130,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     data = args.data or meta.get("data")
     fold = args.fold or meta.get("fold")
     if not data:
-        raise SystemExit("evaluate: give --data (the checkpoint does not name its data)")
+        raise SystemExit("evaluate: give --data (no checkpoint names its data)")
     if not fold:
-        raise SystemExit("evaluate: give --fold K/N (the checkpoint does not name its fold)")
+        raise SystemExit("evaluate: give --fold K/N (no checkpoint names its fold)")
     if fold != "all":
         parse_fold(fold)
     if meta.get("data") == data and meta.get("fold") not in (None, fold):

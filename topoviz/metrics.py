@@ -350,8 +350,7 @@ def one_pixel_references(gt: np.ndarray) -> dict[str, np.ndarray]:
       structure, so nothing is eaten from the edge);
     - ``"GT shifted 1 px"``: moved one pixel to the right, the first column repeated.
       Its topology is the ground truth's (but for the last column, dropped); only
-      the random patches of
-      :func:`betti_error` now cut it one pixel elsewhere.
+      the random patches of :func:`betti_error` now cut it one pixel elsewhere.
 
     Scored against ``gt`` (:func:`evaluate_all`), they say how much of a Betti error
     a segmentation with the right topology and the edges one pixel off still gets:

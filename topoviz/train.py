@@ -298,8 +298,6 @@ def evaluate(
     dict
         As :func:`evaluate_predictions`; ``seconds`` includes the predictions.
     """
-    if len(images) != len(masks) or len(images) == 0:
-        raise ValueError(f"need as many masks as images (>= 1); got {len(images)}, {len(masks)}")
     t0 = time.perf_counter()
     preds = [predict(model, image) for image in images]
     result = evaluate_predictions(
