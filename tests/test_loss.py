@@ -251,3 +251,134 @@ def test_a_patch_without_ground_truth_structure_pushes_every_extra_dot_away(seed
     f, loss = descend(f0, g, True, "paper", steps=1000)  # pairings shift: some need >200
     assert loss < 1e-18
     assert betti_numbers(f >= 0.5, True) == betti_numbers(g, True) == (1, 1)
+
+
+# ------------------------------------------------ inputs that used to be silently wrong
+
+
+def test_lam_must_be_a_finite_non_negative_number():
+    for lam in (float("nan"), float("inf"), -0.1):
+        with pytest.raises(ValueError, match="lam"):
+            TopoLoss(lam=lam)
+
+
+def test_nan_in_the_ground_truth_is_refused_not_background():
+    g = np.zeros((8, 8))
+    g[3, 3] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        topo_loss(torch.rand(8, 8), g)
+    with pytest.raises(ValueError, match="NaN"):
+        TopoLoss()(torch.rand(1, 1, 8, 8), torch.tensor(g)[None, None])
+
+
+def test_numpy_and_bool_targets_work_like_tensors():
+    rng = np.random.default_rng(2)
+    prob = torch.rand(2, 1, 20, 20, generator=torch.Generator().manual_seed(2))
+    g = random_mask(rng, (2, 1, 20, 20))
+    want = float(TopoLoss(patch_size=9, seed=4)(prob, torch.tensor(g, dtype=torch.float32)))
+    assert float(TopoLoss(patch_size=9, seed=4)(prob, g)) == want  # numpy bool
+    assert float(TopoLoss(patch_size=9, seed=4)(prob, g.astype(np.uint8))) == want
+    assert float(TopoLoss(patch_size=9, seed=4)(prob, torch.tensor(g))) == want  # bool tensor
+    with pytest.raises(TypeError, match="target"):
+        TopoLoss()(prob, "not an array")
+
+
+def test_empty_inputs_give_a_clear_error_or_zero():
+    with pytest.raises(ValueError, match="empty"):
+        topo_loss(torch.zeros(0, 0), np.zeros((0, 0)))
+    with pytest.raises(ValueError, match="empty"):
+        TopoLoss()(torch.zeros(2, 1, 0, 5), torch.zeros(2, 1, 0, 5))
+    # an empty batch (the last, short batch of a loader) adds nothing, with a graph
+    prob = torch.zeros(0, 1, 16, 16, requires_grad=True)
+    module = TopoLoss()
+    loss = module(prob, torch.zeros(0, 1, 16, 16))
+    loss.backward()
+    assert float(loss.detach()) == 0.0 and loss.ndim == 0 and module.last["patches"] == 0
+    assert prob.grad is not None and prob.grad.shape == prob.shape
+
+
+def test_float_rounding_above_one_is_tolerated_and_clipped():
+    # sigmoid and friends can return 1 + 1 ulp in float32
+    f = torch.full((6, 6), 0.2)
+    f[1:5, 1:5] = torch.tensor(1 + 1.2e-7, dtype=torch.float32)
+    assert float(f.max()) > 1.0
+    g = f.numpy() > 0.5
+    clipped = f.clamp(0, 1)
+    assert float(topo_loss(f, g)) == pytest.approx(float(topo_loss(clipped, g)), abs=1e-6)
+    module, ref = TopoLoss(patch_size=6, skip="none"), TopoLoss(patch_size=6, skip="none")
+    module(f[None, None], torch.tensor(g)[None, None])
+    ref(clipped[None, None], torch.tensor(g)[None, None])
+    assert module.last["raw"] == pytest.approx(ref.last["raw"], abs=1e-6)
+    # a real overshoot is still refused, and its range printed readably
+    with pytest.raises(ValueError, match=r"\[0\.201, 1\.001\]"):
+        topo_loss(f + torch.tensor(0.001), g)
+
+
+# ------------------------------------------------------------- any device, any dtype
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32])
+def test_half_precision_probabilities_pair_in_float32_and_grad_in_their_dtype(dtype):
+    rng = np.random.default_rng(8)
+    logits = torch.tensor(rng.normal(0, 2, (2, 1, 24, 24)), dtype=dtype, requires_grad=True)
+    g = torch.tensor(random_mask(rng, (2, 1, 24, 24)), dtype=dtype)
+    prob = torch.sigmoid(logits)
+    module = TopoLoss(patch_size=12, patches_per_image=2, lam=0.5, seed=0, skip="none")
+    loss = module(prob, g)
+    assert loss.dtype == torch.float32  # summed in at least float32, never in half
+    loss.backward()
+    assert logits.grad.dtype == dtype and torch.isfinite(logits.grad).all()
+    assert torch.count_nonzero(logits.grad) > 0
+    # the same pairing as on the float32 copy of the same values
+    ref_prob = prob.detach().float().requires_grad_()
+    ref = TopoLoss(patch_size=12, patches_per_image=2, lam=0.5, seed=0, skip="none")(ref_prob, g)
+    assert float(loss.detach()) == pytest.approx(float(ref.detach()), rel=1e-6)
+    # the single-image function too
+    f = prob[0, 0].detach().requires_grad_()
+    out = topo_loss(f, g[0, 0])
+    out.backward()
+    assert out.dtype == torch.float32 and f.grad.dtype == dtype
+
+
+def test_a_large_half_batch_does_not_overflow_to_nan():
+    # the sum of 2**20 probabilities overflows float16 (max 65504)
+    prob = torch.full((16, 1, 256, 256), 0.9, dtype=torch.float16, requires_grad=True)
+    g = torch.ones(16, 1, 256, 256)
+    loss = TopoLoss(patch_size=16, patches_per_image=1)(prob, g)
+    assert torch.isfinite(loss)
+
+
+def test_the_loss_is_gathered_on_the_inputs_device(monkeypatch):
+    # 'meta' stands in for an accelerator: no data there, so the one device -> host
+    # copy (the pairing's input) is supplied by the stand-in below; everything else
+    # (indices, targets, the gather, the backward) must stay on the input's device
+    import topoviz.loss as loss_module
+
+    rng = np.random.default_rng(4)
+    host = {
+        "prob": rng.random((2, 1, 20, 20)).astype(np.float32),
+        "target": random_mask(rng, (2, 1, 20, 20)).astype(np.float32),
+    }
+    real_copy = loss_module._host_copy
+
+    def host_copy(t, name):
+        if t.device.type == "meta":
+            return host[name].copy()
+        return real_copy(t, name)
+
+    monkeypatch.setattr(loss_module, "_host_copy", host_copy)
+    prob = torch.empty(2, 1, 20, 20, device="meta", requires_grad=True)
+    target = torch.empty(2, 1, 20, 20, device="meta")
+    module = TopoLoss(patch_size=10, patches_per_image=2, lam=0.5, seed=1, skip="none")
+    loss = module(prob, target)
+    assert loss.device.type == "meta" and loss.shape == ()
+    loss.backward()
+    assert prob.grad.device.type == "meta" and prob.grad.shape == prob.shape
+    ref = TopoLoss(patch_size=10, patches_per_image=2, lam=0.5, seed=1, skip="none")
+    value = ref(torch.tensor(host["prob"]), torch.tensor(host["target"]))
+    assert module.last["raw"] == pytest.approx(ref.last["raw"])
+    assert float(value) == pytest.approx(0.5 * module.last["raw"] / 2)
+    f = torch.empty(20, 20, device="meta", requires_grad=True)
+    monkeypatch.setitem(host, "f", host["prob"][0, 0])
+    monkeypatch.setitem(host, "g", host["target"][0, 0])
+    assert topo_loss(f, torch.empty(20, 20, device="meta")).device.type == "meta"

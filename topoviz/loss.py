@@ -11,6 +11,7 @@ Everything here takes **probabilities** in [0, 1], never logits.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -101,26 +102,82 @@ def critical_targets(dgm_f: Diagram, matching: Matching) -> CriticalTargets:
     )
 
 
-def _as_probabilities(f: torch.Tensor, name: str = "f") -> torch.Tensor:
+def _host_copy(t: torch.Tensor, name: str) -> np.ndarray:
+    """The one device -> host copy: detached, on the CPU, for the pairing.
+
+    float32 (exact for float16 / bfloat16 values), or float64 for float64 input so
+    that the critical pixels are those of the values the gradient is taken at.
+    """
+    dtype = torch.float64 if t.dtype == torch.float64 else torch.float32
+    return t.detach().to(device="cpu", dtype=dtype).numpy()
+
+
+def _readable(x: np.floating) -> str:
+    # the shortest repr in the copy's own precision: a float32 overshoot reads
+    # 1.0000001 (not "1" as with 4 digits, nor float64 noise)
+    return str(x)
+
+
+def _probabilities(f: torch.Tensor, name: str) -> np.ndarray:
+    """Check ``f`` (probabilities) and return its host copy, float rounding clipped."""
     if not torch.is_tensor(f):
         raise TypeError(f"{name} must be a torch tensor; got {type(f).__name__}")
     if not torch.is_floating_point(f):
         raise TypeError(f"{name} must be a floating-point tensor; got {f.dtype}")
-    with torch.no_grad():
-        if not torch.isfinite(f).all():
-            raise ValueError(f"{name} has NaN or infinite values")
-        lo, hi = float(f.min()), float(f.max())
-    if lo < 0.0 or hi > 1.0:
+    if f.numel() == 0:
+        raise ValueError(f"{name} is empty (shape {tuple(f.shape)})")
+    a = _host_copy(f, name)
+    if not np.isfinite(a).all():
+        bad = int(np.count_nonzero(~np.isfinite(a)))
+        raise ValueError(f"{name} has {bad} NaN or infinite value(s)")
+    lo, hi = a.min(), a.max()
+    # one ulp of the input dtype past 0 or 1 is rounding (a float32 sigmoid can
+    # return 1 + 1.2e-7), not logits: tolerated and clipped for the pairing
+    tol = max(1e-6, float(torch.finfo(f.dtype).eps))
+    if lo < -tol or hi > 1.0 + tol:
         raise ValueError(
-            f"{name} must hold probabilities in [0, 1]; got values in [{lo:.4g}, {hi:.4g}]."
+            f"{name} must hold probabilities in [0, 1]; got values in "
+            f"[{_readable(lo)}, {_readable(hi)}]."
             " TopoLoss takes probabilities, not logits: apply torch.sigmoid first."
         )
-    return f
+    if lo < 0.0 or hi > 1.0:
+        np.clip(a, 0.0, 1.0, out=a)
+    return a
+
+
+def _ground_truth(g, name: str) -> np.ndarray:
+    """Host copy of a ground truth (tensor or array_like) as a 0/1 float64 mask."""
+    if torch.is_tensor(g):
+        a = _host_copy(g, name) if g.is_floating_point() else g.detach().to("cpu").numpy()
+    else:
+        try:
+            a = np.asarray(g)
+        except (TypeError, ValueError) as e:  # ragged nesting and the like
+            raise TypeError(f"{name} must be a tensor or an array; got {type(g).__name__}") from e
+    if a.dtype == bool:
+        return a.astype(np.float64)
+    if not (np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.floating)):
+        raise TypeError(f"{name} must be a numeric tensor or array; got {type(g).__name__}")
+    if np.issubdtype(a.dtype, np.floating) and not np.isfinite(a).all():
+        bad = int(np.count_nonzero(~np.isfinite(a)))
+        raise ValueError(f"{name} has {bad} NaN or infinite value(s); a ground truth is binary")
+    return (a > 0.5).astype(np.float64)
 
 
 def _gathered_loss(values: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    # coordinate (1 - f(c)) pulled to (1 - target): the square is (f(c) - target)^2
-    return ((values - targets) ** 2).sum()
+    # coordinate (1 - f(c)) pulled to (1 - target): the square is (f(c) - target)^2.
+    # Summed in at least float32 (half inputs would lose the sum); the cast is
+    # differentiable, so the gradient flows back in the input's dtype.
+    return ((values.to(targets.dtype) - targets) ** 2).sum()
+
+
+def _loss_dtype(f: torch.Tensor) -> torch.dtype:
+    return torch.promote_types(f.dtype, torch.float32)
+
+
+def _zero(f: torch.Tensor) -> torch.Tensor:
+    # a zero on f's device with a graph to f (a sum over no element: no overflow)
+    return f.reshape(-1)[:0].sum().to(_loss_dtype(f))
 
 
 def topo_loss(
@@ -135,9 +192,13 @@ def topo_loss(
     Parameters
     ----------
     f : torch.Tensor, shape (H, W)
-        Likelihood, **probabilities in [0, 1] (not logits)**, usually with grad.
+        Likelihood, **probabilities in [0, 1] (not logits)**, usually with grad; any
+        floating dtype (float16 / bfloat16 included) on any device. Values past 0 or
+        1 by float rounding (one ulp of the dtype, at least 1e-6) are clipped for the
+        pairing; anything further out, NaN or an empty ``f`` raise a ``ValueError``.
     g : array_like or torch.Tensor, shape (H, W)
-        Binary ground truth (True / 1 = the thin structure).
+        Binary ground truth (True / values > 0.5 = the thin structure), on any
+        device. NaN raises a ``ValueError``.
     frame : bool
         Relative homology: pad a frame of value 1 (Sec. 2.3).
     rule : {"paper", "optimal"}
@@ -148,8 +209,9 @@ def topo_loss(
     Returns
     -------
     torch.Tensor
-        Scalar loss. Its gradient is non-zero only at critical pixels, where it is
-        ``2 (f(c) - target(c))`` (Eq. 2.3).
+        Scalar loss on ``f``'s device, float32 (float64 for float64 ``f``). Its
+        gradient is non-zero only at critical pixels, where it is
+        ``2 (f(c) - target(c))`` (Eq. 2.3), and reaches ``f`` in ``f``'s dtype.
 
     Notes
     -----
@@ -157,6 +219,11 @@ def topo_loss(
     + [death(p) - death(gamma*(p))]^2``, with ``gamma*`` from the chosen rule.
     Eq. 2.3 follows by the chain rule because ``birth(p) = f(c_b(p))`` and
     ``death(p) = f(c_d(p))``, the pairing being locally constant.
+
+    Devices: the pairing (persistence, matching) runs on one detached CPU copy of
+    ``f``, float32 (float64 for float64 input); the loss is then gathered from
+    ``f`` itself at the critical pixels, on ``f``'s device, so autograd returns the
+    gradient there. Nothing is moved back by hand.
 
     Examples
     --------
@@ -167,19 +234,18 @@ def topo_loss(
     >>> round(float(f.grad[1, 3]), 4)          # the saddle is pushed up (negative grad)
     -1.4
     """
-    f = _as_probabilities(f)
+    f_np = _probabilities(f, "f")
     if f.ndim != 2:
         raise ValueError(f"f must be H x W; got shape {tuple(f.shape)}")
-    g_np = g.detach().cpu().numpy() if torch.is_tensor(g) else np.asarray(g)
+    g_np = _ground_truth(g, "g")
     if g_np.shape != tuple(f.shape):
         raise ValueError(f"g has shape {g_np.shape} but f has {tuple(f.shape)}")
-    f_np = f.detach().cpu().numpy().astype(np.float64)
     dgm_f = diagram(f_np, frame=frame, dims=dims)
-    dgm_g = diagram((g_np > 0.5).astype(np.float64), frame=frame, dims=dims)
+    dgm_g = diagram(g_np, frame=frame, dims=dims)
     ct = critical_targets(dgm_f, match(dgm_f, dgm_g, rule))
     rows = torch.as_tensor(ct.pixel[:, 0], device=f.device)
     cols = torch.as_tensor(ct.pixel[:, 1], device=f.device)
-    targets = torch.as_tensor(ct.target, dtype=f.dtype, device=f.device)
+    targets = torch.as_tensor(ct.target, dtype=_loss_dtype(f), device=f.device)
     return _gathered_loss(f[rows, cols], targets) + ct.constant
 
 
@@ -241,6 +307,8 @@ class TopoLoss(nn.Module):
             raise ValueError(f"patch_size must be at least 2 x 2; got {patch_size}")
         if patches_per_image < 1:
             raise ValueError("patches_per_image must be at least 1")
+        if not isinstance(lam, (int, float)) or not math.isfinite(lam) or lam < 0:
+            raise ValueError(f"lam must be a finite number >= 0; got {lam!r}")
         if skip not in SKIP_RULES:
             raise ValueError(f"skip must be one of {SKIP_RULES}; got {skip!r}")
         if rule not in ("paper", "optimal"):
@@ -271,33 +339,50 @@ class TopoLoss(nn.Module):
         images = np.repeat(np.arange(batch), self.patches_per_image)
         return np.stack([images, rows, cols], axis=1)
 
-    def forward(self, prob: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        prob = _as_probabilities(prob, "prob")
+    def forward(self, prob: torch.Tensor, target: torch.Tensor | np.ndarray) -> torch.Tensor:
+        """``lam`` times the mean over images of L_topo summed over sampled patches.
+
+        Parameters
+        ----------
+        prob : torch.Tensor, (B, 1, H, W) or (B, H, W)
+            Probabilities, any floating dtype, any device (see :func:`topo_loss`).
+        target : torch.Tensor or array_like, the same shape
+            Binary ground truth on any device, or a numpy array.
+
+        Returns
+        -------
+        torch.Tensor
+            Scalar on ``prob``'s device, float32 (float64 for float64 ``prob``).
+            An empty batch (B = 0) gives 0, still connected to ``prob``'s graph.
+        """
+        if torch.is_tensor(prob) and prob.ndim in (3, 4) and prob.shape[0] == 0:
+            self.last = {"patches": 0.0, "used": 0.0, "raw": 0.0}
+            return _zero(prob)
+        f_all = _probabilities(prob, "prob")
         if prob.ndim == 4:
             if prob.shape[1] != 1:
                 raise ValueError(f"prob must have one channel; got shape {tuple(prob.shape)}")
-            prob = prob[:, 0]
+            prob, f_all = prob[:, 0], f_all[:, 0]
         if prob.ndim != 3:
             raise ValueError(f"prob must be B x 1 x H x W or B x H x W; got {tuple(prob.shape)}")
-        if target.ndim == 4:
-            target = target[:, 0]
-        if tuple(target.shape) != tuple(prob.shape):
+        g_all = _ground_truth(target, "target")
+        if g_all.ndim == 4:
+            g_all = g_all[:, 0]
+        if g_all.shape != tuple(prob.shape):
             raise ValueError(
-                f"target shape {tuple(target.shape)} does not match prob {tuple(prob.shape)}"
+                f"target shape {tuple(np.shape(target))} does not match prob {tuple(prob.shape)}"
             )
         b, h, w = prob.shape
         ph, pw = min(self.patch_size[0], h), min(self.patch_size[1], w)
         corners = self.sample_corners(b, h, w)
-        f_np = prob.detach().cpu().numpy().astype(np.float64)
-        g_np = (target.detach().cpu().numpy() > 0.5).astype(np.float64)
-        fp = np.stack([f_np[i, r : r + ph, c : c + pw] for i, r, c in corners])
-        gp = np.stack([g_np[i, r : r + ph, c : c + pw] for i, r, c in corners])
+        fp = np.stack([f_all[i, r : r + ph, c : c + pw] for i, r, c in corners])
+        gp = np.stack([g_all[i, r : r + ph, c : c + pw] for i, r, c in corners])
         if self.skip == "threshold":
             keep = np.flatnonzero(((fp >= 0.5) != (gp > 0.5)).any(axis=(1, 2)))
         else:
             keep = np.arange(len(corners))
         self.last = {"patches": float(len(corners)), "used": float(len(keep)), "raw": 0.0}
-        zero = prob.sum() * 0.0  # keeps the graph (and the device) when nothing is used
+        zero = _zero(prob)  # keeps the graph (and the device) when nothing is used
         if len(keep) == 0:
             return zero
         dgms_f = diagrams(fp[keep], frame=self.frame, dims=self.dims)
@@ -309,8 +394,11 @@ class TopoLoss(nn.Module):
             flat.append(i * h * w + (ct.pixel[:, 0] + r) * w + (ct.pixel[:, 1] + c))
             tgt.append(ct.target)
             constant += ct.constant
-        idx = torch.as_tensor(np.concatenate(flat), device=prob.device)
-        targets = torch.as_tensor(np.concatenate(tgt), dtype=prob.dtype, device=prob.device)
+        flat_np, tgt_np = np.concatenate(flat), np.concatenate(tgt)
+        # the raw value from the host copy: no device sync, and no float() of a
+        # device tensor
+        self.last["raw"] = float(((f_all.reshape(-1)[flat_np] - tgt_np) ** 2).sum() + constant)
+        idx = torch.as_tensor(flat_np, device=prob.device)
+        targets = torch.as_tensor(tgt_np, dtype=_loss_dtype(prob), device=prob.device)
         raw = _gathered_loss(prob.reshape(-1)[idx], targets) + constant
-        self.last["raw"] = float(raw.detach())
         return zero + self.lam * raw / b
