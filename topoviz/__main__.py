@@ -33,25 +33,69 @@ def _log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def _run_stage(gen, stage: str, log_every: int) -> tuple[int, float]:
+def _run_stage(gen, stage: str, log_every: int, log=_log) -> tuple[int, float]:
     """Drain a training generator, printing one line every ``log_every`` steps."""
     n, seconds = 0, 0.0
     for r in gen:
         n, seconds = r.step, seconds + r.seconds
         if log_every > 0 and (r.step % log_every == 0 or r.step in (1, r.total_steps)):
-            _log(
+            log(
                 f"[{stage}] step {r.step:>5}/{r.total_steps}  bce {r.bce:.4f}  "
                 f"topo {r.topo:.4f}  loss {r.loss:.4f}  {seconds / r.step:.3f} s/step"
             )
     return n, seconds
 
 
+def _train_device(name: str):
+    """The torch device of ``--device``; under torchrun, CUDA rank r uses GPU LOCAL_RANK."""
+    import os
+
+    import torch
+
+    cuda = torch.cuda.is_available()
+    if name == "cuda" and not cuda:
+        raise SystemExit("train: --device cuda, but torch sees no CUDA device (try auto or cpu)")
+    if name == "cpu" or (name == "auto" and not cuda):
+        return torch.device("cpu")
+    return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+
+
+def _start_distributed(device) -> tuple[int, int]:
+    """Join the torchrun group (``WORLD_SIZE`` > 1): nccl on CUDA, gloo on CPU."""
+    import os
+
+    import torch
+    import torch.distributed as dist
+
+    if int(os.environ.get("WORLD_SIZE", 1)) <= 1:
+        return 1, 0
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return dist.get_world_size(), dist.get_rank()
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     import torch
 
+    device = _train_device(args.device)
+    world, rank = _start_distributed(device)
+    try:
+        return _train(args, device, world, rank)
+    finally:
+        if world > 1:
+            torch.distributed.destroy_process_group()
+
+
+def _train(args: argparse.Namespace, device, world: int, rank: int) -> int:
+    import torch
+
+    log = _log if rank == 0 else (lambda msg: None)  # one voice under torchrun
+    if world > 1 and args.parts != 1:
+        raise SystemExit("train: --parts reproduces a torchrun run on one process; not both")
     split = load_split(args.data, args.fold)
     fold = "all" if split.fold is None else f"{split.fold[0]}/{split.fold[1]}"
-    _log(
+    log(
         f"data {args.data}: {len(split.train_names)} training, "
         f"{len(split.held_names)} held-out image(s), fold {fold}"
     )
@@ -59,16 +103,20 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if args.init:
         model, init_meta = checkpoints.load(args.init)
         if args.steps:
-            _log(f"--init given: skipping the {args.steps} BCE pretraining step(s) asked for")
+            log(f"--init given: skipping the {args.steps} BCE pretraining step(s) asked for")
         bce_steps = 0
     else:
         kw = {"base": args.base} if args.arch == "unet" and args.base else {}
         model = nets.build(args.arch, seed=args.seed, **kw)
         bce_steps = DEFAULT_STEPS if args.steps is None else args.steps
-    common = dict(batch=args.batch, patch=args.patch, lr=args.lr, seed=args.seed)
+    model.to(device)
+    if world > 1:
+        log(f"torchrun: {world} ranks on {device.type}, batch {args.batch} per rank")
+    common = dict(batch=args.batch, patch=args.patch, lr=args.lr, seed=args.seed, amp=args.amp)
+    common["parts"] = args.parts
     t0 = time.perf_counter()
     done_bce, s_bce = _run_stage(
-        pretrain(model, split.train, bce_steps, **common), "bce", args.log_every
+        pretrain(model, split.train, bce_steps, **common), "bce", args.log_every, log
     )
     done_topo, s_topo = _run_stage(
         fine_tune(
@@ -84,6 +132,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         ),
         f"bce+{args.lam:g}*topo",
         args.log_every,
+        log,
     )
     train_seconds = time.perf_counter() - t0
     syn = parse_synthetic(args.data)
@@ -115,11 +164,16 @@ def _cmd_train(args: argparse.Namespace) -> int:
         },
         "terms": split.terms,
         "torch": str(torch.__version__),
+        "device": device.type,
+        "amp": "bf16" if args.amp else None,
+        "world_size": world,
+        "global_batch": args.batch * world,
     }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    checkpoints.save(out, model, meta)
-    _log(f"saved {out} ({train_seconds:.1f} s training)")
+    if rank == 0:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        checkpoints.save(out, model, meta)
+        log(f"saved {out} ({train_seconds:.1f} s training)")
     return 0
 
 
@@ -218,6 +272,22 @@ def _add_train(sub) -> None:
         "--init", help="start from this checkpoint and only fine-tune (--arch, --base ignored)"
     )
     p.add_argument("--log-every", type=int, default=20, help="progress line every N steps")
+    p.add_argument(
+        "--device",
+        default="auto",
+        choices=("auto", "cpu", "cuda"),
+        help="where the net trains (auto: CUDA when present); L_topo's pairing stays on CPU",
+    )
+    p.add_argument(
+        "--amp", action="store_true", help="bfloat16 autocast for the net's forward pass"
+    )
+    p.add_argument(
+        "--parts",
+        type=int,
+        default=1,
+        help="draw each batch as N parts seeded like N torchrun ranks (reproduces a "
+        "torchrun run of N ranks with --batch N x B on one process)",
+    )
     p.set_defaults(run=_cmd_train)
 
 

@@ -126,6 +126,8 @@ def fine_tune(
     eval_data: Data | None = None,
     eval_patches: int = 20,
     stop: Callable[[], bool] | None = None,
+    amp: bool = False,
+    parts: int = 1,
 ) -> Iterator[StepReport]:
     """Train ``model`` with ``L_bce + λ L_topo`` (Eq. 2.1); yield a report per step.
 
@@ -180,6 +182,15 @@ def fine_tune(
         Betti-error patches per image for these in-run evaluations.
     stop : callable, optional
         Called before each step; returning True ends the run (the app's Stop button).
+    amp : bool
+        Run the net's forward pass under bfloat16 autocast (on the model's device,
+        CPU included); BCE and L_topo are then taken of the float32 logits.
+    parts : int
+        Draw each batch as ``parts`` equal parts, part ``r`` from its own crop and
+        patch generators (part 0 from ``seed``'s, so ``parts=1`` is the plain run).
+        Under ``torch.distributed`` (torchrun) rank ``r`` of ``N`` draws part ``r``
+        of ``batch`` crops and DistributedDataParallel all-reduces the gradients;
+        the same run on one process is ``batch = N × batch, parts = N``.
 
     Yields
     ------
@@ -190,27 +201,49 @@ def fine_tune(
     The model is in training mode during the run (BatchNorm updates its
     statistics) and is left in evaluation mode afterwards. The optimiser is new at
     every call (Adam state is not carried between :func:`pretrain` and this).
+
+    Under ``torch.distributed`` every rank reports the step's BCE, L_topo and loss
+    averaged over ranks (and patches used summed), so rank 0's reports are the
+    combined batch's; ``preview`` and ``eval_data`` are used on rank 0 only.
+    BatchNorm statistics stay per rank (on CUDA convert the model with
+    ``nn.SyncBatchNorm`` first to share them).
     """
     if steps < 0:
         raise ValueError(f"steps must be >= 0; got {steps}")
     if lam < 0 or not math.isfinite(lam):
         raise ValueError(f"lam must be a finite number >= 0; got {lam}")
     images, masks = data
-    rng = np.random.default_rng(seed)
+    world, rank = _world()
+    if parts < 1 or batch % parts:
+        raise ValueError(f"batch ({batch}) must be a positive multiple of parts ({parts})")
+    if world > 1 and parts != 1:
+        raise ValueError("parts > 1 reproduces a distributed run on one process; use 1 here")
+    part_ids = [rank] if world > 1 else list(range(parts))
+    part_batch = batch // parts
+    rngs = [np.random.default_rng(_part_seed(seed, r)) for r in part_ids]
     # a topological patch as large as the crop is the crop itself: sampling it
     # ``topo_patches`` times would only count the same patch several times
     per_crop = 1 if topo_patch >= patch else topo_patches
-    topo = TopoLoss(
-        patch_size=topo_patch,
-        patches_per_image=per_crop,
-        lam=lam,
-        rule=rule,
-        frame=True,
-        dims=tuple(topo_dims),
-        seed=seed,
-    )
+    topos = [
+        TopoLoss(
+            patch_size=topo_patch,
+            patches_per_image=per_crop,
+            lam=lam,
+            rule=rule,
+            frame=True,
+            dims=tuple(topo_dims),
+            seed=_part_seed(seed, r),
+        )
+        for r in part_ids
+    ]
     param = next(model.parameters())
     device = param.device
+    net = model
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+
+        ids = [device.index] if device.type == "cuda" else None
+        net = DistributedDataParallel(model, device_ids=ids)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     sched = None
     if warmup_steps > 0:
@@ -221,14 +254,20 @@ def fine_tune(
                 return
             t0 = time.perf_counter()
             model.train()
-            x, y = sample_batch(images, masks, batch, patch, rng)
+            crops = [sample_batch(images, masks, part_batch, patch, g) for g in rngs]
+            x, y = torch.cat([c[0] for c in crops]), torch.cat([c[1] for c in crops])
             x, y = x.to(device), y.to(device)
-            logits = model(x)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+                logits = net(x)
+            logits = logits.float()
             bce = F.binary_cross_entropy_with_logits(logits, y)
             if lam > 0:
-                weighted = topo(torch.sigmoid(logits), y)
-                raw = topo.last["raw"] / x.shape[0]
-                used = int(topo.last["used"])
+                prob = torch.sigmoid(logits)
+                cut = [slice(k * part_batch, (k + 1) * part_batch) for k in range(len(topos))]
+                weighted = sum(t(prob[c], y[c]) for t, c in zip(topos, cut, strict=True))
+                weighted = weighted / len(topos)
+                raw = sum(t.last["raw"] for t in topos) / x.shape[0]
+                used = int(sum(t.last["used"] for t in topos))
                 loss = bce + weighted
             else:
                 raw, used, loss = 0.0, 0, bce
@@ -237,26 +276,60 @@ def fine_tune(
             opt.step()
             if sched is not None:
                 sched.step()
+            numbers = [float(bce.detach()), float(raw), float(loss.detach()), float(used)]
+            if world > 1:
+                numbers = _across_ranks(numbers, device, world)
             seconds = time.perf_counter() - t0
             last = step == steps
             report = StepReport(
                 step=step,
                 total_steps=steps,
-                bce=float(bce.detach()),
-                topo=float(raw),
-                loss=float(loss.detach()),
+                bce=numbers[0],
+                topo=numbers[1],
+                loss=numbers[2],
                 lam=float(lam),
                 seconds=seconds,
-                patches_used=used,
+                patches_used=int(round(numbers[3])),
             )
-            if preview is not None and snapshot_every > 0 and (step % snapshot_every == 0 or last):
+            due = {
+                k: rank == 0 and n > 0 and (step % n == 0 or last)  # rank 0's only
+                for k, n in (("snap", snapshot_every), ("eval", eval_every))
+            }
+            if preview is not None and due["snap"]:
                 report.snapshot = predict(model, preview)
-            if eval_data is not None and eval_every > 0 and (step % eval_every == 0 or last):
+            if eval_data is not None and due["eval"]:
                 result = evaluate(model, *eval_data, n_patches=eval_patches, seed=seed)
                 report.metrics = result["mean"]
             yield report
     finally:
         model.eval()
+
+
+def _world() -> tuple[int, int]:
+    """``(world size, rank)`` of the torch.distributed group, ``(1, 0)`` without one."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_world_size(), dist.get_rank()
+    return 1, 0
+
+
+def _part_seed(seed: int, part: int) -> int:
+    # part 0 keeps the plain seed, so a one-process run is unchanged
+    if part == 0:
+        return seed
+    return int(np.random.default_rng([seed, part]).integers(2**63))
+
+
+def _across_ranks(numbers: list[float], device: torch.device, world: int) -> list[float]:
+    """Means over ranks of the step's numbers (the last one, patches used, summed)."""
+    import torch.distributed as dist
+
+    t = torch.tensor(numbers, dtype=torch.float64, device=device)
+    dist.all_reduce(t)
+    out = (t / world).tolist()
+    out[-1] = float(t[-1])
+    return out
 
 
 def pretrain(model: nn.Module, data: Data, steps: int, **kwargs) -> Iterator[StepReport]:
