@@ -124,3 +124,20 @@ def test_torchrun_two_ranks_match_one_process_with_the_combined_batch(tmp_path, 
     assert float(diff.mean()) < 2e-5 and float(diff.max()) < 3e-3
     image = make_dataset("membranes", 1, 48, 0)[0][0]
     np.testing.assert_allclose(predict(a, image), predict(b, image), atol=1e-2)
+
+
+def test_the_example_training_loop_runs(tmp_path):
+    script = ROOT / "examples" / "own_training_loop.py"
+    args = ["--steps", "2", "--size", "80", "--n", "2", "--base", "4", "--log-every", "1"]
+    run = subprocess.run(
+        [sys.executable, str(script), *args],
+        cwd=tmp_path,  # the script finds topoviz from its own place
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    topo = [float(v) for v in re.findall(r"L_topo ([\d.]+)", run.stdout)]
+    assert len(topo) == 4 and topo[:2] == [0, 0] and topo[-1] > 0  # BCE, then TopoLoss
+    assert len(re.findall(r"Betti error \d+\.\d+", run.stdout)) == 2
