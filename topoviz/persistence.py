@@ -266,7 +266,10 @@ def _sweep1(v, h, w, order, pairs):
     brank = np.empty(n + 1, np.int32)
     parent[outside] = outside
     brank[outside] = n
-    offsets = np.array([-w - 1, -w, -w + 1, -1, 1, w - 1, w, w + 1, 0])
+    # the 8 neighbours in ring order (N, NE, E, SE, S, SW, W, NW): two consecutive
+    # ones are 4-adjacent, so when both are in they are already one component and
+    # only the first of a run of neighbours that are in needs a union
+    ring = np.array([-w, -w + 1, 1, w + 1, w, w - 1, -1, -w - 1])
     k = 0
     for i in range(n - 1, -1, -1):
         p = order[i]
@@ -276,11 +279,18 @@ def _sweep1(v, h, w, order, pairs):
         r = p // w
         c = p - r * w
         interior = 0 < r < h - 1 and 0 < c < w - 1
+        run = False  # the previous ring neighbour is in
         for t in range(9):
             if interior:  # the 8 neighbours, no bounds to check
                 if t == 8:
                     break
-                q = p + offsets[t]
+                q = p + ring[t]
+                if parent[q] < 0:
+                    run = False
+                    continue
+                if run:
+                    continue
+                run = True
             elif t == 8:  # a border pixel also touches the outside
                 q = outside
             else:
