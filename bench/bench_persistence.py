@@ -3,7 +3,10 @@
 Prints one table, all rows measured in the same run on the same inputs:
 65x65 patches (the paper's patch size, framed as in training) and whole 512x512
 images. Inputs are real ISBI12 slices used as likelihoods (1 - intensity) when
-../shared/data is present, else smooth random fields.
+../shared/data is present, else smooth random fields. Each row is the median of
+``--repeat`` runs; topoviz's single-thread rows and cripser (single-threaded) are
+taken in alternation, so load from other processes hits both alike, and the
+"vs cripser" column compares them.
 
     python bench/bench_persistence.py [--patches 256] [--repeat 5]
 """
@@ -11,6 +14,7 @@ images. Inputs are real ISBI12 slices used as likelihoods (1 - intensity) when
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import sys
@@ -49,13 +53,41 @@ def inputs(n_patches: int, seed: int = 0) -> tuple[np.ndarray, list[np.ndarray],
     return np.stack(patches), images, source
 
 
-def best_of(fn, repeat: int) -> float:
-    best = np.inf
+def median_of(fn, repeat: int) -> float:
+    times = []
     for _ in range(repeat):
         t = time.perf_counter()
         fn()
-        best = min(best, time.perf_counter() - t)
-    return best
+        times.append(time.perf_counter() - t)
+    return float(np.median(times))
+
+
+def alternating(fns: dict, repeat: int) -> dict:
+    """Median seconds of each function, the functions run in turn ``repeat`` times."""
+    times = {k: [] for k in fns}
+    for _ in range(repeat):
+        for k, fn in fns.items():
+            t = time.perf_counter()
+            fn()
+            times[k].append(time.perf_counter() - t)
+    return {k: float(np.median(v)) for k, v in times.items()}
+
+
+@contextlib.contextmanager
+def single_thread():
+    """numba on one thread, and a large image's two sweeps one after the other."""
+    import numba
+
+    from topoviz import persistence
+
+    threads, side = numba.get_num_threads(), persistence._SIDE_BY_SIDE_PIXELS
+    numba.set_num_threads(1)
+    persistence._SIDE_BY_SIDE_PIXELS = 1 << 62
+    try:
+        yield
+    finally:
+        numba.set_num_threads(threads)
+        persistence._SIDE_BY_SIDE_PIXELS = side
 
 
 def gudhi_v(f: np.ndarray, frame: bool) -> None:
@@ -65,6 +97,12 @@ def gudhi_v(f: np.ndarray, frame: bool) -> None:
     cc = gudhi.CubicalComplex(vertices=1.0 - F)
     cc.compute_persistence()
     cc.vertices_of_persistence_pairs()  # critical pixels, as topoviz returns them
+
+
+def numba_threads() -> int:
+    import numba
+
+    return numba.get_num_threads()
 
 
 def cripser_v(f: np.ndarray, frame: bool) -> None:
@@ -90,61 +128,64 @@ def main() -> None:
     def add(task: str, method: str, seconds: float, items: int) -> None:
         rows.append((task, method, 1e3 * seconds / items))
 
-    add(
-        "65x65 patch, framed",
-        "topoviz diagrams() batch",
-        best_of(lambda: diagrams(patches, frame=True), args.repeat),
-        n,
-    )
-    add(
-        "65x65 patch, framed",
-        "topoviz diagram() one by one",
-        best_of(lambda: [diagram(p, frame=True) for p in patches], args.repeat),
-        n,
-    )
-    add(
-        "65x65 patch, framed",
-        "gudhi CubicalComplex(vertices)",
-        best_of(lambda: [gudhi_v(p, True) for p in patches], max(1, args.repeat // 2)),
-        n,
-    )
     try:
         import cripser  # noqa: F401
 
-        add(
-            "65x65 patch, framed",
-            "cripser (V-construction)",
-            best_of(lambda: [cripser_v(p, True) for p in patches], max(1, args.repeat // 2)),
-            n,
-        )
+        have_cripser = True
     except ImportError:
-        pass
+        have_cripser = False
+    load0 = os.getloadavg()[0]
+    patch = "65x65 patch, framed"
+    with single_thread():
+        fns = {"1": lambda: diagrams(patches, frame=True)}
+        if have_cripser:
+            fns["c"] = lambda: [cripser_v(p, True) for p in patches]
+        t = alternating(fns, args.repeat)
+    add(patch, "topoviz diagrams() batch, 1 thread", t["1"], n)
+    add(
+        patch,
+        f"topoviz diagrams() batch, {numba_threads()} threads",
+        median_of(lambda: diagrams(patches, frame=True), args.repeat),
+        n,
+    )
+    add(
+        patch,
+        "topoviz diagram() one by one",
+        median_of(lambda: [diagram(p, frame=True) for p in patches], args.repeat),
+        n,
+    )
+    add(
+        patch,
+        "gudhi CubicalComplex(vertices)",
+        median_of(lambda: [gudhi_v(p, True) for p in patches], max(1, args.repeat // 2)),
+        n,
+    )
+    if have_cripser:
+        add(patch, "cripser (V-construction)", t["c"], n)
 
     for frame in (False, True):
         task = f"512x512 image, {'framed' if frame else 'no frame'}"
+        with single_thread():
+            fns = {"1": lambda fr=frame: [diagram(im, frame=fr) for im in images]}
+            if have_cripser:
+                fns["c"] = lambda fr=frame: [cripser_v(im, fr) for im in images]
+            t = alternating(fns, args.repeat)
+        add(task, "topoviz diagram(), 1 thread", t["1"], len(images))
         add(
             task,
-            "topoviz diagram()",
-            best_of(lambda fr=frame: [diagram(im, frame=fr) for im in images], args.repeat),
+            "topoviz diagram(), 2 sweeps side by side",
+            median_of(lambda fr=frame: [diagram(im, frame=fr) for im in images], args.repeat),
             len(images),
         )
         add(
             task,
             "gudhi CubicalComplex(vertices)",
-            best_of(lambda fr=frame: [gudhi_v(im, fr) for im in images], 1),
+            median_of(lambda fr=frame: [gudhi_v(im, fr) for im in images], 1),
             len(images),
         )
-        try:
-            import cripser  # noqa: F401
-
-            add(
-                task,
-                "cripser (V-construction)",
-                best_of(lambda fr=frame: [cripser_v(im, fr) for im in images], 1),
-                len(images),
-            )
-        except ImportError:
-            pass
+        if have_cripser:
+            add(task, "cripser (V-construction)", t["c"], len(images))
+    load1 = os.getloadavg()[0]
 
     import numba
 
@@ -153,12 +194,19 @@ def main() -> None:
         f"python {platform.python_version()}, numpy {np.__version__}, numba {numba.__version__}"
     )
     print(f"inputs: {n} patches and {len(images)} images; {source}")
-    print(f"numba compile or cache load at warm-up: {compile_s:.2f} s (first use only)\n")
-    print(f"| {'task':<26} | {'method':<32} | {'ms / item':>10} | {'vs gudhi':>9} |")
-    print(f"|{'-' * 28}|{'-' * 34}|{'-' * 12}|{'-' * 11}|")
+    print(f"numba compile or cache load at warm-up: {compile_s:.2f} s (first use only)")
+    print(f"load average (1 min): {load0:.1f} at the start, {load1:.1f} at the end")
+    print(f"median of {args.repeat} repeats (gudhi: of {max(1, args.repeat // 2)}, 1 for images)\n")
+    print(
+        f"| {'task':<26} | {'method':<40} | {'ms / item':>10} | {'vs gudhi':>9} | "
+        f"{'vs cripser':>10} |"
+    )
+    print(f"|{'-' * 28}|{'-' * 42}|{'-' * 12}|{'-' * 11}|{'-' * 12}|")
     ref = {task: ms for task, method, ms in rows if method.startswith("gudhi")}
+    crip = {task: ms for task, method, ms in rows if method.startswith("cripser")}
     for task, method, ms in rows:
-        print(f"| {task:<26} | {method:<32} | {ms:>10.3f} | {ref[task] / ms:>8.1f}x |")
+        vs_c = f"{crip[task] / ms:>9.2f}x" if task in crip else f"{'-':>10}"
+        print(f"| {task:<26} | {method:<40} | {ms:>10.3f} | {ref[task] / ms:>8.1f}x | {vs_c} |")
 
 
 if __name__ == "__main__":
