@@ -305,13 +305,16 @@ def test_float_rounding_above_one_is_tolerated_and_clipped():
     g = f.numpy() > 0.5
     clipped = f.clamp(0, 1)
     assert float(topo_loss(f, g)) == pytest.approx(float(topo_loss(clipped, g)), abs=1e-6)
+    assert float(f.max()) > 1.0  # clipped for the pairing only, never in the caller's tensor
     module, ref = TopoLoss(patch_size=6, skip="none"), TopoLoss(patch_size=6, skip="none")
     module(f[None, None], torch.tensor(g)[None, None])
     ref(clipped[None, None], torch.tensor(g)[None, None])
     assert module.last["raw"] == pytest.approx(ref.last["raw"], abs=1e-6)
     # a real overshoot is still refused, and its range printed readably
-    with pytest.raises(ValueError, match=r"\[0\.201, 1\.001\]"):
-        topo_loss(f + torch.tensor(0.001), g)
+    over = torch.full((6, 6), 0.2)
+    over[1:5, 1:5] = 1.001
+    with pytest.raises(ValueError, match=r"\[0\.2, 1\.001\]"):
+        topo_loss(over, g)
 
 
 # ------------------------------------------------------------- any device, any dtype

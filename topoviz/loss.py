@@ -141,7 +141,7 @@ def _probabilities(f: torch.Tensor, name: str) -> np.ndarray:
             " TopoLoss takes probabilities, not logits: apply torch.sigmoid first."
         )
     if lo < 0.0 or hi > 1.0:
-        np.clip(a, 0.0, 1.0, out=a)
+        a = np.clip(a, 0.0, 1.0)  # a new array: the copy of a CPU tensor may share its memory
     return a
 
 
