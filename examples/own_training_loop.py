@@ -4,11 +4,13 @@ A plain loop (your net, your data loader, your optimiser); the one line that add
 the topological loss is marked ``<- TopoLoss``. It takes *probabilities*, on any
 device and in any float dtype; the persistence pairing runs on a CPU copy.
 
-    python examples/own_training_loop.py                 # about a minute on a CPU
+    python examples/own_training_loop.py                 # about 4 CPU-minutes
     python examples/own_training_loop.py --device cuda --amp --steps 2000
 
 Prints BCE and L_topo as it trains, then the Betti error of the BCE-only
-start and of the fine-tuned net on held-out synthetic images.
+start and of the fine-tuned net on held-out synthetic images (with the defaults,
+on 2026-12-02: 0.588 for BCE only, 0.100 after the TopoLoss steps; 4 min 20 s of
+CPU time, single-threaded).
 """
 
 from __future__ import annotations
