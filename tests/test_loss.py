@@ -260,6 +260,9 @@ def test_lam_must_be_a_finite_non_negative_number():
     for lam in (float("nan"), float("inf"), -0.1):
         with pytest.raises(ValueError, match="lam"):
             TopoLoss(lam=lam)
+    assert TopoLoss(lam=np.float32(0.5)).lam == 0.5
+    with pytest.raises(ValueError, match="lam"):
+        TopoLoss(lam="a lot")
 
 
 def test_nan_in_the_ground_truth_is_refused_not_background():

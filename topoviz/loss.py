@@ -307,7 +307,11 @@ class TopoLoss(nn.Module):
             raise ValueError(f"patch_size must be at least 2 x 2; got {patch_size}")
         if patches_per_image < 1:
             raise ValueError("patches_per_image must be at least 1")
-        if not isinstance(lam, (int, float)) or not math.isfinite(lam) or lam < 0:
+        try:
+            lam_value = float(lam)  # also numpy scalars and one-element tensors
+        except (TypeError, ValueError):
+            lam_value = math.nan
+        if not math.isfinite(lam_value) or lam_value < 0:
             raise ValueError(f"lam must be a finite number >= 0; got {lam!r}")
         if skip not in SKIP_RULES:
             raise ValueError(f"skip must be one of {SKIP_RULES}; got {skip!r}")
@@ -315,7 +319,7 @@ class TopoLoss(nn.Module):
             raise ValueError(f"rule must be 'paper' or 'optimal'; got {rule!r}")
         self.patch_size = tuple(int(s) for s in patch_size)
         self.patches_per_image = int(patches_per_image)
-        self.lam = float(lam)
+        self.lam = lam_value
         self.rule = rule
         self.frame = frame
         self.dims = tuple(dims)
