@@ -419,41 +419,28 @@ def one_pixel_references(gt: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def topology_errors(
-    pred: np.ndarray, gt: np.ndarray, share: float = 0.5, piece: float = 0.2
+    pred: np.ndarray,
+    gt: np.ndarray,
+    structure: str = "membranes",
+    min_region: int = 50,
 ) -> dict[str, np.ndarray]:
-    """Where a binary prediction breaks the ground truth's topology.
+    """Where a binary prediction breaks the ground truth's topology, as masks.
 
-    Regions are the 8-connected background components that the structure separates
-    (as for ARI / VOI). A predicted region *merges* when it holds at least ``share``
-    of two or more ground-truth regions (a gap in a membrane); a ground-truth region
-    is *split* when two or more predicted regions each hold at least ``piece`` of it
-    (a spurious wall). Predicted structure components touching no ground-truth
-    structure are *spurious*; ground-truth components the prediction misses entirely
-    are *missing*. Returns one boolean mask per kind.
+    ``"merged"`` and ``"split"`` are the regions :func:`region_errors` counts (the
+    same rule, so a map and its counts agree): predicted regions that merge
+    ground-truth regions, and ground-truth regions the prediction splits.
+    ``"spurious"``: predicted structure components (4-connected) touching no
+    ground-truth structure; ``"missing"``: ground-truth components the prediction
+    misses entirely. Returns one boolean mask per kind.
     """
     p, g = np.asarray(pred, bool), np.asarray(gt, bool)
-    rp, rg = label(~p, connectivity=2), label(~g, connectivity=2)
-    both = (rp > 0) & (rg > 0)
-    pairs = np.stack([rp[both], rg[both]], axis=1)
-    uniq, counts = (
-        np.unique(pairs, axis=0, return_counts=True)
-        if len(pairs)
-        else (np.zeros((0, 2), int), np.zeros(0, int))
-    )
-    size_g = np.bincount(rg.ravel(), minlength=rg.max() + 1)
-    frac = counts / np.maximum(size_g[uniq[:, 1]], 1) if len(uniq) else counts
-    merged_ids = [
-        r for r in np.unique(uniq[:, 0]) if np.sum((uniq[:, 0] == r) & (frac >= share)) >= 2
-    ]
-    split_ids = [
-        r for r in np.unique(uniq[:, 1]) if np.sum((uniq[:, 1] == r) & (frac >= piece)) >= 2
-    ]
+    found = region_errors(p, g, structure, min_region=min_region)
     fp, fg = label(p, connectivity=1), label(g, connectivity=1)
     spurious = [i for i in range(1, fp.max() + 1) if not g[fp == i].any()]
     missing = [i for i in range(1, fg.max() + 1) if not p[fg == i].any()]
     return {
-        "merged": np.isin(rp, merged_ids) & (rp > 0),
-        "split": np.isin(rg, split_ids) & (rg > 0),
+        "merged": found.merged,
+        "split": found.split,
         "spurious": np.isin(fp, spurious) & (fp > 0),
         "missing": np.isin(fg, missing) & (fg > 0),
     }
