@@ -133,6 +133,11 @@ def measure(meta: dict, model, n_patches: int) -> dict:
         "std": result["std"],
         "total": result["total"],
         "structure": structure,
+        # per image, in held-out order: what the paired tests of models/tables.py need
+        "per_image": {
+            m: [round(r[m], 6) for r in result["per_image"]]
+            for m in ("accuracy", "voi", "betti_error", "merges", "splits", "missed", "holes_extra")
+        },
         "n_images": result["n"],
         "n_patches": n_patches,
     }
