@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from topoviz.matching import Matching, match
+from topoviz.matching import ALL_RULES, Matching, betti_match, betti_matches, match
 from topoviz.persistence import Diagram, diagram, diagrams
 
 __all__ = ["CriticalTargets", "critical_targets", "topo_loss", "TopoLoss", "SKIP_RULES"]
@@ -140,8 +140,9 @@ def topo_loss(
         Binary ground truth (True / 1 = the thin structure).
     frame : bool
         Relative homology: pad a frame of value 1 (Sec. 2.3).
-    rule : {"paper", "optimal"}
-        Matching rule, see :func:`topoviz.matching.match`.
+    rule : {"paper", "optimal", "betti"}
+        Matching rule, see :func:`topoviz.matching.match`; ``"betti"`` matches dots
+        at the same place (:func:`topoviz.matching.betti_match`).
     dims : sequence of int
         Homology dimensions in the loss.
 
@@ -174,9 +175,13 @@ def topo_loss(
     if g_np.shape != tuple(f.shape):
         raise ValueError(f"g has shape {g_np.shape} but f has {tuple(f.shape)}")
     f_np = f.detach().cpu().numpy().astype(np.float64)
-    dgm_f = diagram(f_np, frame=frame, dims=dims)
-    dgm_g = diagram((g_np > 0.5).astype(np.float64), frame=frame, dims=dims)
-    ct = critical_targets(dgm_f, match(dgm_f, dgm_g, rule))
+    g_bin = (g_np > 0.5).astype(np.float64)
+    if rule == "betti":
+        m = betti_match(f_np, g_bin, frame=frame, dims=dims)
+        ct = critical_targets(m.diagram_f, m)
+    else:
+        dgm_f = diagram(f_np, frame=frame, dims=dims)
+        ct = critical_targets(dgm_f, match(dgm_f, diagram(g_bin, frame=frame, dims=dims), rule))
     rows = torch.as_tensor(ct.pixel[:, 0], device=f.device)
     cols = torch.as_tensor(ct.pixel[:, 1], device=f.device)
     targets = torch.as_tensor(ct.target, dtype=f.dtype, device=f.device)
@@ -203,7 +208,7 @@ class TopoLoss(nn.Module):
         Patches sampled per image and call.
     lam : float
         Weight lambda of Eq. 2.1; the module returns ``lam * L_topo``.
-    rule : {"paper", "optimal"}
+    rule : {"paper", "optimal", "betti"}
         Matching rule.
     frame : bool
         Relative homology on patches (pad a frame of value 1).
@@ -243,8 +248,8 @@ class TopoLoss(nn.Module):
             raise ValueError("patches_per_image must be at least 1")
         if skip not in SKIP_RULES:
             raise ValueError(f"skip must be one of {SKIP_RULES}; got {skip!r}")
-        if rule not in ("paper", "optimal"):
-            raise ValueError(f"rule must be 'paper' or 'optimal'; got {rule!r}")
+        if rule not in ALL_RULES:
+            raise ValueError(f"rule must be one of {ALL_RULES}; got {rule!r}")
         self.patch_size = tuple(int(s) for s in patch_size)
         self.patches_per_image = int(patches_per_image)
         self.lam = float(lam)
@@ -300,11 +305,16 @@ class TopoLoss(nn.Module):
         zero = prob.sum() * 0.0  # keeps the graph (and the device) when nothing is used
         if len(keep) == 0:
             return zero
-        dgms_f = diagrams(fp[keep], frame=self.frame, dims=self.dims)
-        dgms_g = diagrams(gp[keep], frame=self.frame, dims=self.dims)
+        if self.rule == "betti":
+            ms = betti_matches(fp[keep], gp[keep], frame=self.frame, dims=self.dims)
+            pairs = [(m.diagram_f, m) for m in ms]
+        else:
+            dgms_f = diagrams(fp[keep], frame=self.frame, dims=self.dims)
+            dgms_g = diagrams(gp[keep], frame=self.frame, dims=self.dims)
+            pairs = [(d, match(d, e, self.rule)) for d, e in zip(dgms_f, dgms_g, strict=True)]
         flat, tgt, constant = [], [], 0.0
-        for j, dgm_f, dgm_g in zip(keep, dgms_f, dgms_g, strict=True):
-            ct = critical_targets(dgm_f, match(dgm_f, dgm_g, self.rule))
+        for j, (dgm_f, matching) in zip(keep, pairs, strict=True):
+            ct = critical_targets(dgm_f, matching)
             i, r, c = corners[j]
             flat.append(i * h * w + (ct.pixel[:, 0] + r) * w + (ct.pixel[:, 1] + c))
             tgt.append(ct.target)
