@@ -49,6 +49,7 @@ def _start() -> None:
             name=sel.name,
             frame=sel.frame,
             start=choice,
+            rule=st.session_state[T.RULE],
         )
     except (ValueError, RuntimeError, OSError) as error:
         st.session_state[T.ERROR] = f"Could not start: {error}"
@@ -106,7 +107,7 @@ with c[3]:
     )
 with c[4]:
     S.persistent(T.SEED, st.number_input, "Seed", 0, 10_000, step=1, disabled=running)
-d = st.columns([1, 1, 1, 1, 1])
+d = st.columns([1, 1, 1.4, 1, 1, 1])
 with d[0]:
     S.persistent(
         T.BATCH,
@@ -124,8 +125,10 @@ with d[1]:
         disabled=running,
         help="Predicting the whole image costs about a step; fewer previews train faster.",
     )
+with d[2]:
+    T.rule_select(T.RULE, running)
 T.run_buttons(
-    d[2:5],
+    d[3:6],
     "ft",
     "Start",
     start=_start,

@@ -293,4 +293,7 @@ if _HAVE_NUMBA:
     _image_sweep0 = _jit(_image_sweep0)
     _image_sweep1 = _jit(_image_sweep1)
     _one_patch = _jit(_one_patch)
+    _batch_serial = _jit(_batch)  # one patch: no thread start-up
     _batch = numba.njit(cache=True, nogil=True, parallel=True)(_batch)
+else:  # pragma: no cover
+    _batch_serial = _batch

@@ -342,7 +342,7 @@ def betti_matches(
     list of Matching
         One per patch, equal to ``[betti_match(a, b, frame, dims) for a, b in zip(f, g)]``.
     """
-    from topoviz.induced import _batch
+    from topoviz.induced import _batch, _batch_serial
     from topoviz.persistence import _check_dims, _check_likelihood, _parallel_guard
 
     fa, ga = np.asarray(f), np.asarray(g)
@@ -359,8 +359,11 @@ def betti_matches(
     pad = ((0, 0), (1, 1), (1, 1))
     F = np.ascontiguousarray(np.pad(fa, pad, constant_values=1.0) if frame else fa)
     G = np.ascontiguousarray(np.pad(ga, pad, constant_values=1.0) if frame else ga)
-    with _parallel_guard():
-        pairs, counts, through = _batch(F, G, 0 in dims, 1 in dims)
+    if b == 1:
+        pairs, counts, through = _batch_serial(F, G, 0 in dims, 1 in dims)
+    else:
+        with _parallel_guard():
+            pairs, counts, through = _batch(F, G, 0 in dims, 1 in dims)
     w = F.shape[2]
     out = []
     for j in range(b):
