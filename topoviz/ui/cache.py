@@ -21,7 +21,7 @@ import streamlit as st
 
 from topoviz import checkpoints, inference, synthetic
 from topoviz.imageio import ImageRead, MaskRead, load_image, load_mask, read_image, read_mask
-from topoviz.matching import betti_match, Matching, match
+from topoviz.matching import Matching, betti_match, match
 from topoviz.metrics import evaluate_all, one_pixel_references
 from topoviz.persistence import Diagram, diagram
 
