@@ -316,3 +316,34 @@ def test_topoloss_module_takes_the_betti_rule():
     )
     fresh = TopoLoss(patch_size=15, patches_per_image=3, rule="betti", seed=1, skip="none")
     assert float(fresh(prob.detach(), target.float())) == pytest.approx(total / 2)
+
+
+def test_cli_trains_with_the_betti_rule_and_records_it(tmp_path, capsys):
+    from topoviz import checkpoints
+    from topoviz.__main__ import main
+
+    ckpt = tmp_path / "b.pt"
+    argv = ["train", "--data", "synthetic:membranes?n=4&size=32&seed=0", "--out", str(ckpt)]
+    common = ["--batch", "2", "--patch", "32", "--base", "4", "--steps", "1", "--lam", "1"]
+    assert main([*argv, *common, "--topo-steps", "2", "--rule", "betti"]) == 0
+    capsys.readouterr()
+    _, meta = checkpoints.load(ckpt)
+    assert meta["rule"] == "betti" and meta["steps"]["topo"] == 2
+
+
+def test_fine_tune_passes_the_rule_to_the_loss():
+    from topoviz import nets
+    from topoviz.synthetic import make_dataset
+    from topoviz.train import fine_tune
+
+    data = make_dataset("membranes", 2, 32, 0)
+    torch.manual_seed(0)
+    model = nets.build("unet", base=4, depth=2)
+    with torch.no_grad():  # background everywhere: every membrane is broken
+        model.head.weight.zero_()
+        model.head.bias.fill_(-4.0)
+    (paper,) = fine_tune(model, data, 1.0, 1, batch=2, patch=32, lr=0.0, rule="paper")
+    (betti,) = fine_tune(model, data, 1.0, 1, batch=2, patch=32, lr=0.0, rule="betti")
+    assert betti.topo > 0 and paper.topo > 0
+    with pytest.raises(ValueError, match="rule"):
+        next(iter(fine_tune(model, data, 1.0, 1, batch=2, patch=32, rule="nearest")))
