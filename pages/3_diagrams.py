@@ -50,7 +50,7 @@ matchings = {r: matching_of(sel.f, sel.g, sel.frame, r) for r in S.RULES}
 chosen = matchings[rule]
 
 dot = S.pick_dot(dgm_f)
-titles = {"paper": "Paper", "optimal": "Optimal", "betti": "Betti matching"}
+titles = {"paper": "Paper", "optimal": "Optimal", "betti": "Betti"}
 for col, (r, m) in zip(st.columns(3), matchings.items(), strict=True):
     with col:
         st.subheader(f"{titles[r]}: L_topo = {m.loss:.4f}")
