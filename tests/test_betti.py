@@ -348,3 +348,23 @@ def test_fine_tune_passes_the_rule_to_the_loss():
     assert betti.topo > 0 and paper.topo > 0
     with pytest.raises(ValueError, match="rule"):
         next(iter(fine_tune(model, data, 1.0, 1, batch=2, patch=32, rule="nearest")))
+
+
+def test_bad_input_is_refused_clearly():
+    f = np.random.default_rng(0).random((6, 7))
+    with pytest.raises(ValueError, match="same shape"):
+        betti_match(f, f[:, :6])
+    with pytest.raises(ValueError, match="likelihood"):
+        betti_match(f * 3 - 1, f)
+    with pytest.raises(ValueError, match="dims"):
+        betti_match(f, f, dims=(2,))
+    with pytest.raises(ValueError, match="needs the images"):
+        from topoviz.matching import match
+        from topoviz.persistence import diagram
+
+        match(diagram(f), diagram(f), "betti")
+    with pytest.raises(ValueError, match="rule"):
+        TopoLoss(rule="nearest")
+    assert betti_matches(np.zeros((0, 4, 4)), np.zeros((0, 4, 4))) == []
+    one = betti_match(f, f, dims=(1,))
+    assert one.dims.keys() == {1} and one.loss == 0.0
