@@ -91,8 +91,26 @@ with fig4:
     mid.plotly_chart(figures.diagram_plot(dgm, alpha=alpha), key="c_dgm")
     st.plotly_chart(figures.barcode(dgm, alpha, max_bars=12), key="c_bar")
 
-with rules:
+
+@st.cache_data(show_spinner=False)
+def _rules_example() -> dict:
+    """The disagreement example's figures and counts: constant, so built once."""
     f, g = spurious_blob_example()
+    dgm_f, dgm_g = diagram_of(f, True), diagram_of(g, True)
+    out = {}
+    for r in ("paper", "betti"):
+        m = matching_of(f, g, True, r)
+        landed = push_landings(f, g, critical_targets(dgm_f, m))
+        counts = landed.counts()
+        out[r] = (
+            counts["up, right"] + counts["down, right"],
+            figures.diagram_plot(dgm_f, dgm_g, m),
+            figures.push_landing_map(f, g, landed),
+        )
+    return out
+
+
+with rules:
     st.caption(
         "The ground truth has one blob (top left). f is faint (0.35) on it and bright (0.85) on "
         "a spurious blob far away. The paper's rule takes the dot nearest (0, 1) — the bright, "
@@ -100,17 +118,13 @@ with rules:
         "up only a feature at the same place as a true one: the faint blob goes up, the "
         "spurious one down."
     )
+    example = _rules_example()
     for col, r, title in zip(
         st.columns(2), ("paper", "betti"), ("Paper's rule", "Betti matching"), strict=True
     ):
-        m = matching_of(f, g, True, r)
-        dgm_f = diagram_of(f, True)
-        landed = push_landings(f, g, critical_targets(dgm_f, m)).counts()
+        right, dgm_fig, land_fig = example[r]
         with col:
             st.subheader(title)
-            st.metric(f"pushes landing right ({r})", landed["up, right"] + landed["down, right"])
-            st.plotly_chart(figures.diagram_plot(dgm_f, diagram_of(g, True), m), key=f"r_{r}")
-            st.plotly_chart(
-                figures.push_landing_map(f, g, push_landings(f, g, critical_targets(dgm_f, m))),
-                key=f"r_land_{r}",
-            )
+            st.metric(f"pushes landing right ({r})", right)
+            st.plotly_chart(dgm_fig, key=f"r_{r}")
+            st.plotly_chart(land_fig, key=f"r_land_{r}")
