@@ -8,6 +8,7 @@ import streamlit as st
 from topoviz import figures
 from topoviz.loss import critical_targets
 from topoviz.metrics import betti_numbers
+from topoviz.pushes import disagreements, push_landings
 from topoviz.ui import current
 from topoviz.ui import state as S
 from topoviz.ui.cache import diagram_of, matching_of
@@ -42,31 +43,42 @@ rule = S.persistent(
     st.radio,
     "Matching used for the table and the forces",
     list(S.RULES),
-    format_func={"paper": "paper (k dots nearest the corner)", "optimal": "optimal (W2)"}.get,
+    format_func=S.RULE_LABELS.get,
     horizontal=True,
 )
-paper = matching_of(sel.f, sel.g, sel.frame, "paper")
-optimal = matching_of(sel.f, sel.g, sel.frame, "optimal")
-chosen = paper if rule == "paper" else optimal
+matchings = {r: matching_of(sel.f, sel.g, sel.frame, r) for r in S.RULES}
+chosen = matchings[rule]
 
 dot = S.pick_dot(dgm_f)
-left, right = st.columns(2)
-with left:
-    st.subheader(f"Paper matching: L_topo = {paper.loss:.4f}")
-    clicked = st.plotly_chart(
-        figures.diagram_plot(dgm_f, dgm_g, paper, dot), key="dgm_paper", **CLICK
+titles = {"paper": "Paper", "optimal": "Optimal", "betti": "Betti"}
+for col, (r, m) in zip(st.columns(3), matchings.items(), strict=True):
+    with col:
+        st.subheader(f"{titles[r]}: L_topo = {m.loss:.4f}")
+        clicked = st.plotly_chart(
+            figures.diagram_plot(dgm_f, dgm_g, m, dot), key=f"dgm_{r}", **CLICK
+        )
+        S.follow_chart(clicked, f"dgm_{r}")
+split = disagreements(matchings["paper"], matchings["betti"])
+n_split = sum(len(v) for v in split.values())
+st.caption(
+    f"Paper and Betti matching disagree on {n_split} dot(s)"
+    + "".join(
+        f"; dim {k}: {', '.join(f'#{i}' for i in v[:12])}" for k, v in split.items() if len(v)
     )
-    S.follow_chart(clicked, "dgm_paper")
-with right:
-    st.subheader(f"Optimal matching: L_topo = {optimal.loss:.4f}")
-    clicked = st.plotly_chart(
-        figures.diagram_plot(dgm_f, dgm_g, optimal, dot), key="dgm_optimal", **CLICK
+    + ": one pulls the dot to the corner, the other sends it to the diagonal."
+)
+if dot is not None and dot[1] in split.get(dot[0], ()):
+    pulls = "paper" if matchings["paper"][dot[0]].partner[dot[1]] >= 0 else "Betti matching"
+    st.warning(
+        f"The rules disagree on the selected dot (dim {dot[0]}, #{dot[1]}): {pulls} pulls it "
+        "to the corner, the other rule pushes it to the diagonal."
     )
-    S.follow_chart(clicked, "dgm_optimal")
 if S.teaching():
     st.caption(
         "The optimal matching never costs more than the paper's; with a binary ground truth "
-        "they usually agree. Arrows are drawn for the 40 costliest dots of each dimension."
+        "they usually agree. Betti matching (Stucki et al., ICML 2023) pulls a dot up only when "
+        "its feature and a true one are the same bar of max(f, g): a feature at the same place. "
+        "Arrows are drawn for the 40 costliest dots of each dimension."
     )
 
 # Theorem 1: L_topo = 0 => the segmentation at 0.5 has the ground truth's Betti numbers.
@@ -115,6 +127,29 @@ st.caption(
     + " + ".join(f"dim {k}: {chosen[k].cost:.4f}" for k in dgm_f.dims)
     + f" = {chosen.loss:.4f}."
 )
+
+st.subheader("Where does each push land?")
+everything = st.toggle("Also the dots sent to the diagonal (pushes over 0.05)", False)
+landings = push_landings(
+    sel.f,
+    sel.g,
+    critical_targets(dgm_f, chosen),
+    None if everything else chosen,
+    0.05 if everything else 0.0,
+)
+counts = landings.counts()
+c = st.columns(4)
+for col, (words, n) in zip(c, counts.items(), strict=True):
+    col.metric(f"{words} ({rule})", n)
+st.plotly_chart(figures.push_landing_map(sel.image, sel.g, landings), key="landings")
+if S.teaching():
+    st.caption(
+        "The critical pixels of the dots the chosen rule pulls towards a ground-truth dot (and, "
+        "with the toggle, of the dots it sends to the diagonal): a triangle up is raised, a "
+        "triangle down lowered. Green lands right (raised on the true structure — a saddle "
+        "on a true membrane — or lowered off it — a minimum inside a true cell); red lands "
+        "wrong: raised off the truth, or lowered on it, which digs a pinhole in a membrane."
+    )
 
 st.subheader("Where the selected dot lives")
 if dot is None:

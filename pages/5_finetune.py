@@ -50,6 +50,7 @@ def _start() -> None:
             name=sel.name,
             frame=sel.frame,
             start=choice,
+            rule=st.session_state[T.RULE],
             structure=S.structure(sel.name),
         )
     except (ValueError, RuntimeError, OSError) as error:
@@ -108,7 +109,7 @@ with c[3]:
     )
 with c[4]:
     S.persistent(T.SEED, st.number_input, "Seed", 0, 10_000, step=1, disabled=running)
-d = st.columns([1, 1, 1, 1, 1])
+d = st.columns([1, 1, 1.4, 1, 1, 1])
 with d[0]:
     S.persistent(
         T.BATCH,
@@ -126,8 +127,10 @@ with d[1]:
         disabled=running,
         help="Predicting the whole image costs about a step; fewer previews train faster.",
     )
+with d[2]:
+    T.rule_select(T.RULE, running)
 T.run_buttons(
-    d[2:5],
+    d[3:6],
     "ft",
     "Start",
     start=_start,

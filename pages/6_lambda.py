@@ -54,6 +54,7 @@ def _start() -> None:
             name=sel.name,
             frame=sel.frame,
             start=choice,
+            rule=st.session_state[T.SWEEP_RULE],
             structure=S.structure(sel.name),
         )
     except (ValueError, RuntimeError, OSError) as error:
@@ -112,9 +113,11 @@ with c[3]:
     )
 with c[4]:
     S.persistent(T.SWEEP_SEED, st.number_input, "Seed", 0, 10_000, step=1, disabled=running)
-b = st.columns([1, 1, 1, 2])
+b = st.columns([2, 1, 1, 1, 1])
+with b[0]:
+    T.rule_select(T.SWEEP_RULE, running)
 T.run_buttons(
-    b,
+    b[1:],
     "sw",
     "Start sweep",
     start=_start,

@@ -7,6 +7,7 @@ import streamlit as st
 
 from topoviz import figures
 from topoviz.loss import critical_targets
+from topoviz.pushes import push_landings, spurious_blob_example
 from topoviz.synthetic import fig3_likelihood
 from topoviz.ui import current
 from topoviz.ui import state as S
@@ -24,7 +25,13 @@ def example(seed: int, depth: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 seed = st.columns(4)[0].number_input("Example seed", 0, 99, 0, step=1)
-fig3, fig4 = st.tabs(["Fig. 3 — same segmentation, different loss", "Fig. 4 — the filtration"])
+fig3, fig4, rules = st.tabs(
+    [
+        "Fig. 3 — same segmentation, different loss",
+        "Fig. 4 — the filtration",
+        "Two rules disagree",
+    ]
+)
 
 with fig3:
     st.caption(
@@ -83,3 +90,41 @@ with fig4:
     left.plotly_chart(figures.superlevel(f, alpha, frame=False), key="c_super")
     mid.plotly_chart(figures.diagram_plot(dgm, alpha=alpha), key="c_dgm")
     st.plotly_chart(figures.barcode(dgm, alpha, max_bars=12), key="c_bar")
+
+
+@st.cache_data(show_spinner=False)
+def _rules_example() -> dict:
+    """The disagreement example's figures and counts: constant, so built once."""
+    f, g = spurious_blob_example()
+    dgm_f, dgm_g = diagram_of(f, True), diagram_of(g, True)
+    out = {}
+    for r in ("paper", "betti"):
+        m = matching_of(f, g, True, r)
+        landed = push_landings(f, g, critical_targets(dgm_f, m))
+        counts = landed.counts()
+        out[r] = (
+            counts["up, right"] + counts["down, right"],
+            figures.diagram_plot(dgm_f, dgm_g, m),
+            figures.push_landing_map(f, g, landed),
+        )
+    return out
+
+
+with rules:
+    st.caption(
+        "The ground truth has one blob (top left). f is faint (0.35) on it and bright (0.85) on "
+        "a spurious blob far away. The paper's rule takes the dot nearest (0, 1) — the bright, "
+        "spurious blob — and pulls it up, pushing the faint true one down. Betti matching pulls "
+        "up only a feature at the same place as a true one: the faint blob goes up, the "
+        "spurious one down."
+    )
+    example = _rules_example()
+    for col, r, title in zip(
+        st.columns(2), ("paper", "betti"), ("Paper's rule", "Betti matching"), strict=True
+    ):
+        right, dgm_fig, land_fig = example[r]
+        with col:
+            st.subheader(title)
+            st.metric(f"pushes landing right ({r})", right)
+            st.plotly_chart(dgm_fig, key=f"r_{r}")
+            st.plotly_chart(land_fig, key=f"r_land_{r}")

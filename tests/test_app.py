@@ -189,3 +189,29 @@ def test_a_broken_manifest_is_a_warning(tmp_path, monkeypatch):
     monkeypatch.setattr(cache, "MODELS", tmp_path)
     at = AppTest.from_file(str(ROOT / "pages/2_filtration.py"), default_timeout=60).run()
     assert not at.exception and at.sidebar.warning
+
+
+def test_diagrams_page_has_the_betti_panel_and_the_landing_view():
+    at = AppTest.from_file(str(ROOT / "pages/3_diagrams.py"), default_timeout=90)
+    at.query_params.update({"sample": "membranes_0", "rule": "betti"})
+    at.run()
+    assert not at.exception
+    heads = " ".join(h.value for h in at.subheader)
+    assert "Betti: L_topo" in heads and "Where does each push land?" in heads
+    m = metrics(at)
+    counts = {k: int(v) for k, v in m.items() if k.endswith("(betti)") and "," in k}
+    assert len(counts) == 4 and sum(counts.values()) > 0
+    fig = _figure(at, "landings")
+    assert sum(t.type == "scatter" for t in fig.data) == 8  # 4 kinds, on image and truth
+    legend = sum(
+        int(t.name.rsplit(": ", 1)[1]) for t in fig.data if t.showlegend is not False and t.name
+    )
+    assert legend == sum(counts.values())
+    assert any("disagree on" in c.value for c in at.caption)
+
+
+def test_classroom_rules_disagree_on_the_spurious_blob():
+    at = AppTest.from_file(str(ROOT / "pages/7_classroom.py"), default_timeout=60).run()
+    assert not at.exception
+    m = metrics(at)
+    assert int(m["pushes landing right (betti)"]) > int(m["pushes landing right (paper)"])

@@ -158,3 +158,23 @@ def test_sweep_helper_runs_each_lambda_from_the_same_start(lams):
     assert sweep.status == "done" and [r["lam"] for r in sweep.results] == sorted(lams)
     for name, value in start.state_dict().items():  # each λ trained its own copy
         assert torch.equal(value, weights[name]), name
+
+
+def test_finetune_and_sweep_offer_the_matching_rule():
+    at = _page(FINETUNE)
+    at.selectbox(key="_w_ft_rule").set_value("betti")
+    at.slider(key="_w_ft_steps").set_value(2).run()
+    at.button(key="ft_start_btn").click().run()
+    run = _until_done(at, T.RUN)
+    assert run.rule == "betti" and run.status == "done" and run.done_steps == 2
+    image, mask = _tiny()
+    torch.manual_seed(0)
+    sweep = T.new_sweep(
+        nets.build("unet", base=2, depth=1), image, mask, [0.1], steps=1, rule="betti"
+    )
+    T.advance_sweep(sweep, budget_s=0.0)
+    assert sweep.rule == "betti" and (sweep.current is None or sweep.current.rule == "betti")
+    at = _page(LAMBDA)
+    assert "betti" in at.selectbox(key="_w_sw_rule").options or any(
+        "Betti" in o for o in at.selectbox(key="_w_sw_rule").options
+    )

@@ -359,7 +359,7 @@ def _add_train(sub) -> None:
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--topo-patch", type=int, default=65, help="side of the L_topo patches")
     p.add_argument("--topo-patches", type=int, default=4, help="L_topo patches per crop")
-    p.add_argument("--rule", default="paper", choices=("paper", "optimal"))
+    p.add_argument("--rule", default="paper", choices=("paper", "optimal", "betti"))
     p.add_argument(
         "--topo-dims",
         type=_dims,

@@ -38,6 +38,7 @@ __all__ = [
     "betti_curves",
     "diagram_plot",
     "critical_pixels_overlay",
+    "push_landing_map",
     "error_map",
     "loss_curves",
     "lambda_sweep",
@@ -630,6 +631,71 @@ def critical_pixels_overlay(
     fig.update_yaxes(range=[h - 0.5, -0.5], scaleanchor="x")
     fig.update_layout(
         height=460, margin={"l": 0, "r": 0, "t": 30, "b": 0}, legend={"orientation": "h"}
+    )
+    return fig
+
+
+LANDING_STYLE = {  # (pushed up?, lands right?) -> marker symbol, colour, words
+    (True, True): ("triangle-up", "#2ca02c", "up, right (on the truth)"),
+    (False, True): ("triangle-down", "#2ca02c", "down, right (off the truth)"),
+    (True, False): ("triangle-up", "#d62728", "up, wrong (off the truth)"),
+    (False, False): ("triangle-down", "#d62728", "down, wrong (on the truth: a pinhole)"),
+}
+
+
+def push_landing_map(
+    image: np.ndarray, g: np.ndarray, landings: Any, max_marks: int = 1500
+) -> go.Figure:
+    """Where each push of the loss lands: the image and the ground truth side by side,
+    every moved critical pixel marked by direction (triangle up / down) and by whether
+    it lands right (green) or wrong (red); see :func:`topoviz.pushes.push_landings`.
+
+    Only the ``max_marks`` largest pushes are drawn (the legend counts all of them)."""
+    img = np.asarray(image, float)
+    drawn = np.zeros(len(landings.up), bool)
+    drawn[np.argsort(-landings.size, kind="stable")[:max_marks]] = True
+    truth = (np.asarray(g) > 0.5).astype(float)
+    fig = make_subplots(1, 2, subplot_titles=("image", "ground truth"), horizontal_spacing=0.02)
+    for col, z in ((1, img), (2, truth)):
+        fig.add_trace(go.Heatmap(z=z, colorscale="gray", showscale=False, hoverinfo="skip"), 1, col)
+    for (up, right), (symbol, color, words) in LANDING_STYLE.items():
+        kind = (landings.up == up) & (landings.right == right)
+        sel = kind & drawn
+        for col in (1, 2):
+            fig.add_trace(
+                go.Scatter(
+                    x=landings.pixel[sel, 1],
+                    y=landings.pixel[sel, 0],
+                    mode="markers",
+                    marker={
+                        "symbol": symbol,
+                        "size": 9,
+                        "color": color,
+                        "line": {"color": "white", "width": 1},
+                    },
+                    name=f"{words}: {int(kind.sum())}",
+                    legendgroup=words,
+                    showlegend=col == 1,
+                    customdata=np.stack([landings.dim[sel], landings.dot[sel]], axis=1),
+                    hovertemplate="dim %{customdata[0]} dot #%{customdata[1]}<extra></extra>",
+                ),
+                1,
+                col,
+            )
+    h, w = img.shape
+    for col in (1, 2):
+        _image_axes(fig, 1, col)
+        fig.update_xaxes(range=[-0.5, w - 0.5], row=1, col=col)
+        fig.update_yaxes(
+            range=[h - 0.5, -0.5], scaleanchor=f"x{'' if col == 1 else col}", row=1, col=col
+        )
+    fig.update_layout(
+        title=None
+        if drawn.all()
+        else f"the {max_marks} largest of {len(drawn)} pushes drawn; the legend counts all",
+        height=440,
+        margin={"l": 0, "r": 0, "t": 40, "b": 0},
+        legend={"orientation": "h"},
     )
     return fig
 

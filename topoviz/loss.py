@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from topoviz.matching import Matching, match
+from topoviz.matching import ALL_RULES, Matching, betti_match, betti_matches, match
 from topoviz.persistence import Diagram, diagram, diagrams
 
 __all__ = ["CriticalTargets", "critical_targets", "topo_loss", "TopoLoss", "SKIP_RULES"]
@@ -201,8 +201,9 @@ def topo_loss(
         device. NaN raises a ``ValueError``.
     frame : bool
         Relative homology: pad a frame of value 1 (Sec. 2.3).
-    rule : {"paper", "optimal"}
-        Matching rule, see :func:`topoviz.matching.match`.
+    rule : {"paper", "optimal", "betti"}
+        Matching rule, see :func:`topoviz.matching.match`; ``"betti"`` matches dots
+        at the same place (:func:`topoviz.matching.betti_match`).
     dims : sequence of int
         Homology dimensions in the loss. Default ``(1,)``: holes only, as the paper
         trains and evaluates (footnote 8); ``(0, 1)`` sums both, as Eq. 2.2 is written.
@@ -241,9 +242,12 @@ def topo_loss(
     g_np = _ground_truth(g, "g")
     if g_np.shape != tuple(f.shape):
         raise ValueError(f"g has shape {g_np.shape} but f has {tuple(f.shape)}")
-    dgm_f = diagram(f_np, frame=frame, dims=dims)
-    dgm_g = diagram(g_np, frame=frame, dims=dims)
-    ct = critical_targets(dgm_f, match(dgm_f, dgm_g, rule))
+    if rule == "betti":
+        m = betti_match(f_np, g_np, frame=frame, dims=dims)
+        ct = critical_targets(m.diagram_f, m)
+    else:
+        dgm_f = diagram(f_np, frame=frame, dims=dims)
+        ct = critical_targets(dgm_f, match(dgm_f, diagram(g_np, frame=frame, dims=dims), rule))
     rows = torch.as_tensor(ct.pixel[:, 0], device=f.device)
     cols = torch.as_tensor(ct.pixel[:, 1], device=f.device)
     targets = torch.as_tensor(ct.target, dtype=_loss_dtype(f), device=f.device)
@@ -270,7 +274,7 @@ class TopoLoss(nn.Module):
         Patches sampled per image and call.
     lam : float
         Weight lambda of Eq. 2.1; the module returns ``lam * L_topo``.
-    rule : {"paper", "optimal"}
+    rule : {"paper", "optimal", "betti"}
         Matching rule.
     frame : bool
         Relative homology on patches (pad a frame of value 1).
@@ -317,8 +321,8 @@ class TopoLoss(nn.Module):
             raise ValueError(f"lam must be a finite number >= 0; got {lam!r}")
         if skip not in SKIP_RULES:
             raise ValueError(f"skip must be one of {SKIP_RULES}; got {skip!r}")
-        if rule not in ("paper", "optimal"):
-            raise ValueError(f"rule must be 'paper' or 'optimal'; got {rule!r}")
+        if rule not in ALL_RULES:
+            raise ValueError(f"rule must be one of {ALL_RULES}; got {rule!r}")
         self.patch_size = tuple(int(s) for s in patch_size)
         self.patches_per_image = int(patches_per_image)
         self.lam = lam_value
@@ -391,11 +395,16 @@ class TopoLoss(nn.Module):
         zero = _zero(prob)  # keeps the graph (and the device) when nothing is used
         if len(keep) == 0:
             return zero
-        dgms_f = diagrams(fp[keep], frame=self.frame, dims=self.dims)
-        dgms_g = diagrams(gp[keep], frame=self.frame, dims=self.dims)
+        if self.rule == "betti":
+            ms = betti_matches(fp[keep], gp[keep], frame=self.frame, dims=self.dims)
+            pairs = [(m.diagram_f, m) for m in ms]
+        else:
+            dgms_f = diagrams(fp[keep], frame=self.frame, dims=self.dims)
+            dgms_g = diagrams(gp[keep], frame=self.frame, dims=self.dims)
+            pairs = [(d, match(d, e, self.rule)) for d, e in zip(dgms_f, dgms_g, strict=True)]
         flat, tgt, constant = [], [], 0.0
-        for j, dgm_f, dgm_g in zip(keep, dgms_f, dgms_g, strict=True):
-            ct = critical_targets(dgm_f, match(dgm_f, dgm_g, self.rule))
+        for j, (dgm_f, matching) in zip(keep, pairs, strict=True):
+            ct = critical_targets(dgm_f, matching)
             i, r, c = corners[j]
             flat.append(i * h * w + (ct.pixel[:, 0] + r) * w + (ct.pixel[:, 1] + c))
             tgt.append(ct.target)

@@ -9,7 +9,14 @@ Two rules, per homology dimension (footnote 5: dimensions are matched apart):
   diagonal (squared 2-Wasserstein distance), solved as an assignment problem, or
   in O(n log n) when all ground-truth dots coincide (any binary ground truth).
 
-Both give one :class:`Matching` whose per-dot ``targets`` are what the loss pulls
+and a third that needs the images themselves, not only their diagrams:
+
+* ``"betti"`` (:func:`betti_match`, Stucki et al. 2023): a dot of Dgm(f) and a dot of
+  Dgm(g) are partners when the induced matchings of ``f -> max(f, g)`` and
+  ``g -> max(f, g)`` send both to the same bar of the comparison image, so a
+  partner is a feature *at the same place*; every other dot goes to the diagonal.
+
+All give one :class:`Matching` whose per-dot ``targets`` are what the loss pulls
 each dot towards and what the force pictures draw.
 """
 
@@ -22,9 +29,19 @@ from scipy.optimize import linear_sum_assignment
 
 from topoviz.persistence import Diagram
 
-__all__ = ["DimMatching", "Matching", "match", "diagonal_projection", "RULES"]
+__all__ = [
+    "DimMatching",
+    "Matching",
+    "match",
+    "betti_match",
+    "betti_matches",
+    "diagonal_projection",
+    "RULES",
+    "ALL_RULES",
+]
 
-RULES = ("paper", "optimal")
+RULES = ("paper", "optimal")  # the rules that need only the two diagrams
+ALL_RULES = (*RULES, "betti")  # "betti" needs the images: see betti_match
 CORNER = np.array([0.0, 1.0])  # p_ul: where every dot of a binary ground truth sits
 
 
@@ -57,7 +74,14 @@ class DimMatching:
     gt_points : ndarray (m, 2)
         Dots of Dgm(g).
     unmatched_gt : ndarray, int
-        Ground-truth dots that no dot of Dgm(f) took (f has too few dots).
+        Ground-truth dots that no dot of Dgm(f) took (f has too few dots; for the
+        Betti rule, no dot of f at the same place).
+    via : ndarray (n,), int, or None
+        Betti rule only: index in ``Matching.comparison[dim]`` of the bar of
+        ``max(f, g)`` that the pair goes through, -1 where unmatched (or where that
+        bar has zero persistence and so is not drawn in the diagram).
+    via_points : ndarray (n, 2) or None
+        Betti rule only: that bar's ``(1 - birth, 1 - death)``; NaN where unmatched.
     """
 
     dim: int
@@ -66,6 +90,8 @@ class DimMatching:
     partner: np.ndarray
     gt_points: np.ndarray
     unmatched_gt: np.ndarray
+    via: np.ndarray | None = None
+    via_points: np.ndarray | None = None
 
     @property
     def dot_cost(self) -> np.ndarray:
@@ -97,10 +123,18 @@ class DimMatching:
 
 @dataclass(frozen=True)
 class Matching:
-    """Matching of Dgm(f) to Dgm(g), per dimension; ``loss`` is L_topo (Eq. 2.2)."""
+    """Matching of Dgm(f) to Dgm(g), per dimension; ``loss`` is L_topo (Eq. 2.2).
+
+    The Betti rule also keeps the three diagrams it computed: ``diagram_f``,
+    ``diagram_g`` and ``comparison`` (Dgm of ``max(f, g)``); the other rules leave
+    them None.
+    """
 
     dims: dict[int, DimMatching]
     rule: str
+    diagram_f: Diagram | None = None
+    diagram_g: Diagram | None = None
+    comparison: Diagram | None = None
 
     def __getitem__(self, dim: int) -> DimMatching:
         return self.dims[dim]
@@ -207,6 +241,10 @@ def match(dgm_f: Diagram, dgm_g: Diagram, rule: str = "paper") -> Matching:
     >>> round(m.loss, 4)    # the ring's dot (0.1, 1) and the gap's hole (0.7, 1)
     0.5
     """
+    if rule == "betti":
+        raise ValueError(
+            "rule 'betti' needs the images, not only their diagrams: use betti_match(f, g)"
+        )
     if rule not in RULES:
         raise ValueError(f"rule must be one of {RULES}; got {rule!r}")
     missing = set(dgm_f.dims) ^ set(dgm_g.dims)
@@ -225,3 +263,184 @@ def match(dgm_f: Diagram, dgm_g: Diagram, rule: str = "paper") -> Matching:
         targets[has] = gt[partner[has]]
         dims[k] = DimMatching(k, points, targets, partner, gt, unmatched)
     return Matching(dims, rule)
+
+
+# ------------------------------------------------------------------ Betti matching
+
+
+def _betti_dims(
+    pairs: np.ndarray,
+    counts: np.ndarray,
+    through: np.ndarray,
+    values: tuple[np.ndarray, np.ndarray, np.ndarray],
+    w: int,
+    frame: bool,
+    shape: tuple[int, int],
+    dims: tuple[int, ...],
+) -> tuple[Diagram, Diagram, Diagram, dict[int, DimMatching]]:
+    """Diagrams of f, g, c and the Betti matching from one patch's sweep output."""
+    from topoviz.persistence import Dots, _dots_from_pairs
+
+    dots: list[dict[int, Dots]] = [{}, {}, {}]
+    out = {}
+    n = len(values[0])
+    for k in dims:
+        prs = [pairs[3 * k + s, : counts[3 * k + s]] for s in range(3)]
+        for s in range(3):
+            dots[s][k] = _dots_from_pairs(k, prs[s], values[s], w, frame, shape)
+        # a bar is named by a pixel that no other bar of its diagram shares: its
+        # birth in dimension 0 (a component's maximum), its death in dimension 1
+        # (a hole's minimum); ``through`` is indexed by that pixel
+        end = 0 if k == 0 else 1
+        key_f, key_g, key_c = (p[:, end] for p in prs)
+        c_of_f = through[2 * k][key_f] if len(key_f) else np.zeros(0, np.int64)
+        c_of_g = through[2 * k + 1][key_g] if len(key_g) else np.zeros(0, np.int64)
+        g_at = np.full(n, -1, np.int64)  # which dot of g goes through the bar named c
+        ok = c_of_g >= 0
+        g_at[c_of_g[ok]] = np.flatnonzero(ok)
+        c_at = np.full(n, -1, np.int64)
+        c_at[key_c] = np.arange(len(key_c))
+        has_c = c_of_f >= 0
+        partner = np.full(len(key_f), -1, np.int64)
+        partner[has_c] = g_at[c_of_f[has_c]]
+        matched = partner >= 0
+        via = np.full(len(key_f), -1, np.int64)
+        via[matched] = c_at[c_of_f[matched]]
+        via_points = np.full((len(key_f), 2), np.nan)
+        c_points = dots[2][k].points
+        drawn = via >= 0
+        via_points[drawn] = c_points[via[drawn]]
+        flat = matched & ~drawn  # a bar of c with zero persistence: a diagonal point
+        via_points[flat] = 1.0 - values[2][c_of_f[flat], None]
+        points = dots[0][k].points
+        gt = dots[1][k].points
+        targets = diagonal_projection(points)
+        targets[matched] = gt[partner[matched]]
+        unmatched = np.setdiff1d(np.arange(len(gt)), partner[matched])
+        out[k] = DimMatching(k, points, targets, partner, gt, unmatched, via, via_points)
+    diagrams = [Diagram(d, shape, frame, backend="numba") for d in dots]
+    return diagrams[0], diagrams[1], diagrams[2], out
+
+
+def betti_matches(
+    f: np.ndarray,
+    g: np.ndarray,
+    frame: bool = True,
+    dims: tuple[int, ...] | list[int] = (0, 1),
+) -> list[Matching]:
+    """:func:`betti_match` of a stack of equally sized patches, in parallel.
+
+    Parameters
+    ----------
+    f, g : array_like, shape (B, H, W)
+        Likelihoods and ground truths in [0, 1].
+    frame, dims
+        As in :func:`betti_match`.
+
+    Returns
+    -------
+    list of Matching
+        One per patch, equal to ``[betti_match(a, b, frame, dims) for a, b in zip(f, g)]``.
+    """
+    from topoviz.induced import _batch, _batch_serial
+    from topoviz.persistence import _check_dims, _check_likelihood, _parallel_guard
+
+    fa, ga = np.asarray(f), np.asarray(g)
+    if fa.ndim != 3 or fa.shape != ga.shape:
+        raise ValueError(
+            f"f and g must be stacks of the same shape B x H x W; got {fa.shape} and {ga.shape}"
+        )
+    if len(fa) == 0:
+        return []
+    b, hh, ww = fa.shape
+    fa = _check_likelihood(fa.reshape(b * hh, ww), "f").reshape(b, hh, ww)
+    ga = _check_likelihood(ga.reshape(b * hh, ww), "g").reshape(b, hh, ww)
+    dims = _check_dims(dims)
+    pad = ((0, 0), (1, 1), (1, 1))
+    F = np.ascontiguousarray(np.pad(fa, pad, constant_values=1.0) if frame else fa)
+    G = np.ascontiguousarray(np.pad(ga, pad, constant_values=1.0) if frame else ga)
+    if b == 1:
+        pairs, counts, through = _batch_serial(F, G, 0 in dims, 1 in dims)
+    else:
+        with _parallel_guard():
+            pairs, counts, through = _batch(F, G, 0 in dims, 1 in dims)
+    w = F.shape[2]
+    out = []
+    for j in range(b):
+        vf, vg = F[j].ravel(), G[j].ravel()
+        values = (vf, vg, np.maximum(vf, vg))
+        dgm_f, dgm_g, dgm_c, per_dim = _betti_dims(
+            pairs[j], counts[j], through[j], values, w, frame, (hh, ww), dims
+        )
+        out.append(Matching(per_dim, "betti", dgm_f, dgm_g, dgm_c))
+    return out
+
+
+def betti_match(
+    f: np.ndarray,
+    g: np.ndarray,
+    frame: bool = True,
+    dims: tuple[int, ...] | list[int] = (0, 1),
+) -> Matching:
+    """Betti matching of Dgm(f) to Dgm(g): partners are features at the same place.
+
+    Parameters
+    ----------
+    f : array_like, shape (H, W)
+        Likelihood in [0, 1].
+    g : array_like, shape (H, W)
+        Ground truth (binary, or any likelihood in [0, 1]).
+    frame : bool
+        Pad a one-pixel frame of value 1 to both (relative homology, Sec. 2.3).
+    dims : sequence of int
+        Homology dimensions, a subset of ``(0, 1)``.
+
+    Returns
+    -------
+    Matching
+        ``rule == "betti"``; per dimension the partner of every dot of Dgm(f) (a dot
+        of Dgm(g), or -1 for the diagonal), the targets and costs of Eq. 2.2, and
+        ``via`` / ``via_points``: the bar of ``max(f, g)`` each pair goes through.
+        ``diagram_f``, ``diagram_g`` and ``comparison`` hold the three diagrams.
+
+    Notes
+    -----
+    Superlevel sets of ``f`` and ``g`` lie in those of the comparison image
+    ``c = max(f, g)``. The inclusions ``f >= a -> c >= a`` induce maps in homology;
+    the induced matching of each map (Bauer & Lesnick) pairs a bar of ``f`` with a
+    bar of ``c`` through the image persistence module (same birth on one side, same
+    death on the other). A dot of Dgm(f) and a dot of Dgm(g) are matched when both
+    reach the same bar of Dgm(c) [2]_. The loss is Eq. 2.2 with this matching: a
+    matched dot is pulled to its partner, an unmatched one to the diagonal, and an
+    unmatched dot of Dgm(g) adds its (constant) distance to the diagonal. Where the
+    paper's rule pulls the k dots nearest (0, 1) up wherever they lie, this rule
+    pulls up only a feature that overlaps one of the ground truth.
+
+    Dimension 1 is computed on the complements by Alexander duality; both are
+    union-find sweeps (see :mod:`topoviz.induced`).
+
+    References
+    ----------
+    .. [1] U. Bauer, M. Lesnick. Induced matchings and the algebraic stability of
+       persistence barcodes. J. Comput. Geom. 6(2), 2015.
+    .. [2] N. Stucki, J. C. Paetzold, S. Shit, B. Menze, U. Bauer. Topologically
+       faithful image segmentation via induced matching of persistence barcodes.
+       ICML 2023.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> g = np.zeros((9, 9)); g[1:4, 1:4] = 1          # one blob, top left
+    >>> near = np.zeros((9, 9)); near[2:5, 2:5] = 0.8  # a blob that overlaps it
+    >>> far = np.zeros((9, 9)); far[5:8, 5:8] = 0.8    # the same blob far away
+    >>> m = betti_match(near, g)   # dots of dimension 0: the blob, then the frame
+    >>> m[0].partner.tolist()      # the blob is pulled to g's blob
+    [0, 1]
+    >>> m = betti_match(far, g)
+    >>> m[0].partner.tolist(), m[0].targets[0].tolist()  # to the diagonal, pushed down
+    ([-1, 1], [0.6, 0.6])
+    """
+    fa, ga = np.asarray(f), np.asarray(g)
+    if fa.ndim != 2 or fa.shape != ga.shape:
+        raise ValueError(f"f and g must be H x W of the same shape; got {fa.shape} and {ga.shape}")
+    return betti_matches(fa[None], ga[None], frame, dims)[0]

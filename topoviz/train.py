@@ -196,8 +196,9 @@ def fine_tune(
         65 / 65) the whole crop is its one topological patch and ``topo_patches``
         is ignored (the same patch would only be counted several times); use a
         larger ``patch`` (e.g. 129) to sample several 65 × 65 patches per crop.
-    rule : {"paper", "optimal"}
-        Matching rule of L_topo.
+    rule : {"paper", "optimal", "betti"}
+        Matching rule of L_topo (``"betti"``: Betti matching, dots matched only
+        at the same place, :func:`topoviz.matching.betti_match`).
     topo_dims : tuple of int
         Homology dimensions L_topo sums over. Default ``(1,)``, holes only: the paper
         trains and evaluates on 1-dimensional topology (footnote 8). Eq. 2.2 as

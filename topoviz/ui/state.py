@@ -41,7 +41,12 @@ LIKELIHOOD_LABELS = {
     "checkpoint": "Trained checkpoint",
     "upload": "Upload a checkpoint",
 }
-RULES = ("paper", "optimal")
+RULES = ("paper", "optimal", "betti")
+RULE_LABELS = {
+    "paper": "paper (k dots nearest the corner)",
+    "optimal": "optimal (W2)",
+    "betti": "Betti matching (same place)",
+}
 
 DEFAULTS: dict[str, Any] = {
     SAMPLE: "membranes_0",

@@ -52,6 +52,8 @@ SWEEP_LAMS = "sw_lams"
 SWEEP_STEPS = "sw_steps"
 SWEEP_LR = "sw_lr"
 SWEEP_SEED = "sw_seed"
+RULE = "ft_rule"
+SWEEP_RULE = "sw_rule"
 
 UNTRAINED = "untrained"
 UNTRAINED_LABEL = "untrained network — train it here"
@@ -76,7 +78,21 @@ DEFAULTS = {
     SWEEP_STEPS: 40,
     SWEEP_LR: 1e-3,
     SWEEP_SEED: 0,
+    RULE: "paper",
+    SWEEP_RULE: "paper",
 }
+
+#: The matching rules of L_topo a run can use, with the words the pages show.
+RULE_LABELS = {
+    "paper": "paper: the k dots nearest (0, 1)",
+    "optimal": "optimal (W2)",
+    "betti": "Betti matching: same place",
+}
+RULE_HELP = (
+    "How Dgm(f) is matched to Dgm(g). The paper's rule pulls up the k dots nearest the "
+    "corner wherever they lie; Betti matching (Stucki et al. 2023) pulls up only a feature "
+    "at the place of a true one and pushes every other down."
+)
 
 
 def init() -> None:
@@ -192,6 +208,7 @@ class Run:
     f: np.ndarray | None = None  # the likelihood after the run
     before: dict | None = None
     after: dict | None = None
+    rule: str = "paper"
     structure: str = "membranes"  # the regions of merges / splits
 
     @property
@@ -236,6 +253,7 @@ def new_run(
     frame: bool = True,
     start: str = UNTRAINED,
     f0: np.ndarray | None = None,
+    rule: str = "paper",
     structure: str = "membranes",
 ) -> Run:
     """A run that will train ``model`` (in place: pass a copy) on one image and mask."""
@@ -255,6 +273,7 @@ def new_run(
         preview_every=int(preview_every),
         model=model,
         f0=predict(model, image) if f0 is None else f0,
+        rule=rule,
         structure=structure,
     )
     run.gen = fine_tune(
@@ -266,6 +285,7 @@ def new_run(
         patch=PATCH,
         lr=run.lr,
         seed=run.seed,
+        rule=run.rule,
         snapshot_every=run.preview_every,
         preview=image if run.preview_every > 0 else None,
         stop=lambda: run.stop_requested,
@@ -355,6 +375,7 @@ class Sweep:
     stop_requested: bool = False
     train_seconds: float = 0.0
     error: str = ""
+    rule: str = "paper"
     structure: str = "membranes"  # the regions of merges / splits
 
     @property
@@ -381,6 +402,7 @@ def new_sweep(
     name: str = "",
     frame: bool = True,
     start: str = UNTRAINED,
+    rule: str = "paper",
     structure: str = "membranes",
 ) -> Sweep:
     image = gray(image)
@@ -400,6 +422,7 @@ def new_sweep(
         f0=f0,
         before=measure(f0, mask, frame, structure),
         structure=structure,
+        rule=rule,
     )
 
 
@@ -435,6 +458,7 @@ def advance_sweep(sweep: Sweep, budget_s: float = CHUNK_S) -> int:
                 preview_every=0,
                 frame=sweep.frame,
                 f0=sweep.f0,
+                rule=sweep.rule,
                 structure=sweep.structure,
             )
         run = sweep.current
@@ -495,4 +519,19 @@ def run_buttons(
         on_click=reset,
         disabled=not has_run,
         width="stretch",
+    )
+
+
+def rule_select(key: str, disabled: bool) -> None:
+    """The matching-rule selectbox of a run (kept across pages like the other controls)."""
+    from topoviz.ui import state as S
+
+    S.persistent(
+        key,
+        st.selectbox,
+        "Matching rule",
+        list(RULE_LABELS),
+        format_func=RULE_LABELS.__getitem__,
+        disabled=disabled,
+        help=RULE_HELP,
     )
