@@ -181,3 +181,22 @@ def test_curves_build():
     assert [t.name for t in fig.data] == ["bce", "topo"] and len(fig.data[0].x) == 5
     fig = figures.lambda_sweep([{"lam": 0, "accuracy": 0.9, "betti_error": 2.0}])
     assert list(fig.data[0].x) == [2.0]
+
+
+@pytest.mark.parametrize("frame", [True, False])
+def test_betti_curves_right_end_and_critical_levels_equal_labelling(small, frame):
+    # Regression: the curve fell to β0 = 0 at α = 0 (the essential class dropped out).
+    f = small[0]
+    dgm = diagram(f, frame=frame)
+    alphas = np.array([1.0, float(dgm[0].birth[1]), float(dgm[1].death[0]), 0.5, 0.0])
+    fig = figures.betti_curves(dgm, alphas)
+    for j, a in enumerate(alphas):
+        assert (fig.data[0].y[j], fig.data[1].y[j]) == betti_numbers(f >= a, frame=frame)
+
+
+def test_diagram_plot_at_alpha_zero_draws_the_essential_class_alive(small):
+    _, _, dgm_f, _, _ = small
+    fig = figures.diagram_plot(dgm_f, alpha=0.0)
+    trace = next(t for t in fig.data if (t.name or "").startswith("Dgm(f) dim 0"))
+    open_ = np.asarray(trace.marker.symbol) == 100
+    assert open_.sum() == 1 and dgm_f[0].essential[open_].all()

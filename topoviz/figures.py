@@ -376,7 +376,7 @@ def betti_curves(
     fig = go.Figure()
     for k in dgm.dims:
         d = dgm[k]
-        alive = (d.birth[:, None] >= a[None, :]) & (d.death[:, None] < a[None, :])
+        alive = np.stack([d.alive(x) for x in a], axis=1) if len(d) else np.zeros((0, len(a)))
         fig.add_trace(
             go.Scatter(
                 x=a,
@@ -446,10 +446,10 @@ def diagram_plot(
         symbol: Any = "circle"
         if alpha is not None:
             shown = d.birth >= alpha
-            symbol = np.where(d.death < alpha, 0, 100)  # plotly codes: circle, circle-open
+            alive = d.alive(alpha)
+            symbol = np.where(alive, 100, 0)  # plotly codes: circle-open, circle
             pts = pts.copy()
             # A class alive at alpha is drawn where it stands now: death coordinate 1 - alpha.
-            alive = shown & (d.death < alpha)
             pts[alive, 1] = 1 - alpha
             pts[~shown] = np.nan
             t = 1 - alpha
