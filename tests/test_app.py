@@ -189,3 +189,16 @@ def test_a_broken_manifest_is_a_warning(tmp_path, monkeypatch):
     monkeypatch.setattr(cache, "MODELS", tmp_path)
     at = AppTest.from_file(str(ROOT / "pages/2_filtration.py"), default_timeout=60).run()
     assert not at.exception and at.sidebar.warning
+
+
+def test_classroom_fig4_steps_on_exact_levels_and_the_last_step_has_one_component():
+    at = AppTest.from_file(str(ROOT / "pages/7_classroom.py"), default_timeout=60)
+    at.session_state["frame"] = False
+    at.run()
+    slider = at.select_slider[0]
+    steps = list(slider.options)
+    assert len(set(steps)) == len(steps)  # labels distinct: no two events merged
+    slider.set_value(0.0).run()
+    assert not at.exception
+    title = _figure(at, "c_super").layout.title.text
+    assert "β0 = 1 components" in title  # regression: the last step said 0 components

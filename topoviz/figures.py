@@ -45,7 +45,7 @@ __all__ = [
 ]
 
 DIM_COLORS = {0: "#1f5fbf", 1: "#8c1c3a"}  # blue, burgundy (paper Fig. 4)
-DIM_NAMES = {0: "components (dim 0)", 1: "handles (dim 1)"}
+DIM_NAMES = {0: "components (dim 0)", 1: "holes (dim 1)"}
 ARROW = "#f28e2b"  # orange, the paper's matching arrows
 HIGHLIGHT = "#ffbf00"
 
@@ -250,13 +250,19 @@ def superlevel_rgb(f: np.ndarray, alpha: float, frame: bool = True) -> tuple[np.
     return rgb, b0, b1
 
 
-def superlevel(f: np.ndarray, alpha: float, frame: bool = True) -> go.Figure:
-    """The superlevel set ``f >= alpha`` with components and holes coloured."""
+def superlevel(
+    f: np.ndarray, alpha: float, frame: bool = True, label: str | None = None
+) -> go.Figure:
+    """The superlevel set ``f >= alpha`` with components and holes coloured.
+
+    ``label`` is how α is written in the title (default two decimals); the set is
+    always thresholded at the exact ``alpha``.
+    """
     rgb, b0, b1 = superlevel_rgb(f, alpha, frame)
     fig = go.Figure(go.Image(source=_png_source(rgb), hoverinfo="skip"))
     _image_axes(fig)
     fig.update_layout(
-        title=f"f ≥ {alpha:.2f}: β0 = {b0} components, β1 = {b1} holes",
+        title=f"f ≥ {label or f'{alpha:.2f}'}: β0 = {b0} components, β1 = {b1} holes",
         margin={"l": 0, "r": 0, "t": 40, "b": 0},
         height=420,
     )

@@ -65,7 +65,7 @@ class Dots:
     Attributes
     ----------
     dim : int
-        0 for connected components, 1 for handles (loops).
+        0 for connected components, 1 for holes (loops, the paper's handles).
     points : ndarray, shape (n, 2), float64
         ``(1 - birth, 1 - death)`` of every dot, the paper's coordinates.
     birth_pixel, death_pixel : ndarray, shape (n, 2), int64
