@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-MODULES = ["persistence", "matching", "loss", "metrics", "imageio", "filtration"]
+MODULES = ["persistence", "matching", "loss", "metrics", "imageio", "filtration", "provenance"]
 
 
 @pytest.mark.parametrize("name", MODULES)
