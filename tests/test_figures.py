@@ -200,3 +200,38 @@ def test_diagram_plot_at_alpha_zero_draws_the_essential_class_alive(small):
     trace = next(t for t in fig.data if (t.name or "").startswith("Dgm(f) dim 0"))
     open_ = np.asarray(trace.marker.symbol) == 100
     assert open_.sum() == 1 and dgm_f[0].essential[open_].all()
+
+
+def test_diagram_plot_hides_dots_below_epsilon_and_says_how_many(sample):
+    _, _, _, dgm_f, dgm_g, m = sample
+    eps = 0.05
+    fig = figures.diagram_plot(dgm_f, dgm_g, m, min_persistence=eps, dims=(1,))
+    (trace,) = [t for t in fig.data if (t.name or "").startswith("Dgm(f)")]
+    small = dgm_f[1].persistence < eps
+    assert small.any() and np.isnan(np.asarray(trace.x, float)[small]).all()
+    assert np.isfinite(np.asarray(trace.x, float)[~small]).all()
+    assert f"({small.sum()} below ε hidden)" in trace.name
+    assert all(a.xref == "x" for a in fig.layout.annotations if a.showarrow)  # one panel
+    kept = {(a.ax, a.ay) for a in fig.layout.annotations if a.showarrow}
+    assert all(
+        dgm_f[1].persistence[i] >= eps
+        for i in range(len(dgm_f[1]))
+        if tuple(dgm_f[1].points[i]) in kept
+    )
+
+
+def test_dot_rows_are_in_plot_coordinates_and_keep_the_selected_dot(sample):
+    _, _, _, dgm_f, _, m = sample
+    cheapest = int(np.argmin(m[0].dot_cost))
+    rows = figures.dot_rows(dgm_f, m, top=3, selected=(0, cheapest))
+    assert [r["cost"] for r in rows] == sorted((r["cost"] for r in rows), reverse=True)
+    sel = [r for r in rows if r["selected"]]
+    assert len(sel) == 1 and (sel[0]["dim"], sel[0]["dot"]) == (0, cheapest)
+    for r in rows:
+        p = dgm_f[r["dim"]].points[r["dot"]]
+        assert (r["1 − birth"], r["1 − death"]) == (round(p[0], 3), round(p[1], 3))
+        t = m[r["dim"]].targets[r["dot"]]
+        assert (r["target (1 − birth)"], r["target (1 − death)"]) == (
+            round(t[0], 3),
+            round(t[1], 3),
+        )

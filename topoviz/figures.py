@@ -42,6 +42,7 @@ __all__ = [
     "loss_curves",
     "lambda_sweep",
     "top_dots",
+    "dot_rows",
 ]
 
 DIM_COLORS = {0: "#1f5fbf", 1: "#8c1c3a"}  # blue, burgundy (paper Fig. 4)
@@ -416,6 +417,8 @@ def diagram_plot(
     highlight: Dot | None = None,
     alpha: float | None = None,
     max_arrows: int = 40,
+    min_persistence: float = 0.0,
+    dims: Sequence[int] | None = None,
 ) -> go.Figure:
     """Dgm(f) (and Dgm(g)) per dimension in the paper's coordinates, with matching.
 
@@ -424,8 +427,10 @@ def diagram_plot(
     ``max_arrows`` costliest dots of each dimension to their partner ``gamma*(p)``.
     With ``alpha`` the diagram is drawn as it stands at that threshold (Fig. 4):
     dots not yet born are hidden, classes still alive are open circles.
+    Dots with persistence below ``min_persistence`` are hidden (and their arrows);
+    the legend says how many. ``dims`` draws only those dimensions (default: all).
     """
-    dims = dgm_f.dims
+    dims = dgm_f.dims if dims is None else tuple(k for k in dims if k in dgm_f.dims)
     fig = make_subplots(
         rows=1,
         cols=len(dims),
@@ -448,10 +453,14 @@ def diagram_plot(
             col=c,
         )
         pts = d.points
-        shown = np.ones(len(d), bool)
+        big = d.persistence >= min_persistence
+        shown = big.copy()
         symbol: Any = "circle"
+        if min_persistence > 0:
+            pts = pts.copy()
+            pts[~big] = np.nan
         if alpha is not None:
-            shown = d.birth >= alpha
+            shown = big & (d.birth >= alpha)
             alive = d.alive(alpha)
             symbol = np.where(alive, 100, 0)  # plotly codes: circle-open, circle
             pts = pts.copy()
@@ -483,7 +492,8 @@ def diagram_plot(
                 customdata=custom,
                 hovertemplate="dot #%{customdata[0]:.0f}<br>birth %{customdata[1]:.3f}, "
                 "death %{customdata[2]:.3f}<br>cost %{customdata[3]:.4f}<extra></extra>",
-                name=f"Dgm(f) dim {k}: {int(shown.sum())} dots",
+                name=f"Dgm(f) dim {k}: {int(shown.sum())} dots"
+                + (f" ({int((~big).sum())} below ε hidden)" if (~big).any() else ""),
             ),
             row=1,
             col=c,
@@ -504,7 +514,8 @@ def diagram_plot(
             )
         if matching is not None and alpha is None:
             m = matching[k]
-            order = np.argsort(-m.dot_cost, kind="stable")[:max_arrows]
+            order = np.argsort(-m.dot_cost, kind="stable")
+            order = order[big[order]][:max_arrows]
             xref = "x" if c == 1 else f"x{c}"
             yref = "y" if c == 1 else f"y{c}"
             for i in order:
@@ -555,11 +566,62 @@ def diagram_plot(
         )
     fig.update_layout(annotations=list(fig.layout.annotations) + arrows)
     fig.update_layout(
-        height=470,
-        margin={"l": 10, "r": 10, "t": 40, "b": 10},
-        legend={"orientation": "h", "y": -0.2, "x": 0},
+        height=470 if len(dims) > 1 else 560,
+        margin={"l": 10, "r": 10, "t": 90, "b": 10},
+        # above the plots: below them the legend ran into the x-axis titles
+        legend={"orientation": "h", "y": 0.99, "yanchor": "top", "yref": "container", "x": 0},
     )
     return fig
+
+
+def dot_rows(
+    dgm_f: Diagram,
+    matching: Matching,
+    top: int = 25,
+    selected: Dot | None = None,
+    min_persistence: float = 0.0,
+) -> list[dict[str, Any]]:
+    """The costliest dots of each dimension as table rows, costliest first.
+
+    Coordinates are the plot's, ``(1 − birth, 1 − death)``, for the dot and for its
+    target; ``selected`` is always included (and flagged ``"selected": True``).
+    Dots below ``min_persistence`` are left out unless selected.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from topoviz.matching import match
+    >>> from topoviz.persistence import diagram
+    >>> f = np.array([[0.9, 0.2, 0.7]]); g = np.array([[1.0, 0.0, 0.0]])
+    >>> rows = dot_rows(diagram(f, frame=False), match(diagram(f, frame=False),
+    ...                 diagram(g, frame=False)))
+    >>> [(r["dim"], r["1 − birth"], r["1 − death"], r["matched to"]) for r in rows]
+    [(0, 0.3, 0.8, 'diagonal'), (0, 0.1, 1.0, 'GT dot 0')]
+    """
+    rows = []
+    for k in dgm_f.dims:
+        m, d = matching[k], dgm_f[k]
+        keep = np.flatnonzero(d.persistence >= min_persistence)
+        pick = list(keep[np.argsort(-m.dot_cost[keep], kind="stable")][:top])
+        if selected is not None and selected[0] == k and 0 <= selected[1] < len(d):
+            if selected[1] not in pick:
+                pick.append(selected[1])
+        for i in pick:
+            rows.append(
+                {
+                    "dim": k,
+                    "dot": int(i),
+                    "1 − birth": round(float(d.points[i, 0]), 3),
+                    "1 − death": round(float(d.points[i, 1]), 3),
+                    "matched to": "diagonal" if m.partner[i] < 0 else f"GT dot {m.partner[i]}",
+                    "target (1 − birth)": round(float(m.targets[i, 0]), 3),
+                    "target (1 − death)": round(float(m.targets[i, 1]), 3),
+                    "cost": float(m.dot_cost[i]),
+                    "selected": selected == (k, int(i)),
+                }
+            )
+    rows.sort(key=lambda r: -r["cost"])
+    return rows
 
 
 def critical_pixels_overlay(
