@@ -138,9 +138,14 @@ def test_landscape_draws_critical_pixels_and_forces(small):
     fig = figures.landscape(f, ct, highlight=(0, int(np.argmax(m[0].dot_cost))), max_arrows=10)
     surface = fig.data[0]
     assert isinstance(surface, go.Surface) and np.asarray(surface.z).shape == f.shape
-    markers = next(t for t in fig.data if t.name == "critical pixels")
-    assert 0 < len(markers.x) <= 10
+    markers = [t for t in fig.data if (t.name or "").startswith("critical pixel")]
+    assert 0 < sum(len(t.x) for t in markers) <= 10
     assert any((t.name or "").startswith("selected dot") for t in fig.data)
+    # the legend shows each marker as drawn: one colour and one symbol per trace
+    for t in fig.data:
+        if isinstance(t, go.Scatter3d) and t.mode == "markers":
+            assert isinstance(t.marker.color, str) and isinstance(t.marker.symbol, str)
+    assert fig.layout.scene.zaxis.title.text
 
 
 def test_landscape_subsamples_and_windows(sample):

@@ -42,6 +42,7 @@ __all__ = [
     "loss_curves",
     "lambda_sweep",
     "top_dots",
+    "minimap",
     "dot_rows",
 ]
 
@@ -149,18 +150,20 @@ def landscape(
                 ct.dim[keep], ct.dot[keep], ct.end[keep], val, tg, force[keep], strict=True
             )
         ]
-        fig.add_trace(
-            go.Scatter3d(
-                x=px[:, 1],
-                y=px[:, 0],
-                z=val,
-                mode="markers",
-                marker={"size": 3, "color": [DIM_COLORS[int(d)] for d in ct.dim[keep]]},
-                text=text,
-                hovertemplate="%{text}<extra></extra>",
-                name="critical pixels",
+        for k in np.unique(ct.dim[keep]):  # one trace per dimension: the legend shows it
+            on = ct.dim[keep] == k
+            fig.add_trace(
+                go.Scatter3d(
+                    x=px[on, 1],
+                    y=px[on, 0],
+                    z=val[on],
+                    mode="markers",
+                    marker={"size": 3, "color": DIM_COLORS[int(k)], "symbol": "circle"},
+                    text=[t for t, o in zip(text, on, strict=True) if o],
+                    hovertemplate="%{text}<extra></extra>",
+                    name=f"critical pixel, {DIM_NAMES[int(k)].split(' (')[0]}",
+                )
             )
-        )
         xs, ys, zs = [], [], []
         for (r, c), v, t in zip(px, val, tg, strict=True):
             xs += [c, c, None]
@@ -172,21 +175,19 @@ def landscape(
             )
         )
         up = tg > val  # arrow tips: up (raise a saddle) or down (cut a bridge)
-        fig.add_trace(
-            go.Scatter3d(
-                x=px[:, 1],
-                y=px[:, 0],
-                z=tg,
-                mode="markers",
-                marker={
-                    "size": 4,
-                    "symbol": "diamond",
-                    "color": np.where(up, ARROW, "#6a3d9a").tolist(),
-                },
-                hoverinfo="skip",
-                name="target (tip)",
-            )
-        )
+        for mask, colour, what in ((up, ARROW, "raise"), (~up, "#6a3d9a", "lower")):
+            if mask.any():
+                fig.add_trace(
+                    go.Scatter3d(
+                        x=px[mask, 1],
+                        y=px[mask, 0],
+                        z=tg[mask],
+                        mode="markers",
+                        marker={"size": 4, "symbol": "diamond", "color": colour},
+                        hoverinfo="skip",
+                        name=f"target: {what} the pixel",
+                    )
+                )
     if highlight is not None and ct is not None:
         dim, idx = highlight
         sel = (ct.dim == dim) & (ct.dot == idx)
@@ -207,13 +208,13 @@ def landscape(
         scene={
             "xaxis_title": "column",
             "yaxis_title": "row",
-            "zaxis_title": "f",
-            "zaxis": {"range": [0, 1]},
+            "zaxis": {"range": [0, 1], "title": "f (likelihood)"},
             "yaxis": {"autorange": "reversed"},
             "aspectratio": {"x": w / max(h, w), "y": h / max(h, w), "z": 0.35},
-            "camera": {"eye": {"x": 1.0, "y": 1.0, "z": 0.7}},
+            # far enough that no tick label is cut at the edge
+            "camera": {"eye": {"x": 1.25, "y": 1.25, "z": 0.8}},
         },
-        margin={"l": 0, "r": 0, "t": 30, "b": 0},
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
         height=520,
         legend={"orientation": "h", "y": 1.02},
     )
@@ -221,6 +222,37 @@ def landscape(
 
 
 # ------------------------------------------------------------------------ filtration
+
+
+def minimap(
+    f: np.ndarray, window: tuple[int, int, int, int] | None, max_side: int = 160
+) -> np.ndarray:
+    """``f`` as a small grey RGB image with the ``window`` outlined in orange.
+
+    ``window = (row0, row1, col0, col1)`` as :func:`landscape` takes it; ``None``
+    draws the whole image, unmarked.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rgb = minimap(np.zeros((40, 40)), (10, 20, 5, 15), max_side=40)
+    >>> rgb.shape, rgb[10, 5].tolist(), rgb[15, 10].tolist()
+    ((40, 40, 3), [242, 142, 43], [0, 0, 0])
+    """
+    f = np.asarray(f, float)
+    step = max(1, int(np.ceil(max(f.shape) / max_side)))
+    grey = (np.clip(f[::step, ::step], 0, 1) * 255).astype(np.uint8)
+    rgb = np.repeat(grey[:, :, None], 3, axis=2)
+    if window is not None:
+        r0, r1, c0, c1 = (int(v) // step for v in window)
+        r1, c1 = min(r1, rgb.shape[0]) - 1, min(c1, rgb.shape[1]) - 1
+        orange = np.array([242, 142, 43], np.uint8)
+        for t in range(max(1, 2 // step + 1)):  # a line two pixels wide where there is room
+            rgb[r0 + t if r0 + t <= r1 else r0, c0 : c1 + 1] = orange
+            rgb[r1 - t if r1 - t >= r0 else r1, c0 : c1 + 1] = orange
+            rgb[r0 : r1 + 1, c0 + t if c0 + t <= c1 else c0] = orange
+            rgb[r0 : r1 + 1, c1 - t if c1 - t >= c0 else c1] = orange
+    return rgb
 
 
 def superlevel_rgb(f: np.ndarray, alpha: float, frame: bool = True) -> tuple[np.ndarray, int, int]:
