@@ -202,3 +202,17 @@ def test_classroom_fig4_steps_on_exact_levels_and_the_last_step_has_one_componen
     assert not at.exception
     title = _figure(at, "c_super").layout.title.text
     assert "β0 = 1 components" in title  # regression: the last step said 0 components
+
+
+def test_filtration_at_alpha_zero_and_a_saturated_net_is_sharpened():
+    at = AppTest.from_file(str(ROOT / "pages/2_filtration.py"), default_timeout=90).run()
+    assert not at.exception
+    at.slider(key="_w_alpha").set_value(0.0).run()
+    title = _figure(at, "superlevel").layout.title.text
+    m = metrics(at)
+    # regression: the metric said β0 0 under a plot titled β0 = 1
+    assert f"β0 = {m['β0 (components)']} components" in title
+    assert f"β1 = {m['β1 (holes)']} holes" in title
+    if at.session_state["likelihood"] == "checkpoint":  # the shipped net is saturated
+        assert any("saturated" in i.value for i in at.info)
+        assert at.slider(key="sharpness").value > 1
