@@ -240,3 +240,16 @@ def test_dot_rows_are_in_plot_coordinates_and_keep_the_selected_dot(sample):
             round(t[0], 3),
             round(t[1], 3),
         )
+
+
+def test_lambda_sweep_joins_points_in_lambda_order_on_an_honest_axis():
+    runs = [
+        {"lam": 0.01, "accuracy": 0.951, "betti_error": 1.0},
+        {"lam": 0.0, "accuracy": 0.952, "betti_error": 2.0},
+        {"lam": 0.1, "accuracy": 0.950, "betti_error": 0.5},
+    ]
+    fig = figures.lambda_sweep(runs)
+    assert list(fig.data[0].text) == ["λ=0", "λ=0.01", "λ=0.1"]
+    assert list(fig.data[0].x) == [2.0, 1.0, 0.5]
+    lo, hi = fig.layout.yaxis.range
+    assert hi - lo >= 0.05 and lo <= 0.950 and hi >= 0.952  # 0.2 % does not fill the plot

@@ -804,20 +804,30 @@ def loss_curves(
     return fig
 
 
-def lambda_sweep(results: Sequence[Mapping[str, float]]) -> go.Figure:
-    """Accuracy against Betti error, one point per λ (the paper's Fig. 6)."""
+def lambda_sweep(results: Sequence[Mapping[str, float]], min_span: float = 0.05) -> go.Figure:
+    """Accuracy against Betti error, one point per λ (the paper's Fig. 6).
+
+    Points are joined in λ order (not run order). The accuracy axis spans at
+    least ``min_span`` (5 points of accuracy by default), so a 0.2 % difference
+    does not fill the plot.
+    """
+    results = sorted(results, key=lambda r: r["lam"])
     lam = [r["lam"] for r in results]
+    acc = [r["accuracy"] for r in results]
     fig = go.Figure(
         go.Scatter(
             x=[r["betti_error"] for r in results],
-            y=[r["accuracy"] for r in results],
+            y=acc,
             mode="markers+lines+text",
             text=[f"λ={v:g}" for v in lam],
             textposition="top center",
-            name="λ sweep",
+            name="λ sweep (joined in λ order)",
         )
     )
+    lo, hi = (min(acc), max(acc)) if acc else (0.0, 1.0)
+    pad = max(0.0, min_span - (hi - lo)) / 2 + 0.005
+    lo, hi = max(0.0, lo - pad), min(1.0, hi + pad)
     fig.update_xaxes(title="Betti error (lower is better)")
-    fig.update_yaxes(title="pixel accuracy")
-    fig.update_layout(height=340, margin={"l": 10, "r": 10, "t": 30, "b": 10})
+    fig.update_yaxes(title="pixel accuracy", range=[lo, hi], tickformat=".1%")
+    fig.update_layout(height=380, margin={"l": 10, "r": 10, "t": 30, "b": 10})
     return fig
