@@ -42,6 +42,7 @@ __all__ = [
     "loss_curves",
     "lambda_sweep",
     "top_dots",
+    "segmentation_change",
     "minimap",
     "dot_rows",
 ]
@@ -252,6 +253,30 @@ def minimap(
             rgb[r1 - t if r1 - t >= r0 else r1, c0 : c1 + 1] = orange
             rgb[r0 : r1 + 1, c0 + t if c0 + t <= c1 else c0] = orange
             rgb[r0 : r1 + 1, c1 - t if c1 - t >= c0 else c1] = orange
+    return rgb
+
+
+def segmentation_change(
+    before: np.ndarray, after: np.ndarray, threshold: float = 0.5
+) -> np.ndarray:
+    """The segmentation ``after >= threshold`` with what changed since ``before``.
+
+    Unchanged foreground is white, unchanged background black, pixels the change
+    added are green and pixels it removed magenta (an RGB uint8 image).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rgb = segmentation_change(np.array([[0.9, 0.1, 0.9]]), np.array([[0.9, 0.8, 0.2]]))
+    >>> rgb[0].tolist()
+    [[255, 255, 255], [40, 200, 60], [230, 40, 200]]
+    """
+    b = np.asarray(before) >= threshold
+    a = np.asarray(after) >= threshold
+    rgb = np.zeros((*a.shape, 3), np.uint8)
+    rgb[a & b] = 255
+    rgb[a & ~b] = (40, 200, 60)
+    rgb[~a & b] = (230, 40, 200)
     return rgb
 
 
