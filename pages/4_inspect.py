@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from topoviz import figures, metrics
@@ -71,6 +72,27 @@ st.caption(
     "patches every sliver of a region that a patch cuts off is a hole, so where an edge "
     "lies counts as well as what it connects."
 )
+export = pd.DataFrame(
+    [
+        {
+            "image": sel.name,
+            "segmentation": name,
+            "frame": sel.frame,
+            "beta0_gt": g0,
+            "beta1_gt": g1,
+            **({"beta0": p0, "beta1": p1} if i == 0 else {}),
+            **r,
+        }
+        for i, (name, r) in enumerate({f"f >= 0.5 ({sel.source})": scores, **refs}.items())
+    ]
+)
+st.download_button(
+    "Download the metrics (CSV)",
+    export.to_csv(index=False),
+    file_name=f"{sel.name}_metrics.csv",
+    mime="text/csv",
+    help="This segmentation's scores and, for scale, the ground truth moved by one pixel.",
+)
 with st.expander("The ground truth moved by one pixel"):
     rows = {f"f ≥ 0.5 ({sel.source})": scores, **refs}
     st.table(
@@ -96,6 +118,12 @@ st.subheader("Where the topology breaks")
 errors = metrics.topology_errors(pred, sel.mask)
 left, right = st.columns([2, 1])
 left.plotly_chart(figures.error_map(sel.image, pred, errors), key="errors")
+left.download_button(
+    "Download the error map (PNG)",
+    png_bytes(figures.error_map_rgb(sel.image, pred, errors)),
+    file_name=f"{sel.name}_errors.png",
+    mime="image/png",
+)
 with right:
     st.markdown(
         "- **merged** (red): one predicted region covers two or more ground-truth regions — "

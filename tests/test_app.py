@@ -146,7 +146,9 @@ def test_inspect_page_on_an_uploaded_image_and_mask():
     m = metrics(at)
     assert m["β ground truth (β0, β1)"] != m["β segmentation (β0, β1)"]
     assert any("merged: 1 region" in (t.name or "") for t in _figure(at, "errors").data)
-    assert len(at.get("download_button")) == 2
+    assert len(at.get("download_button")) == 4  # likelihood, segmentation, CSV, error map
+    csv = next(b for b in at.get("download_button") if "CSV" in b.proto.label)
+    assert csv.proto.label and not at.exception
     # for scale: the mask moved by one pixel, scored like the segmentation
     assert any("thickened by one pixel" in c.value for c in at.caption)
     table = at.table[0].value

@@ -42,6 +42,7 @@ __all__ = [
     "loss_curves",
     "lambda_sweep",
     "top_dots",
+    "error_map_rgb",
     "segmentation_change",
     "minimap",
     "dot_rows",
@@ -770,16 +771,34 @@ ERROR_COLORS = {
 }
 
 
-def error_map(image: np.ndarray, pred: np.ndarray, errors: Mapping[str, np.ndarray]) -> go.Figure:
-    """The image, the predicted structure in black, and each kind of error tinted."""
+def error_map_rgb(
+    image: np.ndarray, pred: np.ndarray, errors: Mapping[str, np.ndarray]
+) -> np.ndarray:
+    """The picture of :func:`error_map` as an RGB uint8 array (for a PNG download).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rgb = error_map_rgb(np.ones((2, 2)), np.eye(2, dtype=bool), {})
+    >>> rgb.dtype, rgb[0, 0].tolist(), rgb[0, 1].tolist()
+    (dtype('uint8'), [63, 63, 63], [255, 255, 255])
+    """
     img = np.asarray(image, float)
+    if img.ndim == 3:
+        img = img.mean(axis=2)
     rgb = np.repeat((0.35 + 0.65 * img)[..., None] * 255, 3, axis=2)
     for kind, colour in ERROR_COLORS.items():
         m = errors.get(kind)
         if m is not None and m.any():
             rgb[m] = 0.45 * rgb[m] + 0.55 * np.array(colour)
     rgb[np.asarray(pred, bool)] *= 0.25
-    fig = go.Figure(go.Image(source=_png_source(rgb.astype(np.uint8)), hoverinfo="skip"))
+    return np.clip(rgb, 0, 255).astype(np.uint8)
+
+
+def error_map(image: np.ndarray, pred: np.ndarray, errors: Mapping[str, np.ndarray]) -> go.Figure:
+    """The image, the predicted structure in black, and each kind of error tinted."""
+    rgb = error_map_rgb(image, pred, errors)
+    fig = go.Figure(go.Image(source=_png_source(rgb), hoverinfo="skip"))
     for kind, colour in ERROR_COLORS.items():  # legend entries
         fig.add_trace(
             go.Scatter(
