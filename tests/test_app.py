@@ -21,6 +21,7 @@ PAGES = [
     "pages/3_diagrams.py",
     "pages/4_inspect.py",
     "pages/7_classroom.py",
+    "pages/8_lesson.py",
 ]
 
 

@@ -7,7 +7,16 @@ import importlib
 
 import pytest
 
-MODULES = ["persistence", "matching", "loss", "metrics", "imageio", "filtration", "provenance"]
+MODULES = [
+    "persistence",
+    "matching",
+    "loss",
+    "metrics",
+    "imageio",
+    "filtration",
+    "provenance",
+    "lesson",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)
