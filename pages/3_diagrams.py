@@ -30,7 +30,7 @@ if S.teaching():
     )
 
 dgm_f = diagram_of(sel.f, sel.frame)
-VIEWS = {"components (dim 0)": (0,), "holes (dim 1)": (1,), "both": (0, 1)}
+VIEWS = {"holes (dim 1)": (1,), "components (dim 0)": (0,), "both": (0, 1)}
 c = st.columns([2, 3])
 view = c[0].radio("Dimension", list(VIEWS), horizontal=True, key="dgm_view")
 n_dots = len(dgm_f)

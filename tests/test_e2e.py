@@ -241,6 +241,7 @@ PAGES = [
     ("classroom", "classroom", "Classroom", True, False),
     ("finetune", "finetune", "Fine-tune live", False, False),
     ("lambda", "lambda", "λ experiments", False, False),
+    ("lesson", "lesson", "99 % right", True, True),
 ]
 
 
