@@ -18,8 +18,8 @@ sel = current()  # the shared sidebar; this page works on its own small example
 frame = sel.frame  # the sidebar's frame toggle applies here too
 st.title("Classroom: the paper's own examples")
 SIZE = 96
-# A low camera: the gaps' depths (0.1 vs 0.4) read as different heights.
-CAMERA = {"eye": {"x": 1.5, "y": 1.35, "z": 0.45}}
+# A low camera facing the bridge: its gap depth (0.1 vs 0.4) reads as different heights.
+CAMERA = {"eye": {"x": 0.2, "y": 1.9, "z": 0.55}}
 
 
 @st.cache_data(show_spinner=False, max_entries=32)  # 100 seeds × 20 depths would be 300 MB

@@ -52,6 +52,8 @@ DIM_COLORS = {0: "#1f5fbf", 1: "#8c1c3a"}  # blue, burgundy (paper Fig. 4)
 DIM_NAMES = {0: "components (dim 0)", 1: "holes (dim 1)"}
 ARROW = "#f28e2b"  # orange, the paper's matching arrows
 HIGHLIGHT = "#ffbf00"
+#: Diagrams with at most this many dots shown are drawn as SVG, larger ones with WebGL.
+SVG_DOTS = 3000
 
 # Component colours (saturated) and hole colours (pale), cycled by label.
 _COMPONENTS = np.array(
@@ -135,7 +137,7 @@ def landscape(
             cmin=0,
             cmax=1,
             opacity=0.92,
-            colorbar={"title": "f", "len": 0.6},
+            colorbar={"title": "f (likelihood)", "len": 0.6},
             hovertemplate="row %{y}, col %{x}<br>f = %{z:.3f}<extra></extra>",
             name="f",
         )
@@ -185,7 +187,8 @@ def landscape(
                         y=px[mask, 0],
                         z=tg[mask],
                         mode="markers",
-                        marker={"size": 4, "symbol": "diamond", "color": colour},
+                        # circles: WebGL draws other 3-D symbols unlike their legend entry
+                        marker={"size": 5, "symbol": "circle", "color": colour},
                         hoverinfo="skip",
                         name=f"target: {what} the pixel",
                     )
@@ -210,11 +213,11 @@ def landscape(
         scene={
             "xaxis_title": "column",
             "yaxis_title": "row",
-            "zaxis": {"range": [0, 1], "title": "f (likelihood)"},
+            "zaxis": {"range": [0, 1], "title": "f"},
             "yaxis": {"autorange": "reversed"},
             "aspectratio": {"x": w / max(h, w), "y": h / max(h, w), "z": 0.35},
             # far enough that no tick label is cut at the edge
-            "camera": {"eye": {"x": 1.25, "y": 1.25, "z": 0.8}},
+            "camera": {"eye": {"x": 1.45, "y": 1.45, "z": 0.95}},
         },
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
         height=520,
@@ -514,9 +517,6 @@ def diagram_plot(
         big = d.persistence >= min_persistence
         shown = big.copy()
         symbol: Any = "circle"
-        if min_persistence > 0:
-            pts = pts.copy()
-            pts[~big] = np.nan
         if alpha is not None:
             shown = big & (d.birth >= alpha)
             alive = d.alive(alpha)
@@ -541,8 +541,15 @@ def diagram_plot(
         cost = matching[k].dot_cost if matching is not None else np.zeros(len(d))
         # customdata: index, birth, death, cost, dimension (a click reads index and dim)
         custom = np.stack([np.arange(len(d)), d.birth, d.death, cost, np.full(len(d), k)], axis=1)
+        # Dots below min_persistence are left out of the trace (customdata keeps each
+        # dot's own index). SVG for a few thousand dots: WebGL is slow to start, and
+        # without a GPU (a projector's laptop, a headless browser) slow to draw.
+        pts, custom = pts[big], custom[big]
+        if not isinstance(symbol, str):
+            symbol = symbol[big]
+        scatter = go.Scatter if len(pts) <= SVG_DOTS else go.Scattergl
         fig.add_trace(
-            go.Scattergl(
+            scatter(
                 x=pts[:, 0],
                 y=pts[:, 1],
                 mode="markers",
