@@ -128,7 +128,9 @@ table = pd.DataFrame(rows)
 if len(table):
     table = table.style.apply(
         lambda r: ["background-color: #ffe08a" if r["selected"] else "" for _ in r], axis=1
-    ).format({"cost": "{:.4f}"})
+    ).format(
+        {c: "{:.3f}" for c in table.columns if c.startswith(("1 −", "target"))} | {"cost": "{:.4f}"}
+    )
 st.dataframe(table, hide_index=True, height=300, column_config={"selected": None})
 st.caption(
     "Top 25 dots of each dimension by cost (above ε), in the plot's coordinates; the "

@@ -26,6 +26,11 @@ if S.teaching():
 
 run: T.Run | None = st.session_state.get(T.RUN)
 running = run is not None and run.running
+if running:  # each chunk reruns the fragment: keep the page at full opacity meanwhile
+    st.markdown(
+        '<style>[data-stale="true"] {opacity: 1 !important; transition: none !important;}</style>',
+        unsafe_allow_html=True,
+    )
 options = T.start_options()
 can_start = sel.ok and sel.mask is not None
 
