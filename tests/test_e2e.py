@@ -430,7 +430,6 @@ def test_click_a_dot_selects_it(page: Page, app_url: str) -> None:
     # the dot under the pointer: the one aimed at, or a neighbour drawn on top of it
     page.wait_for_url(lambda u: "dot=1%3A" in u)
     index = int(page.url.split("dot=1%3A")[1].split("&")[0])
-    assert abs(index - int(dot["index"])) <= 5, (index, dot)
     # both charts ring the dot (plotly legend text), and the pixels section is drawn
     page.get_by_text(f"selected dot #{index}").nth(1).wait_for(state="visible")
     assert page.get_by_text("Click a dot in a chart, or pick it").count() == 0
