@@ -32,16 +32,16 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
-PAGES = [  # (name, path, h1 text)
-    ("home", "", "topoviz"),
-    ("landscape", "landscape", "Likelihood landscape"),
-    ("filtration", "filtration", "Filtration"),
-    ("diagrams", "diagrams", "Persistence diagrams"),
-    ("inspect", "inspect", "Inspect an image"),
-    ("finetune", "finetune", "Fine-tune live"),
-    ("lambda", "lambda", "λ experiments"),
-    ("classroom", "classroom", "Classroom"),
-    ("lesson", "lesson?step=1", "99 % right"),
+PAGES = [  # (name, path, h1 text, plotly charts the page draws on opening)
+    ("home", "", "topoviz", 0),
+    ("landscape", "landscape", "Likelihood landscape", 1),
+    ("filtration", "filtration", "Filtration", 3),
+    ("diagrams", "diagrams", "Persistence diagrams", 2),
+    ("inspect", "inspect", "Inspect an image", 1),
+    ("finetune", "finetune", "Fine-tune live", 0),
+    ("lambda", "lambda", "λ experiments", 0),
+    ("classroom", "classroom", "Classroom", 4),
+    ("lesson", "lesson?step=1", "99 % right", 1),
 ]
 APP = '[data-testid="stApp"]'
 
@@ -67,8 +67,9 @@ def start_server(port: int) -> subprocess.Popen:
     raise SystemExit("streamlit did not start in 120 s")
 
 
-def idle(page: Page, rerun: bool = False, timeout_ms: int = 300_000) -> None:
-    """Wait until the script has run to the end and every chart has drawn."""
+def idle(page: Page, rerun: bool = False, charts: int = 0, timeout_ms: int = 300_000) -> None:
+    """Wait until the script has run to the end and every chart (at least ``charts``)
+    has drawn (plotly loads lazily: an early check sees none)."""
     page.wait_for_selector(f'{APP}[data-test-connection-state="CONNECTED"]', state="attached")
     if rerun:
         try:
@@ -82,22 +83,23 @@ def idle(page: Page, rerun: bool = False, timeout_ms: int = 300_000) -> None:
     )
     page.wait_for_selector('[data-testid="stStatusWidget"]', state="hidden", timeout=timeout_ms)
     page.wait_for_function(
-        """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
-                 .every(c => c.querySelector('.main-svg'))""",
+        """(n) => { const c = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')];
+                   return c.length >= n && c.every(e => e.querySelector('.main-svg')); }""",
+        arg=charts,
         timeout=timeout_ms,
     )
 
 
-def visit(page: Page, url: str, h1: str) -> float:
+def visit(page: Page, url: str, h1: str, charts: int = 0) -> float:
     t0 = time.perf_counter()
     page.goto(url, wait_until="domcontentloaded")
-    idle(page)
+    idle(page, charts=charts)
     page.locator("h1").filter(has_text=h1).first.wait_for(state="visible")
     return time.perf_counter() - t0
 
 
 def alpha_move(page: Page, url: str) -> float:
-    visit(page, f"{url}/filtration", "Filtration")
+    visit(page, f"{url}/filtration", "Filtration", 3)
     slider = page.get_by_role("slider", name="Threshold α")
     slider.focus()
     t0 = time.perf_counter()
@@ -122,7 +124,7 @@ _DOT = """() => {
 
 
 def dot_click(page: Page, url: str) -> float:
-    visit(page, f"{url}/diagrams?dot=", "Persistence diagrams")
+    visit(page, f"{url}/diagrams?dot=", "Persistence diagrams", 2)
     dot = page.evaluate(_DOT)
     t0 = time.perf_counter()
     page.mouse.click(dot["x"], dot["y"])
@@ -176,11 +178,11 @@ def main() -> None:
             browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
             page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
             page.set_default_timeout(300_000)
-            for name, path, h1 in PAGES:
+            for name, path, h1, charts in PAGES:
                 if args.pages and name not in args.pages:
                     continue
-                cold = visit(page, f"{url}/{path}", h1)
-                warm = [visit(page, f"{url}/{path}", h1) for _ in range(args.repeats)]
+                cold = visit(page, f"{url}/{path}", h1, charts)
+                warm = [visit(page, f"{url}/{path}", h1, charts) for _ in range(args.repeats)]
                 rows.append((f"page {name}", cold, warm))
                 print(f"  {name}: cold {cold:.2f} s, warm {warm}", file=sys.stderr, flush=True)
                 if args.screenshots:
