@@ -190,11 +190,14 @@ def main() -> None:
                     shoot(page, args.screenshots / f"{name}.png")
             if not args.pages or "filtration" in args.pages:
                 moves = [alpha_move(page, url) for _ in range(3)]
+                print(f"  α move: {moves}", file=sys.stderr, flush=True)
                 rows.append(("α move (Filtration)", None, moves))
             if not args.pages or "diagrams" in args.pages:
                 clicks = [dot_click(page, url) for _ in range(3)]
+                print(f"  dot click: {clicks}", file=sys.stderr, flush=True)
                 rows.append(("dot click (Diagrams)", None, clicks))
             ft = None if args.no_finetune else fine_tune(page, url)
+            print(f"  fine-tune: {ft}", file=sys.stderr, flush=True)
             browser.close()
     finally:
         if proc is not None:
