@@ -170,6 +170,8 @@ def main() -> None:
     parser.add_argument("--no-finetune", action="store_true", help="skip the fine-tune run")
     parser.add_argument("--pages", nargs="*", help="only these page names")
     args = parser.parse_args()
+    # a SIGTERM (timeout, kill) ends the run through `finally`: the server goes with it
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     proc = None if args.url else start_server(args.port)
     url = args.url or f"http://127.0.0.1:{args.port}"
     rows = []
