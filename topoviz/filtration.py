@@ -74,7 +74,13 @@ def level_labels(levels: Sequence[float], decimals: int = 3) -> list[str]:
                     p += 1
                 places[i] = max(places[i], p)
     # beyond 17 places (tiny numbers) fall back to the shortest exact form
-    return [f"{a:.{p}f}" if p <= 17 else repr(a) for a, p in zip(levels, places, strict=True)]
+    out = []
+    for a, p in zip(levels, places, strict=True):
+        if p <= 17:
+            out.append(f"{a:.{p}f}")
+        else:  # tiny numbers: 0 keeps its short form, the other its exact one (1e-151)
+            out.append(f"{a:.{decimals}f}" if a == 0 else repr(a))
+    return out
 
 
 def saturation(dgm: Diagram, min_persistence: float = 0.05, margin: float = 0.05) -> float:
