@@ -9,6 +9,7 @@ from topoviz import figures
 from topoviz.ui import current
 from topoviz.ui import state as S
 from topoviz.ui import training as T
+from topoviz.ui.words import REGION_HELP
 
 sel = current()
 T.init()
@@ -53,6 +54,7 @@ def _start() -> None:
             name=sel.name,
             frame=sel.frame,
             start=choice,
+            structure=S.structure(sel.name),
         )
     except (ValueError, RuntimeError, OSError) as error:
         st.session_state[T.SWEEP_ERROR] = f"Could not start: {error}"
@@ -137,6 +139,8 @@ def _table(sweep: T.Sweep) -> pd.DataFrame:
 
 _COLS = {
     "accuracy": "Accuracy",
+    "merges": "False merges",
+    "splits": "False splits",
     "betti_error": "Betti error",
     "ari": "ARI",
     "voi": "VOI",
@@ -186,10 +190,18 @@ def _live() -> None:
         )
         lo, hi = fig.layout.yaxis.range
         fig.update_yaxes(range=[min(lo, b["accuracy"] - 0.005), max(hi, b["accuracy"] + 0.005)])
-        st.plotly_chart(fig, key="sw_plot")
+        left, right = st.columns([1, 1])
+        left.plotly_chart(fig, key="sw_plot")
+        right.plotly_chart(figures.lambda_regions(sweep.results, sweep.before), key="sw_regions")
+        st.caption(
+            "The trade TopoLoss makes, region by region: "
+            + REGION_HELP["merges"].split(":")[0].lower()
+            + " (a broken structure) against false splits (a spurious wall or "
+            "piece). The accuracy axis is on the left, the counts on the right."
+        )
     else:
         st.caption("A point appears when the first λ has finished.")
-    # full width below the plot: in a half column the table was cut off
+    # full width below the plots: in a half column the table was cut off
     st.dataframe(_table(sweep), hide_index=True, key="sw_table", width="stretch")
     if sweep.status == "stopped":
         st.caption("Stopped: a λ stopped early shows its steps in the table.")
