@@ -33,6 +33,11 @@ Pick a sample or upload an image in the sidebar, then choose a view on the left;
 the **Classroom** rebuilds the paper's own small examples (Fig. 3 and 4) step by step.
 """
     )
+    st.page_link(
+        "pages/8_lesson.py",
+        label="Teaching? Open the Lesson: eight steps for a projector (link: /lesson?step=1)",
+        icon=":material/slideshow:",
+    )
     sel = st.session_state.get("_selection")
     if sel is not None and sel.ok:
         c1, c2 = st.columns(2)
@@ -53,7 +58,10 @@ pages = {
         st.Page("pages/5_finetune.py", title="Fine-tune live", icon=":material/model_training:"),
         st.Page("pages/6_lambda.py", title="λ experiments", icon=":material/tune:"),
     ],
-    "Learn": [st.Page("pages/7_classroom.py", title="Classroom", icon=":material/school:")],
+    "Learn": [
+        st.Page("pages/7_classroom.py", title="Classroom", icon=":material/school:"),
+        st.Page("pages/8_lesson.py", title="Lesson", icon=":material/slideshow:"),
+    ],
 }
 page = st.navigation(pages, position="hidden")  # our own menu: topoviz.ui.nav
 nav.links(pages)

@@ -60,14 +60,36 @@ with right:
         key="landscape",
     )
 with left:
+    st.image(
+        figures.minimap(sel.f, window),
+        caption="Where the window sits (orange)" if window else "Whole image",
+        width=160,
+    )
     if ct is not None:
-        force = ct.force(sel.f)
+        force = np.abs(ct.force(sel.f))
         st.metric("L_topo (Eq. 2.2)", f"{matching.loss:.3f}")
-        st.metric("critical pixels with a force", int(np.count_nonzero(np.abs(force) > 1e-9)))
+        tau = st.slider(
+            "Count forces of at least",
+            0.0,
+            0.5,
+            0.05,
+            step=0.01,
+            help="Every dot not already at its target pushes its two critical pixels; "
+            "most pushes are tiny.",
+        )
+        strong = int(np.count_nonzero(force >= max(tau, 1e-9)))
+        st.metric(f"critical pixels with |force| ≥ {tau:.2f}", strong)
+        st.caption(
+            f"{int(np.count_nonzero(force > 1e-9))} critical pixels have some force: every dot "
+            f"of the diagram ({len(dgm)} here) not yet at its target pushes its birth and "
+            "death pixels, but the noise dots near the diagonal push only a little. The few "
+            "strong forces are the ones that change the topology."
+        )
         if len(force):
-            i = int(np.argmax(np.abs(force)))
+            i = int(np.argmax(force))
+            signed = ct.force(sel.f)[i]
             st.caption(
-                f"Strongest force {force[i]:+.3f} at pixel {tuple(int(v) for v in ct.pixel[i])} "
+                f"Strongest force {signed:+.3f} at pixel {tuple(int(v) for v in ct.pixel[i])} "
                 f"({ct.end[i]} of a dim-{ct.dim[i]} dot, target {ct.target[i]:.2f})."
             )
     st.caption(f"f = {sel.source}.")

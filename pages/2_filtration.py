@@ -6,6 +6,7 @@ import numpy as np
 import streamlit as st
 
 from topoviz import figures
+from topoviz.filtration import saturation, sharpen
 from topoviz.metrics import betti_numbers
 from topoviz.ui import current
 from topoviz.ui import state as S
@@ -24,8 +25,29 @@ if S.teaching():
         "where it dies; the dashed line crosses exactly the bars alive at α (Sec. 2.1)."
     )
 
-alpha = S.persistent(S.ALPHA, st.slider, "Threshold α", 0.0, 1.0, step=0.01)
-dgm = diagram_of(sel.f, sel.frame)
+raw = diagram_of(sel.f, sel.frame)
+sat = saturation(raw)
+c = st.columns([3, 2])
+t = c[1].slider(
+    "Sharpness t (temperature)",
+    1.0,
+    12.0,
+    4.0 if sat > 0.5 else 1.0,
+    step=0.5,
+    key="sharpness",
+    help="Draws sigmoid(logit(f) / t): the same superlevel sets in the same order "
+    "(same dots, same critical pixels), with the levels spread out.",
+)
+if sat > 0.5:
+    st.info(
+        f"This f is saturated: {sat:.0%} of its events happen within 0.05 of 0 or 1 (a "
+        "trained net is confident), so at t = 1 the barcode is a solid block and the "
+        "animation shows nothing between. Sharpness t > 1 spreads the levels out without "
+        "changing the topology; α then reads on that stretched scale."
+    )
+f = sharpen(sel.f, t) if t != 1.0 else sel.f
+alpha = S.persistent(S.ALPHA, c[0].slider, "Threshold α", 0.0, 1.0, step=0.01)
+dgm = diagram_of(f, sel.frame) if t != 1.0 else raw
 b = dgm.betti(alpha)  # read off the diagram; tests pin it to labelling the mask
 c = st.columns(4)
 c[0].metric("β0 (components)", b[0])
@@ -36,7 +58,7 @@ if sel.mask is not None:
     c[3].metric("ground truth β1", g1)
 
 left, right = st.columns(2)
-left.plotly_chart(figures.superlevel(sel.f, alpha, sel.frame), key="superlevel")
+left.plotly_chart(figures.superlevel(f, alpha, sel.frame), key="superlevel")
 bars = right.slider("Bars per dimension", 10, 200, 60, step=10)
 right.plotly_chart(figures.barcode(dgm, alpha, max_bars=bars), key="barcode")
 st.plotly_chart(figures.betti_curves(dgm, np.linspace(0, 1, 201), alpha), key="betti")
@@ -53,5 +75,5 @@ if S.teaching():
 if st.toggle("▶ Play the filtration (animation)"):
     n = st.slider("Frames", 5, 41, 21, step=2)
     st.plotly_chart(
-        figures.superlevel_animation(sel.f, np.linspace(0.95, 0.05, n), sel.frame), key="anim"
+        figures.superlevel_animation(f, np.linspace(0.95, 0.05, n), sel.frame), key="anim"
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 from topoviz import figures
@@ -30,10 +31,36 @@ if S.teaching():
     )
 
 dgm_f = diagram_of(sel.f, sel.frame)
+VIEWS = {"holes (dim 1)": (1,), "components (dim 0)": (0,), "both": (0, 1)}
+c = st.columns([2, 3])
+view = c[0].radio("Dimension", list(VIEWS), horizontal=True, key="dgm_view")
+n_dots = len(dgm_f)
+eps = c[1].slider(
+    "Hide dots with persistence below ε",
+    0.0,
+    0.5,
+    0.05 if n_dots > 500 else 0.0,  # a trained net's f: thousands of dots in the corners
+    step=0.01,
+    key="dgm_eps",
+    help="Like TTK's simplification slider: short-lived dots are noise at this scale.",
+)
+dims = VIEWS[view]
+hidden = {k: int((dgm_f[k].persistence < eps).sum()) for k in dims}
+st.caption(
+    "Shown: "
+    + ", ".join(
+        f"{len(dgm_f[k]) - hidden[k]} of {len(dgm_f[k])} {figures.DIM_NAMES[k]}" for k in dims
+    )
+    + (f" — {sum(hidden.values())} dots below ε = {eps:.2f} hidden." if eps > 0 else ".")
+)
 if sel.mask is None:
     st.info("Add a ground-truth mask (upload) to see Dgm(g), the matching and the loss.")
     dot = S.pick_dot(dgm_f)
-    event = st.plotly_chart(figures.diagram_plot(dgm_f, highlight=dot), key="dgm_only", **CLICK)
+    event = st.plotly_chart(
+        figures.diagram_plot(dgm_f, highlight=dot, min_persistence=eps, dims=dims),
+        key="dgm_only",
+        **CLICK,
+    )
     S.follow_chart(event, "dgm_only")
     st.stop()
 
@@ -55,7 +82,9 @@ for col, (r, m) in zip(st.columns(3), matchings.items(), strict=True):
     with col:
         st.subheader(f"{titles[r]}: L_topo = {m.loss:.4f}")
         clicked = st.plotly_chart(
-            figures.diagram_plot(dgm_f, dgm_g, m, dot), key=f"dgm_{r}", **CLICK
+            figures.diagram_plot(dgm_f, dgm_g, m, dot, min_persistence=eps, dims=dims),
+            key=f"dgm_{r}",
+            **CLICK,
         )
         S.follow_chart(clicked, f"dgm_{r}")
 split = disagreements(matchings["paper"], matchings["betti"])
@@ -104,26 +133,18 @@ if S.teaching():
     st.caption("Try the likelihood “ground truth blurred + noise” with noise 0 in the sidebar.")
 
 st.subheader("The loss, dot by dot")
-rows = []
-for k in dgm_f.dims:
-    m = chosen[k]
-    for i in np.argsort(-m.dot_cost, kind="stable")[:25]:
-        rows.append(
-            {
-                "dim": k,
-                "dot": int(i),
-                "birth": round(float(dgm_f[k].birth[i]), 3),
-                "death": round(float(dgm_f[k].death[i]), 3),
-                "matched to": "diagonal" if m.partner[i] < 0 else f"GT dot {m.partner[i]}",
-                "target birth": round(float(m.target_birth[i]), 3),
-                "target death": round(float(m.target_death[i]), 3),
-                "cost": float(m.dot_cost[i]),
-            }
-        )
-rows.sort(key=lambda r: -r["cost"])
-st.dataframe(rows, hide_index=True, height=260)
+rows = figures.dot_rows(dgm_f, chosen, top=25, selected=dot, min_persistence=eps)
+table = pd.DataFrame(rows)
+if len(table):
+    table = table.style.apply(
+        lambda r: ["background-color: #ffe08a" if r["selected"] else "" for _ in r], axis=1
+    ).format(
+        {c: "{:.3f}" for c in table.columns if c.startswith(("1 −", "target"))} | {"cost": "{:.4f}"}
+    )
+st.dataframe(table, hide_index=True, height=300, column_config={"selected": None})
 st.caption(
-    "Top 25 dots of each dimension by cost. "
+    "Top 25 dots of each dimension by cost (above ε), in the plot's coordinates; the "
+    "selected dot's row is highlighted. "
     + " + ".join(f"dim {k}: {chosen[k].cost:.4f}" for k in dgm_f.dims)
     + f" = {chosen.loss:.4f}."
 )

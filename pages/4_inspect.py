@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from topoviz import figures, metrics
@@ -77,6 +78,28 @@ low[3].metric("Accuracy", f"{scores['accuracy']:.3f}")
 
 refs = reference_scores(sel.mask, structure=structure)
 st.caption(calibration_sentence(refs, structure))
+export = pd.DataFrame(
+    [
+        {
+            "image": sel.name,
+            "segmentation": name,
+            "frame": sel.frame,
+            "structure": structure,
+            "beta0_gt": g0,
+            "beta1_gt": g1,
+            **({"beta0": p0, "beta1": p1} if i == 0 else {}),
+            **r,
+        }
+        for i, (name, r) in enumerate({f"f >= 0.5 ({sel.source})": scores, **refs}.items())
+    ]
+)
+st.download_button(
+    "Download the metrics (CSV)",
+    export.to_csv(index=False),
+    file_name=f"{sel.name}_metrics.csv",
+    mime="text/csv",
+    help="This segmentation's scores and, for scale, the calibration rows below.",
+)
 with st.expander("Calibration: the ground truth moved by one pixel, and with known errors"):
     rows = {f"f ≥ 0.5 ({sel.source})": scores, **refs}
     st.table(
@@ -111,6 +134,12 @@ st.subheader("Where the topology breaks")
 errors = metrics.topology_errors(pred, sel.mask, structure)
 left, right = st.columns([2, 1])
 left.plotly_chart(figures.error_map(sel.image, pred, errors), key="errors")
+left.download_button(
+    "Download the error map (PNG)",
+    png_bytes(figures.error_map_rgb(sel.image, pred, errors)),
+    file_name=f"{sel.name}_errors.png",
+    mime="image/png",
+)
 with right:
     st.markdown(
         f"- **merged** (red, {scores['merges']:.0f}): one predicted region holds half or "

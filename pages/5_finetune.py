@@ -27,6 +27,11 @@ if S.teaching():
 
 run: T.Run | None = st.session_state.get(T.RUN)
 running = run is not None and run.running
+if running:  # each chunk reruns the fragment: keep the page at full opacity meanwhile
+    st.markdown(
+        '<style>[data-stale="true"] {opacity: 1 !important; transition: none !important;}</style>',
+        unsafe_allow_html=True,
+    )
 options = T.start_options()
 can_start = sel.ok and sel.mask is not None
 
@@ -155,9 +160,15 @@ def _live() -> None:
         if not run.running:
             st.rerun()  # the whole page: buttons, and the before/after comparison
     word = {"running": "running", "done": "done", "stopped": "stopped", "failed": "failed"}
+    left_steps = run.steps - run.done_steps
+    eta = (
+        f", about {left_steps / run.steps_per_s:.0f} s to go"
+        if run.running and run.steps_per_s > 0
+        else ""
+    )
     st.progress(
         run.done_steps / max(1, run.steps),
-        text=f"step {run.done_steps} / {run.steps} — {word[run.status]}",
+        text=f"step {run.done_steps} / {run.steps} — {word[run.status]}{eta}",
     )
     if run.status == "failed":
         st.error(f"The run failed: {run.error}")
@@ -211,6 +222,17 @@ if run is not None and not run.running and run.f is not None:
             )
 
     st.subheader(f"Before and after {run.done_steps} steps ({run.status})")
+    big = st.columns(2)
+    big[0].image(
+        (run.f0 >= 0.5).astype("float32"), caption="before: starting f ≥ 0.5", width="stretch"
+    )
+    changed = (run.f0 >= 0.5) != (run.f >= 0.5)
+    big[1].image(
+        figures.segmentation_change(run.f0, run.f),
+        caption=f"after: f ≥ 0.5 — {int(changed.sum())} pixels changed: green added, "
+        "magenta removed",
+        width="stretch",
+    )
     with st.spinner("Measuring before and after…"):
         before, after = T.compare(run)
     m = st.columns(6)

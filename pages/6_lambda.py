@@ -179,34 +179,35 @@ def _live() -> None:
         f"{sweep.name}, from the {T.start_label(sweep.start)}, seed {sweep.seed}, "
         f"lr {sweep.lr:g}: {rate:.2f} steps/s (including the evaluation after each λ)."
     )
-    left, right = st.columns([1, 1])
-    with left:
-        if sweep.results:
-            fig = figures.lambda_sweep(sweep.results)
-            b = sweep.before
-            fig.add_scatter(
-                x=[b["betti_error"]],
-                y=[b["accuracy"]],
-                mode="markers+text",
-                text=["start"],
-                textposition="bottom center",
-                marker={"symbol": "x", "size": 10, "color": "gray"},
-                name="starting model",
-            )
-            st.plotly_chart(fig, key="sw_plot")
-            st.plotly_chart(figures.lambda_regions(sweep.results, sweep.before), key="sw_regions")
-            st.caption(
-                "The trade TopoLoss makes, region by region: "
-                + REGION_HELP["merges"].split(":")[0].lower()
-                + " (a broken structure) against false splits (a spurious wall or "
-                "piece). The accuracy axis is on the left, the counts on the right."
-            )
-        else:
-            st.caption("A point appears when the first λ has finished.")
-    with right:
-        st.dataframe(_table(sweep), hide_index=True, key="sw_table")
-        if sweep.status == "stopped":
-            st.caption("Stopped: a λ stopped early shows its steps in the table.")
+    if sweep.results:
+        fig = figures.lambda_sweep(sweep.results)
+        b = sweep.before
+        fig.add_scatter(
+            x=[b["betti_error"]],
+            y=[b["accuracy"]],
+            mode="markers+text",
+            text=["start"],
+            textposition="bottom center",
+            marker={"symbol": "x", "size": 10, "color": "gray"},
+            name="starting model",
+        )
+        lo, hi = fig.layout.yaxis.range
+        fig.update_yaxes(range=[min(lo, b["accuracy"] - 0.005), max(hi, b["accuracy"] + 0.005)])
+        left, right = st.columns([1, 1])
+        left.plotly_chart(fig, key="sw_plot")
+        right.plotly_chart(figures.lambda_regions(sweep.results, sweep.before), key="sw_regions")
+        st.caption(
+            "The trade TopoLoss makes, region by region: "
+            + REGION_HELP["merges"].split(":")[0].lower()
+            + " (a broken structure) against false splits (a spurious wall or "
+            "piece). The accuracy axis is on the left, the counts on the right."
+        )
+    else:
+        st.caption("A point appears when the first λ has finished.")
+    # full width below the plots: in a half column the table was cut off
+    st.dataframe(_table(sweep), hide_index=True, key="sw_table", width="stretch")
+    if sweep.status == "stopped":
+        st.caption("Stopped: a λ stopped early shows its steps in the table.")
 
 
 st.fragment(run_every=T.TICK_S if running else None)(_live)()

@@ -6,16 +6,21 @@ import numpy as np
 import streamlit as st
 
 from topoviz import figures
+from topoviz.filtration import event_levels, level_labels
 from topoviz.loss import critical_targets
+from topoviz.metrics import betti_numbers
 from topoviz.pushes import push_landings, spurious_blob_example
 from topoviz.synthetic import fig3_likelihood
 from topoviz.ui import current
 from topoviz.ui import state as S
 from topoviz.ui.cache import diagram_of, matching_of
 
-current()  # the shared sidebar; this page works on its own small example
+sel = current()  # the shared sidebar; this page works on its own small example
+frame = sel.frame  # the sidebar's frame toggle applies here too
 st.title("Classroom: the paper's own examples")
 SIZE = 96
+# A low camera facing the bridge: its gap depth (0.1 vs 0.4) reads as different heights.
+CAMERA = {"eye": {"x": 0.2, "y": 1.9, "z": 0.55}}
 
 
 @st.cache_data(show_spinner=False, max_entries=32)  # 100 seeds × 20 depths would be 300 MB
@@ -25,6 +30,7 @@ def example(seed: int, depth: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 seed = st.columns(4)[0].number_input("Example seed", 0, 99, 0, step=1)
+st.caption(f"Frame (relative homology, sidebar): **{'on' if frame else 'off'}**.")
 fig3, fig4, rules = st.tabs(
     [
         "Fig. 3 — same segmentation, different loss",
@@ -34,33 +40,42 @@ fig3, fig4, rules = st.tabs(
 )
 
 with fig3:
+    _, g0 = example(int(seed), 0.1)
+    gb = betti_numbers(g0 > 0.5, frame=frame)
     st.caption(
-        "The ground truth g: two rings joined by a bridge (1 component, 2 holes). Two "
-        "likelihoods f and f′ give **the same** segmentation at 0.5 — the bridge and one ring "
-        "are broken — but f′ has deeper gaps. Counting Betti numbers cannot tell them apart; "
-        "the topological loss can: closing f′'s deeper gaps takes more effort."
+        "The ground truth g: two rings joined by a bridge "
+        f"(here β0 = {gb[0]}, β1 = {gb[1]}). Two likelihoods f and f′ give **the same** "
+        "segmentation at 0.5 — the bridge and one ring are broken — but f′ has deeper gaps. "
+        "Counting Betti numbers cannot tell them apart; the topological loss can: closing "
+        "f′'s deeper gaps takes more effort."
     )
     c = st.columns(2)
     depth = c[0].slider("Gap depth of f", 0.02, 0.4, 0.1, step=0.02)
     depth2 = c[1].slider("Gap depth of f′", 0.02, 0.4, 0.4, step=0.02)
     for col, name, d in ((c[0], "f", depth), (c[1], "f′", depth2)):
         f, g = example(int(seed), d)
-        dgm = diagram_of(f, False)
-        m = matching_of(f, g, False, "paper")
+        dgm = diagram_of(f, frame)
+        m = matching_of(f, g, frame, "paper")
         b = dgm.betti(0.5)
         with col:
             st.metric(
                 f"L_topo({name}, g)",
                 f"{m.loss:.3f}",
-                help="Eq. 2.2 with the paper's matching, no frame.",
+                help="Eq. 2.2 with the paper's matching.",
             )
             st.caption(
-                f"{name} ≥ 0.5: β0 = {b[0]}, β1 = {b[1]} (ground truth: 1 component, 2 holes)"
+                f"{name} ≥ 0.5: β0 = {b[0]}, β1 = {b[1]} (ground truth: β0 = {gb[0]}, β1 = {gb[1]})"
+            )
+            st.image(
+                [g, f, (f >= 0.5).astype(np.float64)],
+                caption=["g (ground truth)", name, f"{name} ≥ 0.5"],
+                width=150,
+                clamp=True,
             )
             land = figures.landscape(f, critical_targets(dgm, m), max_arrows=6)
-            land.update_layout(scene_camera_eye={"x": 1.45, "y": 1.45, "z": 1.0})  # half width
+            land.update_layout(scene_camera=CAMERA, scene_aspectratio={"z": 0.6})
             st.plotly_chart(land, key=f"land_{name}")
-            st.plotly_chart(figures.diagram_plot(dgm, diagram_of(g, False), m), key=f"dgm_{name}")
+            st.plotly_chart(figures.diagram_plot(dgm, diagram_of(g, frame), m), key=f"dgm_{name}")
     if S.teaching():
         st.caption(
             "Orange arrows on the landscapes (Eq. 2.3): the saddle in the ring's gap is the "
@@ -73,21 +88,20 @@ with fig3:
 
 with fig4:
     f, g = example(int(seed), 0.1)
-    dgm = diagram_of(f, False)
+    dgm = diagram_of(f, frame)
     st.caption(
-        "Lower α step by step. Each step is a critical value of f where a component or hole "
-        "is born or dies; the diagram builds up as the filtration runs (open circles: still "
-        "alive at α, drawn at their current death coordinate 1 − α)."
+        "Lower α step by step. Each step is a critical value of f (exact; labels are "
+        "rounded) where a component or hole is born or dies; the diagram builds up as the "
+        "filtration runs (open circles: still alive at α, drawn at their current death "
+        "coordinate 1 − α)."
     )
-    # Steps: the thresholds where something happens, for the persistent dots only.
-    ev = []
-    for k in dgm.dims:
-        keep = dgm[k].persistence > 0.05
-        ev += list(dgm[k].birth[keep]) + list(dgm[k].death[keep])
-    steps = sorted({round(float(a), 3) for a in ev if 0 < a <= 1} | {1.0, 0.5, 0.0}, reverse=True)
-    alpha = st.select_slider("α (step through the events)", steps, value=0.5)
+    steps = event_levels(dgm, min_persistence=0.05)  # the exact levels, never rounded
+    labels = dict(zip(steps, level_labels(steps), strict=True))
+    alpha = st.select_slider(
+        "α (step through the events)", steps, value=0.5, format_func=labels.get
+    )
     left, mid = st.columns(2)
-    left.plotly_chart(figures.superlevel(f, alpha, frame=False), key="c_super")
+    left.plotly_chart(figures.superlevel(f, alpha, frame=frame, label=labels[alpha]), key="c_super")
     mid.plotly_chart(figures.diagram_plot(dgm, alpha=alpha), key="c_dgm")
     st.plotly_chart(figures.barcode(dgm, alpha, max_bars=12), key="c_bar")
 

@@ -21,6 +21,7 @@ PAGES = [
     "pages/3_diagrams.py",
     "pages/4_inspect.py",
     "pages/7_classroom.py",
+    "pages/8_lesson.py",
 ]
 
 
@@ -146,7 +147,9 @@ def test_inspect_page_on_an_uploaded_image_and_mask():
     m = metrics(at)
     assert m["β ground truth (β0, β1)"] != m["β segmentation (β0, β1)"]
     assert any("merged: 1 region" in (t.name or "") for t in _figure(at, "errors").data)
-    assert len(at.get("download_button")) == 2
+    assert len(at.get("download_button")) == 4  # likelihood, segmentation, CSV, error map
+    csv = next(b for b in at.get("download_button") if "CSV" in b.proto.label)
+    assert csv.proto.label and not at.exception
     # for scale: the mask moved by one pixel, scored like the segmentation
     assert any("thickened by one pixel" in c.value for c in at.caption)
     table = at.table[0].value
@@ -215,3 +218,28 @@ def test_classroom_rules_disagree_on_the_spurious_blob():
     assert not at.exception
     m = metrics(at)
     assert int(m["pushes landing right (betti)"]) > int(m["pushes landing right (paper)"])
+def test_classroom_fig4_steps_on_exact_levels_and_the_last_step_has_one_component():
+    at = AppTest.from_file(str(ROOT / "pages/7_classroom.py"), default_timeout=60)
+    at.session_state["frame"] = False
+    at.run()
+    slider = at.select_slider[0]
+    steps = list(slider.options)
+    assert len(set(steps)) == len(steps)  # labels distinct: no two events merged
+    slider.set_value(0.0).run()
+    assert not at.exception
+    title = _figure(at, "c_super").layout.title.text
+    assert "β0 = 1 components" in title  # regression: the last step said 0 components
+
+
+def test_filtration_at_alpha_zero_and_a_saturated_net_is_sharpened():
+    at = AppTest.from_file(str(ROOT / "pages/2_filtration.py"), default_timeout=90).run()
+    assert not at.exception
+    at.slider(key="_w_alpha").set_value(0.0).run()
+    title = _figure(at, "superlevel").layout.title.text
+    m = metrics(at)
+    # regression: the metric said β0 0 under a plot titled β0 = 1
+    assert f"β0 = {m['β0 (components)']} components" in title
+    assert f"β1 = {m['β1 (holes)']} holes" in title
+    if at.session_state["likelihood"] == "checkpoint":  # the shipped net is saturated
+        assert any("saturated" in i.value for i in at.info)
+        assert at.slider(key="sharpness").value > 1

@@ -7,7 +7,19 @@ import importlib
 
 import pytest
 
-MODULES = ["persistence", "matching", "loss", "metrics", "imageio", "pushes"]
+MODULES = [
+    "pushes",
+    "calibration",
+    "stats",
+    "persistence",
+    "matching",
+    "loss",
+    "metrics",
+    "imageio",
+    "filtration",
+    "provenance",
+    "lesson",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)

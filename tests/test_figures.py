@@ -138,9 +138,14 @@ def test_landscape_draws_critical_pixels_and_forces(small):
     fig = figures.landscape(f, ct, highlight=(0, int(np.argmax(m[0].dot_cost))), max_arrows=10)
     surface = fig.data[0]
     assert isinstance(surface, go.Surface) and np.asarray(surface.z).shape == f.shape
-    markers = next(t for t in fig.data if t.name == "critical pixels")
-    assert 0 < len(markers.x) <= 10
+    markers = [t for t in fig.data if (t.name or "").startswith("critical pixel")]
+    assert 0 < sum(len(t.x) for t in markers) <= 10
     assert any((t.name or "").startswith("selected dot") for t in fig.data)
+    # the legend shows each marker as drawn: one colour and one symbol per trace
+    for t in fig.data:
+        if isinstance(t, go.Scatter3d) and t.mode == "markers":
+            assert isinstance(t.marker.color, str) and isinstance(t.marker.symbol, str)
+    assert fig.layout.scene.zaxis.title.text
 
 
 def test_landscape_subsamples_and_windows(sample):
@@ -181,3 +186,71 @@ def test_curves_build():
     assert [t.name for t in fig.data] == ["bce", "topo"] and len(fig.data[0].x) == 5
     fig = figures.lambda_sweep([{"lam": 0, "accuracy": 0.9, "betti_error": 2.0}])
     assert list(fig.data[0].x) == [2.0]
+
+
+@pytest.mark.parametrize("frame", [True, False])
+def test_betti_curves_right_end_and_critical_levels_equal_labelling(small, frame):
+    # Regression: the curve fell to β0 = 0 at α = 0 (the essential class dropped out).
+    f = small[0]
+    dgm = diagram(f, frame=frame)
+    alphas = np.array([1.0, float(dgm[0].birth[1]), float(dgm[1].death[0]), 0.5, 0.0])
+    fig = figures.betti_curves(dgm, alphas)
+    for j, a in enumerate(alphas):
+        assert (fig.data[0].y[j], fig.data[1].y[j]) == betti_numbers(f >= a, frame=frame)
+
+
+def test_diagram_plot_at_alpha_zero_draws_the_essential_class_alive(small):
+    _, _, dgm_f, _, _ = small
+    fig = figures.diagram_plot(dgm_f, alpha=0.0)
+    trace = next(t for t in fig.data if (t.name or "").startswith("Dgm(f) dim 0"))
+    open_ = np.asarray(trace.marker.symbol) == 100
+    assert open_.sum() == 1 and dgm_f[0].essential[open_].all()
+
+
+def test_diagram_plot_hides_dots_below_epsilon_and_says_how_many(sample):
+    _, _, _, dgm_f, dgm_g, m = sample
+    eps = 0.05
+    fig = figures.diagram_plot(dgm_f, dgm_g, m, min_persistence=eps, dims=(1,))
+    (trace,) = [t for t in fig.data if (t.name or "").startswith("Dgm(f)")]
+    small = dgm_f[1].persistence < eps
+    shown = [int(c[0]) for c in trace.customdata]  # each dot keeps its own index
+    assert small.any() and shown == list(np.flatnonzero(~small))
+    np.testing.assert_array_equal(np.asarray(trace.x, float), dgm_f[1].points[~small, 0])
+    assert f"({small.sum()} below ε hidden)" in trace.name
+    assert all(a.xref == "x" for a in fig.layout.annotations if a.showarrow)  # one panel
+    kept = {(a.ax, a.ay) for a in fig.layout.annotations if a.showarrow}
+    assert all(
+        dgm_f[1].persistence[i] >= eps
+        for i in range(len(dgm_f[1]))
+        if tuple(dgm_f[1].points[i]) in kept
+    )
+
+
+def test_dot_rows_are_in_plot_coordinates_and_keep_the_selected_dot(sample):
+    _, _, _, dgm_f, _, m = sample
+    cheapest = int(np.argmin(m[0].dot_cost))
+    rows = figures.dot_rows(dgm_f, m, top=3, selected=(0, cheapest))
+    assert [r["cost"] for r in rows] == sorted((r["cost"] for r in rows), reverse=True)
+    sel = [r for r in rows if r["selected"]]
+    assert len(sel) == 1 and (sel[0]["dim"], sel[0]["dot"]) == (0, cheapest)
+    for r in rows:
+        p = dgm_f[r["dim"]].points[r["dot"]]
+        assert (r["1 − birth"], r["1 − death"]) == (round(p[0], 3), round(p[1], 3))
+        t = m[r["dim"]].targets[r["dot"]]
+        assert (r["target (1 − birth)"], r["target (1 − death)"]) == (
+            round(t[0], 3),
+            round(t[1], 3),
+        )
+
+
+def test_lambda_sweep_joins_points_in_lambda_order_on_an_honest_axis():
+    runs = [
+        {"lam": 0.01, "accuracy": 0.951, "betti_error": 1.0},
+        {"lam": 0.0, "accuracy": 0.952, "betti_error": 2.0},
+        {"lam": 0.1, "accuracy": 0.950, "betti_error": 0.5},
+    ]
+    fig = figures.lambda_sweep(runs)
+    assert list(fig.data[0].text) == ["λ=0", "λ=0.01", "λ=0.1"]
+    assert list(fig.data[0].x) == [2.0, 1.0, 0.5]
+    lo, hi = fig.layout.yaxis.range
+    assert hi - lo >= 0.05 and lo <= 0.950 and hi >= 0.952  # 0.2 % does not fill the plot

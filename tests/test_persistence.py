@@ -218,3 +218,50 @@ def test_constant_patches(value, frame):
     assert dgm[0].points.tolist() == [[0.0 if frame else 1.0 - value, 1.0]]
     # with a frame the framed interior is one hole, unless it is all foreground
     assert len(dgm[1]) == (1 if frame and value < 1.0 else 0)
+
+
+@st.composite
+def likelihood_and_level(draw):
+    """f (also with full float64 values such as 0.1, whose 1 - (1 - x) is not x) and a
+    level α that is often 0, 1 or exactly one of f's values (a critical value)."""
+    f = draw(
+        st.one_of(
+            likelihoods(max_side=10),
+            hnp.arrays(
+                np.float64,
+                st.tuples(st.integers(1, 8), st.integers(1, 8)),
+                elements=st.sampled_from([0.0, 0.1, 0.3, 0.7, 0.9, 1.0, 0.2, 0.6]),
+            ),
+            hnp.arrays(
+                np.float64,
+                st.tuples(st.integers(1, 8), st.integers(1, 8)),
+                elements=st.floats(0, 1, allow_nan=False),
+            ),
+        )
+    )
+    alpha = draw(
+        st.one_of(
+            st.just(0.0), st.just(1.0), st.sampled_from(sorted(set(f.ravel()))), st.floats(0, 1)
+        )
+    )
+    return f, alpha
+
+
+@settings(max_examples=400)
+@given(case=likelihood_and_level(), frame=st.booleans())
+def test_betti_equals_labelling_at_every_level_including_0_1_and_critical_values(case, frame):
+    # Regression: Dots.alive used `death < alpha`, so the essential class dropped out
+    # at alpha = 0, and 1 - (1 - birth) != birth missed classes born exactly at alpha.
+    f, alpha = case
+    dgm = diagram(f, frame=frame)
+    b0, b1 = betti_numbers(f >= alpha, frame=frame)
+    assert dgm.betti(alpha) == {0: b0, 1: b1}
+    for k, b in ((0, b0), (1, b1)):
+        assert dgm[k].alive(alpha).sum() == b
+
+
+def test_betti_at_zero_keeps_the_essential_component():
+    f = np.array([[0.0, 0.3], [0.6, 1.0]])
+    for frame in (False, True):
+        assert diagram(f, frame=frame).betti(0.0) == {0: 1, 1: 0}
+    assert diagram(np.full((3, 3), 0.1), frame=False).betti(0.1) == {0: 1, 1: 0}

@@ -43,12 +43,18 @@ __all__ = [
     "loss_curves",
     "lambda_sweep",
     "top_dots",
+    "error_map_rgb",
+    "segmentation_change",
+    "minimap",
+    "dot_rows",
 ]
 
 DIM_COLORS = {0: "#1f5fbf", 1: "#8c1c3a"}  # blue, burgundy (paper Fig. 4)
-DIM_NAMES = {0: "components (dim 0)", 1: "handles (dim 1)"}
+DIM_NAMES = {0: "components (dim 0)", 1: "holes (dim 1)"}
 ARROW = "#f28e2b"  # orange, the paper's matching arrows
 HIGHLIGHT = "#ffbf00"
+#: Diagrams with at most this many dots shown are drawn as SVG, larger ones with WebGL.
+SVG_DOTS = 3000
 
 # Component colours (saturated) and hole colours (pale), cycled by label.
 _COMPONENTS = np.array(
@@ -132,7 +138,7 @@ def landscape(
             cmin=0,
             cmax=1,
             opacity=0.92,
-            colorbar={"title": "f", "len": 0.6},
+            colorbar={"title": "f (likelihood)", "len": 0.6},
             hovertemplate="row %{y}, col %{x}<br>f = %{z:.3f}<extra></extra>",
             name="f",
         )
@@ -149,18 +155,20 @@ def landscape(
                 ct.dim[keep], ct.dot[keep], ct.end[keep], val, tg, force[keep], strict=True
             )
         ]
-        fig.add_trace(
-            go.Scatter3d(
-                x=px[:, 1],
-                y=px[:, 0],
-                z=val,
-                mode="markers",
-                marker={"size": 3, "color": [DIM_COLORS[int(d)] for d in ct.dim[keep]]},
-                text=text,
-                hovertemplate="%{text}<extra></extra>",
-                name="critical pixels",
+        for k in np.unique(ct.dim[keep]):  # one trace per dimension: the legend shows it
+            on = ct.dim[keep] == k
+            fig.add_trace(
+                go.Scatter3d(
+                    x=px[on, 1],
+                    y=px[on, 0],
+                    z=val[on],
+                    mode="markers",
+                    marker={"size": 3, "color": DIM_COLORS[int(k)], "symbol": "circle"},
+                    text=[t for t, o in zip(text, on, strict=True) if o],
+                    hovertemplate="%{text}<extra></extra>",
+                    name=f"critical pixel, {DIM_NAMES[int(k)].split(' (')[0]}",
+                )
             )
-        )
         xs, ys, zs = [], [], []
         for (r, c), v, t in zip(px, val, tg, strict=True):
             xs += [c, c, None]
@@ -172,21 +180,20 @@ def landscape(
             )
         )
         up = tg > val  # arrow tips: up (raise a saddle) or down (cut a bridge)
-        fig.add_trace(
-            go.Scatter3d(
-                x=px[:, 1],
-                y=px[:, 0],
-                z=tg,
-                mode="markers",
-                marker={
-                    "size": 4,
-                    "symbol": "diamond",
-                    "color": np.where(up, ARROW, "#6a3d9a").tolist(),
-                },
-                hoverinfo="skip",
-                name="target (tip)",
-            )
-        )
+        for mask, colour, what in ((up, ARROW, "raise"), (~up, "#6a3d9a", "lower")):
+            if mask.any():
+                fig.add_trace(
+                    go.Scatter3d(
+                        x=px[mask, 1],
+                        y=px[mask, 0],
+                        z=tg[mask],
+                        mode="markers",
+                        # circles: WebGL draws other 3-D symbols unlike their legend entry
+                        marker={"size": 5, "symbol": "circle", "color": colour},
+                        hoverinfo="skip",
+                        name=f"target: {what} the pixel",
+                    )
+                )
     if highlight is not None and ct is not None:
         dim, idx = highlight
         sel = (ct.dim == dim) & (ct.dot == idx)
@@ -207,13 +214,13 @@ def landscape(
         scene={
             "xaxis_title": "column",
             "yaxis_title": "row",
-            "zaxis_title": "f",
-            "zaxis": {"range": [0, 1]},
+            "zaxis": {"range": [0, 1], "title": "f"},
             "yaxis": {"autorange": "reversed"},
             "aspectratio": {"x": w / max(h, w), "y": h / max(h, w), "z": 0.35},
-            "camera": {"eye": {"x": 1.0, "y": 1.0, "z": 0.7}},
+            # far enough that no tick label is cut at the edge
+            "camera": {"eye": {"x": 1.45, "y": 1.45, "z": 0.95}},
         },
-        margin={"l": 0, "r": 0, "t": 30, "b": 0},
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
         height=520,
         legend={"orientation": "h", "y": 1.02},
     )
@@ -221,6 +228,61 @@ def landscape(
 
 
 # ------------------------------------------------------------------------ filtration
+
+
+def minimap(
+    f: np.ndarray, window: tuple[int, int, int, int] | None, max_side: int = 160
+) -> np.ndarray:
+    """``f`` as a small grey RGB image with the ``window`` outlined in orange.
+
+    ``window = (row0, row1, col0, col1)`` as :func:`landscape` takes it; ``None``
+    draws the whole image, unmarked.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rgb = minimap(np.zeros((40, 40)), (10, 20, 5, 15), max_side=40)
+    >>> rgb.shape, rgb[10, 5].tolist(), rgb[15, 10].tolist()
+    ((40, 40, 3), [242, 142, 43], [0, 0, 0])
+    """
+    f = np.asarray(f, float)
+    step = max(1, int(np.ceil(max(f.shape) / max_side)))
+    grey = (np.clip(f[::step, ::step], 0, 1) * 255).astype(np.uint8)
+    rgb = np.repeat(grey[:, :, None], 3, axis=2)
+    if window is not None:
+        r0, r1, c0, c1 = (int(v) // step for v in window)
+        r1, c1 = min(r1, rgb.shape[0]) - 1, min(c1, rgb.shape[1]) - 1
+        orange = np.array([242, 142, 43], np.uint8)
+        for t in range(max(1, 2 // step + 1)):  # a line two pixels wide where there is room
+            rgb[r0 + t if r0 + t <= r1 else r0, c0 : c1 + 1] = orange
+            rgb[r1 - t if r1 - t >= r0 else r1, c0 : c1 + 1] = orange
+            rgb[r0 : r1 + 1, c0 + t if c0 + t <= c1 else c0] = orange
+            rgb[r0 : r1 + 1, c1 - t if c1 - t >= c0 else c1] = orange
+    return rgb
+
+
+def segmentation_change(
+    before: np.ndarray, after: np.ndarray, threshold: float = 0.5
+) -> np.ndarray:
+    """The segmentation ``after >= threshold`` with what changed since ``before``.
+
+    Unchanged foreground is white, unchanged background black, pixels the change
+    added are green and pixels it removed magenta (an RGB uint8 image).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rgb = segmentation_change(np.array([[0.9, 0.1, 0.9]]), np.array([[0.9, 0.8, 0.2]]))
+    >>> rgb[0].tolist()
+    [[255, 255, 255], [40, 200, 60], [230, 40, 200]]
+    """
+    b = np.asarray(before) >= threshold
+    a = np.asarray(after) >= threshold
+    rgb = np.zeros((*a.shape, 3), np.uint8)
+    rgb[a & b] = 255
+    rgb[a & ~b] = (40, 200, 60)
+    rgb[~a & b] = (230, 40, 200)
+    return rgb
 
 
 def superlevel_rgb(f: np.ndarray, alpha: float, frame: bool = True) -> tuple[np.ndarray, int, int]:
@@ -251,13 +313,19 @@ def superlevel_rgb(f: np.ndarray, alpha: float, frame: bool = True) -> tuple[np.
     return rgb, b0, b1
 
 
-def superlevel(f: np.ndarray, alpha: float, frame: bool = True) -> go.Figure:
-    """The superlevel set ``f >= alpha`` with components and holes coloured."""
+def superlevel(
+    f: np.ndarray, alpha: float, frame: bool = True, label: str | None = None
+) -> go.Figure:
+    """The superlevel set ``f >= alpha`` with components and holes coloured.
+
+    ``label`` is how α is written in the title (default two decimals); the set is
+    always thresholded at the exact ``alpha``.
+    """
     rgb, b0, b1 = superlevel_rgb(f, alpha, frame)
     fig = go.Figure(go.Image(source=_png_source(rgb), hoverinfo="skip"))
     _image_axes(fig)
     fig.update_layout(
-        title=f"f ≥ {alpha:.2f}: β0 = {b0} components, β1 = {b1} holes",
+        title=f"f ≥ {label or f'{alpha:.2f}'}: β0 = {b0} components, β1 = {b1} holes",
         margin={"l": 0, "r": 0, "t": 40, "b": 0},
         height=420,
     )
@@ -377,7 +445,7 @@ def betti_curves(
     fig = go.Figure()
     for k in dgm.dims:
         d = dgm[k]
-        alive = (d.birth[:, None] >= a[None, :]) & (d.death[:, None] < a[None, :])
+        alive = np.stack([d.alive(x) for x in a], axis=1) if len(d) else np.zeros((0, len(a)))
         fig.add_trace(
             go.Scatter(
                 x=a,
@@ -411,6 +479,8 @@ def diagram_plot(
     highlight: Dot | None = None,
     alpha: float | None = None,
     max_arrows: int = 40,
+    min_persistence: float = 0.0,
+    dims: Sequence[int] | None = None,
 ) -> go.Figure:
     """Dgm(f) (and Dgm(g)) per dimension in the paper's coordinates, with matching.
 
@@ -419,8 +489,10 @@ def diagram_plot(
     ``max_arrows`` costliest dots of each dimension to their partner ``gamma*(p)``.
     With ``alpha`` the diagram is drawn as it stands at that threshold (Fig. 4):
     dots not yet born are hidden, classes still alive are open circles.
+    Dots with persistence below ``min_persistence`` are hidden (and their arrows);
+    the legend says how many. ``dims`` draws only those dimensions (default: all).
     """
-    dims = dgm_f.dims
+    dims = dgm_f.dims if dims is None else tuple(k for k in dims if k in dgm_f.dims)
     fig = make_subplots(
         rows=1,
         cols=len(dims),
@@ -443,14 +515,15 @@ def diagram_plot(
             col=c,
         )
         pts = d.points
-        shown = np.ones(len(d), bool)
+        big = d.persistence >= min_persistence
+        shown = big.copy()
         symbol: Any = "circle"
         if alpha is not None:
-            shown = d.birth >= alpha
-            symbol = np.where(d.death < alpha, 0, 100)  # plotly codes: circle, circle-open
+            shown = big & (d.birth >= alpha)
+            alive = d.alive(alpha)
+            symbol = np.where(alive, 100, 0)  # plotly codes: circle-open, circle
             pts = pts.copy()
             # A class alive at alpha is drawn where it stands now: death coordinate 1 - alpha.
-            alive = shown & (d.death < alpha)
             pts[alive, 1] = 1 - alpha
             pts[~shown] = np.nan
             t = 1 - alpha
@@ -469,8 +542,15 @@ def diagram_plot(
         cost = matching[k].dot_cost if matching is not None else np.zeros(len(d))
         # customdata: index, birth, death, cost, dimension (a click reads index and dim)
         custom = np.stack([np.arange(len(d)), d.birth, d.death, cost, np.full(len(d), k)], axis=1)
+        # Dots below min_persistence are left out of the trace (customdata keeps each
+        # dot's own index). SVG for a few thousand dots: WebGL is slow to start, and
+        # without a GPU (a projector's laptop, a headless browser) slow to draw.
+        pts, custom = pts[big], custom[big]
+        if not isinstance(symbol, str):
+            symbol = symbol[big]
+        scatter = go.Scatter if len(pts) <= SVG_DOTS else go.Scattergl
         fig.add_trace(
-            go.Scattergl(
+            scatter(
                 x=pts[:, 0],
                 y=pts[:, 1],
                 mode="markers",
@@ -478,7 +558,8 @@ def diagram_plot(
                 customdata=custom,
                 hovertemplate="dot #%{customdata[0]:.0f}<br>birth %{customdata[1]:.3f}, "
                 "death %{customdata[2]:.3f}<br>cost %{customdata[3]:.4f}<extra></extra>",
-                name=f"Dgm(f) dim {k}: {int(shown.sum())} dots",
+                name=f"Dgm(f) dim {k}: {int(shown.sum())} dots"
+                + (f" ({int((~big).sum())} below ε hidden)" if (~big).any() else ""),
             ),
             row=1,
             col=c,
@@ -499,7 +580,8 @@ def diagram_plot(
             )
         if matching is not None and alpha is None:
             m = matching[k]
-            order = np.argsort(-m.dot_cost, kind="stable")[:max_arrows]
+            order = np.argsort(-m.dot_cost, kind="stable")
+            order = order[big[order]][:max_arrows]
             xref = "x" if c == 1 else f"x{c}"
             yref = "y" if c == 1 else f"y{c}"
             for i in order:
@@ -550,11 +632,62 @@ def diagram_plot(
         )
     fig.update_layout(annotations=list(fig.layout.annotations) + arrows)
     fig.update_layout(
-        height=470,
-        margin={"l": 10, "r": 10, "t": 40, "b": 10},
-        legend={"orientation": "h", "y": -0.2, "x": 0},
+        height=470 if len(dims) > 1 else 560,
+        margin={"l": 10, "r": 10, "t": 90, "b": 10},
+        # above the plots: below them the legend ran into the x-axis titles
+        legend={"orientation": "h", "y": 0.99, "yanchor": "top", "yref": "container", "x": 0},
     )
     return fig
+
+
+def dot_rows(
+    dgm_f: Diagram,
+    matching: Matching,
+    top: int = 25,
+    selected: Dot | None = None,
+    min_persistence: float = 0.0,
+) -> list[dict[str, Any]]:
+    """The costliest dots of each dimension as table rows, costliest first.
+
+    Coordinates are the plot's, ``(1 − birth, 1 − death)``, for the dot and for its
+    target; ``selected`` is always included (and flagged ``"selected": True``).
+    Dots below ``min_persistence`` are left out unless selected.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from topoviz.matching import match
+    >>> from topoviz.persistence import diagram
+    >>> f = np.array([[0.9, 0.2, 0.7]]); g = np.array([[1.0, 0.0, 0.0]])
+    >>> rows = dot_rows(diagram(f, frame=False), match(diagram(f, frame=False),
+    ...                 diagram(g, frame=False)))
+    >>> [(r["dim"], r["1 − birth"], r["1 − death"], r["matched to"]) for r in rows]
+    [(0, 0.3, 0.8, 'diagonal'), (0, 0.1, 1.0, 'GT dot 0')]
+    """
+    rows = []
+    for k in dgm_f.dims:
+        m, d = matching[k], dgm_f[k]
+        keep = np.flatnonzero(d.persistence >= min_persistence)
+        pick = list(keep[np.argsort(-m.dot_cost[keep], kind="stable")][:top])
+        if selected is not None and selected[0] == k and 0 <= selected[1] < len(d):
+            if selected[1] not in pick:
+                pick.append(selected[1])
+        for i in pick:
+            rows.append(
+                {
+                    "dim": k,
+                    "dot": int(i),
+                    "1 − birth": round(float(d.points[i, 0]), 3),
+                    "1 − death": round(float(d.points[i, 1]), 3),
+                    "matched to": "diagonal" if m.partner[i] < 0 else f"GT dot {m.partner[i]}",
+                    "target (1 − birth)": round(float(m.targets[i, 0]), 3),
+                    "target (1 − death)": round(float(m.targets[i, 1]), 3),
+                    "cost": float(m.dot_cost[i]),
+                    "selected": selected == (k, int(i)),
+                }
+            )
+    rows.sort(key=lambda r: -r["cost"])
+    return rows
 
 
 def critical_pixels_overlay(
@@ -711,16 +844,34 @@ ERROR_COLORS = {
 }
 
 
-def error_map(image: np.ndarray, pred: np.ndarray, errors: Mapping[str, np.ndarray]) -> go.Figure:
-    """The image, the predicted structure in black, and each kind of error tinted."""
+def error_map_rgb(
+    image: np.ndarray, pred: np.ndarray, errors: Mapping[str, np.ndarray]
+) -> np.ndarray:
+    """The picture of :func:`error_map` as an RGB uint8 array (for a PNG download).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rgb = error_map_rgb(np.ones((2, 2)), np.eye(2, dtype=bool), {})
+    >>> rgb.dtype, rgb[0, 0].tolist(), rgb[0, 1].tolist()
+    (dtype('uint8'), [63, 63, 63], [255, 255, 255])
+    """
     img = np.asarray(image, float)
+    if img.ndim == 3:
+        img = img.mean(axis=2)
     rgb = np.repeat((0.35 + 0.65 * img)[..., None] * 255, 3, axis=2)
     for kind, colour in ERROR_COLORS.items():
         m = errors.get(kind)
         if m is not None and m.any():
             rgb[m] = 0.45 * rgb[m] + 0.55 * np.array(colour)
     rgb[np.asarray(pred, bool)] *= 0.25
-    fig = go.Figure(go.Image(source=_png_source(rgb.astype(np.uint8)), hoverinfo="skip"))
+    return np.clip(rgb, 0, 255).astype(np.uint8)
+
+
+def error_map(image: np.ndarray, pred: np.ndarray, errors: Mapping[str, np.ndarray]) -> go.Figure:
+    """The image, the predicted structure in black, and each kind of error tinted."""
+    rgb = error_map_rgb(image, pred, errors)
+    fig = go.Figure(go.Image(source=_png_source(rgb), hoverinfo="skip"))
     for kind, colour in ERROR_COLORS.items():  # legend entries
         fig.add_trace(
             go.Scatter(
@@ -770,22 +921,32 @@ def loss_curves(
     return fig
 
 
-def lambda_sweep(results: Sequence[Mapping[str, float]]) -> go.Figure:
-    """Accuracy against Betti error, one point per λ (the paper's Fig. 6)."""
+def lambda_sweep(results: Sequence[Mapping[str, float]], min_span: float = 0.05) -> go.Figure:
+    """Accuracy against Betti error, one point per λ (the paper's Fig. 6).
+
+    Points are joined in λ order (not run order). The accuracy axis spans at
+    least ``min_span`` (5 points of accuracy by default), so a 0.2 % difference
+    does not fill the plot.
+    """
+    results = sorted(results, key=lambda r: r["lam"])
     lam = [r["lam"] for r in results]
+    acc = [r["accuracy"] for r in results]
     fig = go.Figure(
         go.Scatter(
             x=[r["betti_error"] for r in results],
-            y=[r["accuracy"] for r in results],
+            y=acc,
             mode="markers+lines+text",
             text=[f"λ={v:g}" for v in lam],
             textposition="top center",
-            name="λ sweep",
+            name="λ sweep (joined in λ order)",
         )
     )
+    lo, hi = (min(acc), max(acc)) if acc else (0.0, 1.0)
+    pad = max(0.0, min_span - (hi - lo)) / 2 + 0.005
+    lo, hi = max(0.0, lo - pad), min(1.0, hi + pad)
     fig.update_xaxes(title="Betti error (lower is better)")
-    fig.update_yaxes(title="pixel accuracy")
-    fig.update_layout(height=340, margin={"l": 10, "r": 10, "t": 30, "b": 10})
+    fig.update_yaxes(title="pixel accuracy", range=[lo, hi], tickformat=".1%")
+    fig.update_layout(height=380, margin={"l": 10, "r": 10, "t": 30, "b": 10})
     return fig
 
 

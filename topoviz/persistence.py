@@ -65,7 +65,7 @@ class Dots:
     Attributes
     ----------
     dim : int
-        0 for connected components, 1 for handles (loops).
+        0 for connected components, 1 for holes (loops, the paper's handles).
     points : ndarray, shape (n, 2), float64
         ``(1 - birth, 1 - death)`` of every dot, the paper's coordinates.
     birth_pixel, death_pixel : ndarray, shape (n, 2), int64
@@ -74,6 +74,11 @@ class Dots:
         of an essential class).
     essential : ndarray, shape (n,), bool
         True for a class that never dies; its death coordinate is 1 by convention.
+    values : ndarray, shape (n, 2), float64, optional
+        The exact ``(birth, death)`` values of ``f`` (death 0 for an essential
+        class). ``1 - (1 - b)`` is not always ``b`` in floating point (``b = 0.1``),
+        so :meth:`alive` compares these, not the points; when absent they are
+        recovered from ``points``.
     """
 
     dim: int
@@ -81,6 +86,7 @@ class Dots:
     birth_pixel: np.ndarray
     death_pixel: np.ndarray
     essential: np.ndarray
+    values: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     def __len__(self) -> int:
         return len(self.points)
@@ -88,12 +94,12 @@ class Dots:
     @property
     def birth(self) -> np.ndarray:
         """Birth thresholds in ``f`` (the superlevel value where a class appears)."""
-        return 1.0 - self.points[:, 0]
+        return 1.0 - self.points[:, 0] if self.values is None else self.values[:, 0]
 
     @property
     def death(self) -> np.ndarray:
         """Death thresholds in ``f`` (0 for an essential class)."""
-        return 1.0 - self.points[:, 1]
+        return 1.0 - self.points[:, 1] if self.values is None else self.values[:, 1]
 
     @property
     def persistence(self) -> np.ndarray:
@@ -101,8 +107,20 @@ class Dots:
         return self.points[:, 1] - self.points[:, 0]
 
     def alive(self, alpha: float) -> np.ndarray:
-        """Mask of the dots whose class exists in the superlevel set ``f >= alpha``."""
-        return (self.birth >= alpha) & (self.death < alpha)
+        """Mask of the dots whose class exists in the superlevel set ``f >= alpha``.
+
+        A class is born when ``alpha`` falls to ``birth`` and dies when it falls to
+        ``death``: alive for ``death < alpha <= birth``; an essential class for
+        every ``alpha <= birth``, 0 included.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> dgm = diagram(np.array([[0.0, 0.1], [0.6, 1.0]]), frame=False)
+        >>> dgm[0].alive(0.0).tolist(), dgm.betti(0.0), dgm.betti(0.1)
+        ([True], {0: 1, 1: 0}, {0: 1, 1: 0})
+        """
+        return (self.birth >= alpha) & ((self.death < alpha) | self.essential)
 
     def betti(self, alpha: float = 0.5) -> int:
         """Betti number of the superlevel set ``f >= alpha`` read off the diagram."""
@@ -482,12 +500,15 @@ def _dots_from_pairs(
     essential = d < 0
     x = 1.0 - v[b + offset]
     y = np.where(essential, 1.0, 1.0 - v[np.where(essential, 0, d) + offset])
+    vb = v[b + offset].astype(np.float64)
+    vd = np.where(essential, 0.0, v[np.where(essential, 0, d) + offset])
     return Dots(
         dim,
         np.stack([x, y], axis=1).reshape(-1, 2),
         _to_pixels(b, w, frame, shape),
         _to_pixels(d, w, frame, shape),
         essential,
+        np.stack([vb, vd], axis=1).reshape(-1, 2),
     )
 
 
@@ -656,7 +677,13 @@ def diagrams(stack: np.ndarray, frame: bool = True, dims: Sequence[int] = (0, 1)
             for parts in zip(
                 *(
                     np.split(a, cuts)
-                    for a in (dots.points, dots.birth_pixel, dots.death_pixel, dots.essential)
+                    for a in (
+                        dots.points,
+                        dots.birth_pixel,
+                        dots.death_pixel,
+                        dots.essential,
+                        dots.values,
+                    )
                 ),
                 strict=True,
             )

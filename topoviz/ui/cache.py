@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from topoviz import checkpoints, inference, synthetic
+from topoviz import checkpoints, inference, provenance, synthetic
 from topoviz.calibration import calibration_set
 from topoviz.imageio import ImageRead, MaskRead, load_image, load_mask, read_image, read_mask
 from topoviz.matching import Matching, betti_match, match
@@ -61,6 +61,12 @@ def read_upload(data: bytes) -> ImageRead:
 @st.cache_data(show_spinner=False, max_entries=8, ttl=UPLOAD_TTL_S)
 def read_upload_mask(data: bytes, shape: tuple[int, int]) -> MaskRead:
     return read_mask(data, shape=shape, resize=True)
+
+
+@st.cache_data(show_spinner=False, max_entries=1)
+def data_profiles() -> dict[str, dict[str, float]]:
+    """The training sets' profiles (``models/data_profiles.json``) by data name."""
+    return provenance.load_profiles(MODELS / "data_profiles.json")
 
 
 def checkpoint_path(file: str) -> Path:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import streamlit as st
 
-from topoviz import nets
+from topoviz import nets, provenance
 from topoviz.checkpoints import CheckpointError
 from topoviz.imageio import ImageError
 from topoviz.ui import cache, nav
@@ -93,7 +93,13 @@ def render() -> Selection:
         S.persistent(S.FRAME, st.toggle, "Frame (relative homology)", help=_FRAME_HELP)
         S.persistent(S.TEACH, st.toggle, "Teaching mode", help="Short explanations on each page.")
         S.sync_url()
-        st.caption("The address bar holds sample, α, rule and dot: copy it to share this view.")
+        if source == "upload":
+            st.caption(
+                "An uploaded image stays in this browser session: the address bar holds α, "
+                "rule and dot but no image, so a copied link cannot show this view."
+            )
+        else:
+            st.caption("The address bar holds sample, α, rule and dot: copy it to share this view.")
     sel = Selection(name, image, mask, f, label, bool(st.session_state[S.FRAME]), tuple(notices))
     st.session_state[S.SELECTION] = sel
     st.session_state[_RENDERED] = True
@@ -193,13 +199,50 @@ def _likelihood(
         st.session_state[S.CHECKPOINT] = next(iter(files))
     choice = S.persistent(S.CHECKPOINT, st.selectbox, "Checkpoint", list(files))
     entry = files[choice]
-    st.caption(f"{entry.get('arch', '?')} trained on {entry.get('data', '?')}")
+    st.caption(f"{entry.get('arch', '?')} {provenance.describe(entry)}")
+    _domain_check(image, entry, found)
     try:
         mtime = cache.checkpoint_path(entry["file"]).stat().st_mtime
-        return cache.predict(entry["file"], mtime, image), f"checkpoint {choice}"
+        return cache.predict(entry["file"], mtime, image), (
+            f"checkpoint {choice}, trained on {entry.get('data', 'unknown data')}"
+        )
     except (CheckpointError, RuntimeError, ValueError, OSError) as error:
         st.error(f"Checkpoint {choice} could not be used: {error}")
         return None, ""
+
+
+def _use_checkpoint(name: str) -> None:
+    st.session_state[S.CHECKPOINT] = name
+
+
+def _domain_check(image: np.ndarray, entry: dict, found: list[dict]) -> None:
+    """Warn when ``image`` looks unlike the data ``entry`` was trained on, and offer
+    the shipped checkpoint trained on the nearest data (same loss)."""
+    refs = cache.data_profiles()
+    ref = refs.get(entry.get("data", ""))
+    if ref is None:
+        return
+    p = provenance.profile(image)
+    reasons = provenance.unlike(p, ref)
+    if not reasons:
+        return
+    st.warning(
+        f"This image looks unlike {entry['data']}, the data this net was trained on: "
+        + "; ".join(reasons)
+        + ". Its likelihood may be meaningless here."
+    )
+    near = provenance.nearest(p, refs)
+    if near is None or near == entry.get("data"):
+        return
+    same = [e for e in found if e.get("data") == near]
+    best = next((e for e in same if e.get("loss") == entry.get("loss")), same[0] if same else None)
+    if best is not None:
+        st.button(
+            f"Use {best['name']} (trained on {near}, the nearest)",
+            key="use_nearest",
+            on_click=_use_checkpoint,
+            args=(best["name"],),
+        )
 
 
 _CHECKPOINT_UPLOADER = "upload_checkpoint"

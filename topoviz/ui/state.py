@@ -92,8 +92,16 @@ def init() -> None:
 
 
 def sync_url() -> None:
-    """Write the shared keys to ``st.query_params`` (only those that changed)."""
+    """Write the shared keys to ``st.query_params`` (only those that changed).
+
+    While an uploaded image is shown the sample is dropped from the URL: a copied
+    link must not open a different image than the one on screen.
+    """
     for key in SHARED:
+        if key == SAMPLE and st.session_state.get(SOURCE) == "upload":
+            if key in st.query_params:
+                del st.query_params[key]
+            continue
         text = str(st.session_state.get(key, DEFAULTS[key]))
         if st.query_params.get(key) != text:
             st.query_params[key] = text

@@ -1,0 +1,223 @@
+"""Time the app in a real browser: every page to idle (cold and warm), an α move, a dot
+click, and the in-browser fine-tune rate.
+
+Starts ``streamlit run app.py`` on ``--port`` and drives Debian's chromium through
+Playwright (never ``playwright install``). Prints a Markdown table; with
+``--screenshots DIR`` it also saves a full-page screenshot of every page.
+
+    python bench/bench_browser.py                   # the table
+    python bench/bench_browser.py --screenshots docs/screenshots --repeats 3
+
+"Idle" means: Streamlit's script has finished (``data-test-script-state="notRunning"``),
+the running indicator is gone, the page's h1 is visible and every plotly chart on
+the page has drawn.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+PAGES = [  # (name, path, h1 text, plotly charts the page draws on opening)
+    ("home", "", "topoviz", 0),
+    ("landscape", "landscape", "Likelihood landscape", 1),
+    ("filtration", "filtration", "Filtration", 3),
+    ("diagrams", "diagrams", "Persistence diagrams", 2),
+    ("inspect", "inspect", "Inspect an image", 1),
+    ("finetune", "finetune", "Fine-tune live", 0),
+    ("lambda", "lambda", "λ experiments", 0),
+    ("classroom", "classroom", "Classroom", 4),
+    ("lesson", "lesson?step=1", "99 % right", 1),
+]
+APP = '[data-testid="stApp"]'
+
+
+def start_server(port: int) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [
+            sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+            "--server.port", str(port), "--server.address", "127.0.0.1",
+            "--browser.gatherUsageStats", "false",
+        ],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
+                if r.read().strip() == b"ok":
+                    return proc
+        except OSError:
+            time.sleep(0.3)
+    os.killpg(proc.pid, signal.SIGTERM)
+    raise SystemExit("streamlit did not start in 120 s")
+
+
+def idle(page: Page, rerun: bool = False, charts: int = 0, timeout_ms: int = 300_000) -> None:
+    """Wait until the script has run to the end and every chart (at least ``charts``)
+    has drawn (plotly loads lazily: an early check sees none)."""
+    page.wait_for_selector(f'{APP}[data-test-connection-state="CONNECTED"]', state="attached")
+    if rerun:
+        try:
+            page.wait_for_selector(
+                f'{APP}:not([data-test-script-state="notRunning"])', state="attached", timeout=1500
+            )
+        except PlaywrightTimeout:
+            pass
+    page.wait_for_selector(
+        f'{APP}[data-test-script-state="notRunning"]', state="attached", timeout=timeout_ms
+    )
+    page.wait_for_selector('[data-testid="stStatusWidget"]', state="hidden", timeout=timeout_ms)
+    page.wait_for_function(
+        """(n) => { const c = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')];
+                   return c.length >= n && c.every(e => e.querySelector('.main-svg')); }""",
+        arg=charts,
+        timeout=timeout_ms,
+    )
+
+
+def visit(page: Page, url: str, h1: str, charts: int = 0) -> float:
+    t0 = time.perf_counter()
+    page.goto(url, wait_until="domcontentloaded")
+    idle(page, charts=charts)
+    page.locator("h1").filter(has_text=h1).first.wait_for(state="visible")
+    return time.perf_counter() - t0
+
+
+def alpha_move(page: Page, url: str) -> float:
+    visit(page, f"{url}/filtration", "Filtration", 3)
+    slider = page.get_by_role("slider", name="Threshold α")
+    slider.focus()
+    t0 = time.perf_counter()
+    slider.press("ArrowLeft")
+    idle(page, rerun=True)
+    return time.perf_counter() - t0
+
+
+_DOT = """() => {
+  const gd = document.querySelectorAll('.js-plotly-plot')[0];
+  const t = gd._fullData.find(t => (t.name || '').startsWith('Dgm(f)'));
+  let best = -1, i = -1;
+  for (let j = 0; j < t.x.length; j++) {
+    const p = t.y[j] - t.x[j];
+    if (p > best && p < 0.95) { best = p; i = j; }
+  }
+  const ax = n => gd._fullLayout[n.length > 1 ? n[0] + 'axis' + n.slice(1) : n + 'axis'];
+  const xa = ax(t.xaxis), ya = ax(t.yaxis), r = gd.getBoundingClientRect();
+  return {index: t.customdata[i][0], x: r.left + xa._offset + xa.d2p(t.x[i]),
+          y: r.top + ya._offset + ya.d2p(t.y[i])};
+}"""
+
+
+def dot_click(page: Page, url: str) -> float:
+    visit(page, f"{url}/diagrams?dot=", "Persistence diagrams", 2)
+    dot = page.evaluate(_DOT)
+    t0 = time.perf_counter()
+    page.mouse.click(dot["x"], dot["y"])
+    page.wait_for_url(lambda u: "dot=0%3A" in u or "dot=1%3A" in u)  # the nearest dot
+    idle(page, rerun=True)
+    return time.perf_counter() - t0
+
+
+def fine_tune(page: Page, url: str) -> tuple[int, float, str]:
+    """Steps done, wall seconds from the click to 'done', and the rate the page shows."""
+    visit(page, f"{url}/finetune", "Fine-tune live")
+    page.get_by_role("button", name="Start").first.click()
+    t0 = time.perf_counter()
+    page.get_by_text("— done").first.wait_for(state="visible", timeout=900_000)
+    wall = time.perf_counter() - t0
+    text = page.get_by_text("— done").first.inner_text()
+    steps = int(text.split("/")[0].split()[-1])
+    shown = page.locator('[data-testid="stMetric"]').filter(has_text="Steps/s").first
+    rate = shown.locator('[data-testid="stMetricValue"]').inner_text()
+    idle(page, rerun=True)
+    return steps, wall, rate
+
+
+def shoot(page: Page, path: Path) -> None:
+    height = page.evaluate(
+        """() => Math.max(document.documentElement.scrollHeight, ...[...document.querySelectorAll(
+            '[data-testid="stMain"], [data-testid="stMainBlockContainer"]')]
+            .map(e => e.scrollHeight))"""
+    )
+    size = page.viewport_size
+    page.set_viewport_size({"width": size["width"], "height": min(max(height, 600), 4000)})
+    page.wait_for_timeout(800)
+    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size(size)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=8513)
+    parser.add_argument("--url", help="an app already running (no server is started)")
+    parser.add_argument("--repeats", type=int, default=3, help="warm visits per page")
+    parser.add_argument("--screenshots", type=Path, help="save one screenshot per page here")
+    parser.add_argument("--no-finetune", action="store_true", help="skip the fine-tune run")
+    parser.add_argument("--pages", nargs="*", help="only these page names")
+    args = parser.parse_args()
+    # a SIGTERM (timeout, kill) ends the run through `finally`: the server goes with it
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    proc = None if args.url else start_server(args.port)
+    url = args.url or f"http://127.0.0.1:{args.port}"
+    rows = []
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+            page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+            page.set_default_timeout(300_000)
+            for name, path, h1, charts in PAGES:
+                if args.pages and name not in args.pages:
+                    continue
+                cold = visit(page, f"{url}/{path}", h1, charts)
+                warm = [visit(page, f"{url}/{path}", h1, charts) for _ in range(args.repeats)]
+                rows.append((f"page {name}", cold, warm))
+                print(f"  {name}: cold {cold:.2f} s, warm {warm}", file=sys.stderr, flush=True)
+                if args.screenshots:
+                    args.screenshots.mkdir(parents=True, exist_ok=True)
+                    shoot(page, args.screenshots / f"{name}.png")
+            if not args.pages or "filtration" in args.pages:
+                moves = [alpha_move(page, url) for _ in range(3)]
+                print(f"  α move: {moves}", file=sys.stderr, flush=True)
+                rows.append(("α move (Filtration)", None, moves))
+            if not args.pages or "diagrams" in args.pages:
+                clicks = [dot_click(page, url) for _ in range(3)]
+                print(f"  dot click: {clicks}", file=sys.stderr, flush=True)
+                rows.append(("dot click (Diagrams)", None, clicks))
+            ft = None if args.no_finetune else fine_tune(page, url)
+            print(f"  fine-tune: {ft}", file=sys.stderr, flush=True)
+            browser.close()
+    finally:
+        if proc is not None:
+            os.killpg(proc.pid, signal.SIGTERM)
+    load = os.getloadavg()
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, load average {load[0]:.1f}")
+    print("| what | first (cold) s | warm s, median | warm s, max |")
+    print("|------|---------------:|---------------:|------------:|")
+    for what, cold, warm in rows:
+        first = "" if cold is None else f"{cold:.2f}"
+        print(f"| {what} | {first} | {statistics.median(warm):.2f} | {max(warm):.2f} |")
+    if ft is not None:
+        steps, wall, shown = ft
+        print(
+            f"\nfine-tune in the browser (default settings): {steps} steps in {wall:.1f} s "
+            f"from the click = {steps / wall:.2f} steps/s; the page shows {shown} steps/s"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,196 @@
+"""View 8 — the lesson: eight steps for a projector, each with its state fixed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from topoviz import figures, metrics
+from topoviz.lesson import BASELINE, STEPS, TWIN, step_index
+from topoviz.loss import critical_targets
+from topoviz.ui import cache, current
+from topoviz.ui import state as S
+from topoviz.ui.cache import diagram_of, matching_of
+
+KEY = "lesson_step"
+SELECTION_KEYS = ("sample", "source", "likelihood", "checkpoint")
+
+if KEY not in st.session_state:
+    st.session_state[KEY] = step_index(st.query_params.get("step", "1"))
+
+
+def _go(i: int) -> None:
+    st.session_state[KEY] = min(max(i, 0), len(STEPS) - 1)
+    _apply(STEPS[st.session_state[KEY]].state)
+
+
+def _apply(state: dict) -> None:
+    """Set the step's selection (sidebar) and α; the dot is set once f is known."""
+    names = {e["name"] for e in cache.manifest()[0]}
+    for key in SELECTION_KEYS:
+        if key == "checkpoint" and state.get(key) not in names:
+            st.session_state[S.LIKELIHOOD] = "image"  # no shipped net: the image as f
+            continue
+        if key in state:
+            st.session_state[key] = state[key]
+    st.session_state[S.ALPHA] = float(state.get("alpha", 0.5))
+
+
+i = st.session_state[KEY]
+step = STEPS[i]
+if not st.session_state.get("_lesson_applied") == i:  # first visit of this step (or a link)
+    st.session_state["_lesson_applied"] = i
+    before = {k: st.session_state.get(k) for k in SELECTION_KEYS}
+    _apply(step.state)
+    if any(st.session_state.get(k) != v for k, v in before.items()):
+        st.rerun()  # the sidebar (drawn before this page) must show the step's selection
+st.query_params["step"] = str(i + 1)
+
+sel = current()
+st.markdown(
+    """<style>
+.st-key-lesson_text p, .st-key-lesson_text li {font-size: 1.6rem; line-height: 1.45;}
+.st-key-lesson_text h1 {font-size: 2.6rem;}
+</style>""",
+    unsafe_allow_html=True,
+)
+nav = st.columns([1, 1, 6])
+nav[0].button("◀ Back", on_click=_go, args=(i - 1,), disabled=i == 0, width="stretch")
+nav[1].button(
+    "Next ▶",
+    on_click=_go,
+    args=(i + 1,),
+    disabled=i == len(STEPS) - 1,
+    type="primary",
+    width="stretch",
+)
+nav[2].progress((i + 1) / len(STEPS), text=f"Step {i + 1} of {len(STEPS)}")
+with st.container(key="lesson_text"):
+    st.title(f"{i + 1}. {step.title}")
+    st.markdown(step.text)
+if not sel.ok or sel.mask is None:
+    st.info(sel.missing or "This lesson needs a sample with a ground truth.")
+    st.stop()
+
+f, g, frame = sel.f, sel.g, sel.frame
+dgm = diagram_of(f, frame)
+dgm_g = diagram_of(g, frame)
+m = matching_of(f, g, frame, "paper")
+if step.state.get("dot") == "costliest" and len(m[1].dot_cost):
+    S.set_dot((1, int(np.argmax(m[1].dot_cost))))
+elif step.state.get("dot") == "":
+    S.set_dot(None)
+dot = S.dot()
+pred = f >= 0.5
+
+
+def _window(d: tuple[int, int] | None, half: int = 20) -> tuple[int, int, int, int] | None:
+    if d is None:
+        return None
+    pts = [p for p in (dgm[d[0]].birth_pixel[d[1]], dgm[d[0]].death_pixel[d[1]]) if p[0] >= 0]
+    if not pts:
+        return None
+    r, c = np.mean(pts, axis=0).astype(int)
+    h, w = f.shape
+    return max(0, r - half), min(h, r + half), max(0, c - half), min(w, c + half)
+
+
+def _twin_f() -> np.ndarray | None:
+    entry = next((e for e in cache.manifest()[0] if e["name"] == TWIN), None)
+    if entry is None:
+        return None
+    mtime = cache.checkpoint_path(entry["file"]).stat().st_mtime
+    return cache.predict(entry["file"], mtime, sel.image)
+
+
+def _base_f() -> np.ndarray | None:
+    entry = next((e for e in cache.manifest()[0] if e["name"] == BASELINE), None)
+    if entry is None:
+        return None
+    mtime = cache.checkpoint_path(entry["file"]).stat().st_mtime
+    return cache.predict(entry["file"], mtime, sel.image)
+
+
+if step.view == "problem":
+    scores = cache.evaluate(f, sel.mask)
+    bp = metrics.betti_numbers(pred, frame=frame)
+    bg = metrics.betti_numbers(sel.mask, frame=frame)
+    c = st.columns(3)
+    c[0].metric("Pixel accuracy", f"{scores['accuracy']:.1%}")
+    c[1].metric("Cells (holes, β1): segmentation", bp[1], f"{bp[1] - bg[1]:+d}", delta_color="off")
+    c[2].metric("Cells (holes, β1): ground truth", bg[1])
+    left, right = st.columns([1, 2])
+    left.image(sel.image, caption="the image", width="stretch", clamp=True)
+    right.plotly_chart(
+        figures.error_map(sel.image, pred, metrics.topology_errors(pred, sel.mask)),
+        key="lesson_errors",
+    )
+elif step.view in ("landscape", "forces"):
+    ct = critical_targets(dgm, m) if step.view == "forces" else None
+    left, right = st.columns([1, 2])
+    window = _window(dot)
+    left.image(figures.minimap(f, window), caption="f, the window in orange", width="stretch")
+    right.plotly_chart(
+        figures.landscape(f, ct, highlight=dot, window=window, max_arrows=20),
+        key=f"lesson_{step.view}",
+    )
+elif step.view == "filtration":
+    alpha = S.persistent(S.ALPHA, st.slider, "Threshold α", 0.0, 1.0, step=0.01)
+    left, right = st.columns(2)
+    left.plotly_chart(figures.superlevel(f, alpha, frame), key="lesson_super")
+    right.plotly_chart(
+        figures.betti_curves(dgm, np.linspace(0, 1, 201), alpha), key="lesson_curves"
+    )
+elif step.view in ("diagram", "matching"):
+    show = step.view == "matching"
+    st.plotly_chart(
+        figures.diagram_plot(
+            dgm,
+            dgm_g if show else None,
+            m if show else None,
+            highlight=dot,
+            min_persistence=0.05,
+            dims=(1,),
+        ),
+        key=f"lesson_{step.view}",
+    )
+    if show:
+        st.metric("L_topo (Eq. 2.2, paper's matching)", f"{m.loss:.3f}")
+elif step.view == "finetune":
+    before, after = _base_f(), _twin_f()
+    if before is None or after is None:
+        st.info("The shipped checkpoints are missing: run it live on the Fine-tune page.")
+    else:
+        c = st.columns(2)
+        c[0].image(
+            (before >= 0.5).astype("float32"), caption=f"before: {BASELINE}", width="stretch"
+        )
+        changed = int(((before >= 0.5) != (after >= 0.5)).sum())
+        c[1].image(
+            figures.segmentation_change(before, after),
+            caption=f"after: {TWIN}, {changed} pixels changed",
+            width="stretch",
+        )
+    st.markdown("[Run a fine-tune live on this image →](finetune)")
+elif step.view == "result":
+    before, after = _base_f(), _twin_f()
+    if before is None or after is None:
+        st.info("The shipped checkpoints are missing.")
+    else:
+        rows = []
+        for name, x in ((BASELINE, before), (TWIN, after)):
+            s = cache.evaluate(x, sel.mask)
+            b = metrics.betti_numbers(x >= 0.5, frame=frame)
+            rows.append(
+                {
+                    "model": name,
+                    "accuracy": f"{s['accuracy']:.2%}",
+                    "β0, β1": f"{b[0]}, {b[1]}",
+                    "ARI": f"{s['ari']:.3f}",
+                    "Betti error": f"{s['betti_error']:.2f}",
+                }
+            )
+        gt = metrics.betti_numbers(sel.mask, frame=frame)
+        rows.append({"model": "ground truth", "β0, β1": f"{gt[0]}, {gt[1]}"})
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")

@@ -1,0 +1,82 @@
+"""Filtration steps on exact event levels, their labels, and the sharpness."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from strategies import likelihoods
+
+from topoviz.filtration import event_levels, level_labels, saturation, sharpen
+from topoviz.metrics import betti_numbers
+from topoviz.persistence import diagram
+from topoviz.synthetic import fig3_likelihood
+
+
+@settings(max_examples=150)
+@given(f=likelihoods(max_side=10), frame=st.booleans(), floor=st.sampled_from([0.0, 0.05]))
+def test_every_event_is_a_step_on_an_exact_level(f, frame, floor):
+    dgm = diagram(f, frame=frame)
+    levels = event_levels(dgm, min_persistence=floor)
+    assert levels == sorted(set(levels), reverse=True)
+    values = set(f.ravel().tolist()) | {0.0, 0.5, 1.0}
+    assert set(levels) <= values  # levels are f's own values, never rounded ones
+    for k in dgm.dims:
+        d = dgm[k]
+        keep = d.persistence > floor
+        for b in d.birth[keep]:
+            assert b in levels and d.alive(b)[keep].any()  # born at its step: not an empty step
+    for a in levels:
+        assert tuple(dgm.betti(a).values()) == betti_numbers(f >= a, frame=frame)
+
+
+def test_classroom_fig4_steps_are_not_rounded_nor_merged():
+    # Regression: rounding to 3 decimals put a birth at 0.92552 on the step 0.926
+    # (an empty image, β0 = 0) and merged events at 0.40039 and 0.40005.
+    f = np.full((5, 7), 0.05)
+    f[1, 1], f[1, 3], f[1, 5], f[3, 3] = 0.92552, 0.40039, 0.40005, 0.7
+    dgm = diagram(f, frame=False)
+    levels = event_levels(dgm)
+    assert 0.92552 in levels and 0.40039 in levels and 0.40005 in levels
+    assert dgm.betti(0.92552)[0] == 1 == betti_numbers(f >= 0.92552, frame=False)[0]
+    labels = level_labels(levels)
+    assert len(set(labels)) == len(labels)
+    assert labels[levels.index(0.92552)] == "0.926"
+
+
+@given(st.lists(st.floats(0, 1), min_size=1, max_size=30))
+def test_labels_are_distinct_for_distinct_levels(xs):
+    levels = sorted(set(xs), reverse=True)
+    labels = level_labels(levels)
+    assert len(set(labels)) == len(labels)
+    assert all("e" in s or len(s.split(".")[1]) >= 3 for s in labels)
+
+
+def test_the_classroom_example_steps_agree_with_labelling():
+    f, _ = fig3_likelihood(96, 0, 0.1)
+    f = f.astype(np.float64)
+    dgm = diagram(f, frame=False)
+    for a in event_levels(dgm):
+        assert tuple(dgm.betti(a).values()) == betti_numbers(f >= a, frame=False)
+
+
+@settings(max_examples=60)
+@given(f=likelihoods(max_side=8), t=st.sampled_from([0.5, 2.0, 8.0]))
+def test_sharpen_keeps_the_diagram_up_to_levels(f, t):
+    g = sharpen(f, t)
+    assert g.min() >= 0 and g.max() <= 1
+    a, b = diagram(f), diagram(g)
+    for k in (0, 1):
+        assert len(a[k]) == len(b[k])
+        np.testing.assert_array_equal(a[k].birth_pixel, b[k].birth_pixel)
+
+
+def test_saturation_sees_a_saturated_net_and_sharpen_spreads_it():
+    rng = np.random.default_rng(0)
+    f = np.where(rng.random((40, 40)) > 0.5, 0.995, 0.002) + rng.random((40, 40)) * 0.003
+    dgm = diagram(f)
+    assert saturation(dgm) > 0.9
+    assert saturation(diagram(sharpen(f, 4.0))) < 0.5
+    with pytest.raises(ValueError, match="> 0"):
+        sharpen(f, 0.0)

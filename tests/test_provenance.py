@@ -1,0 +1,103 @@
+"""The upload trap: which data a checkpoint saw, and whether an image looks like it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.ndimage import gaussian_filter
+from streamlit.testing.v1 import AppTest
+
+from topoviz.imageio import load_image, png_bytes
+from topoviz.provenance import PROFILES_FILE, describe, load_profiles, nearest, profile, unlike
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def em_like(side: int = 512, seed: int = 0) -> np.ndarray:
+    """Smooth noise with ISBI12's brightness and contrast (not real data)."""
+    x = gaussian_filter(np.random.default_rng(seed).standard_normal((side, side)), 1.5)
+    return np.clip(0.5 + 0.17 * x / x.std(), 0, 1).astype(np.float32)
+
+
+def test_shipped_profiles_cover_every_checkpoints_data():
+    refs = load_profiles()
+    entries = json.loads((ROOT / "models/manifest.json").read_text())["checkpoints"]
+    assert {e["data"] for e in entries} <= set(refs)
+
+
+def test_each_sample_matches_its_own_training_data():
+    refs = load_profiles()
+    for name in ("membranes_0", "vessels_0"):
+        p = profile(load_image(ROOT / "sample_data" / f"{name}.png"))
+        assert unlike(p, refs[f"synthetic-{name[:-2]}"]) == []
+        assert nearest(p, refs) == f"synthetic-{name[:-2]}"
+
+
+def test_an_em_like_slice_is_unlike_synthetic_membranes():
+    refs = load_profiles()
+    p = profile(em_like())
+    reasons = unlike(p, refs["synthetic-membranes"])
+    assert any("size" in r for r in reasons)
+    assert nearest(p, refs) == "isbi12"
+
+
+@pytest.mark.data
+def test_a_real_isbi12_slice_is_flagged_and_pointed_to_isbi12(shared_data):
+    refs = load_profiles()
+    p = profile(load_image(shared_data / "isbi12" / "images" / "05.png"))
+    assert unlike(p, refs["synthetic-membranes"]) and nearest(p, refs) == "isbi12"
+
+
+def test_describe_says_data_fold_and_loss():
+    entry = {"data": "isbi12", "fold": 2, "folds": 3, "loss": "bce+topo", "held_out": ["10"]}
+    assert describe(entry) == "trained on isbi12 (fold 2 of 3, held out: 10–10), loss bce+topo"
+    assert describe({}) == "trained on unknown data"
+
+
+def test_bad_profiles_file_gives_none(tmp_path):
+    (tmp_path / "p.json").write_text("{not json")
+    assert load_profiles(tmp_path / "p.json") == {}
+    assert load_profiles(tmp_path / "missing.json") == {}
+
+
+@pytest.fixture
+def two_checkpoints(tiny_manifest):
+    """tiny_manifest's net listed twice: as trained on synthetic membranes and on isbi12."""
+    entry = {"file": "models/tiny.pt", "arch": "unet", "loss": "bce", "fold": 1, "folds": 3}
+    entries = [
+        {**entry, "name": "tiny-membranes", "data": "synthetic-membranes"},
+        {**entry, "name": "tiny-isbi12", "data": "isbi12"},
+    ]
+    (tiny_manifest / "models/manifest.json").write_text(json.dumps({"checkpoints": entries}))
+    shutil.copy(PROFILES_FILE, tiny_manifest / "models/data_profiles.json")
+    return tiny_manifest
+
+
+def test_an_upload_unlike_the_training_data_is_warned_and_the_url_drops_the_sample(
+    two_checkpoints,
+):
+    at = AppTest.from_file(str(ROOT / "pages/4_inspect.py"), default_timeout=60)
+    at.query_params["sample"] = "membranes_0"
+    at.run()
+    assert at.query_params.get("sample") == "membranes_0"
+    at.sidebar.radio(key="_w_source").set_value("upload").run()
+    at.sidebar.get("file_uploader")[0].upload("slice.png", png_bytes(em_like()), "image/png")
+    at.run()
+    at.sidebar.selectbox(key="_w_checkpoint").set_value("tiny-membranes")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    warning = " ".join(w.value for w in at.sidebar.warning)
+    assert "unlike synthetic-membranes" in warning and "size" in warning
+    assert "trained on synthetic-membranes" in " ".join(c.value for c in at.sidebar.caption)
+    # the address bar no longer names a sample that is not on screen
+    assert "sample" not in at.query_params
+    assert any("cannot show this view" in c.value for c in at.sidebar.caption)
+    # the nearest shipped model is offered, and one click uses it
+    button = next(b for b in at.sidebar.button if "tiny-isbi12" in b.label)
+    button.click().run()
+    assert at.session_state["checkpoint"] == "tiny-isbi12"
+    assert not at.sidebar.warning

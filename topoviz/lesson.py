@@ -1,0 +1,118 @@
+"""The guided lesson: eight steps from a 99 % right, topologically wrong segmentation
+to what one TopoLoss fine-tune changes. Pure data; ``pages/8_lesson.py`` draws it.
+
+Each :class:`Step` fixes the state a teacher needs on the projector (sample, source of
+f, checkpoint, α, which dot), so Next / Back and a link ``/lesson?step=N`` always show
+the same picture.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["STEPS", "Step", "step_index"]
+
+#: The lesson's example: a synthetic EM-like image and the net trained on such images.
+SAMPLE = "membranes_0"
+BASELINE = "membranes-unet-bce"
+TWIN = "membranes-unet-topo"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One screen of the lesson.
+
+    ``view`` names what the page draws: ``"problem"``, ``"landscape"``,
+    ``"filtration"``, ``"diagram"``, ``"matching"``, ``"forces"``, ``"finetune"`` or
+    ``"result"``. ``state`` holds the session values the step sets (the sidebar's
+    sample, likelihood, checkpoint; α; the selected dot as ``"costliest"`` or ``""``).
+    """
+
+    title: str
+    text: str
+    view: str
+    state: dict = field(default_factory=dict)
+
+
+_BASE = {"sample": SAMPLE, "source": "sample", "likelihood": "checkpoint", "checkpoint": BASELINE}
+
+STEPS: tuple[Step, ...] = (
+    Step(
+        "99 % right, topologically wrong",
+        "A U-Net segments cell membranes. Pixel by pixel it is about 99 % right. But count "
+        "the cells: where a membrane has a one-pixel gap, two cells merge into one. For "
+        "neurons that is a wrong wiring diagram. Pixel accuracy barely notices.",
+        "problem",
+        {**_BASE, "alpha": 0.5, "dot": ""},
+    ),
+    Step(
+        "The likelihood is a landscape",
+        "The net outputs a likelihood f in [0, 1]. Draw it as terrain: membranes are ridges. "
+        "A gap in a membrane is a low pass in a ridge. Thresholding at 0.5 floods "
+        "everything below 0.5: the pass goes under water, and the two cells join.",
+        "landscape",
+        {**_BASE, "alpha": 0.5, "dot": "costliest"},
+    ),
+    Step(
+        "The filtration: every threshold at once",
+        "Instead of one threshold, lower α from 1 to 0. Components are born and merge, "
+        "holes (cells) open and fill. Each is born at one α and dies at another.",
+        "filtration",
+        {**_BASE, "alpha": 0.5, "dot": ""},
+    ),
+    Step(
+        "The persistence diagram",
+        "Each component or hole becomes a dot at (1 − birth, 1 − death). Dots near the "
+        "diagonal live briefly (noise); dots near the corner (0, 1) are sure. A perfect "
+        "segmentation has all its dots exactly at the corner.",
+        "diagram",
+        {**_BASE, "alpha": 0.5, "dot": ""},
+    ),
+    Step(
+        "Matching to the ground truth",
+        "The ground truth's dots all sit at the corner, one hole dot per cell. Match f's "
+        "most persistent hole dots to them; every other dot is matched to the diagonal. The "
+        "loss L_topo (Eq. 2.2) is the sum of the squared arrow lengths.",
+        "matching",
+        {**_BASE, "alpha": 0.5, "dot": "costliest"},
+    ),
+    Step(
+        "Forces on two pixels per dot",
+        "Each dot's birth and death are the values of two critical pixels. The gradient "
+        "of L_topo (Eq. 2.3) moves only those: the missing cell's dot is pulled to the "
+        "corner by raising the saddle in the gap. Every other pixel is left to BCE.",
+        "forces",
+        {**_BASE, "alpha": 0.5, "dot": "costliest"},
+    ),
+    Step(
+        "One fine-tune",
+        "Train the same net further with L = L_bce + λ·L_topo (its TopoLoss twin: the "
+        "same pretrained weights, the same steps, λ > 0). Green: pixels the fine-tune "
+        "added to the segmentation; magenta: pixels it removed.",
+        "finetune",
+        {**_BASE, "alpha": 0.5, "dot": ""},
+    ),
+    Step(
+        "The result",
+        "The same measures before and after, on this image. Accuracy hardly moves; the "
+        "Betti numbers, ARI and the Betti error say whether the topology did. (One image "
+        "shows the mechanism; models/README.md reports the held-out numbers.)",
+        "result",
+        {**_BASE, "checkpoint": TWIN, "alpha": 0.5, "dot": ""},
+    ),
+)
+
+
+def step_index(text: object, n: int = len(STEPS)) -> int:
+    """The 0-based step of a ``?step=`` value (1-based, clamped to ``1..n``; 1 if bad).
+
+    Examples
+    --------
+    >>> step_index("3"), step_index("99"), step_index("x"), step_index(None)
+    (2, 7, 0, 0)
+    """
+    try:
+        k = int(str(text))
+    except ValueError:
+        return 0
+    return min(max(k, 1), n) - 1

@@ -1,0 +1,170 @@
+"""Which data a checkpoint was trained on, and whether an image looks like it.
+
+A net trained on synthetic membranes gives a useless likelihood on a real EM
+slice, without a word. :func:`profile` sums an image up in four numbers (side,
+mean intensity, contrast, texture), :data:`PROFILES_FILE` holds those of each
+training set the shipped checkpoints saw (written by ``python -m
+topoviz.provenance``), :func:`unlike` says how an image differs from one, and
+:func:`nearest` names the closest.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["PROFILES_FILE", "describe", "load_profiles", "nearest", "profile", "unlike"]
+
+PROFILES_FILE = Path(__file__).resolve().parents[1] / "models" / "data_profiles.json"
+
+#: How far apart two profiles may be, per feature, before they count as unlike.
+#: Side: a factor of sqrt(2) (log2 distance 0.5); intensity statistics on [0, 1] images.
+TOLERANCE = {"log2_side": 0.5, "mean": 0.12, "std": 0.06, "texture": 0.03}
+_WORDS = {
+    "log2_side": "size",
+    "mean": "mean brightness",
+    "std": "contrast (intensity std)",
+    "texture": "texture (mean |pixel difference|)",
+}
+
+
+def profile(image: np.ndarray) -> dict[str, float]:
+    """Four numbers that tell data sets apart: side, brightness, contrast, texture.
+
+    Parameters
+    ----------
+    image : ndarray, shape (H, W) or (H, W, C)
+        Intensities in [0, 1] (colour is averaged to grey).
+
+    Returns
+    -------
+    dict
+        ``log2_side`` (log2 of sqrt(H W)), ``mean``, ``std`` and ``texture`` (the
+        mean absolute difference of horizontally adjacent pixels).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p = profile(np.tile([0.0, 1.0], (4, 2)))
+    >>> p == {"log2_side": 2.0, "mean": 0.5, "std": 0.5, "texture": 1.0}
+    True
+    """
+    x = np.asarray(image, np.float64)
+    if x.ndim == 3:
+        x = x.mean(axis=2)
+    h, w = x.shape
+    texture = float(np.abs(np.diff(x, axis=1)).mean()) if w > 1 else 0.0
+    return {
+        "log2_side": round(0.5 * math.log2(h * w), 4),
+        "mean": round(float(x.mean()), 4),
+        "std": round(float(x.std()), 4),
+        "texture": round(texture, 4),
+    }
+
+
+def _distance(p: Mapping[str, float], q: Mapping[str, float]) -> float:
+    return math.sqrt(sum(((p[k] - q[k]) / t) ** 2 for k, t in TOLERANCE.items()))
+
+
+def unlike(p: Mapping[str, float], ref: Mapping[str, float]) -> list[str]:
+    """The ways profile ``p`` differs from ``ref`` by more than :data:`TOLERANCE`.
+
+    Examples
+    --------
+    >>> ref = {"log2_side": 8.0, "mean": 0.5, "std": 0.2, "texture": 0.05}
+    >>> unlike(dict(ref), ref)
+    []
+    >>> unlike({"log2_side": 9.0, "mean": 0.5, "std": 0.2, "texture": 0.2}, ref)
+    ['size (512 px a side vs 256)', 'texture (mean |pixel difference|) (0.20 vs 0.05)']
+    """
+    out = []
+    for k, t in TOLERANCE.items():
+        if abs(p[k] - ref[k]) > t:
+            if k == "log2_side":
+                out.append(f"size ({2 ** p[k]:.0f} px a side vs {2 ** ref[k]:.0f})")
+            else:
+                out.append(f"{_WORDS[k]} ({p[k]:.2f} vs {ref[k]:.2f})")
+    return out
+
+
+def nearest(p: Mapping[str, float], refs: Mapping[str, Mapping[str, float]]) -> str | None:
+    """The name of the profile in ``refs`` closest to ``p`` (None when empty).
+
+    Examples
+    --------
+    >>> refs = {"a": {"log2_side": 8, "mean": 0.2, "std": 0.1, "texture": 0.0},
+    ...         "b": {"log2_side": 9, "mean": 0.6, "std": 0.2, "texture": 0.1}}
+    >>> nearest({"log2_side": 9, "mean": 0.5, "std": 0.2, "texture": 0.1}, refs)
+    'b'
+    """
+    if not refs:
+        return None
+    return min(refs, key=lambda name: _distance(p, refs[name]))
+
+
+def load_profiles(path: str | Path = PROFILES_FILE) -> dict[str, dict[str, float]]:
+    """The training-data profiles by data name (``{}`` when the file is missing or bad)."""
+    try:
+        data = json.loads(Path(path).read_text())
+        return {str(k): {f: float(v[f]) for f in TOLERANCE} for k, v in data["profiles"].items()}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
+def describe(entry: Mapping) -> str:
+    """Where a manifest entry's net learnt: its data, fold and loss, in words.
+
+    Examples
+    --------
+    >>> describe({"data": "isbi12", "fold": 1, "folds": 3, "loss": "bce",
+    ...           "held_out": ["00", "01"]})
+    'trained on isbi12 (fold 1 of 3, held out: 00–01), loss bce'
+    """
+    data = entry.get("data", "unknown data")
+    parts = []
+    if entry.get("fold") and entry.get("folds"):
+        held = entry.get("held_out") or []
+        parts.append(
+            f"fold {entry['fold']} of {entry['folds']}"
+            + (f", held out: {held[0]}–{held[-1]}" if held else "")
+        )
+    text = f"trained on {data}" + (f" ({'; '.join(parts)})" if parts else "")
+    return text + (f", loss {entry['loss']}" if entry.get("loss") else "")
+
+
+def _write(specs: Sequence[tuple[str, str]], out: Path) -> dict:
+    from topoviz.data import load_split
+
+    profiles = {}
+    for name, spec in specs:
+        split = load_split(spec, fold=None)
+        ps = [profile(im) for im in split.train_images]
+        profiles[name] = {k: round(float(np.median([p[k] for p in ps])), 4) for k in TOLERANCE}
+    doc = {
+        "about": "Median profile (topoviz.provenance.profile) of each training set; "
+        "written by `python -m topoviz.provenance`.",
+        "profiles": profiles,
+    }
+    out.write_text(json.dumps(doc, indent=1) + "\n")
+    return doc
+
+
+if __name__ == "__main__":  # pragma: no cover - a maintenance script
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-root", default="../shared/data")
+    parser.add_argument("--out", default=str(PROFILES_FILE))
+    args = parser.parse_args()
+    root = Path(args.data_root)
+    specs = [
+        ("synthetic-membranes", "synthetic:membranes?n=24&size=256&seed=0"),
+        ("synthetic-vessels", "synthetic:vessels?n=24&size=256&seed=0"),
+        ("isbi12", str(root / "isbi12")),
+        ("crackforest", str(root / "crackforest")),
+    ]
+    print(json.dumps(_write(specs, Path(args.out)), indent=1))
