@@ -150,14 +150,18 @@ def test_inspect_page_on_an_uploaded_image_and_mask():
     assert len(at.get("download_button")) == 4  # likelihood, segmentation, CSV, error map
     csv = next(b for b in at.get("download_button") if "CSV" in b.proto.label)
     assert csv.proto.label and not at.exception
-    # for scale: the mask moved by one pixel, scored like the segmentation
-    assert any("thickened by one pixel" in c.value for c in at.caption)
+    assert m["False merges"] == "1" and m["False splits"] == "0"  # the gap, counted once
+    # for scale: the mask moved by one pixel, and with known breaks and walls
+    assert any("moved by one pixel (same topology)" in c.value for c in at.caption)
     table = at.table[0].value
     assert list(table["segmentation"])[1:] == [
         "GT thickened 1 px",
         "GT thinned 1 px",
         "GT shifted 1 px",
+        "GT + 10 breaks",
+        "GT + 10 walls",
     ]
+    assert list(table["merges"])[3] == "0"  # the shift: no merge
     assert table["Betti error"].iloc[0] == m["Betti error"]
 
 

@@ -58,7 +58,9 @@ def test_finetune_runs_and_compares_before_and_after():
     labels = {m.label for m in at.metric}
     assert {"Steps/s", "L_topo, whole image", "Betti error"} <= labels
     compare = next(d.value for d in at.dataframe if "before" in d.value.columns)
-    assert {"before", "after", "change"} <= set(compare.columns) and len(compare) == 7
+    assert {"before", "after", "change"} <= set(compare.columns) and len(compare) == 12
+    assert {"False merges", "False splits"} <= set(compare["measure"])
+    assert {"False merges", "False splits"} <= labels
 
 
 def test_stop_keeps_the_steps_and_sessions_do_not_share_runs():

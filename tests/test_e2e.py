@@ -334,8 +334,8 @@ def test_inspect_upload(page: Page, app_url: str, tmp_path: Path) -> None:
     screenshot(page, "inspect_upload")
 
     # for scale: the mask moved by one pixel, in an expander
-    page.get_by_text("thickened by one pixel").wait_for(state="visible")
-    page.get_by_text("The ground truth moved by one pixel").click()
+    page.get_by_text("moved by one pixel (same topology)").wait_for(state="visible")
+    page.get_by_text("Calibration: the ground truth moved by one pixel").click()
     table = page.locator('[data-testid="stTable"]')
     table.wait_for(state="visible")
     for name in ("GT thickened 1 px", "GT thinned 1 px", "GT shifted 1 px"):

@@ -46,7 +46,7 @@ def test_gradient_is_eq_2_3_only_at_critical_pixels():
     f0 = distinct_likelihood(rng, (9, 11))
     g = random_mask(rng, (9, 11))
     f = torch.tensor(f0, requires_grad=True)
-    topo_loss(f, g).backward()
+    topo_loss(f, g, dims=(0, 1)).backward()  # Eq. 2.2 as written: both dimensions
     dgm_f, dgm_g = diagram(f0), diagram(g.astype(float))
     ct = critical_targets(dgm_f, match(dgm_f, dgm_g))
     want = np.zeros_like(f0)
@@ -67,7 +67,8 @@ def test_loss_value_equals_the_matching_cost():
     g = random_mask(rng, (12, 10))
     for rule in ("paper", "optimal"):
         want = match(diagram(f0), diagram(g.astype(float)), rule).loss
-        assert float(topo_loss(torch.tensor(f0), g, rule=rule)) == pytest.approx(want)
+        got = topo_loss(torch.tensor(f0), g, rule=rule, dims=(0, 1))
+        assert float(got) == pytest.approx(want)
 
 
 def ring_with_gap(gap=0.3):
@@ -102,7 +103,7 @@ def descend(f0, g, frame, rule, steps=200):
     f = torch.tensor(f0, requires_grad=True)
     for _ in range(steps):
         f.grad = None
-        loss = topo_loss(f, g, frame=frame, rule=rule)
+        loss = topo_loss(f, g, frame=frame, rule=rule, dims=(0, 1))
         if float(loss.detach()) < 1e-18:  # 0 up to float rounding: dots within 1e-9
             break
         loss.backward()
