@@ -222,6 +222,8 @@ def test_classroom_rules_disagree_on_the_spurious_blob():
     assert not at.exception
     m = metrics(at)
     assert int(m["pushes landing right (betti)"]) > int(m["pushes landing right (paper)"])
+
+
 def test_classroom_fig4_steps_on_exact_levels_and_the_last_step_has_one_component():
     at = AppTest.from_file(str(ROOT / "pages/7_classroom.py"), default_timeout=60)
     at.session_state["frame"] = False
