@@ -105,7 +105,7 @@ with st.expander("Calibration: the ground truth moved by one pixel, and with kno
     st.table(
         {
             "segmentation": list(rows),
-            "errors made": [
+            "injected": [
                 "—" if "injected" not in r else f"{r['injected']}" for r in rows.values()
             ],
             "merges": [f"{r['merges']:.0f}" for r in rows.values()],
@@ -113,7 +113,7 @@ with st.expander("Calibration: the ground truth moved by one pixel, and with kno
             "holes ≥ 25 px extra / missing (256²)": [
                 f"{r['holes_extra']:.2f} / {r['holes_missing']:.2f}" for r in rows.values()
             ],
-            "Betti error (65²)": [f"{r['betti_error']:.2f}" for r in rows.values()],
+            "Betti error": [f"{r['betti_error']:.2f}" for r in rows.values()],
             "ARI": [f"{r['ari']:.3f}" for r in rows.values()],
             "VOI (merge + split)": [
                 f"{r['voi_merge']:.2f} + {r['voi_split']:.2f}" for r in rows.values()

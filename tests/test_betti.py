@@ -247,7 +247,7 @@ def test_paper_and_betti_disagree_on_the_spurious_blob():
     grads = {}
     for rule in ("paper", "betti"):
         prob = torch.tensor(f, requires_grad=True)
-        topo_loss(prob, g, rule=rule).backward()
+        topo_loss(prob, g, rule=rule, dims=(0, 1)).backward()  # the blobs are components
         grads[rule] = prob.grad
     assert grads["paper"][bright] < 0 < grads["paper"][faint]  # paper: spurious up, true down
     assert grads["betti"][bright] > 0 > grads["betti"][faint]  # Betti: the other way round
@@ -272,7 +272,7 @@ def test_gradient_is_twice_the_gap_at_critical_pixels_and_matches_finite_differe
     f = (rng.permutation(n).reshape(8, 9) + 0.5) / (n + 1)  # generic: all values distinct
     g = (rng.random((8, 9)) > 0.55).astype(float)
     prob = torch.tensor(f, requires_grad=True)
-    loss = topo_loss(prob, g, frame=frame, rule="betti")
+    loss = topo_loss(prob, g, frame=frame, rule="betti", dims=(0, 1))
     loss.backward()
     grad = prob.grad.numpy()
     m = betti_match(f, g, frame)
