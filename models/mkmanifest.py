@@ -232,13 +232,15 @@ def entry(pair: str, file: str, n_patches: int, in_recipes: bool) -> tuple[dict,
     }
     if base is not None:
         out["steps"]["bce"] += base["steps"]["topo"]
-        choice = VALIDATION.get(pair)
+        dataset = pair.rsplit("-", 1)[0]  # λ is chosen once per data set, on fold 1
+        choice = VALIDATION.get(f"{dataset}-f1")
         if choice is not None:
             out["lambda_choice"] = {
                 k: choice[k]
                 for k in ("fold", "val_every", "validation_names", "lams", "rule", "chosen_lam")
             }
-            out["lambda_choice"]["command"] = "bash models/recipes.sh " + pair.replace("f", "val-f")
+            out["lambda_choice"]["command"] = f"bash models/recipes.sh {dataset}-val-f1"
+            out["lambda_choice"]["fallback"] = choice.get("fallback", False)
     if legacy:
         if pre["patch"] != meta["patch"]:
             raise SystemExit(f"{file}: a legacy entry needs one crop size")

@@ -26,7 +26,7 @@ mkdir -p "$R"
 T="python -m topoviz train"
 E="python -m topoviz evaluate"
 LAM_ISBI12=0.1       # chosen by isbi12-val-f1 (models/validation.json)
-LAM_CRACKFOREST=0.1  # chosen by crackforest-val-f1
+LAM_CRACKFOREST=0.03 # chosen by crackforest-val-f1 (the fallback of models/choose_lambda.py)
 
 pretrain() {  # name data fold steps patch lr
   [ -f "$R/$1-pre.pt" ] && return 0

@@ -83,7 +83,70 @@ def pooled_table(name: str, pairs: list[tuple[dict, dict]]) -> str:
     return "\n".join(lines)
 
 
-def main() -> int:
+def validation_table(key: str, record: dict) -> str:
+    """The λ sweep on a validation split (``models/validation.json``, choose_lambda.py)."""
+    target = record["target"]
+    other = "splits" if target == "merges" else "merges"
+    names = record["validation_names"]
+    lines = [
+        f"#### {key}: λ on the validation split ({len(names)} training images of fold "
+        f"{record['fold']}: {', '.join(names)})",
+        "",
+        f"| λ | {target} | cut | {other} | accuracy | VOI | Betti error (65²) "
+        f"| Wilcoxon p ({target}) | qualifies |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for lam, r in record["rows"].items():
+        chosen = " **chosen**" if float(lam) == record["chosen_lam"] else ""
+        lines.append(
+            f"| {lam}{chosen} | {r['total'][target]} | {r[f'{target}_cut']:+.1%} "
+            f"| {r['total'][other]} | {r['accuracy']:.4f} | {r['voi']:.4f} "
+            f"| {r['betti_error']:.4f} | {r['paired'][target]['p']:.3g} "
+            f"| {'—' if r['qualifies'] is None else ('yes' if r['qualifies'] else 'no')} |"
+        )
+    return "\n".join(lines)
+
+
+def calibration_table(name: str, results: list[dict]) -> str:
+    """Rows made from the ground truth alone, per fold: ``evaluate --references --json``."""
+    lines = [
+        f"#### {SETS[name]}, calibration: segmentations made from the ground truth alone",
+        "",
+        "| fold | segmentation | injected | merges | splits | holes ≥ 25 px extra / missing "
+        "(256²) | Betti error (65²) | VOI merge / split | accuracy |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for res in results:
+        for row, r in res["references"].items():
+            m, t = r["mean"], r["total"]
+            lines.append(
+                f"| {res['fold']} | {row} | {r.get('injected', 0)} | {t['merges']} | {t['splits']} "
+                f"| {m['holes_extra']:.3f} / {m['holes_missing']:.3f} | {m['betti_error']:.4f} "
+                f"| {m['voi_merge']:.3f} / {m['voi_split']:.3f} | {m['accuracy']:.4f} |"
+            )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the tables; ``--references FILE ...`` adds the calibration tables from the
+    JSON of ``python -m topoviz evaluate --data D --fold K/3 --references --n-patches 200
+    --json``."""
+    import argparse
+
+    p = argparse.ArgumentParser(prog="python models/tables.py", description=__doc__)
+    p.add_argument("--references", nargs="*", default=[], help="evaluate --references JSON files")
+    args = p.parse_args(argv)
+    refs: dict[str, list] = {}
+    for path in args.references:
+        res = json.loads(Path(path).read_text(encoding="utf-8"))
+        refs.setdefault(Path(res["data"]).name, []).append(res)
+    for name, results in refs.items():
+        print(calibration_table(name, sorted(results, key=lambda r: r["fold"])))
+        print()
+    validation = json.loads((ROOT / "models" / "validation.json").read_text(encoding="utf-8"))
+    for key, record in validation.items():
+        print(validation_table(key, record))
+        print()
     manifest = json.loads((ROOT / "models" / "manifest.json").read_text(encoding="utf-8"))
     for name, pairs in rows_by_set(manifest).items():
         print(fold_table(name, pairs))

@@ -121,3 +121,40 @@ def test_the_one_pixel_references_quoted_in_models_readme(shared_data):
         res = evaluate_predictions([r[name] for r in refs], masks, n_patches=200)
         mean, std = res["mean"]["betti_error"], res["std"]["betti_error"]
         assert f"| 1/3 | {name} |" in readme and f"{mean:.4f} ± {std:.4f}" in readme, name
+
+
+def test_the_pooled_tables_in_models_readme_are_the_manifests():
+    """models/README's per-fold and pooled tables are what ``models/tables.py`` prints
+    from the manifest (whose metrics the test above re-measures from the files)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("tables", ROOT / "models" / "tables.py")
+    tables = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tables)
+    manifest = json.loads((ROOT / "models" / "manifest.json").read_text())
+    readme = (ROOT / "models" / "README.md").read_text()
+    by_set = tables.rows_by_set(manifest)
+    assert set(by_set) == {"isbi12", "crackforest"}
+    for name, pairs in by_set.items():
+        assert len(pairs) == 3
+        for block in (tables.fold_table(name, pairs), tables.pooled_table(name, pairs)):
+            for line in block.splitlines():
+                assert line in readme, line
+
+
+def test_the_calibration_rows_quoted_in_models_readme(shared_data):
+    """models/README's calibration rows for ISBI12 fold 1 (the ground truth shifted,
+    and with 10 breaks / walls per image) are what ``evaluate --references`` measures."""
+    from topoviz.calibration import calibration_set
+    from topoviz.data import load_split
+    from topoviz.train import evaluate_predictions
+
+    masks = load_split(shared_data / "isbi12", "1/3").held_out[1]
+    cal = [calibration_set(m, "membranes", n=10, seed=0) for m in masks]
+    readme = (ROOT / "models" / "README.md").read_text()
+    for name in cal[0]:
+        res = evaluate_predictions([c[name][0] for c in cal], masks, n_patches=200)
+        made = sum(c[name][1] for c in cal)
+        t = res["total"]
+        row = f"| 1/3 | {name} | {made} | {t['merges']} | {t['splits']} |"
+        assert row in readme, row
