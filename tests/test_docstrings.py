@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-MODULES = ["persistence", "matching", "loss", "metrics", "imageio"]
+MODULES = ["persistence", "matching", "loss", "metrics", "imageio", "checkpoints"]
 
 
 @pytest.mark.parametrize("name", MODULES)
