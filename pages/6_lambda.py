@@ -50,7 +50,7 @@ def _start() -> None:
             steps=int(st.session_state[T.SWEEP_STEPS]),
             lr=float(st.session_state[T.SWEEP_LR]),
             seed=seed,
-            name=sel.name,
+            name=sel.name_md,
             frame=sel.frame,
             start=choice,
         )

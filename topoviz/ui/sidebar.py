@@ -13,7 +13,7 @@ import numpy as np
 import streamlit as st
 
 from topoviz import nets
-from topoviz.checkpoints import CheckpointError
+from topoviz.checkpoints import CheckpointError, quote
 from topoviz.imageio import ImageError
 from topoviz.ui import cache, nav
 from topoviz.ui import state as S
@@ -54,6 +54,17 @@ class Selection:
             "No likelihood f: the source of f chosen in the sidebar could not be used "
             "(its message is in the sidebar). Choose another source of f."
         )
+
+    @property
+    def name_md(self) -> str:
+        """``name`` (an upload's file name, chosen by whoever made the file) as plain
+        text for Markdown (captions): shortened, Markdown switched off."""
+        return plain(self.name, 80)
+
+    @property
+    def source_md(self) -> str:
+        """``source`` as plain text for Markdown (it quotes an uploaded file's name)."""
+        return plain(self.source, 160)
 
     @property
     def g(self) -> np.ndarray | None:
@@ -224,11 +235,22 @@ def _forget_checkpoint() -> None:
     st.session_state.pop(S.UPLOADED_CHECKPOINT, None)
 
 
-def _plain(text: object, limit: int = 80) -> str:
-    """``text`` from an untrusted file, shortened, with Markdown switched off."""
-    text = " ".join(str(text).split())
+def plain(text: object, limit: int = 80) -> str:
+    """``text`` from an untrusted file, shortened, with Markdown switched off.
+
+    A value that is not a string (or an exception's message) is quoted with a
+    bounded ``repr`` (never ``str()``, which could be as large as a value shared
+    many times over).
+    """
+    if isinstance(text, BaseException):
+        text = str(text)
+    text = text if isinstance(text, str) else quote(text, limit)
+    text = " ".join(text[: 4 * limit].split())
     text = text if len(text) <= limit else text[: limit - 1] + "…"
     return "".join("\\" + c if c in "\\`*_[]<>#|~$" else c for c in text)
+
+
+_plain = plain
 
 
 def _uploaded_likelihood(image: np.ndarray) -> tuple[np.ndarray | None, str]:
