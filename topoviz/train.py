@@ -37,7 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from topoviz.data import sample_batch
+from topoviz.data import apply_fov, sample_batch
 from topoviz.inference import predict
 from topoviz.loss import TopoLoss
 from topoviz.metrics import evaluate_all
@@ -277,6 +277,7 @@ def evaluate(
     seed: int = 0,
     names: Sequence[str] | None = None,
     patch_size: int = 65,
+    fovs: np.ndarray | Sequence[np.ndarray] | None = None,
 ) -> dict:
     """The paper's Table 1 numbers of ``model`` on a set: per image, mean ± std.
 
@@ -290,7 +291,7 @@ def evaluate(
     model : nn.Module
         A net returning logits. Not changed.
     images, masks : N×H×W arrays or sequences of H×W arrays
-    n_patches, seed, names, patch_size
+    n_patches, seed, names, patch_size, fovs
         As for :func:`evaluate_predictions`.
 
     Returns
@@ -301,7 +302,7 @@ def evaluate(
     t0 = time.perf_counter()
     preds = [predict(model, image) for image in images]
     result = evaluate_predictions(
-        preds, masks, n_patches=n_patches, seed=seed, names=names, patch_size=patch_size
+        preds, masks, n_patches=n_patches, seed=seed, names=names, patch_size=patch_size, fovs=fovs
     )
     result["seconds"] = time.perf_counter() - t0
     return result
@@ -315,6 +316,7 @@ def evaluate_predictions(
     seed: int = 0,
     names: Sequence[str] | None = None,
     patch_size: int = 65,
+    fovs: np.ndarray | Sequence[np.ndarray] | None = None,
 ) -> dict:
     """The paper's Table 1 numbers of a set of segmentations: per image, mean ± std.
 
@@ -333,6 +335,12 @@ def evaluate_predictions(
         Names of the images, kept in the per-image rows.
     patch_size : int
         Side of the Betti-error patches.
+    fovs : N×H×W bool arrays or sequences of H×W arrays, optional
+        Field-of-view masks (a data folder's ``masks/``): every pixel outside is
+        given the ground truth's value before scoring
+        (:func:`topoviz.data.apply_fov`), so ARI, VOI and the Betti error count only
+        what happens inside, and accuracy is the fraction of pixels *inside* that
+        are right.
 
     Returns
     -------
@@ -352,11 +360,16 @@ def evaluate_predictions(
     rows = []
     for i, (pred, mask) in enumerate(zip(preds, masks, strict=True)):
         row = {"name": names[i] if names is not None else str(i)}
+        fov = None if fovs is None else np.asarray(fovs[i], bool)
+        pred = apply_fov(pred, mask, fov)
         row.update(
             evaluate_all(
                 pred, np.asarray(mask), patch_size=patch_size, n_patches=n_patches, seed=seed + i
             )
         )
+        if fov is not None:  # errors are all inside: count them over the inside only
+            wrong = round((1.0 - row["accuracy"]) * fov.size)
+            row["accuracy"] = 1.0 - wrong / max(int(fov.sum()), 1)
         rows.append(row)
     table = np.array([[r[m] for m in METRICS] for r in rows], np.float64)
     return {
