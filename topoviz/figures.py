@@ -42,6 +42,8 @@ __all__ = [
     "loss_curves",
     "lambda_sweep",
     "top_dots",
+    "MAX_DOTS",
+    "MAX_IMAGE_SIDE",
 ]
 
 DIM_COLORS = {0: "#1f5fbf", 1: "#8c1c3a"}  # blue, burgundy (paper Fig. 4)
@@ -70,8 +72,37 @@ def top_dots(dgm: Diagram, dim: int, n: int | None) -> np.ndarray:
     return order if n is None else order[:n]
 
 
+#: Longest side of an image sent to the browser; larger ones are subsampled (the
+#: axes keep pixel coordinates), so that no figure carries more than a few MB.
+MAX_IMAGE_SIDE = 1024
+#: Dots drawn per dimension in a diagram (the most persistent; the rest lie near
+#: the diagonal, where they cannot be told apart anyway).
+MAX_DOTS = 20_000
+
+
 def _png_source(rgb: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(png_bytes(rgb)).decode("ascii")
+
+
+def _image(pixels: np.ndarray, max_side: int = MAX_IMAGE_SIDE, **kwargs: Any) -> go.Image:
+    """A ``go.Image`` of ``pixels`` (grey in [0, 1] or RGB uint8) as a PNG, every
+    ``step``-th pixel when a side exceeds ``max_side``, stretched back to the
+    image's own pixel coordinates (``dx = dy = step``)."""
+    pixels = np.asarray(pixels)
+    step = max(1, int(np.ceil(max(pixels.shape[:2]) / max_side)))
+    small = pixels[::step, ::step]
+    if small.ndim == 2:  # grey in [0, 1]: an 8-bit grey PNG (a third of RGB)
+        small = (np.clip(small, 0, 1) * 255).astype(np.uint8)
+    offset = (step - 1) / 2  # each kept pixel stands for a step × step block
+    return go.Image(
+        source=_png_source(np.ascontiguousarray(small)),
+        dx=step,
+        dy=step,
+        x0=offset,
+        y0=offset,
+        hoverinfo="skip",
+        **kwargs,
+    )
 
 
 def _image_axes(fig: go.Figure, row: int | None = None, col: int | None = None) -> None:
@@ -253,7 +284,7 @@ def superlevel_rgb(f: np.ndarray, alpha: float, frame: bool = True) -> tuple[np.
 def superlevel(f: np.ndarray, alpha: float, frame: bool = True) -> go.Figure:
     """The superlevel set ``f >= alpha`` with components and holes coloured."""
     rgb, b0, b1 = superlevel_rgb(f, alpha, frame)
-    fig = go.Figure(go.Image(source=_png_source(rgb), hoverinfo="skip"))
+    fig = go.Figure(_image(rgb))
     _image_axes(fig)
     fig.update_layout(
         title=f"f ≥ {alpha:.2f}: β0 = {b0} components, β1 = {b1} holes",
@@ -266,13 +297,15 @@ def superlevel(f: np.ndarray, alpha: float, frame: bool = True) -> go.Figure:
 def superlevel_animation(f: np.ndarray, alphas: Sequence[float], frame: bool = True) -> go.Figure:
     """The filtration as a plotly animation: one frame per ``alpha`` (play button)."""
     alphas = [float(a) for a in alphas]
+    # every frame is sent at once: the more frames, the smaller each (a few MB in all)
+    side = max(256, int(MAX_IMAGE_SIDE / np.sqrt(max(len(alphas), 1))))
     frames, titles = [], []
     for a in alphas:
         rgb, b0, b1 = superlevel_rgb(f, a, frame)
         titles.append(f"α = {a:.2f}: β0 = {b0}, β1 = {b1}")
         frames.append(
             go.Frame(
-                data=[go.Image(source=_png_source(rgb), hoverinfo="skip")],
+                data=[_image(rgb, max_side=side)],
                 name=f"{a:.3f}",
                 layout={"title": {"text": titles[-1]}},
             )
@@ -413,7 +446,8 @@ def diagram_plot(
 ) -> go.Figure:
     """Dgm(f) (and Dgm(g)) per dimension in the paper's coordinates, with matching.
 
-    One marker per dot of Dgm(f) (circles), ground-truth dots as black diamonds
+    One marker per dot of Dgm(f) (circles; the :data:`MAX_DOTS` most persistent of
+    each dimension, and the highlighted one), ground-truth dots as black diamonds
     (all at (0, 1) for a binary mask), the diagonal, and orange arrows from the
     ``max_arrows`` costliest dots of each dimension to their partner ``gamma*(p)``.
     With ``alpha`` the diagram is drawn as it stands at that threshold (Fig. 4):
@@ -468,16 +502,27 @@ def diagram_plot(
         cost = matching[k].dot_cost if matching is not None else np.zeros(len(d))
         # customdata: index, birth, death, cost, dimension (a click reads index and dim)
         custom = np.stack([np.arange(len(d)), d.birth, d.death, cost, np.full(len(d), k)], axis=1)
+        drawn = np.sort(top_dots(dgm_f, k, MAX_DOTS))  # a few MB at most, however many dots
+        if highlight is not None and highlight[0] == k and 0 <= highlight[1] < len(d):
+            drawn = np.union1d(drawn, [highlight[1]])
+        name = f"Dgm(f) dim {k}: {int(shown.sum())} dots"
+        if len(drawn) < len(d):
+            name += f" ({len(drawn):,} most persistent drawn)"
         fig.add_trace(
             go.Scattergl(
-                x=pts[:, 0],
-                y=pts[:, 1],
+                x=pts[drawn, 0].astype(np.float32),  # half the bytes of float64
+                y=pts[drawn, 1].astype(np.float32),
                 mode="markers",
-                marker={"color": DIM_COLORS[k], "size": 7, "symbol": symbol, "opacity": 0.8},
-                customdata=custom,
+                marker={
+                    "color": DIM_COLORS[k],
+                    "size": 7,
+                    "symbol": symbol if np.ndim(symbol) == 0 else symbol[drawn],
+                    "opacity": 0.8,
+                },
+                customdata=custom[drawn].astype(np.float32),
                 hovertemplate="dot #%{customdata[0]:.0f}<br>birth %{customdata[1]:.3f}, "
                 "death %{customdata[2]:.3f}<br>cost %{customdata[3]:.4f}<extra></extra>",
-                name=f"Dgm(f) dim {k}: {int(shown.sum())} dots",
+                name=name,
             ),
             row=1,
             col=c,
@@ -568,14 +613,7 @@ def critical_pixels_overlay(
     the ``highlight`` dot (a large ring on each of its pixels).
     """
     img = np.asarray(image, float)
-    fig = go.Figure(
-        go.Heatmap(
-            z=img,
-            colorscale="gray",
-            showscale=False,
-            hovertemplate="(%{y}, %{x}) %{z:.3f}<extra></extra>",
-        )
-    )
+    fig = go.Figure(_image(img))  # a PNG, not a heatmap of every value: a few MB at most
     for k in dgm.dims:
         d = dgm[k]
         idx = top_dots(dgm, k, max_dots)
@@ -654,7 +692,7 @@ def error_map(image: np.ndarray, pred: np.ndarray, errors: Mapping[str, np.ndarr
         if m is not None and m.any():
             rgb[m] = 0.45 * rgb[m] + 0.55 * np.array(colour)
     rgb[np.asarray(pred, bool)] *= 0.25
-    fig = go.Figure(go.Image(source=_png_source(rgb.astype(np.uint8)), hoverinfo="skip"))
+    fig = go.Figure(_image(rgb.astype(np.uint8)))
     for kind, colour in ERROR_COLORS.items():  # legend entries
         fig.add_trace(
             go.Scatter(

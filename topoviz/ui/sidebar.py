@@ -15,7 +15,7 @@ import streamlit as st
 from topoviz import nets
 from topoviz.checkpoints import CheckpointError, quote
 from topoviz.imageio import ImageError
-from topoviz.ui import cache, nav
+from topoviz.ui import cache, nav, working
 from topoviz.ui import state as S
 
 _RENDERED = "_sidebar_rendered"
@@ -99,6 +99,8 @@ def render() -> Selection:
             name, image, mask, notices = _sample()
         else:
             name, image, mask, notices = _upload()
+        image, mask, fitted = working.choose(name, image, mask)  # at most 1024² for the views
+        notices = [*notices, *fitted]
         f, label = (None, "") if image is None else _likelihood(name, image, mask)
         st.divider()
         S.persistent(S.FRAME, st.toggle, "Frame (relative homology)", help=_FRAME_HELP)
