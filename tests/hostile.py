@@ -39,12 +39,17 @@ def entries(data: bytes) -> list[tuple[str, bytes]]:
         return [(i.filename, z.read(i)) for i in z.infolist()]
 
 
-def write_zip(items: list[tuple[str, bytes, int, int, int]]) -> bytes:
+def write_zip(items: list[tuple[str, bytes, int, int, int]], listed: int = 1) -> bytes:
     """A zip of ``(name, payload, method, crc, declared size)``, written by hand so that
-    a payload can be pre-compressed and its declared size can be anything."""
+    a payload can be pre-compressed and its declared size can be anything; the last
+    entry is listed ``listed`` times in the directory (overlapping entries)."""
     out, central = bytearray(), bytearray()
-    for name, data, method, crc, size in items:
+    n_items = len(items) + listed - 1
+    for name, data, method, crc, size in items[:-1] + [items[-1]] * listed:
         n = name.encode()
+        if central and name == items[-1][0] and name.encode() in out:  # listed again
+            central += central[-(46 + len(n)) :]
+            continue
         offset = len(out)
         out += struct.pack(
             "<4s5H3L2H", b"PK\x03\x04", 20, 0, method, 0, 0, crc, len(data), size, len(n), 0
@@ -55,7 +60,6 @@ def write_zip(items: list[tuple[str, bytes, int, int, int]]) -> bytes:
             len(n), 0, 0, 0, 0, 0, offset,
         )  # fmt: skip
         central += n
-    n_items = len(items)
     end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, n_items, n_items, len(central), len(out), 0)
     return bytes(out + central + end)
 
@@ -122,6 +126,13 @@ def deep(levels: int = 100_000) -> bytes:
             data = data.replace(pushed, nested)
         out.append((name, data))
     return stored(out)
+
+
+def overlapping(copies: int = 5000) -> bytes:
+    """A good checkpoint whose zip directory lists its largest record ``copies`` times,
+    all over the same bytes: consistent entries that declare far more than the file."""
+    items = sorted(entries(good()), key=lambda item: len(item[1]))
+    return write_zip([(n, p, zipfile.ZIP_STORED, zlib.crc32(p), len(p)) for n, p in items], copies)
 
 
 def size_lie(declared: int = 2**31) -> bytes:

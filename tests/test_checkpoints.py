@@ -267,7 +267,11 @@ SHORT = 300
             lambda: hostile.zip_bomb(2048),
             r"refused: 1 entry is compressed .*2\.0 GiB once inflated",
         ),
-        (hostile.size_lie, r"declares 2\.0 GiB of entries but the file holds only"),
+        (hostile.size_lie, r"declares entries whose size does not match the bytes stored"),
+        (
+            hostile.overlapping,
+            r"declares 17\.\d MiB of entries but the file holds only 3\d\d\.\d KiB",
+        ),
         (
             lambda: hostile.laughs(25),
             r"its 'meta' holds more than 10,000 values .*shared references",
@@ -276,7 +280,15 @@ SHORT = 300
         (lambda: hostile.laughs(40), r"its 'meta' is nested more than 32 levels"),
         (lambda: hostile.deep(100_000), r"its 'meta' is nested more than 32 levels"),
     ],
-    ids=["zip bomb", "declared size", "laughs meta", "laughs config", "laughs deep", "deep"],
+    ids=[
+        "zip bomb",
+        "declared size",
+        "overlapping",
+        "laughs meta",
+        "laughs config",
+        "laughs deep",
+        "deep",
+    ],  # fmt: skip
 )
 def test_a_checkpoint_bomb_is_refused_with_a_short_message(make, message):
     data = make()
@@ -334,7 +346,7 @@ import hostile, torch
 from topoviz.checkpoints import CheckpointError, load
 torch.set_num_threads(1)
 bombs = [hostile.zip_bomb(2048), hostile.laughs(25), hostile.laughs(25, "config"),
-         hostile.deep(100_000), hostile.size_lie()]
+         hostile.deep(100_000), hostile.size_lie(), hostile.overlapping()]
 load(hostile.good())  # warm: imports and first-call costs are not the bombs'
 vm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmSize")) * 1024
 resource.setrlimit(resource.RLIMIT_AS, (vm + 2**30, resource.RLIM_INFINITY))
@@ -365,7 +377,7 @@ def test_bombs_are_refused_under_one_gib_of_address_space():
     assert done.returncode == 0, done.stderr[-2000:]
     lines = done.stdout.split("\n")[:-1]
     print("\n".join(lines))
-    assert len(lines) == 5 and all(line.startswith("refused") for line in lines), lines
+    assert len(lines) == 6 and all(line.startswith("refused") for line in lines), lines
 
 
 def test_checkpoint_error_is_a_value_error():

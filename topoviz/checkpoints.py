@@ -214,7 +214,12 @@ def _check_zip(data: bytes) -> None:
             "torch.save writes entries uncompressed, and compressed ones were not inflated"
         )
     total = sum(i.file_size for i in entries)
-    if total > len(data) or any(i.file_size != i.compress_size for i in entries):
+    if any(i.file_size != i.compress_size for i in entries):
+        raise CheckpointError(
+            "refused: the zip directory declares entries whose size does not match the bytes "
+            "stored for them; it was not read"
+        )
+    if total > len(data):
         raise CheckpointError(
             f"refused: the zip directory declares {_amount(total)} of entries but the file "
             f"holds only {_amount(len(data))}; it was not read"
