@@ -262,3 +262,5 @@ def test_metrics_refuse_values_outside_zero_one(scale):
     with pytest.raises(ValueError, match=r"gt has values in"):
         accuracy(f, g * scale)
     assert accuracy(f, g) == 1.0
+    rounded = np.where(g, np.float32(1 + 1.2e-7), np.float32(-1e-8))  # float32 rounding
+    assert accuracy(rounded, g) == 1.0

@@ -33,6 +33,10 @@ __all__ = [
 ]
 
 
+#: Rounding allowed outside [0, 1] (a float32 sigmoid can give 1 + 1.2e-7).
+_SLACK = 1e-6
+
+
 def _binary(x: np.ndarray, threshold: float, name: str) -> np.ndarray:
     """``x >= threshold`` after checking that ``x`` is a 2-D mask or a likelihood in [0, 1].
 
@@ -48,7 +52,7 @@ def _binary(x: np.ndarray, threshold: float, name: str) -> np.ndarray:
         raise ValueError(f"{name} must be numeric or boolean; got dtype {arr.dtype}")
     if not np.isfinite(arr).all():
         raise ValueError(f"{name} has NaN or infinite values")
-    if arr.size and (arr.min() < 0 or arr.max() > 1):
+    if arr.size and (arr.min() < -_SLACK or arr.max() > 1 + _SLACK):
         raise ValueError(
             f"{name} has values in [{arr.min():g}, {arr.max():g}]; metrics take a mask or a "
             "likelihood in [0, 1] (divide an 8-bit image by 255, pass probabilities "
