@@ -1,30 +1,88 @@
 #!/usr/bin/env bash
-# Every shipped checkpoint's recipe, and the evaluation behind models/README.md.
+# Every shipped checkpoint's recipe, the λ choice on validation, and the evaluations
+# behind models/README.md.
 #
-#   bash models/recipes.sh [PAIR ...]     # PAIR: isbi12-f1 isbi12-f2 isbi12-f3 crackforest-f1 crackforest-f2 crackforest-f3 vessels-f1
+#   bash models/recipes.sh [PAIR ...]
+#
+#   PAIR: isbi12-f1 isbi12-f2 isbi12-f3 crackforest-f1 crackforest-f2 crackforest-f3 vessels-f1
+#         isbi12-val-f1 crackforest-val-f1   (the λ sweeps on validation splits)
 #
 # Runs from the project root; reads ../shared/data (never copied here); writes the
 # pretrained nets, the fine-tuned twins and their evaluations (JSON) under
-# ${R:-/tmp/topoviz_runs}; then copies each twin into models/. A pair = one BCE
-# pretraining, then two fine-tunes from it on the same batches (same seed): λ = 0
-# (the baseline) and λ > 0 (the TopoLoss twin). Same net, same total steps.
+# ${R:-/tmp/topoviz_runs}; then copies each twin into models/.
+#
+# ISBI12 and CrackForest pairs (2026-12 recipe): a BCE pretraining, a BCE base
+# fine-tune (600 steps), then two fine-tunes from that base on the same batches
+# (same seed, same steps): λ = 0 (the control) and λ = LAM (the TopoLoss twin),
+# L_topo on dimension 1 (the paper's footnote 8, the CLI's default). LAM was chosen
+# by the *-val-f1 recipe on a validation split carved from fold 1's training
+# images (every 5th), never on a held-out fold (models/choose_lambda.py,
+# models/validation.json). The synthetic vessels pair keeps its older two-stage
+# recipe (pretrain, then the twins; L_topo on dimensions 0 and 1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 R=${R:-/tmp/topoviz_runs}
 mkdir -p "$R"
 T="python -m topoviz train"
 E="python -m topoviz evaluate"
+LAM_ISBI12=0.1       # chosen by isbi12-val-f1 (models/validation.json)
+LAM_CRACKFOREST=0.1  # chosen by crackforest-val-f1
 
-pair() {  # name data fold pre_steps pre_patch pre_lr ft_steps ft_lr lam n_patches out_prefix
+pretrain() {  # name data fold steps patch lr
+  [ -f "$R/$1-pre.pt" ] && return 0
+  echo "== $1: pretrain" >&2
+  $T --data "$2" --fold "$3" --out "$R/$1-pre.pt" --steps "$4" --patch "$5" --lr "$6" \
+     --seed 0 --log-every 500
+}
+
+base() {  # name data fold: 600 BCE steps from the pretrain (the pair's starting net)
+  [ -f "$R/$1-base.pt" ] && return 0
+  echo "== $1: base (BCE fine-tune)" >&2
+  $T --data "$2" --fold "$3" --out "$R/$1-base.pt" --init "$R/$1-pre.pt" \
+     --topo-steps 600 --lam 0 --lr 1e-4 --seed 0 --log-every 200
+}
+
+twins() {  # name data fold lam out_prefix: the control and the TopoLoss twin from the base
+  local name=$1 data=$2 fold=$3 lam=$4 out=$5
+  for l in 0 "$lam"; do
+    echo "== $name: fine-tune λ = $l" >&2
+    $T --data "$data" --fold "$fold" --out "$R/$name-ft$l.pt" --init "$R/$name-base.pt" \
+       --topo-steps 600 --lam "$l" --lr 1e-4 --seed 0 --log-every 200
+  done
+  cp "$R/$name-ft0.pt" "models/${out}_bce.pt"
+  cp "$R/$name-ft$lam.pt" "models/${out}_topo.pt"
+  python -m topoviz compare "models/${out}_bce.pt" "models/${out}_topo.pt" --n-patches 200 \
+     --json > "$R/$name-compare.json"
+}
+
+pair3() {  # name data fold lam out_prefix
+  pretrain "$1" "$2" "$3" 2000 128 1e-3
+  base "$1" "$2" "$3"
+  twins "$1" "$2" "$3" "$4" "$5"
+}
+
+val() {  # name data: the λ sweep on fold 1's validation split, from fold 1's base
+  local name=$1 data=$2
+  pretrain "$name-f1" "$data" 1/3 2000 128 1e-3
+  base "$name-f1" "$data" 1/3
+  local ckpts=()
+  for l in 0 0.01 0.03 0.1; do
+    echo "== $name validation: λ = $l" >&2
+    $T --data "$data" --fold 1/3 --val-every 5 --out "$R/$name-val$l.pt" \
+       --init "$R/$name-f1-base.pt" --topo-steps 600 --lam "$l" --lr 1e-4 --seed 0 --log-every 200
+    ckpts+=("$R/$name-val$l.pt")
+  done
+  python models/choose_lambda.py "$name-f1" "${ckpts[@]}"
+}
+
+legacy_pair() {  # name data fold pre_steps pre_patch pre_lr ft_steps ft_lr lam n_patches out
   local name=$1 data=$2 fold=$3 pre_steps=$4 pre_patch=$5 pre_lr=$6 ft_steps=$7 ft_lr=$8 lam=$9
   local n_patches=${10} out=${11}
-  echo "== $name: pretrain" >&2
-  $T --data "$data" --fold "$fold" --out "$R/$name-pre.pt" --steps "$pre_steps" \
-     --patch "$pre_patch" --lr "$pre_lr" --seed 0 --log-every 500
+  pretrain "$name" "$data" "$fold" "$pre_steps" "$pre_patch" "$pre_lr"
   for l in 0 "$lam"; do
     echo "== $name: fine-tune λ = $l" >&2
     $T --data "$data" --fold "$fold" --out "$R/$name-ft$l.pt" --init "$R/$name-pre.pt" \
-       --topo-steps "$ft_steps" --lam "$l" --lr "$ft_lr" --seed 0 --log-every 200
+       --topo-steps "$ft_steps" --lam "$l" --lr "$ft_lr" --seed 0 --topo-dims 0,1 --log-every 200
   done
   cp "$R/$name-ft0.pt" "models/${out}_bce.pt"
   cp "$R/$name-ft$lam.pt" "models/${out}_topo.pt"
@@ -39,17 +97,15 @@ VESSELS='synthetic:vessels?n=24&size=256&seed=0'
 
 run() {
   case $1 in
-    isbi12-f1) pair isbi12-f1 $ISBI 1/3 2000 128 1e-3 600 1e-4 0.01 200 isbi12_f1_unet ;;
-    isbi12-f2) pair isbi12-f2 $ISBI 2/3 2000 128 1e-3 600 1e-4 0.01 200 isbi12_f2_unet ;;
-    isbi12-f3) pair isbi12-f3 $ISBI 3/3 2000 128 1e-3 600 1e-4 0.01 200 isbi12_f3_unet ;;
-    crackforest-f1) pair crackforest-f1 $CFD 1/3 2000 128 1e-3 600 1e-4 0.01 200 crackforest_f1_unet ;;
-    crackforest-f2) pair crackforest-f2 $CFD 2/3 2000 128 1e-3 600 1e-4 0.01 200 crackforest_f2_unet ;;
-    crackforest-f3) pair crackforest-f3 $CFD 3/3 2000 128 1e-3 600 1e-4 0.01 200 crackforest_f3_unet ;;
-    vessels-f1) pair vessels-f1 "$VESSELS" 1/3 600 65 1e-3 300 1e-3 0.05 400 vessels_unet ;;
+    isbi12-val-f1) val isbi12 $ISBI ;;
+    crackforest-val-f1) val crackforest $CFD ;;
+    isbi12-f[123]) pair3 "$1" $ISBI "${1: -1}/3" $LAM_ISBI12 "isbi12_f${1: -1}_unet" ;;
+    crackforest-f[123]) pair3 "$1" $CFD "${1: -1}/3" $LAM_CRACKFOREST "crackforest_f${1: -1}_unet" ;;
+    vessels-f1) legacy_pair vessels-f1 "$VESSELS" 1/3 600 65 1e-3 300 1e-3 0.05 400 vessels_unet ;;
     *) echo "unknown pair $1" >&2; exit 2 ;;
   esac
 }
 
-for p in "${@:-isbi12-f1 isbi12-f2 isbi12-f3 crackforest-f1 crackforest-f2 crackforest-f3 vessels-f1}"; do
+for p in "${@:-isbi12-val-f1 crackforest-val-f1 isbi12-f1 isbi12-f2 isbi12-f3 crackforest-f1 crackforest-f2 crackforest-f3 vessels-f1}"; do
   for q in $p; do run "$q"; done
 done

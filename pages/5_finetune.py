@@ -10,6 +10,7 @@ from topoviz.metrics import betti_numbers
 from topoviz.ui import current
 from topoviz.ui import state as S
 from topoviz.ui import training as T
+from topoviz.ui.words import REGION_HELP
 
 sel = current()
 T.init()
@@ -49,6 +50,7 @@ def _start() -> None:
             name=sel.name_md,
             frame=sel.frame,
             start=choice,
+            structure=S.structure(sel.name),
         )
     except (ValueError, RuntimeError, OSError) as error:
         st.session_state[T.ERROR] = f"Could not start: {error}"
@@ -208,7 +210,7 @@ if run is not None and not run.running and run.f is not None:
     st.subheader(f"Before and after {run.done_steps} steps ({run.status})")
     with st.spinner("Measuring before and after…"):
         before, after = T.compare(run)
-    m = st.columns(4)
+    m = st.columns(6)
     m[0].metric(
         "β of f ≥ 0.5 (β0, β1)",
         f"({after['beta0']:.0f}, {after['beta1']:.0f})",
@@ -229,13 +231,26 @@ if run is not None and not run.running and run.f is not None:
         f"{after['betti_error'] - before['betti_error']:+.3f}",
         delta_color="inverse",
     )
+    for col, key, label in ((m[4], "merges", "False merges"), (m[5], "splits", "False splits")):
+        col.metric(
+            label,
+            f"{after[key]:.0f}",
+            f"{after[key] - before[key]:+.0f}",
+            delta_color="inverse",
+            help=REGION_HELP[key],
+        )
     names = {
         "beta0": "β0 of f ≥ 0.5",
         "beta1": "β1 of f ≥ 0.5",
         "l_topo": "L_topo (whole image)",
         "betti_error": "Betti error",
+        "merges": "False merges",
+        "splits": "False splits",
+        "holes_extra": "Extra holes ≥ 25 px (per 256² patch)",
         "ari": "ARI",
         "voi": "VOI",
+        "voi_merge": "VOI, merge part",
+        "voi_split": "VOI, split part",
         "accuracy": "Accuracy",
     }
     table = pd.DataFrame(

@@ -9,6 +9,7 @@ from topoviz import figures
 from topoviz.ui import current
 from topoviz.ui import state as S
 from topoviz.ui import training as T
+from topoviz.ui.words import REGION_HELP
 
 sel = current()
 T.init()
@@ -53,6 +54,7 @@ def _start() -> None:
             name=sel.name_md,
             frame=sel.frame,
             start=choice,
+            structure=S.structure(sel.name),
         )
     except (ValueError, RuntimeError, OSError) as error:
         st.session_state[T.SWEEP_ERROR] = f"Could not start: {error}"
@@ -137,6 +139,8 @@ def _table(sweep: T.Sweep) -> pd.DataFrame:
 
 _COLS = {
     "accuracy": "Accuracy",
+    "merges": "False merges",
+    "splits": "False splits",
     "betti_error": "Betti error",
     "ari": "ARI",
     "voi": "VOI",
@@ -187,6 +191,13 @@ def _live() -> None:
                 name="starting model",
             )
             st.plotly_chart(fig, key="sw_plot")
+            st.plotly_chart(figures.lambda_regions(sweep.results, sweep.before), key="sw_regions")
+            st.caption(
+                "The trade TopoLoss makes, region by region: "
+                + REGION_HELP["merges"].split(":")[0].lower()
+                + " (a broken structure) against false splits (a spurious wall or "
+                "piece). The accuracy axis is on the left, the counts on the right."
+            )
         else:
             st.caption("A point appears when the first λ has finished.")
     with right:

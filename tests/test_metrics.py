@@ -146,6 +146,15 @@ def test_evaluate_all_on_a_perfect_prediction():
         "betti_error": 0.0,
         "betti_extra": 0.0,
         "betti_missing": 0.0,
+        "merges": 0.0,
+        "splits": 0.0,
+        "missed": 0.0,
+        "n_gt": 2.0,
+        "voi_merge": pytest.approx(0.0, abs=1e-12),
+        "voi_split": pytest.approx(0.0, abs=1e-12),
+        "holes_extra": 0.0,
+        "holes_missing": 0.0,
+        "holes_error": 0.0,
     }
 
 

@@ -33,7 +33,10 @@ def test_manifest_lists_each_file_once_with_the_required_fields():
     for c in MANIFEST:
         assert REQUIRED <= set(c), REQUIRED - set(c)
         assert c["loss"] in ("bce", "bce+topo")
-        assert set(c["metrics"]["mean"]) == {"accuracy", "ari", "voi", "betti_error"}
+        assert {"accuracy", "ari", "voi", "betti_error", "merges", "splits"} <= set(
+            c["metrics"]["mean"]
+        )
+        assert set(c["metrics"]["total"]) == {"merges", "splits", "missed", "n_gt"}
     # every pair is one baseline and one TopoLoss twin
     pairs = {}
     for c in MANIFEST:
@@ -86,12 +89,22 @@ def _held_out(entry: dict, request: pytest.FixtureRequest):
 def test_manifest_accuracy_is_what_the_checkpoint_scores(entry, request):
     """The manifest's numbers belong to the file shipped: re-measure the pixel
     accuracy (every held-out image, thresholded at 0.5) and compare."""
+    from topoviz.metrics import region_errors
+
     images, masks = _held_out(entry, request)
     model, _ = checkpoints.load(ROOT / entry["file"])
-    pairs = zip(images, masks, strict=True)
-    accs = [np.mean((predict(model, im) >= 0.5) == mk) for im, mk in pairs]
+    preds = [predict(model, im) >= 0.5 for im in images]
+    accs = [np.mean(p == mk) for p, mk in zip(preds, masks, strict=True)]
     assert np.mean(accs) == pytest.approx(entry["metrics"]["mean"]["accuracy"], abs=2e-4)
     assert len(accs) == entry["metrics"]["n_images"]
+    # and so do the pooled region counts (an off-by-one prediction would move them)
+    found = [
+        region_errors(p, mk, entry["metrics"]["structure"])
+        for p, mk in zip(preds, masks, strict=True)
+    ]
+    total = entry["metrics"]["total"]
+    assert sum(r.merges for r in found) == pytest.approx(total["merges"], abs=1)
+    assert sum(r.splits for r in found) == pytest.approx(total["splits"], abs=1)
 
 
 def test_the_one_pixel_references_quoted_in_models_readme(shared_data):

@@ -30,6 +30,7 @@ from topoviz.persistence import warmup
 from topoviz.synthetic import make_dataset
 from topoviz.train import (
     METRICS,
+    REGION_METRICS,
     evaluate,
     evaluate_predictions,
     fine_tune,
@@ -240,17 +241,22 @@ def test_snapshots_and_metrics(tiny):
     )
     assert [r.snapshot is not None for r in reports] == [False, True, True]
     assert reports[1].snapshot.shape == (32, 32)
-    assert reports[0].metrics is None and set(reports[2].metrics) == set(METRICS)
+    assert reports[0].metrics is None and set(reports[2].metrics) == {
+        *METRICS,
+        *REGION_METRICS,
+    }
 
 
 def test_evaluate_table(tiny):
     images, masks = tiny
     res = evaluate(_net(), images[:2], masks[:2], n_patches=5, names=["a", "b"])
     assert res["n"] == 2 and [r["name"] for r in res["per_image"]] == ["a", "b"]
-    for m in METRICS:
+    for m in (*METRICS, *REGION_METRICS):
         vals = [r[m] for r in res["per_image"]]
         assert res["mean"][m] == pytest.approx(np.mean(vals))
         assert res["std"][m] == pytest.approx(np.std(vals))
+    for c in ("merges", "splits", "missed", "n_gt"):
+        assert res["total"][c] == sum(r[c] for r in res["per_image"])
     text = format_table({"unet": res})
     assert "Betti Error" in text and "±" in text
 
@@ -310,7 +316,8 @@ def test_evaluate_is_evaluate_predictions_of_the_likelihoods():
         assert by_model[key] == by_preds[key], key
     perfect = evaluate_predictions(masks, masks, n_patches=7)
     expected = {"accuracy": 1.0, "ari": 1.0, "voi": 0.0, "betti_error": 0.0}
-    assert perfect["mean"] == pytest.approx(expected, abs=1e-12)
+    assert {m: perfect["mean"][m] for m in expected} == pytest.approx(expected, abs=1e-12)
+    assert perfect["total"]["merges"] == perfect["total"]["splits"] == 0
     with pytest.raises(ValueError, match="as many masks"):
         evaluate_predictions(masks[:1], masks)
 
@@ -321,8 +328,19 @@ def test_cli_evaluate_references_needs_no_checkpoint(capsys):
     res = json.loads(capsys.readouterr().out)
     assert "checkpoint" not in res and res["fold"] == "1/3"
     refs = res["references"]
-    assert list(refs) == ["GT thickened 1 px", "GT thinned 1 px", "GT shifted 1 px"]
+    assert list(refs) == [
+        "GT thickened 1 px",
+        "GT thinned 1 px",
+        "GT shifted 1 px",
+        "GT + 10 breaks",
+        "GT + 10 walls",
+    ]
     assert all(r["n"] == 2 and r["mean"]["accuracy"] < 1 for r in refs.values())
+    # the breaks are counted as merges, the walls as splits, and nothing else moves
+    assert refs["GT + 10 breaks"]["total"]["merges"] == refs["GT + 10 breaks"]["injected"] > 0
+    assert refs["GT + 10 breaks"]["total"]["splits"] == 0
+    assert refs["GT + 10 walls"]["total"]["merges"] == 0
+    assert 0 < refs["GT + 10 walls"]["total"]["splits"] <= refs["GT + 10 walls"]["injected"]
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "GT thinned 1 px" in out and "missing holes" in out

@@ -3,8 +3,11 @@
 Subcommands::
 
     train     BCE pretraining, then BCE + λ·L_topo fine-tuning; writes a checkpoint
-    evaluate  Accuracy, ARI, VOI, Betti error (mean ± std) of a checkpoint on a fold,
-              and with --references of the ground truth moved by one pixel
+    evaluate  Accuracy, ARI, VOI, Betti error (mean ± std) and the region-level
+              merges / splits of a checkpoint on a fold; with --references, of
+              calibration segmentations made from the ground truth alone
+    compare   Two checkpoints on the same images: paired per-image differences,
+              images better / worse, Wilcoxon signed-rank p-values
 
 To add a subcommand, write ``def _add_NAME(sub)`` that creates its parser with
 ``sub.add_parser(...)`` and ``set_defaults(run=fn)`` (``fn(args) -> int``), and
@@ -24,9 +27,27 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from topoviz import checkpoints, nets
-from topoviz.data import load_split, parse_fold, parse_synthetic
-from topoviz.metrics import one_pixel_references
-from topoviz.train import evaluate, evaluate_predictions, fine_tune, format_table, pretrain
+from topoviz.calibration import calibration_set
+from topoviz.data import (
+    carve_validation,
+    load_split,
+    parse_fold,
+    parse_synthetic,
+    structure_of,
+)
+from topoviz.metrics import STRUCTURES, one_pixel_references
+from topoviz.stats import paired_comparison
+from topoviz.train import (
+    DIRECTION,
+    METRICS,
+    REGION_METRICS,
+    evaluate,
+    evaluate_predictions,
+    fine_tune,
+    format_paired,
+    format_table,
+    pretrain,
+)
 
 DEFAULT_STEPS = 500
 
@@ -80,7 +101,7 @@ class _Interrupt:
 #: The ``train`` options a checkpoint records so that ``--resume`` continues the run.
 _RESUMED = (
     "data", "fold", "arch", "base", "lam", "batch", "patch", "lr", "topo_patch",
-    "topo_patches", "rule", "topo_dims", "seed",
+    "topo_patches", "rule", "topo_dims", "seed", "val_every",
 )  # fmt: skip
 
 
@@ -96,7 +117,7 @@ def _resume_args(args: argparse.Namespace) -> tuple[object, dict, dict]:
     if max(left.values()) <= 0:
         raise SystemExit(f"train: {args.resume} finished its run; nothing to resume")
     for key in _RESUMED:
-        setattr(args, key, run["options"][key])
+        setattr(args, key, run["options"].get(key, getattr(args, key, None)))
     args.topo_dims = tuple(args.topo_dims)
     args.steps, args.topo_steps = max(left["bce"], 0), max(left["topo"], 0)
     args.init = meta.get("init")
@@ -116,6 +137,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
         raise SystemExit("train: give --data and --out (or --resume CHECKPOINT)")
     split = load_split(args.data, args.fold)
     fold = "all" if split.fold is None else f"{split.fold[0]}/{split.fold[1]}"
+    if args.val_every:
+        split = carve_validation(split, args.val_every)
+        n_val = len(split.held_names)
+        _log(f"--val-every {args.val_every}: {n_val} validation image(s) left out of training")
     _log(
         f"data {args.data}: {len(split.train_names)} training, "
         f"{len(split.held_names)} held-out image(s), fold {fold}"
@@ -195,6 +220,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         "topo_patches": args.topo_patches,
         "rule": args.rule,
         "topo_dims": list(args.topo_dims),
+        "val_every": args.val_every or None,
         "init": str(args.init) if args.init else None,
         "init_meta": init_meta,
         "train_seconds": round(train_seconds, 2),
@@ -220,22 +246,20 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_evaluate(args: argparse.Namespace) -> int:
-    if not args.checkpoint and not args.references:
-        raise SystemExit("evaluate: give --checkpoint, or --references with --data and --fold")
-    model, meta = checkpoints.load(args.checkpoint) if args.checkpoint else (None, {})
+def _split_for(args: argparse.Namespace, meta: dict):
+    """The data, fold and split to score: the command line's, else the checkpoint's."""
     data = args.data or meta.get("data")
     fold = args.fold or meta.get("fold")
-    if args.checkpoint and args.data and not args.fold and not _same_data(args.data, meta):
+    if meta and args.data and not args.fold and not _same_data(args.data, meta):
         fold = "all"  # another set than the checkpoint's: none of it was trained on
         _log(
             f"--data {args.data} is not the checkpoint's own data ({meta.get('data')}): "
             "evaluating all its images (give --fold K/N to score one fold)"
         )
     if not data:
-        raise SystemExit("evaluate: give --data (no checkpoint names its data)")
+        raise SystemExit(f"{args.command}: give --data (no checkpoint names its data)")
     if not fold:
-        raise SystemExit("evaluate: give --fold K/N (no checkpoint names its fold)")
+        raise SystemExit(f"{args.command}: give --fold K/N (no checkpoint names its fold)")
     if fold != "all":
         parse_fold(fold)
     if meta.get("data") == data and meta.get("fold") not in (None, fold):
@@ -244,8 +268,44 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             f"evaluating fold {fold} includes its training images"
         )
     split = load_split(data, fold)
+    if args.val_every:
+        split = carve_validation(split, args.val_every)
+        _log(
+            f"--val-every {args.val_every}: scoring {len(split.held_names)} validation image(s) "
+            f"carved from fold {fold}'s training part"
+        )
+    structure = args.structure or structure_of(data)
+    return data, fold, split, structure
+
+
+def _print_tables(data, fold, split, rows: dict[str, dict]) -> None:
+    n = len(split.held_names)
+    structure = next(iter(rows.values()))["structure"]
+    print(f"{data}, fold {fold}: {n} held-out image(s), mean ± std over images")
+    if split.held_fov is not None:
+        print("scored inside the field-of-view masks (masks/) only")
+    print(format_table(rows))
+    print(f"\nRegion-level topology ({structure}; counts are totals over the {n} images):")
+    print(format_table(rows, digits=3, metrics=REGION_METRICS))
+    for name, row in rows.items():
+        parts = row["betti_parts"]
+        print(
+            f"{name}: Betti error (65²) per patch = {parts['extra']:.4f} extra holes "
+            f"+ {parts['missing']:.4f} missing holes"
+        )
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    if not args.checkpoint and not args.references:
+        raise SystemExit("evaluate: give --checkpoint, or --references with --data and --fold")
+    model, meta = checkpoints.load(args.checkpoint) if args.checkpoint else (None, {})
+    data, fold, split, structure = _split_for(args, meta)
     options = dict(
-        n_patches=args.n_patches, seed=args.seed, names=split.held_names, fovs=split.held_fov
+        n_patches=args.n_patches,
+        seed=args.seed,
+        names=split.held_names,
+        structure=structure,
+        fovs=split.held_fov,
     )
     rows: dict[str, dict] = {}
     result: dict = {}
@@ -253,7 +313,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         result = evaluate(model, *split.held_out, **options)
         result["checkpoint"] = str(args.checkpoint)
         rows[Path(args.checkpoint).stem] = result
-    result.update(data=str(data), fold=fold)
+    result.update(data=str(data), fold=fold, val_every=args.val_every or None)
     if args.references:
         masks = split.held_out[1]
         refs = [one_pixel_references(m) for m in masks]
@@ -261,20 +321,65 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             name: evaluate_predictions([r[name] for r in refs], masks, **options)
             for name in refs[0]
         }
+        cal = [calibration_set(m, structure, n=args.inject, seed=args.seed) for m in masks]
+        for name in cal[0]:
+            row = evaluate_predictions([c[name][0] for c in cal], masks, **options)
+            row["injected"] = int(sum(c[name][1] for c in cal))
+            result["references"][name] = row
         rows.update(result["references"])
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
-    print(f"{data}, fold {fold}: {len(split.held_names)} held-out image(s), mean ± std over images")
-    if split.held_fov is not None:
-        print("scored inside the field-of-view masks (masks/) only")
-    print(format_table(rows))
+    _print_tables(data, fold, split, rows)
     for name, row in rows.items():
-        parts = row["betti_parts"]
-        print(
-            f"{name}: Betti error per patch = {parts['extra']:.4f} extra holes "
-            f"+ {parts['missing']:.4f} missing holes"
+        if "injected" in row:
+            print(f"{name}: {row['injected']} injected in all (known errors)")
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    loaded = [checkpoints.load(c) for c in (args.control, args.method)]
+    metas = [meta for _, meta in loaded]
+    if not args.data and (metas[0].get("data"), metas[0].get("fold")) != (
+        metas[1].get("data"),
+        metas[1].get("fold"),
+    ):
+        raise SystemExit(
+            "compare: the two checkpoints were trained on different data or folds; "
+            "give --data and --fold to score both on the same images"
         )
+    data, fold, split, structure = _split_for(args, metas[0])
+    options = dict(
+        n_patches=args.n_patches,
+        seed=args.seed,
+        names=split.held_names,
+        structure=structure,
+        fovs=split.held_fov,
+    )
+    results = [evaluate(model, *split.held_out, **options) for model, _ in loaded]
+    names = [Path(c).stem for c in (args.control, args.method)]
+    table = {}
+    for m in (*METRICS, *REGION_METRICS):
+        table[m] = paired_comparison(
+            [r[m] for r in results[0]["per_image"]],
+            [r[m] for r in results[1]["per_image"]],
+            higher_is_better=DIRECTION[m] > 0,
+        )
+    out = {
+        "data": str(data),
+        "fold": fold,
+        "control": str(args.control),
+        "method": str(args.method),
+        "n": len(split.held_names),
+        "paired": table,
+        "results": dict(zip(names, results, strict=True)),
+    }
+    if args.json:
+        print(json.dumps(out, indent=2))
+        return 0
+    _print_tables(data, fold, split, dict(zip(names, results, strict=True)))
+    print(f"\nPaired per image: {names[1]} against {names[0]} (Wilcoxon signed-rank, two-sided)")
+    print(format_paired(table))
     return 0
 
 
@@ -328,10 +433,17 @@ def _add_train(sub) -> None:
     p.add_argument(
         "--topo-dims",
         type=_dims,
-        default=(0, 1),
-        help="dimensions L_topo sums over: '0,1' (Eq. 2.2, default), '1' or '0'",
+        default=(1,),
+        help="dimensions L_topo sums over: '1' (holes, the paper's footnote 8; default), "
+        "'0,1' (Eq. 2.2 as written) or '0'",
     )
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--val-every",
+        type=int,
+        default=0,
+        help="leave out every K-th training image (a validation split for choosing λ)",
+    )
     p.add_argument(
         "--init", help="start from this checkpoint and only fine-tune (--arch, --base ignored)"
     )
@@ -366,14 +478,57 @@ def _add_evaluate(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the Betti-error patches")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument(
+        "--val-every",
+        type=int,
+        default=0,
+        help="score the validation split of the fold's training part (every K-th image)",
+    )
+    p.add_argument(
         "--references",
         action="store_true",
-        help="also score the ground truth moved by one pixel (metrics.one_pixel_references)",
+        help="also score segmentations made from the ground truth alone: moved by one pixel "
+        "(metrics.one_pixel_references) and with --inject breaks / walls (calibration)",
     )
+    p.add_argument(
+        "--inject", type=int, default=10, help="breaks and walls per image for --references"
+    )
+    _add_scoring_options(p)
     p.set_defaults(run=_cmd_evaluate)
 
 
-SUBCOMMANDS: list[Callable] = [_add_train, _add_evaluate]
+def _add_scoring_options(p) -> None:
+    p.add_argument(
+        "--structure",
+        choices=STRUCTURES,
+        help="regions for merges / splits: cells between membranes, or components of "
+        "curvilinear structures (default: guessed from the data's name)",
+    )
+
+
+def _add_compare(sub) -> None:
+    p = sub.add_parser(
+        "compare",
+        help="paired per-image comparison of two checkpoints (Wilcoxon signed-rank)",
+        description=(
+            "Score a control (e.g. the λ = 0 twin) and a method (the TopoLoss twin) on "
+            "the same held-out images; print both tables and, per metric, the mean "
+            "difference, how many images got better / worse, and the Wilcoxon "
+            "signed-rank p-value of the per-image differences."
+        ),
+    )
+    p.add_argument("control", help="checkpoint of the control")
+    p.add_argument("method", help="checkpoint of the method")
+    p.add_argument("--data", help="folder or synthetic:NAME (default: the control's)")
+    p.add_argument("--fold", help="K/N or 'all' (default: the control's)")
+    p.add_argument("--val-every", type=int, default=0, help="score the validation split")
+    p.add_argument("--n-patches", type=int, default=100, help="Betti-error patches per image")
+    p.add_argument("--seed", type=int, default=0, help="seed of the Betti-error patches")
+    p.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    _add_scoring_options(p)
+    p.set_defaults(run=_cmd_compare)
+
+
+SUBCOMMANDS: list[Callable] = [_add_train, _add_evaluate, _add_compare]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -42,6 +42,8 @@ __all__ = [
     "load_pairs",
     "parse_synthetic",
     "load_split",
+    "carve_validation",
+    "structure_of",
     "read_terms",
     "sample_batch",
 ]
@@ -382,6 +384,64 @@ def load_split(spec: str | os.PathLike, fold: str | tuple[int, int] | None = "1/
         [Path(p[0]).stem for p in held],
         terms,
         None if fov_paths is None else load_fov(fov_paths, hi),
+    )
+
+
+CURVILINEAR_WORDS = ("crack", "vessel", "road", "drive", "retina", "chase", "stare", "neuron")
+
+
+def structure_of(spec: str | os.PathLike) -> str:
+    """What a data set's regions are: ``"membranes"`` (cells) or ``"curvilinear"``.
+
+    Guessed from the spec's name: synthetic membranes and ISBI12 are membranes;
+    names with crack, vessel, road, drive, retina ... are curvilinear; anything
+    else is taken as membranes (say ``--structure`` to the CLI to override).
+
+    Examples
+    --------
+    >>> structure_of("../shared/data/crackforest"), structure_of("synthetic:membranes")
+    ('curvilinear', 'membranes')
+    """
+    syn = parse_synthetic(str(spec))
+    name = syn["name"] if syn is not None else Path(str(spec)).name
+    return "curvilinear" if any(w in name.lower() for w in CURVILINEAR_WORDS) else "membranes"
+
+
+def carve_validation(split: Split, every: int) -> Split:
+    """A validation split carved from ``split``'s training part; its held-out part unused.
+
+    Every ``every``-th training item (by name order, starting with the last of
+    each run of ``every``) becomes validation; the rest stay for training. Choose
+    λ, steps and learning rate on this, never on the fold's held-out part.
+
+    Examples
+    --------
+    >>> s = load_split("synthetic:membranes?n=6&size=32", "1/3")
+    >>> v = carve_validation(s, 2)
+    >>> v.train_names, v.held_names
+    (['membranes-002', 'membranes-004'], ['membranes-003', 'membranes-005'])
+    """
+    if every < 2:
+        raise ValueError(f"every must be >= 2 (one in `every` training items); got {every}")
+    n = len(split.train_names)
+    val = [i for i in range(n) if i % every == every - 1]
+    if not val or len(val) == n:
+        raise ValueError(f"{n} training item(s) cannot give a validation split of one in {every}")
+    keep = [i for i in range(n) if i % every != every - 1]
+
+    def pick(items, index):
+        return items[index] if isinstance(items, np.ndarray) else [items[i] for i in index]
+
+    return Split(
+        split.spec,
+        split.fold,
+        pick(split.train_images, keep),
+        pick(split.train_masks, keep),
+        pick(split.train_images, val),
+        pick(split.train_masks, val),
+        [split.train_names[i] for i in keep],
+        [split.train_names[i] for i in val],
+        split.terms,
     )
 
 

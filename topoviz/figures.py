@@ -759,3 +759,50 @@ def lambda_sweep(results: Sequence[Mapping[str, float]]) -> go.Figure:
     fig.update_yaxes(title="pixel accuracy")
     fig.update_layout(height=340, margin={"l": 10, "r": 10, "t": 30, "b": 10})
     return fig
+
+
+def lambda_regions(
+    results: Sequence[Mapping[str, float]], before: Mapping[str, float]
+) -> go.Figure:
+    """Paper Fig. 6b with region counts: accuracy (left axis) and merges / splits (right) vs λ.
+
+    One point per λ, in λ order, joined; the starting model is drawn as λ = "start"
+    at the left. Accuracy moves by tenths of a percent where the counts move by
+    whole regions: the two axes keep each readable.
+    """
+    rows = [{"lam": "start", **before}] + sorted(results, key=lambda r: r["lam"])
+    x = ["start" if r["lam"] == "start" else f"{r['lam']:g}" for r in rows]
+    fig = go.Figure()
+    fig.add_scatter(
+        x=x,
+        y=[r["accuracy"] for r in rows],
+        mode="lines+markers",
+        name="pixel accuracy (left)",
+        line={"color": "#444"},
+    )
+    for key, colour, name in (
+        ("merges", "#d62728", "false merges (right)"),
+        ("splits", "#ff7f0e", "false splits (right)"),
+    ):
+        fig.add_scatter(
+            x=x,
+            y=[r[key] for r in rows],
+            mode="lines+markers",
+            name=name,
+            yaxis="y2",
+            line={"color": colour, "dash": "dot"},
+        )
+    fig.update_layout(
+        height=360,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        xaxis={"title": "λ", "type": "category"},
+        yaxis={"title": "pixel accuracy", "tickformat": ".3f"},
+        yaxis2={
+            "title": "regions (count)",
+            "overlaying": "y",
+            "side": "right",
+            "rangemode": "tozero",
+        },
+        legend={"orientation": "h", "y": -0.25},
+    )
+    return fig

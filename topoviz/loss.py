@@ -128,7 +128,7 @@ def topo_loss(
     g: np.ndarray | torch.Tensor,
     frame: bool = True,
     rule: str = "paper",
-    dims: Sequence[int] = (0, 1),
+    dims: Sequence[int] = (1,),
 ) -> torch.Tensor:
     """L_topo(f, g) of Eq. 2.2 on the whole of ``f``, differentiable in ``f``.
 
@@ -143,7 +143,8 @@ def topo_loss(
     rule : {"paper", "optimal"}
         Matching rule, see :func:`topoviz.matching.match`.
     dims : sequence of int
-        Homology dimensions in the loss.
+        Homology dimensions in the loss. Default ``(1,)``: holes only, as the paper
+        trains and evaluates (footnote 8); ``(0, 1)`` sums both, as Eq. 2.2 is written.
 
     Returns
     -------
@@ -208,7 +209,8 @@ class TopoLoss(nn.Module):
     frame : bool
         Relative homology on patches (pad a frame of value 1).
     dims : sequence of int
-        Homology dimensions in the loss.
+        Homology dimensions in the loss. Default ``(1,)``: holes only, as the paper
+        trains and evaluates (footnote 8); ``(0, 1)`` sums both.
     skip : {"threshold", "none"}
         ``"threshold"`` skips patches with nothing to fix: the prediction
         thresholded at 0.5 equals the ground truth pixel for pixel there.
@@ -230,7 +232,7 @@ class TopoLoss(nn.Module):
         lam: float = 1.0,
         rule: str = "paper",
         frame: bool = True,
-        dims: Sequence[int] = (0, 1),
+        dims: Sequence[int] = (1,),
         skip: str = "threshold",
         seed: int = 0,
     ) -> None:

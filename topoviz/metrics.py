@@ -12,11 +12,14 @@ one-pixel foreground frame around the image or patch (relative homology).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy import ndimage
 from skimage.measure import label
 from skimage.metrics import adapted_rand_error
 from skimage.metrics import variation_of_information as _voi
+from skimage.morphology import skeletonize
 
 __all__ = [
     "accuracy",
@@ -30,6 +33,11 @@ __all__ = [
     "evaluate_all",
     "one_pixel_references",
     "topology_errors",
+    "STRUCTURES",
+    "RegionErrors",
+    "region_errors",
+    "voi_parts",
+    "hole_errors",
 ]
 
 
@@ -364,16 +372,33 @@ def evaluate_all(
     n_patches: int = 100,
     seed: int = 0,
     threshold: float = 0.5,
+    *,
+    structure: str = "membranes",
+    min_region: int = 50,
+    hole_patch_size: int = 256,
+    hole_patches: int = 16,
+    min_hole: int = 25,
 ) -> dict[str, float]:
-    """The four numbers of the paper's tables for one image, and the Betti error's parts.
+    """Every number of the evaluation tables for one image.
 
-    ``betti_extra`` and ``betti_missing`` split ``betti_error`` by sign (mean over
-    the same patches of the positive and negative parts of beta_1(pred) - beta_1(gt),
-    see :func:`patch_betti_differences`); ``betti_error = betti_extra + betti_missing``.
+    The paper's four (``accuracy``, ``ari``, ``voi``, ``betti_error`` on
+    ``patch_size``² framed patches, dimension 1) with the Betti error split by sign
+    (``betti_extra``, ``betti_missing``: the positive and negative parts of
+    beta_1(pred) - beta_1(gt) over the same patches, see
+    :func:`patch_betti_differences`); the region-level counts of
+    :func:`region_errors` (``merges``, ``splits``, ``missed``, ``n_gt``); the VOI's
+    parts (``voi_merge``, ``voi_split``, :func:`voi_parts`); and the beta_1 error on
+    ``hole_patch_size``² framed patches counting holes of at least ``min_hole``
+    pixels (``holes_extra``, ``holes_missing``, ``holes_error``, :func:`hole_errors`).
     """
     diffs = patch_betti_differences(
         pred, gt, patch_size=patch_size, n_patches=n_patches, seed=seed, threshold=threshold
     )[:, 0]
+    regions_ = region_errors(pred, gt, structure, min_region=min_region, threshold=threshold)
+    parts = voi_parts(pred, gt, threshold)
+    holes = hole_errors(
+        pred, gt, hole_patch_size, hole_patches, min_hole, seed=seed, threshold=threshold
+    )
     return {
         "accuracy": accuracy(pred, gt, threshold),
         "ari": adapted_rand_index(pred, gt, threshold),
@@ -381,6 +406,10 @@ def evaluate_all(
         "betti_error": float(np.abs(diffs).mean()),
         "betti_extra": float(np.clip(diffs, 0, None).mean()),
         "betti_missing": float(np.clip(-diffs, 0, None).mean()),
+        **{k: float(v) for k, v in regions_.counts().items()},
+        "voi_merge": parts["merge"],
+        "voi_split": parts["split"],
+        **{f"holes_{k}": v for k, v in holes.items()},
     }
 
 
@@ -435,41 +464,323 @@ def one_pixel_references(gt: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def topology_errors(
-    pred: np.ndarray, gt: np.ndarray, share: float = 0.5, piece: float = 0.2
+    pred: np.ndarray,
+    gt: np.ndarray,
+    structure: str = "membranes",
+    min_region: int = 50,
 ) -> dict[str, np.ndarray]:
-    """Where a binary prediction breaks the ground truth's topology.
+    """Where a binary prediction breaks the ground truth's topology, as masks.
 
-    Regions are the 8-connected background components that the structure separates
-    (as for ARI / VOI). A predicted region *merges* when it holds at least ``share``
-    of two or more ground-truth regions (a gap in a membrane); a ground-truth region
-    is *split* when two or more predicted regions each hold at least ``piece`` of it
-    (a spurious wall). Predicted structure components touching no ground-truth
-    structure are *spurious*; ground-truth components the prediction misses entirely
-    are *missing*. Returns one boolean mask per kind.
+    ``"merged"`` and ``"split"`` are the regions :func:`region_errors` counts (the
+    same rule, so a map and its counts agree): predicted regions that merge
+    ground-truth regions, and ground-truth regions the prediction splits.
+    ``"spurious"``: predicted structure components (4-connected) touching no
+    ground-truth structure; ``"missing"``: ground-truth components the prediction
+    misses entirely. Returns one boolean mask per kind.
     """
     p, g = np.asarray(pred, bool), np.asarray(gt, bool)
-    rp, rg = label(~p, connectivity=2), label(~g, connectivity=2)
-    both = (rp > 0) & (rg > 0)
-    pairs = np.stack([rp[both], rg[both]], axis=1)
-    uniq, counts = (
-        np.unique(pairs, axis=0, return_counts=True)
-        if len(pairs)
-        else (np.zeros((0, 2), int), np.zeros(0, int))
-    )
-    size_g = np.bincount(rg.ravel(), minlength=rg.max() + 1)
-    frac = counts / np.maximum(size_g[uniq[:, 1]], 1) if len(uniq) else counts
-    merged_ids = [
-        r for r in np.unique(uniq[:, 0]) if np.sum((uniq[:, 0] == r) & (frac >= share)) >= 2
-    ]
-    split_ids = [
-        r for r in np.unique(uniq[:, 1]) if np.sum((uniq[:, 1] == r) & (frac >= piece)) >= 2
-    ]
+    found = region_errors(p, g, structure, min_region=min_region)
     fp, fg = label(p, connectivity=1), label(g, connectivity=1)
     spurious = [i for i in range(1, fp.max() + 1) if not g[fp == i].any()]
     missing = [i for i in range(1, fg.max() + 1) if not p[fg == i].any()]
     return {
-        "merged": np.isin(rp, merged_ids) & (rp > 0),
-        "split": np.isin(rg, split_ids) & (rg > 0),
+        "merged": found.merged,
+        "split": found.split,
         "spurious": np.isin(fp, spurious) & (fp > 0),
         "missing": np.isin(fg, missing) & (fg > 0),
+    }
+
+
+# ----------------------------------------------------------------------------------
+# Region-level topology errors: what TopoLoss is for (a broken membrane merges two
+# cells; a broken crack splits one crack), counted where they happen.
+# ----------------------------------------------------------------------------------
+
+STRUCTURES = ("membranes", "curvilinear")
+
+
+@dataclass(frozen=True)
+class RegionErrors:
+    """False merges and splits of one segmentation, with where they are.
+
+    Attributes
+    ----------
+    merges, splits, missed : int
+        Counts (see :func:`region_errors`).
+    n_gt : int
+        Ground-truth regions (membranes: cells; curvilinear: components) large
+        enough to count.
+    merged : ndarray of bool
+        Pixels of the predicted regions that merge ground-truth regions.
+    split : ndarray of bool
+        Pixels of the ground-truth regions that the prediction splits.
+    """
+
+    merges: int
+    splits: int
+    missed: int
+    n_gt: int
+    merged: np.ndarray
+    split: np.ndarray
+
+    def counts(self) -> dict[str, int]:
+        """``{"merges", "splits", "missed", "n_gt"}`` as plain ints."""
+        return {
+            "merges": self.merges,
+            "splits": self.splits,
+            "missed": self.missed,
+            "n_gt": self.n_gt,
+        }
+
+
+def _overlap_table(gt_of: np.ndarray, pred_of: np.ndarray, n_gt: int, n_pred: int) -> np.ndarray:
+    """``table[i, j]`` = how many units of ground-truth region i fall in predicted region j."""
+    keep = (gt_of > 0) & (pred_of > 0)
+    table = np.zeros((n_gt + 1, n_pred + 1), np.int64)
+    np.add.at(table, (gt_of[keep], pred_of[keep]), 1)
+    return table
+
+
+def _count_errors(
+    table: np.ndarray,
+    size: np.ndarray,
+    big: np.ndarray,
+    share: float,
+    piece: float,
+    piece_units: int | None = None,
+) -> tuple[int, int, int, np.ndarray, np.ndarray]:
+    """Merges, splits, missed from an overlap table of ground-truth (rows) x predicted regions.
+
+    A piece of a ground-truth region is a share of at least ``piece`` of it, or (if
+    given) at least ``piece_units`` units of it.
+    """
+    frac = table / np.maximum(size, 1)[:, None]
+    frac[~big] = 0.0
+    holders = frac >= share  # predicted region j holds >= share of gt region i
+    per_pred = holders.sum(axis=0)  # how many big gt regions each predicted region holds
+    merged_ids = np.flatnonzero(per_pred >= 2)
+    merges = int((per_pred[merged_ids] - 1).sum())
+    is_piece = frac >= piece
+    if piece_units is not None:
+        is_piece |= (table >= piece_units) & big[:, None]
+    pieces = is_piece.sum(axis=1)
+    split_ids = np.flatnonzero(pieces >= 2)
+    splits = int((pieces[split_ids] - 1).sum())
+    missed = int((big & ~holders.any(axis=1)).sum())
+    return merges, splits, missed, merged_ids, split_ids
+
+
+def region_errors(
+    pred: np.ndarray,
+    gt: np.ndarray,
+    structure: str = "membranes",
+    min_region: int = 50,
+    tolerance: int = 3,
+    threshold: float = 0.5,
+) -> RegionErrors:
+    """False merges and false splits, counted on regions (what a broken structure does).
+
+    Parameters
+    ----------
+    pred, gt : array_like, shape (H, W)
+        Prediction (mask, or likelihood thresholded at ``threshold``) and ground
+        truth; foreground = the thin structure.
+    structure : {"membranes", "curvilinear"}
+        ``"membranes"`` (EM membranes, cell walls): the regions are the cells, the
+        8-connected background components. ``"curvilinear"`` (vessels, cracks,
+        roads): the regions are the 8-connected foreground components.
+    min_region : int
+        Ground-truth regions smaller than this are not counted (membranes: cell
+        pixels; curvilinear: skeleton pixels, i.e. length).
+    tolerance : int
+        Curvilinear only: a ground-truth skeleton pixel belongs to the predicted
+        component nearest to it within this many pixels (Euclidean), so a crack
+        predicted one pixel off still counts as found.
+    threshold : float
+        Threshold of a likelihood ``pred``.
+
+    Returns
+    -------
+    RegionErrors
+        Counts and masks.
+
+    Notes
+    -----
+    **Membranes.** Let ``n_ij`` be the number of pixels of ground-truth cell ``i``
+    inside predicted cell ``j`` and ``s_i`` the size of cell ``i``; cells with
+    ``s_i < min_region`` do not count. Predicted cell ``j`` *holds* cell ``i`` when
+    ``n_ij >= 0.5 s_i``. A predicted cell holding ``k >= 2`` cells is a false merge
+    counted ``k - 1`` times: ``k`` true cells seen as one, because the membranes
+    between them are broken. A true cell covered ``>= 20 %`` each by ``k >= 2``
+    predicted cells is a false split counted ``k - 1`` times (a spurious wall). A
+    true cell held by no predicted cell is *missed* (filled with membrane, or cut
+    into slivers). A pinhole (a small spurious hole inside a membrane) is neither:
+    it covers no cell; :func:`hole_errors` counts those.
+
+    **Curvilinear.** The ground truth's components are reduced to their skeletons
+    (``skimage.morphology.skeletonize``), and each skeleton pixel is given to the
+    predicted component nearest to it if one lies within ``tolerance`` pixels
+    (else to none). ``n_ij`` counts skeleton pixels and ``s_i`` the skeleton of
+    component ``i`` (components with fewer than ``min_region`` pixels do not
+    count). A *split* is a true crack given to two or more predicted pieces, a
+    piece being 20 % of its skeleton or ``min_region`` skeleton pixels (a broken
+    crack or vessel: a long crack broken near its end is still broken), a *merge*
+    a predicted component
+    holding two or more true ones (a false bridge), *missed* a true crack no
+    predicted component holds half of.
+
+    A 1-pixel shift of the ground truth scores 0 and 0 on both; one break cut
+    across a membrane between two cells scores one merge.
+
+    Examples
+    --------
+    A wall between two cells. Breaking it merges the cells; a second wall splits
+    the right cell; the wall moved by one pixel changes neither::
+
+        gt          broken      walled
+        ....#....   ....#....   ....#..#.
+        .........   .........   ....#..#.
+        ....#....   ....#....   ....#..#.
+
+    >>> import numpy as np
+    >>> gt = np.zeros((20, 21), bool); gt[:, 10] = True
+    >>> broken = gt.copy(); broken[8:11, 10] = False
+    >>> region_errors(broken, gt).counts()
+    {'merges': 1, 'splits': 0, 'missed': 0, 'n_gt': 2}
+    >>> walled = gt.copy(); walled[:, 15] = True
+    >>> region_errors(walled, gt).counts()
+    {'merges': 0, 'splits': 1, 'missed': 0, 'n_gt': 2}
+    >>> region_errors(np.roll(gt, 1, axis=1), gt).counts()
+    {'merges': 0, 'splits': 0, 'missed': 0, 'n_gt': 2}
+    """
+    if structure not in STRUCTURES:
+        raise ValueError(f"structure must be one of {STRUCTURES}; got {structure!r}")
+    if min_region < 1 or tolerance < 0:
+        raise ValueError("min_region must be >= 1 and tolerance >= 0")
+    p, g = _pair(pred, gt, threshold)
+    if structure == "membranes":
+        rg, n_g = label(~g, connectivity=2, return_num=True)
+        rp, n_p = label(~p, connectivity=2, return_num=True)
+        table = _overlap_table(rg, rp, n_g, n_p)
+        size = np.bincount(rg.ravel(), minlength=n_g + 1)
+    else:
+        rg, n_g = label(g, connectivity=2, return_num=True)
+        rp, n_p = label(p, connectivity=2, return_num=True)
+        skel = skeletonize(g)
+        owner = _nearest_label(rp, tolerance)
+        table = _overlap_table(np.where(skel, rg, 0), owner, n_g, n_p)
+        size = np.bincount(rg[skel], minlength=n_g + 1)
+    big = size >= min_region
+    big[0] = False
+    merges, splits, missed, merged_ids, split_ids = _count_errors(
+        table, size, big, 0.5, 0.2, None if structure == "membranes" else min_region
+    )
+    return RegionErrors(
+        merges=merges,
+        splits=splits,
+        missed=missed,
+        n_gt=int(big.sum()),
+        merged=np.isin(rp, merged_ids) & (rp > 0),
+        split=np.isin(rg, split_ids) & (rg > 0),
+    )
+
+
+def _nearest_label(labels: np.ndarray, tolerance: int) -> np.ndarray:
+    """Each pixel's nearest labelled pixel's label within ``tolerance`` (Euclidean), else 0."""
+    if not labels.any():
+        return np.zeros_like(labels)
+    dist, (ri, ci) = ndimage.distance_transform_edt(labels == 0, return_indices=True)
+    near = labels[ri, ci]
+    near[dist > tolerance] = 0
+    return near
+
+
+def voi_parts(pred: np.ndarray, gt: np.ndarray, threshold: float = 0.5) -> dict[str, float]:
+    """The split and merge parts of the variation of information, in bits.
+
+    Notes
+    -----
+    ``VOI = H(P | G) + H(G | P)`` on the :func:`regions` labellings (ground-truth
+    structure pixels excluded). ``H(P | G)``, the *split* part, is what the
+    prediction adds that the ground truth does not have (a cell cut in two);
+    ``H(G | P)``, the *merge* part, what it loses (two cells seen as one, a broken
+    membrane). Their sum is :func:`variation_of_information`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> gt = np.zeros((8, 9), bool); gt[:, 4] = True
+    >>> parts = voi_parts(np.zeros((8, 9), bool), gt)   # the wall is gone: a merge
+    >>> round(parts["merge"], 6), round(parts["split"], 6)
+    (1.0, 0.0)
+    """
+    p, g = _pair(pred, gt, threshold)
+    rg, rp = regions(g), regions(p)
+    if not rg.any():
+        return {"split": float("nan"), "merge": float("nan")}
+    split, merge = _voi(rg, rp, ignore_labels=(0,))
+    return {"split": float(abs(split)), "merge": float(abs(merge))}
+
+
+def _holes_at_least(mask: np.ndarray, min_hole: int) -> int:
+    """Holes of ``mask`` in a frame (every 8-connected background component) of >= min_hole px."""
+    bg, n = label(~mask, connectivity=2, return_num=True)
+    if n == 0:
+        return 0
+    size = np.bincount(bg.ravel(), minlength=n + 1)[1:]
+    return int((size >= min_hole).sum())
+
+
+def hole_errors(
+    pred: np.ndarray,
+    gt: np.ndarray,
+    patch_size: int = 256,
+    n_patches: int = 16,
+    min_hole: int = 25,
+    seed: int = 0,
+    threshold: float = 0.5,
+) -> dict[str, float]:
+    """beta_1 error on large framed patches, counting only holes of >= ``min_hole`` px.
+
+    Like :func:`betti_error` (dimension 1, a frame around each random patch), but
+    on larger patches (256², where the paper uses 65²) and with holes smaller
+    than ``min_hole`` pixels left out on both sides, so that the slivers a patch
+    border cuts off an edge and one-pixel pinholes do not count. Split by sign.
+
+    Returns
+    -------
+    dict
+        ``{"extra", "missing", "error"}``: mean over patches of the positive part,
+        the negative part and the absolute value of ``beta_1(pred) - beta_1(gt)``.
+        ``extra`` counts spurious holes (pinholes of at least ``min_hole`` px,
+        false walls); ``missing`` lost ones (broken membranes).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> gt = np.zeros((40, 40), bool); gt[:, 20] = True           # two regions
+    >>> pred = gt.copy(); pred[:, 30] = True                       # plus a false wall
+    >>> hole_errors(pred, gt, patch_size=40, n_patches=2)
+    {'extra': 1.0, 'missing': 0.0, 'error': 1.0}
+    """
+    p, g = _pair(pred, gt, threshold)
+    if n_patches < 1 or min_hole < 1:
+        raise ValueError("n_patches and min_hole must be at least 1")
+    h, w = p.shape
+    ph, pw = min(patch_size, h), min(patch_size, w)
+    rng = np.random.default_rng(seed)
+    rows = rng.integers(0, h - ph + 1, n_patches)
+    cols = rng.integers(0, w - pw + 1, n_patches)
+    diffs = np.array(
+        [
+            _holes_at_least(p[r : r + ph, c : c + pw], min_hole)
+            - _holes_at_least(g[r : r + ph, c : c + pw], min_hole)
+            for r, c in zip(rows, cols, strict=True)
+        ],
+        np.float64,
+    )
+    return {
+        "extra": float(np.clip(diffs, 0, None).mean()),
+        "missing": float(np.clip(-diffs, 0, None).mean()),
+        "error": float(np.abs(diffs).mean()),
     }

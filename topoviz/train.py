@@ -10,19 +10,37 @@ curves (paper Fig. 6a), show the likelihood changing (Fig. 7) and stop at any ti
 Loss scaling — read this before choosing λ
 ------------------------------------------
 Here ``L_bce`` is the **per-pixel mean** of ``binary_cross_entropy_with_logits``
-over the batch, and the topological term is :class:`topoviz.loss.TopoLoss`, which
-returns ``λ · (mean over images of the sum over that image's sampled patches of
-L_topo)``. The paper reports λ "at the magnitude of 1/10000" (Sec. 3, ablation)
-and does not say how its cross-entropy is reduced. If it is a per-pixel mean, as
-here, the paper's λ is λ here: about 1e-4. If it is a *sum* over the ``P = patch²``
-pixels of a patch, then ``L_sum + λ_paper L_topo = P · (L_mean + (λ_paper / P)
-L_topo)``, so the same balance is ``λ_here = λ_paper / P`` (65² = 4225: about
-2e-8). Either way the paper's λ is at most about 1e-4 on this scale. (An earlier
-version of this note had the sum case backwards, ``λ_paper · P``; the λ values of
-0.01–0.5 tried with it are far above the paper's.) Whatever the reduction, L_topo
-pushes only a few critical pixels, so its gradient there can dwarf the per-pixel
-BCE gradient even when its share of the loss is small. Tune λ on held-out Betti
-error.
+over the batch (``B`` crops of ``p × p`` pixels), and the topological term is
+:class:`topoviz.loss.TopoLoss`: ``λ ·`` (mean over the batch's crops of the sum of
+L_topo over the patches sampled in that crop), L_topo taken on probabilities.
+
+The paper gives λ "at the magnitude of 1/10000" (Sec. 3) without the reduction.
+The authors' released code says it (HuXiaoling/TopoLoss, ``topoloss_pytorch.py``
+and ``topoloss.py``): the total is ``nn.CrossEntropyLoss() + lambda *
+getTopoLoss(lh, gt)``; ``nn.CrossEntropyLoss`` averages over pixels (its default
+``reduction="mean"``); ``getTopoLoss`` squeezes the batch (one image per call),
+tiles the **whole image** into 100 × 100 patches and returns the **sum** over every
+tile's critical pixels of ``(x(c) - target(c))²``, where ``x`` is the tensor passed
+in, the net's output **before** its sigmoid (the diagram is computed on
+``sigmoid(x)``, the squared error on ``x``).
+
+Balance per critical pixel, BCE gradient per pixel against L_topo's:
+
+- theirs, one ``H × W`` image: ``(p - y) / (H W)`` against ``2 λ_paper (x - t)``;
+- ours, ``B`` crops of ``p²``: ``(p - y) / (B p²)`` against ``2 λ (f - t) / B``.
+
+Equal balance needs ``λ = λ_paper · H W / p²`` for the same force on ``f``: with
+ISBI12's 512² slices and our 65² crops that is ``1e-4 · 62 ≈ 0.006``
+(CrackForest, 480 × 320: ``1e-4 · 36 ≈ 0.004``). Their force acts on the logit
+``x``, ours on ``f = σ(x)``, whose gradient reaches the logit multiplied by
+``σ'(x) = f (1 - f) ≤ 1/4``: matching their push on the logit at a critical pixel
+with ``f = 0.5`` takes 4× more, ``λ ≈ 0.025`` (ISBI12) or ``0.015`` (CrackForest),
+and more still where the net is saturated (``f(1 - f)`` is 0.09 at ``f = 0.9``).
+So the paper's λ maps to ``0.006``–``0.03`` here, not ``1e-4``. (Earlier versions
+of this note said "at most 1e-4"; they assumed the topological term was summed
+over patches of the same area as the BCE mean, which the released code does not
+do.) The shipped recipes choose λ on a validation split carved from the training
+folds (``--val-every``; see models/README.md).
 """
 
 from __future__ import annotations
@@ -44,21 +62,43 @@ from topoviz.metrics import evaluate_all
 
 __all__ = [
     "METRICS",
+    "REGION_METRICS",
     "StepReport",
     "fine_tune",
     "pretrain",
     "evaluate",
     "evaluate_predictions",
     "format_table",
+    "format_paired",
 ]
 
 METRICS = ("accuracy", "ari", "voi", "betti_error")
+#: Region-level topology numbers (counts are totals over the images; see metrics.evaluate_all)
+REGION_METRICS = (
+    "merges",
+    "splits",
+    "missed",
+    "voi_merge",
+    "voi_split",
+    "holes_extra",
+    "holes_missing",
+)
+COUNTS = ("merges", "splits", "missed", "n_gt")
 METRIC_NAMES = {
     "accuracy": "Accuracy",
     "ari": "ARI",
     "voi": "VOI",
-    "betti_error": "Betti Error",
+    "betti_error": "Betti Error (65²)",
+    "merges": "Merges",
+    "splits": "Splits",
+    "missed": "Missed",
+    "voi_merge": "VOI merge",
+    "voi_split": "VOI split",
+    "holes_extra": "Holes≥25 extra (256²)",
+    "holes_missing": "Holes≥25 missing (256²)",
 }
+#: +1 where higher is better, -1 where lower is better
+DIRECTION = {m: (1 if m in ("accuracy", "ari") else -1) for m in METRIC_NAMES}
 
 Data = tuple[np.ndarray | Sequence[np.ndarray], np.ndarray | Sequence[np.ndarray]]
 
@@ -117,7 +157,7 @@ def fine_tune(
     topo_patch: int = 65,
     topo_patches: int = 4,
     rule: str = "paper",
-    topo_dims: tuple[int, ...] = (0, 1),
+    topo_dims: tuple[int, ...] = (1,),
     seed: int = 0,
     warmup_steps: int = 0,
     snapshot_every: int = 0,
@@ -157,7 +197,9 @@ def fine_tune(
     rule : {"paper", "optimal"}
         Matching rule of L_topo.
     topo_dims : tuple of int
-        Homology dimensions L_topo sums over (Eq. 2.2 sums both, ``(0, 1)``).
+        Homology dimensions L_topo sums over. Default ``(1,)``, holes only: the paper
+        trains and evaluates on 1-dimensional topology (footnote 8). Eq. 2.2 as
+        written sums both, ``(0, 1)``.
     seed : int
         Seeds the crop sampler and the TopoLoss patch sampler (private numpy
         generators): the same seed, model and data give the same run. Training
@@ -277,6 +319,7 @@ def evaluate(
     seed: int = 0,
     names: Sequence[str] | None = None,
     patch_size: int = 65,
+    structure: str = "membranes",
     fovs: np.ndarray | Sequence[np.ndarray] | None = None,
 ) -> dict:
     """The paper's Table 1 numbers of ``model`` on a set: per image, mean ± std.
@@ -291,7 +334,7 @@ def evaluate(
     model : nn.Module
         A net returning logits. Not changed.
     images, masks : N×H×W arrays or sequences of H×W arrays
-    n_patches, seed, names, patch_size, fovs
+    n_patches, seed, names, patch_size, structure, fovs
         As for :func:`evaluate_predictions`.
 
     Returns
@@ -302,7 +345,14 @@ def evaluate(
     t0 = time.perf_counter()
     preds = [predict(model, image) for image in images]
     result = evaluate_predictions(
-        preds, masks, n_patches=n_patches, seed=seed, names=names, patch_size=patch_size, fovs=fovs
+        preds,
+        masks,
+        n_patches=n_patches,
+        seed=seed,
+        names=names,
+        patch_size=patch_size,
+        structure=structure,
+        fovs=fovs,
     )
     result["seconds"] = time.perf_counter() - t0
     return result
@@ -316,9 +366,10 @@ def evaluate_predictions(
     seed: int = 0,
     names: Sequence[str] | None = None,
     patch_size: int = 65,
+    structure: str = "membranes",
     fovs: np.ndarray | Sequence[np.ndarray] | None = None,
 ) -> dict:
-    """The paper's Table 1 numbers of a set of segmentations: per image, mean ± std.
+    """The paper's Table 1 numbers of a set of segmentations, and the region-level ones.
 
     Parameters
     ----------
@@ -335,6 +386,9 @@ def evaluate_predictions(
         Names of the images, kept in the per-image rows.
     patch_size : int
         Side of the Betti-error patches.
+    structure : {"membranes", "curvilinear"}
+        What the regions of :func:`topoviz.metrics.region_errors` are: cells
+        between membranes, or the components of vessels / cracks / roads.
     fovs : N×H×W bool arrays or sequences of H×W arrays, optional
         Field-of-view masks (a data folder's ``masks/``): every pixel outside is
         given the ground truth's value before scoring
@@ -345,12 +399,14 @@ def evaluate_predictions(
     Returns
     -------
     dict
-        ``{"n": N, "per_image": [{"name", "accuracy", "ari", "voi",
-        "betti_error", "betti_extra", "betti_missing"}, ...], "mean": {metric:
-        float}, "std": {metric: float}, "betti_parts": {"extra": float, "missing":
-        float}, "seconds": float}``; std is the population std over images (ddof 0).
-        ``betti_parts`` splits the mean Betti error by sign: extra holes in the
-        segmentation (spurious walls, pinholes) and missing ones (broken membranes).
+        ``{"n": N, "structure": str, "per_image": [{"name", every key of
+        metrics.evaluate_all}, ...], "mean": {metric: float}, "std": {metric:
+        float}, "total": {"merges", "splits", "missed", "n_gt": int}, "betti_parts":
+        {"extra": float, "missing": float}, "seconds": float}``; ``mean`` and ``std``
+        (population, ddof 0) cover :data:`METRICS` and :data:`REGION_METRICS`;
+        ``total`` pools the region counts over the images. ``betti_parts`` splits
+        the mean Betti error by sign: extra holes in the segmentation (spurious
+        walls, pinholes) and missing ones (broken membranes).
     """
     if len(preds) != len(masks) or len(preds) == 0:
         raise ValueError(
@@ -364,19 +420,27 @@ def evaluate_predictions(
         pred = apply_fov(pred, mask, fov)
         row.update(
             evaluate_all(
-                pred, np.asarray(mask), patch_size=patch_size, n_patches=n_patches, seed=seed + i
+                pred,
+                np.asarray(mask),
+                patch_size=patch_size,
+                n_patches=n_patches,
+                seed=seed + i,
+                structure=structure,
             )
         )
         if fov is not None:  # errors are all inside: count them over the inside only
             wrong = round((1.0 - row["accuracy"]) * fov.size)
             row["accuracy"] = 1.0 - wrong / max(int(fov.sum()), 1)
         rows.append(row)
-    table = np.array([[r[m] for m in METRICS] for r in rows], np.float64)
+    keys = METRICS + REGION_METRICS
+    table = np.array([[r[m] for m in keys] for r in rows], np.float64)
     return {
         "n": len(rows),
+        "structure": structure,
         "per_image": rows,
-        "mean": dict(zip(METRICS, map(float, table.mean(0)), strict=True)),
-        "std": dict(zip(METRICS, map(float, table.std(0)), strict=True)),
+        "mean": dict(zip(keys, map(float, table.mean(0)), strict=True)),
+        "std": dict(zip(keys, map(float, table.std(0)), strict=True)),
+        "total": {c: int(sum(r[c] for r in rows)) for c in COUNTS},
         "betti_parts": {
             part: float(np.mean([r[f"betti_{part}"] for r in rows]))
             for part in ("extra", "missing")
@@ -385,18 +449,54 @@ def evaluate_predictions(
     }
 
 
-def format_table(results: dict[str, dict], digits: int = 4) -> str:
-    """Rows ``name | Accuracy | ARI | VOI | Betti Error``, each ``mean ± std``.
+def format_table(
+    results: dict[str, dict], digits: int = 4, metrics: Sequence[str] = METRICS
+) -> str:
+    """Rows ``name | metric | ...``: ``mean ± std`` per metric, a count's total over images.
 
-    ``results`` maps a row name (a method, a checkpoint) to an :func:`evaluate` result.
+    ``results`` maps a row name (a method, a checkpoint) to an :func:`evaluate`
+    result. The default columns are the paper's Table 1; pass
+    ``metrics=REGION_METRICS`` for the region-level table.
     """
-    header = ["Method", *(METRIC_NAMES[m] for m in METRICS)]
+    header = ["Method", *(METRIC_NAMES[m] for m in metrics)]
     lines = [header]
     for name, res in results.items():
+        cells = []
+        for m in metrics:
+            if m in COUNTS:
+                cells.append(f"{res['total'][m]} ({res['mean'][m]:.2f}/img)")
+            else:
+                cells.append(f"{res['mean'][m]:.{digits}f} ± {res['std'][m]:.{digits}f}")
+        lines.append([name, *cells])
+    return _render(lines)
+
+
+def format_paired(table: dict[str, dict]) -> str:
+    """Rows ``metric | control | method | diff | better | worse | same | p``.
+
+    ``table`` maps a metric to a :func:`topoviz.stats.paired_comparison` result.
+    """
+    header = ["Metric", "control", "method", "diff", "better", "worse", "same", "p"]
+    lines = [header]
+    for m, r in table.items():
         lines.append(
-            [name] + [f"{res['mean'][m]:.{digits}f} ± {res['std'][m]:.{digits}f}" for m in METRICS]
+            [
+                METRIC_NAMES.get(m, m),
+                f"{r['control']:.4f}",
+                f"{r['method']:.4f}",
+                f"{r['diff']:+.4f}",
+                str(r["better"]),
+                str(r["worse"]),
+                str(r["same"]),
+                f"{r['p']:.3g}",
+            ]
         )
-    widths = [max(len(row[j]) for row in lines) for j in range(len(header))]
+    return _render(lines)
+
+
+def _render(lines: list[list[str]]) -> str:
+    """Aligned text table: the first row is the header, a rule under it."""
+    widths = [max(len(row[j]) for row in lines) for j in range(len(lines[0]))]
     out = [
         " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in lines
     ]

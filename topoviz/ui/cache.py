@@ -20,9 +20,10 @@ import numpy as np
 import streamlit as st
 
 from topoviz import checkpoints, inference, synthetic
+from topoviz.calibration import calibration_set
 from topoviz.imageio import ImageRead, MaskRead, load_image, load_mask, read_image, read_mask
 from topoviz.matching import Matching, match
-from topoviz.metrics import evaluate_all, one_pixel_references
+from topoviz.metrics import RegionErrors, evaluate_all, one_pixel_references, region_errors
 from topoviz.persistence import Diagram, diagram
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -164,11 +165,31 @@ def matching_of(f: np.ndarray, g: np.ndarray, frame: bool, rule: str) -> Matchin
 
 
 @st.cache_data(show_spinner="Measuring…", max_entries=16)
-def evaluate(f: np.ndarray, g: np.ndarray, seed: int = 0) -> dict[str, float]:
-    return evaluate_all(f, g, seed=seed)
+def evaluate(
+    f: np.ndarray, g: np.ndarray, seed: int = 0, structure: str = "membranes"
+) -> dict[str, float]:
+    return evaluate_all(f, g, seed=seed, structure=structure)
 
 
 @st.cache_data(show_spinner="Measuring…", max_entries=16)
-def reference_scores(g: np.ndarray, seed: int = 0) -> dict[str, dict[str, float]]:
-    """The metrics of the ground truth moved by one pixel (``one_pixel_references``)."""
-    return {name: evaluate_all(r, g, seed=seed) for name, r in one_pixel_references(g).items()}
+def region_errors_of(f: np.ndarray, g: np.ndarray, structure: str) -> RegionErrors:
+    return region_errors(f, g, structure)
+
+
+@st.cache_data(show_spinner="Measuring the ground truth's references…", max_entries=16)
+def reference_scores(
+    g: np.ndarray, seed: int = 0, structure: str = "membranes", n: int = 10
+) -> dict[str, dict[str, float]]:
+    """Metrics of segmentations made from the ground truth alone, with known errors.
+
+    The ground truth moved by one pixel (``one_pixel_references``) and with ``n``
+    injected breaks and walls (``calibration.calibration_set``); each row's
+    ``"injected"`` is how many errors were made (0 for the moved ones).
+    """
+    rows = {
+        name: {**evaluate_all(r, g, seed=seed, structure=structure), "injected": 0}
+        for name, r in one_pixel_references(g).items()
+    }
+    for name, (mask, made) in calibration_set(g, structure, n=n, seed=seed).items():
+        rows[name] = {**evaluate_all(mask, g, seed=seed, structure=structure), "injected": made}
+    return rows

@@ -32,6 +32,7 @@ URL_LOADED = "_url_loaded"
 ALPHA = "alpha"
 RULE = "rule"
 DOT = "dot"  # "dim:index" or ""
+STRUCTURE = "structure"  # "" (guess from the name) or one of metrics.STRUCTURES
 
 LIKELIHOODS = ("image", "blurred", "checkpoint", "upload")
 LIKELIHOOD_LABELS = {
@@ -56,6 +57,7 @@ DEFAULTS: dict[str, Any] = {
     ALPHA: 0.5,
     RULE: "paper",
     DOT: "",
+    STRUCTURE: "",
 }
 
 #: Mirrored in the URL, with how to read each back from its text.
@@ -159,6 +161,17 @@ def follow_chart(event: Any, key: str) -> None:
     if picked != dot():
         set_dot(picked)
         st.rerun()
+
+
+def structure(name: str) -> str:
+    """What the regions are for merges / splits: the Inspect page's choice, else a guess.
+
+    The guess reads the sample's or file's name (``topoviz.data.structure_of``):
+    vessels, cracks and roads are curvilinear, the rest membranes.
+    """
+    from topoviz.data import structure_of
+
+    return st.session_state.get(STRUCTURE) or structure_of(name)
 
 
 def teaching() -> bool:

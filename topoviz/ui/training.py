@@ -147,12 +147,18 @@ def gray(image: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------- measurements
 
 
-def measure(f: np.ndarray, mask: np.ndarray, frame: bool = True) -> dict[str, float]:
-    """What the pages compare: β of f ≥ 0.5, L_topo of the whole image, the paper's metrics."""
+def measure(
+    f: np.ndarray, mask: np.ndarray, frame: bool = True, structure: str = "membranes"
+) -> dict[str, float]:
+    """What the pages compare: β of f ≥ 0.5, L_topo of the whole image, every metric.
+
+    ``structure`` says what the regions of the false merges / splits are
+    (``topoviz.metrics.region_errors``).
+    """
     b0, b1 = betti_numbers(f >= 0.5, frame=frame)
     lt = topo_loss(torch.as_tensor(f, dtype=torch.float64), mask.astype(np.float64), frame=frame)
     out = {"beta0": float(b0), "beta1": float(b1), "l_topo": float(lt)}
-    out.update(evaluate_all(f, mask, seed=EVAL_SEED))
+    out.update(evaluate_all(f, mask, seed=EVAL_SEED, structure=structure))
     return out
 
 
@@ -186,6 +192,7 @@ class Run:
     f: np.ndarray | None = None  # the likelihood after the run
     before: dict | None = None
     after: dict | None = None
+    structure: str = "membranes"  # the regions of merges / splits
 
     @property
     def running(self) -> bool:
@@ -229,6 +236,7 @@ def new_run(
     frame: bool = True,
     start: str = UNTRAINED,
     f0: np.ndarray | None = None,
+    structure: str = "membranes",
 ) -> Run:
     """A run that will train ``model`` (in place: pass a copy) on one image and mask."""
     image = gray(image)
@@ -247,6 +255,7 @@ def new_run(
         preview_every=int(preview_every),
         model=model,
         f0=predict(model, image) if f0 is None else f0,
+        structure=structure,
     )
     run.gen = fine_tune(
         model,
@@ -315,9 +324,9 @@ def stop(run: Run) -> None:
 def compare(run: Run) -> tuple[dict, dict]:
     """``(before, after)`` measurements of a finished run (computed once, then kept)."""
     if run.before is None:
-        run.before = measure(run.f0, run.mask, run.frame)
+        run.before = measure(run.f0, run.mask, run.frame, run.structure)
     if run.after is None and run.f is not None:
-        run.after = measure(run.f, run.mask, run.frame)
+        run.after = measure(run.f, run.mask, run.frame, run.structure)
     return run.before, run.after
 
 
@@ -346,6 +355,7 @@ class Sweep:
     stop_requested: bool = False
     train_seconds: float = 0.0
     error: str = ""
+    structure: str = "membranes"  # the regions of merges / splits
 
     @property
     def running(self) -> bool:
@@ -371,6 +381,7 @@ def new_sweep(
     name: str = "",
     frame: bool = True,
     start: str = UNTRAINED,
+    structure: str = "membranes",
 ) -> Sweep:
     image = gray(image)
     mask = np.asarray(mask, bool)
@@ -387,13 +398,14 @@ def new_sweep(
         seed=int(seed),
         model=model,
         f0=f0,
-        before=measure(f0, mask, frame),
+        before=measure(f0, mask, frame, structure),
+        structure=structure,
     )
 
 
 def _result(run: Run) -> dict:
     row = {"lam": run.lam, "steps": run.done_steps, "status": run.status}
-    row.update(measure(run.f, run.mask, run.frame))
+    row.update(measure(run.f, run.mask, run.frame, run.structure))
     last = run.reports[-1] if run.reports else None
     row["bce_last"] = last.bce if last else float("nan")
     row["topo_last"] = last.topo if last else float("nan")
@@ -423,6 +435,7 @@ def advance_sweep(sweep: Sweep, budget_s: float = CHUNK_S) -> int:
                 preview_every=0,
                 frame=sweep.frame,
                 f0=sweep.f0,
+                structure=sweep.structure,
             )
         run = sweep.current
         run.stop_requested = sweep.stop_requested

@@ -1,0 +1,137 @@
+"""Choose λ on a validation split carved from the training folds; write models/validation.json.
+
+    python models/choose_lambda.py NAME CKPT_LAM0 CKPT_LAM1 ... [--val-every 5]
+
+Each checkpoint is a fine-tune of the same base net on the training part of a fold
+less its validation images (``python -m topoviz train ... --val-every 5``), one per
+λ, the first with λ = 0 (the control). Each is scored on the validation images
+(``evaluate --val-every 5``: never the fold's held-out images), paired image by
+image against the control, and the rule below picks λ:
+
+- keep the λ whose pixel accuracy is within 0.002 of the control's and whose VOI
+  is not above it;
+- among those, take the largest cut of the count TopoLoss is for (false merges
+  for membranes, false splits for curvilinear structures), provided the other
+  count grows by at most 10 % of the control's (at least 1); ties go to the
+  smaller λ. If no λ > 0 qualifies, the choice is 0 (say so in the table).
+
+The result (every λ's scores, the paired tests, the choice and the rule) is
+stored under ``NAME`` in models/validation.json, which mkmanifest.py copies into
+the manifest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "models" / "validation.json"
+ACCURACY_SLACK = 0.002
+RULE = __doc__.split("picks λ:")[1].split("The result")[0].strip()
+
+
+def score(path: str, val_every: int, n_patches: int) -> dict:
+    from topoviz import checkpoints
+    from topoviz.data import carve_validation, load_split, structure_of
+    from topoviz.train import evaluate
+
+    model, meta = checkpoints.load(path)
+    if meta.get("val_every") != val_every:
+        raise SystemExit(f"{path}: trained with --val-every {meta.get('val_every')}")
+    split = carve_validation(load_split(ROOT / meta["data"], meta["fold"]), val_every)
+    structure = structure_of(meta["data"])
+    res = evaluate(
+        model, *split.held_out, n_patches=n_patches, names=split.held_names, structure=structure
+    )
+    return {"lam": meta["lam"], "meta": meta, "result": res, "structure": structure}
+
+
+def choose(scored: list[dict]) -> tuple[float, dict]:
+    from topoviz.stats import paired_comparison
+    from topoviz.train import DIRECTION, METRICS, REGION_METRICS
+
+    control = scored[0]["result"]
+    structure = scored[0]["structure"]
+    target, other = ("merges", "splits") if structure == "membranes" else ("splits", "merges")
+    rows = {}
+    best, best_cut = 0.0, 0.0
+    for s in scored:
+        res = s["result"]
+        paired = {
+            m: paired_comparison(
+                [r[m] for r in control["per_image"]],
+                [r[m] for r in res["per_image"]],
+                higher_is_better=DIRECTION[m] > 0,
+            )
+            for m in (*METRICS, *REGION_METRICS)
+        }
+        c_t, t = control["total"][target], res["total"][target]
+        c_o, o = control["total"][other], res["total"][other]
+        cut = (c_t - t) / c_t if c_t else 0.0
+        ok = (
+            res["mean"]["accuracy"] >= control["mean"]["accuracy"] - ACCURACY_SLACK
+            and res["mean"]["voi"] <= control["mean"]["voi"]
+            and o - c_o <= max(1, 0.1 * c_o)
+        )
+        rows[f"{s['lam']:g}"] = {
+            "accuracy": res["mean"]["accuracy"],
+            "voi": res["mean"]["voi"],
+            "betti_error": res["mean"]["betti_error"],
+            "total": res["total"],
+            "holes_extra": res["mean"]["holes_extra"],
+            f"{target}_cut": cut,
+            "qualifies": bool(ok) if s["lam"] > 0 else None,
+            "paired": {m: paired[m] for m in (target, other, "accuracy", "voi")},
+        }
+        if s["lam"] > 0 and ok and cut > best_cut:
+            best, best_cut = s["lam"], cut
+    return best, {"structure": structure, "target": target, "rows": rows}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python models/choose_lambda.py", description=__doc__)
+    p.add_argument("name", help="key in models/validation.json, e.g. isbi12-f1")
+    p.add_argument("checkpoints", nargs="+", help="the sweep's checkpoints, λ = 0 first")
+    p.add_argument("--val-every", type=int, default=5)
+    p.add_argument("--n-patches", type=int, default=100)
+    args = p.parse_args(argv)
+    scored = [score(c, args.val_every, args.n_patches) for c in args.checkpoints]
+    if scored[0]["lam"] != 0:
+        raise SystemExit("the first checkpoint must be the λ = 0 control")
+    chosen, table = choose(scored)
+    meta = scored[0]["meta"]
+    record = {
+        "data": meta["data"],
+        "fold": meta["fold"],
+        "val_every": args.val_every,
+        "validation_images": scored[0]["result"]["n"],
+        "validation_names": [r["name"] for r in scored[0]["result"]["per_image"]],
+        "init": meta["init"],
+        "steps": meta["steps"]["topo"],
+        "lr": meta["lr"],
+        "topo_dims": meta["topo_dims"],
+        "lams": [s["lam"] for s in scored],
+        "recipes": [s["meta"]["recipe"] for s in scored],
+        "rule": RULE,
+        "chosen_lam": chosen,
+        **table,
+    }
+    data = json.loads(OUT.read_text()) if OUT.exists() else {}
+    data[args.name] = record
+    OUT.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+    target = table["target"]
+    print(f"{args.name}: validation on {record['validation_images']} image(s); {target} by λ:")
+    for lam, row in table["rows"].items():
+        print(
+            f"  λ={lam:>5}: {target} {row['total'][target]:>4}  cut {row[f'{target}_cut']:+.1%}  "
+            f"accuracy {row['accuracy']:.4f}  VOI {row['voi']:.3f}  qualifies {row['qualifies']}"
+        )
+    print(f"chosen λ = {chosen:g}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

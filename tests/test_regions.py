@@ -1,0 +1,265 @@
+"""Region-level topology errors, the calibration perturbations and paired statistics."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from topoviz.calibration import calibration_set, inject_breaks, inject_walls, shift
+from topoviz.metrics import hole_errors, region_errors, variation_of_information, voi_parts
+from topoviz.stats import paired_comparison
+
+
+def grid(h=60, w=60, step=15, width=1) -> np.ndarray:
+    """Membranes: walls every ``step`` pixels, cells of (step - width)² pixels."""
+    g = np.zeros((h, w), bool)
+    for k in range(width):
+        g[:, k::step] = True
+        g[k::step, :] = True
+    return g
+
+
+def counts(pred, gt, **kw):
+    return region_errors(pred, gt, **kw).counts()
+
+
+# ------------------------------------------------------------------ membranes, by hand
+
+
+def test_two_cells_merged_by_one_gap_is_one_merge():
+    gt = np.zeros((20, 21), bool)
+    gt[:, 10] = True
+    pred = gt.copy()
+    pred[9:11, 10] = False
+    r = region_errors(pred, gt)
+    assert r.counts() == {"merges": 1, "splits": 0, "missed": 0, "n_gt": 2}
+    assert r.merged[:, :10].all() and not r.split.any()
+
+
+def test_a_wall_across_a_cell_is_one_split():
+    gt = np.zeros((20, 21), bool)
+    gt[:, 10] = True
+    pred = gt.copy()
+    pred[10, 11:] = True
+    r = region_errors(pred, gt)
+    assert r.counts() == {"merges": 0, "splits": 1, "missed": 0, "n_gt": 2}
+    assert r.split[:, 11:].all() and not r.split[:, :10].any()
+
+
+def test_one_pixel_shift_is_neither():
+    gt = grid()
+    assert counts(shift(gt), gt) == {"merges": 0, "splits": 0, "missed": 0, "n_gt": 16}
+    assert counts(np.roll(gt, 1, axis=0), gt)["merges"] == 0
+
+
+def test_k_cells_in_one_region_count_k_minus_one_and_small_cells_do_not_count():
+    gt = grid(60, 60, 15)  # 4 x 4 cells of 14² = 196 px
+    assert counts(np.zeros_like(gt), gt)["merges"] == 15
+    assert counts(np.zeros_like(gt), gt, min_region=200) == {
+        "merges": 0,
+        "splits": 0,
+        "missed": 0,
+        "n_gt": 0,
+    }
+
+
+def test_a_pinhole_is_not_a_split_and_a_filled_cell_is_missed():
+    gt = grid()
+    pred = gt.copy()
+    pred[20:23, 20:23] = True  # a blob of membrane inside a cell: the cell is still one
+    assert counts(pred, gt)["splits"] == 0
+    filled = gt.copy()
+    filled[1:15, 1:15] = True
+    assert counts(filled, gt) == {"merges": 0, "splits": 0, "missed": 1, "n_gt": 16}
+
+
+# ---------------------------------------------------------------- curvilinear, by hand
+
+
+def crack(h=40, w=60) -> np.ndarray:
+    g = np.zeros((h, w), bool)
+    g[20, 5:55] = True
+    return g
+
+
+def test_a_broken_crack_is_one_split_and_a_crack_one_pixel_off_is_found():
+    gt = crack()
+    broken = gt.copy()
+    broken[20, 28:33] = False
+    kw = dict(structure="curvilinear", min_region=10)
+    assert counts(broken, gt, **kw) == {"merges": 0, "splits": 1, "missed": 0, "n_gt": 1}
+    assert counts(np.roll(gt, 1, axis=0), gt, **kw) == {
+        "merges": 0,
+        "splits": 0,
+        "missed": 0,
+        "n_gt": 1,
+    }
+    # beyond the tolerance the crack is not found at all
+    far = np.roll(gt, 5, axis=0)
+    assert counts(far, gt, tolerance=3, **kw)["missed"] == 1
+
+
+def test_a_false_bridge_is_one_merge():
+    gt = np.zeros((40, 60), bool)
+    gt[10, 5:55] = True
+    gt[30, 5:55] = True
+    bridged = gt.copy()
+    bridged[10:31, 30] = True
+    kw = dict(structure="curvilinear", min_region=10)
+    assert counts(bridged, gt, **kw) == {"merges": 1, "splits": 0, "missed": 0, "n_gt": 2}
+
+
+def test_bad_arguments_are_refused():
+    gt = crack()
+    with pytest.raises(ValueError, match="structure"):
+        region_errors(gt, gt, structure="roads")
+    with pytest.raises(ValueError, match="shape"):
+        region_errors(gt[:5], gt)
+
+
+# --------------------------------------------------------------- properties (hypothesis)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    step=st.integers(8, 16),
+    width=st.integers(1, 3),
+    structure=st.sampled_from(["membranes", "curvilinear"]),
+)
+def test_the_ground_truth_against_itself_is_zero(step, width, structure):
+    gt = grid(64, 64, step, width)
+    r = region_errors(gt, gt, structure, min_region=10)
+    assert (r.merges, r.splits, r.missed) == (0, 0, 0)
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(1, 6), seed=st.integers(0, 1000), width=st.integers(1, 2))
+def test_injected_breaks_are_counted_as_merges(n, seed, width):
+    gt = grid(90, 90, 15, width)
+    broken, made = inject_breaks(gt, n, "membranes", seed=seed)
+    assert made == n
+    r = region_errors(broken, gt)
+    assert (r.merges, r.splits) == (made, 0)
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(1, 4), seed=st.integers(0, 1000))
+def test_injected_breaks_of_cracks_are_counted_as_splits(n, seed):
+    gt = np.zeros((100, 400), bool)
+    for r in (20, 50, 80):
+        gt[r, 10:390] = True
+    broken, made = inject_breaks(gt, n, "curvilinear", seed=seed, min_region=10)
+    assert made == n
+    r = region_errors(broken, gt, "curvilinear", min_region=10)
+    # a gap near a crack's end still counts: the short piece is min_region long
+    assert (r.merges, r.splits) == (0, made)
+
+
+def test_injected_walls_and_bridges_change_what_they_should():
+    gt = grid(90, 90, 30, 1)
+    walled, made = inject_walls(gt, 3, "membranes", seed=1)
+    r = region_errors(walled, gt)
+    assert made == 3 and r.merges == 0 and 0 < r.splits <= 3
+    cracks = np.zeros((60, 200), bool)
+    cracks[20, 10:190] = True
+    cracks[40, 10:190] = True
+    bridged, made = inject_walls(cracks, 1, "curvilinear", seed=0, min_region=10)
+    r = region_errors(bridged, cracks, "curvilinear", min_region=10)
+    assert made == 1 and (r.merges, r.splits) == (1, 0)
+
+
+def test_calibration_set_rows_and_counts():
+    gt = grid(90, 90, 15)
+    rows = calibration_set(gt, "membranes", n=4, seed=0)
+    assert list(rows) == ["GT shifted 1 px", "GT + 4 breaks", "GT + 4 walls"]
+    assert [made for _, made in rows.values()] == [0, 4, 4]
+    assert list(calibration_set(gt, "curvilinear", n=1)) == [
+        "GT shifted 1 px",
+        "GT + 1 breaks",
+        "GT + 1 bridges",
+    ]
+
+
+# ------------------------------------------------------------------ VOI parts and holes
+
+
+def test_voi_parts_sum_to_voi_and_say_which_way():
+    gt = grid(60, 60, 15)
+    merged = gt.copy()
+    merged[5:8, 15] = False
+    parts = voi_parts(merged, gt)
+    assert parts["merge"] > 0 and parts["split"] == pytest.approx(0, abs=1e-12)
+    assert parts["merge"] + parts["split"] == pytest.approx(variation_of_information(merged, gt))
+    walled = gt.copy()
+    walled[7, 16:30] = True
+    parts = voi_parts(walled, gt)
+    assert parts["split"] > 0 and parts["merge"] == pytest.approx(0, abs=1e-12)
+
+
+def test_hole_errors_ignore_small_holes_and_see_large_ones():
+    gt = grid(64, 64, 32)
+    dotted = gt.copy()
+    dotted[10:14, 10:14] = True
+    dotted[11:13, 11:13] = False  # a 4-px hole inside a blob: below min_hole
+    assert hole_errors(dotted, gt, patch_size=64, n_patches=1)["extra"] == 0
+    assert hole_errors(dotted, gt, patch_size=64, n_patches=1, min_hole=1)["extra"] == 1
+    broken = gt.copy()
+    broken[40:44, 32] = False
+    assert hole_errors(broken, gt, patch_size=64, n_patches=1) == {
+        "extra": 0.0,
+        "missing": 1.0,
+        "error": 1.0,
+    }
+
+
+# ------------------------------------------------------------------ paired statistics
+
+
+def test_paired_comparison_on_fixed_numbers():
+    r = paired_comparison([5, 4, 6, 3, 7, 2, 2, 8], [3, 3, 4, 3, 5, 2, 1, 6])
+    assert (r["better"], r["worse"], r["same"], r["n"]) == (6, 0, 2, 8)
+    assert r["diff"] == pytest.approx(-1.25)
+    # scipy: six non-zero differences, all negative -> exact two-sided p = 2 / 2^6
+    assert r["p"] == pytest.approx(2 / 64)
+    up = paired_comparison([0.90, 0.91], [0.92, 0.90], higher_is_better=True)
+    assert (up["better"], up["worse"]) == (1, 1)
+    assert paired_comparison([1, 2], [1, 2])["p"] == 1.0
+    with pytest.raises(ValueError, match="equal"):
+        paired_comparison([1, 2], [1])
+
+
+# --------------------------------------------------------------------------- the CLI
+
+
+def test_cli_compare_pairs_two_checkpoints(tmp_path, capsys):
+    import torch
+
+    from topoviz import checkpoints, nets
+    from topoviz.__main__ import main
+
+    torch.set_num_threads(1)
+    data = "synthetic:membranes?n=6&size=48&seed=0"
+    paths = []
+    for seed in (0, 1):
+        path = tmp_path / f"m{seed}.pt"
+        checkpoints.save(path, nets.build("unet", base=4, seed=seed), {"data": data, "fold": "1/3"})
+        paths.append(str(path))
+    assert main(["compare", *paths, "--n-patches", "5", "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["n"] == 2 and set(res["paired"]) >= {"merges", "splits", "accuracy"}
+    for m, row in res["paired"].items():
+        assert row["better"] + row["worse"] + row["same"] == 2, m
+        per = [r[m] for r in res["results"]["m1"]["per_image"]]
+        assert row["method"] == pytest.approx(np.mean(per))
+    assert main(["compare", *paths, "--n-patches", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "Wilcoxon" in out and "Merges" in out
+    checkpoints.save(
+        tmp_path / "other.pt", nets.build("unet", base=4), {"data": data, "fold": "2/3"}
+    )
+    with pytest.raises(SystemExit, match="different data or folds"):
+        main(["compare", paths[0], str(tmp_path / "other.pt")])

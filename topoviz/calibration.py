@@ -1,0 +1,268 @@
+"""Segmentations made from the ground truth alone, with known topology errors.
+
+A metric earns trust when it separates what TopoLoss fixes from what it does
+not touch. These perturbations of a ground truth ``gt`` say what a metric sees:
+
+- :func:`shift` moves the structure by a pixel: same topology, every edge moved;
+- :func:`inject_breaks` cuts ``n`` gaps into the structure, each one checked to
+  change the topology (membranes: two cells become one; curvilinear: one
+  crack or vessel becomes two pieces);
+- :func:`inject_walls` adds ``n`` false walls (membranes: a cell cut in two) or
+  false bridges (curvilinear: two cracks joined), each one checked likewise.
+
+:func:`calibration_set` gathers them as named rows for the evaluation tables.
+Every function is pure and seeded.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+from skimage.draw import line
+from skimage.measure import label
+from skimage.morphology import skeletonize
+
+from topoviz.metrics import STRUCTURES
+
+__all__ = ["shift", "inject_breaks", "inject_walls", "calibration_set"]
+
+
+def _check(gt: np.ndarray, structure: str, n: int) -> np.ndarray:
+    g = np.asarray(gt)
+    if g.ndim != 2 or g.size == 0:
+        raise ValueError(f"gt must be a non-empty 2-D mask; got shape {g.shape}")
+    if structure not in STRUCTURES:
+        raise ValueError(f"structure must be one of {STRUCTURES}; got {structure!r}")
+    if n < 0:
+        raise ValueError(f"n must be >= 0; got {n}")
+    return g.astype(bool)
+
+
+def shift(gt: np.ndarray, pixels: int = 1) -> np.ndarray:
+    """The ground truth moved ``pixels`` to the right (the first column repeated).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> g = np.zeros((2, 4), bool); g[:, 1] = True
+    >>> shift(g).astype(int)
+    array([[0, 0, 1, 0],
+           [0, 0, 1, 0]])
+    """
+    g = np.asarray(gt).astype(bool)
+    if pixels <= 0:
+        return g.copy()
+    return np.concatenate([np.repeat(g[:, :1], pixels, axis=1), g[:, :-pixels]], axis=1)
+
+
+def _big_regions(mask: np.ndarray, structure: str, min_region: int) -> int:
+    """How many regions of >= min_region px (membranes: cells; curvilinear: components)."""
+    lab, n = label(~mask if structure == "membranes" else mask, connectivity=2, return_num=True)
+    if n == 0:
+        return 0
+    return int((np.bincount(lab.ravel(), minlength=n + 1)[1:] >= min_region).sum())
+
+
+def _disk(radius: int) -> np.ndarray:
+    y, x = np.ogrid[-radius : radius + 1, -radius : radius + 1]
+    return x * x + y * y <= radius * radius
+
+
+def _line4(r0: int, c0: int, r1: int, c1: int) -> tuple[np.ndarray, np.ndarray]:
+    """A 4-connected digital segment (a diagonal step gets a corner pixel).
+
+    The structure is 4-connected and the background 8-connected: an 8-connected
+    line would let the background through its diagonal steps.
+    """
+    rr, cc = line(r0, c0, r1, c1)
+    if len(rr) < 2:
+        return rr, cc
+    diagonal = (np.diff(rr) != 0) & (np.diff(cc) != 0)
+    corners_r, corners_c = rr[:-1][diagonal], cc[1:][diagonal]
+    return np.concatenate([rr, corners_r]), np.concatenate([cc, corners_c])
+
+
+def _stamp(mask: np.ndarray, rr: np.ndarray, cc: np.ndarray, radius: int, value: bool) -> None:
+    """Set a thick path (the pixels rr, cc dilated by a disk) to ``value``, in place."""
+    path = np.zeros_like(mask)
+    ok = (rr >= 0) & (rr < mask.shape[0]) & (cc >= 0) & (cc < mask.shape[1])
+    path[rr[ok], cc[ok]] = True
+    if radius > 0:
+        path = ndimage.binary_dilation(path, _disk(radius))
+    mask[path] = value
+
+
+def inject_breaks(
+    gt: np.ndarray,
+    n: int,
+    structure: str = "membranes",
+    seed: int = 0,
+    min_region: int = 50,
+    tries: int = 40,
+) -> tuple[np.ndarray, int]:
+    """Cut ``n`` gaps into the structure, each one a checked topology change.
+
+    A gap is a disk erased around a skeleton pixel, wide enough to cut the
+    structure there (its radius is the local half-width plus one). A gap is
+    kept only if it changes the count of regions of at least ``min_region``
+    pixels by one: membranes lose a cell (two cells merge: one false merge);
+    curvilinear structures gain a piece (one false split).
+
+    Returns
+    -------
+    (mask, made) : (ndarray of bool, int)
+        The broken ground truth and how many gaps were made (``n`` unless the
+        structure ran out of places, after ``tries * n`` attempts).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> gt = np.zeros((40, 40), bool); gt[:, 20] = True; gt[20, :] = True
+    >>> broken, made = inject_breaks(gt, 2, seed=0)
+    >>> made, int((~broken).sum() > (~gt).sum())
+    (2, 1)
+    """
+    g = _check(gt, structure, n)
+    out = g.copy()
+    skel = skeletonize(g)
+    neighbours = ndimage.convolve(skel.astype(np.int8), np.ones((3, 3), np.int8), mode="constant")
+    candidates = np.argwhere(skel & (neighbours == 3))  # on a segment: two skeleton neighbours
+    if len(candidates) == 0 or n == 0:
+        return out, 0
+    half = ndimage.distance_transform_edt(g)
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(candidates))[: tries * n]
+    sign = -1 if structure == "membranes" else 1
+    count = _big_regions(out, structure, min_region)
+    made = 0
+    for r, c in candidates[order]:
+        if made == n:
+            break
+        trial = out.copy()
+        _stamp(trial, np.array([r]), np.array([c]), int(np.ceil(half[r, c])) + 1, False)
+        after = _big_regions(trial, structure, min_region)
+        if after == count + sign:
+            out, count, made = trial, after, made + 1
+    return out, made
+
+
+def _typical_radius(g: np.ndarray) -> int:
+    """Half the structure's median width, in whole pixels (at least 0)."""
+    skel = skeletonize(g)
+    if not skel.any():
+        return 0
+    return int(np.median(ndimage.distance_transform_edt(g)[skel]) - 0.5)
+
+
+def inject_walls(
+    gt: np.ndarray,
+    n: int,
+    structure: str = "membranes",
+    seed: int = 0,
+    min_region: int = 50,
+    tries: int = 40,
+    reach: int = 40,
+) -> tuple[np.ndarray, int]:
+    """Add ``n`` false walls (membranes) or false bridges (curvilinear), each checked.
+
+    Membranes: a straight wall of the structure's typical width through a random
+    point inside a cell, in a random direction, from membrane to membrane; kept
+    if the count of cells of at least ``min_region`` pixels goes up by one (a
+    false split). Curvilinear: a bridge from a random skeleton pixel to the
+    nearest pixel of another component within ``reach`` pixels; kept if the
+    count of components goes down by one (a false merge).
+
+    Returns
+    -------
+    (mask, made) : (ndarray of bool, int)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> gt = np.zeros((40, 40), bool); gt[:, 0] = gt[:, -1] = True
+    >>> walled, made = inject_walls(gt, 1, seed=0)
+    >>> made
+    1
+    """
+    g = _check(gt, structure, n)
+    out = g.copy()
+    if n == 0:
+        return out, 0
+    rng = np.random.default_rng(seed)
+    radius = _typical_radius(g)
+    h, w = g.shape
+    count = _big_regions(out, structure, min_region)
+    made = 0
+    for _ in range(tries * n):
+        if made == n:
+            break
+        trial = out.copy()
+        if structure == "membranes":
+            inside = np.argwhere(~out)
+            if len(inside) == 0:
+                break
+            r0, c0 = inside[rng.integers(len(inside))]
+            angle = rng.uniform(0, np.pi)
+            dr, dc = np.sin(angle), np.cos(angle)
+            ends = []
+            for s in (1, -1):
+                t = 0.0
+                while True:
+                    t += 1.0
+                    r, c = int(round(r0 + s * t * dr)), int(round(c0 + s * t * dc))
+                    if not (0 <= r < h and 0 <= c < w) or out[r, c]:
+                        ends.append((min(max(r, 0), h - 1), min(max(c, 0), w - 1)))
+                        break
+            rr, cc = _line4(*ends[0], *ends[1])
+            _stamp(trial, rr, cc, radius, True)
+            want = count + 1
+        else:
+            lab = label(out, connectivity=2)
+            skel = np.argwhere(skeletonize(out))
+            if len(skel) == 0:
+                break
+            r0, c0 = skel[rng.integers(len(skel))]
+            others = (lab > 0) & (lab != lab[r0, c0])
+            if not others.any():
+                break
+            dist, (ri, ci) = ndimage.distance_transform_edt(~others, return_indices=True)
+            if dist[r0, c0] > reach:
+                continue
+            rr, cc = _line4(r0, c0, ri[r0, c0], ci[r0, c0])
+            _stamp(trial, rr, cc, radius, True)
+            want = count - 1
+        after = _big_regions(trial, structure, min_region)
+        if after == want:
+            out, count, made = trial, after, made + 1
+    return out, made
+
+
+def calibration_set(
+    gt: np.ndarray,
+    structure: str = "membranes",
+    n: int = 10,
+    seed: int = 0,
+    min_region: int = 50,
+) -> dict[str, tuple[np.ndarray, int]]:
+    """Named calibration segmentations of one ground truth, with their known error count.
+
+    Rows: ``"GT shifted 1 px"`` (0 topology errors), ``"GT + N breaks"`` (N merges
+    for membranes, N splits for curvilinear), ``"GT + N walls"`` (N splits for
+    membranes) or ``"GT + N bridges"`` (N merges for curvilinear). The count is
+    the number actually made (fewer than ``n`` when the structure has no room).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> gt = np.zeros((64, 64), bool); gt[:, ::16] = True; gt[::16, :] = True
+    >>> rows = calibration_set(gt, n=2)
+    >>> {name: made for name, (mask, made) in rows.items()}
+    {'GT shifted 1 px': 0, 'GT + 2 breaks': 2, 'GT + 2 walls': 2}
+    """
+    g = _check(gt, structure, n)
+    wall = "walls" if structure == "membranes" else "bridges"
+    return {
+        "GT shifted 1 px": (shift(g), 0),
+        f"GT + {n} breaks": inject_breaks(g, n, structure, seed, min_region),
+        f"GT + {n} {wall}": inject_walls(g, n, structure, seed, min_region),
+    }
