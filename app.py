@@ -41,8 +41,8 @@ the **Classroom** rebuilds the paper's own small examples (Fig. 3 and 4) step by
     sel = st.session_state.get("_selection")
     if sel is not None and sel.ok:
         c1, c2 = st.columns(2)
-        c1.image(sel.image, caption=f"{sel.name}", clamp=True, width="stretch")
-        c2.image(sel.f, caption=f"likelihood f: {sel.source}", clamp=True, width="stretch")
+        c1.image(sel.image, caption=sel.name_md, clamp=True, width="stretch")
+        c2.image(sel.f, caption=f"likelihood f: {sel.source_md}", clamp=True, width="stretch")
 
 
 _warm()

@@ -92,4 +92,4 @@ with left:
                 f"Strongest force {signed:+.3f} at pixel {tuple(int(v) for v in ct.pixel[i])} "
                 f"({ct.end[i]} of a dim-{ct.dim[i]} dot, target {ct.target[i]:.2f})."
             )
-    st.caption(f"f = {sel.source}.")
+    st.caption(f"f = {sel.source_md}.")

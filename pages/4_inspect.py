@@ -28,8 +28,8 @@ if not sel.ok:
 pred = sel.f >= 0.5
 p0, p1 = betti_numbers(pred, frame=sel.frame)
 c = st.columns(3)
-c[0].image(sel.image, caption=f"image: {sel.name}", clamp=True, width="stretch")
-c[1].image(sel.f, caption=f"likelihood f: {sel.source}", clamp=True, width="stretch")
+c[0].image(sel.image, caption=f"image: {sel.name_md}", clamp=True, width="stretch")
+c[1].image(sel.f, caption=f"likelihood f: {sel.source_md}", clamp=True, width="stretch")
 c[2].image(pred.astype("float32"), caption="segmentation f ≥ 0.5", clamp=True, width="stretch")
 d = st.columns(2)
 d[0].download_button(

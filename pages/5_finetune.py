@@ -53,7 +53,7 @@ def _start() -> None:
             seed=seed,
             batch=int(st.session_state[T.BATCH]),
             preview_every=int(st.session_state[T.PREVIEW_EVERY]),
-            name=sel.name,
+            name=sel.name_md,
             frame=sel.frame,
             start=choice,
             rule=st.session_state[T.RULE],

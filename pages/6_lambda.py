@@ -51,7 +51,7 @@ def _start() -> None:
             steps=int(st.session_state[T.SWEEP_STEPS]),
             lr=float(st.session_state[T.SWEEP_LR]),
             seed=seed,
-            name=sel.name,
+            name=sel.name_md,
             frame=sel.frame,
             start=choice,
             rule=st.session_state[T.SWEEP_RULE],

@@ -4,11 +4,13 @@ never unpickled beyond tensors. AppTest drives ``st.file_uploader`` (streamlit 1
 from __future__ import annotations
 
 import copy
+import dataclasses
 import io
 import os
 import pickle
 from pathlib import Path
 
+import hostile
 import numpy as np
 import pytest
 import torch
@@ -211,3 +213,45 @@ def test_finetune_starts_from_a_copy_of_the_uploaded_checkpoint():
         assert torch.equal(value, weights[name]), name
     assert not torch.equal(run.model.state_dict()["head.weight"], weights["head.weight"])
     assert "checkpoint uploaded in the sidebar" in " ".join(c.value for c in at.caption)
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: hostile.zip_bomb(2048), "compressed"),
+        (lambda: hostile.laughs(25), "holds more than 10,000 values"),
+        (lambda: hostile.deep(100_000), "nested more than 32 levels"),
+    ],
+    ids=["zip bomb", "billion laughs", "deep"],
+)
+def test_an_uploaded_bomb_is_a_short_error_and_another_session_keeps_working(make, message):
+    at = upload(page(), make(), "bomb.pt")
+    assert not at.exception, [e.value for e in at.exception]
+    assert "bomb.pt cannot be used: refused" in errors(at) and message in errors(at)
+    assert len(errors(at)) < 400, errors(at)
+    assert at.session_state[S.SELECTION].f is None and at.title
+    other = page("image")  # a second session, after the bomb: unaffected
+    assert other.session_state[S.SELECTION].f is not None and not other.sidebar.error
+    at.run()  # the bomb's session reruns: the same short error, no traceback
+    assert not at.exception and message in errors(at)
+    upload(at, checkpoint_bytes(tiny()), "good.pt")
+    assert not at.sidebar.error and at.session_state[S.SELECTION].f is not None
+
+
+def test_markdown_in_an_uploaded_name_or_meta_is_shown_as_text():
+    link = "[click](https://evil.example)![x](https://evil.example/x.png)"
+    at = AppTest.from_file(str(ROOT / "pages/1_landscape.py"), default_timeout=60)
+    at.session_state["likelihood"] = "upload"
+    at.run()
+    upload(at, checkpoint_bytes(tiny(), {"data": f"**bold** {link}"}), f"{link}.pt")
+    assert not at.exception and not at.sidebar.error, errors(at)
+    sel = at.session_state[S.SELECTION]
+    assert sel.source == f"uploaded checkpoint {link}.pt"  # the name itself, as typed
+    escaped = r"\[click\](https://evil.example)!\[x\](https://evil.example/x.png)"
+    shown = " ".join(c.value for c in at.caption) + " " + captions(at)
+    assert f"f = uploaded checkpoint {escaped}.pt" in shown  # the page's caption
+    assert r"trained on \*\*bold\*\*" in shown  # the sidebar's caption
+    assert "[click](" not in shown.replace(r"\[click\](", "")
+    # an uploaded image's name, shown in the Inspect and Home captions, likewise
+    named = dataclasses.replace(sel, name=f"{link}.png")
+    assert named.name_md == f"{escaped}.png"

@@ -8,6 +8,7 @@ import pickle
 import zipfile
 from pathlib import Path
 
+import hostile  # noqa: E402 - tests/hostile.py, crafted bad files
 import numpy as np
 import pytest
 import torch
@@ -251,6 +252,132 @@ def test_size_limit_and_missing_file(tmp_path):
         load(buf.getvalue(), max_bytes=1000)
     with pytest.raises(FileNotFoundError):
         load(tmp_path / "nope.pt")
+
+
+# ------------------------------------------------------------- hostile files (bombs)
+
+#: The longest message a refusal may have (the issue: "a few hundred characters").
+SHORT = 300
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (
+            lambda: hostile.zip_bomb(2048),
+            r"refused: 1 entry is compressed .*2\.0 GiB once inflated",
+        ),
+        (hostile.size_lie, r"declares entries whose size does not match the bytes stored"),
+        (
+            hostile.overlapping,
+            r"declares 17\.\d MiB of entries but the file holds only 3\d\d\.\d KiB",
+        ),
+        (
+            lambda: hostile.laughs(25),
+            r"its 'meta' holds more than 10,000 values .*shared references",
+        ),
+        (lambda: hostile.laughs(25, "config"), r"its 'config' holds more than 10,000 values"),
+        (lambda: hostile.laughs(40), r"its 'meta' is nested more than 32 levels"),
+        (lambda: hostile.deep(100_000), r"its 'meta' is nested more than 32 levels"),
+    ],
+    ids=[
+        "zip bomb",
+        "declared size",
+        "overlapping",
+        "laughs meta",
+        "laughs config",
+        "laughs deep",
+        "deep",
+    ],  # fmt: skip
+)
+def test_a_checkpoint_bomb_is_refused_with_a_short_message(make, message):
+    data = make()
+    assert len(data) < 3 * 2**20  # small files: at most 2 MiB of deflated zeros
+    with pytest.raises(CheckpointError, match=message) as refused:
+        load(data)
+    assert len(str(refused.value)) < SHORT, str(refused.value)
+
+
+def test_refusals_quote_the_file_briefly():
+    """Every message that quotes the file (its keys, config, architecture) stays short
+    however large or nested the quoted value."""
+    big = {f"key {i} " + "x" * 1000: i for i in range(5000)}
+    cases = [
+        to_bytes(big),  # no header: its keys are quoted
+        to_bytes(checkpoint_dict(small_net(), version=["v" * 10_000])),
+        to_bytes(checkpoint_dict(small_net(), arch="a" * 100_000)),
+        to_bytes(checkpoint_dict(small_net(), arch=["unet"])),  # unhashable: no TypeError
+        to_bytes(checkpoint_dict(small_net(), config={"base": 4, "norm": "n" * 100_000})),
+        to_bytes(checkpoint_dict(small_net(), config={"base": 4, "x" * 100_000: 1})),
+        to_bytes(checkpoint_dict(small_net(), config={"base": 4, "layers": 9, "note": "x"})),
+        to_bytes(checkpoint_dict(small_net(), state_dict={"k" * 100_000: torch.ones(1)})),
+    ]
+    for data in cases:
+        with pytest.raises(CheckpointError) as refused:
+            load(data)
+        assert len(str(refused.value)) < SHORT + 200, str(refused.value)[:500]
+
+
+def test_legacy_and_raw_pickles_are_refused_unread():
+    buf = io.BytesIO()
+    torch.save(checkpoint_dict(small_net()), buf, _use_new_zipfile_serialization=False)
+    with pytest.raises(CheckpointError, match="reads PyTorch's zip format"):
+        load(buf.getvalue())
+
+
+def test_a_zip_of_too_many_entries_is_refused_before_its_directory_is_read():
+    items = hostile.entries(hostile.good())
+    items += [(f"archive/x/{i}", b"") for i in range(10_001)]
+    with pytest.raises(CheckpointError, match="more than 10,000 entries"):
+        load(hostile.stored(items))
+
+
+def test_real_checkpoints_pass_the_bomb_checks(tmp_path):
+    """A meta as large and deep as training writes it is well inside the limits."""
+    meta = {"curve": [float(i) for i in range(5000)], "nested": {"a": {"b": {"c": [1, 2]}}}}
+    save(tmp_path / "a.pt", small_net(), meta)
+    assert load(tmp_path / "a.pt")[1] == meta
+
+
+_CHILD = """
+import resource, sys, time
+sys.path.insert(0, "tests")
+import hostile, torch
+from topoviz.checkpoints import CheckpointError, load
+torch.set_num_threads(1)
+bombs = [hostile.zip_bomb(2048), hostile.laughs(25), hostile.laughs(25, "config"),
+         hostile.deep(100_000), hostile.size_lie(), hostile.overlapping()]
+load(hostile.good())  # warm: imports and first-call costs are not the bombs'
+vm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmSize")) * 1024
+resource.setrlimit(resource.RLIMIT_AS, (vm + 2**30, resource.RLIM_INFINITY))
+for data in bombs:
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    start = time.perf_counter()
+    try:
+        load(data)
+        print("LOADED")
+    except CheckpointError as e:
+        grew = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+        print(f"refused in {time.perf_counter() - start:.2f} s, peak RSS +{grew:.0f} MiB, "
+              f"message {len(str(e))} chars")
+"""
+
+
+def test_bombs_are_refused_under_one_gib_of_address_space():
+    """All bombs in a process allowed 1 GiB more address space than it had: each is a
+    CheckpointError (inflating the 2 GiB zip bomb would fail with a MemoryError).
+    Times and peak-RSS growth are printed (speed is not asserted: the machine is shared)."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD], cwd=root, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.split("\n")[:-1]
+    print("\n".join(lines))
+    assert len(lines) == 6 and all(line.startswith("refused") for line in lines), lines
 
 
 def test_checkpoint_error_is_a_value_error():

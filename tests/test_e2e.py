@@ -435,3 +435,43 @@ def test_click_a_dot_selects_it(page: Page, app_url: str) -> None:
     assert page.get_by_text("Click a dot in a chart, or pick it").count() == 0
     assert_no_exception(page)
     screenshot(page, "diagrams_clicked_dot")
+
+
+def test_a_checkpoint_bomb_is_a_readable_error_while_another_session_works(
+    page: Page, browser, app_url: str
+) -> None:
+    """Issue 14: uploaded checkpoint bombs are refused in the browser with a short
+    message, and a second browser session keeps working meanwhile."""
+    import hostile
+
+    open_page(page, f"{app_url}/filtration")
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.get_by_text("Upload a checkpoint", exact=True).click()
+    wait_for_run(page, rerun=True)
+    upload = sidebar.locator("input[type=file]")
+    upload.first.wait_for(state="attached")
+    other = browser.new_context(viewport={"width": 1400, "height": 1000})
+    other.set_default_timeout(RUN_MS)
+    second = other.new_page()
+    try:
+        for name, data, says in (
+            ("zip_bomb.pt", hostile.zip_bomb(2048), "compressed"),
+            ("laughs.pt", hostile.laughs(25), "more than 10,000 values"),
+            ("deep.pt", hostile.deep(100_000), "nested more than 32 levels"),
+        ):
+            upload.first.set_input_files(
+                {"name": name, "mimeType": "application/octet-stream", "buffer": data}
+            )
+            wait_for_run(page, rerun=True)
+            alert = sidebar.locator('[data-testid="stAlert"]').filter(has_text="cannot be used")
+            alert.first.wait_for(state="visible")
+            text = alert.first.inner_text()
+            assert f"{name} cannot be used: refused" in text and says in text, text
+            assert len(text) < 400, text
+            assert_no_exception(page)
+            open_page(second, f"{app_url}/diagrams")  # another session, meanwhile
+            assert plots(second) > 0
+            assert_no_exception(second)
+        screenshot(page, "checkpoint_bomb")
+    finally:
+        other.close()

@@ -241,3 +241,35 @@ def test_one_pixel_references_score_what_their_edges_cost():
     # ... but moved edges change what thin slivers the random patches cut off
     shifted = evaluate_all(one_pixel_references(g)["GT shifted 1 px"], g, 15, 200)
     assert shifted["betti_error"] > 0
+
+
+def test_betti_numbers_refuse_a_likelihood_without_a_threshold():
+    ring = np.zeros((7, 7), bool)
+    ring[2:5, 2:5] = True
+    ring[3, 3] = False
+    f = np.where(ring, 0.9, 0.1)  # a likelihood: every pixel is nonzero
+    with pytest.raises(ValueError, match=r"not binary: 49 value\(s\) .*threshold=0.5"):
+        betti_numbers(f)
+    assert betti_numbers(f, threshold=0.5) == betti_numbers(ring) == (2, 2)
+    assert betti_numbers(ring.astype(np.uint8)) == (2, 2)  # 0/1 numbers are a mask
+    for bad in (np.where(ring, np.nan, 0.0), np.where(ring, 1.0, np.inf)):
+        for threshold in (None, 0.5):
+            with pytest.raises(ValueError, match="NaN or infinite"):
+                betti_numbers(bad, threshold=threshold)
+    with pytest.raises(ValueError, match=r"values in \[0, 255\]"):
+        betti_numbers(ring * 255.0, threshold=0.5)
+
+
+@pytest.mark.parametrize("scale", [255.0, -1.0, 1.5])
+def test_metrics_refuse_values_outside_zero_one(scale):
+    g = wall()
+    f = np.where(g, 0.9, 0.1)
+    with pytest.raises(ValueError, match=r"pred has values in .*\[0, 1\]"):
+        accuracy(f * scale, g)
+    with pytest.raises(ValueError, match=r"pred has values in"):
+        evaluate_all(f * scale, g)
+    with pytest.raises(ValueError, match=r"gt has values in"):
+        accuracy(f, g * scale)
+    assert accuracy(f, g) == 1.0
+    rounded = np.where(g, np.float32(1 + 1.2e-7), np.float32(-1e-8))  # float32 rounding
+    assert accuracy(rounded, g) == 1.0

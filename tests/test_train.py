@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -350,3 +352,133 @@ def test_isbi12_folds(shared_data):
     pairs = list_pairs(shared_data / "isbi12")
     assert len(pairs) == 30
     assert [p[0].stem for p in fold_split(pairs, 3)[1]] == [f"{i:02d}" for i in range(20, 30)]
+
+
+# ------------------------------------------- any data folder, FOV masks, interrupt/resume
+
+
+def test_a_folder_of_any_format_imageio_reads_is_paired_by_stem(tmp_path):
+    root = tmp_path / "mixed"
+    (root / "images").mkdir(parents=True)
+    (root / "labels").mkdir()
+    rng = np.random.default_rng(0)
+    lab = np.zeros((8, 8), np.uint8)
+    lab[:, 4] = 255
+    for i, (ending, label_ending) in enumerate(
+        [(".tif", ".png"), (".gif", ".gif"), (".jpg", ".bmp"), (".TIFF", ".tiff")]
+    ):
+        Image.fromarray(rng.integers(0, 256, (8, 8), dtype=np.uint8)).save(
+            root / "images" / f"{i:02d}{ending}"
+        )
+        Image.fromarray(lab).save(root / "labels" / f"{i:02d}{label_ending}")
+    (root / "images" / "notes.txt").write_text("not an image")
+    pairs = list_pairs(root)
+    assert [(a.name, b.name) for a, b in pairs] == [
+        ("00.tif", "00.png"), ("01.gif", "01.gif"), ("02.jpg", "02.bmp"), ("03.TIFF", "03.tiff")
+    ]  # fmt: skip
+    split = load_split(root, "all")
+    assert split.held_names == ["00", "01", "02", "03"] and split.held_masks[:, :, 4].all()
+    Image.fromarray(lab).save(root / "images" / "00.png")  # a second "00"
+    with pytest.raises(ValueError, match="two files named '00'"):
+        list_pairs(root)
+
+
+def test_field_of_view_masks_restrict_the_scores_to_the_inside(tmp_path):
+    root = _write_folder(tmp_path / "retina", ["a", "b", "c"], size=16)
+    (root / "masks").mkdir()
+    fov = np.zeros((16, 16), np.uint8)
+    fov[4:12, 4:12] = 255
+    for name in ("a", "b", "c"):
+        Image.fromarray(fov).save(root / "masks" / f"{name}.png")
+    split = load_split(root, "all")
+    assert split.held_fov.shape == (3, 16, 16) and split.held_fov.sum() == 3 * 64
+    masks = split.held_masks
+    wrong_outside = masks.copy()
+    wrong_outside[:, 1:4, 1:4] = True  # a spurious ring, outside the field of view
+    wrong_outside[:, 2, 2] = False
+    inside = masks.copy()
+    inside[:, 5, 5:7] = True  # one error inside: 2 wrong pixels of 64
+    plain = evaluate_predictions(wrong_outside, masks, n_patches=5)
+    assert plain["mean"]["accuracy"] < 1 and plain["mean"]["betti_error"] > 0
+    scored = evaluate_predictions(wrong_outside, masks, n_patches=5, fovs=split.held_fov)
+    assert scored["mean"]["accuracy"] == 1.0 and scored["mean"]["betti_error"] == 0.0
+    scored = evaluate_predictions(inside, masks, n_patches=5, fovs=split.held_fov)
+    assert scored["mean"]["accuracy"] == pytest.approx(1 - 2 / 64)
+    (root / "masks" / "c.png").unlink()
+    with pytest.raises(ValueError, match="no field-of-view mask for c"):
+        load_split(root, "all")
+
+
+def test_evaluate_on_another_folder_scores_all_of_it_and_says_so(tmp_path, capsys):
+    ckpt = tmp_path / "m.pt"
+    common = ["--batch", "2", "--patch", "32", "--base", "4", "--log-every", "0"]
+    assert (
+        main(
+            ["train", "--data", TINY, "--fold", "2/3", "--out", str(ckpt), "--steps", "1", *common]
+        )
+        == 0
+    )
+    other = _write_folder(tmp_path / "other", [f"{i:02d}" for i in range(6)], size=16)
+    capsys.readouterr()
+    assert (
+        main(
+            [
+                "evaluate",
+                "--checkpoint",
+                str(ckpt),
+                "--data",
+                str(other),
+                "--n-patches",
+                "2",
+                "--json",
+            ]
+        )
+        == 0
+    )
+    captured = capsys.readouterr()
+    res = json.loads(captured.out)
+    assert res["fold"] == "all" and res["n"] == 6  # not the checkpoint's fold 2/3 (2 images)
+    assert "not the checkpoint's own data" in captured.err and "--fold K/N" in captured.err
+    argv = ["evaluate", "--checkpoint", str(ckpt), "--data", str(other), "--fold", "1/3"]
+    assert main([*argv, "--n-patches", "2", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["n"] == 2  # asked for: one fold
+    assert main(["evaluate", "--checkpoint", str(ckpt), "--n-patches", "2", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["fold"] == "2/3"  # its own data: its fold
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_an_interrupted_train_saves_its_progress_and_resume_finishes_it(
+    tmp_path, monkeypatch, signum
+):
+    import topoviz.__main__ as cli
+
+    real = cli.pretrain
+
+    def interrupted_after_two_steps(*args, **kwargs):
+        for report in real(*args, **kwargs):
+            yield report
+            if report.step == 2:
+                os.kill(os.getpid(), signum)  # as Ctrl-C or `kill` would, mid-run
+
+    monkeypatch.setattr(cli, "pretrain", interrupted_after_two_steps)
+    ckpt = tmp_path / "run.pt"
+    common = ["--batch", "2", "--patch", "32", "--base", "4", "--log-every", "0"]
+    topo = ["--topo-steps", "1", "--lam", "0.1", "--topo-patch", "16"]
+    argv = ["train", "--data", TINY, "--out", str(ckpt), "--steps", "5", *topo, *common]
+    assert main(argv) == (130 if signum == signal.SIGINT else 143)
+    assert (
+        signal.getsignal(signum) is not None and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    )
+    _, meta = checkpoints.load(ckpt)
+    assert meta["steps"] == {"bce": 2, "topo": 0} and meta["interrupted"] == signum.name
+    assert meta["run"]["targets"] == {"bce": 5, "topo": 1}
+
+    monkeypatch.setattr(cli, "pretrain", real)
+    done = tmp_path / "done.pt"
+    assert main(["train", "--resume", str(ckpt), "--out", str(done), "--log-every", "0"]) == 0
+    model, meta2 = checkpoints.load(done)
+    assert meta2["steps"] == {"bce": 5, "topo": 1} and meta2["interrupted"] is None
+    assert meta2["resumed_from"] == str(ckpt) and meta2["recipe"] == meta["recipe"]
+    assert meta2["data"] == TINY and meta2["lam"] == 0.1 and model.config["base"] == 4
+    with pytest.raises(SystemExit, match="nothing to resume"):
+        main(["train", "--resume", str(done)])

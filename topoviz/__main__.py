@@ -19,7 +19,9 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -96,6 +98,63 @@ def _start_distributed(device) -> tuple[int, int]:
     return dist.get_world_size(), dist.get_rank()
 
 
+class _Interrupt:
+    """While active, SIGINT (Ctrl-C) and SIGTERM ask training to stop after the step
+    under way, so that ``train`` saves where it got to; a second Ctrl-C stops at once."""
+
+    def __init__(self) -> None:
+        self.signal: str | None = None
+        self._old: dict = {}
+
+    def __call__(self) -> bool:
+        return self.signal is not None
+
+    def _handle(self, signum, frame) -> None:
+        if self.signal is not None and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.signal = signal.Signals(signum).name
+        _log(f"{self.signal}: stopping after this step and saving a checkpoint to resume")
+
+    def __enter__(self) -> _Interrupt:
+        if threading.current_thread() is not threading.main_thread():
+            return self  # signals reach the main thread only: nothing to install
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+
+#: The ``train`` options a checkpoint records so that ``--resume`` continues the run.
+_RESUMED = (
+    "data", "fold", "arch", "base", "lam", "batch", "patch", "lr", "topo_patch",
+    "topo_patches", "rule", "topo_dims", "seed", "val_every",
+)  # fmt: skip
+
+
+def _resume_args(args: argparse.Namespace) -> tuple[object, dict, dict]:
+    """``(model, done, meta)`` of an interrupted checkpoint, with ``args`` set to its
+    run's options and its remaining steps."""
+    model, meta = checkpoints.load(args.resume)
+    run = meta.get("run")
+    if not isinstance(run, dict) or "targets" not in run:
+        raise SystemExit(f"train: {args.resume} records no run to resume (not written by train)")
+    done = dict(meta.get("steps", {}))
+    left = {k: int(run["targets"][k]) - int(done.get(k, 0)) for k in ("bce", "topo")}
+    if max(left.values()) <= 0:
+        raise SystemExit(f"train: {args.resume} finished its run; nothing to resume")
+    for key in _RESUMED:
+        setattr(args, key, run["options"].get(key, getattr(args, key, None)))
+    args.topo_dims = tuple(args.topo_dims)
+    args.steps, args.topo_steps = max(left["bce"], 0), max(left["topo"], 0)
+    args.init = meta.get("init")
+    args.out = args.out or args.resume
+    _log(f"resuming {args.resume}: {left['bce']} BCE and {left['topo']} topo step(s) left")
+    return model, done, meta
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     import torch
 
@@ -114,6 +173,14 @@ def _train(args: argparse.Namespace, device, world: int, rank: int) -> int:
     log = _log if rank == 0 else (lambda msg: None)  # one voice under torchrun
     if world > 1 and args.parts != 1:
         raise SystemExit("train: --parts reproduces a torchrun run on one process; not both")
+    resumed: dict = {}
+    done_before = {"bce": 0, "topo": 0}
+    if args.resume:
+        if world > 1:
+            raise SystemExit("train: --resume continues a run on one process, not under torchrun")
+        model, done_before, resumed = _resume_args(args)
+    elif not args.data or not args.out:
+        raise SystemExit("train: give --data and --out (or --resume CHECKPOINT)")
     split = load_split(args.data, args.fold)
     fold = "all" if split.fold is None else f"{split.fold[0]}/{split.fold[1]}"
     if args.val_every:
@@ -124,8 +191,10 @@ def _train(args: argparse.Namespace, device, world: int, rank: int) -> int:
         f"data {args.data}: {len(split.train_names)} training, "
         f"{len(split.held_names)} held-out image(s), fold {fold}"
     )
-    init_meta = None
-    if args.init:
+    init_meta = resumed.get("init_meta")
+    if args.resume:
+        bce_steps = args.steps
+    elif args.init:
         model, init_meta = checkpoints.load(args.init)
         if args.steps:
             log(f"--init given: skipping the {args.steps} BCE pretraining step(s) asked for")
@@ -137,29 +206,48 @@ def _train(args: argparse.Namespace, device, world: int, rank: int) -> int:
     model.to(device)
     if world > 1:
         log(f"torchrun: {world} ranks on {device.type}, batch {args.batch} per rank")
-    common = dict(batch=args.batch, patch=args.patch, lr=args.lr, seed=args.seed, amp=args.amp)
-    common["parts"] = args.parts
+    # a resumed stage draws from a seed moved by the steps done, not a replay of them
+    common = dict(batch=args.batch, patch=args.patch, lr=args.lr, amp=args.amp, parts=args.parts)
     t0 = time.perf_counter()
-    done_bce, s_bce = _run_stage(
-        pretrain(model, split.train, bce_steps, **common), "bce", args.log_every, log
-    )
-    done_topo, s_topo = _run_stage(
-        fine_tune(
-            model,
-            split.train,
-            args.lam,
-            args.topo_steps,
-            topo_patch=args.topo_patch,
-            topo_patches=args.topo_patches,
-            rule=args.rule,
-            topo_dims=args.topo_dims,
-            **{**common, "seed": args.seed + 1},
-        ),
-        f"bce+{args.lam:g}*topo",
-        args.log_every,
-        log,
-    )
-    train_seconds = time.perf_counter() - t0
+    with _Interrupt() as interrupt:
+        done_bce, s_bce = _run_stage(
+            pretrain(
+                model,
+                split.train,
+                bce_steps,
+                seed=args.seed + done_before["bce"],
+                stop=interrupt,
+                **common,
+            ),
+            "bce",
+            args.log_every,
+            log,
+        )
+        done_topo, s_topo = 0, 0.0
+        if not interrupt():
+            done_topo, s_topo = _run_stage(
+                fine_tune(
+                    model,
+                    split.train,
+                    args.lam,
+                    args.topo_steps,
+                    topo_patch=args.topo_patch,
+                    topo_patches=args.topo_patches,
+                    rule=args.rule,
+                    topo_dims=args.topo_dims,
+                    seed=args.seed + 1 + done_before["topo"],
+                    stop=interrupt,
+                    **common,
+                ),
+                f"bce+{args.lam:g}*topo",
+                args.log_every,
+                log,
+            )
+    train_seconds = time.perf_counter() - t0 + float(resumed.get("train_seconds") or 0)
+    targets = (resumed.get("run") or {}).get("targets") or {
+        "bce": bce_steps,
+        "topo": args.topo_steps,
+    }
     syn = parse_synthetic(args.data)
     meta = {
         "arch": nets.arch_of(model),
@@ -169,9 +257,12 @@ def _train(args: argparse.Namespace, device, world: int, rank: int) -> int:
         "train_names": split.train_names,
         "held_out": split.held_names,
         "loss": "bce" if args.topo_steps == 0 or args.lam == 0 else "bce+topo",
-        "recipe": shlex.join(["python", "-m", "topoviz", *args.argv]),
+        "recipe": resumed.get("recipe") or shlex.join(["python", "-m", "topoviz", *args.argv]),
         "seed": args.seed,
-        "steps": {"bce": done_bce, "topo": done_topo},
+        "steps": {"bce": done_before["bce"] + done_bce, "topo": done_before["topo"] + done_topo},
+        "interrupted": interrupt.signal,
+        "run": {"targets": targets, "options": {k: getattr(args, k) for k in _RESUMED}},
+        "resumed_from": str(args.resume) if args.resume else resumed.get("resumed_from"),
         "lam": float(args.lam),
         "batch": args.batch,
         "patch": args.patch,
@@ -195,11 +286,20 @@ def _train(args: argparse.Namespace, device, world: int, rank: int) -> int:
         "world_size": world,
         "global_batch": args.batch * world,
     }
-    if rank == 0:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        checkpoints.save(out, model, meta)
-        log(f"saved {out} ({train_seconds:.1f} s training)")
+    if rank != 0:
+        return 0
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    checkpoints.save(out, model, meta)
+    if interrupt.signal:
+        steps = meta["steps"]
+        _log(
+            f"saved {out} after {steps['bce']}/{targets['bce']} BCE and "
+            f"{steps['topo']}/{targets['topo']} topo step(s) ({interrupt.signal}); "
+            f"continue with: python -m topoviz train --resume {out}"
+        )
+        return 130 if interrupt.signal == "SIGINT" else 143
+    _log(f"saved {out} ({train_seconds:.1f} s training)")
     return 0
 
 
@@ -207,6 +307,12 @@ def _split_for(args: argparse.Namespace, meta: dict):
     """The data, fold and split to score: the command line's, else the checkpoint's."""
     data = args.data or meta.get("data")
     fold = args.fold or meta.get("fold")
+    if meta and args.data and not args.fold and not _same_data(args.data, meta):
+        fold = "all"  # another set than the checkpoint's: none of it was trained on
+        _log(
+            f"--data {args.data} is not the checkpoint's own data ({meta.get('data')}): "
+            "evaluating all its images (give --fold K/N to score one fold)"
+        )
     if not data:
         raise SystemExit(f"{args.command}: give --data (no checkpoint names its data)")
     if not fold:
@@ -233,6 +339,8 @@ def _print_tables(data, fold, split, rows: dict[str, dict]) -> None:
     n = len(split.held_names)
     structure = next(iter(rows.values()))["structure"]
     print(f"{data}, fold {fold}: {n} held-out image(s), mean ± std over images")
+    if split.held_fov is not None:
+        print("scored inside the field-of-view masks (masks/) only")
     print(format_table(rows))
     print(f"\nRegion-level topology ({structure}; counts are totals over the {n} images):")
     print(format_table(rows, digits=3, metrics=REGION_METRICS))
@@ -250,7 +358,11 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     model, meta = checkpoints.load(args.checkpoint) if args.checkpoint else (None, {})
     data, fold, split, structure = _split_for(args, meta)
     options = dict(
-        n_patches=args.n_patches, seed=args.seed, names=split.held_names, structure=structure
+        n_patches=args.n_patches,
+        seed=args.seed,
+        names=split.held_names,
+        structure=structure,
+        fovs=split.held_fov,
     )
     rows: dict[str, dict] = {}
     result: dict = {}
@@ -295,7 +407,11 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         )
     data, fold, split, structure = _split_for(args, metas[0])
     options = dict(
-        n_patches=args.n_patches, seed=args.seed, names=split.held_names, structure=structure
+        n_patches=args.n_patches,
+        seed=args.seed,
+        names=split.held_names,
+        structure=structure,
+        fovs=split.held_fov,
     )
     results = [evaluate(model, *split.held_out, **options) for model, _ in loaded]
     names = [Path(c).stem for c in (args.control, args.method)]
@@ -324,6 +440,17 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _same_data(data: str, meta: dict) -> bool:
+    """Whether ``data`` names the set the checkpoint was trained on (same folder or
+    the same synthetic spec)."""
+    theirs = meta.get("data")
+    if not isinstance(theirs, str):
+        return False
+    if parse_synthetic(data) is not None or parse_synthetic(theirs) is not None:
+        return data == theirs
+    return Path(data).resolve() == Path(theirs).resolve()
+
+
 def _dims(text: str) -> tuple[int, ...]:
     try:
         dims = tuple(sorted({int(d) for d in text.split(",")}))
@@ -344,9 +471,9 @@ def _add_train(sub) -> None:
             "part of a fold. λ is for a per-pixel-mean BCE (see topoviz.train)."
         ),
     )
-    p.add_argument("--data", required=True, help="folder (images/, labels/) or synthetic:NAME")
+    p.add_argument("--data", help="folder (images/, labels/) or synthetic:NAME")
     p.add_argument("--fold", default="1/3", help="K/N: hold out the K-th of N parts, or 'all'")
-    p.add_argument("--out", required=True, help="checkpoint to write")
+    p.add_argument("--out", help="checkpoint to write (with --resume: default that file)")
     p.add_argument("--arch", default="unet", choices=sorted(nets.ARCHITECTURES))
     p.add_argument("--base", type=int, default=0, help="unet channels (default: the net's)")
     p.add_argument(
@@ -394,6 +521,11 @@ def _add_train(sub) -> None:
         help="draw each batch as N parts seeded like N torchrun ranks (reproduces a "
         "torchrun run of N ranks with --batch N x B on one process)",
     )
+    p.add_argument(
+        "--resume",
+        help="continue the run an interrupted train (Ctrl-C, SIGTERM) saved in this "
+        "checkpoint: its data, fold and options, the steps left (Adam restarts)",
+    )
     p.set_defaults(run=_cmd_train)
 
 
@@ -410,7 +542,11 @@ def _add_evaluate(sub) -> None:
     )
     p.add_argument("--checkpoint", help="checkpoint to score (optional with --references)")
     p.add_argument("--data", help="folder or synthetic:NAME (default: the checkpoint's)")
-    p.add_argument("--fold", help="K/N or 'all' (default: the checkpoint's)")
+    p.add_argument(
+        "--fold",
+        help="K/N or 'all' (default: the checkpoint's fold on its own data, all images of "
+        "any other --data)",
+    )
     p.add_argument("--n-patches", type=int, default=100, help="Betti-error patches per image")
     p.add_argument("--seed", type=int, default=0, help="seed of the Betti-error patches")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")

@@ -15,11 +15,14 @@ the file is and what was expected.
 from __future__ import annotations
 
 import io
+import itertools
 import os
 import re
+import reprlib
 import tempfile
 import warnings
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -34,12 +37,51 @@ FORMAT = "topoviz-checkpoint"
 VERSION = 1
 #: Larger inputs are refused before reading (an upload can be anything).
 MAX_BYTES = 256 * 2**20
+#: Zip entries allowed in a file (a checkpoint has one per tensor plus about 6).
+MAX_ENTRIES = 10_000
+#: Values allowed in the whole loaded object (each container, key, leaf and tensor
+#: counts; a value reached twice through shared references counts twice).
+MAX_NODES = 10_000
+#: Nesting allowed in the loaded object (the header dict is level 1).
+MAX_DEPTH = 32
+#: Longest text of the file quoted in a message.
+MAX_QUOTE = 120
 
 Source = str | os.PathLike | bytes | bytearray | memoryview | IO[bytes]
 
 
 class CheckpointError(ValueError):
     """A file that is not a loadable topoviz checkpoint; the message says why."""
+
+
+_REPR = reprlib.Repr()  # keyword arguments need Python 3.12
+_REPR.maxlevel = 3
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = _REPR.maxfrozenset = 6
+_REPR.maxstring = _REPR.maxother = 60
+_REPR.maxlong = 40
+
+
+def quote(value: Any, limit: int = MAX_QUOTE) -> str:
+    """``repr(value)`` bounded in time and length: safe to put in a message.
+
+    Only a few items of each container and a few levels are visited, so a huge or
+    deeply nested value (or one that shares itself exponentially often) costs
+    nothing; the result is at most ``limit`` characters.
+
+    Examples
+    --------
+    >>> quote({"base": 4, "depth": 2})
+    "{'base': 4, 'depth': 2}"
+    >>> len(quote(list(range(10**6)))) <= MAX_QUOTE
+    True
+    >>> quote("x" * 500, limit=20)
+    "'xxxxxxxxxxxxxxxxxx…"
+    """
+    try:
+        text = _REPR.repr(value)
+    except Exception:  # noqa: BLE001 - a message must never fail
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _check_json(value: Any, where: str) -> Any:
@@ -128,24 +170,73 @@ def _too_big(size: int, limit: int) -> str:
     return f"the file is {size / 2**20:.1f} MiB, more than the {limit / 2**20:.0f} MiB allowed"
 
 
+def _check_zip(data: bytes) -> None:
+    """Refuse a zip whose entries would cost more to read than the file's own size.
+
+    ``torch.save`` writes every entry *stored* (uncompressed), so a real checkpoint
+    never holds more bytes than the file. A crafted one can deflate gigabytes of
+    zeros into a few MB, and ``torch.load`` would inflate them before any check:
+    compressed entries, entries that declare more bytes than the file holds (or
+    overlap), and more than :data:`MAX_ENTRIES` entries are refused from the zip
+    directory alone, before ``torch.load`` reads anything.
+    """
+    # Every central-directory record starts with this signature: the count bounds
+    # the entries before zipfile builds an object for each.
+    if data.count(b"PK\x01\x02") > MAX_ENTRIES:
+        raise CheckpointError(
+            f"refused: the zip holds more than {MAX_ENTRIES:,} entries; a checkpoint holds "
+            "one per tensor"
+        )
+    if not zipfile.is_zipfile(io.BytesIO(data)):
+        raise CheckpointError(
+            "the checkpoint is truncated or corrupted: its zip directory is missing "
+            f"({len(data)} bytes; was the download or copy cut short?)"
+        )
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            entries = z.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
+        raise CheckpointError(
+            f"the checkpoint is corrupted: its zip directory cannot be read ({type(e).__name__})"
+        ) from None
+    names = [i.filename for i in entries]
+    if not any(n.endswith("/data.pkl") for n in names):
+        shown = quote(names[:5], 200)
+        raise CheckpointError(
+            f"not a checkpoint: a zip archive but not a PyTorch file (it holds {shown})"
+        )
+    packed = [i for i in entries if i.compress_type != zipfile.ZIP_STORED]
+    if packed:
+        declared = sum(i.file_size for i in packed)
+        raise CheckpointError(
+            f"refused: {len(packed)} entr{'y is' if len(packed) == 1 else 'ies are'} compressed "
+            f"(e.g. {quote(packed[0].filename, 60)}, {_amount(declared)} once inflated); "
+            "torch.save writes entries uncompressed, and compressed ones were not inflated"
+        )
+    total = sum(i.file_size for i in entries)
+    if any(i.file_size != i.compress_size for i in entries):
+        raise CheckpointError(
+            "refused: the zip directory declares entries whose size does not match the bytes "
+            "stored for them; it was not read"
+        )
+    if total > len(data):
+        raise CheckpointError(
+            f"refused: the zip directory declares {_amount(total)} of entries but the file "
+            f"holds only {_amount(len(data))}; it was not read"
+        )
+
+
 def _unpickle(data: bytes) -> Any:
     """``torch.load(weights_only=True)`` with every failure turned into a clear message."""
     if not data:
         raise CheckpointError("not a checkpoint: the file is empty")
-    is_zip = data[:4] == b"PK\x03\x04"
-    if is_zip:
-        if not zipfile.is_zipfile(io.BytesIO(data)):
-            raise CheckpointError(
-                "the checkpoint is truncated or corrupted: its zip directory is missing "
-                f"({len(data)} bytes; was the download or copy cut short?)"
-            )
-        with zipfile.ZipFile(io.BytesIO(data)) as z:
-            names = z.namelist()
-        if not any(n.endswith("/data.pkl") for n in names):
-            shown = ", ".join(names[:5]) + (" ..." if len(names) > 5 else "")
-            raise CheckpointError(
-                f"not a checkpoint: a zip archive but not a PyTorch file (it holds {shown})"
-            )
+    if data[:4] != b"PK\x03\x04":
+        raise CheckpointError(
+            "not a checkpoint: topoviz reads PyTorch's zip format (what torch.save writes "
+            "since PyTorch 1.6) and this file is not one (a raw or legacy pickle is refused "
+            "without running it)"
+        )
+    _check_zip(data)
     try:
         with warnings.catch_warnings():  # torch warns about odd pickle protocols; we refuse anyway
             warnings.simplefilter("ignore", UserWarning)
@@ -159,14 +250,9 @@ def _unpickle(data: bytes) -> Any:
                 f"({refused.group(1)}); topoviz loads weights only (torch.load with "
                 "weights_only=True) and did not execute it"
             ) from None
-        if is_zip:
-            raise CheckpointError(
-                f"the checkpoint is corrupted: PyTorch could not read it ({type(e).__name__})"
-            ) from e
         raise CheckpointError(
-            "not a checkpoint: not a PyTorch file, or a pickle of objects other than "
-            "tensors (refused without running it)"
-        ) from e
+            f"the checkpoint is corrupted: PyTorch could not read it ({type(e).__name__})"
+        ) from None
 
 
 def load(source: Source, *, max_bytes: int = MAX_BYTES) -> tuple[nn.Module, dict]:
@@ -202,6 +288,7 @@ def load(source: Source, *, max_bytes: int = MAX_BYTES) -> tuple[nn.Module, dict
     """
     data = _read_bytes(source, max_bytes)
     obj = _unpickle(data)
+    _check_tree(obj)
 
     if not isinstance(obj, dict):
         raise CheckpointError(
@@ -217,23 +304,29 @@ def load(source: Source, *, max_bytes: int = MAX_BYTES) -> tuple[nn.Module, dict
                 "into a net from topoviz.nets.build(...) and write it with "
                 "topoviz.checkpoints.save(path, model, meta)"
             )
-        keys = ", ".join(map(repr, list(obj)[:6]))
         raise CheckpointError(
-            f"not a topoviz checkpoint: no format header {FORMAT!r} (its keys: {keys})"
+            f"not a topoviz checkpoint: no format header {FORMAT!r} (its keys: "
+            f"{quote(list(obj)[:6], 200)})"
         )
     version = obj.get("version")
     if version != VERSION:
         raise CheckpointError(
-            f"checkpoint format version {version!r} is not supported; this topoviz "
+            f"checkpoint format version {quote(version, 40)} is not supported; this topoviz "
             f"reads version {VERSION}"
         )
     arch = obj.get("arch")
-    if arch not in ARCHITECTURES:
+    if not isinstance(arch, str) or arch not in ARCHITECTURES:
         known = ", ".join(ARCHITECTURES)
-        raise CheckpointError(f"unknown architecture {arch!r}; this topoviz knows: {known}")
+        raise CheckpointError(
+            f"unknown architecture {quote(arch, 60)}; this topoviz knows: {known}"
+        )
     config = obj.get("config")
-    if not isinstance(config, dict) or not all(isinstance(k, str) for k in config):
-        raise CheckpointError(f"the checkpoint's config is not a dict of settings: {config!r}")
+    if (
+        not isinstance(config, dict)
+        or not all(isinstance(k, str) and len(k) <= 40 for k in config)
+        or not all(_setting(v) for v in config.values())
+    ):
+        raise CheckpointError(f"the checkpoint's config is not a dict of settings: {quote(config)}")
     try:
         # Shapes only (the meta device): an untrusted config cannot make us allocate
         # memory before its weights are known to fit; ``build`` is not used because
@@ -242,12 +335,13 @@ def load(source: Source, *, max_bytes: int = MAX_BYTES) -> tuple[nn.Module, dict
             model = ARCHITECTURES[arch](**config)
     except (TypeError, ValueError) as e:
         raise CheckpointError(
-            f"the checkpoint's config {config} does not fit architecture {arch!r}: {e}"
+            f"the checkpoint's config {quote(config)} does not fit architecture {arch!r}: "
+            f"{_cut(str(e), 200)}"
         ) from None
     except RuntimeError as e:  # e.g. "Storage size calculation overflowed"
         raise CheckpointError(
-            f"the checkpoint's config {config} asks for a net of architecture {arch!r} "
-            f"too large to build: {str(e).splitlines()[0]}"
+            f"the checkpoint's config {quote(config)} asks for a net of architecture {arch!r} "
+            f"too large to build: {_cut(str(e).splitlines()[0], 200)}"
         ) from None
     state = obj.get("state_dict")
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
@@ -258,6 +352,77 @@ def load(source: Source, *, max_bytes: int = MAX_BYTES) -> tuple[nn.Module, dict
     if not isinstance(meta, dict):
         raise CheckpointError(f"the checkpoint's meta is a {type(meta).__name__}, not a dict")
     return model.eval(), meta
+
+
+def _check_tree(obj: Any) -> None:
+    """Refuse a loaded object with more than :data:`MAX_NODES` values or deeper than
+    :data:`MAX_DEPTH` levels, in time and memory bounded by those limits.
+
+    The walk follows every reference, so a list that holds the same list twice,
+    40 times over (2**40 values once printed, from a few hundred bytes of pickle),
+    counts as the copies it stands for; it stops at the first value over a limit.
+    Nothing recurses, so a 100,000-level nesting cannot overflow the stack.
+    """
+    seen = 0
+
+    def visit(value: Any, depth: int, where: str) -> Iterator[Any] | None:
+        nonlocal seen
+        seen += 1
+        if seen > MAX_NODES:
+            raise CheckpointError(
+                f"refused: {where} holds more than {MAX_NODES:,} values (counting shared "
+                "references as copies); a checkpoint's config and meta are small"
+            )
+        if depth > MAX_DEPTH:
+            raise CheckpointError(
+                f"refused: {where} is nested more than {MAX_DEPTH} levels deep; a checkpoint's "
+                "config and meta are shallow"
+            )
+        if isinstance(value, dict):
+            return itertools.chain.from_iterable(value.items())
+        if isinstance(value, (list, tuple, set, frozenset)):
+            return iter(value)
+        return None
+
+    def walk(root: Any, depth: int, where: str) -> None:
+        # one iterator per open container: memory grows with the depth, not the width
+        inner = visit(root, depth, where)
+        stack = [] if inner is None else [(inner, depth + 1)]
+        while stack:
+            items, level = stack[-1]
+            item = next(items, _END)
+            if item is _END:
+                stack.pop()
+                continue
+            inner = visit(item, level, where)
+            if inner is not None:
+                stack.append((inner, level + 1))
+
+    if isinstance(obj, dict):  # the header: name the part (meta, config…) that is refused
+        visit(obj, 1, "the checkpoint")
+        for key, value in obj.items():
+            where = f"its {quote(key, 40)}"
+            walk(key, 2, where)
+            walk(value, 2, where)
+    else:
+        walk(obj, 1, "the checkpoint")
+
+
+_END = object()
+
+
+def _setting(value: Any) -> bool:
+    """A config value a net takes: a number, a bool, None or a short string."""
+    return (
+        value is None
+        or isinstance(value, (bool, int, float))
+        or (isinstance(value, str) and len(value) <= 40)
+    )
+
+
+def _cut(text: str, limit: int) -> str:
+    """``text`` shortened to ``limit`` characters (an ellipsis marks the cut)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _check_stored(state: dict, n_bytes: int) -> None:
@@ -288,7 +453,8 @@ def _check_fit(model: nn.Module, state: dict, arch: str, config: dict) -> nn.Mod
     or a :class:`CheckpointError` that says exactly which weights do not fit."""
 
     def listed(keys: list[str]) -> str:
-        return ", ".join(keys[:5]) + (f" (+{len(keys) - 5} more)" if len(keys) > 5 else "")
+        shown = ", ".join(_cut(k, 60) if isinstance(k, str) else quote(k, 60) for k in keys[:5])
+        return shown + (f" (+{len(keys) - 5} more)" if len(keys) > 5 else "")
 
     expected = model.state_dict()
     missing = [k for k in expected if k not in state]
@@ -319,7 +485,7 @@ def _check_fit(model: nn.Module, state: dict, arch: str, config: dict) -> nn.Mod
     if problems:
         raise CheckpointError(
             f"this checkpoint's weights do not fit architecture {arch!r} with config "
-            f"{config}: " + "; ".join(problems)
+            f"{quote(config)}: " + _cut("; ".join(problems), 400)
         )
     if nonfinite:
         raise CheckpointError(

@@ -47,6 +47,8 @@ __all__ = [
     "segmentation_change",
     "minimap",
     "dot_rows",
+    "MAX_DOTS",
+    "MAX_IMAGE_SIDE",
 ]
 
 DIM_COLORS = {0: "#1f5fbf", 1: "#8c1c3a"}  # blue, burgundy (paper Fig. 4)
@@ -77,8 +79,37 @@ def top_dots(dgm: Diagram, dim: int, n: int | None) -> np.ndarray:
     return order if n is None else order[:n]
 
 
+#: Longest side of an image sent to the browser; larger ones are subsampled (the
+#: axes keep pixel coordinates), so that no figure carries more than a few MB.
+MAX_IMAGE_SIDE = 1024
+#: Dots drawn per dimension in a diagram (the most persistent; the rest lie near
+#: the diagonal, where they cannot be told apart anyway).
+MAX_DOTS = 20_000
+
+
 def _png_source(rgb: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(png_bytes(rgb)).decode("ascii")
+
+
+def _image(pixels: np.ndarray, max_side: int = MAX_IMAGE_SIDE, **kwargs: Any) -> go.Image:
+    """A ``go.Image`` of ``pixels`` (grey in [0, 1] or RGB uint8) as a PNG, every
+    ``step``-th pixel when a side exceeds ``max_side``, stretched back to the
+    image's own pixel coordinates (``dx = dy = step``)."""
+    pixels = np.asarray(pixels)
+    step = max(1, int(np.ceil(max(pixels.shape[:2]) / max_side)))
+    small = pixels[::step, ::step]
+    if small.ndim == 2:  # grey in [0, 1]: an 8-bit grey PNG (a third of RGB)
+        small = (np.clip(small, 0, 1) * 255).astype(np.uint8)
+    offset = (step - 1) / 2  # each kept pixel stands for a step × step block
+    return go.Image(
+        source=_png_source(np.ascontiguousarray(small)),
+        dx=step,
+        dy=step,
+        x0=offset,
+        y0=offset,
+        hoverinfo="skip",
+        **kwargs,
+    )
 
 
 def _image_axes(fig: go.Figure, row: int | None = None, col: int | None = None) -> None:
@@ -322,7 +353,7 @@ def superlevel(
     always thresholded at the exact ``alpha``.
     """
     rgb, b0, b1 = superlevel_rgb(f, alpha, frame)
-    fig = go.Figure(go.Image(source=_png_source(rgb), hoverinfo="skip"))
+    fig = go.Figure(_image(rgb))
     _image_axes(fig)
     fig.update_layout(
         title=f"f ≥ {label or f'{alpha:.2f}'}: β0 = {b0} components, β1 = {b1} holes",
@@ -335,13 +366,15 @@ def superlevel(
 def superlevel_animation(f: np.ndarray, alphas: Sequence[float], frame: bool = True) -> go.Figure:
     """The filtration as a plotly animation: one frame per ``alpha`` (play button)."""
     alphas = [float(a) for a in alphas]
+    # every frame is sent at once: the more frames, the smaller each (a few MB in all)
+    side = max(256, int(MAX_IMAGE_SIDE / np.sqrt(max(len(alphas), 1))))
     frames, titles = [], []
     for a in alphas:
         rgb, b0, b1 = superlevel_rgb(f, a, frame)
         titles.append(f"α = {a:.2f}: β0 = {b0}, β1 = {b1}")
         frames.append(
             go.Frame(
-                data=[go.Image(source=_png_source(rgb), hoverinfo="skip")],
+                data=[_image(rgb, max_side=side)],
                 name=f"{a:.3f}",
                 layout={"title": {"text": titles[-1]}},
             )
@@ -484,7 +517,8 @@ def diagram_plot(
 ) -> go.Figure:
     """Dgm(f) (and Dgm(g)) per dimension in the paper's coordinates, with matching.
 
-    One marker per dot of Dgm(f) (circles), ground-truth dots as black diamonds
+    One marker per dot of Dgm(f) (circles; the :data:`MAX_DOTS` most persistent of
+    each dimension, and the highlighted one), ground-truth dots as black diamonds
     (all at (0, 1) for a binary mask), the diagonal, and orange arrows from the
     ``max_arrows`` costliest dots of each dimension to their partner ``gamma*(p)``.
     With ``alpha`` the diagram is drawn as it stands at that threshold (Fig. 4):
@@ -542,24 +576,35 @@ def diagram_plot(
         cost = matching[k].dot_cost if matching is not None else np.zeros(len(d))
         # customdata: index, birth, death, cost, dimension (a click reads index and dim)
         custom = np.stack([np.arange(len(d)), d.birth, d.death, cost, np.full(len(d), k)], axis=1)
-        # Dots below min_persistence are left out of the trace (customdata keeps each
-        # dot's own index). SVG for a few thousand dots: WebGL is slow to start, and
-        # without a GPU (a projector's laptop, a headless browser) slow to draw.
-        pts, custom = pts[big], custom[big]
-        if not isinstance(symbol, str):
-            symbol = symbol[big]
-        scatter = go.Scatter if len(pts) <= SVG_DOTS else go.Scattergl
+        # Dots below min_persistence are left out (customdata keeps each dot's own
+        # index), and of the rest at most MAX_DOTS, the most persistent, are sent: a
+        # figure stays a few MB however many dots. SVG for a few thousand dots: WebGL
+        # is slow to start, and without a GPU slow to draw.
+        drawn = np.sort(top_dots(dgm_f, k, MAX_DOTS))
+        drawn = drawn[big[drawn]]
+        if highlight is not None and highlight[0] == k and 0 <= highlight[1] < len(d):
+            drawn = np.union1d(drawn, [highlight[1]])
+        name = f"Dgm(f) dim {k}: {int(shown.sum())} dots"
+        if (~big).any():
+            name += f" ({int((~big).sum())} below ε hidden)"
+        if len(drawn) < int(big.sum()):
+            name += f" ({len(drawn):,} most persistent drawn)"
+        scatter = go.Scatter if len(drawn) <= SVG_DOTS else go.Scattergl
         fig.add_trace(
             scatter(
-                x=pts[:, 0],
-                y=pts[:, 1],
+                x=pts[drawn, 0].astype(np.float32),  # half the bytes of float64
+                y=pts[drawn, 1].astype(np.float32),
                 mode="markers",
-                marker={"color": DIM_COLORS[k], "size": 7, "symbol": symbol, "opacity": 0.8},
-                customdata=custom,
+                marker={
+                    "color": DIM_COLORS[k],
+                    "size": 7,
+                    "symbol": symbol if np.ndim(symbol) == 0 else symbol[drawn],
+                    "opacity": 0.8,
+                },
+                customdata=custom[drawn].astype(np.float32),
                 hovertemplate="dot #%{customdata[0]:.0f}<br>birth %{customdata[1]:.3f}, "
                 "death %{customdata[2]:.3f}<br>cost %{customdata[3]:.4f}<extra></extra>",
-                name=f"Dgm(f) dim {k}: {int(shown.sum())} dots"
-                + (f" ({int((~big).sum())} below ε hidden)" if (~big).any() else ""),
+                name=name,
             ),
             row=1,
             col=c,
@@ -702,14 +747,7 @@ def critical_pixels_overlay(
     the ``highlight`` dot (a large ring on each of its pixels).
     """
     img = np.asarray(image, float)
-    fig = go.Figure(
-        go.Heatmap(
-            z=img,
-            colorscale="gray",
-            showscale=False,
-            hovertemplate="(%{y}, %{x}) %{z:.3f}<extra></extra>",
-        )
-    )
+    fig = go.Figure(_image(img))  # a PNG, not a heatmap of every value: a few MB at most
     for k in dgm.dims:
         d = dgm[k]
         idx = top_dots(dgm, k, max_dots)
@@ -789,8 +827,12 @@ def push_landing_map(
     drawn[np.argsort(-landings.size, kind="stable")[:max_marks]] = True
     truth = (np.asarray(g) > 0.5).astype(float)
     fig = make_subplots(1, 2, subplot_titles=("image", "ground truth"), horizontal_spacing=0.02)
+    if img.ndim == 3:  # RGB in [0, 1]: the PNG wants 8 bits
+        img = (np.clip(img[..., :3], 0, 1) * 255).astype(np.uint8)
     for col, z in ((1, img), (2, truth)):
-        fig.add_trace(go.Heatmap(z=z, colorscale="gray", showscale=False, hoverinfo="skip"), 1, col)
+        # a PNG, subsampled beyond MAX_IMAGE_SIDE: a few MB at most (a heatmap of a
+        # 1024² image was 24 MB of JSON)
+        fig.add_trace(_image(z), 1, col)
     for (up, right), (symbol, color, words) in LANDING_STYLE.items():
         kind = (landings.up == up) & (landings.right == right)
         sel = kind & drawn
@@ -871,7 +913,7 @@ def error_map_rgb(
 def error_map(image: np.ndarray, pred: np.ndarray, errors: Mapping[str, np.ndarray]) -> go.Figure:
     """The image, the predicted structure in black, and each kind of error tinted."""
     rgb = error_map_rgb(image, pred, errors)
-    fig = go.Figure(go.Image(source=_png_source(rgb), hoverinfo="skip"))
+    fig = go.Figure(_image(rgb))
     for kind, colour in ERROR_COLORS.items():  # legend entries
         fig.add_trace(
             go.Scatter(

@@ -41,16 +41,31 @@ __all__ = [
 ]
 
 
+#: Rounding allowed outside [0, 1] (a float32 sigmoid can give 1 + 1.2e-7).
+_SLACK = 1e-6
+
+
 def _binary(x: np.ndarray, threshold: float, name: str) -> np.ndarray:
+    """``x >= threshold`` after checking that ``x`` is a 2-D mask or a likelihood in [0, 1].
+
+    Values outside [0, 1] (an 8-bit image, logits) are refused rather than compared
+    with a threshold meant for probabilities.
+    """
     arr = np.asarray(x)
     if arr.ndim != 2:
         raise ValueError(f"{name} must be a 2-D mask or likelihood; got shape {arr.shape}")
     if arr.dtype == bool:
         return arr
-    if not np.issubdtype(arr.dtype, np.number):
+    if not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
         raise ValueError(f"{name} must be numeric or boolean; got dtype {arr.dtype}")
     if not np.isfinite(arr).all():
         raise ValueError(f"{name} has NaN or infinite values")
+    if arr.size and (arr.min() < -_SLACK or arr.max() > 1 + _SLACK):
+        raise ValueError(
+            f"{name} has values in [{arr.min():g}, {arr.max():g}]; metrics take a mask or a "
+            "likelihood in [0, 1] (divide an 8-bit image by 255, pass probabilities "
+            "(torch.sigmoid) rather than logits)"
+        )
     return arr >= threshold
 
 
@@ -79,22 +94,35 @@ def accuracy(pred: np.ndarray, gt: np.ndarray, threshold: float = 0.5) -> float:
     return float(np.mean(p == g))
 
 
-def betti_numbers(mask: np.ndarray, frame: bool = True) -> tuple[int, int]:
+def betti_numbers(
+    mask: np.ndarray, frame: bool = True, threshold: float | None = None
+) -> tuple[int, int]:
     """Betti numbers (beta_0, beta_1) of a binary mask, by connected-component labelling.
 
     Parameters
     ----------
     mask : array_like of bool, shape (H, W)
-        Foreground = the thin structure (4-connected).
+        Foreground = the thin structure (4-connected). Without ``threshold`` it must
+        be binary (bool, or numbers that are all 0 or 1): a likelihood is refused,
+        not counted as "every nonzero pixel".
     frame : bool
         Add a one-pixel foreground frame around the mask (relative homology, as the
         loss does on patches): the frame is one more component, structures touching
         the border join it, and every background region becomes a hole.
+    threshold : float, optional
+        Count the segmentation ``mask >= threshold`` of a likelihood in [0, 1]
+        (0.5 as in the paper).
 
     Returns
     -------
     (int, int)
         Number of components and of holes (handles).
+
+    Raises
+    ------
+    ValueError
+        For an array that is not 2-D or is empty, NaN or infinite values, a non-binary
+        array without ``threshold``, or values outside [0, 1] with one.
 
     Notes
     -----
@@ -111,10 +139,27 @@ def betti_numbers(mask: np.ndarray, frame: bool = True) -> tuple[int, int]:
     (1, 1)
     >>> betti_numbers(ring, frame=True)   # frame + ring; the centre and the moat
     (2, 2)
+    >>> likelihood = np.where(ring, 0.9, 0.1)
+    >>> betti_numbers(likelihood, frame=True, threshold=0.5)
+    (2, 2)
     """
     m = np.asarray(mask)
     if m.ndim != 2 or m.size == 0:
         raise ValueError(f"mask must be a non-empty 2-D array; got shape {m.shape}")
+    if threshold is not None:
+        m = _binary(m, threshold, "mask")
+    elif m.dtype != bool:
+        if not np.issubdtype(m.dtype, np.number) or np.iscomplexobj(m):
+            raise ValueError(f"mask must be numeric or boolean; got dtype {m.dtype}")
+        if not np.isfinite(m).all():
+            raise ValueError("mask has NaN or infinite values")
+        other = (m != 0) & (m != 1)
+        if other.any():
+            raise ValueError(
+                f"mask is not binary: {int(other.sum())} value(s) are neither 0 nor 1 "
+                f"(e.g. {m[other].flat[0]:g}); pass threshold=0.5 to count the segmentation "
+                "of a likelihood, or a boolean mask"
+            )
     m = m.astype(bool)
     fg, n_fg = label(m, connectivity=1, return_num=True)
     bg, n_bg = label(~m, connectivity=2, return_num=True)

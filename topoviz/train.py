@@ -55,7 +55,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from topoviz.data import sample_batch
+from topoviz.data import apply_fov, sample_batch
 from topoviz.inference import predict
 from topoviz.loss import TopoLoss
 from topoviz.metrics import evaluate_all
@@ -394,6 +394,7 @@ def evaluate(
     names: Sequence[str] | None = None,
     patch_size: int = 65,
     structure: str = "membranes",
+    fovs: np.ndarray | Sequence[np.ndarray] | None = None,
 ) -> dict:
     """The paper's Table 1 numbers of ``model`` on a set: per image, mean ± std.
 
@@ -407,7 +408,7 @@ def evaluate(
     model : nn.Module
         A net returning logits. Not changed.
     images, masks : N×H×W arrays or sequences of H×W arrays
-    n_patches, seed, names, patch_size, structure
+    n_patches, seed, names, patch_size, structure, fovs
         As for :func:`evaluate_predictions`.
 
     Returns
@@ -425,6 +426,7 @@ def evaluate(
         names=names,
         patch_size=patch_size,
         structure=structure,
+        fovs=fovs,
     )
     result["seconds"] = time.perf_counter() - t0
     return result
@@ -439,6 +441,7 @@ def evaluate_predictions(
     names: Sequence[str] | None = None,
     patch_size: int = 65,
     structure: str = "membranes",
+    fovs: np.ndarray | Sequence[np.ndarray] | None = None,
 ) -> dict:
     """The paper's Table 1 numbers of a set of segmentations, and the region-level ones.
 
@@ -460,6 +463,12 @@ def evaluate_predictions(
     structure : {"membranes", "curvilinear"}
         What the regions of :func:`topoviz.metrics.region_errors` are: cells
         between membranes, or the components of vessels / cracks / roads.
+    fovs : N×H×W bool arrays or sequences of H×W arrays, optional
+        Field-of-view masks (a data folder's ``masks/``): every pixel outside is
+        given the ground truth's value before scoring
+        (:func:`topoviz.data.apply_fov`), so ARI, VOI and the Betti error count only
+        what happens inside, and accuracy is the fraction of pixels *inside* that
+        are right.
 
     Returns
     -------
@@ -481,6 +490,8 @@ def evaluate_predictions(
     rows = []
     for i, (pred, mask) in enumerate(zip(preds, masks, strict=True)):
         row = {"name": names[i] if names is not None else str(i)}
+        fov = None if fovs is None else np.asarray(fovs[i], bool)
+        pred = apply_fov(pred, mask, fov)
         row.update(
             evaluate_all(
                 pred,
@@ -491,6 +502,9 @@ def evaluate_predictions(
                 structure=structure,
             )
         )
+        if fov is not None:  # errors are all inside: count them over the inside only
+            wrong = round((1.0 - row["accuracy"]) * fov.size)
+            row["accuracy"] = 1.0 - wrong / max(int(fov.sum()), 1)
         rows.append(row)
     keys = METRICS + REGION_METRICS
     table = np.array([[r[m] for m in keys] for r in rows], np.float64)

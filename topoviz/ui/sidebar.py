@@ -13,9 +13,9 @@ import numpy as np
 import streamlit as st
 
 from topoviz import nets, provenance
-from topoviz.checkpoints import CheckpointError
+from topoviz.checkpoints import CheckpointError, quote
 from topoviz.imageio import ImageError
-from topoviz.ui import cache, nav
+from topoviz.ui import cache, nav, working
 from topoviz.ui import state as S
 
 _RENDERED = "_sidebar_rendered"
@@ -56,6 +56,17 @@ class Selection:
         )
 
     @property
+    def name_md(self) -> str:
+        """``name`` (an upload's file name, chosen by whoever made the file) as plain
+        text for Markdown (captions): shortened, Markdown switched off."""
+        return plain(self.name, 80)
+
+    @property
+    def source_md(self) -> str:
+        """``source`` as plain text for Markdown (it quotes an uploaded file's name)."""
+        return plain(self.source, 160)
+
+    @property
     def g(self) -> np.ndarray | None:
         """The ground truth as a binary-valued function (float64), or None."""
         return None if self.mask is None else self.mask.astype(np.float64)
@@ -88,6 +99,8 @@ def render() -> Selection:
             name, image, mask, notices = _sample()
         else:
             name, image, mask, notices = _upload()
+        image, mask, fitted = working.choose(name, image, mask)  # at most 1024² for the views
+        notices = [*notices, *fitted]
         f, label = (None, "") if image is None else _likelihood(name, image, mask)
         st.divider()
         S.persistent(S.FRAME, st.toggle, "Frame (relative homology)", help=_FRAME_HELP)
@@ -267,11 +280,22 @@ def _forget_checkpoint() -> None:
     st.session_state.pop(S.UPLOADED_CHECKPOINT, None)
 
 
-def _plain(text: object, limit: int = 80) -> str:
-    """``text`` from an untrusted file, shortened, with Markdown switched off."""
-    text = " ".join(str(text).split())
+def plain(text: object, limit: int = 80) -> str:
+    """``text`` from an untrusted file, shortened, with Markdown switched off.
+
+    A value that is not a string (or an exception's message) is quoted with a
+    bounded ``repr`` (never ``str()``, which could be as large as a value shared
+    many times over).
+    """
+    if isinstance(text, BaseException):
+        text = str(text)
+    text = text if isinstance(text, str) else quote(text, limit)
+    text = " ".join(text[: 4 * limit].split())
     text = text if len(text) <= limit else text[: limit - 1] + "…"
     return "".join("\\" + c if c in "\\`*_[]<>#|~$" else c for c in text)
+
+
+_plain = plain
 
 
 def _uploaded_likelihood(image: np.ndarray) -> tuple[np.ndarray | None, str]:
