@@ -105,9 +105,7 @@ with st.expander("Calibration: the ground truth moved by one pixel, and with kno
     st.table(
         {
             "segmentation": list(rows),
-            "injected": [
-                "—" if "injected" not in r else f"{r['injected']}" for r in rows.values()
-            ],
+            "injected": ["—" if "injected" not in r else f"{r['injected']}" for r in rows.values()],
             "merges": [f"{r['merges']:.0f}" for r in rows.values()],
             "splits": [f"{r['splits']:.0f}" for r in rows.values()],
             "holes ≥ 25 px extra / missing (256²)": [
