@@ -211,7 +211,9 @@ def test_diagrams_page_has_the_betti_panel_and_the_landing_view():
     fig = _figure(at, "landings")
     assert sum(t.type == "scatter" for t in fig.data) == 8  # 4 kinds, on image and truth
     legend = sum(
-        int(t.name.rsplit(": ", 1)[1]) for t in fig.data if t.showlegend is not False and t.name
+        int(t.name.rsplit(": ", 1)[1])
+        for t in fig.data
+        if t.type == "scatter" and t.showlegend is not False and t.name
     )
     assert legend == sum(counts.values())
     assert any("disagree on" in c.value for c in at.caption)
