@@ -534,10 +534,11 @@ def _add_evaluate(sub) -> None:
         "evaluate",
         help="Accuracy, ARI, VOI, Betti error of a checkpoint on held-out images",
         description=(
-            "The paper's Table 1 numbers, mean ± std over the held-out images. "
-            "--references adds three rows scored without any net: the ground truth "
-            "thickened, thinned and shifted by one pixel (what a segmentation with the "
-            "right topology and its edges one pixel off scores)."
+            "The paper's Table 1 numbers, mean ± std over the held-out images, and the "
+            "region-level table (false merges / splits, VOI's parts, holes >= 25 px). "
+            "--references adds rows scored without any net: the ground truth thickened, "
+            "thinned and shifted by one pixel, and with --inject breaks and walls (or "
+            "bridges) per image: what each metric sees of a moved edge and of a real break."
         ),
     )
     p.add_argument("--checkpoint", help="checkpoint to score (optional with --references)")
@@ -546,15 +547,6 @@ def _add_evaluate(sub) -> None:
         "--fold",
         help="K/N or 'all' (default: the checkpoint's fold on its own data, all images of "
         "any other --data)",
-    )
-    p.add_argument("--n-patches", type=int, default=100, help="Betti-error patches per image")
-    p.add_argument("--seed", type=int, default=0, help="seed of the Betti-error patches")
-    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    p.add_argument(
-        "--val-every",
-        type=int,
-        default=0,
-        help="score the validation split of the fold's training part (every K-th image)",
     )
     p.add_argument(
         "--references",
@@ -570,6 +562,16 @@ def _add_evaluate(sub) -> None:
 
 
 def _add_scoring_options(p) -> None:
+    """The options ``evaluate`` and ``compare`` share."""
+    p.add_argument("--n-patches", type=int, default=100, help="Betti-error patches per image")
+    p.add_argument("--seed", type=int, default=0, help="seed of the Betti-error patches")
+    p.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    p.add_argument(
+        "--val-every",
+        type=int,
+        default=0,
+        help="score the validation split of the fold's training part (every K-th image)",
+    )
     p.add_argument(
         "--structure",
         choices=STRUCTURES,
@@ -593,10 +595,6 @@ def _add_compare(sub) -> None:
     p.add_argument("method", help="checkpoint of the method")
     p.add_argument("--data", help="folder or synthetic:NAME (default: the control's)")
     p.add_argument("--fold", help="K/N or 'all' (default: the control's)")
-    p.add_argument("--val-every", type=int, default=0, help="score the validation split")
-    p.add_argument("--n-patches", type=int, default=100, help="Betti-error patches per image")
-    p.add_argument("--seed", type=int, default=0, help="seed of the Betti-error patches")
-    p.add_argument("--json", action="store_true", help="print JSON instead of tables")
     _add_scoring_options(p)
     p.set_defaults(run=_cmd_compare)
 
