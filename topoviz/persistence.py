@@ -565,25 +565,26 @@ def _prepare(f, frame, vals, order, rank, w32, items, tmp, count, padidx):
             rank[p] = i
 
 
-def _neighbour_runs(width):
+def _neighbour_runs(width, runs):
     """For each pattern of present neighbours (bit t: neighbour t is in), the
-    neighbours that need a union, in visiting order: every one of ``width`` = 4
-    (dimension 0), the first of each run of consecutive ones for ``width`` = 8 (the
-    ring of dimension 1, where consecutive neighbours are 4-adjacent, hence already
-    one component). A lookup replaces one unpredictable branch per neighbour."""
-    starts = np.zeros((1 << width, 4), np.int32)
+    neighbours that need a union, in visiting order, and their number: every one,
+    or with ``runs`` only the first of each run of consecutive ones (on the ring of
+    dimension 1 consecutive neighbours are 4-adjacent, hence already one component).
+    A lookup replaces an unpredictable branch per neighbour."""
+    starts = np.zeros((1 << width, width), np.int32)
     count = np.zeros(1 << width, np.int32)
     for m in range(1 << width):
         for t in range(width):
-            first = t == 0 or width == 4 or not (m >> (t - 1)) & 1
+            first = not runs or t == 0 or not (m >> (t - 1)) & 1
             if (m >> t) & 1 and first:
                 starts[m, count[m]] = t
                 count[m] += 1
     return starts, count
 
 
-_RUNS4 = _neighbour_runs(4)
-_RUNS8 = _neighbour_runs(8)
+_RUNS4 = _neighbour_runs(4, False)  # dimension 0: up, down, left, right
+_RUNS8 = _neighbour_runs(8, True)  # dimension 1, inside: the ring
+_EVERY8 = _neighbour_runs(8, False)  # dimension 1, on the border: raster order
 
 
 def _sweep0_grid(vals, W, order, rank, parent, pairs):
@@ -648,32 +649,24 @@ def _sweep1_grid(vals, W, order, rank, parent, edge, pairs):
     # ones are 4-adjacent, so of a run of neighbours that are in only the first
     # needs a union
     ring = np.array([-W, -W + 1, 1, W + 1, W, W - 1, -1, -W - 1], np.int32)
-    raster = np.array([-W - 1, -W, -W + 1, -1, 1, W - 1, W, W + 1, 0], np.int32)
+    raster = np.array([-W - 1, -W, -W + 1, -1, 1, W - 1, W, W + 1], np.int32)
     starts, count = _RUNS8
+    u_at, every = _EVERY8
     k = 0
     for i in range(n - 1, -1, -1):
         p = order[i]
         parent[p] = p
         rp = p
-        if edge[p]:
+        if edge[p]:  # the pad around: real neighbours in raster order, the outside last
+            m = 0
             out = False
-            for t in range(9):
-                if t < 8:
-                    q = p + raster[t]
-                    rk = rank[q]
-                    if rk == n:  # the pad: the outside, met last
-                        out = True
-                        continue
-                    if rk <= i:
-                        continue
-                elif out:
-                    q = 0
-                else:
-                    break
-                rq = parent[q]
-                if rq == rp:
-                    continue
-                rq = _find(parent, rq)
+            for t in range(8):
+                rk = rank[p + raster[t]]
+                out |= rk == n
+                m |= np.int32((rk > i) & (rk != n)) << t
+            for u in range(every[m] + np.int32(out)):
+                q = 0 if u == every[m] else p + raster[u_at[m, u]]
+                rq = _find(parent, parent[q])
                 if rq == rp:
                     continue
                 if rank[rp] > rank[rq]:
@@ -775,6 +768,14 @@ def _dots_arrays(stack, frame, counts, pairs, dim):
     b, h0, w0 = stack.shape
     fr = 1 if frame else 0
     W = w0 + 2 * fr + 2
+    H = h0 + 2 * fr + 2
+    # the (row, col) in f of every grid position, -1 outside f
+    rows = np.full(H * W, -1, np.int64)
+    cols = np.full(H * W, -1, np.int64)
+    for r in range(h0):
+        for c in range(w0):
+            rows[(r + fr + 1) * W + c + fr + 1] = r
+            cols[(r + fr + 1) * W + c + fr + 1] = c
     offsets = np.zeros(b + 1, np.int64)
     for j in range(b):
         offsets[j + 1] = offsets[j] + counts[j, dim]
@@ -783,31 +784,30 @@ def _dots_arrays(stack, frame, counts, pairs, dim):
     values = np.empty((m, 2), np.float64)
     pixels = np.empty((2, m, 2), np.int64)
     essential = np.zeros(m, np.bool_)
+    flat = stack.reshape(b, h0 * w0)
     for j in range(b):
+        o = offsets[j]
+        fj = flat[j]
+        pj = pairs[j]
         for t in range(counts[j, dim]):
-            o = offsets[j] + t
             for e in range(2):
-                P = pairs[j, t, e]
-                x = 0.0
-                r = -1
-                c = -1
-                if P < 0:  # the death of an essential class
+                q = pj[t, e]
+                if q < 0:  # the death of an essential class
                     essential[o] = True
+                    x = 0.0
+                    r = -1
+                    c = -1
                 else:
-                    r = P // W - 1 - fr
-                    c = P % W - 1 - fr
-                    if 0 <= r < h0 and 0 <= c < w0:
-                        x = stack[j, r, c]
-                    else:  # the frame, of value 1
-                        x = 1.0
-                        r = -1
-                        c = -1
+                    r = rows[q]
+                    c = cols[q]
+                    x = fj[r * w0 + c] if r >= 0 else 1.0
                 pixels[e, o, 0] = r
                 pixels[e, o, 1] = c
                 values[o, e] = x
                 points[o, e] = 1.0 - x
             if essential[o]:
                 points[o, 1] = 1.0
+            o += 1
     return points, pixels[0], pixels[1], essential, values, offsets
 
 
