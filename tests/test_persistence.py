@@ -390,3 +390,13 @@ def test_batch_scratch_is_reused_safely_across_patches():
                     np.testing.assert_array_equal(got[k].death_pixel, want[k].death_pixel)
                     np.testing.assert_array_equal(got[k].essential, want[k].essential)
                     np.testing.assert_array_equal(got[k].values, want[k].values)
+
+
+def test_values_whose_paper_coordinates_round_together_make_no_dot():
+    # 1 - 1e-20 == 1 in float64: in the paper's coordinates (and gudhi's, which sees
+    # 1 - f) these values are equal, so their pair has zero persistence and is dropped
+    f = np.array([[0.0, 1e-20, 0.0], [1e-20, 0.8, 1e-30], [0.0, 2e-20, 0.0]])
+    for frame in (False, True):
+        dgm = diagram(f, frame=frame)
+        assert_same_dots(dgm, diagram(f, frame=frame, backend="gudhi"))
+        assert_pixels_consistent(f, dgm)
