@@ -597,6 +597,10 @@ def _sweep0_grid(vals, W, order, rank, parent, pairs):
     n = order.shape[0]
     starts, count = _RUNS4
     step = np.array([-W, W, -1, 1], np.int32)
+    offset = np.empty_like(starts)  # the grid offsets themselves: one load less
+    for m in range(starts.shape[0]):
+        for u in range(count[m]):
+            offset[m, u] = step[starts[m, u]]
     k = 0
     for i in range(n):
         p = order[i]
@@ -608,7 +612,7 @@ def _sweep0_grid(vals, W, order, rank, parent, pairs):
         )
         rp = p
         for u in range(count[m]):
-            rq = _find(parent, parent[p + step[starts[m, u]]])
+            rq = _find(parent, parent[p + offset[m, u]])
             if u == 0:  # p alone is the youngest: it joins, a zero-persistence pair
                 rp = rq
                 continue
@@ -652,6 +656,10 @@ def _sweep1_grid(vals, W, order, rank, parent, edge, pairs):
     raster = np.array([-W - 1, -W, -W + 1, -1, 1, W - 1, W, W + 1], np.int32)
     starts, count = _RUNS8
     u_at, every = _EVERY8
+    offset = np.empty_like(starts)  # the grid offsets themselves: one load less
+    for m in range(starts.shape[0]):
+        for u in range(count[m]):
+            offset[m, u] = ring[starts[m, u]]
     k = 0
     for i in range(n - 1, -1, -1):
         p = order[i]
@@ -686,7 +694,7 @@ def _sweep1_grid(vals, W, order, rank, parent, edge, pairs):
         for t in range(8):
             m |= np.int32(rank[p + ring[t]] > i) << t
         for u in range(count[m]):
-            rq = _find(parent, parent[p + ring[starts[m, u]]])
+            rq = _find(parent, parent[p + offset[m, u]])
             if u == 0:  # p alone is the youngest: it joins, a zero-persistence pair
                 rp = rq
                 continue
