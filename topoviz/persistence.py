@@ -20,8 +20,14 @@ The default backend is a compiled union-find sweep (numba, cached on disk):
   at pixel ``p`` that kills a component born at its minimum ``m`` is the hole
   born at ``f(p)`` (its saddle) that dies at ``f(m)`` (its last, lowest pixel).
 
-Both sweeps are tested against gudhi on arbitrary inputs (ties, plateaus,
-non-square shapes, with and without frame) in ``tests/test_persistence.py``.
+:func:`diagram` and :func:`diagrams` run these sweeps on the image padded by one
+cell (:func:`_sweep0_grid`, :func:`_sweep1_grid`): the pad is never in for
+dimension 0 and is the outside for dimension 1, one rank array (from one radix sort)
+tells which neighbours are in, and the scratch arrays serve a whole batch. The flat
+versions (:func:`_sweep0`, :func:`_sweep1`) stay for :mod:`topoviz.induced`; both give
+the same pairs in the same order (tested), and both are tested against gudhi on
+arbitrary inputs (ties, plateaus, non-square shapes, with and without frame) in
+``tests/test_persistence.py``.
 """
 
 from __future__ import annotations
