@@ -956,8 +956,13 @@ def _diagram_numba(f: np.ndarray, frame: bool, dims: tuple[int, ...]) -> Diagram
     if h * w < _SIDE_BY_SIDE_PIXELS or len(dims) < 2:
         counts, pairs0, pairs1 = _batch_grid_serial(f[None], frame, 0 in dims, 1 in dims, 1)
         return _diagrams_from_sweeps(f[None], frame, dims, counts, pairs0, pairs1)[0]
+    return _diagram_side_by_side(f, frame, dims)
+
+
+def _diagram_side_by_side(f: np.ndarray, frame: bool, dims: tuple[int, ...]) -> Diagram:
     # the two sweeps release the GIL: on a large image run them side by side, each
     # with its own union-find
+    h, w = f.shape[0] + 2 * frame, f.shape[1] + 2 * frame
     vals, order, rank, parent, edge, W = _image_grid(f, frame)
     pairs0 = np.empty((1, h * w, 2), np.int32)
     pairs1 = np.empty((1, h * w, 2), np.int32)
@@ -1133,6 +1138,7 @@ def warmup(background: bool = False) -> threading.Thread | None:
             tiny = np.random.default_rng(0).random((6, 5))
             diagram(tiny)
             diagrams(tiny[None])
+            _diagram_side_by_side(tiny, True, (0, 1))  # the path of large images
             _warmed = True
 
     if background:
