@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from strategies import likelihoods, masks
@@ -253,6 +253,10 @@ def test_betti_equals_labelling_at_every_level_including_0_1_and_critical_values
     # Regression: Dots.alive used `death < alpha`, so the essential class dropped out
     # at alpha = 0, and 1 - (1 - birth) != birth missed classes born exactly at alpha.
     f, alpha = case
+    # Values that differ in f but not in the paper's coordinates (1e-176 and 0: 1 - x
+    # is 1 for both) make a pair of zero persistence there, dropped as gudhi drops it
+    # (test_values_whose_paper_coordinates_round_together_make_no_dot).
+    assume(len(np.unique(1.0 - f)) == len(np.unique(f)))
     dgm = diagram(f, frame=frame)
     b0, b1 = betti_numbers(f >= alpha, frame=frame)
     assert dgm.betti(alpha) == {0: b0, 1: b1}
