@@ -193,8 +193,22 @@ def _dot_views() -> None:
         h, w = sel.f.shape
         r, cc = np.mean(pix, axis=0).astype(int) if pix else (h // 2, w // 2)
         window = (max(0, r - 24), min(h, r + 24), max(0, cc - 24), min(w, cc + 24))
-        ct = critical_targets(dgm_f, chosen)
-        right.plotly_chart(figures.landscape(sel.f, ct, dot, window=window), key="dot_landscape")
+        with right:
+            # A 3-D chart is slow to start in a browser without a GPU (about 2 s of CPU
+            # in headless Chromium), so a click draws it only when asked for.
+            if S.persistent(
+                S.DOT_LANDSCAPE, st.toggle, "Also draw the dot's 3-D landscape (slower)"
+            ):
+                ct = critical_targets(dgm_f, chosen)
+                st.plotly_chart(
+                    figures.landscape(sel.f, ct, dot, window=window), key="dot_landscape"
+                )
+            else:
+                st.caption(
+                    "The dot's birth and death pixels on the likelihood as a 3-D landscape: "
+                    "switch it on here, or open the Landscape page (the same dot is selected "
+                    "there)."
+                )
     S.sync_url()  # the dot, when a click chose it
 
 

@@ -33,6 +33,7 @@ ALPHA = "alpha"
 RULE = "rule"
 DOT = "dot"  # "dim:index" or ""
 STRUCTURE = "structure"  # "" (guess from the name) or one of metrics.STRUCTURES
+DOT_LANDSCAPE = "dot_landscape_3d"  # Diagrams: draw the selected dot's 3-D landscape too
 
 LIKELIHOODS = ("image", "blurred", "checkpoint", "upload")
 LIKELIHOOD_LABELS = {
@@ -63,6 +64,7 @@ DEFAULTS: dict[str, Any] = {
     RULE: "paper",
     DOT: "",
     STRUCTURE: "",
+    DOT_LANDSCAPE: False,
 }
 
 #: Mirrored in the URL, with how to read each back from its text.
