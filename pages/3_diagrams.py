@@ -9,10 +9,10 @@ import streamlit as st
 from topoviz import figures
 from topoviz.loss import critical_targets
 from topoviz.metrics import betti_numbers
-from topoviz.pushes import disagreements, push_landings
+from topoviz.pushes import disagreements
 from topoviz.ui import current
 from topoviz.ui import state as S
-from topoviz.ui.cache import diagram_of, matching_of
+from topoviz.ui.cache import diagram_of, matching_of, push_landing_view
 
 CLICK = {"on_select": "rerun", "selection_mode": "points"}  # click a dot to select it
 
@@ -55,13 +55,14 @@ st.caption(
 )
 if sel.mask is None:
     st.info("Add a ground-truth mask (upload) to see Dgm(g), the matching and the loss.")
+    S.follow_clicks("dgm_only")
     dot = S.pick_dot(dgm_f)
-    event = st.plotly_chart(
+    st.plotly_chart(
         figures.diagram_plot(dgm_f, highlight=dot, min_persistence=eps, dims=dims),
         key="dgm_only",
         **CLICK,
     )
-    S.follow_chart(event, "dgm_only")
+    S.sync_url()  # the dot, when a click chose it
     st.stop()
 
 dgm_g = diagram_of(sel.g, sel.frame)
@@ -76,117 +77,139 @@ rule = S.persistent(
 matchings = {r: matching_of(sel.f, sel.g, sel.frame, r) for r in S.RULES}
 chosen = matchings[rule]
 
-dot = S.pick_dot(dgm_f)
-titles = {"paper": "Paper", "optimal": "Optimal", "betti": "Betti"}
-for col, (r, m) in zip(st.columns(3), matchings.items(), strict=True):
-    with col:
-        st.subheader(f"{titles[r]}: L_topo = {m.loss:.4f}")
-        clicked = st.plotly_chart(
-            figures.diagram_plot(dgm_f, dgm_g, m, dot, min_persistence=eps, dims=dims),
-            key=f"dgm_{r}",
-            **CLICK,
+
+# Everything below the rule depends on the selected dot or sits between parts that do:
+# a fragment, so a click on a dot (or the dot list) reruns this part only.
+@st.fragment
+def _dot_views() -> None:
+    S.follow_clicks(*(f"dgm_{r}" for r in S.RULES))
+    dot = S.pick_dot(dgm_f)
+    titles = {"paper": "Paper", "optimal": "Optimal", "betti": "Betti"}
+    for col, (r, m) in zip(st.columns(3), matchings.items(), strict=True):
+        with col:
+            st.subheader(f"{titles[r]}: L_topo = {m.loss:.4f}")
+            st.plotly_chart(
+                figures.diagram_plot(dgm_f, dgm_g, m, dot, min_persistence=eps, dims=dims),
+                key=f"dgm_{r}",
+                **CLICK,
+            )
+    split = disagreements(matchings["paper"], matchings["betti"])
+    n_split = sum(len(v) for v in split.values())
+    st.caption(
+        f"Paper and Betti matching disagree on {n_split} dot(s)"
+        + "".join(
+            f"; dim {k}: {', '.join(f'#{i}' for i in v[:12])}" for k, v in split.items() if len(v)
         )
-        S.follow_chart(clicked, f"dgm_{r}")
-split = disagreements(matchings["paper"], matchings["betti"])
-n_split = sum(len(v) for v in split.values())
-st.caption(
-    f"Paper and Betti matching disagree on {n_split} dot(s)"
-    + "".join(
-        f"; dim {k}: {', '.join(f'#{i}' for i in v[:12])}" for k, v in split.items() if len(v)
+        + ": one pulls the dot to the corner, the other sends it to the diagonal."
     )
-    + ": one pulls the dot to the corner, the other sends it to the diagonal."
-)
-if dot is not None and dot[1] in split.get(dot[0], ()):
-    pulls = "paper" if matchings["paper"][dot[0]].partner[dot[1]] >= 0 else "Betti matching"
-    st.warning(
-        f"The rules disagree on the selected dot (dim {dot[0]}, #{dot[1]}): {pulls} pulls it "
-        "to the corner, the other rule pushes it to the diagonal."
-    )
-if S.teaching():
+    if dot is not None and dot[1] in split.get(dot[0], ()):
+        pulls = "paper" if matchings["paper"][dot[0]].partner[dot[1]] >= 0 else "Betti matching"
+        st.warning(
+            f"The rules disagree on the selected dot (dim {dot[0]}, #{dot[1]}): {pulls} pulls it "
+            "to the corner, the other rule pushes it to the diagonal."
+        )
+    if S.teaching():
+        st.caption(
+            "The optimal matching never costs more than the paper's; with a binary ground "
+            "truth they usually agree. Betti matching (Stucki et al., ICML 2023) pulls a dot "
+            "up only when its feature and a true one are the same bar of max(f, g): a feature "
+            "at the same place. Arrows are drawn for the 40 costliest dots of each dimension."
+        )
+
+    # Theorem 1: L_topo = 0 => the segmentation at 0.5 has the ground truth's Betti numbers.
+    bf = dgm_f.betti(0.5)
+    bg = betti_numbers(sel.mask, frame=sel.frame)
+    same = (bf[0], bf[1]) == bg
+    st.subheader("Theorem 1, checked live")
+    c = st.columns(3)
+    c[0].metric("β of f ≥ 0.5", f"({bf[0]}, {bf[1]})")
+    c[1].metric("β of ground truth", f"({bg[0]}, {bg[1]})")
+    c[2].metric(f"L_topo ({rule})", f"{chosen.loss:.4f}")
+    zero = chosen.loss < 1e-12
+    if zero and not same:
+        st.error("Loss 0 but different Betti numbers: Theorem 1 is violated (a bug).")
+    elif zero:
+        st.success("L_topo = 0 and the same Betti numbers at 0.5, as Theorem 1 promises.")
+    else:
+        st.info(
+            "L_topo > 0, so Theorem 1 promises nothing: the Betti numbers at 0.5 "
+            + (
+                "agree all the same (the loss also sees the other thresholds)."
+                if same
+                else "differ."
+            )
+        )
+    if S.teaching():
+        st.caption("Try the likelihood “ground truth blurred + noise” with noise 0 in the sidebar.")
+
+    st.subheader("The loss, dot by dot")
+    rows = figures.dot_rows(dgm_f, chosen, top=25, selected=dot, min_persistence=eps)
+    table = pd.DataFrame(rows)
+    if len(table):
+        table = table.style.apply(
+            lambda r: ["background-color: #ffe08a" if r["selected"] else "" for _ in r], axis=1
+        ).format(
+            {c: "{:.3f}" for c in table.columns if c.startswith(("1 −", "target"))}
+            | {"cost": "{:.4f}"}
+        )
+    st.dataframe(table, hide_index=True, height=300, column_config={"selected": None})
     st.caption(
-        "The optimal matching never costs more than the paper's; with a binary ground truth "
-        "they usually agree. Betti matching (Stucki et al., ICML 2023) pulls a dot up only when "
-        "its feature and a true one are the same bar of max(f, g): a feature at the same place. "
-        "Arrows are drawn for the 40 costliest dots of each dimension."
+        "Top 25 dots of each dimension by cost (above ε), in the plot's coordinates; the "
+        "selected dot's row is highlighted. "
+        + " + ".join(f"dim {k}: {chosen[k].cost:.4f}" for k in dgm_f.dims)
+        + f" = {chosen.loss:.4f}."
     )
 
-# Theorem 1: L_topo = 0 => the segmentation at 0.5 has the ground truth's Betti numbers.
-bf = dgm_f.betti(0.5)
-bg = betti_numbers(sel.mask, frame=sel.frame)
-same = (bf[0], bf[1]) == bg
-st.subheader("Theorem 1, checked live")
-c = st.columns(3)
-c[0].metric("β of f ≥ 0.5", f"({bf[0]}, {bf[1]})")
-c[1].metric("β of ground truth", f"({bg[0]}, {bg[1]})")
-c[2].metric(f"L_topo ({rule})", f"{chosen.loss:.4f}")
-zero = chosen.loss < 1e-12
-if zero and not same:
-    st.error("Loss 0 but different Betti numbers: Theorem 1 is violated (a bug).")
-elif zero:
-    st.success("L_topo = 0 and the same Betti numbers at 0.5, as Theorem 1 promises.")
-else:
-    st.info(
-        "L_topo > 0, so Theorem 1 promises nothing: the Betti numbers at 0.5 "
-        + ("agree all the same (the loss also sees the other thresholds)." if same else "differ.")
-    )
-if S.teaching():
-    st.caption("Try the likelihood “ground truth blurred + noise” with noise 0 in the sidebar.")
+    st.subheader("Where does each push land?")
+    everything = st.toggle("Also the dots sent to the diagonal (pushes over 0.05)", False)
+    counts, landing_map = push_landing_view(sel.image, sel.f, sel.g, sel.frame, rule, everything)
+    c = st.columns(4)
+    for col, (words, n) in zip(c, counts.items(), strict=True):
+        col.metric(f"{words} ({rule})", n)
+    st.plotly_chart(landing_map, key="landings")
+    if S.teaching():
+        st.caption(
+            "The critical pixels of the dots the chosen rule pulls towards a ground-truth dot "
+            "(and, with the toggle, of the dots it sends to the diagonal): a triangle up is "
+            "raised, a triangle down lowered. Green lands right (raised on the true structure "
+            "— a saddle on a true membrane — or lowered off it — a minimum inside a true cell); "
+            "red lands "
+            "wrong: raised off the truth, or lowered on it, which digs a pinhole in a membrane."
+        )
 
-st.subheader("The loss, dot by dot")
-rows = figures.dot_rows(dgm_f, chosen, top=25, selected=dot, min_persistence=eps)
-table = pd.DataFrame(rows)
-if len(table):
-    table = table.style.apply(
-        lambda r: ["background-color: #ffe08a" if r["selected"] else "" for _ in r], axis=1
-    ).format(
-        {c: "{:.3f}" for c in table.columns if c.startswith(("1 −", "target"))} | {"cost": "{:.4f}"}
-    )
-st.dataframe(table, hide_index=True, height=300, column_config={"selected": None})
-st.caption(
-    "Top 25 dots of each dimension by cost (above ε), in the plot's coordinates; the "
-    "selected dot's row is highlighted. "
-    + " + ".join(f"dim {k}: {chosen[k].cost:.4f}" for k in dgm_f.dims)
-    + f" = {chosen.loss:.4f}."
-)
+    st.subheader("Where the selected dot lives")
+    if dot is None:
+        st.info(
+            "Click a dot in a chart, or pick it in the list above, to see its birth and death "
+            "pixels in the image and landscape."
+        )
+    else:
+        left, right = st.columns(2)
+        left.plotly_chart(
+            figures.critical_pixels_overlay(sel.image, dgm_f, dot, max_dots=20), key="overlay"
+        )
+        d = dgm_f[dot[0]]
+        pix = [p for p in (d.birth_pixel[dot[1]], d.death_pixel[dot[1]]) if p[0] >= 0]
+        h, w = sel.f.shape
+        r, cc = np.mean(pix, axis=0).astype(int) if pix else (h // 2, w // 2)
+        window = (max(0, r - 24), min(h, r + 24), max(0, cc - 24), min(w, cc + 24))
+        with right:
+            # A 3-D chart is slow to start in a browser without a GPU (about 2 s of CPU
+            # in headless Chromium), so a click draws it only when asked for.
+            if S.persistent(
+                S.DOT_LANDSCAPE, st.toggle, "Also draw the dot's 3-D landscape (slower)"
+            ):
+                ct = critical_targets(dgm_f, chosen)
+                st.plotly_chart(
+                    figures.landscape(sel.f, ct, dot, window=window), key="dot_landscape"
+                )
+            else:
+                st.caption(
+                    "The dot's birth and death pixels on the likelihood as a 3-D landscape: "
+                    "switch it on here, or open the Landscape page (the same dot is selected "
+                    "there)."
+                )
+    S.sync_url()  # the dot, when a click chose it
 
-st.subheader("Where does each push land?")
-everything = st.toggle("Also the dots sent to the diagonal (pushes over 0.05)", False)
-landings = push_landings(
-    sel.f,
-    sel.g,
-    critical_targets(dgm_f, chosen),
-    None if everything else chosen,
-    0.05 if everything else 0.0,
-)
-counts = landings.counts()
-c = st.columns(4)
-for col, (words, n) in zip(c, counts.items(), strict=True):
-    col.metric(f"{words} ({rule})", n)
-st.plotly_chart(figures.push_landing_map(sel.image, sel.g, landings), key="landings")
-if S.teaching():
-    st.caption(
-        "The critical pixels of the dots the chosen rule pulls towards a ground-truth dot (and, "
-        "with the toggle, of the dots it sends to the diagonal): a triangle up is raised, a "
-        "triangle down lowered. Green lands right (raised on the true structure — a saddle "
-        "on a true membrane — or lowered off it — a minimum inside a true cell); red lands "
-        "wrong: raised off the truth, or lowered on it, which digs a pinhole in a membrane."
-    )
 
-st.subheader("Where the selected dot lives")
-if dot is None:
-    st.info(
-        "Click a dot in a chart, or pick it in the list above, to see its birth and death "
-        "pixels in the image and landscape."
-    )
-else:
-    left, right = st.columns(2)
-    left.plotly_chart(
-        figures.critical_pixels_overlay(sel.image, dgm_f, dot, max_dots=20), key="overlay"
-    )
-    d = dgm_f[dot[0]]
-    pix = [p for p in (d.birth_pixel[dot[1]], d.death_pixel[dot[1]]) if p[0] >= 0]
-    h, w = sel.f.shape
-    r, cc = np.mean(pix, axis=0).astype(int) if pix else (h // 2, w // 2)
-    window = (max(0, r - 24), min(h, r + 24), max(0, cc - 24), min(w, cc + 24))
-    ct = critical_targets(dgm_f, chosen)
-    right.plotly_chart(figures.landscape(sel.f, ct, dot, window=window), key="dot_landscape")
+_dot_views()

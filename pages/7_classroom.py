@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 import streamlit as st
 
@@ -31,15 +34,16 @@ def example(seed: int, depth: float) -> tuple[np.ndarray, np.ndarray]:
 
 seed = st.columns(4)[0].number_input("Example seed", 0, 99, 0, step=1)
 st.caption(f"Frame (relative homology, sidebar): **{'on' if frame else 'off'}**.")
-fig3, fig4, rules = st.tabs(
-    [
-        "Fig. 3 — same segmentation, different loss",
-        "Fig. 4 — the filtration",
-        "Two rules disagree",
-    ]
-)
 
-with fig3:
+
+def kept(key: str, default: object, widget: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """A widget in a tab whose value survives a visit to another tab: a closed tab's
+    widgets are not drawn, and Streamlit forgets the value of a widget not drawn."""
+    st.session_state.setdefault(key, default)
+    return S.persistent(key, widget, *args, **kwargs)
+
+
+def fig3_tab() -> None:
     _, g0 = example(int(seed), 0.1)
     gb = betti_numbers(g0 > 0.5, frame=frame)
     st.caption(
@@ -50,8 +54,10 @@ with fig3:
         "f′'s deeper gaps takes more effort."
     )
     c = st.columns(2)
-    depth = c[0].slider("Gap depth of f", 0.02, 0.4, 0.1, step=0.02)
-    depth2 = c[1].slider("Gap depth of f′", 0.02, 0.4, 0.4, step=0.02)
+    with c[0]:
+        depth = kept("c_depth", 0.1, st.slider, "Gap depth of f", 0.02, 0.4, step=0.02)
+    with c[1]:
+        depth2 = kept("c_depth2", 0.4, st.slider, "Gap depth of f′", 0.02, 0.4, step=0.02)
     for col, name, d in ((c[0], "f", depth), (c[1], "f′", depth2)):
         f, g = example(int(seed), d)
         dgm = diagram_of(f, frame)
@@ -86,7 +92,8 @@ with fig3:
             "arrows: a larger loss for f′."
         )
 
-with fig4:
+
+def fig4_tab() -> None:
     f, g = example(int(seed), 0.1)
     dgm = diagram_of(f, frame)
     st.caption(
@@ -97,8 +104,15 @@ with fig4:
     )
     steps = event_levels(dgm, min_persistence=0.05)  # the exact levels, never rounded
     labels = dict(zip(steps, level_labels(steps), strict=True))
-    alpha = st.select_slider(
-        "α (step through the events)", steps, value=0.5, format_func=labels.get
+    if st.session_state.get("c_alpha") not in labels:  # kept from another seed or frame
+        st.session_state["c_alpha"] = 0.5  # always a step (event_levels' extra)
+    alpha = kept(
+        "c_alpha",
+        0.5,
+        st.select_slider,
+        "α (step through the events)",
+        steps,
+        format_func=labels.get,
     )
     left, mid = st.columns(2)
     left.plotly_chart(figures.superlevel(f, alpha, frame=frame, label=labels[alpha]), key="c_super")
@@ -124,7 +138,7 @@ def _rules_example() -> dict:
     return out
 
 
-with rules:
+def rules_tab() -> None:
     st.caption(
         "The ground truth has one blob (top left). f is faint (0.35) on it and bright (0.85) on "
         "a spurious blob far away. The paper's rule takes the dot nearest (0, 1) — the bright, "
@@ -132,13 +146,28 @@ with rules:
         "up only a feature at the same place as a true one: the faint blob goes up, the "
         "spurious one down."
     )
-    example = _rules_example()
+    built = _rules_example()
     for col, r, title in zip(
         st.columns(2), ("paper", "betti"), ("Paper's rule", "Betti matching"), strict=True
     ):
-        right, dgm_fig, land_fig = example[r]
+        right, dgm_fig, land_fig = built[r]
         with col:
             st.subheader(title)
             st.metric(f"pushes landing right ({r})", right)
             st.plotly_chart(dgm_fig, key=f"r_{r}")
             st.plotly_chart(land_fig, key=f"r_land_{r}")
+
+
+# Only the open tab runs and is drawn (switching tabs reruns the page): the three tabs
+# drawn at once were eleven charts, two of them 3-D, on every visit.
+TABS = {
+    "Fig. 3 — same segmentation, different loss": fig3_tab,
+    "Fig. 4 — the filtration": fig4_tab,
+    "Two rules disagree": rules_tab,
+}
+for tab, draw in zip(
+    st.tabs(list(TABS), key="classroom_tab", on_change="rerun"), TABS.values(), strict=True
+):
+    if tab.open:
+        with tab:
+            draw()

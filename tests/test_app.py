@@ -90,6 +90,22 @@ def test_classroom_deeper_gaps_cost_more():
     assert float(m["L_topo(f′, g)"]) > float(m["L_topo(f, g)"])
 
 
+def test_classroom_draws_only_the_open_tab_and_keeps_its_sliders():
+    at = AppTest.from_file(str(ROOT / "pages/7_classroom.py"), default_timeout=60).run()
+    keys = {c.proto.id.rsplit("-", 1)[-1] for c in at.get("plotly_chart")}
+    assert keys == {"land_f", "dgm_f", "land_f′", "dgm_f′"}  # Fig. 3 only
+    at.slider[0].set_value(0.3).run()
+    before = metrics(at)["L_topo(f, g)"]
+    at.session_state["classroom_tab"] = "Fig. 4 — the filtration"
+    at.run()
+    assert not at.exception
+    keys = {c.proto.id.rsplit("-", 1)[-1] for c in at.get("plotly_chart")}
+    assert keys == {"c_super", "c_dgm", "c_bar"}
+    at.session_state["classroom_tab"] = "Fig. 3 — same segmentation, different loss"
+    at.run()
+    assert at.slider[0].value == 0.3 and metrics(at)["L_topo(f, g)"] == before
+
+
 # Uploads: AppTest drives st.file_uploader (FileUploader.upload) in streamlit 1.67.
 
 
@@ -220,7 +236,9 @@ def test_diagrams_page_has_the_betti_panel_and_the_landing_view():
 
 
 def test_classroom_rules_disagree_on_the_spurious_blob():
-    at = AppTest.from_file(str(ROOT / "pages/7_classroom.py"), default_timeout=60).run()
+    at = AppTest.from_file(str(ROOT / "pages/7_classroom.py"), default_timeout=60)
+    at.session_state["classroom_tab"] = "Two rules disagree"
+    at.run()
     assert not at.exception
     m = metrics(at)
     assert int(m["pushes landing right (betti)"]) > int(m["pushes landing right (paper)"])
@@ -229,6 +247,7 @@ def test_classroom_rules_disagree_on_the_spurious_blob():
 def test_classroom_fig4_steps_on_exact_levels_and_the_last_step_has_one_component():
     at = AppTest.from_file(str(ROOT / "pages/7_classroom.py"), default_timeout=60)
     at.session_state["frame"] = False
+    at.session_state["classroom_tab"] = "Fig. 4 — the filtration"
     at.run()
     slider = at.select_slider[0]
     steps = list(slider.options)

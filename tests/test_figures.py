@@ -49,10 +49,14 @@ def test_diagram_plot_one_marker_per_dot(sample):
         assert len(gt[0].x) == len(dgm_g[k])
     assert any((t.name or "").startswith("selected dot") for t in fig.data)
     # Arrows go from a dot to its target, at most max_arrows per dimension.
-    assert 0 < len(fig.layout.annotations) - 2 <= 2 * 40
-    arrow = next(a for a in fig.layout.annotations if a.showarrow and a.xref == "x")
-    (i,) = np.flatnonzero((m[0].points == [arrow.ax, arrow.ay]).all(axis=1))[:1]
-    assert np.allclose([arrow.x, arrow.y], m[0].targets[i])
+    panels = figures.matching_arrows(fig)
+    assert len(panels) == 2 and all(0 < len(starts) <= 40 for starts, _ in panels)
+    for k, (starts, ends) in enumerate(panels):
+        for start, end in zip(starts, ends, strict=True):
+            (i,) = np.flatnonzero((m[k].points == start).all(axis=1))[:1]
+            assert np.allclose(end, m[k].targets[i])
+    heads = next(t for t in fig.data if t.name == "matching arrows").marker
+    assert heads.symbol == "arrow" and list(heads.size[:3]) == [0, 10, 0]  # at the end only
 
 
 def test_a_clicked_dot_is_read_back_from_the_chart(sample):
@@ -217,8 +221,8 @@ def test_diagram_plot_hides_dots_below_epsilon_and_says_how_many(sample):
     assert small.any() and shown == list(np.flatnonzero(~small))
     np.testing.assert_array_equal(np.asarray(trace.x, float), dgm_f[1].points[~small, 0])
     assert f"({small.sum()} below ε hidden)" in trace.name
-    assert all(a.xref == "x" for a in fig.layout.annotations if a.showarrow)  # one panel
-    kept = {(a.ax, a.ay) for a in fig.layout.annotations if a.showarrow}
+    ((starts, _),) = figures.matching_arrows(fig)  # one panel
+    kept = {tuple(p) for p in starts}
     assert all(
         dgm_f[1].persistence[i] >= eps
         for i in range(len(dgm_f[1]))

@@ -33,6 +33,7 @@ ALPHA = "alpha"
 RULE = "rule"
 DOT = "dot"  # "dim:index" or ""
 STRUCTURE = "structure"  # "" (guess from the name) or one of metrics.STRUCTURES
+DOT_LANDSCAPE = "dot_landscape_3d"  # Diagrams: draw the selected dot's 3-D landscape too
 
 LIKELIHOODS = ("image", "blurred", "checkpoint", "upload")
 LIKELIHOOD_LABELS = {
@@ -63,6 +64,7 @@ DEFAULTS: dict[str, Any] = {
     RULE: "paper",
     DOT: "",
     STRUCTURE: "",
+    DOT_LANDSCAPE: False,
 }
 
 #: Mirrored in the URL, with how to read each back from its text.
@@ -159,21 +161,21 @@ def dot_from_selection(event: Any) -> tuple[int, int] | None:
     return None
 
 
-def follow_chart(event: Any, key: str) -> None:
-    """Make a dot clicked on chart ``key`` the selected dot (and rerun to show it).
+def follow_clicks(*keys: str) -> None:
+    """Make a dot newly clicked on one of the charts ``keys`` the selected dot.
 
-    Streamlit keeps a chart's selection across reruns, so only a *new* click
-    counts: the dot from the selectbox is not overridden by an old click.
+    Call it before :func:`pick_dot` and the charts: the run a click starts already
+    holds the chart's selection in ``st.session_state[key]``, so the selectbox and
+    every chart show the new dot in that same run (no second run). Streamlit keeps a
+    chart's selection across reruns, so only a *new* click counts: the dot from the
+    selectbox is not overridden by an old click.
     """
-    picked = dot_from_selection(event)
-    seen = f"_clicked_{key}"
-    if picked is None or st.session_state.get(seen) == picked:
+    for key in keys:
+        picked = dot_from_selection(st.session_state.get(key))
+        seen = f"_clicked_{key}"
+        if picked is not None and st.session_state.get(seen) != picked:
+            set_dot(picked)
         st.session_state[seen] = picked
-        return
-    st.session_state[seen] = picked
-    if picked != dot():
-        set_dot(picked)
-        st.rerun()
 
 
 def structure(name: str) -> str:
