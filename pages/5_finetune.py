@@ -28,9 +28,11 @@ if S.teaching():
 
 run: T.Run | None = st.session_state.get(T.RUN)
 running = run is not None and run.running
-if running:  # each chunk reruns the fragment: keep the page at full opacity meanwhile
+if running:  # each chunk reruns the fragment: keep the page at full opacity meanwhile,
+    # and leave one Stop on the page (the toolbar's own "Stop" would stop the script only)
     st.markdown(
-        '<style>[data-stale="true"] {opacity: 1 !important; transition: none !important;}</style>',
+        '<style>[data-stale="true"] {opacity: 1 !important; transition: none !important;}'
+        '[data-testid="stStatusWidget"] {visibility: hidden;}</style>',
         unsafe_allow_html=True,
     )
 options = T.start_options()
@@ -58,6 +60,7 @@ def _start() -> None:
             start=choice,
             rule=st.session_state[T.RULE],
             structure=S.structure(sel.name),
+            window=int(st.session_state[T.WINDOW]),
         )
     except (ValueError, RuntimeError, OSError) as error:
         st.session_state[T.ERROR] = f"Could not start: {error}"
@@ -83,7 +86,7 @@ elif sel.mask is None:
 
 if st.session_state[T.START] not in options:
     st.session_state[T.START] = T.default_start(options)
-c = st.columns([2, 1, 1, 1, 1])
+c = st.columns([2, 1, 1, 1, 1, 1.6])
 with c[0]:
     S.persistent(
         T.START,
@@ -115,6 +118,18 @@ with c[3]:
     )
 with c[4]:
     S.persistent(T.SEED, st.number_input, "Seed", 0, 10_000, step=1, disabled=running)
+with c[5]:
+    S.persistent(
+        T.WINDOW,
+        st.selectbox,
+        "Diagram of",
+        list(T.WINDOW_CHOICES),
+        format_func=T.window_label,
+        disabled=running,
+        help="The persistence diagram drawn while the net trains: of this patch of the "
+        "prediction (centred on the costliest hole of the starting f: the gap TopoLoss "
+        "should close), its dots moving along their matching arrows chunk by chunk.",
+    )
 d = st.columns([1, 1, 1.4, 1, 1, 1])
 with d[0]:
     S.persistent(
@@ -202,6 +217,9 @@ def _live() -> None:
             f"{run.name}: λ = {run.lam:g}, lr = {run.lr:g}, seed {run.seed}, batch {run.batch}, "
             f"from the {T.start_label(run.start)}."
         )
+    if run.motion is not None:
+        st.subheader("The diagram moving while the net trains")
+        T.show_motion(run, "ft")
 
 
 st.fragment(run_every=T.TICK_S if running else None)(_live)()
