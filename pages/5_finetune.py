@@ -176,12 +176,8 @@ def _live() -> None:
         if not run.running:
             st.rerun()  # the whole page: buttons, and the before/after comparison
     word = {"running": "running", "done": "done", "stopped": "stopped", "failed": "failed"}
-    left_steps = run.steps - run.done_steps
-    eta = (
-        f", about {left_steps / run.steps_per_s:.0f} s to go"
-        if run.running and run.steps_per_s > 0
-        else ""
-    )
+    eta = run.eta_s()
+    eta = f", about {eta:.0f} s to go" if eta is not None else ""
     st.progress(
         run.done_steps / max(1, run.steps),
         text=f"step {run.done_steps} / {run.steps} — {word[run.status]}{eta}",
@@ -190,7 +186,12 @@ def _live() -> None:
         st.error(f"The run failed: {run.error}")
     last = run.reports[-1] if run.reports else None
     m = st.columns(5)
-    m[0].metric("Steps/s", f"{run.steps_per_s:.2f}", help="Training steps per second of work.")
+    m[0].metric(
+        "Steps/s",
+        f"{run.wall_steps_per_s:.2f}",
+        help="Steps per second since Start, drawing included (what you wait); "
+        f"training alone: {run.steps_per_s:.2f} steps/s.",
+    )
     m[1].metric("BCE", f"{last.bce:.4f}" if last else "—")
     m[2].metric("λ·L_topo", f"{last.lam * last.topo:.4f}" if last else "—")
     m[3].metric("Total loss", f"{last.loss:.4f}" if last else "—")

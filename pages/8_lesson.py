@@ -215,13 +215,12 @@ elif step.view == "finetune":
             T.advance(run)
             if not run.running:
                 st.rerun()  # the buttons, and the result step's numbers
-        left = run.steps - run.done_steps
-        eta = f", about {left / run.steps_per_s:.0f} s to go" if run.steps_per_s > 0 else ""
+        eta = run.eta_s()
         st.progress(
             run.done_steps / max(1, run.steps),
             text=f"step {run.done_steps} / {run.steps} — {run.status}"
-            + (eta if run.running else "")
-            + f" ({run.steps_per_s:.1f} steps/s)",
+            + (f", about {eta:.0f} s to go" if eta is not None else "")
+            + f" ({run.wall_steps_per_s:.1f} steps/s)",
         )
         if run.status == "failed":
             st.error(f"The run failed: {run.error}")

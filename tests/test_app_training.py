@@ -132,8 +132,10 @@ def test_advance_works_in_chunks_and_stop_keeps_the_steps():
     assert T.advance(run, budget_s=0.0) == 1  # at least one step per chunk
     T.advance(run, budget_s=0.0)
     assert run.running and run.done_steps == 2 and run.snapshots[-1][0] == 2
+    assert run.wall_steps_per_s > 0 and run.eta_s() > 0  # 48 steps left at that rate
     T.stop(run)
     assert T.advance(run) == 0 and run.status == "stopped" and run.done_steps == 2
+    assert run.eta_s() is None and run.wall_end is not None  # the clock stopped
     before, after = T.compare(run)
     assert set(before) == set(after) >= {"beta0", "beta1", "l_topo", "betti_error", "accuracy"}
     assert [c["step"] for c in run.curves()] == [1, 2]

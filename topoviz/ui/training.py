@@ -276,6 +276,27 @@ class Run:
     structure: str = "membranes"  # the regions of merges / splits
     window: tuple[int, int, int, int] | None = None  # the patch whose diagram moves
     motion: Motion | None = None
+    wall_start: float | None = None  # time.monotonic() of the first chunk
+    wall_end: float | None = None  # ... and of the run's end
+
+    @property
+    def wall_seconds(self) -> float:
+        """Seconds since the first chunk began (to the end, once ended): training,
+        drawing and the pauses between chunks, what a watcher waits."""
+        if self.wall_start is None:
+            return 0.0
+        return (self.wall_end or time.monotonic()) - self.wall_start
+
+    @property
+    def wall_steps_per_s(self) -> float:
+        """Steps per second of :attr:`wall_seconds` (the rate the page shows)."""
+        wall = self.wall_seconds
+        return self.done_steps / wall if wall > 0 else 0.0
+
+    def eta_s(self) -> float | None:
+        """Seconds left at the rate so far (None before a rate is known)."""
+        rate = self.wall_steps_per_s
+        return (self.steps - self.done_steps) / rate if rate > 0 and self.running else None
 
     @property
     def running(self) -> bool:
@@ -373,6 +394,7 @@ def _finish(run: Run, status: str) -> None:
         run.gen.close()  # fine_tune leaves the model in eval mode
         run.gen = None
     run.status = status
+    run.wall_end = time.monotonic()
     run.f = predict(run.model, run.image)
     if run.window is not None and run.motion is not None and run.motion.step < run.done_steps:
         r0, r1, c0, c1 = run.window
@@ -387,6 +409,8 @@ def advance(run: Run, budget_s: float = CHUNK_S) -> int:
     when :func:`stop` was asked, ``failed`` (with ``error``) if a step raised.
     """
     t0 = time.perf_counter()
+    if run.wall_start is None:
+        run.wall_start = time.monotonic()
     n = 0
     while run.running:
         if run.stop_requested:
@@ -400,6 +424,7 @@ def advance(run: Run, budget_s: float = CHUNK_S) -> int:
         except Exception as error:  # noqa: BLE001 — shown on the page, the app goes on
             run.gen = None
             run.status, run.error = "failed", f"{type(error).__name__}: {error}"
+            run.wall_end = time.monotonic()
             break
         if report.snapshot is not None:
             run.snapshots.append((report.step, report.snapshot))
