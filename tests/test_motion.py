@@ -108,7 +108,7 @@ def test_diagram_motion_draws_trails_arrows_and_the_step():
     trails = motion.track(frames)
     dgm_f, dgm_g, m = last
     fig = figures.diagram_motion(dgm_f, dgm_g, m, trails, step=20)
-    assert "after step 20" in fig.layout.title.text
+    assert any("after step 20" in (a.text or "") for a in fig.layout.annotations)
     names = [t.name or "" for t in fig.data]
     line = next(t for t, n in zip(fig.data, names, strict=True) if n.startswith("trails"))
     assert "1 dots matched to a ground-truth dot" in line.name

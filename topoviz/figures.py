@@ -743,12 +743,8 @@ def diagram_motion(
             ),
             row=1, col=1,
         )  # fmt: skip
-    fig.update_layout(
-        title={"text": f"Dgm(f) after step {step}", "x": 0.5, "y": 0.99, "yanchor": "top"},
-        legend={"orientation": "h", "y": -0.02, "yanchor": "top", "yref": "paper", "x": 0},
-        margin={"l": 10, "r": 10, "t": 40, "b": 10},
-        height=560,
-    )
+    title = next(a for a in fig.layout.annotations if not a.showarrow)  # the subplot's
+    title.text = f"Dgm(f), {DIM_NAMES[k].split(' (')[0]} (dim {k}), after step {step}"
     return fig
 
 
