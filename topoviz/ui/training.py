@@ -70,6 +70,7 @@ EVAL_SEED = 0  # Betti-error patches: the same for before and after
 MOTION_DIM = 1  # the diagram that moves: holes (the paper's footnote 8: dimension 1)
 MOTION_MIN_PERSISTENCE = 0.02  # dots nearer the diagonal are neither followed nor drawn
 MOTION_CONTEXT = 32  # pixels around the patch the net sees when the patch is predicted
+MOTION_KEEP = 300  # frames of the trails kept: every chunk of a 300-step run, from step 0
 
 DEFAULTS = {
     START: "",  # first shipped checkpoint, else untrained (see default_start)
@@ -240,7 +241,9 @@ def motion_frame(run: Run, f: np.ndarray | None = None) -> Motion:
         f, run.mask[r0:r1, c0:c1], None, run.frame, run.rule, (MOTION_DIM,)
     )
     old = run.motion.trails if run.motion is not None else None
-    trails = motion.extend(old, run.done_steps, dgm, MOTION_DIM, MOTION_MIN_PERSISTENCE)
+    trails = motion.extend(
+        old, run.done_steps, dgm, MOTION_DIM, MOTION_MIN_PERSISTENCE, keep=MOTION_KEEP
+    )
     run.motion = Motion(run.done_steps, f, dgm, dgm_g, m, trails)
     return run.motion
 
