@@ -159,6 +159,21 @@ def test_injected_breaks_of_cracks_are_counted_as_splits(n, seed):
     assert (r.merges, r.splits) == (0, made)
 
 
+@settings(max_examples=20, deadline=None)
+@given(n=st.integers(1, 4), seed=st.integers(0, 1000))
+def test_injected_breaks_of_thick_cracks_are_counted_at_the_default_length(n, seed):
+    # Cracks 3 px wide: a cut 20 px from a tip leaves a stub of 60 px of area but
+    # 20 px of skeleton, which the split count does not weigh (it needs 50 skeleton
+    # px or 20 % of the crack). Only cuts the count can see are kept.
+    gt = np.zeros((100, 400), bool)
+    for r in (20, 50, 80):
+        gt[r - 1 : r + 2, 10:390] = True
+    broken, made = inject_breaks(gt, n, "curvilinear", seed=seed)
+    assert made == n
+    r = region_errors(broken, gt, "curvilinear")
+    assert (r.merges, r.splits) == (0, made)
+
+
 def test_injected_walls_and_bridges_change_what_they_should():
     gt = grid(90, 90, 30, 1)
     walled, made = inject_walls(gt, 3, "membranes", seed=1)

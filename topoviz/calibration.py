@@ -63,6 +63,25 @@ def _big_regions(mask: np.ndarray, structure: str, min_region: int) -> int:
     return int((np.bincount(lab.ravel(), minlength=n + 1)[1:] >= min_region).sum())
 
 
+def _counted_pieces(mask: np.ndarray, comp: np.ndarray, length: np.ndarray, skel, min_region):
+    """Curvilinear: how many pieces of ``mask`` the split count of
+    :func:`topoviz.metrics.region_errors` would weigh, ``mask`` being the ground truth
+    with pixels removed. A piece is a component of ``mask`` holding at least
+    ``min(0.2 L, min_region)`` pixels of the skeleton of the true component
+    (``comp``) it lies in, ``L`` that component's skeleton length (``length``);
+    components shorter than ``min_region`` do not count."""
+    pieces, n = label(mask, connectivity=2, return_num=True)
+    if n == 0:
+        return 0
+    on = skel & (pieces > 0)
+    held = np.bincount(pieces[on], minlength=n + 1)
+    owner = np.zeros(n + 1, np.int64)
+    owner[pieces[on]] = comp[on]
+    total = length[owner]
+    need = np.minimum(0.2 * total, min_region)
+    return int(((held >= need) & (total >= min_region) & (owner > 0)).sum())
+
+
 def _disk(radius: int) -> np.ndarray:
     y, x = np.ogrid[-radius : radius + 1, -radius : radius + 1]
     return x * x + y * y <= radius * radius
@@ -104,9 +123,11 @@ def inject_breaks(
 
     A gap is a disk erased around a skeleton pixel, wide enough to cut the
     structure there (its radius is the local half-width plus one). A gap is
-    kept only if it changes the count of regions of at least ``min_region``
-    pixels by one: membranes lose a cell (two cells merge: one false merge);
-    curvilinear structures gain a piece (one false split).
+    kept only if it changes the topology by one, as the region counts define it:
+    membranes lose a cell of at least ``min_region`` pixels (two cells merge: one
+    false merge); curvilinear structures gain a piece (one false split), a piece
+    being a part of a crack at least ``min_region`` skeleton pixels long or 20 % of
+    its crack's skeleton (a cut near a crack's tip that leaves a stub is not kept).
 
     Returns
     -------
@@ -133,14 +154,22 @@ def inject_breaks(
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(candidates))[: tries * n]
     sign = -1 if structure == "membranes" else 1
-    count = _big_regions(out, structure, min_region)
+    comp = label(g, connectivity=2)
+    length = np.bincount(comp[skel], minlength=comp.max() + 1)
+
+    def counted(mask: np.ndarray) -> int:
+        if structure == "membranes":
+            return _big_regions(mask, structure, min_region)
+        return _counted_pieces(mask, comp, length, skel, min_region)
+
+    count = counted(out)
     made = 0
     for r, c in candidates[order]:
         if made == n:
             break
         trial = out.copy()
         _stamp(trial, np.array([r]), np.array([c]), int(np.ceil(half[r, c])) + 1, False)
-        after = _big_regions(trial, structure, min_region)
+        after = counted(trial)
         if after == count + sign:
             out, count, made = trial, after, made + 1
     return out, made

@@ -115,6 +115,14 @@ def load_profiles(path: str | Path = PROFILES_FILE) -> dict[str, dict[str, float
         return {}
 
 
+#: The matching rules of ``topoviz.matching``, as a caption names them.
+RULE_WORDS = {
+    "paper": "the paper's matching",
+    "optimal": "optimal matching",
+    "betti": "Betti matching",
+}
+
+
 def describe(entry: Mapping) -> str:
     """Where a manifest entry's net learnt: its data, fold and loss, in words.
 
@@ -123,6 +131,8 @@ def describe(entry: Mapping) -> str:
     >>> describe({"data": "isbi12", "fold": 1, "folds": 3, "loss": "bce",
     ...           "held_out": ["00", "01"]})
     'trained on isbi12 (fold 1 of 3, held out: 00–01), loss bce'
+    >>> describe({"data": "isbi12", "loss": "bce+topo", "lam": 0.1, "rule": "betti"})
+    'trained on isbi12, loss bce + 0.1 · L_topo (Betti matching)'
     """
     data = entry.get("data", "unknown data")
     parts = []
@@ -133,7 +143,11 @@ def describe(entry: Mapping) -> str:
             + (f", held out: {held[0]}–{held[-1]}" if held else "")
         )
     text = f"trained on {data}" + (f" ({'; '.join(parts)})" if parts else "")
-    return text + (f", loss {entry['loss']}" if entry.get("loss") else "")
+    loss = entry.get("loss")
+    if loss == "bce+topo" and entry.get("lam") is not None:
+        rule = RULE_WORDS.get(entry.get("rule", "paper"), entry.get("rule"))
+        return text + f", loss bce + {entry['lam']:g} · L_topo ({rule})"
+    return text + (f", loss {loss}" if loss else "")
 
 
 def _write(specs: Sequence[tuple[str, str]], out: Path) -> dict:
