@@ -106,7 +106,9 @@ def choose(scored: list[dict]) -> tuple[float, dict]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python models/choose_lambda.py", description=__doc__)
-    p.add_argument("name", help="key in models/validation.json, e.g. isbi12-f1")
+    p.add_argument(
+        "name", help="key in models/validation.json, e.g. isbi12-f1 (isbi12-f1-betti: Betti rule)"
+    )
     p.add_argument("checkpoints", nargs="+", help="the sweep's checkpoints, λ = 0 first")
     p.add_argument("--val-every", type=int, default=5)
     p.add_argument("--n-patches", type=int, default=100)
@@ -126,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         "steps": meta["steps"]["topo"],
         "lr": meta["lr"],
         "topo_dims": meta["topo_dims"],
+        "matching": scored[-1]["meta"].get("rule", "paper"),
         "lams": [s["lam"] for s in scored],
         "recipes": [s["meta"]["recipe"] for s in scored],
         "rule": RULE,

@@ -34,17 +34,20 @@ MANIFEST = ROOT / "models" / "manifest.json"
 
 #: One row per pair, in the manifest's order: pair name, file prefix (the pair's
 #: files are ``models/PREFIX_bce.pt`` and ``models/PREFIX_topo.pt``, the baseline
-#: first), Betti-error patches per image in evaluation, and whether
-#: ``bash models/recipes.sh PAIR`` rebuilds it (the recipe's first line).
+#: first, then ``models/PREFIX_betti.pt`` where the pair has a Betti-matching twin),
+#: Betti-error patches per image in evaluation, whether ``bash models/recipes.sh
+#: PAIR`` rebuilds it (the recipe's first line), and the pair's twins.
+TWO = ("bce", "topo")
+THREE = ("bce", "topo", "betti")
 PAIRS = (
-    ("membranes-f1", "membranes_unet", 400, False),
-    ("isbi12-f1", "isbi12_f1_unet", 200, True),
-    ("isbi12-f2", "isbi12_f2_unet", 200, True),
-    ("isbi12-f3", "isbi12_f3_unet", 200, True),
-    ("crackforest-f1", "crackforest_f1_unet", 200, True),
-    ("crackforest-f2", "crackforest_f2_unet", 200, True),
-    ("crackforest-f3", "crackforest_f3_unet", 200, True),
-    ("vessels-f1", "vessels_unet", 400, True),
+    ("membranes-f1", "membranes_unet", 400, False, TWO),
+    ("isbi12-f1", "isbi12_f1_unet", 200, True, THREE),
+    ("isbi12-f2", "isbi12_f2_unet", 200, True, THREE),
+    ("isbi12-f3", "isbi12_f3_unet", 200, True, THREE),
+    ("crackforest-f1", "crackforest_f1_unet", 200, True, THREE),
+    ("crackforest-f2", "crackforest_f2_unet", 200, True, THREE),
+    ("crackforest-f3", "crackforest_f3_unet", 200, True, THREE),
+    ("vessels-f1", "vessels_unet", 400, True, TWO),
 )
 
 #: The first session's pair predates recipes.sh: one crop size for pretraining and
@@ -61,6 +64,10 @@ _PRETRAIN = "Pretrain written to /tmp/topoviz_runs/pre.pt (not shipped)."
 #: twins were retrained (commit 2e6cc41), the output of the base stage of
 #: models/recipes.sh (which writes it to $R/PAIR-base.pt instead).
 BASE_SHIPPED = "models/{prefix}_bce.pt"
+#: The Betti-matching twins (trained after the others had replaced those files) read
+#: the same base from a copy taken out of that commit: the recipe says how.
+BASE_COMMIT = "2e6cc41"
+BASE_COPY = "/tmp/r11/{prefix}_bce.pt"
 _VALIDATION_FILE = ROOT / "models" / "validation.json"
 #: λ chosen on validation splits (models/choose_lambda.py), by pair
 VALIDATION: dict = (
@@ -143,6 +150,14 @@ def measure(meta: dict, model, n_patches: int) -> dict:
     }
 
 
+def twin_of(meta: dict) -> str:
+    """``bce`` (the λ = 0 control), ``betti`` (TopoLoss with Betti matching) or
+    ``topo`` (TopoLoss with the paper's rule, or the optimal one)."""
+    if meta["loss"] == "bce":
+        return "bce"
+    return "betti" if meta.get("rule") == "betti" else "topo"
+
+
 def entry(pair: str, file: str, n_patches: int, in_recipes: bool) -> tuple[dict, dict, object]:
     """One manifest entry for the checkpoint ``file`` (relative to the project root),
     with ``metrics`` still None, and the checkpoint's meta and net."""
@@ -150,7 +165,7 @@ def entry(pair: str, file: str, n_patches: int, in_recipes: bool) -> tuple[dict,
 
     model, meta = checkpoints.load(ROOT / file)
     pre = meta["init_meta"]
-    twin = "bce" if meta["loss"] == "bce" else "topo"
+    twin = twin_of(meta)
     if not file.endswith(f"_{twin}.pt") or pre is None or pre["data"] != meta["data"]:
         raise SystemExit(f"{file}: not the {twin} twin of a pair fine-tuned from a pretrain")
     base = None
@@ -159,8 +174,9 @@ def entry(pair: str, file: str, n_patches: int, in_recipes: bool) -> tuple[dict,
         base, pre = pre, pre["init_meta"]
         if _out_of(pre["recipe"]) != base["init"]:
             raise SystemExit(f"{file}: its base's --init is not the file its pretrain wrote")
-        shipped = BASE_SHIPPED.format(prefix=Path(file).stem.rsplit("_", 1)[0])
-        if meta["init"] not in (_out_of(base["recipe"]), shipped):
+        prefix = Path(file).stem.rsplit("_", 1)[0]
+        shipped, copy = BASE_SHIPPED.format(prefix=prefix), BASE_COPY.format(prefix=prefix)
+        if meta["init"] not in (_out_of(base["recipe"]), shipped, copy):
             raise SystemExit(f"{file}: --init is neither its base's output nor the shipped base")
     elif _out_of(pre["recipe"]) != meta["init"]:
         raise SystemExit(f"{file}: its --init is not the file its pretrain's recipe wrote")
@@ -172,7 +188,11 @@ def entry(pair: str, file: str, n_patches: int, in_recipes: bool) -> tuple[dict,
     recipe = [f"bash models/recipes.sh {pair}"] if in_recipes else []
     recipe += [pre["recipe"]]
     if base is not None:
-        recipe += [base["recipe"], shlex.join(["cp", _out_of(base["recipe"]), meta["init"]])]
+        recipe += [base["recipe"]]
+        if meta["init"] == copy:
+            recipe += [f"git show {BASE_COMMIT}:{shipped} > {copy}"]
+        else:
+            recipe += [shlex.join(["cp", _out_of(base["recipe"]), meta["init"]])]
     recipe += [
         meta["recipe"],
         shlex.join(["cp", _out_of(meta["recipe"]), file]),
@@ -233,13 +253,15 @@ def entry(pair: str, file: str, n_patches: int, in_recipes: bool) -> tuple[dict,
     if base is not None:
         out["steps"]["bce"] += base["steps"]["topo"]
         dataset = pair.rsplit("-", 1)[0]  # λ is chosen once per data set, on fold 1
-        choice = VALIDATION.get(f"{dataset}-f1")
+        choice = VALIDATION.get(f"{dataset}-f1" + ("-betti" if twin == "betti" else ""))
         if choice is not None:
             out["lambda_choice"] = {
                 k: choice[k]
                 for k in ("fold", "val_every", "validation_names", "lams", "rule", "chosen_lam")
             }
-            out["lambda_choice"]["command"] = f"bash models/recipes.sh {dataset}-val-f1"
+            out["lambda_choice"]["command"] = f"bash models/recipes.sh {dataset}-val-f1" + (
+                "-betti" if twin == "betti" else ""
+            )
             out["lambda_choice"]["fallback"] = choice.get("fallback", False)
     if legacy:
         if pre["patch"] != meta["patch"]:
@@ -264,8 +286,8 @@ def build(old: dict | None = None, skip_eval: bool = False, only: list[str] | No
     """
     old_metrics = {c["file"]: c["metrics"] for c in (old or {}).get("checkpoints", [])}
     entries, matched = [], set()
-    for pair, prefix, n_patches, in_recipes in PAIRS:
-        for twin in ("bce", "topo"):
+    for pair, prefix, n_patches, in_recipes, twins in PAIRS:
+        for twin in twins:
             file = f"models/{prefix}_{twin}.pt"
             out, meta, model = entry(pair, file, n_patches, in_recipes)
             keys = {pair, file, Path(file).name, out["name"]}

@@ -6,6 +6,7 @@
 #
 #   PAIR: isbi12-f1 isbi12-f2 isbi12-f3 crackforest-f1 crackforest-f2 crackforest-f3 vessels-f1
 #         isbi12-val-f1 crackforest-val-f1   (the λ sweeps on validation splits)
+#         isbi12-val-f1-betti crackforest-val-f1-betti   (the same, Betti matching)
 #
 # Runs from the project root; reads ../shared/data (never copied here); writes the
 # pretrained nets, the fine-tuned twins and their evaluations (JSON) under
@@ -19,6 +20,11 @@
 # images (every 5th), never on a held-out fold (models/choose_lambda.py,
 # models/validation.json). The synthetic vessels pair keeps its older two-stage
 # recipe (pretrain, then the twins; L_topo on dimensions 0 and 1).
+#
+# Each ISBI12 and CrackForest pair also has a third net, the Betti-matching twin
+# (models/P_betti.pt): the same base, batches, steps and lr, with --rule betti
+# (Stucki et al. 2023, topoviz.matching.betti_match) and its own λ, chosen the same
+# way by the *-val-f1-betti recipes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 R=${R:-/tmp/topoviz_runs}
@@ -27,6 +33,8 @@ T="python -m topoviz train"
 E="python -m topoviz evaluate"
 LAM_ISBI12=0.1       # chosen by isbi12-val-f1 (models/validation.json)
 LAM_CRACKFOREST=0.03 # chosen by crackforest-val-f1 (the fallback of models/choose_lambda.py)
+LAM_BETTI_ISBI12=BETTI_ISBI       # chosen by isbi12-val-f1-betti
+LAM_BETTI_CRACKFOREST=BETTI_CFD   # chosen by crackforest-val-f1-betti
 
 pretrain() {  # name data fold steps patch lr
   [ -f "$R/$1-pre.pt" ] && return 0
@@ -42,23 +50,29 @@ base() {  # name data fold: 600 BCE steps from the pretrain (the pair's starting
      --topo-steps 600 --lam 0 --lr 1e-4 --seed 0 --log-every 200
 }
 
-twins() {  # name data fold lam out_prefix: the control and the TopoLoss twin from the base
-  local name=$1 data=$2 fold=$3 lam=$4 out=$5
+twins() {  # name data fold lam lam_betti out_prefix: the control and two TopoLoss twins
+  local name=$1 data=$2 fold=$3 lam=$4 lam_betti=$5 out=$6
   for l in 0 "$lam"; do
     echo "== $name: fine-tune λ = $l" >&2
     $T --data "$data" --fold "$fold" --out "$R/$name-ft$l.pt" --init "$R/$name-base.pt" \
        --topo-steps 600 --lam "$l" --lr 1e-4 --seed 0 --log-every 200
   done
+  echo "== $name: fine-tune λ = $lam_betti, Betti matching" >&2
+  $T --data "$data" --fold "$fold" --out "$R/$name-betti$lam_betti.pt" --init "$R/$name-base.pt" \
+     --topo-steps 600 --lam "$lam_betti" --rule betti --lr 1e-4 --seed 0 --log-every 200
   cp "$R/$name-ft0.pt" "models/${out}_bce.pt"
   cp "$R/$name-ft$lam.pt" "models/${out}_topo.pt"
-  python -m topoviz compare "models/${out}_bce.pt" "models/${out}_topo.pt" --n-patches 200 \
-     --json > "$R/$name-compare.json"
+  cp "$R/$name-betti$lam_betti.pt" "models/${out}_betti.pt"
+  for twin in topo betti; do
+    python -m topoviz compare "models/${out}_bce.pt" "models/${out}_$twin.pt" --n-patches 200 \
+       --json > "$R/$name-compare-$twin.json"
+  done
 }
 
-pair3() {  # name data fold lam out_prefix
+pair3() {  # name data fold lam lam_betti out_prefix
   pretrain "$1" "$2" "$3" 2000 128 1e-3
   base "$1" "$2" "$3"
-  twins "$1" "$2" "$3" "$4" "$5"
+  twins "$1" "$2" "$3" "$4" "$5" "$6"
 }
 
 val() {  # name data: the λ sweep on fold 1's validation split, from fold 1's base
@@ -73,6 +87,23 @@ val() {  # name data: the λ sweep on fold 1's validation split, from fold 1's b
     ckpts+=("$R/$name-val$l.pt")
   done
   python models/choose_lambda.py "$name-f1" "${ckpts[@]}"
+}
+
+val_betti() {  # name data: the same sweep with the Betti rule (its λ = 0 control is val's)
+  local name=$1 data=$2
+  pretrain "$name-f1" "$data" 1/3 2000 128 1e-3
+  base "$name-f1" "$data" 1/3
+  [ -f "$R/$name-val0.pt" ] || $T --data "$data" --fold 1/3 --val-every 5 --out "$R/$name-val0.pt" \
+     --init "$R/$name-f1-base.pt" --topo-steps 600 --lam 0 --lr 1e-4 --seed 0 --log-every 200
+  local ckpts=("$R/$name-val0.pt")
+  for l in 0.03 0.1 0.3; do
+    echo "== $name validation, Betti matching: λ = $l" >&2
+    $T --data "$data" --fold 1/3 --val-every 5 --out "$R/$name-valbetti$l.pt" \
+       --init "$R/$name-f1-base.pt" --topo-steps 600 --lam "$l" --rule betti --lr 1e-4 --seed 0 \
+       --log-every 200
+    ckpts+=("$R/$name-valbetti$l.pt")
+  done
+  python models/choose_lambda.py "$name-f1-betti" "${ckpts[@]}"
 }
 
 legacy_pair() {  # name data fold pre_steps pre_patch pre_lr ft_steps ft_lr lam n_patches out
@@ -99,13 +130,15 @@ run() {
   case $1 in
     isbi12-val-f1) val isbi12 $ISBI ;;
     crackforest-val-f1) val crackforest $CFD ;;
-    isbi12-f[123]) pair3 "$1" $ISBI "${1: -1}/3" $LAM_ISBI12 "isbi12_f${1: -1}_unet" ;;
-    crackforest-f[123]) pair3 "$1" $CFD "${1: -1}/3" $LAM_CRACKFOREST "crackforest_f${1: -1}_unet" ;;
+    isbi12-val-f1-betti) val_betti isbi12 $ISBI ;;
+    crackforest-val-f1-betti) val_betti crackforest $CFD ;;
+    isbi12-f[123]) pair3 "$1" $ISBI "${1: -1}/3" $LAM_ISBI12 $LAM_BETTI_ISBI12 "isbi12_f${1: -1}_unet" ;;
+    crackforest-f[123]) pair3 "$1" $CFD "${1: -1}/3" $LAM_CRACKFOREST $LAM_BETTI_CRACKFOREST "crackforest_f${1: -1}_unet" ;;
     vessels-f1) legacy_pair vessels-f1 "$VESSELS" 1/3 600 65 1e-3 300 1e-3 0.05 400 vessels_unet ;;
     *) echo "unknown pair $1" >&2; exit 2 ;;
   esac
 }
 
-for p in "${@:-isbi12-val-f1 crackforest-val-f1 isbi12-f1 isbi12-f2 isbi12-f3 crackforest-f1 crackforest-f2 crackforest-f3 vessels-f1}"; do
+for p in "${@:-isbi12-val-f1 crackforest-val-f1 isbi12-val-f1-betti crackforest-val-f1-betti isbi12-f1 isbi12-f2 isbi12-f3 crackforest-f1 crackforest-f2 crackforest-f3 vessels-f1}"; do
   for q in $p; do run "$q"; done
 done

@@ -3,7 +3,8 @@
     python models/tables.py
 
 Pools the three held-out folds of ISBI12 and of CrackForest: for each pair, the
-λ = 0 control against the TopoLoss twin, per image (paired), with the Wilcoxon
+λ = 0 control against each TopoLoss twin (the paper's matching rule, and Betti
+matching where the pair has that twin), per image (paired), with the Wilcoxon
 signed-rank test over all held-out images of the three folds. Every number comes
 from the manifest, which ``models/mkmanifest.py`` measures from the shipped files.
 """
@@ -24,21 +25,28 @@ COLUMNS = ("accuracy", "voi", "betti_error", "merges", "splits", "missed", "hole
 HIGHER = {"accuracy"}
 
 
-def rows_by_set(manifest: dict) -> dict[str, list[tuple[dict, dict]]]:
-    """``{set: [(control, twin), ...]}`` for the three folds, in fold order."""
+RULES = {"topo": "TopoLoss, paper's rule", "betti": "TopoLoss, Betti matching"}
+
+
+def twin_of(entry: dict) -> str:
+    """``bce``, ``topo`` (the paper's matching rule) or ``betti``."""
+    if entry["loss"] == "bce":
+        return "bce"
+    return "betti" if entry.get("rule") == "betti" else "topo"
+
+
+def rows_by_set(manifest: dict) -> dict[str, list[dict[str, dict]]]:
+    """``{set: [{"bce": control, "topo": twin, "betti": twin}, ...]}`` for the three
+    folds, in fold order (``betti`` only where the pair has that twin)."""
     out: dict[str, list] = {}
     for entry in manifest["checkpoints"]:
         if entry["data"] in SETS and entry["loss"] == "bce":
-            twin = next(
-                e
-                for e in manifest["checkpoints"]
-                if e["pair"] == entry["pair"] and e["loss"] == "bce+topo"
-            )
-            out.setdefault(entry["data"], []).append((entry, twin))
+            nets = {twin_of(e): e for e in manifest["checkpoints"] if e["pair"] == entry["pair"]}
+            out.setdefault(entry["data"], []).append(nets)
     return out
 
 
-def fold_table(name: str, pairs: list[tuple[dict, dict]]) -> str:
+def fold_table(name: str, pairs: list[dict[str, dict]]) -> str:
     lines = [
         f"#### {SETS[name]}, per held-out fold (counts are totals over the fold's images)",
         "",
@@ -46,27 +54,30 @@ def fold_table(name: str, pairs: list[tuple[dict, dict]]) -> str:
         "| holes ≥ 25 px extra (256²) |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for control, twin in pairs:
-        for e in (control, twin):
+    label = {"bce": "control", "topo": "TopoLoss (paper)", "betti": "TopoLoss (Betti)"}
+    for nets in pairs:
+        for twin, e in nets.items():
             m, t = e["metrics"]["mean"], e["metrics"]["total"]
             lines.append(
-                f"| {e['fold']}/3 | {'control' if e is control else 'TopoLoss'} | {e['lam']:g} "
+                f"| {e['fold']}/3 | {label[twin]} | {e['lam']:g} "
                 f"| {m['accuracy']:.4f} | {m['voi']:.4f} | {m['betti_error']:.4f} "
                 f"| {t['merges']} | {t['splits']} | {t['missed']} | {m['holes_extra']:.3f} |"
             )
     return "\n".join(lines)
 
 
-def pooled_table(name: str, pairs: list[tuple[dict, dict]]) -> str:
+def pooled_table(name: str, pairs: list[dict[str, dict]], twin: str = "topo") -> str:
+    """The three folds pooled, one TopoLoss twin (``topo`` or ``betti``) against its
+    λ = 0 control, image by image."""
     lines = [
-        f"#### {SETS[name]}, the three folds pooled: TopoLoss twin against its λ = 0 control",
+        f"#### {SETS[name]}, the three folds pooled: {RULES[twin]} against the λ = 0 control",
         "",
         "| measure | control | TopoLoss | change | images better / worse / same | Wilcoxon p |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for m in COLUMNS:
-        a = [v for c, _ in pairs for v in c["metrics"]["per_image"][m]]
-        b = [v for _, t in pairs for v in t["metrics"]["per_image"][m]]
+        a = [v for nets in pairs for v in nets["bce"]["metrics"]["per_image"][m]]
+        b = [v for nets in pairs for v in nets[twin]["metrics"]["per_image"][m]]
         r = paired_comparison(a, b, higher_is_better=m in HIGHER)
         if m in ("merges", "splits", "missed"):
             ca, cb = sum(a), sum(b)
@@ -83,6 +94,38 @@ def pooled_table(name: str, pairs: list[tuple[dict, dict]]) -> str:
     return "\n".join(lines)
 
 
+def rules_table(by_set: dict[str, list[dict[str, dict]]]) -> str:
+    """The three rules side by side: pooled counts and means over the three folds."""
+    lines = [
+        "| data | rule | λ | accuracy | VOI | merges | splits | missed "
+        "| holes ≥ 25 px extra (256²) | Betti error (65²) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    label = {"bce": "none (λ = 0)", "topo": "paper's rule", "betti": "Betti matching"}
+    for name, pairs in by_set.items():
+        for twin in ("bce", "topo", "betti"):
+            if not all(twin in nets for nets in pairs):
+                continue
+            nets = [p[twin] for p in pairs]
+            total = {
+                k: sum(e["metrics"]["total"][k] for e in nets)
+                for k in ("merges", "splits", "missed")
+            }
+            mean = {
+                k: sum(v for e in nets for v in e["metrics"]["per_image"][k])
+                / sum(len(e["metrics"]["per_image"][k]) for e in nets)
+                for k in ("accuracy", "voi", "holes_extra", "betti_error")
+            }
+            lams = sorted({e["lam"] for e in nets})
+            lines.append(
+                f"| {SETS[name]} | {label[twin]} | {', '.join(f'{x:g}' for x in lams)} "
+                f"| {mean['accuracy']:.4f} | {mean['voi']:.4f} | {total['merges']} "
+                f"| {total['splits']} | {total['missed']} | {mean['holes_extra']:.3f} "
+                f"| {mean['betti_error']:.4f} |"
+            )
+    return "\n".join(lines)
+
+
 def validation_table(key: str, record: dict) -> str:
     """The λ sweep on a validation split (``models/validation.json``, choose_lambda.py)."""
     target = record["target"]
@@ -90,7 +133,8 @@ def validation_table(key: str, record: dict) -> str:
     names = record["validation_names"]
     lines = [
         f"#### {key}: λ on the validation split ({len(names)} training images of fold "
-        f"{record['fold']}: {', '.join(names)})",
+        f"{record['fold']}: {', '.join(names)})"
+        + (", Betti matching" if record.get("matching") == "betti" else ""),
         "",
         f"| λ | {target} | cut | {other} | accuracy | VOI | Betti error (65²) "
         f"| Wilcoxon p ({target}) | qualifies |",
@@ -148,11 +192,16 @@ def main(argv: list[str] | None = None) -> int:
         print(validation_table(key, record))
         print()
     manifest = json.loads((ROOT / "models" / "manifest.json").read_text(encoding="utf-8"))
-    for name, pairs in rows_by_set(manifest).items():
+    by_set = rows_by_set(manifest)
+    print(rules_table(by_set))
+    print()
+    for name, pairs in by_set.items():
         print(fold_table(name, pairs))
         print()
-        print(pooled_table(name, pairs))
-        print()
+        for twin in RULES:
+            if all(twin in nets for nets in pairs):
+                print(pooled_table(name, pairs, twin))
+                print()
     return 0
 
 

@@ -37,11 +37,14 @@ def test_manifest_lists_each_file_once_with_the_required_fields():
             c["metrics"]["mean"]
         )
         assert set(c["metrics"]["total"]) == {"merges", "splits", "missed", "n_gt"}
-    # every pair is one baseline and one TopoLoss twin
+    # every pair is one baseline and one TopoLoss twin per matching rule (the paper's;
+    # Betti matching on ISBI12 and CrackForest), all from the same base
     pairs = {}
     for c in MANIFEST:
-        pairs.setdefault(c["pair"], []).append(c["loss"])
-    assert all(sorted(v) == ["bce", "bce+topo"] for v in pairs.values()), pairs
+        pairs.setdefault(c["pair"], []).append(c["loss"] + ":" + c["rule"])
+    for name, nets in pairs.items():
+        want = ["bce+topo:betti"] if name.startswith(("isbi12", "crackforest")) else []
+        assert sorted(nets) == sorted(["bce:paper", "bce+topo:paper", *want]), (name, nets)
 
 
 @pytest.mark.parametrize("entry", MANIFEST, ids=[c["name"] for c in MANIFEST])
@@ -135,11 +138,14 @@ def test_the_pooled_tables_in_models_readme_are_the_manifests():
     readme = (ROOT / "models" / "README.md").read_text()
     by_set = tables.rows_by_set(manifest)
     assert set(by_set) == {"isbi12", "crackforest"}
+    blocks = [tables.rules_table(by_set)]
     for name, pairs in by_set.items():
-        assert len(pairs) == 3
-        for block in (tables.fold_table(name, pairs), tables.pooled_table(name, pairs)):
-            for line in block.splitlines():
-                assert line in readme, line
+        assert len(pairs) == 3 and all(set(nets) == {"bce", "topo", "betti"} for nets in pairs)
+        blocks += [tables.fold_table(name, pairs)]
+        blocks += [tables.pooled_table(name, pairs, twin) for twin in ("topo", "betti")]
+    for block in blocks:
+        for line in block.splitlines():
+            assert line in readme, line
 
 
 def test_the_calibration_rows_quoted_in_models_readme(shared_data):
