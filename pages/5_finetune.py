@@ -28,13 +28,16 @@ if S.teaching():
 
 run: T.Run | None = st.session_state.get(T.RUN)
 running = run is not None and run.running
-if running:  # each chunk reruns the fragment: keep the page at full opacity meanwhile,
-    # and leave one Stop on the page (the toolbar's own "Stop" would stop the script only)
-    st.markdown(
-        '<style>[data-stale="true"] {opacity: 1 !important; transition: none !important;}'
-        '[data-testid="stStatusWidget"] {visibility: hidden;}</style>',
-        unsafe_allow_html=True,
-    )
+# Each chunk reruns the fragment, and the first chunk runs inside the full rerun that
+# Start causes: keep the page at full opacity always (the old page, still on screen
+# while a rerun goes, carries the rule too); while running, leave one Stop on the page
+# (the toolbar's own "Stop" would stop the script only).
+hide = '[data-testid="stStatusWidget"] {visibility: hidden;}' if running else ""
+st.markdown(
+    '<style>[data-stale="true"] {opacity: 1 !important; transition: none !important;}'
+    f"{hide}</style>",
+    unsafe_allow_html=True,
+)
 options = T.start_options()
 can_start = sel.ok and sel.mask is not None
 

@@ -165,12 +165,12 @@ elif step.view in ("diagram", "matching"):
 elif step.view == "finetune":
     run: T.Run | None = st.session_state.get(RUN)
     running = run is not None and run.running
-    if running:  # full opacity between chunks, and one Stop on the page
-        st.markdown(
-            '<style>[data-stale="true"] {opacity: 1 !important; transition: none !important;}'
-            '[data-testid="stStatusWidget"] {visibility: hidden;}</style>',
-            unsafe_allow_html=True,
-        )
+    hide = '[data-testid="stStatusWidget"] {visibility: hidden;}' if running else ""
+    st.markdown(  # full opacity between chunks (and in the rerun Start causes); one Stop
+        '<style>[data-stale="true"] {opacity: 1 !important; transition: none !important;}'
+        f"{hide}</style>",
+        unsafe_allow_html=True,
+    )
 
     def _start() -> None:
         names = {e["name"] for e in cache.manifest()[0]}
