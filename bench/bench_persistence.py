@@ -4,12 +4,14 @@ Prints one table, all rows measured in the same run on the same inputs:
 65x65 patches (the paper's patch size, framed as in training) and whole 512x512
 images. Inputs are real ISBI12 slices used as likelihoods (1 - intensity) when
 ../shared/data is present, else smooth random fields. Each row is the median of
-``--repeat`` runs; topoviz's single-thread rows and cripser (single-threaded) are
-taken in alternation as CPU time of the calling thread, so load from other
-processes hits both alike, and the "vs cripser" column compares them; the other
-rows are wall time.
+``--repeat`` runs. The single-thread rows (topoviz batch and one by one, cripser,
+gudhi) are taken in alternation as CPU time of the calling thread, so load from
+other processes hits them alike, and the ratio columns compare only those rows;
+the two-thread rows are wall time. Then the training-step row of
+``bench_train_step.py`` (BCE-only against BCE + TopoLoss, one thread), unless
+``--no-train-step``.
 
-    python bench/bench_persistence.py [--patches 256] [--repeat 5]
+    python bench/bench_persistence.py [--patches 256] [--repeat 5] [--no-train-step]
 """
 
 from __future__ import annotations
@@ -121,6 +123,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--patches", type=int, default=256)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--no-train-step", action="store_true")
+    ap.add_argument("--train-steps", type=int, default=30)
     args = ap.parse_args()
 
     t0 = time.perf_counter()
@@ -128,10 +132,10 @@ def main() -> None:
     compile_s = time.perf_counter() - t0
     patches, images, source = inputs(args.patches)
     n = len(patches)
-    rows = []  # (task, method, ms per item)
+    rows = []  # (task, method, ms per item, single-thread CPU time?)
 
-    def add(task: str, method: str, seconds: float, items: int) -> None:
-        rows.append((task, method, 1e3 * seconds / items))
+    def add(task: str, method: str, seconds: float, items: int, cpu: bool = True) -> None:
+        rows.append((task, method, 1e3 * seconds / items, cpu))
 
     try:
         import cripser  # noqa: F401
@@ -141,32 +145,29 @@ def main() -> None:
         have_cripser = False
     load0 = os.getloadavg()[0]
     patch = "65x65 patch, framed"
+    gudhi_repeat = max(1, args.repeat // 2)
     with single_thread():
-        fns = {"1": lambda: diagrams(patches, frame=True)}
+        fns = {
+            "batch": lambda: diagrams(patches, frame=True),
+            "one": lambda: [diagram(p, frame=True) for p in patches],
+        }
         if have_cripser:
             fns["c"] = lambda: [cripser_v(p, True) for p in patches]
         t = alternating(fns, args.repeat)
-    add(patch, "topoviz diagrams() batch, 1 thread", t["1"], n)
-    add(
-        patch,
-        f"topoviz diagrams() batch, {numba_threads()} threads",
-        median_of(lambda: diagrams(patches, frame=True), args.repeat),
-        n,
-    )
-    add(
-        patch,
-        "topoviz diagram() one by one",
-        median_of(lambda: [diagram(p, frame=True) for p in patches], args.repeat),
-        n,
-    )
-    add(
-        patch,
-        "gudhi CubicalComplex(vertices)",
-        median_of(lambda: [gudhi_v(p, True) for p in patches], max(1, args.repeat // 2)),
-        n,
-    )
+        g = alternating({"g": lambda: [gudhi_v(p, True) for p in patches]}, gudhi_repeat)["g"]
+    add(patch, "topoviz diagrams() batch, 1 thread", t["batch"], n)
+    add(patch, "topoviz diagram() one by one, 1 thread", t["one"], n)
+    add(patch, "gudhi CubicalComplex(vertices), 1 thread", g, n)
     if have_cripser:
         add(patch, "cripser (V-construction, 1 thread)", t["c"], n)
+    if numba_threads() > 1:  # none under NUMBA_NUM_THREADS=1
+        add(
+            patch,
+            f"topoviz diagrams() batch, {numba_threads()} threads",
+            median_of(lambda: diagrams(patches, frame=True), args.repeat),
+            n,
+            cpu=False,
+        )
 
     for frame in (False, True):
         task = f"512x512 image, {'framed' if frame else 'no frame'}"
@@ -175,21 +176,18 @@ def main() -> None:
             if have_cripser:
                 fns["c"] = lambda fr=frame: [cripser_v(im, fr) for im in images]
             t = alternating(fns, args.repeat)
+            g = alternating({"g": lambda fr=frame: [gudhi_v(im, fr) for im in images]}, 1)["g"]
         add(task, "topoviz diagram(), 1 thread", t["1"], len(images))
+        add(task, "gudhi CubicalComplex(vertices), 1 thread", g, len(images))
+        if have_cripser:
+            add(task, "cripser (V-construction, 1 thread)", t["c"], len(images))
         add(
             task,
             "topoviz diagram(), 2 sweeps side by side",
             median_of(lambda fr=frame: [diagram(im, frame=fr) for im in images], args.repeat),
             len(images),
+            cpu=False,
         )
-        add(
-            task,
-            "gudhi CubicalComplex(vertices)",
-            median_of(lambda fr=frame: [gudhi_v(im, fr) for im in images], 1),
-            len(images),
-        )
-        if have_cripser:
-            add(task, "cripser (V-construction, 1 thread)", t["c"], len(images))
     load1 = os.getloadavg()[0]
 
     import numba
@@ -202,23 +200,40 @@ def main() -> None:
     print(f"numba compile or cache load at warm-up: {compile_s:.2f} s (first use only)")
     print(f"load average (1 min): {load0:.1f} at the start, {load1:.1f} at the end")
     print(
-        f"median of {args.repeat} repeats (gudhi: of {max(1, args.repeat // 2)}, 1 for "
-        "images); '1 thread' rows and cripser: CPU time of the thread, others: wall time\n"
+        f"median of {args.repeat} repeats (gudhi: of {gudhi_repeat}, 1 for images); "
+        "'1 thread' rows: CPU time of the thread, ratios between those rows only; "
+        "other rows: wall time\n"
     )
     print(
-        f"| {'task':<26} | {'method':<40} | {'ms / item':>10} | {'vs gudhi':>9} | "
+        f"| {'task':<26} | {'method':<42} | {'ms / item':>10} | {'vs gudhi':>9} | "
         f"{'vs cripser':>10} |"
     )
-    print(f"|{'-' * 28}|{'-' * 42}|{'-' * 12}|{'-' * 11}|{'-' * 12}|")
-    ref = {task: ms for task, method, ms in rows if method.startswith("gudhi")}
-    crip = {task: ms for task, method, ms in rows if method.startswith("cripser")}
-    # ratios only between rows of one clock: wall time against gudhi, the
-    # single-thread CPU times against cripser
-    for task, method, ms in rows:
-        cpu = method.endswith("1 thread") or method.endswith("1 thread)")
-        vs_g = f"{'-':>9}" if cpu else f"{ref[task] / ms:>8.1f}x"
+    print(f"|{'-' * 28}|{'-' * 44}|{'-' * 12}|{'-' * 11}|{'-' * 12}|")
+    ref = {task: ms for task, method, ms, _ in rows if method.startswith("gudhi")}
+    crip = {task: ms for task, method, ms, _ in rows if method.startswith("cripser")}
+    for task, method, ms, cpu in rows:
+        vs_g = f"{ref[task] / ms:>8.1f}x" if cpu else f"{'-':>9}"
         vs_c = f"{crip[task] / ms:>9.2f}x" if cpu and task in crip else f"{'-':>10}"
-        print(f"| {task:<26} | {method:<40} | {ms:>10.3f} | {vs_g} | {vs_c} |")
+        print(f"| {task:<26} | {method:<42} | {ms:>10.3f} | {vs_g} | {vs_c} |")
+
+    if not args.no_train_step:
+        from bench_train_step import measure
+
+        load2 = os.getloadavg()[0]
+        r = measure(threads=1, steps=args.train_steps)
+        bce, both = r["bce"], r["both"]
+        print(
+            f"\ntraining step (bench_train_step.py, CPU, 1 thread, U-Net base 16, batch 8 x 65², "
+            f"median of {args.train_steps} steps, load {load2:.1f} at its start):\n"
+        )
+        print("| step | ms (median) | of which TopoLoss call |")
+        print("|------|-------------|------------------------|")
+        print(f"| BCE only | {1e3 * bce:.1f} | - |")
+        print(f"| BCE + λ·L_topo (paper rule) | {1e3 * both:.1f} | {1e3 * r['call']:.1f} |")
+        print(
+            f"TopoLoss adds {100 * (both - bce) / bce:.0f} % to the BCE-only step "
+            f"({r['used']:.0f} of 8 patches in L_topo, median)"
+        )
 
 
 if __name__ == "__main__":

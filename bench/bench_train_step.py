@@ -26,16 +26,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--device", default="cpu")
-    ap.add_argument("--amp", action="store_true", help="bf16 autocast of the forward")
-    ap.add_argument("--threads", type=int, default=1, help="torch and numba CPU threads")
-    ap.add_argument("--steps", type=int, default=30)
-    ap.add_argument("--warmup", type=int, default=3)
-    ap.add_argument("--lam", type=float, default=0.01)
-    args = ap.parse_args()
-
+def measure(
+    device: str = "cpu",
+    amp: bool = False,
+    threads: int = 1,
+    steps: int = 30,
+    warmup_steps: int = 3,
+    lam: float = 0.01,
+) -> dict:
+    """Median seconds of a BCE-only step and of a BCE + λ·L_topo step, alternating."""
     import numba
     import torch
     import torch.nn.functional as F
@@ -46,27 +45,27 @@ def main() -> None:
     from topoviz.persistence import warmup
     from topoviz.synthetic import make_dataset
 
-    torch.set_num_threads(args.threads)
-    numba.set_num_threads(args.threads)
+    torch.set_num_threads(threads)
+    numba.set_num_threads(threads)
     warmup()
-    device = torch.device(args.device)
+    dev = torch.device(device)
     model, _ = checkpoints.load(ROOT / "models" / "membranes_unet_bce.pt")
-    model.to(device).train()
+    model.to(dev).train()
     opt = torch.optim.Adam(model.parameters(), lr=1e-4)
     images, masks = make_dataset("membranes", 8, 256, 0)
     rng = np.random.default_rng(0)
-    topo = TopoLoss(patch_size=65, patches_per_image=1, lam=args.lam, rule="paper", seed=0)
+    topo = TopoLoss(patch_size=65, patches_per_image=1, lam=lam, rule="paper", seed=0)
 
     def sync() -> None:
-        if device.type == "cuda":
+        if dev.type == "cuda":
             torch.cuda.synchronize()
 
     def step(with_topo: bool) -> tuple[float, float]:
         x, y = sample_batch(images, masks, 8, 65, rng)
-        x, y = x.to(device), y.to(device)
+        x, y = x.to(dev), y.to(dev)
         sync()
         t0 = time.perf_counter()
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.amp):
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=amp):
             logits = model(x)
         logits = logits.float()
         loss = F.binary_cross_entropy_with_logits(logits, y)
@@ -82,35 +81,55 @@ def main() -> None:
         sync()
         return time.perf_counter() - t0, pair
 
-    load0 = os.getloadavg()[0]
     times: dict[bool, list[float]] = {False: [], True: []}
     pairing: list[float] = []
     used: list[float] = []
-    for i in range(args.warmup + args.steps):
+    for i in range(warmup_steps + steps):
         for with_topo in (False, True):
             seconds, pair = step(with_topo)
-            if i >= args.warmup:
+            if i >= warmup_steps:
                 times[with_topo].append(seconds)
                 if with_topo:
                     pairing.append(pair)
                     used.append(topo.last["used"])
-    load1 = os.getloadavg()[0]
+    gpu = torch.cuda.get_device_name(dev) if dev.type == "cuda" else "-"
+    return {
+        "bce": float(np.median(times[False])),
+        "both": float(np.median(times[True])),
+        "call": float(np.median(pairing)),
+        "used": float(np.median(used)),
+        "torch": torch.__version__,
+        "device": f"{dev} ({gpu})",
+    }
 
-    bce, both = np.median(times[False]), np.median(times[True])
-    gpu = torch.cuda.get_device_name(device) if device.type == "cuda" else "-"
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--amp", action="store_true", help="bf16 autocast of the forward")
+    ap.add_argument("--threads", type=int, default=1, help="torch and numba CPU threads")
+    ap.add_argument("--steps", type=int, default=30)
+    ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--lam", type=float, default=0.01)
+    args = ap.parse_args()
+
+    load0 = os.getloadavg()[0]
+    r = measure(args.device, args.amp, args.threads, args.steps, args.warmup, args.lam)
+    load1 = os.getloadavg()[0]
+    bce, both = r["bce"], r["both"]
     print(
-        f"machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
-        f"device {device} ({gpu}), amp {'bf16' if args.amp else 'off'}, {args.threads} thread(s)"
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, torch {r['torch']}, "
+        f"device {r['device']}, amp {'bf16' if args.amp else 'off'}, {args.threads} thread(s)"
     )
     print(f"load average (1 min) {load0:.1f} at start, {load1:.1f} at end")
     print(f"U-Net base 16 (membranes_unet_bce.pt), batch 8 x 65², median of {args.steps} steps\n")
     print("| step | ms (median) | of which TopoLoss call |")
     print("|------|-------------|------------------------|")
     print(f"| BCE only | {1e3 * bce:.1f} | - |")
-    print(f"| BCE + λ·L_topo (paper rule) | {1e3 * both:.1f} | {1e3 * np.median(pairing):.1f} |")
+    print(f"| BCE + λ·L_topo (paper rule) | {1e3 * both:.1f} | {1e3 * r['call']:.1f} |")
     print(
         f"\npatches in L_topo per step (median of 8; the others had nothing to fix): "
-        f"{np.median(used):.0f}"
+        f"{r['used']:.0f}"
     )
     print(f"TopoLoss adds {100 * (both - bce) / bce:.0f} % to the BCE-only step")
 

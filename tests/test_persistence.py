@@ -265,3 +265,138 @@ def test_betti_at_zero_keeps_the_essential_component():
     for frame in (False, True):
         assert diagram(f, frame=frame).betti(0.0) == {0: 1, 1: 0}
     assert diagram(np.full((3, 3), 0.1), frame=False).betti(0.1) == {0: 1, 1: 0}
+
+
+# ------------------------------------------- the grid sweeps against the flat ones
+
+
+def flat_pairs(F: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs of the flat sweeps (kept for topoviz.induced), as flat (birth, death)."""
+    from topoviz.persistence import _descending_order, _sweep0, _sweep1
+
+    h, w = F.shape
+    v = np.ascontiguousarray(F, np.float64).ravel()
+    order = _descending_order(v)
+    out0 = np.empty((h * w + 1, 2), np.int64)
+    k0 = _sweep0(v, h, w, order, out0)
+    out0[k0] = order[0], -1
+    out1 = np.empty((h * w, 2), np.int64)
+    k1 = _sweep1(v, h, w, order, out1)
+    return out0[: k0 + 1], out1[:k1]
+
+
+def grid_pairs(f: np.ndarray, frame: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs of the padded-grid sweeps, as flat (birth, death) of the framed image."""
+    from topoviz.persistence import _batch_grid_serial
+
+    counts, p0, p1 = _batch_grid_serial(np.ascontiguousarray(f[None]), frame, True, True, 1)
+    w = f.shape[1] + 2 * frame
+    out = []
+    for k, p in ((0, p0), (1, p1)):
+        grid = p[0, : counts[0, k]].astype(np.int64)
+        flat = (grid // (w + 2) - 1) * w + grid % (w + 2) - 1
+        out.append(np.where(grid < 0, -1, flat))
+    return out[0], out[1]
+
+
+@settings(max_examples=300)
+@given(
+    f=st.one_of(
+        likelihoods(max_side=12),
+        # float64 values closer than a float32 step: the sort falls back to 64-bit keys
+        likelihoods(max_side=8).map(lambda a: np.clip(0.5 + (a - 0.5) * 1e-9, 0, 1)),
+    ),
+    frame=st.booleans(),
+)
+def test_grid_sweeps_give_the_flat_sweeps_pairs_in_the_same_order(f, frame):
+    F = np.pad(f, 1, constant_values=1.0) if frame else f
+    want0, want1 = flat_pairs(F)
+    got0, got1 = grid_pairs(f, frame)
+    np.testing.assert_array_equal(got0, want0)
+    np.testing.assert_array_equal(got1, want1)
+
+
+def test_values_one_float32_apart_and_closer_are_ordered_exactly():
+    # 0.5 and 0.5 + 1e-12 round to one float32: the 64-bit fallback must tell them apart
+    f = np.array([[0.5, 0.5 + 1e-12, 0.3], [0.5 - 1e-12, 0.1, 0.5], [0.2, 0.5 + 2e-12, 0.4]])
+    for frame in (False, True):
+        dgm = diagram(f, frame=frame)
+        assert_same_dots(dgm, diagram(f, frame=frame, backend="gudhi"))
+        assert_pixels_consistent(f, dgm)
+        got0, got1 = grid_pairs(f, frame)
+        want0, want1 = flat_pairs(np.pad(f, 1, constant_values=1.0) if frame else f)
+        np.testing.assert_array_equal(got0, want0)
+        np.testing.assert_array_equal(got1, want1)
+
+
+def test_negative_zero_is_zero():
+    f = np.array([[0.0, 0.7, -0.0], [0.7, -0.0, 0.7], [0.0, 0.7, 0.0]])
+    for frame in (False, True):
+        a, b = diagram(f, frame=frame), diagram(np.abs(f), frame=frame)
+        for k in (0, 1):
+            np.testing.assert_array_equal(a[k].points, b[k].points)
+            np.testing.assert_array_equal(a[k].birth_pixel, b[k].birth_pixel)
+            np.testing.assert_array_equal(a[k].death_pixel, b[k].death_pixel)
+
+
+@pytest.mark.parametrize("frame", [False, True])
+@pytest.mark.parametrize("kind", ["continuous", "float32", "plateaus"])
+def test_large_image_side_by_side_equals_the_batch(frame, kind):
+    # >= 128 x 128 pixels: diagram() runs the two sweeps in two threads, each with its
+    # own union-find; 2**16 pixels or more: the 15-bit radix digits
+    rng = np.random.default_rng(7)
+    f = rng.random((260, 255))
+    if kind == "float32":
+        f = f.astype(np.float32)
+    elif kind == "plateaus":
+        f = np.round(f * 6) / 6
+    one = diagram(f, frame=frame)
+    (batch,) = diagrams(f[None], frame=frame)
+    for k in (0, 1):
+        np.testing.assert_array_equal(one[k].points, batch[k].points)
+        np.testing.assert_array_equal(one[k].birth_pixel, batch[k].birth_pixel)
+        np.testing.assert_array_equal(one[k].death_pixel, batch[k].death_pixel)
+        np.testing.assert_array_equal(one[k].values, batch[k].values)
+    small = f[:40, :50]  # and against gudhi on a part of it
+    assert_same_dots(diagram(small, frame=frame), diagram(small, frame=frame, backend="gudhi"))
+    got0, got1 = grid_pairs(np.asarray(f, np.float64), frame)
+    want0, want1 = flat_pairs(np.pad(f, 1, constant_values=1.0) if frame else f)
+    np.testing.assert_array_equal(got0, want0)
+    np.testing.assert_array_equal(got1, want1)
+
+
+def test_batch_scratch_is_reused_safely_across_patches():
+    # one chunk walks many patches with the same scratch arrays: a patch after a very
+    # different one (binary, constant, noise) must come out as if alone
+    rng = np.random.default_rng(11)
+    stack = np.stack(
+        [
+            rng.random((9, 11)),
+            np.ones((9, 11)),
+            (rng.random((9, 11)) > 0.5).astype(float),
+            np.zeros((9, 11)),
+            np.round(rng.random((9, 11)) * 3) / 3,
+        ]
+        * 3
+    )
+    for frame in (False, True):
+        for dims in ((0,), (1,), (0, 1)):
+            for f, got in zip(stack, diagrams(stack, frame=frame, dims=dims), strict=True):
+                want = diagram(f, frame=frame, dims=dims)
+                assert got.dims == want.dims == dims
+                for k in dims:
+                    np.testing.assert_array_equal(got[k].points, want[k].points)
+                    np.testing.assert_array_equal(got[k].birth_pixel, want[k].birth_pixel)
+                    np.testing.assert_array_equal(got[k].death_pixel, want[k].death_pixel)
+                    np.testing.assert_array_equal(got[k].essential, want[k].essential)
+                    np.testing.assert_array_equal(got[k].values, want[k].values)
+
+
+def test_values_whose_paper_coordinates_round_together_make_no_dot():
+    # 1 - 1e-20 == 1 in float64: in the paper's coordinates (and gudhi's, which sees
+    # 1 - f) these values are equal, so their pair has zero persistence and is dropped
+    f = np.array([[0.0, 1e-20, 0.0], [1e-20, 0.8, 1e-30], [0.0, 2e-20, 0.0]])
+    for frame in (False, True):
+        dgm = diagram(f, frame=frame)
+        assert_same_dots(dgm, diagram(f, frame=frame, backend="gudhi"))
+        assert_pixels_consistent(f, dgm)

@@ -20,8 +20,14 @@ The default backend is a compiled union-find sweep (numba, cached on disk):
   at pixel ``p`` that kills a component born at its minimum ``m`` is the hole
   born at ``f(p)`` (its saddle) that dies at ``f(m)`` (its last, lowest pixel).
 
-Both sweeps are tested against gudhi on arbitrary inputs (ties, plateaus,
-non-square shapes, with and without frame) in ``tests/test_persistence.py``.
+:func:`diagram` and :func:`diagrams` run these sweeps on the image padded by one
+cell (:func:`_sweep0_grid`, :func:`_sweep1_grid`): the pad is never in for
+dimension 0 and is the outside for dimension 1, one rank array (from one radix sort)
+tells which neighbours are in, and the scratch arrays serve a whole batch. The flat
+versions (:func:`_sweep0`, :func:`_sweep1`) stay for :mod:`topoviz.induced`; both give
+the same pairs in the same order (tested), and both are tested against gudhi on
+arbitrary inputs (ties, plateaus, non-square shapes, with and without frame) in
+``tests/test_persistence.py``.
 """
 
 from __future__ import annotations
@@ -340,20 +346,6 @@ def _sweep1(v, h, w, order, pairs):
     return k
 
 
-def _pairs0(v, h, w, order):
-    pairs = np.empty((h * w, 2), np.int64)
-    k = _sweep0(v, h, w, order, pairs)
-    pairs[k, 0] = order[0]  # the essential class: born at the global maximum
-    pairs[k, 1] = -1
-    return pairs[: k + 1].copy()
-
-
-def _pairs1(v, h, w, order):
-    pairs = np.empty((h * w, 2), np.int64)
-    k = _sweep1(v, h, w, order, pairs)
-    return pairs[:k].copy()
-
-
 def _radix_order(keys, passes):
     """Stable LSD radix sort of unsigned keys, 11 bits a pass: the positions in order.
 
@@ -426,28 +418,437 @@ def _descending_order(v):
     return _radix_order(keys, 6)
 
 
-def _batch_pairs(stack, want0, want1):
-    """Pairs for a stack of equally sized images, in parallel over the stack.
+# ------------------------------------------------------- fast path (padded grid)
 
-    Returns per-image counts and the pairs of all images one after the other
-    (image j's dimension-k pairs start at ``offsets[j, k]``).
+
+def _radix_sort(keys, tmpk, order, tmpo, count, bits, passes):
+    """Stable LSD radix sort of ``keys`` (unsigned, < 2**(bits*passes)) carrying ``order``.
+
+    All digit histograms are counted in one read; a digit that is the same for every
+    key is skipped. The sorted payload ends in ``order`` (``keys`` is clobbered).
     """
-    b, h, w = stack.shape
+    n = keys.shape[0]
+    nb = 1 << bits
+    mask = nb - 1
+    count[: passes * nb] = 0
+    for i in range(n):
+        kk = np.int64(keys[i])
+        for d in range(passes):
+            count[d * nb + ((kk >> (d * bits)) & mask)] += 1
+    src_k, dst_k, src_o, dst_o = keys, tmpk, order, tmpo
+    moved = False
+    for d in range(passes):
+        base = d * nb
+        shift = d * bits
+        if count[base + ((np.int64(src_k[0]) >> shift) & mask)] == n:
+            continue
+        total = 0
+        for e in range(base, base + nb):
+            c = count[e]
+            count[e] = total
+            total += c
+        for i in range(n):
+            kk = src_k[i]
+            e = base + ((np.int64(kk) >> shift) & mask)
+            j = count[e]
+            count[e] = j + 1
+            dst_k[j] = kk
+            dst_o[j] = src_o[i]
+        src_k, dst_k = dst_k, src_k
+        src_o, dst_o = dst_o, src_o
+        moved = not moved
+    if moved:
+        order[:] = src_o
+
+
+def _radix_items(items, tmp, count, bits, passes, shift0):
+    """LSD radix passes over ``items`` whose digits start at bit ``shift0``; the
+    histograms ``count[d * 2**bits + digit]`` are given. Stable. Returns the array
+    (``items`` or ``tmp``) that holds the sorted items."""
+    n = items.shape[0]
+    nb = 1 << bits
+    mask = nb - 1
+    src_a, dst_a = items, tmp
+    for d in range(passes):
+        base = d * nb
+        shift = shift0 + d * bits
+        if count[base + ((src_a[0] >> shift) & mask)] == n:
+            continue  # a digit that is the same for every item
+        total = 0
+        for e in range(base, base + nb):
+            c = count[e]
+            count[e] = total
+            total += c
+        for i in range(n):
+            it = src_a[i]
+            e = base + ((it >> shift) & mask)
+            j = count[e]
+            count[e] = j + 1
+            dst_a[j] = it
+        src_a, dst_a = dst_a, src_a
+    return src_a
+
+
+def _prepare(f, frame, vals, order, rank, w32, items, tmp, count, padidx):
+    """One image onto the padded grid: values, descending order, rank.
+
+    ``vals`` gets the (framed) image on the grid padded by one cell, ``order`` the
+    grid positions by decreasing value (ties by position: the order of
+    :func:`_descending_order`) and ``rank`` its inverse (the pad keeps rank ``n``:
+    never in for dimension 0, always in, the outside, for dimension 1).
+
+    The values are in [0, 1], where IEEE bits sort as the numbers do. The sort is
+    one radix sort of ``key << 32 | position`` with 30-bit keys of the values
+    rounded to float32 (rounding keeps the order). It is exact unless two different
+    values round to one float32; that is checked, and then the 64-bit keys are
+    sorted instead.
+    """
+    h0, w0 = f.shape
+    fr = 1 if frame else 0
+    h = h0 + 2 * fr
+    w = w0 + 2 * fr
     n = h * w
+    W = w + 2
+    i = 0
+    for R in range(h):
+        for C in range(w):
+            r = R - fr
+            c = C - fr
+            x = 1.0  # the frame
+            if 0 <= r < h0 and 0 <= c < w0:
+                x = f[r, c] + 0.0  # + 0.0: -0.0 becomes 0.0, one key for one value
+            vals[(R + 1) * W + C + 1] = x
+            w32[i] = np.float32(x)
+            i += 1
+    big = n >= 1 << 16
+    bits = 15 if big else 10
+    passes = 2 if big else 3
+    nb = 1 << bits
+    mask = nb - 1
+    count[: passes * nb] = 0
+    b32 = w32.view(np.uint32)
+    for i in range(n):
+        key = np.int64(0x3F800000) - np.int64(b32[i])  # 1.0f has key 0
+        items[i] = (key << 32) | padidx[i]
+        for d in range(passes):
+            count[d * nb + ((key >> (d * bits)) & mask)] += 1
+    out = _radix_items(items, tmp, count, bits, passes, 32)
+    collide = False
+    prev_key = np.int64(-1)
+    prev = 0
+    for i in range(n):
+        it = out[i]
+        p = np.int32(it & 0xFFFFFFFF)
+        order[i] = p
+        rank[p] = i
+        key = it >> 32
+        if key == prev_key and vals[p] != vals[prev]:
+            collide = True
+        prev_key = key
+        prev = p
+    if collide:  # rare: sort the float64 bits, 62-bit keys, positions apart
+        v = np.empty(n, np.float64)
+        for i in range(n):
+            v[i] = vals[padidx[i]]
+        b64 = v.view(np.uint64)
+        one64 = np.uint64(0x3FF0000000000000)
+        keys = np.empty(n, np.uint64)
+        for i in range(n):
+            keys[i] = one64 - b64[i]
+        pos = np.arange(n).astype(np.int32)
+        _radix_sort(
+            keys,
+            np.empty(n, np.uint64),
+            pos,
+            np.empty(n, np.int32),
+            np.empty(6 << 11, np.int64),
+            11,
+            6,
+        )
+        for i in range(n):
+            p = padidx[pos[i]]
+            order[i] = p
+            rank[p] = i
+
+
+def _neighbour_runs(width, runs):
+    """For each pattern of present neighbours (bit t: neighbour t is in), the
+    neighbours that need a union, in visiting order, and their number: every one,
+    or with ``runs`` only the first of each run of consecutive ones (on the ring of
+    dimension 1 consecutive neighbours are 4-adjacent, hence already one component).
+    A lookup replaces an unpredictable branch per neighbour."""
+    starts = np.zeros((1 << width, width), np.int32)
+    count = np.zeros(1 << width, np.int32)
+    for m in range(1 << width):
+        for t in range(width):
+            first = not runs or t == 0 or not (m >> (t - 1)) & 1
+            if (m >> t) & 1 and first:
+                starts[m, count[m]] = t
+                count[m] += 1
+    return starts, count
+
+
+_RUNS4 = _neighbour_runs(4, False)  # dimension 0: up, down, left, right
+_RUNS8 = _neighbour_runs(8, True)  # dimension 1, inside: the ring
+_EVERY8 = _neighbour_runs(8, False)  # dimension 1, on the border: raster order
+
+
+def _sweep0_grid(vals, W, order, rank, parent, pairs):
+    """Dimension 0 on the padded grid; ends with the essential class. Returns the count.
+
+    The root of a component is its first pixel (a union keeps the elder root), so
+    the dying component's birth pixel is its root and the elder has the smaller rank.
+    Neighbours in the order of :func:`_sweep0`: up, down, left, right.
+    """
+    n = order.shape[0]
+    starts, count = _RUNS4
+    step = np.array([-W, W, -1, 1], np.int32)
+    offset = np.empty_like(starts)  # the grid offsets themselves: one load less
+    for m in range(starts.shape[0]):
+        for u in range(count[m]):
+            offset[m, u] = step[starts[m, u]]
+    k = 0
+    for i in range(n):
+        p = order[i]
+        m = (
+            np.int32(rank[p - W] < i)  # the pad (rank n) is never in
+            | np.int32(rank[p + W] < i) << 1
+            | np.int32(rank[p - 1] < i) << 2
+            | np.int32(rank[p + 1] < i) << 3
+        )
+        rp = p
+        for u in range(count[m]):
+            rq = _find(parent, parent[p + offset[m, u]])
+            if u == 0:  # p alone is the youngest: it joins, a zero-persistence pair
+                rp = rq
+                continue
+            if rq == rp:
+                continue
+            if rank[rp] < rank[rq]:
+                elder = rp
+                younger = rq
+            else:
+                elder = rq
+                younger = rp
+            # zero-persistence pairs are dropped (as gudhi does), compared in the
+            # paper's coordinates 1 - f so that the dots agree to the last bit
+            if 1.0 - vals[younger] != 1.0 - vals[p]:
+                pairs[k, 0] = younger
+                pairs[k, 1] = p
+                k += 1
+            parent[younger] = elder
+            rp = elder
+        parent[p] = rp
+    pairs[k, 0] = order[0]
+    pairs[k, 1] = -1
+    return k + 1
+
+
+def _sweep1_grid(vals, W, order, rank, parent, edge, pairs):
+    """Dimension 1 by duality on the padded grid: the pad is the outside (root 0).
+
+    Sweeping in increasing value, a pixel is in when its rank is larger than the
+    current one; the pad (rank ``n``) always is. The elder component is the one with
+    the larger rank, the outside the eldest. Neighbours are visited in the order of
+    :func:`_sweep1` (ring order inside; raster order, then the outside, on the
+    border ``edge``), so that the pairs come out in the same order. The union is
+    written out twice: a helper returning the new root and count ran 1.5x slower.
+    """
+    n = order.shape[0]
+    # the 8 neighbours in ring order (N, NE, E, SE, S, SW, W, NW): two consecutive
+    # ones are 4-adjacent, so of a run of neighbours that are in only the first
+    # needs a union
+    ring = np.array([-W, -W + 1, 1, W + 1, W, W - 1, -1, -W - 1], np.int32)
+    raster = np.array([-W - 1, -W, -W + 1, -1, 1, W - 1, W, W + 1], np.int32)
+    starts, count = _RUNS8
+    u_at, every = _EVERY8
+    offset = np.empty_like(starts)  # the grid offsets themselves: one load less
+    for m in range(starts.shape[0]):
+        for u in range(count[m]):
+            offset[m, u] = ring[starts[m, u]]
+    k = 0
+    for i in range(n - 1, -1, -1):
+        p = order[i]
+        parent[p] = p
+        rp = p
+        if edge[p]:  # the pad around: real neighbours in raster order, the outside last
+            m = 0
+            out = False
+            for t in range(8):
+                rk = rank[p + raster[t]]
+                out |= rk == n
+                m |= np.int32((rk > i) & (rk != n)) << t
+            for u in range(every[m] + np.int32(out)):
+                q = 0 if u == every[m] else p + raster[u_at[m, u]]
+                rq = _find(parent, parent[q])
+                if rq == rp:
+                    continue
+                if rank[rp] > rank[rq]:
+                    elder = rp
+                    younger = rq
+                else:
+                    elder = rq
+                    younger = rp
+                if 1.0 - vals[younger] != 1.0 - vals[p]:
+                    pairs[k, 0] = p
+                    pairs[k, 1] = younger
+                    k += 1
+                parent[younger] = elder
+                rp = elder
+            continue
+        m = 0
+        for t in range(8):
+            m |= np.int32(rank[p + ring[t]] > i) << t
+        for u in range(count[m]):
+            rq = _find(parent, parent[p + offset[m, u]])
+            if u == 0:  # p alone is the youngest: it joins, a zero-persistence pair
+                rp = rq
+                continue
+            if rq == rp:
+                continue
+            if rank[rp] > rank[rq]:
+                elder = rp
+                younger = rq
+            else:
+                elder = rq
+                younger = rp
+            if 1.0 - vals[younger] != 1.0 - vals[p]:
+                pairs[k, 0] = p  # the saddle: the hole is born when p enters f >= alpha
+                pairs[k, 1] = younger  # its minimum: it dies when its last pixel enters
+                k += 1
+            parent[younger] = elder
+            rp = elder
+        parent[p] = rp
+    return k
+
+
+def _workspace(h, w):
+    """Scratch arrays for images of h x w (framed), reused across a batch."""
+    H = h + 2
+    W = w + 2
+    n = h * w
+    N = H * W
+    padidx = np.empty(n, np.int32)
+    for r in range(h):
+        for c in range(w):
+            padidx[r * w + c] = (r + 1) * W + c + 1
+    rank = np.full(N, n, np.int32)
+    parent = np.zeros(N, np.int32)  # the pad hangs off cell 0, the outside's root
+    edge = np.zeros(N, np.bool_)  # the image's border pixels
+    for r in range(h):
+        for c in range(w):
+            if r == 0 or r == h - 1 or c == 0 or c == w - 1:
+                edge[(r + 1) * W + c + 1] = True
+    return padidx, rank, parent, edge
+
+
+def _batch_grid(stack, frame, want0, want1, threads):
+    b, h0, w0 = stack.shape
+    fr = 1 if frame else 0
+    h = h0 + 2 * fr
+    w = w0 + 2 * fr
+    n = h * w
+    W = w + 2
     counts = np.zeros((b, 2), np.int64)
     pairs0 = np.empty((b, n, 2), np.int32)
     pairs1 = np.empty((b, n, 2), np.int32)
-    for j in prange(b):
-        v = stack[j].ravel()
-        order = _descending_order(v)
-        if want0:  # the sweeps write straight into this image's rows
-            k = _sweep0(v, h, w, order, pairs0[j])
-            pairs0[j, k, 0] = order[0]  # the essential class: born at the global maximum
-            pairs0[j, k, 1] = -1
-            counts[j, 0] = k + 1
-        if want1:
-            counts[j, 1] = _sweep1(v, h, w, order, pairs1[j])
+    chunks = min(b, threads)  # one set of scratch arrays a chunk
+    for ch in prange(chunks):
+        padidx, rank, parent, edge = _workspace(h, w)
+        vals = np.empty(rank.shape[0], np.float64)
+        order = np.empty(n, np.int32)
+        w32 = np.empty(n, np.float32)
+        items = np.empty(n, np.int64)
+        tmp = np.empty(n, np.int64)
+        count = np.empty(2 << 15 if n >= 1 << 16 else 3 << 10, np.int64)
+        lo = ch * b // chunks
+        hi = (ch + 1) * b // chunks
+        for j in range(lo, hi):
+            _prepare(stack[j], frame, vals, order, rank, w32, items, tmp, count, padidx)
+            if want0:
+                counts[j, 0] = _sweep0_grid(vals, W, order, rank, parent, pairs0[j])
+            if want1:
+                counts[j, 1] = _sweep1_grid(vals, W, order, rank, parent, edge, pairs1[j])
     return counts, pairs0, pairs1
+
+
+def _dots_arrays(stack, frame, counts, pairs, dim):
+    """The dots of dimension ``dim`` of every image, one after the other.
+
+    Grid positions become ``(row, col)`` in the unframed image, ``(-1, -1)`` in the
+    frame or for the missing death of an essential class. Returns points, birth and
+    death pixels, essential, values, and the offsets of each image's first dot.
+    """
+    b, h0, w0 = stack.shape
+    fr = 1 if frame else 0
+    W = w0 + 2 * fr + 2
+    H = h0 + 2 * fr + 2
+    # the (row, col) in f of every grid position, -1 outside f
+    rows = np.full(H * W, -1, np.int64)
+    cols = np.full(H * W, -1, np.int64)
+    for r in range(h0):
+        for c in range(w0):
+            rows[(r + fr + 1) * W + c + fr + 1] = r
+            cols[(r + fr + 1) * W + c + fr + 1] = c
+    offsets = np.zeros(b + 1, np.int64)
+    for j in range(b):
+        offsets[j + 1] = offsets[j] + counts[j, dim]
+    m = offsets[b]
+    points = np.empty((m, 2), np.float64)
+    values = np.empty((m, 2), np.float64)
+    pixels = np.empty((2, m, 2), np.int64)
+    essential = np.zeros(m, np.bool_)
+    flat = stack.reshape(b, h0 * w0)
+    for j in range(b):
+        o = offsets[j]
+        fj = flat[j]
+        pj = pairs[j]
+        for t in range(counts[j, dim]):
+            for e in range(2):
+                q = pj[t, e]
+                if q < 0:  # the death of an essential class
+                    essential[o] = True
+                    x = 0.0
+                    r = -1
+                    c = -1
+                else:
+                    r = rows[q]
+                    c = cols[q]
+                    x = fj[r * w0 + c] if r >= 0 else 1.0
+                pixels[e, o, 0] = r
+                pixels[e, o, 1] = c
+                values[o, e] = x
+                points[o, e] = 1.0 - x
+            if essential[o]:
+                points[o, 1] = 1.0
+            o += 1
+    return points, pixels[0], pixels[1], essential, values, offsets
+
+
+def _image_grid(f, frame):
+    """:func:`_prepare` for one image, with its own scratch: vals, order, rank, parent."""
+    h0, w0 = f.shape
+    fr = 1 if frame else 0
+    h = h0 + 2 * fr
+    w = w0 + 2 * fr
+    n = h * w
+    padidx, rank, parent, edge = _workspace(h, w)
+    N = rank.shape[0]
+    vals = np.empty(N, np.float64)
+    order = np.empty(n, np.int32)
+    _prepare(
+        f,
+        frame,
+        vals,
+        order,
+        rank,
+        np.empty(n, np.float32),
+        np.empty(n, np.int64),
+        np.empty(n, np.int64),
+        np.empty(2 << 15 if n >= 1 << 16 else 3 << 10, np.int64),
+        padidx,
+    )
+    return vals, order, rank, parent, edge, w + 2
 
 
 if _HAVE_NUMBA:
@@ -455,11 +856,18 @@ if _HAVE_NUMBA:
     _find = _jit(_find)
     _sweep0 = _jit(_sweep0)
     _sweep1 = _jit(_sweep1)
-    _pairs0 = _jit(_pairs0)
-    _pairs1 = _jit(_pairs1)
     _radix_order = _jit(_radix_order)
     _descending_order = _jit(_descending_order)
-    _batch_pairs = numba.njit(cache=True, nogil=True, parallel=True)(_batch_pairs)
+    _radix_sort = _jit(_radix_sort)
+    _radix_items = _jit(_radix_items)
+    _prepare = _jit(_prepare)
+    _sweep0_grid = _jit(_sweep0_grid)
+    _sweep1_grid = _jit(_sweep1_grid)
+    _workspace = _jit(_workspace)
+    _dots_arrays = _jit(_dots_arrays)
+    _image_grid = _jit(_image_grid)
+    _batch_grid_serial = _jit(_batch_grid)  # one image: no thread start-up
+    _batch_grid = numba.njit(cache=True, nogil=True, parallel=True)(_batch_grid)
 
 _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="topoviz-sweep")
 _SIDE_BY_SIDE_PIXELS = 128 * 128  # below this a thread hand-off costs more than it saves
@@ -518,20 +926,50 @@ def _framed(f: np.ndarray, frame: bool) -> np.ndarray:
     return np.pad(f, 1, constant_values=1.0) if frame else f
 
 
+def _diagrams_from_sweeps(
+    stack: np.ndarray, frame: bool, dims: tuple[int, ...], counts, pairs0, pairs1
+) -> list[Diagram]:
+    """Diagrams from the sweeps' grid pairs: the dots of all images are built in one
+    compiled call per dimension and handed out as views."""
+    per_dim = {}
+    for k, pairs in ((0, pairs0), (1, pairs1)):
+        if k not in dims:
+            continue
+        points, birth, death, essential, values, offsets = _dots_arrays(
+            stack, frame, counts, pairs, k
+        )
+        cuts = offsets.tolist()
+        per_dim[k] = [
+            Dots(k, points[s:e], birth[s:e], death[s:e], essential[s:e], values[s:e])
+            for s, e in zip(cuts[:-1], cuts[1:], strict=True)
+        ]
+    shape = stack.shape[1:]
+    return [
+        Diagram({k: per_dim[k][j] for k in dims}, shape, frame, backend="numba")
+        for j in range(len(stack))
+    ]
+
+
 def _diagram_numba(f: np.ndarray, frame: bool, dims: tuple[int, ...]) -> Diagram:
-    F = _framed(f, frame)
-    h, w = F.shape
-    v = np.ascontiguousarray(F).ravel()
-    order = _descending_order(v)
-    sweeps = {0: _pairs0, 1: _pairs1}
-    if h * w >= _SIDE_BY_SIDE_PIXELS and len(dims) == 2:
-        # the two sweeps release the GIL: on a large image run them side by side
-        jobs = {k: _POOL.submit(sweeps[k], v, h, w, order) for k in dims}
-        pairs = {k: job.result() for k, job in jobs.items()}
-    else:
-        pairs = {k: sweeps[k](v, h, w, order) for k in dims}
-    dots = {k: _dots_from_pairs(k, pairs[k], v, w, frame, f.shape) for k in dims}
-    return Diagram(dots, f.shape, frame, backend="numba")
+    f = np.ascontiguousarray(f)
+    h, w = f.shape[0] + 2 * frame, f.shape[1] + 2 * frame
+    if h * w < _SIDE_BY_SIDE_PIXELS or len(dims) < 2:
+        counts, pairs0, pairs1 = _batch_grid_serial(f[None], frame, 0 in dims, 1 in dims, 1)
+        return _diagrams_from_sweeps(f[None], frame, dims, counts, pairs0, pairs1)[0]
+    return _diagram_side_by_side(f, frame, dims)
+
+
+def _diagram_side_by_side(f: np.ndarray, frame: bool, dims: tuple[int, ...]) -> Diagram:
+    # the two sweeps release the GIL: on a large image run them side by side, each
+    # with its own union-find
+    h, w = f.shape[0] + 2 * frame, f.shape[1] + 2 * frame
+    vals, order, rank, parent, edge, W = _image_grid(f, frame)
+    pairs0 = np.empty((1, h * w, 2), np.int32)
+    pairs1 = np.empty((1, h * w, 2), np.int32)
+    job = _POOL.submit(_sweep1_grid, vals, W, order, rank, parent.copy(), edge, pairs1[0])
+    k0 = _sweep0_grid(vals, W, order, rank, parent, pairs0[0])
+    counts = np.array([[k0, job.result()]], np.int64)
+    return _diagrams_from_sweeps(f[None], frame, dims, counts, pairs0, pairs1)[0]
 
 
 def _diagram_gudhi(f: np.ndarray, frame: bool, dims: tuple[int, ...]) -> Diagram:
@@ -650,48 +1088,15 @@ def diagrams(stack: np.ndarray, frame: bool = True, dims: Sequence[int] = (0, 1)
     if len(arr) == 0:
         return []
     arr = _check_likelihood(arr.reshape(len(arr) * arr.shape[1], arr.shape[2]), "stack")
-    arr = arr.reshape(np.asarray(stack).shape)
+    arr = np.ascontiguousarray(arr.reshape(np.asarray(stack).shape))
     dims = _check_dims(dims)
     if not _HAVE_NUMBA:
         return [_diagram_gudhi(p, frame, dims) for p in arr]
-    F = np.pad(arr, ((0, 0), (1, 1), (1, 1)), constant_values=1.0) if frame else arr
-    F = np.ascontiguousarray(F)
-    b, h, w = F.shape
     with _parallel_guard():
-        counts, out0, out1 = _batch_pairs(F, 0 in dims, 1 in dims)
-    # Build the dots of every patch at once, then cut them apart (views, no copies).
-    values = F.reshape(b, h * w)
-    per_dim = {}
-    for k, out in ((0, out0), (1, out1)):
-        if k not in dims:
-            continue
-        n = counts[:, k]
-        owner = np.repeat(np.arange(b), n)
-        pairs = np.concatenate([out[j, : n[j]] for j in range(b)])  # the first n[j] rows
-        dots = _dots_from_pairs(
-            k, pairs, values.ravel(), w, frame, arr.shape[1:], offset=owner * (h * w)
+        counts, pairs0, pairs1 = _batch_grid(
+            arr, frame, 0 in dims, 1 in dims, numba.get_num_threads()
         )
-        cuts = np.cumsum(n)[:-1]
-        per_dim[k] = [
-            Dots(k, *parts)
-            for parts in zip(
-                *(
-                    np.split(a, cuts)
-                    for a in (
-                        dots.points,
-                        dots.birth_pixel,
-                        dots.death_pixel,
-                        dots.essential,
-                        dots.values,
-                    )
-                ),
-                strict=True,
-            )
-        ]
-    shape = arr.shape[1:]
-    return [
-        Diagram({k: per_dim[k][j] for k in dims}, shape, frame, backend="numba") for j in range(b)
-    ]
+    return _diagrams_from_sweeps(arr, frame, dims, counts, pairs0, pairs1)
 
 
 _warm_lock = threading.Lock()
@@ -733,6 +1138,7 @@ def warmup(background: bool = False) -> threading.Thread | None:
             tiny = np.random.default_rng(0).random((6, 5))
             diagram(tiny)
             diagrams(tiny[None])
+            _diagram_side_by_side(tiny, True, (0, 1))  # the path of large images
             _warmed = True
 
     if background:
