@@ -138,7 +138,7 @@ def dot_click(page: Page, url: str) -> float:
 def fine_tune(page: Page, url: str) -> tuple[int, float, str]:
     """Steps done, wall seconds from the click to 'done', and the rate the page shows."""
     visit(page, f"{url}/finetune", "Fine-tune live")
-    page.get_by_role("button", name="Start").first.click()
+    page.get_by_role("button", name="Start", exact=True).first.click()
     t0 = time.perf_counter()
     page.get_by_text("— done").first.wait_for(state="visible", timeout=900_000)
     wall = time.perf_counter() - t0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from topoviz import figures, metrics
@@ -11,6 +10,7 @@ from topoviz.metrics import betti_numbers
 from topoviz.ui import current
 from topoviz.ui import state as S
 from topoviz.ui.cache import evaluate, reference_scores
+from topoviz.ui.export import inspect_metrics
 from topoviz.ui.words import REGION_HELP, STRUCTURE_LABELS, calibration_sentence
 
 sel = current()
@@ -78,20 +78,8 @@ low[3].metric("Accuracy", f"{scores['accuracy']:.3f}")
 
 refs = reference_scores(sel.mask, structure=structure)
 st.caption(calibration_sentence(refs, structure))
-export = pd.DataFrame(
-    [
-        {
-            "image": sel.name,
-            "segmentation": name,
-            "frame": sel.frame,
-            "structure": structure,
-            "beta0_gt": g0,
-            "beta1_gt": g1,
-            **({"beta0": p0, "beta1": p1} if i == 0 else {}),
-            **r,
-        }
-        for i, (name, r) in enumerate({f"f >= 0.5 ({sel.source})": scores, **refs}.items())
-    ]
+export = inspect_metrics(
+    sel.name, sel.source, sel.frame, structure, (p0, p1), (g0, g1), scores, refs
 )
 st.download_button(
     "Download the metrics (CSV)",

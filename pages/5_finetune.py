@@ -28,11 +28,16 @@ if S.teaching():
 
 run: T.Run | None = st.session_state.get(T.RUN)
 running = run is not None and run.running
-if running:  # each chunk reruns the fragment: keep the page at full opacity meanwhile
-    st.markdown(
-        '<style>[data-stale="true"] {opacity: 1 !important; transition: none !important;}</style>',
-        unsafe_allow_html=True,
-    )
+# Each chunk reruns the fragment, and the first chunk runs inside the full rerun that
+# Start causes: keep the page at full opacity always (the old page, still on screen
+# while a rerun goes, carries the rule too); while running, leave one Stop on the page
+# (the toolbar's own "Stop" would stop the script only).
+hide = '[data-testid="stStatusWidget"] {visibility: hidden;}' if running else ""
+st.markdown(
+    '<style>[data-stale="true"] {opacity: 1 !important; transition: none !important;}'
+    f"{hide}</style>",
+    unsafe_allow_html=True,
+)
 options = T.start_options()
 can_start = sel.ok and sel.mask is not None
 
@@ -58,6 +63,7 @@ def _start() -> None:
             start=choice,
             rule=st.session_state[T.RULE],
             structure=S.structure(sel.name),
+            window=int(st.session_state[T.WINDOW]),
         )
     except (ValueError, RuntimeError, OSError) as error:
         st.session_state[T.ERROR] = f"Could not start: {error}"
@@ -83,7 +89,7 @@ elif sel.mask is None:
 
 if st.session_state[T.START] not in options:
     st.session_state[T.START] = T.default_start(options)
-c = st.columns([2, 1, 1, 1, 1])
+c = st.columns([2, 1, 1, 1, 1, 1.6])
 with c[0]:
     S.persistent(
         T.START,
@@ -115,6 +121,18 @@ with c[3]:
     )
 with c[4]:
     S.persistent(T.SEED, st.number_input, "Seed", 0, 10_000, step=1, disabled=running)
+with c[5]:
+    S.persistent(
+        T.WINDOW,
+        st.selectbox,
+        "Diagram of",
+        list(T.WINDOW_CHOICES),
+        format_func=T.window_label,
+        disabled=running,
+        help="The persistence diagram drawn while the net trains: of this patch of the "
+        "prediction (centred on the costliest hole of the starting f: the gap TopoLoss "
+        "should close), its dots moving along their matching arrows chunk by chunk.",
+    )
 d = st.columns([1, 1, 1.4, 1, 1, 1])
 with d[0]:
     S.persistent(
@@ -161,12 +179,8 @@ def _live() -> None:
         if not run.running:
             st.rerun()  # the whole page: buttons, and the before/after comparison
     word = {"running": "running", "done": "done", "stopped": "stopped", "failed": "failed"}
-    left_steps = run.steps - run.done_steps
-    eta = (
-        f", about {left_steps / run.steps_per_s:.0f} s to go"
-        if run.running and run.steps_per_s > 0
-        else ""
-    )
+    eta = run.eta_s()
+    eta = f", about {eta:.0f} s to go" if eta is not None else ""
     st.progress(
         run.done_steps / max(1, run.steps),
         text=f"step {run.done_steps} / {run.steps} — {word[run.status]}{eta}",
@@ -175,7 +189,12 @@ def _live() -> None:
         st.error(f"The run failed: {run.error}")
     last = run.reports[-1] if run.reports else None
     m = st.columns(5)
-    m[0].metric("Steps/s", f"{run.steps_per_s:.2f}", help="Training steps per second of work.")
+    m[0].metric(
+        "Steps/s",
+        f"{run.wall_steps_per_s:.2f}",
+        help="Steps per second since Start, drawing included (what you wait); "
+        f"training alone: {run.steps_per_s:.2f} steps/s.",
+    )
     m[1].metric("BCE", f"{last.bce:.4f}" if last else "—")
     m[2].metric("λ·L_topo", f"{last.lam * last.topo:.4f}" if last else "—")
     m[3].metric("Total loss", f"{last.loss:.4f}" if last else "—")
@@ -202,6 +221,9 @@ def _live() -> None:
             f"{run.name}: λ = {run.lam:g}, lr = {run.lr:g}, seed {run.seed}, batch {run.batch}, "
             f"from the {T.start_label(run.start)}."
         )
+    if run.motion is not None:
+        st.subheader("The diagram moving while the net trains")
+        T.show_motion(run, "ft")
 
 
 st.fragment(run_every=T.TICK_S if running else None)(_live)()

@@ -7,13 +7,15 @@ import pandas as pd
 import streamlit as st
 
 from topoviz import figures, metrics
-from topoviz.lesson import BASELINE, STEPS, TWIN, step_index
+from topoviz.lesson import BASELINE, LIVE, STEPS, TWIN, step_index
 from topoviz.loss import critical_targets
 from topoviz.ui import cache, current
 from topoviz.ui import state as S
+from topoviz.ui import training as T
 from topoviz.ui.cache import diagram_of, matching_of
 
 KEY = "lesson_step"
+RUN = "_lesson_run"  # the live fine-tune of the lesson (not the Fine-tune page's run)
 SELECTION_KEYS = ("sample", "source", "likelihood", "checkpoint")
 
 if KEY not in st.session_state:
@@ -21,6 +23,9 @@ if KEY not in st.session_state:
 
 
 def _go(i: int) -> None:
+    if (run := st.session_state.get(RUN)) is not None and run.running:
+        T.stop(run)  # leaving the fine-tune step ends its run, keeping the steps done
+        T.advance(run)
     st.session_state[KEY] = min(max(i, 0), len(STEPS) - 1)
     _apply(STEPS[st.session_state[KEY]].state)
 
@@ -158,10 +163,120 @@ elif step.view in ("diagram", "matching"):
     if show:
         st.metric("L_topo (Eq. 2.2, paper's matching)", f"{m.loss:.3f}")
 elif step.view == "finetune":
+    run: T.Run | None = st.session_state.get(RUN)
+    running = run is not None and run.running
+    hide = '[data-testid="stStatusWidget"] {visibility: hidden;}' if running else ""
+    st.markdown(  # full opacity between chunks (and in the rerun Start causes); one Stop
+        '<style>[data-stale="true"] {opacity: 1 !important; transition: none !important;}'
+        f"{hide}</style>",
+        unsafe_allow_html=True,
+    )
+
+    def _start() -> None:
+        names = {e["name"] for e in cache.manifest()[0]}
+        start = BASELINE if BASELINE in names else T.UNTRAINED
+        chosen = st.session_state[S.SELECTION]
+        st.session_state[RUN] = T.new_run(
+            T.start_model(start, LIVE["seed"]),
+            chosen.image,
+            chosen.mask,
+            lam=LIVE["lam"],
+            steps=LIVE["steps"],
+            lr=LIVE["lr"],
+            seed=LIVE["seed"],
+            batch=LIVE["batch"],
+            name=chosen.name,
+            frame=chosen.frame,
+            start=start,
+            window=LIVE["window"],
+        )
+
+    T.run_buttons(
+        st.columns([1, 1, 1, 3])[:3],
+        "lesson",
+        "Start",
+        start=_start,
+        stop=lambda: T.stop(st.session_state[RUN]),
+        reset=lambda: st.session_state.pop(RUN, None),
+        running=running,
+        can_start=True,
+        has_run=run is not None,
+    )
+
+    def _live() -> None:
+        run: T.Run | None = st.session_state.get(RUN)
+        if run is None:
+            st.caption(
+                f"Start trains a copy of {BASELINE} for {LIVE['steps']} steps "
+                f"(λ = {LIVE['lam']:g}) on this image: a few seconds."
+            )
+            return
+        if run.running:
+            T.advance(run)
+            if not run.running:
+                st.rerun()  # the buttons, and the result step's numbers
+        eta = run.eta_s()
+        st.progress(
+            run.done_steps / max(1, run.steps),
+            text=f"step {run.done_steps} / {run.steps} — {run.status}"
+            + (f", about {eta:.0f} s to go" if eta is not None else "")
+            + f" ({run.wall_steps_per_s:.1f} steps/s)",
+        )
+        if run.status == "failed":
+            st.error(f"The run failed: {run.error}")
+        T.show_motion(run, "lesson")
+
+    st.fragment(run_every=T.TICK_S if running else None)(_live)()
+elif step.view == "result":
+    run = st.session_state.get(RUN)
+    live = run is not None and run.f is not None and run.name == sel.name
+    if live:
+        if run.running:
+            T.stop(run)
+            T.advance(run)
+        before, after = T.compare(run)
+        st.caption(
+            f"From your live fine-tune on step 7: {run.done_steps} steps ({run.status}) of "
+            f"{T.start_label(run.start)} with λ = {run.lam:g}, in {run.train_seconds:.0f} s."
+        )
+        c = st.columns(2)
+        c[0].image(
+            (run.f0 >= 0.5).astype("float32"), caption="before the fine-tune", width="stretch"
+        )
+        changed = int(((run.f0 >= 0.5) != (run.f >= 0.5)).sum())
+        c[1].image(
+            figures.segmentation_change(run.f0, run.f),
+            caption=f"after {run.done_steps} steps: {changed} pixels changed "
+            "(green added, magenta removed)",
+            width="stretch",
+        )
+        gt = metrics.betti_numbers(sel.mask, frame=frame)
+        rows = [
+            {
+                "model": name,
+                "accuracy": f"{x['accuracy']:.2%}",
+                "β0, β1": f"{x['beta0']:.0f}, {x['beta1']:.0f}",
+                "false merges": f"{x['merges']:.0f}",
+                "ARI": f"{x['ari']:.3f}",
+                "Betti error": f"{x['betti_error']:.2f}",
+            }
+            for name, x in (
+                ("before", before),
+                (f"after {run.done_steps} steps", after),
+            )
+        ]
+        rows.append({"model": "ground truth", "β0, β1": f"{gt[0]}, {gt[1]}"})
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="lesson_live")
     before, after = _base_f(), _twin_f()
     if before is None or after is None:
-        st.info("The shipped checkpoints are missing: run it live on the Fine-tune page.")
-    else:
+        if not live:
+            st.info("Run the fine-tune on step 7 to see its result here.")
+    elif not live:
+        st.info(
+            f"The live fine-tune of step 7 was skipped: here are the shipped checkpoints, "
+            f"{BASELINE} and its TopoLoss twin {TWIN} (the same start, trained longer "
+            "with λ > 0)."
+        )
         c = st.columns(2)
         c[0].image(
             (before >= 0.5).astype("float32"), caption=f"before: {BASELINE}", width="stretch"
@@ -169,15 +284,9 @@ elif step.view == "finetune":
         changed = int(((before >= 0.5) != (after >= 0.5)).sum())
         c[1].image(
             figures.segmentation_change(before, after),
-            caption=f"after: {TWIN}, {changed} pixels changed",
+            caption=f"after: {TWIN}, {changed} pixels changed (green added, magenta removed)",
             width="stretch",
         )
-    st.markdown("[Run a fine-tune live on this image →](finetune)")
-elif step.view == "result":
-    before, after = _base_f(), _twin_f()
-    if before is None or after is None:
-        st.info("The shipped checkpoints are missing.")
-    else:
         rows = []
         for name, x in ((BASELINE, before), (TWIN, after)):
             s = cache.evaluate(x, sel.mask)
@@ -187,10 +296,11 @@ elif step.view == "result":
                     "model": name,
                     "accuracy": f"{s['accuracy']:.2%}",
                     "β0, β1": f"{b[0]}, {b[1]}",
+                    "false merges": f"{s['merges']:.0f}",
                     "ARI": f"{s['ari']:.3f}",
                     "Betti error": f"{s['betti_error']:.2f}",
                 }
             )
         gt = metrics.betti_numbers(sel.mask, frame=frame)
         rows.append({"model": "ground truth", "β0, β1": f"{gt[0]}, {gt[1]}"})
-        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="lesson_shipped")

@@ -61,6 +61,12 @@ def test_finetune_runs_and_compares_before_and_after():
     assert {"before", "after", "change"} <= set(compare.columns) and len(compare) == 12
     assert {"False merges", "False splits"} <= set(compare["measure"])
     assert {"False merges", "False splits"} <= labels
+    # the diagram of the costliest hole's 65² patch moved with the run, one frame a chunk
+    assert run.window[1] - run.window[0] == 65 == run.window[3] - run.window[2]
+    assert run.motion.step == 3 and run.motion.trails.steps[0] == 0
+    assert list(run.motion.trails.steps) == sorted(set(run.motion.trails.steps))
+    chart = next(c for c in at.get("plotly_chart") if "ft_motion" in (c.proto.id or ""))
+    assert "after step 3" in chart.proto.spec
 
 
 def test_stop_keeps_the_steps_and_sessions_do_not_share_runs():
@@ -126,12 +132,38 @@ def test_advance_works_in_chunks_and_stop_keeps_the_steps():
     assert T.advance(run, budget_s=0.0) == 1  # at least one step per chunk
     T.advance(run, budget_s=0.0)
     assert run.running and run.done_steps == 2 and run.snapshots[-1][0] == 2
+    assert run.wall_steps_per_s > 0 and run.eta_s() > 0  # 48 steps left at that rate
     T.stop(run)
     assert T.advance(run) == 0 and run.status == "stopped" and run.done_steps == 2
+    assert run.eta_s() is None and run.wall_end is not None  # the clock stopped
     before, after = T.compare(run)
     assert set(before) == set(after) >= {"beta0", "beta1", "l_topo", "betti_error", "accuracy"}
     assert [c["step"] for c in run.curves()] == [1, 2]
     assert not model.training  # left in eval mode
+
+
+def test_the_moving_diagram_gets_a_frame_per_chunk_and_one_at_the_end():
+    image, mask = _tiny()
+    torch.manual_seed(0)
+    model = nets.build("unet", base=2, depth=1)
+    run = T.new_run(model, image, mask, lam=0.1, steps=5, batch=2, preview_every=2, window=20)
+    r0, r1, c0, c1 = run.window
+    assert (r1 - r0, c1 - c0) == (20, 20) and 0 <= r0 and r1 <= 40 and 0 <= c0 and c1 <= 40
+    assert run.motion.step == 0 and run.motion.trails.steps == (0,)
+    assert np.array_equal(run.motion.f, run.f0[r0:r1, c0:c1])
+    T.advance(run, budget_s=0.0)
+    T.advance(run, budget_s=0.0)
+    assert run.motion.trails.steps == (0, 1, 2) and run.motion.step == 2
+    # step 2 had a snapshot: the frame is its crop, the same f the page shows
+    assert np.array_equal(run.motion.f, run.snapshots[-1][1][r0:r1, c0:c1])
+    T.stop(run)
+    T.advance(run)
+    assert run.status == "stopped" and run.motion.trails.steps == (0, 1, 2)
+    whole = T.new_run(model, image, mask, lam=0.0, steps=1, batch=2, window=0)
+    assert whole.window == (0, 40, 0, 40)
+    none = T.new_run(model, image, mask, lam=0.0, steps=1, batch=2)
+    T.advance(none)
+    assert none.motion is None and none.status == "done"
 
 
 def test_a_cached_checkpoint_is_copied_never_trained(tiny_manifest):

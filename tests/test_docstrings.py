@@ -19,6 +19,7 @@ MODULES = [
     "filtration",
     "provenance",
     "lesson",
+    "motion",
     "checkpoints",
 ]
 

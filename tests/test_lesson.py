@@ -7,7 +7,8 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from topoviz.lesson import STEPS, step_index
+from topoviz.lesson import BASELINE, LIVE, STEPS, TWIN, step_index
+from topoviz.ui import training as T
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = str(ROOT / "pages/8_lesson.py")
@@ -55,3 +56,48 @@ def test_a_link_opens_its_step():
     at.run()
     assert not at.exception
     assert at.title[0].value == f"5. {STEPS[4].title}"
+
+
+def _to_step(at: AppTest, view: str) -> AppTest:
+    while STEPS[int(at.query_params["step"]) - 1].view != view:
+        next(b for b in at.button if "Next" in b.label).click().run()
+        assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_the_result_step_says_when_the_live_fine_tune_was_skipped():
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.query_params["step"] = str(len(STEPS))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("was skipped" in i.value and TWIN in i.value for i in at.info)
+    table = at.dataframe[0].value
+    assert list(table["model"]) == [BASELINE, TWIN, "ground truth"]
+
+
+def test_the_fine_tune_step_trains_live_and_the_result_shows_that_run(monkeypatch):
+    monkeypatch.setitem(LIVE, "steps", 3)  # the page reads the same dict
+    at = AppTest.from_file(PAGE, default_timeout=180)
+    at.query_params["step"] = "1"
+    at.run()
+    _to_step(at, "finetune")
+    assert "_lesson_run" not in at.session_state
+    at.button(key="lesson_start_btn").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    for _ in range(10):
+        run = at.session_state["_lesson_run"]
+        if not run.running:
+            break
+        at.run()  # one chunk per run (AppTest does not fire run_every)
+    assert run.status == "done" and run.done_steps == 3 and run.lam == LIVE["lam"]
+    assert run.start == BASELINE and run.motion.step == 3
+    chart = next(c for c in at.get("plotly_chart") if "lesson_motion" in (c.proto.id or ""))
+    assert "after step 3" in chart.proto.spec
+    assert any("3 / 3" in p.proto.text for p in at.get("progress"))
+    _to_step(at, "result")
+    assert any("live fine-tune on step 7: 3 steps" in c.value for c in at.caption)
+    table = at.dataframe[0].value
+    assert list(table["model"]) == ["before", "after 3 steps", "ground truth"]
+    before, after = T.compare(run)
+    assert table["Betti error"][1] == f"{after['betti_error']:.2f}"
+    assert not any("was skipped" in i.value for i in at.info)

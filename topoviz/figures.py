@@ -37,6 +37,7 @@ __all__ = [
     "barcode",
     "betti_curves",
     "diagram_plot",
+    "diagram_motion",
     "critical_pixels_overlay",
     "push_landing_map",
     "error_map",
@@ -696,6 +697,68 @@ def matching_arrows(fig: go.Figure) -> list[tuple[np.ndarray, np.ndarray]]:
             xy = np.stack([np.asarray(t.x, float), np.asarray(t.y, float)], axis=1)
             out.append((xy[0::3], xy[1::3]))
     return out
+
+
+def diagram_motion(
+    dgm_f: Diagram,
+    dgm_g: Diagram,
+    matching: Matching,
+    trails: Any,
+    step: int,
+    max_arrows: int = 40,
+) -> go.Figure:
+    """Dgm(f) of one dimension while training, each dot with its trail and its arrow.
+
+    :func:`diagram_plot` of ``trails.dim`` (dots, ground-truth diamonds, orange arrows
+    to each dot's partner under ``matching``), plus where every followed dot was at the
+    earlier frames of ``trails`` (a :class:`topoviz.motion.Trails` whose newest frame
+    is ``dgm_f``): a line through its past positions and small markers that fade with
+    age. Trails of dots matched to ground-truth dots are drawn in the dimension's
+    colour, the others in grey. Dots below ``trails.min_persistence`` are hidden.
+    """
+    k = trails.dim
+    fig = diagram_plot(
+        dgm_f, dgm_g, matching, max_arrows=max_arrows,
+        min_persistence=trails.min_persistence, dims=(k,),
+    )  # fmt: skip
+    paths = np.asarray(trails.paths)
+    t = len(paths)
+    matched = matching[k].partner[np.asarray(trails.index, np.int64)] >= 0
+    age = np.linspace(0.15, 0.6, t)[:, None] * np.ones((1, paths.shape[1]))
+    for group, color, name in (
+        (matched, DIM_COLORS[k], "matched to a ground-truth dot"),
+        (~matched, "#9a9a9a", "matched to the diagonal"),
+    ):
+        if t < 2 or not group.any():
+            continue
+        moved = np.isfinite(paths[:-1, group]).any(axis=(0, 2))
+        idx = np.flatnonzero(group)[moved]
+        if not len(idx):
+            continue
+        seg = np.concatenate([paths[:, idx], np.full((1, len(idx), 2), np.nan)], axis=0)
+        line = seg.transpose(1, 0, 2).reshape(-1, 2)  # one trail after another, NaN between
+        fig.add_trace(
+            go.Scatter(
+                x=line[:, 0], y=line[:, 1], mode="lines",
+                line={"color": color, "width": 1.5}, opacity=0.35, hoverinfo="skip",
+                name=f"trails since step {trails.steps[0]}: {len(idx)} dots {name}",
+                connectgaps=False,
+            ),
+            row=1, col=1,
+        )  # fmt: skip
+        past = paths[:-1, idx].reshape(-1, 2)
+        keep = np.isfinite(past).all(axis=1)
+        fig.add_trace(
+            go.Scatter(
+                x=past[keep, 0], y=past[keep, 1], mode="markers",
+                marker={"color": color, "size": 5, "opacity": age[:-1, idx].ravel()[keep]},
+                hoverinfo="skip", showlegend=False,
+            ),
+            row=1, col=1,
+        )  # fmt: skip
+    title = next(a for a in fig.layout.annotations if not a.showarrow)  # the subplot's
+    title.text = f"Dgm(f), {DIM_NAMES[k].split(' (')[0]} (dim {k}), after step {step}"
+    return fig
 
 
 def dot_rows(

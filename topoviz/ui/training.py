@@ -24,11 +24,13 @@ import streamlit as st
 import torch
 from torch import nn
 
-from topoviz import nets
+from topoviz import motion, nets
 from topoviz.checkpoints import CheckpointError
 from topoviz.inference import predict
 from topoviz.loss import topo_loss
+from topoviz.matching import Matching
 from topoviz.metrics import betti_numbers, evaluate_all
+from topoviz.persistence import Diagram
 from topoviz.train import StepReport, fine_tune
 from topoviz.ui import cache
 from topoviz.ui import state as S
@@ -47,6 +49,7 @@ LR = "ft_lr"
 SEED = "ft_seed"
 BATCH = "ft_batch"
 PREVIEW_EVERY = "ft_preview_every"
+WINDOW = "ft_window"  # the side of the patch whose diagram moves (0: whole image)
 SWEEP_START = "sw_start"
 SWEEP_LAMS = "sw_lams"
 SWEEP_STEPS = "sw_steps"
@@ -60,10 +63,14 @@ UNTRAINED_LABEL = "untrained network — train it here"
 UPLOADED = "uploaded"  # the checkpoint uploaded in the sidebar (this session only)
 UPLOADED_LABEL = "checkpoint uploaded in the sidebar"
 PATCH = 65  # the paper's 65 × 65 training patches (Sec. 3)
-CHUNK_S = 1.0  # training time per fragment rerun (drawing costs about as much again)
+CHUNK_S = 1.5  # training time per fragment rerun; drawing and the tick add ~0.5-0.7 s to each
 TICK_S = 0.2  # run_every of the fragment while a run is going
 LAMBDA_CHOICES = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
 EVAL_SEED = 0  # Betti-error patches: the same for before and after
+MOTION_DIM = 1  # the diagram that moves: holes (the paper's footnote 8: dimension 1)
+MOTION_MIN_PERSISTENCE = 0.02  # dots nearer the diagonal are neither followed nor drawn
+MOTION_CONTEXT = 32  # pixels around the patch the net sees when the patch is predicted
+MOTION_KEEP = 300  # frames of the trails kept: every chunk of a 300-step run, from step 0
 
 DEFAULTS = {
     START: "",  # first shipped checkpoint, else untrained (see default_start)
@@ -73,6 +80,7 @@ DEFAULTS = {
     SEED: 0,
     BATCH: 8,
     PREVIEW_EVERY: 10,
+    WINDOW: 65,
     SWEEP_START: "",
     SWEEP_LAMS: [0.0, 0.05, 0.2, 0.5],
     SWEEP_STEPS: 40,
@@ -81,6 +89,14 @@ DEFAULTS = {
     RULE: "paper",
     SWEEP_RULE: "paper",
 }
+
+#: The sides of the patch whose diagram moves while a run trains (0: the whole image).
+WINDOW_CHOICES = (65, 129, 0)
+
+
+def window_label(size: int) -> str:
+    return "whole image" if size == 0 else f"{size}×{size} around the costliest hole"
+
 
 #: The matching rules of L_topo a run can use, with the words the pages show.
 RULE_LABELS = {
@@ -182,6 +198,57 @@ def measure(
 
 
 @dataclass
+class Motion:
+    """The moving diagram of a run: the patch's newest frame and every dot's trail."""
+
+    step: int
+    f: np.ndarray  # the likelihood on the patch at ``step``
+    dgm: Diagram
+    dgm_g: Diagram
+    matching: Matching
+    trails: motion.Trails
+
+
+def diagram_window(
+    f: np.ndarray, mask: np.ndarray, frame: bool, size: int, rule: str = "paper"
+) -> tuple[int, int, int, int]:
+    """The ``size``² patch around the costliest hole of ``f`` (its gap); 0 = whole image."""
+    h, w = f.shape
+    if size <= 0 or size >= max(h, w):
+        return 0, h, 0, w
+    dgm, _, m = motion.patch_matching(f, mask, None, frame, "paper" if rule == "betti" else rule)
+    d = dgm[MOTION_DIM]
+    pixels = np.stack([d.birth_pixel, d.death_pixel], axis=1)
+    return motion.costliest_window(pixels, m[MOTION_DIM].dot_cost, (h, w), size)
+
+
+def patch_likelihood(model: nn.Module, image: np.ndarray, window) -> np.ndarray:
+    """f on ``window`` only, the net seeing :data:`MOTION_CONTEXT` pixels around it."""
+    r0, r1, c0, c1 = window
+    h, w = image.shape[:2]
+    a, b = max(0, r0 - MOTION_CONTEXT), min(h, r1 + MOTION_CONTEXT)
+    c, d = max(0, c0 - MOTION_CONTEXT), min(w, c1 + MOTION_CONTEXT)
+    return predict(model, image[a:b, c:d])[r0 - a : r1 - a, c0 - c : c1 - c]
+
+
+def motion_frame(run: Run, f: np.ndarray | None = None) -> Motion:
+    """Add the diagram of the run's patch now (``f``: the patch's likelihood, else
+    predicted) to the run's moving diagram; return it."""
+    if f is None:
+        f = patch_likelihood(run.model, run.image, run.window)
+    r0, r1, c0, c1 = run.window
+    dgm, dgm_g, m = motion.patch_matching(
+        f, run.mask[r0:r1, c0:c1], None, run.frame, run.rule, (MOTION_DIM,)
+    )
+    old = run.motion.trails if run.motion is not None else None
+    trails = motion.extend(
+        old, run.done_steps, dgm, MOTION_DIM, MOTION_MIN_PERSISTENCE, keep=MOTION_KEEP
+    )
+    run.motion = Motion(run.done_steps, f, dgm, dgm_g, m, trails)
+    return run.motion
+
+
+@dataclass
 class Run:
     """A fine-tuning run in progress or finished (what ``session_state`` holds)."""
 
@@ -210,6 +277,29 @@ class Run:
     after: dict | None = None
     rule: str = "paper"
     structure: str = "membranes"  # the regions of merges / splits
+    window: tuple[int, int, int, int] | None = None  # the patch whose diagram moves
+    motion: Motion | None = None
+    wall_start: float | None = None  # time.monotonic() of the first chunk
+    wall_end: float | None = None  # ... and of the run's end
+
+    @property
+    def wall_seconds(self) -> float:
+        """Seconds since the first chunk began (to the end, once ended): training,
+        drawing and the pauses between chunks, what a watcher waits."""
+        if self.wall_start is None:
+            return 0.0
+        return (self.wall_end or time.monotonic()) - self.wall_start
+
+    @property
+    def wall_steps_per_s(self) -> float:
+        """Steps per second of :attr:`wall_seconds` (the rate the page shows)."""
+        wall = self.wall_seconds
+        return self.done_steps / wall if wall > 0 else 0.0
+
+    def eta_s(self) -> float | None:
+        """Seconds left at the rate so far (None before a rate is known)."""
+        rate = self.wall_steps_per_s
+        return (self.steps - self.done_steps) / rate if rate > 0 and self.running else None
 
     @property
     def running(self) -> bool:
@@ -255,8 +345,13 @@ def new_run(
     f0: np.ndarray | None = None,
     rule: str = "paper",
     structure: str = "membranes",
+    window: int | None = None,
 ) -> Run:
-    """A run that will train ``model`` (in place: pass a copy) on one image and mask."""
+    """A run that will train ``model`` (in place: pass a copy) on one image and mask.
+
+    ``window``: follow the diagram of the ``window``² patch around the costliest hole
+    of the starting f after every chunk (0: of the whole image; None: no diagram).
+    """
     image = gray(image)
     mask = np.asarray(mask, bool)
     run = Run(
@@ -290,6 +385,10 @@ def new_run(
         preview=image if run.preview_every > 0 else None,
         stop=lambda: run.stop_requested,
     )
+    if window is not None:
+        run.window = diagram_window(run.f0, mask, frame, window, rule)
+        r0, r1, c0, c1 = run.window
+        motion_frame(run, run.f0[r0:r1, c0:c1])
     return run
 
 
@@ -298,7 +397,11 @@ def _finish(run: Run, status: str) -> None:
         run.gen.close()  # fine_tune leaves the model in eval mode
         run.gen = None
     run.status = status
+    run.wall_end = time.monotonic()
     run.f = predict(run.model, run.image)
+    if run.window is not None and run.motion is not None and run.motion.step < run.done_steps:
+        r0, r1, c0, c1 = run.window
+        motion_frame(run, run.f[r0:r1, c0:c1])
 
 
 def advance(run: Run, budget_s: float = CHUNK_S) -> int:
@@ -309,6 +412,8 @@ def advance(run: Run, budget_s: float = CHUNK_S) -> int:
     when :func:`stop` was asked, ``failed`` (with ``error``) if a step raised.
     """
     t0 = time.perf_counter()
+    if run.wall_start is None:
+        run.wall_start = time.monotonic()
     n = 0
     while run.running:
         if run.stop_requested:
@@ -322,6 +427,7 @@ def advance(run: Run, budget_s: float = CHUNK_S) -> int:
         except Exception as error:  # noqa: BLE001 — shown on the page, the app goes on
             run.gen = None
             run.status, run.error = "failed", f"{type(error).__name__}: {error}"
+            run.wall_end = time.monotonic()
             break
         if report.snapshot is not None:
             run.snapshots.append((report.step, report.snapshot))
@@ -332,6 +438,13 @@ def advance(run: Run, budget_s: float = CHUNK_S) -> int:
             _finish(run, "done")
         elif time.perf_counter() - t0 >= budget_s:
             break
+    if run.running and run.window is not None and n:
+        # one frame of the moving diagram per chunk (from this step's snapshot if any)
+        crop = None
+        if run.snapshots and run.snapshots[-1][0] == run.done_steps:
+            r0, r1, c0, c1 = run.window
+            crop = run.snapshots[-1][1][r0:r1, c0:c1]
+        motion_frame(run, crop)
     run.train_seconds += time.perf_counter() - t0
     return n
 
@@ -534,4 +647,47 @@ def rule_select(key: str, disabled: bool) -> None:
         format_func=RULE_LABELS.__getitem__,
         disabled=disabled,
         help=RULE_HELP,
+    )
+
+
+def show_motion(run: Run, key: str) -> None:
+    """The moving diagram of ``run`` beside its patch (start vs now, changes coloured)."""
+    from topoviz import figures
+
+    mo = run.motion
+    if mo is None:
+        return
+
+    def big(x: np.ndarray) -> np.ndarray:  # pixels stay sharp squares on a projector
+        k = max(1, 260 // max(x.shape[:2]))
+        return np.repeat(np.repeat(x, k, axis=0), k, axis=1)
+
+    r0, r1, c0, c1 = run.window
+    whole = (r1 - r0, c1 - c0) == run.image.shape[:2]
+    where = "the whole image" if whole else f"the patch rows {r0}–{r1 - 1}, columns {c0}–{c1 - 1}"
+    left, right = st.columns([3, 2])
+    with left:
+        st.plotly_chart(
+            figures.diagram_motion(mo.dgm, mo.dgm_g, mo.matching, mo.trails, mo.step),
+            key=f"{key}_motion",
+        )
+    with right:
+        f0 = run.f0[r0:r1, c0:c1]
+        changed = int(((f0 >= 0.5) != (mo.f >= 0.5)).sum())
+        i = st.columns(2)
+        i[0].image(big(f0), caption="f at the start", clamp=True, width="stretch")
+        i[1].image(big(mo.f), caption=f"f after step {mo.step}", clamp=True, width="stretch")
+        st.image(
+            big(figures.segmentation_change(f0, mo.f)),
+            caption=f"f ≥ 0.5 after step {mo.step}: {changed} pixels changed since the start "
+            "(green added, magenta removed)",
+            width="stretch",
+        )
+    st.caption(
+        f"Holes (dimension 1, as in the paper's footnote 8) of f on {where}, framed like a "
+        "training patch. Orange arrows: where L_topo pulls each dot (its match, "
+        f"{RULE_LABELS[run.rule].split(':')[0]} rule); the faint lines and dots behind a dot: "
+        f"where it was after each chunk since step {mo.trails.steps[0]} (coloured: matched to "
+        "a ground-truth hole; grey: pushed to the diagonal). L_topo of the patch now: "
+        f"{mo.matching.loss:.4f}."
     )

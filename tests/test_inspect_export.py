@@ -1,0 +1,86 @@
+"""Inspect's metrics CSV: its columns, and its numbers equal to the page's and the library's."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+from streamlit.testing.v1 import AppTest
+
+from topoviz.metrics import betti_numbers, evaluate_all
+from topoviz.ui.export import INSPECT_COLUMNS, inspect_metrics
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def downloads(monkeypatch) -> dict[str, bytes]:
+    """Every file the page offers for download, by file name (AppTest keeps no media)."""
+    files: dict[str, bytes] = {}
+    keep = MemoryMediaFileStorage.load_and_get_id
+
+    def load(self, path_or_data, mimetype, kind, filename=None):
+        if filename is not None and isinstance(path_or_data, (bytes, str)):
+            data = path_or_data.encode() if isinstance(path_or_data, str) else path_or_data
+            files[filename] = data
+        return keep(self, path_or_data, mimetype, kind, filename)
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", load)
+    return files
+
+
+def test_the_metrics_csv_holds_what_inspect_shows_and_the_library_computes(downloads):
+    at = AppTest.from_file(str(ROOT / "pages/4_inspect.py"), default_timeout=180)
+    at.session_state["sample"] = "membranes_0"
+    at.session_state["likelihood"] = "image"  # f from the image itself: no checkpoint needed
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    sel = at.session_state["_selection"]
+    assert any("CSV" in b.proto.label for b in at.get("download_button"))
+    csv = pd.read_csv(io.BytesIO(downloads["membranes_0_metrics.csv"]))
+
+    # columns: who, then β, then every metric of the library, in one header
+    scores = evaluate_all(sel.f, sel.mask, seed=0, structure="membranes")
+    assert tuple(csv.columns[: len(INSPECT_COLUMNS)]) == INSPECT_COLUMNS
+    assert set(scores) <= set(csv.columns)
+    # rows: this segmentation, then the calibration rows of the expander's table
+    table = at.table[0].value
+    assert list(csv["segmentation"])[1:] == list(table["segmentation"])[1:]
+    assert csv["segmentation"][0] == f"f >= 0.5 ({sel.source})"
+    assert (csv["image"] == "membranes_0").all() and (csv["structure"] == "membranes").all()
+
+    # the numbers of the first row: the library's, for this f and mask
+    first = csv.iloc[0]
+    for key, value in scores.items():
+        assert first[key] == pytest.approx(value, rel=1e-9, abs=1e-12), key
+    assert (first["beta0"], first["beta1"]) == betti_numbers(sel.f >= 0.5, frame=sel.frame)
+    gt = betti_numbers(sel.mask, frame=sel.frame)
+    assert (csv["beta0_gt"] == gt[0]).all() and (csv["beta1_gt"] == gt[1]).all()
+    assert csv["beta0"][1:].isna().all()  # the calibration rows have no segmentation β
+
+    # ... and what the page shows, to its rounding
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Betti error"] == f"{first['betti_error']:.2f}"
+    assert shown["ARI"] == f"{first['ari']:.3f}"
+    assert shown["VOI"] == f"{first['voi']:.3f}"
+    assert shown["Accuracy"] == f"{first['accuracy']:.3f}"
+    assert shown["False merges"] == f"{first['merges']:.0f}"
+    assert shown["β segmentation (β0, β1)"] == f"({first['beta0']:.0f}, {first['beta1']:.0f})"
+    for i, row in csv.iterrows():  # the calibration table, row by row
+        assert table["Betti error"][i] == f"{row['betti_error']:.2f}"
+        assert table["merges"][i] == f"{row['merges']:.0f}"
+        assert table["ARI"][i] == f"{row['ari']:.3f}"
+
+
+def test_inspect_metrics_puts_the_segmentation_first():
+    scores = {"ari": 0.5, "merges": 1.0}
+    refs = {"GT shifted 1 px": {"ari": 0.9, "merges": 0.0, "injected": 0}}
+    df = inspect_metrics("x", "image", True, "membranes", (3, 4), (1, 5), scores, refs)
+    assert list(df.columns) == [*INSPECT_COLUMNS, "ari", "merges", "injected"]
+    assert list(df["segmentation"]) == ["f >= 0.5 (image)", "GT shifted 1 px"]
+    assert df["beta1"][0] == 4 and np.isnan(df["beta1"][1]) and df["beta1_gt"][1] == 5
+    assert df["ari"].tolist() == [0.5, 0.9]

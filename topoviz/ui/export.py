@@ -1,0 +1,52 @@
+"""What the pages let a user download as tables (CSV)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+
+#: The leading columns of Inspect's metrics CSV; the metric columns follow, named as in
+#: ``topoviz.metrics.evaluate_all`` (plus ``injected`` for the calibration rows).
+INSPECT_COLUMNS = (
+    "image",
+    "segmentation",
+    "frame",
+    "structure",
+    "beta0_gt",
+    "beta1_gt",
+    "beta0",
+    "beta1",
+)
+
+
+def inspect_metrics(
+    image: str,
+    source: str,
+    frame: bool,
+    structure: str,
+    betti: tuple[int, int],
+    betti_gt: tuple[int, int],
+    scores: Mapping[str, float],
+    references: Mapping[str, Mapping[str, float]],
+) -> pd.DataFrame:
+    """Inspect's metrics table: the segmentation ``f >= 0.5`` first, then the
+    calibration rows made from the ground truth alone (``references``).
+
+    ``betti`` (β0, β1 of the segmentation) fills ``beta0`` / ``beta1`` of the first
+    row only; the calibration rows leave them empty.
+    """
+    rows = []
+    for i, (name, r) in enumerate({f"f >= 0.5 ({source})": scores, **references}.items()):
+        row = {
+            "image": image,
+            "segmentation": name,
+            "frame": frame,
+            "structure": structure,
+            "beta0_gt": betti_gt[0],
+            "beta1_gt": betti_gt[1],
+            "beta0": betti[0] if i == 0 else None,
+            "beta1": betti[1] if i == 0 else None,
+        }
+        rows.append(row | dict(r))
+    return pd.DataFrame(rows)
