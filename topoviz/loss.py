@@ -19,8 +19,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from topoviz.matching import ALL_RULES, Matching, betti_match, betti_matches, match
-from topoviz.persistence import Diagram, diagram, diagrams
+from topoviz.matching import ALL_RULES, Matching, betti_matches, match, match_images
+from topoviz.persistence import Diagram, diagrams
 
 __all__ = ["CriticalTargets", "critical_targets", "topo_loss", "TopoLoss", "SKIP_RULES"]
 
@@ -242,12 +242,8 @@ def topo_loss(
     g_np = _ground_truth(g, "g")
     if g_np.shape != tuple(f.shape):
         raise ValueError(f"g has shape {g_np.shape} but f has {tuple(f.shape)}")
-    if rule == "betti":
-        m = betti_match(f_np, g_np, frame=frame, dims=dims)
-        ct = critical_targets(m.diagram_f, m)
-    else:
-        dgm_f = diagram(f_np, frame=frame, dims=dims)
-        ct = critical_targets(dgm_f, match(dgm_f, diagram(g_np, frame=frame, dims=dims), rule))
+    dgm_f, _, m = match_images(f_np, g_np, frame, rule, dims)
+    ct = critical_targets(dgm_f, m)
     rows = torch.as_tensor(ct.pixel[:, 0], device=f.device)
     cols = torch.as_tensor(ct.pixel[:, 1], device=f.device)
     targets = torch.as_tensor(ct.target, dtype=_loss_dtype(f), device=f.device)

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from topoviz.persistence import Diagram
+from topoviz.persistence import Diagram, diagram
 
 __all__ = [
     "DimMatching",
@@ -35,6 +35,7 @@ __all__ = [
     "match",
     "betti_match",
     "betti_matches",
+    "match_images",
     "diagonal_projection",
     "RULES",
     "ALL_RULES",
@@ -444,3 +445,31 @@ def betti_match(
     if fa.ndim != 2 or fa.shape != ga.shape:
         raise ValueError(f"f and g must be H x W of the same shape; got {fa.shape} and {ga.shape}")
     return betti_matches(fa[None], ga[None], frame, dims)[0]
+
+
+def match_images(
+    f: np.ndarray,
+    g: np.ndarray,
+    frame: bool = True,
+    rule: str = "paper",
+    dims: tuple[int, ...] | list[int] = (0, 1),
+) -> tuple[Diagram, Diagram, Matching]:
+    """``(Dgm(f), Dgm(g), matching)`` of two images under any rule of :data:`ALL_RULES`.
+
+    The one place that knows that ``"betti"`` matches through the images
+    (:func:`betti_match`) while the other rules match the two diagrams (:func:`match`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> g = np.zeros((7, 7)); g[1:6, 1:6] = 1; g[2:5, 2:5] = 0
+    >>> f = g * 0.9; f[1, 3] = 0.3          # a gap in the ring
+    >>> [round(match_images(f, g, rule=r)[2].loss, 4) for r in ALL_RULES]
+    [0.5, 0.5, 0.5]
+    """
+    fa, ga = np.asarray(f, np.float64), np.asarray(g, np.float64)
+    if rule == "betti":
+        m = betti_match(fa, ga, frame, dims=dims)
+        return m.diagram_f, m.diagram_g, m
+    dgm_f, dgm_g = diagram(fa, frame, dims), diagram(ga, frame, dims)
+    return dgm_f, dgm_g, match(dgm_f, dgm_g, rule)

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from topoviz.matching import Matching, betti_match, match
-from topoviz.persistence import Diagram, diagram
+from topoviz.matching import Matching, match_images
+from topoviz.persistence import Diagram
 
 __all__ = ["Trails", "costliest_window", "extend", "follow", "patch_matching", "track"]
 
@@ -275,10 +275,4 @@ def patch_matching(
     if window is not None:
         r0, r1, c0, c1 = window
         f, g = f[r0:r1, c0:c1], g[r0:r1, c0:c1]
-    f = np.asarray(f, np.float64)
-    g = np.asarray(g, np.float64)
-    if rule == "betti":
-        m = betti_match(f, g, frame, dims=dims)
-        return m.diagram_f, m.diagram_g, m
-    dgm_f, dgm_g = diagram(f, frame, dims), diagram(g, frame, dims)
-    return dgm_f, dgm_g, match(dgm_f, dgm_g, rule)
+    return match_images(f, g, frame, rule, dims)
