@@ -26,6 +26,8 @@ HIGHER = {"accuracy"}
 
 
 RULES = {"topo": "TopoLoss, paper's rule", "betti": "TopoLoss, Betti matching"}
+#: pooled_table's title for a twin given as evaluate JSON (``--twin``)
+TITLES = {**RULES, "json": "the twin evaluated (--twin)"}
 
 
 def twin_of(entry: dict) -> str:
@@ -70,7 +72,7 @@ def pooled_table(name: str, pairs: list[dict[str, dict]], twin: str = "topo") ->
     """The three folds pooled, one TopoLoss twin (``topo`` or ``betti``) against its
     λ = 0 control, image by image."""
     lines = [
-        f"#### {SETS[name]}, the three folds pooled: {RULES[twin]} against the λ = 0 control",
+        f"#### {SETS[name]}, the three folds pooled: {TITLES[twin]} against the λ = 0 control",
         "",
         "| measure | control | TopoLoss | change | images better / worse / same | Wilcoxon p |",
         "| --- | --- | --- | --- | --- | --- |",
@@ -171,6 +173,18 @@ def calibration_table(name: str, results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def evaluated_twin(pairs: list[dict[str, dict]], results: list[dict]) -> list[dict[str, dict]]:
+    """``pairs`` with a twin ``"json"`` from ``evaluate --json`` results (one per fold,
+    in fold order): a net that is not in the manifest, scored like the shipped ones."""
+    out = []
+    for nets, res in zip(pairs, results, strict=True):
+        if [r["name"] for r in res["per_image"]] != [str(n) for n in nets["bce"]["held_out"]]:
+            raise SystemExit("an evaluation's images are not its fold's held-out images")
+        per_image = {m: [r[m] for r in res["per_image"]] for m in COLUMNS}
+        out.append({**nets, "json": {"metrics": {"per_image": per_image}}})
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     """Print the tables; ``--references FILE ...`` adds the calibration tables from the
     JSON of ``python -m topoviz evaluate --data D --fold K/3 --references --n-patches 200
@@ -179,7 +193,21 @@ def main(argv: list[str] | None = None) -> int:
 
     p = argparse.ArgumentParser(prog="python models/tables.py", description=__doc__)
     p.add_argument("--references", nargs="*", default=[], help="evaluate --references JSON files")
+    p.add_argument(
+        "--twin",
+        nargs=4,
+        metavar=("SET", "F1", "F2", "F3"),
+        help="only the pooled table of another twin of SET (isbi12, crackforest) against "
+        "the shipped controls, from its three folds' `evaluate --checkpoint X --json`",
+    )
     args = p.parse_args(argv)
+    if args.twin:
+        name, *files = args.twin
+        manifest = json.loads((ROOT / "models" / "manifest.json").read_text(encoding="utf-8"))
+        results = [json.loads(Path(f).read_text(encoding="utf-8")) for f in files]
+        pairs = evaluated_twin(rows_by_set(manifest)[name], results)
+        print(pooled_table(name, pairs, "json"))
+        return 0
     refs: dict[str, list] = {}
     for path in args.references:
         res = json.loads(Path(path).read_text(encoding="utf-8"))
