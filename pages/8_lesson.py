@@ -101,20 +101,32 @@ def _window(d: tuple[int, int] | None, half: int = 20) -> tuple[int, int, int, i
     return max(0, r - half), min(h, r + half), max(0, c - half), min(w, c + half)
 
 
-def _twin_f() -> np.ndarray | None:
-    entry = next((e for e in cache.manifest()[0] if e["name"] == TWIN), None)
+def _predicted(name: str) -> np.ndarray | None:
+    """f of the shipped checkpoint ``name`` on the lesson's image (None: not shipped)."""
+    entry = next((e for e in cache.manifest()[0] if e["name"] == name), None)
     if entry is None:
         return None
     mtime = cache.checkpoint_path(entry["file"]).stat().st_mtime
     return cache.predict(entry["file"], mtime, sel.image)
 
 
-def _base_f() -> np.ndarray | None:
-    entry = next((e for e in cache.manifest()[0] if e["name"] == BASELINE), None)
-    if entry is None:
-        return None
-    mtime = cache.checkpoint_path(entry["file"]).stat().st_mtime
-    return cache.predict(entry["file"], mtime, sel.image)
+def _result_row(name: str, scores: dict, betti: tuple[int, int]) -> dict:
+    """A row of the result table: ``scores`` as ``cache.evaluate`` gives them."""
+    return {
+        "model": name,
+        "accuracy": f"{scores['accuracy']:.2%}",
+        "β0, β1": f"{betti[0]:.0f}, {betti[1]:.0f}",
+        "false merges": f"{scores['merges']:.0f}",
+        "ARI": f"{scores['ari']:.3f}",
+        "Betti error": f"{scores['betti_error']:.2f}",
+    }
+
+
+def _result_table(rows: list[dict], gt_betti: tuple[int, int], key: str) -> None:
+    """The rows and the ground truth's Betti numbers (its other cells: —)."""
+    gt = dict.fromkeys(rows[0], "—") | {"model": "ground truth"}
+    gt["β0, β1"] = f"{gt_betti[0]}, {gt_betti[1]}"
+    st.dataframe(pd.DataFrame([*rows, gt]), hide_index=True, width="stretch", key=key)
 
 
 if step.view == "problem":
@@ -250,24 +262,12 @@ elif step.view == "result":
             "(green added, magenta removed)",
             width="stretch",
         )
-        gt = metrics.betti_numbers(sel.mask, frame=frame)
         rows = [
-            {
-                "model": name,
-                "accuracy": f"{x['accuracy']:.2%}",
-                "β0, β1": f"{x['beta0']:.0f}, {x['beta1']:.0f}",
-                "false merges": f"{x['merges']:.0f}",
-                "ARI": f"{x['ari']:.3f}",
-                "Betti error": f"{x['betti_error']:.2f}",
-            }
-            for name, x in (
-                ("before", before),
-                (f"after {run.done_steps} steps", after),
-            )
+            _result_row(name, x, (x["beta0"], x["beta1"]))
+            for name, x in (("before", before), (f"after {run.done_steps} steps", after))
         ]
-        rows.append({"model": "ground truth", "β0, β1": f"{gt[0]}, {gt[1]}"})
-        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="lesson_live")
-    before, after = _base_f(), _twin_f()
+        _result_table(rows, metrics.betti_numbers(sel.mask, frame=frame), "lesson_live")
+    before, after = _predicted(BASELINE), _predicted(TWIN)
     if before is None or after is None:
         if not live:
             st.info("Run the fine-tune on step 7 to see its result here.")
@@ -287,20 +287,10 @@ elif step.view == "result":
             caption=f"after: {TWIN}, {changed} pixels changed (green added, magenta removed)",
             width="stretch",
         )
-        rows = []
-        for name, x in ((BASELINE, before), (TWIN, after)):
-            s = cache.evaluate(x, sel.mask)
-            b = metrics.betti_numbers(x >= 0.5, frame=frame)
-            rows.append(
-                {
-                    "model": name,
-                    "accuracy": f"{s['accuracy']:.2%}",
-                    "β0, β1": f"{b[0]}, {b[1]}",
-                    "false merges": f"{s['merges']:.0f}",
-                    "ARI": f"{s['ari']:.3f}",
-                    "Betti error": f"{s['betti_error']:.2f}",
-                }
+        rows = [
+            _result_row(
+                name, cache.evaluate(x, sel.mask), metrics.betti_numbers(x >= 0.5, frame=frame)
             )
-        gt = metrics.betti_numbers(sel.mask, frame=frame)
-        rows.append({"model": "ground truth", "β0, β1": f"{gt[0]}, {gt[1]}"})
-        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="lesson_shipped")
+            for name, x in ((BASELINE, before), (TWIN, after))
+        ]
+        _result_table(rows, metrics.betti_numbers(sel.mask, frame=frame), "lesson_shipped")

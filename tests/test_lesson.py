@@ -73,6 +73,8 @@ def test_the_result_step_says_when_the_live_fine_tune_was_skipped():
     assert any("was skipped" in i.value and TWIN in i.value for i in at.info)
     table = at.dataframe[0].value
     assert list(table["model"]) == [BASELINE, TWIN, "ground truth"]
+    # the ground truth has Betti numbers only: its other cells say so ("—", not None)
+    assert list(table.iloc[2]) == ["ground truth", "—", table.iloc[2]["β0, β1"], "—", "—", "—"]
 
 
 def test_the_fine_tune_step_trains_live_and_the_result_shows_that_run(monkeypatch):
