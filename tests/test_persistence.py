@@ -149,6 +149,11 @@ def test_bad_input_is_refused_clearly(bad, words):
     with pytest.raises(ValueError, match=None) as err:
         diagram(bad)
     assert words in str(err.value)
+    if bad.ndim == 2 and bad.dtype.kind == "f":  # the compiled check of float32 too
+        for stack in (bad[None], bad.astype(np.float32)[None]):
+            with pytest.raises(ValueError, match=None) as err:
+                diagrams(stack)
+            assert words in str(err.value)
 
 
 def test_bad_arguments():
@@ -175,6 +180,61 @@ def test_bool_and_float32_inputs_work():
     g = np.zeros((5, 5), bool)
     g[2, 1:4] = True
     assert diagram(g).betti() == diagram(g.astype(np.float32)).betti() == {0: 2, 1: 1}
+
+
+def assert_same_diagram(a: Diagram, b: Diagram) -> None:
+    assert a.dims == b.dims
+    for k in a.dims:
+        np.testing.assert_array_equal(a[k].points, b[k].points)
+        np.testing.assert_array_equal(a[k].birth_pixel, b[k].birth_pixel)
+        np.testing.assert_array_equal(a[k].death_pixel, b[k].death_pixel)
+        np.testing.assert_array_equal(a[k].essential, b[k].essential)
+        np.testing.assert_array_equal(a[k].values, b[k].values)
+        assert a[k].values.dtype == np.float64
+
+
+@settings(max_examples=100)
+@given(f=likelihoods(), frame=st.booleans())
+def test_float32_is_swept_as_it_is_and_gives_the_float64_diagram(f, frame):
+    # float32 input skips the float64 copy; the dots must be those of its float64 values
+    f32 = f.astype(np.float32)
+    f64 = f32.astype(np.float64)
+    assert_same_diagram(diagram(f32, frame=frame), diagram(f64, frame=frame))
+    (batch,) = diagrams(f32[None], frame=frame)
+    assert_same_diagram(batch, diagram(f64, frame=frame))
+
+
+def test_kept_scratch_of_single_images_is_reused_safely():
+    # diagram() keeps each thread's scratch for the next image of the same shape: an
+    # image after a very different one of that shape, or after another shape, must
+    # come out as in a batch of its own (fresh scratch)
+    rng = np.random.default_rng(5)
+    images = [
+        rng.random((140, 130)),  # side by side (>= 128 x 128 pixels)
+        np.ones((140, 130)),
+        (rng.random((140, 130)) > 0.5).astype(float),
+        rng.random((9, 11)),
+        np.round(rng.random((140, 130)) * 3) / 3,
+        np.zeros((9, 11)),
+        rng.random((140, 130)),
+    ]
+    for frame in (False, True):
+        for dims in ((0,), (1,), (0, 1)):
+            for f in images:
+                (want,) = diagrams(f[None], frame=frame, dims=dims)
+                assert_same_diagram(diagram(f, frame=frame, dims=dims), want)
+
+
+def test_single_images_in_several_threads_at_once():
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(8)
+    images = [rng.random((150, 140)) for _ in range(6)] + [rng.random((20, 30)) for _ in range(6)]
+    want = [diagrams(f[None])[0] for f in images]
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(diagram, images * 3))
+    for a, b in zip(got, want * 3, strict=True):
+        assert_same_diagram(a, b)
 
 
 def test_dims_subset():

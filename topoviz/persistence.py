@@ -23,7 +23,10 @@ The default backend is a compiled union-find sweep (numba, cached on disk):
 :func:`diagram` and :func:`diagrams` run these sweeps on the image padded by one
 cell (:func:`_sweep0_grid`, :func:`_sweep1_grid`): the pad is never in for
 dimension 0 and is the outside for dimension 1, one rank array (from one radix sort)
-tells which neighbours are in, and the scratch arrays serve a whole batch. The flat
+tells which neighbours are in, and the scratch arrays serve a whole batch (and, for
+:func:`diagram`, the calling thread's next image of the same shape). The sort and
+the sweeps ask for the cache lines of a pixel a few steps ahead (:func:`_prefetch`),
+which on a large image keeps several memory reads in flight. The flat
 versions (:func:`_sweep0`, :func:`_sweep1`) stay for :mod:`topoviz.induced`; both give
 the same pairs in the same order (tested), and both are tested against gudhi on
 arbitrary inputs (ties, plateaus, non-square shapes, with and without frame) in
@@ -178,12 +181,28 @@ class Diagram:
 # --------------------------------------------------------------------------- checks
 
 
-def _check_likelihood(f: np.ndarray, name: str = "f") -> np.ndarray:
+def _in_unit_interval(a):
+    """Every value of the 1-D ``a`` in [0, 1] (NaN is not): one compiled pass."""
+    ok = True
+    for i in range(a.shape[0]):
+        ok &= (a[i] >= 0.0) & (a[i] <= 1.0)
+    return ok
+
+
+def _check_likelihood(f: np.ndarray, name: str = "f", keep_float32: bool = False) -> np.ndarray:
+    """``f`` as a float64 array (float32 kept with ``keep_float32``), or a
+    ``ValueError`` saying what is wrong with it."""
     arr = np.asarray(f)
     if arr.ndim != 2:
         raise ValueError(f"{name} must be a 2-D array (H x W); got shape {arr.shape}")
     if arr.shape[0] < 1 or arr.shape[1] < 1:
         raise ValueError(f"{name} is empty (shape {arr.shape})")
+    if (
+        _HAVE_NUMBA
+        and arr.dtype in (np.float32, np.float64)
+        and _in_unit_interval(np.ascontiguousarray(arr).reshape(-1))
+    ):  # the common case in one pass; otherwise the checks below say what is wrong
+        return arr if keep_float32 else arr.astype(np.float64, copy=False)
     if arr.dtype == bool:
         arr = arr.astype(np.float64)
     if not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
@@ -209,6 +228,44 @@ def _check_dims(dims: Iterable[int]) -> tuple[int, ...]:
 
 
 # ------------------------------------------------------------------ compiled sweeps
+
+
+def _prefetch(a, i):
+    """Start loading the cache line of ``a[i]`` (compiled: one ``prefetch`` instruction).
+
+    The sweeps visit pixels in value order, that is at random places of a large
+    image's arrays; asking for the lines of a pixel a few steps ahead keeps several
+    misses in flight, where a mispredicted branch would otherwise discard the loads
+    the processor had started on its own."""
+
+
+if _HAVE_NUMBA:
+    from llvmlite import ir
+    from numba.core import cgutils, types
+    from numba.extending import intrinsic
+
+    @intrinsic
+    def _prefetch(typingctx, a, i):  # noqa: F811 - the compiled version of the above
+        if not isinstance(a, types.Array) or not isinstance(i, types.Integer):
+            return None
+
+        def codegen(context, builder, signature, args):
+            array = context.make_array(signature.args[0])(context, builder, args[0])
+            i8p = ir.IntType(8).as_pointer()
+            i32 = ir.IntType(32)
+            fn = cgutils.get_or_insert_function(
+                builder.module,
+                ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]),
+                "llvm.prefetch.p0",
+            )
+            address = builder.bitcast(builder.gep(array.data, [args[1]]), i8p)
+            builder.call(fn, [address, i32(0), i32(3), i32(1)])  # read, keep in all caches
+            return context.get_dummy_value()
+
+        return types.void(a, i), codegen
+
+
+_AHEAD = 8  # how many pixels ahead the sort and sweeps ask for the lines they will need
 
 
 def _find(parent, x):
@@ -537,6 +594,10 @@ def _prepare(f, frame, vals, order, rank, w32, items, tmp, count, padidx):
     prev_key = np.int64(-1)
     prev = 0
     for i in range(n):
+        if i + _AHEAD < n:  # the rank and value of a pixel are at a random place
+            ahead = out[i + _AHEAD] & 0xFFFFFFFF
+            _prefetch(rank, ahead)
+            _prefetch(vals, ahead)
         it = out[i]
         p = np.int32(it & 0xFFFFFFFF)
         order[i] = p
@@ -593,6 +654,13 @@ _RUNS8 = _neighbour_runs(8, True)  # dimension 1, inside: the ring
 _EVERY8 = _neighbour_runs(8, False)  # dimension 1, on the border: raster order
 
 
+def _prefetch_cells(p, W, rank, parent):
+    """The rank and parent lines of pixel ``p``'s 3 x 3 block (three rows)."""
+    for d in (-W, 0, W):
+        _prefetch(rank, p + d)
+        _prefetch(parent, p + d)
+
+
 def _sweep0_grid(vals, W, order, rank, parent, pairs):
     """Dimension 0 on the padded grid; ends with the essential class. Returns the count.
 
@@ -609,6 +677,8 @@ def _sweep0_grid(vals, W, order, rank, parent, pairs):
             offset[m, u] = step[starts[m, u]]
     k = 0
     for i in range(n):
+        if i + _AHEAD < n:
+            _prefetch_cells(order[i + _AHEAD], W, rank, parent)
         p = order[i]
         m = (
             np.int32(rank[p - W] < i)  # the pad (rank n) is never in
@@ -668,6 +738,8 @@ def _sweep1_grid(vals, W, order, rank, parent, edge, pairs):
             offset[m, u] = ring[starts[m, u]]
     k = 0
     for i in range(n - 1, -1, -1):
+        if i >= _AHEAD:
+            _prefetch_cells(order[i - _AHEAD], W, rank, parent)
         p = order[i]
         parent[p] = p
         rp = p
@@ -723,7 +795,9 @@ def _sweep1_grid(vals, W, order, rank, parent, edge, pairs):
 
 
 def _workspace(h, w):
-    """Scratch arrays for images of h x w (framed), reused across a batch."""
+    """Scratch arrays for images of h x w (framed), reused across a batch: the grid
+    positions of the pixels, rank, parent, the border, the values on the grid, the
+    order and the sort's buffers."""
     H = h + 2
     W = w + 2
     n = h * w
@@ -739,7 +813,26 @@ def _workspace(h, w):
         for c in range(w):
             if r == 0 or r == h - 1 or c == 0 or c == w - 1:
                 edge[(r + 1) * W + c + 1] = True
-    return padidx, rank, parent, edge
+    vals = np.empty(N, np.float64)
+    order = np.empty(n, np.int32)
+    w32 = np.empty(n, np.float32)
+    items = np.empty(n, np.int64)
+    tmp = np.empty(n, np.int64)
+    count = np.empty(2 << 15 if n >= 1 << 16 else 3 << 10, np.int64)
+    return padidx, rank, parent, edge, vals, order, w32, items, tmp, count
+
+
+def _pairs_into(stack, lo, hi, frame, want0, want1, work, counts, pairs0, pairs1):
+    """The pairs of images ``lo`` to ``hi - 1`` of the stack, one after the other with
+    one :func:`_workspace`; with neither dimension wanted, only :func:`_prepare`."""
+    padidx, rank, parent, edge, vals, order, w32, items, tmp, count = work
+    W = stack.shape[2] + (4 if frame else 2)
+    for j in range(lo, hi):
+        _prepare(stack[j], frame, vals, order, rank, w32, items, tmp, count, padidx)
+        if want0:
+            counts[j, 0] = _sweep0_grid(vals, W, order, rank, parent, pairs0[j])
+        if want1:
+            counts[j, 1] = _sweep1_grid(vals, W, order, rank, parent, edge, pairs1[j])
 
 
 def _batch_grid(stack, frame, want0, want1, threads):
@@ -748,27 +841,15 @@ def _batch_grid(stack, frame, want0, want1, threads):
     h = h0 + 2 * fr
     w = w0 + 2 * fr
     n = h * w
-    W = w + 2
     counts = np.zeros((b, 2), np.int64)
     pairs0 = np.empty((b, n, 2), np.int32)
     pairs1 = np.empty((b, n, 2), np.int32)
     chunks = min(b, threads)  # one set of scratch arrays a chunk
     for ch in prange(chunks):
-        padidx, rank, parent, edge = _workspace(h, w)
-        vals = np.empty(rank.shape[0], np.float64)
-        order = np.empty(n, np.int32)
-        w32 = np.empty(n, np.float32)
-        items = np.empty(n, np.int64)
-        tmp = np.empty(n, np.int64)
-        count = np.empty(2 << 15 if n >= 1 << 16 else 3 << 10, np.int64)
         lo = ch * b // chunks
         hi = (ch + 1) * b // chunks
-        for j in range(lo, hi):
-            _prepare(stack[j], frame, vals, order, rank, w32, items, tmp, count, padidx)
-            if want0:
-                counts[j, 0] = _sweep0_grid(vals, W, order, rank, parent, pairs0[j])
-            if want1:
-                counts[j, 1] = _sweep1_grid(vals, W, order, rank, parent, edge, pairs1[j])
+        work = _workspace(h, w)
+        _pairs_into(stack, lo, hi, frame, want0, want1, work, counts, pairs0, pairs1)
     return counts, pairs0, pairs1
 
 
@@ -782,14 +863,6 @@ def _dots_arrays(stack, frame, counts, pairs, dim):
     b, h0, w0 = stack.shape
     fr = 1 if frame else 0
     W = w0 + 2 * fr + 2
-    H = h0 + 2 * fr + 2
-    # the (row, col) in f of every grid position, -1 outside f
-    rows = np.full(H * W, -1, np.int64)
-    cols = np.full(H * W, -1, np.int64)
-    for r in range(h0):
-        for c in range(w0):
-            rows[(r + fr + 1) * W + c + fr + 1] = r
-            cols[(r + fr + 1) * W + c + fr + 1] = c
     offsets = np.zeros(b + 1, np.int64)
     for j in range(b):
         offsets[j + 1] = offsets[j] + counts[j, dim]
@@ -798,23 +871,27 @@ def _dots_arrays(stack, frame, counts, pairs, dim):
     values = np.empty((m, 2), np.float64)
     pixels = np.empty((2, m, 2), np.int64)
     essential = np.zeros(m, np.bool_)
-    flat = stack.reshape(b, h0 * w0)
     for j in range(b):
         o = offsets[j]
-        fj = flat[j]
+        fj = stack[j]
         pj = pairs[j]
         for t in range(counts[j, dim]):
             for e in range(2):
                 q = pj[t, e]
+                r = -1
+                c = -1
                 if q < 0:  # the death of an essential class
                     essential[o] = True
                     x = 0.0
-                    r = -1
-                    c = -1
                 else:
-                    r = rows[q]
-                    c = cols[q]
-                    x = fj[r * w0 + c] if r >= 0 else 1.0
+                    x = 1.0  # the frame
+                    row = q // W
+                    rr = row - fr - 1
+                    cc = q - row * W - fr - 1
+                    if 0 <= rr < h0 and 0 <= cc < w0:
+                        r = rr
+                        c = cc
+                        x = fj[r, c]
                 pixels[e, o, 0] = r
                 pixels[e, o, 1] = c
                 values[o, e] = x
@@ -825,34 +902,9 @@ def _dots_arrays(stack, frame, counts, pairs, dim):
     return points, pixels[0], pixels[1], essential, values, offsets
 
 
-def _image_grid(f, frame):
-    """:func:`_prepare` for one image, with its own scratch: vals, order, rank, parent."""
-    h0, w0 = f.shape
-    fr = 1 if frame else 0
-    h = h0 + 2 * fr
-    w = w0 + 2 * fr
-    n = h * w
-    padidx, rank, parent, edge = _workspace(h, w)
-    N = rank.shape[0]
-    vals = np.empty(N, np.float64)
-    order = np.empty(n, np.int32)
-    _prepare(
-        f,
-        frame,
-        vals,
-        order,
-        rank,
-        np.empty(n, np.float32),
-        np.empty(n, np.int64),
-        np.empty(n, np.int64),
-        np.empty(2 << 15 if n >= 1 << 16 else 3 << 10, np.int64),
-        padidx,
-    )
-    return vals, order, rank, parent, edge, w + 2
-
-
 if _HAVE_NUMBA:
     _jit = numba.njit(cache=True, nogil=True)
+    _in_unit_interval = _jit(_in_unit_interval)
     _find = _jit(_find)
     _sweep0 = _jit(_sweep0)
     _sweep1 = _jit(_sweep1)
@@ -861,11 +913,12 @@ if _HAVE_NUMBA:
     _radix_sort = _jit(_radix_sort)
     _radix_items = _jit(_radix_items)
     _prepare = _jit(_prepare)
+    _prefetch_cells = _jit(_prefetch_cells)
     _sweep0_grid = _jit(_sweep0_grid)
     _sweep1_grid = _jit(_sweep1_grid)
     _workspace = _jit(_workspace)
     _dots_arrays = _jit(_dots_arrays)
-    _image_grid = _jit(_image_grid)
+    _pairs_into = _jit(_pairs_into)
     _batch_grid_serial = _jit(_batch_grid)  # one image: no thread start-up
     _batch_grid = numba.njit(cache=True, nogil=True, parallel=True)(_batch_grid)
 
@@ -950,26 +1003,43 @@ def _diagrams_from_sweeps(
     ]
 
 
+_scratch = threading.local()  # each thread's scratch of its last single image
+_KEEP_SCRATCH_PIXELS = 1 << 20  # up to 1024 x 1024: about 70 MB kept a thread
+
+
+def _image_scratch(h: int, w: int) -> tuple:
+    """Scratch for one framed image of h x w: :func:`_workspace`, the pairs and a
+    second parent array, kept by the calling thread for the next image of that
+    shape. Fresh arrays of a 512 x 512 image cost about 4 ms a call (the kernel
+    zeroes every page on first touch), a tenth of the whole diagram."""
+    kept = getattr(_scratch, "kept", None)
+    if kept is not None and kept[0] == (h, w):
+        return kept[1]
+    n = h * w
+    work = _workspace(h, w)
+    scratch = (work, np.empty((1, n, 2), np.int32), np.empty((1, n, 2), np.int32), work[2].copy())
+    if n <= _KEEP_SCRATCH_PIXELS:
+        _scratch.kept = ((h, w), scratch)
+    return scratch
+
+
 def _diagram_numba(f: np.ndarray, frame: bool, dims: tuple[int, ...]) -> Diagram:
-    f = np.ascontiguousarray(f)
-    h, w = f.shape[0] + 2 * frame, f.shape[1] + 2 * frame
+    f = np.ascontiguousarray(f)[None]
+    h, w = f.shape[1] + 2 * frame, f.shape[2] + 2 * frame
+    work, pairs0, pairs1, parent1 = _image_scratch(h, w)
+    counts = np.zeros((1, 2), np.int64)
     if h * w < _SIDE_BY_SIDE_PIXELS or len(dims) < 2:
-        counts, pairs0, pairs1 = _batch_grid_serial(f[None], frame, 0 in dims, 1 in dims, 1)
-        return _diagrams_from_sweeps(f[None], frame, dims, counts, pairs0, pairs1)[0]
-    return _diagram_side_by_side(f, frame, dims)
-
-
-def _diagram_side_by_side(f: np.ndarray, frame: bool, dims: tuple[int, ...]) -> Diagram:
-    # the two sweeps release the GIL: on a large image run them side by side, each
-    # with its own union-find
-    h, w = f.shape[0] + 2 * frame, f.shape[1] + 2 * frame
-    vals, order, rank, parent, edge, W = _image_grid(f, frame)
-    pairs0 = np.empty((1, h * w, 2), np.int32)
-    pairs1 = np.empty((1, h * w, 2), np.int32)
-    job = _POOL.submit(_sweep1_grid, vals, W, order, rank, parent.copy(), edge, pairs1[0])
-    k0 = _sweep0_grid(vals, W, order, rank, parent, pairs0[0])
-    counts = np.array([[k0, job.result()]], np.int64)
-    return _diagrams_from_sweeps(f[None], frame, dims, counts, pairs0, pairs1)[0]
+        _pairs_into(f, 0, 1, frame, 0 in dims, 1 in dims, work, counts, pairs0, pairs1)
+    else:
+        # the two sweeps release the GIL: on a large image run them side by side,
+        # each with its own union-find
+        _pairs_into(f, 0, 1, frame, False, False, work, counts, pairs0, pairs1)
+        padidx, rank, parent, edge, vals, order = work[:6]
+        W = w + 2
+        job = _POOL.submit(_sweep1_grid, vals, W, order, rank, parent1, edge, pairs1[0])
+        counts[0, 0] = _sweep0_grid(vals, W, order, rank, parent, pairs0[0])
+        counts[0, 1] = job.result()
+    return _diagrams_from_sweeps(f, frame, dims, counts, pairs0, pairs1)[0]
 
 
 def _diagram_gudhi(f: np.ndarray, frame: bool, dims: tuple[int, ...]) -> Diagram:
@@ -1058,10 +1128,10 @@ def diagram(
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}; got {backend!r}")
-    arr = _check_likelihood(f)
+    arr = _check_likelihood(f, keep_float32=True)  # the sweeps read float32 as it is
     dims = _check_dims(dims)
     if backend == "gudhi" or (backend == "auto" and not _HAVE_NUMBA):
-        return _diagram_gudhi(arr, frame, dims)
+        return _diagram_gudhi(arr.astype(np.float64, copy=False), frame, dims)
     if not _HAVE_NUMBA:
         raise RuntimeError("backend='numba' needs the numba package; use backend='gudhi'")
     return _diagram_numba(arr, frame, dims)
@@ -1087,7 +1157,9 @@ def diagrams(stack: np.ndarray, frame: bool = True, dims: Sequence[int] = (0, 1)
         raise ValueError(f"stack must be B x H x W; got shape {arr.shape}")
     if len(arr) == 0:
         return []
-    arr = _check_likelihood(arr.reshape(len(arr) * arr.shape[1], arr.shape[2]), "stack")
+    arr = _check_likelihood(
+        arr.reshape(len(arr) * arr.shape[1], arr.shape[2]), "stack", keep_float32=True
+    )
     arr = np.ascontiguousarray(arr.reshape(np.asarray(stack).shape))
     dims = _check_dims(dims)
     if not _HAVE_NUMBA:
@@ -1136,9 +1208,9 @@ def warmup(background: bool = False) -> threading.Thread | None:
             if _warmed or not _HAVE_NUMBA:
                 return
             tiny = np.random.default_rng(0).random((6, 5))
-            diagram(tiny)
-            diagrams(tiny[None])
-            _diagram_side_by_side(tiny, True, (0, 1))  # the path of large images
+            for f in (tiny, tiny.astype(np.float32)):  # a network's output is float32
+                diagram(f)
+                diagrams(f[None])
             _warmed = True
 
     if background:
