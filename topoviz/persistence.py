@@ -266,6 +266,7 @@ if _HAVE_NUMBA:
 
 
 _AHEAD = 8  # how many pixels ahead the sort and sweeps ask for the lines they will need
+_FAR = 1 << 16  # from this many pixels on they do (a patch's arrays stay in L1 and L2)
 
 
 def _find(parent, x):
@@ -594,7 +595,7 @@ def _prepare(f, frame, vals, order, rank, w32, items, tmp, count, padidx):
     prev_key = np.int64(-1)
     prev = 0
     for i in range(n):
-        if i + _AHEAD < n:  # the rank and value of a pixel are at a random place
+        if n >= _FAR and i + _AHEAD < n:  # a pixel's rank and value: a random place
             ahead = out[i + _AHEAD] & 0xFFFFFFFF
             _prefetch(rank, ahead)
             _prefetch(vals, ahead)
@@ -677,8 +678,9 @@ def _sweep0_grid(vals, W, order, rank, parent, pairs):
             offset[m, u] = step[starts[m, u]]
     k = 0
     for i in range(n):
-        if i + _AHEAD < n:
-            _prefetch_cells(order[i + _AHEAD], W, rank, parent)
+        if i % _AHEAD == 0 and n >= _FAR:  # the next block of pixels, once a block
+            for a in range(i + _AHEAD, min(i + 2 * _AHEAD, n)):
+                _prefetch_cells(order[a], W, rank, parent)
         p = order[i]
         m = (
             np.int32(rank[p - W] < i)  # the pad (rank n) is never in
@@ -738,8 +740,9 @@ def _sweep1_grid(vals, W, order, rank, parent, edge, pairs):
             offset[m, u] = ring[starts[m, u]]
     k = 0
     for i in range(n - 1, -1, -1):
-        if i >= _AHEAD:
-            _prefetch_cells(order[i - _AHEAD], W, rank, parent)
+        if i % _AHEAD == 0 and n >= _FAR:  # the next block of pixels, once a block
+            for a in range(max(i - 2 * _AHEAD, 0), max(i - _AHEAD, 0)):
+                _prefetch_cells(order[a], W, rank, parent)
         p = order[i]
         parent[p] = p
         rp = p
