@@ -123,9 +123,13 @@ def alpha_move(page: Page, url: str) -> float:
     visit(page, f"{url}/filtration", "Filtration", 3)
     slider = page.get_by_role("slider", name="Threshold α")
     slider.focus()
+    before = page.url
     t0 = time.perf_counter()
     slider.press("ArrowLeft")
-    idle(page, rerun=True)
+    # the sidebar writes the new α to the address bar when the rerun starts: then wait
+    # for the run to end (waiting to see it run could miss a short one, then time out)
+    page.wait_for_url(lambda u: u != before and "alpha=" in u)
+    idle(page)
     return time.perf_counter() - t0
 
 
