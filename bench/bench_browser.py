@@ -5,6 +5,11 @@ Starts ``streamlit run app.py`` on ``--port`` and drives Debian's chromium throu
 Playwright (never ``playwright install``). Prints a Markdown table; with
 ``--screenshots DIR`` it also saves a full-page screenshot of every page.
 
+Each page is timed two ways, warm (the server's caches hold its data): "reload" opens
+its address (a page load: Streamlit's script bundle, the websocket, the sidebar and
+the page), "menu" clicks its link in the app's menu from another page (how a user
+goes from page to page: no page load).
+
     python bench/bench_browser.py                   # the table
     python bench/bench_browser.py --screenshots docs/screenshots --repeats 3
 
@@ -31,16 +36,16 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
-PAGES = [  # (name, path, h1 text, plotly charts the page draws on opening)
-    ("home", "", "topoviz", 0),
-    ("landscape", "landscape", "Likelihood landscape", 1),
-    ("filtration", "filtration", "Filtration", 3),
-    ("diagrams", "diagrams", "Persistence diagrams", 2),
-    ("inspect", "inspect", "Inspect an image", 1),
-    ("finetune", "finetune", "Fine-tune live", 0),
-    ("lambda", "lambda", "λ experiments", 0),
-    ("classroom", "classroom", "Classroom", 4),
-    ("lesson", "lesson?step=1", "99 % right", 1),
+PAGES = [  # (name, path, h1 text, plotly charts the page draws on opening, menu label)
+    ("home", "", "topoviz", 0, "Home"),
+    ("landscape", "landscape", "Likelihood landscape", 1, "Landscape"),
+    ("filtration", "filtration", "Filtration", 3, "Filtration"),
+    ("diagrams", "diagrams", "Persistence diagrams", 2, "Diagrams & matching"),
+    ("inspect", "inspect", "Inspect an image", 1, "Inspect"),
+    ("finetune", "finetune", "Fine-tune live", 0, "Fine-tune live"),
+    ("lambda", "lambda", "λ experiments", 0, "λ experiments"),
+    ("classroom", "classroom", "Classroom", 4, "Classroom"),
+    ("lesson", "lesson?step=1", "99 % right", 1, "Lesson"),
 ]
 APP = '[data-testid="stApp"]'
 #: Issue 13's targets on an idle 2-core machine: every page to idle (warm), and an α
@@ -100,13 +105,31 @@ def visit(page: Page, url: str, h1: str, charts: int = 0) -> float:
     return time.perf_counter() - t0
 
 
+def navigate(page: Page, url: str, label: str, h1: str, charts: int = 0) -> float:
+    """A click on the page's link in the app's menu (no page load: the way a user goes
+    from page to page), from the λ page (or Home, for λ) to idle."""
+    start = ("lambda", "λ experiments") if label != "λ experiments" else ("", "topoviz")
+    visit(page, f"{url}/{start[0]}", start[1])
+    link = page.locator(".st-key-nav a").filter(has_text=label).first
+    t0 = time.perf_counter()
+    link.click()
+    # the new page's h1 shows only once its script runs: then wait for the run to end
+    page.locator("h1").filter(has_text=h1).first.wait_for(state="visible")
+    idle(page, charts=charts)
+    return time.perf_counter() - t0
+
+
 def alpha_move(page: Page, url: str) -> float:
     visit(page, f"{url}/filtration", "Filtration", 3)
     slider = page.get_by_role("slider", name="Threshold α")
     slider.focus()
+    before = page.url
     t0 = time.perf_counter()
     slider.press("ArrowLeft")
-    idle(page, rerun=True)
+    # the sidebar writes the new α to the address bar when the rerun starts: then wait
+    # for the run to end (waiting to see it run could miss a short one, then time out)
+    page.wait_for_url(lambda u: u != before and "alpha=" in u)
+    idle(page)
     return time.perf_counter() - t0
 
 
@@ -130,8 +153,11 @@ def dot_click(page: Page, url: str) -> float:
     dot = page.evaluate(_DOT)
     t0 = time.perf_counter()
     page.mouse.click(dot["x"], dot["y"])
+    # the URL gets the dot at the end of the rerun the click started (S.sync_url), so
+    # the rerun has begun by then: wait only for it to end (waiting to see it start
+    # could miss a short rerun and then time out after 1.5 s)
     page.wait_for_url(lambda u: "dot=0%3A" in u or "dot=1%3A" in u)  # the nearest dot
-    idle(page, rerun=True)
+    idle(page)
     return time.perf_counter() - t0
 
 
@@ -183,13 +209,19 @@ def main() -> None:
             browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
             page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
             page.set_default_timeout(300_000)
-            for name, path, h1, charts in PAGES:
+            for name, path, h1, charts, label in PAGES:
                 if args.pages and name not in args.pages:
                     continue
                 cold = visit(page, f"{url}/{path}", h1, charts)
                 warm = [visit(page, f"{url}/{path}", h1, charts) for _ in range(args.repeats)]
-                rows.append((f"page {name}", cold, warm))
-                print(f"  {name}: cold {cold:.2f} s, warm {warm}", file=sys.stderr, flush=True)
+                rows.append((f"page {name}, reload", cold, warm))
+                menu = [navigate(page, url, label, h1, charts) for _ in range(args.repeats)]
+                rows.append((f"page {name}, menu", None, menu))
+                print(
+                    f"  {name}: cold {cold:.2f} s, warm {warm}, menu {menu}",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 if args.screenshots:
                     args.screenshots.mkdir(parents=True, exist_ok=True)
                     shoot(page, args.screenshots / f"{name}.png")

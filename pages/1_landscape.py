@@ -18,10 +18,12 @@ if not sel.ok:
     st.stop()
 if S.teaching():
     st.caption(
-        "The likelihood f drawn as terrain: structure is high ground. Thresholding at α "
-        "floods everything below α. The loss moves only **critical pixels** (markers), "
-        "each towards the value its matched dot asks for (orange arrows, Eq. 2.3): up "
-        "raises a saddle to close a gap, down lowers a pass to cut a spurious bridge."
+        "The likelihood f as terrain: structure is high ground (seen from above here, "
+        "colour = height; switch on 3-D to turn it). Thresholding at α floods everything "
+        "below α. The loss moves only **critical pixels**, each towards the value its "
+        "matched dot asks for (Eq. 2.3): up (orange ▲) raises a saddle to close a gap, down "
+        "(magenta ▼) lowers a pass to cut a spurious bridge; the larger the mark, the "
+        "stronger the force."
     )
 
 dgm = diagram_of(sel.f, sel.frame)
@@ -39,11 +41,23 @@ with left:
     zoom = st.radio(
         "Window",
         ["around the selected dot (or the strongest force)", "whole image"],
-        help="The whole image is subsampled to 128 pixels a side; a window is drawn at full "
-        "resolution.",
+        help="The whole image is subsampled (3-D: to 128 pixels a side, top view: 256); a "
+        "window is drawn at full resolution.",
     )
     half = st.slider("Window half-size (pixels)", 8, 64, 24)
-    arrows = st.slider("Strongest forces drawn", 10, 500, 150, step=10)
+    tau = st.slider(
+        "Forces of at least",
+        0.0,
+        0.5,
+        0.05,
+        step=0.01,
+        help="Every dot not already at its target pushes its two critical pixels; most "
+        "pushes are tiny. The chart draws, and the count below counts, only forces of at "
+        "least this size.",
+        disabled=ct is None,
+    )
+    arrows = st.slider("At most this many drawn (the strongest)", 10, 500, 150, step=10)
+    draw = figures.landscape if S.three_d() else figures.landscape_map
 window, centre = None, None
 if dot is not None:
     d = dgm[dot[0]]
@@ -56,7 +70,7 @@ if centre is not None and zoom != "whole image":
     window = (max(0, r - half), min(h, r + half), max(0, c - half), min(w, c + half))
 with right:
     st.plotly_chart(
-        figures.landscape(sel.f, ct, highlight=dot, max_arrows=arrows, window=window),
+        draw(sel.f, ct, highlight=dot, max_arrows=arrows, window=window, min_force=tau),
         key="landscape",
     )
 with left:
@@ -68,17 +82,8 @@ with left:
     if ct is not None:
         force = np.abs(ct.force(sel.f))
         st.metric("L_topo (Eq. 2.2)", f"{matching.loss:.3f}")
-        tau = st.slider(
-            "Count forces of at least",
-            0.0,
-            0.5,
-            0.05,
-            step=0.01,
-            help="Every dot not already at its target pushes its two critical pixels; "
-            "most pushes are tiny.",
-        )
         strong = int(np.count_nonzero(force >= max(tau, 1e-9)))
-        st.metric(f"critical pixels with |force| ≥ {tau:.2f}", strong)
+        st.metric(f"critical pixels with |force| ≥ {tau:.2f} (whole image)", strong)
         st.caption(
             f"{int(np.count_nonzero(force > 1e-9))} critical pixels have some force: every dot "
             f"of the diagram ({len(dgm)} here) not yet at its target pushes its birth and "

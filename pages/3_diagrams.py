@@ -78,8 +78,9 @@ matchings = {r: matching_of(sel.f, sel.g, sel.frame, r) for r in S.RULES}
 chosen = matchings[rule]
 
 
-# Everything below the rule depends on the selected dot or sits between parts that do:
-# a fragment, so a click on a dot (or the dot list) reruns this part only.
+# Everything that shows the selected dot, in a fragment: a click on a dot (or the dot
+# list) reruns this part only. Theorem 1 and the push-landing map, which no dot
+# changes, come after it, outside.
 @st.fragment
 def _dot_views() -> None:
     S.follow_clicks(*(f"dgm_{r}" for r in S.RULES))
@@ -117,32 +118,6 @@ def _dot_views() -> None:
             "at the same place. Arrows are drawn for the 40 costliest dots of each dimension."
         )
 
-    # Theorem 1: L_topo = 0 => the segmentation at 0.5 has the ground truth's Betti numbers.
-    bf = dgm_f.betti(0.5)
-    bg = betti_numbers(sel.mask, frame=sel.frame)
-    same = (bf[0], bf[1]) == bg
-    st.subheader("Theorem 1, checked live")
-    c = st.columns(3)
-    c[0].metric("β of f ≥ 0.5", f"({bf[0]}, {bf[1]})")
-    c[1].metric("β of ground truth", f"({bg[0]}, {bg[1]})")
-    c[2].metric(f"L_topo ({rule})", f"{chosen.loss:.4f}")
-    zero = chosen.loss < 1e-12
-    if zero and not same:
-        st.error("Loss 0 but different Betti numbers: Theorem 1 is violated (a bug).")
-    elif zero:
-        st.success("L_topo = 0 and the same Betti numbers at 0.5, as Theorem 1 promises.")
-    else:
-        st.info(
-            "L_topo > 0, so Theorem 1 promises nothing: the Betti numbers at 0.5 "
-            + (
-                "agree all the same (the loss also sees the other thresholds)."
-                if same
-                else "differ."
-            )
-        )
-    if S.teaching():
-        st.caption("Try the likelihood “ground truth blurred + noise” with noise 0 in the sidebar.")
-
     st.subheader("The loss, dot by dot")
     rows = figures.dot_rows(dgm_f, chosen, top=25, selected=dot, min_persistence=eps)
     table = pd.DataFrame(rows)
@@ -160,23 +135,6 @@ def _dot_views() -> None:
         + " + ".join(f"dim {k}: {chosen[k].cost:.4f}" for k in dgm_f.dims)
         + f" = {chosen.loss:.4f}."
     )
-
-    st.subheader("Where does each push land?")
-    everything = st.toggle("Also the dots sent to the diagonal (pushes over 0.05)", False)
-    counts, landing_map = push_landing_view(sel.image, sel.f, sel.g, sel.frame, rule, everything)
-    c = st.columns(4)
-    for col, (words, n) in zip(c, counts.items(), strict=True):
-        col.metric(f"{words} ({rule})", n)
-    st.plotly_chart(landing_map, key="landings")
-    if S.teaching():
-        st.caption(
-            "The critical pixels of the dots the chosen rule pulls towards a ground-truth dot "
-            "(and, with the toggle, of the dots it sends to the diagonal): a triangle up is "
-            "raised, a triangle down lowered. Green lands right (raised on the true structure "
-            "— a saddle on a true membrane — or lowered off it — a minimum inside a true cell); "
-            "red lands "
-            "wrong: raised off the truth, or lowered on it, which digs a pinhole in a membrane."
-        )
 
     st.subheader("Where the selected dot lives")
     if dot is None:
@@ -197,9 +155,7 @@ def _dot_views() -> None:
         with right:
             # A 3-D chart is slow to start in a browser without a GPU (about 2 s of CPU
             # in headless Chromium), so a click draws it only when asked for.
-            if S.persistent(
-                S.DOT_LANDSCAPE, st.toggle, "Also draw the dot's 3-D landscape (slower)"
-            ):
+            if S.three_d("Also draw the dot's 3-D landscape (slower)"):
                 ct = critical_targets(dgm_f, chosen)
                 st.plotly_chart(
                     figures.landscape(sel.f, ct, dot, window=window), key="dot_landscape"
@@ -214,3 +170,43 @@ def _dot_views() -> None:
 
 
 _dot_views()
+
+# Theorem 1: L_topo = 0 => the segmentation at 0.5 has the ground truth's Betti numbers.
+bf = dgm_f.betti(0.5)
+bg = betti_numbers(sel.mask, frame=sel.frame)
+same = (bf[0], bf[1]) == bg
+st.subheader("Theorem 1, checked live")
+c = st.columns(3)
+c[0].metric("β of f ≥ 0.5", f"({bf[0]}, {bf[1]})")
+c[1].metric("β of ground truth", f"({bg[0]}, {bg[1]})")
+c[2].metric(f"L_topo ({rule})", f"{chosen.loss:.4f}")
+zero = chosen.loss < 1e-12
+if zero and not same:
+    st.error("Loss 0 but different Betti numbers: Theorem 1 is violated (a bug).")
+elif zero:
+    st.success("L_topo = 0 and the same Betti numbers at 0.5, as Theorem 1 promises.")
+else:
+    st.info(
+        "L_topo > 0, so Theorem 1 promises nothing: the Betti numbers at 0.5 "
+        + ("agree all the same (the loss also sees the other thresholds)." if same else "differ.")
+    )
+if S.teaching():
+    st.caption("Try the likelihood “ground truth blurred + noise” with noise 0 in the sidebar.")
+
+
+st.subheader("Where does each push land?")
+everything = st.toggle("Also the dots sent to the diagonal (pushes over 0.05)", False)
+counts, landing_map = push_landing_view(sel.image, sel.f, sel.g, sel.frame, rule, everything)
+c = st.columns(4)
+for col, (words, n) in zip(c, counts.items(), strict=True):
+    col.metric(f"{words} ({rule})", n)
+st.plotly_chart(landing_map, key="landings")
+if S.teaching():
+    st.caption(
+        "The critical pixels of the dots the chosen rule pulls towards a ground-truth dot "
+        "(and, with the toggle, of the dots it sends to the diagonal): a triangle up is "
+        "raised, a triangle down lowered. Green lands right (raised on the true structure "
+        "— a saddle on a true membrane — or lowered off it — a minimum inside a true cell); "
+        "red lands "
+        "wrong: raised off the truth, or lowered on it, which digs a pinhole in a membrane."
+    )

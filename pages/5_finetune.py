@@ -7,6 +7,7 @@ import streamlit as st
 
 from topoviz import figures
 from topoviz.metrics import betti_numbers
+from topoviz.train import native_bf16
 from topoviz.ui import current
 from topoviz.ui import state as S
 from topoviz.ui import training as T
@@ -14,6 +15,8 @@ from topoviz.ui.words import REGION_HELP
 
 sel = current()
 T.init()
+if st.session_state[T.AMP]:
+    T.warm_bf16()  # in the background, while the page is read
 st.title("Fine-tune live")
 if S.teaching():
     st.caption(
@@ -64,6 +67,7 @@ def _start() -> None:
             rule=st.session_state[T.RULE],
             structure=S.structure(sel.name),
             window=int(st.session_state[T.WINDOW]),
+            amp=bool(st.session_state[T.AMP]),
         )
     except (ValueError, RuntimeError, OSError) as error:
         st.session_state[T.ERROR] = f"Could not start: {error}"
@@ -153,6 +157,18 @@ with d[1]:
     )
 with d[2]:
     T.rule_select(T.RULE, running)
+    S.persistent(
+        T.AMP,
+        st.toggle,
+        "bfloat16 forward pass",
+        disabled=running,
+        help="The net's forward pass in bfloat16 (autocast), L_topo's pairing in float32. "
+        + (
+            "This CPU computes bfloat16 natively: about 1.5× more steps per second."
+            if native_bf16()
+            else "This CPU has no native bfloat16: off is faster here."
+        ),
+    )
 T.run_buttons(
     d[3:6],
     "ft",
@@ -219,7 +235,8 @@ def _live() -> None:
         i[2].image((f >= 0.5).astype("float32"), caption="f ≥ 0.5", clamp=True, width="stretch")
         st.caption(
             f"{run.name}: λ = {run.lam:g}, lr = {run.lr:g}, seed {run.seed}, batch {run.batch}, "
-            f"from the {T.start_label(run.start)}."
+            f"from the {T.start_label(run.start)}"
+            + (", forward pass in bfloat16." if run.amp else ".")
         )
     if run.motion is not None:
         st.subheader("The diagram moving while the net trains")

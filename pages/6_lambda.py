@@ -13,6 +13,7 @@ from topoviz.ui.words import REGION_HELP
 
 sel = current()
 T.init()
+T.warm_bf16()  # sweeps train in bfloat16 where the CPU has it (train.native_bf16)
 st.title("λ experiments")
 st.caption(
     "**A one-image demo.** Each λ fine-tunes the same starting model with the same seed "

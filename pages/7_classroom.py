@@ -53,6 +53,7 @@ def fig3_tab() -> None:
         "Counting Betti numbers cannot tell them apart; the topological loss can: closing "
         "f′'s deeper gaps takes more effort."
     )
+    solid = S.three_d("3-D landscapes")
     c = st.columns(2)
     with c[0]:
         depth = kept("c_depth", 0.1, st.slider, "Gap depth of f", 0.02, 0.4, step=0.02)
@@ -78,18 +79,22 @@ def fig3_tab() -> None:
                 width=150,
                 clamp=True,
             )
-            land = figures.landscape(f, critical_targets(dgm, m), max_arrows=6)
-            land.update_layout(scene_camera=CAMERA, scene_aspectratio={"z": 0.6})
+            if solid:
+                land = figures.landscape(f, critical_targets(dgm, m), max_arrows=6)
+                land.update_layout(scene_camera=CAMERA, scene_aspectratio={"z": 0.6})
+            else:
+                land = figures.landscape_map(f, critical_targets(dgm, m), max_arrows=6)
+                land.update_layout(height=400)
             st.plotly_chart(land, key=f"land_{name}")
             st.plotly_chart(figures.diagram_plot(dgm, diagram_of(g, frame), m), key=f"dgm_{name}")
     if S.teaching():
         st.caption(
-            "Orange arrows on the landscapes (Eq. 2.3): the saddle in the ring's gap is the "
-            "birth pixel of the missing hole, pulled up to 1 so the hole is born at once (its "
-            "dot goes to the corner). The bridge's saddle is the death pixel of the extra "
-            "component, pulled up while its birth pixel is pushed down: the dot slides to the "
-            "diagonal and the two components merge (Fig. 4(c), (f)). Deeper gaps mean longer "
-            "arrows: a larger loss for f′."
+            "The forces on the landscapes (Eq. 2.3; orange: up): the saddle in the ring's gap "
+            "is the birth pixel of the missing hole, pulled up to 1 so the hole is born at "
+            "once (its dot goes to the corner). The bridge's saddle is the death pixel of the "
+            "extra component, pulled up while its birth pixel is pushed down: the dot slides "
+            "to the diagonal and the two components merge (Fig. 4(c), (f)). Deeper gaps mean "
+            "stronger forces: a larger loss for f′."
         )
 
 

@@ -148,8 +148,9 @@ elif step.view in ("landscape", "forces"):
     left, right = st.columns([1, 2])
     window = _window(dot)
     left.image(figures.minimap(f, window), caption="f, the window in orange", width="stretch")
+    draw = figures.landscape if S.three_d() else figures.landscape_map
     right.plotly_chart(
-        figures.landscape(f, ct, highlight=dot, window=window, max_arrows=20),
+        draw(f, ct, highlight=dot, window=window, max_arrows=20),
         key=f"lesson_{step.view}",
     )
 elif step.view == "filtration":
@@ -175,6 +176,7 @@ elif step.view in ("diagram", "matching"):
     if show:
         st.metric("L_topo (Eq. 2.2, paper's matching)", f"{m.loss:.3f}")
 elif step.view == "finetune":
+    T.warm_bf16()  # the run trains in bfloat16 where the CPU has it (train.native_bf16)
     run: T.Run | None = st.session_state.get(RUN)
     running = run is not None and run.running
     hide = '[data-testid="stStatusWidget"] {visibility: hidden;}' if running else ""

@@ -212,3 +212,42 @@ def test_finetune_and_sweep_offer_the_matching_rule():
     assert "betti" in at.selectbox(key="_w_sw_rule").options or any(
         "Betti" in o for o in at.selectbox(key="_w_sw_rule").options
     )
+
+
+def test_native_bf16_reads_the_cpu_flags(tmp_path, monkeypatch):
+    from topoviz import train
+
+    real_open = open
+
+    def cpu(flags: str):
+        info = tmp_path / "cpuinfo"
+        info.write_text(f"processor\t: 0\nflags\t\t: fpu sse2 {flags}\n")
+        monkeypatch.setattr(
+            "builtins.open",
+            lambda p, *a, **k: real_open(info if p == "/proc/cpuinfo" else p, *a, **k),
+        )
+        return train.native_bf16.__wrapped__()
+
+    assert cpu("avx2 avx512f amx_bf16 amx_tile") is True
+    assert cpu("avx2 avx512f avx512_bf16") is True
+    assert cpu("avx2 avx512f avx512bw") is False  # bf16 emulated: slower, so off
+
+    def missing(p, *a, **k):
+        raise FileNotFoundError(p)
+
+    monkeypatch.setattr("builtins.open", missing)
+    assert train.native_bf16.__wrapped__() is False  # not Linux: off
+
+
+def test_a_run_trains_in_bf16_where_asked_and_defaults_to_the_cpu(monkeypatch):
+    image, mask = _tiny()
+    model = nets.build("unet", base=2, depth=1, seed=0)
+    monkeypatch.setattr(T, "native_bf16", lambda: True)
+    run = T.new_run(model, image, mask, lam=0.1, steps=2, batch=2)
+    assert run.amp is True
+    while run.running:
+        T.advance(run)
+    assert run.status == "done" and all(np.isfinite(r.loss) for r in run.reports)
+    monkeypatch.setattr(T, "native_bf16", lambda: False)
+    assert T.new_run(model, image, mask, lam=0.0, steps=1, batch=2).amp is False
+    assert T.new_run(model, image, mask, lam=0.0, steps=1, batch=2, amp=True).amp is True

@@ -162,6 +162,34 @@ def test_landscape_subsamples_and_windows(sample):
         assert all(10 <= y < 40 for y in t.y) and all(20 <= x < 60 for x in t.x)
 
 
+def test_landscape_map_points_each_force_the_way_it_pushes(sample):
+    _, _, f, dgm_f, _, m = sample
+    ct = critical_targets(dgm_f, m)
+    window = (10, 90, 20, 120)
+    fig = figures.landscape_map(f, ct, highlight=(1, 0), max_arrows=40, window=window)
+    heat = fig.data[0]
+    assert isinstance(heat, go.Heatmap) and np.asarray(heat.z).shape == (80, 100)
+    assert (heat.zmin, heat.zmax) == (0, 1)  # f on a fixed scale: 0 black, 1 white
+    marks = [t for t in fig.data if isinstance(t, go.Scatter) and t.name.startswith("the loss")]
+    assert marks and sum(len(t.x) for t in marks) <= 40
+    for t in marks:
+        rows, cols = np.asarray(t.y), np.asarray(t.x)
+        assert ((rows >= 10) & (rows < 90) & (cols >= 20) & (cols < 120)).all()
+        up = t.marker.symbol == "triangle-up"
+        assert ("raises" in t.name) == up
+        at = {(int(r), int(c)) for r, c in zip(rows, cols, strict=True)}
+        assert at <= {(int(r), int(c)) for r, c in ct.pixel}  # marks sit on critical pixels
+        assert t.name.endswith(f": {len(t.x)} in view")  # the legend counts what is drawn
+    # each mark's direction is its force's sign (the hover text carries the force)
+    for t in marks:
+        signs = {float(s.split("force ")[1]) > 0 for s in t.text}
+        assert signs == {t.marker.symbol == "triangle-up"}
+    # a stronger force has a larger mark, on one scale for every chart (text: 3 decimals)
+    force = np.concatenate([[abs(float(s.split("force ")[1])) for s in t.text] for t in marks])
+    size = np.concatenate([np.asarray(t.marker.size) for t in marks])
+    assert np.allclose(size, 6 + 12 * np.minimum(force, 1), atol=0.01)
+
+
 def test_critical_pixels_overlay_marks_existing_pixels(sample):
     image, _, _, dgm_f, _, _ = sample
     fig = figures.critical_pixels_overlay(image, dgm_f, highlight=(1, 0), max_dots=10)

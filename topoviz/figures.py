@@ -6,7 +6,7 @@ a ``plotly.graph_objects.Figure`` out. No Streamlit, so notebooks and tests use
 the same pictures as the app.
 
 Colours follow the paper's Fig. 4: dimension 0 (components) blue, dimension 1
-(handles) burgundy, matching arrows orange. A *dot* is named by ``(dim, index)``
+(holes) burgundy, matching arrows orange. A *dot* is named by ``(dim, index)``
 with ``index`` into ``dgm[dim]``; ``highlight`` takes such a pair everywhere.
 """
 
@@ -31,6 +31,7 @@ __all__ = [
     "DIM_COLORS",
     "DIM_NAMES",
     "landscape",
+    "landscape_map",
     "superlevel",
     "superlevel_rgb",
     "superlevel_animation",
@@ -132,6 +133,7 @@ def landscape(
     max_side: int = 128,
     max_arrows: int = 150,
     window: tuple[int, int, int, int] | None = None,
+    min_force: float = 0.0,
 ) -> go.Figure:
     """``f`` as a 3-D surface with critical pixels and their forces (Eq. 2.3).
 
@@ -139,8 +141,9 @@ def landscape(
     are drawn at their own value. Each force is a vertical segment from ``f(c)`` to
     its target with a cone at the target: up means the loss raises the pixel (close
     a gap), down lowers it (cut a spurious bridge). Only the ``max_arrows``
-    strongest forces are drawn. ``window = (row0, row1, col0, col1)`` draws only
-    that part of ``f`` (axes keep the image's own pixel coordinates).
+    strongest forces of at least ``min_force`` are drawn. ``window = (row0, row1,
+    col0, col1)`` draws only that part of ``f`` (axes keep the image's own pixel
+    coordinates).
     """
     f = np.asarray(f, float)
     r0, r1, c0, c1 = window if window is not None else (0, f.shape[0], 0, f.shape[1])
@@ -148,20 +151,7 @@ def landscape(
     step = max(1, int(np.ceil(max(h, w) / max_side)))
     rows, cols = np.arange(r0, r1, step), np.arange(c0, c1, step)
     if window is not None and ct is not None:
-        inside = (
-            (ct.pixel[:, 0] >= r0)
-            & (ct.pixel[:, 0] < r1)
-            & (ct.pixel[:, 1] >= c0)
-            & (ct.pixel[:, 1] < c1)
-        )
-        ct = CriticalTargets(
-            ct.pixel[inside],
-            ct.target[inside],
-            ct.dim[inside],
-            ct.dot[inside],
-            ct.end[inside],
-            ct.constant,
-        )
+        ct = _in_window(ct, window)
     fig = go.Figure(
         go.Surface(
             z=f[r0:r1:step, c0:c1:step],
@@ -179,8 +169,7 @@ def landscape(
     if ct is not None and len(ct.pixel):
         value = f[ct.pixel[:, 0], ct.pixel[:, 1]]
         force = ct.force(f)
-        keep = np.argsort(-np.abs(force), kind="stable")[:max_arrows]
-        keep = keep[np.abs(force[keep]) > 1e-9]
+        keep = _strongest(force, max_arrows, min_force)
         px, tg, val = ct.pixel[keep], ct.target[keep], value[keep]
         text = [
             f"dim {d}, dot {i}, {e} pixel<br>f = {v:.3f} → target {t:.3f}<br>force {fo:+.3f}"
@@ -213,7 +202,7 @@ def landscape(
             )
         )
         up = tg > val  # arrow tips: up (raise a saddle) or down (cut a bridge)
-        for mask, colour, what in ((up, ARROW, "raise"), (~up, "#6a3d9a", "lower")):
+        for mask, colour, what in ((up, ARROW, "raise"), (~up, PUSH_STYLE[False][1], "lower")):
             if mask.any():
                 fig.add_trace(
                     go.Scatter3d(
@@ -256,6 +245,148 @@ def landscape(
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
         height=520,
         legend={"orientation": "h", "y": 1.02},
+    )
+    return fig
+
+
+def _in_window(ct: CriticalTargets, window: tuple[int, int, int, int]) -> CriticalTargets:
+    """The critical pixels of ``ct`` inside ``window = (row0, row1, col0, col1)``."""
+    r0, r1, c0, c1 = window
+    inside = (
+        (ct.pixel[:, 0] >= r0)
+        & (ct.pixel[:, 0] < r1)
+        & (ct.pixel[:, 1] >= c0)
+        & (ct.pixel[:, 1] < c1)
+    )
+    return CriticalTargets(
+        ct.pixel[inside], ct.target[inside], ct.dim[inside], ct.dot[inside], ct.end[inside],
+        ct.constant,
+    )  # fmt: skip
+
+
+def _strongest(force: np.ndarray, max_arrows: int, min_force: float) -> np.ndarray:
+    """Indices of the ``max_arrows`` strongest forces of at least ``min_force``."""
+    keep = np.argsort(-np.abs(force), kind="stable")[:max_arrows]
+    return keep[np.abs(force[keep]) >= max(min_force, 1e-9)]
+
+
+#: The forces' marks: (pushed up?) -> symbol (top view), colour, words.
+PUSH_STYLE = {
+    True: ("triangle-up", ARROW, "the loss raises f (closes a gap)"),
+    False: ("triangle-down", "#d62ad6", "the loss lowers f (cuts a bridge, digs a hole)"),
+}
+
+
+def landscape_map(
+    f: np.ndarray,
+    ct: CriticalTargets | None = None,
+    highlight: Dot | None = None,
+    max_side: int = 256,
+    max_arrows: int = 150,
+    window: tuple[int, int, int, int] | None = None,
+    min_force: float = 0.0,
+) -> go.Figure:
+    """The landscape of :func:`landscape` seen from above: ``f`` as grey (white is
+    high), each of the ``max_arrows`` strongest forces of at least ``min_force`` a
+    triangle at its critical pixel, pointing up (orange) where the loss raises ``f``
+    and down (magenta) where it lowers it, sized by the force (the same scale in
+    every chart). A 2-D chart, quick to
+    draw in a browser without a graphics card (a 3-D scene costs seconds of CPU
+    there).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> fig = landscape_map(np.zeros((40, 30)), window=(5, 25, 0, 10))
+    >>> fig.data[0].z.shape, fig.data[0].x[:2].tolist(), int(fig.data[0].y[-1])
+    ((20, 10), [0, 1], 24)
+    """
+    f = np.asarray(f, float)
+    r0, r1, c0, c1 = window if window is not None else (0, f.shape[0], 0, f.shape[1])
+    step = max(1, int(np.ceil(max(r1 - r0, c1 - c0) / max_side)))
+    rows, cols = np.arange(r0, r1, step), np.arange(c0, c1, step)
+    fig = go.Figure(
+        go.Heatmap(
+            z=f[r0:r1:step, c0:c1:step],
+            x=cols,
+            y=rows,
+            colorscale="gray",
+            zmin=0,
+            zmax=1,
+            colorbar={"title": "f (likelihood)", "len": 0.8},
+            hovertemplate="row %{y}, col %{x}<br>f = %{z:.3f}<extra></extra>",
+            name="f",
+        )
+    )
+    if ct is not None and len(ct.pixel):
+        if window is not None:
+            ct = _in_window(ct, window)
+        value = f[ct.pixel[:, 0], ct.pixel[:, 1]]
+        force = ct.force(f)
+        keep = _strongest(force, max_arrows, min_force)
+        # sized on one scale for every chart (|force| 1 or more: the largest mark), so
+        # that two charts side by side compare (f′'s deeper gap: a larger mark)
+        strength = np.minimum(np.abs(force[keep]), 1.0)
+        for up, (symbol, colour, words) in PUSH_STYLE.items():
+            on = keep[(ct.target[keep] > value[keep]) == up]
+            if not len(on):
+                continue
+            fig.add_trace(
+                go.Scatter(
+                    x=ct.pixel[on, 1],
+                    y=ct.pixel[on, 0],
+                    mode="markers",
+                    marker={
+                        "symbol": symbol,
+                        "color": colour,
+                        "size": 6 + 12 * strength[np.isin(keep, on)],
+                        "line": {"color": "black", "width": 1},
+                    },
+                    text=[
+                        f"dim {d}, dot {i}, {e} pixel<br>f = {v:.3f} → target {t:.3f}"
+                        f"<br>force {fo:+.3f}"
+                        for d, i, e, v, t, fo in zip(
+                            ct.dim[on],
+                            ct.dot[on],
+                            ct.end[on],
+                            value[on],
+                            ct.target[on],
+                            force[on],
+                            strict=True,
+                        )  # fmt: skip
+                    ],
+                    hovertemplate="%{text}<extra></extra>",
+                    name=f"{words}: {len(on)} in view",
+                )
+            )
+    if highlight is not None and ct is not None:
+        sel = (ct.dim == highlight[0]) & (ct.dot == highlight[1])
+        if sel.any():
+            fig.add_trace(
+                go.Scatter(
+                    x=ct.pixel[sel, 1],
+                    y=ct.pixel[sel, 0],
+                    mode="markers+text",
+                    text=list(ct.end[sel]),
+                    textposition="top center",
+                    textfont={"color": HIGHLIGHT, "size": 14},
+                    marker={
+                        "size": 22,
+                        "color": "rgba(0,0,0,0)",
+                        "line": {"color": HIGHLIGHT, "width": 4},
+                    },
+                    name=f"selected dot (dim {highlight[0]}, #{highlight[1]})",
+                )
+            )
+    fig.update_xaxes(title="column", range=[c0 - 0.5, c1 - 0.5], showgrid=False, zeroline=False)
+    fig.update_yaxes(
+        title="row", range=[r1 - 0.5, r0 - 0.5], scaleanchor="x", showgrid=False, zeroline=False
+    )
+    fig.update_layout(
+        height=520,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        legend={"orientation": "h", "y": 1.08},
+        showlegend=True,  # also for one kind of mark: the legend says what it is
     )
     return fig
 

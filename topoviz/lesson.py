@@ -51,7 +51,8 @@ STEPS: tuple[Step, ...] = (
     ),
     Step(
         "The likelihood is a landscape",
-        "The net outputs a likelihood f in [0, 1]. Draw it as terrain: membranes are ridges. "
+        "The net outputs a likelihood f in [0, 1]. Read it as terrain (seen from above, colour "
+        "= height; or switch on 3-D): membranes are ridges. "
         "A gap in a membrane is a low pass in a ridge. Thresholding at 0.5 floods "
         "everything below 0.5: the pass goes under water, and the two cells join.",
         "landscape",
@@ -84,7 +85,8 @@ STEPS: tuple[Step, ...] = (
         "Forces on two pixels per dot",
         "Each dot's birth and death are the values of two critical pixels. The gradient "
         "of L_topo (Eq. 2.3) moves only those: the missing cell's dot is pulled to the "
-        "corner by raising the saddle in the gap. Every other pixel is left to BCE.",
+        "corner by raising the saddle in the gap (orange ▲: raised, magenta ▼: lowered). "
+        "Every other pixel is left to BCE.",
         "forces",
         {**_BASE, "alpha": 0.5, "dot": "costliest"},
     ),

@@ -45,6 +45,7 @@ folds (``--val-every``; see models/README.md).
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -143,6 +144,23 @@ class StepReport:
     patches_used: int
     metrics: dict | None = None
     snapshot: np.ndarray | None = None
+
+
+@functools.cache
+def native_bf16() -> bool:
+    """Whether this CPU computes bfloat16 natively (AMX or AVX-512 BF16, read from
+    ``/proc/cpuinfo``; False where that cannot be read).
+
+    On such a CPU ``fine_tune(..., amp=True)`` trains the shipped U-Net about 1.5×
+    faster (measured in bench/README.md); elsewhere bf16 is emulated and slower, so
+    the app trains with ``amp`` only where this is True.
+    """
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as info:
+            flags = next((line for line in info if line.startswith("flags")), "").split()
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
 
 
 def fine_tune(

@@ -33,7 +33,7 @@ ALPHA = "alpha"
 RULE = "rule"
 DOT = "dot"  # "dim:index" or ""
 STRUCTURE = "structure"  # "" (guess from the name) or one of metrics.STRUCTURES
-DOT_LANDSCAPE = "dot_landscape_3d"  # Diagrams: draw the selected dot's 3-D landscape too
+THREE_D = "three_d"  # draw landscapes as 3-D surfaces (every page; slow without a GPU)
 
 LIKELIHOODS = ("image", "blurred", "checkpoint", "upload")
 LIKELIHOOD_LABELS = {
@@ -64,7 +64,7 @@ DEFAULTS: dict[str, Any] = {
     RULE: "paper",
     DOT: "",
     STRUCTURE: "",
-    DOT_LANDSCAPE: False,
+    THREE_D: False,
 }
 
 #: Mirrored in the URL, with how to read each back from its text.
@@ -124,6 +124,23 @@ def persistent(key: str, widget: Callable[..., Any], *args: Any, **kwargs: Any) 
     value = widget(*args, key=wkey, on_change=_copy, **kwargs)
     st.session_state[key] = value
     return value
+
+
+def three_d(label: str = "3-D landscape") -> bool:
+    """The one switch, shared by every page, between a 3-D surface and its 2-D top view.
+
+    Off by default: a 3-D chart costs a browser without a graphics card (software
+    WebGL) two to four seconds of CPU before it shows anything, the top view a tenth
+    of that. A teacher with a graphics card switches it on once for the session.
+    """
+    return persistent(
+        THREE_D,
+        st.toggle,
+        label,
+        help="Off: f seen from above, colour = height, triangles where the loss raises or "
+        "lowers it. On: the same as a 3-D terrain you can turn (slow in a browser without "
+        "a graphics card). One switch for every page.",
+    )
 
 
 def dot() -> tuple[int, int] | None:

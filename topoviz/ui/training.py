@@ -15,6 +15,7 @@ The functions here other than :func:`init`, :func:`start_options` and
 from __future__ import annotations
 
 import copy
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ from topoviz.loss import topo_loss
 from topoviz.matching import Matching
 from topoviz.metrics import betti_numbers, evaluate_all
 from topoviz.persistence import Diagram
-from topoviz.train import StepReport, fine_tune
+from topoviz.train import StepReport, fine_tune, native_bf16
 from topoviz.ui import cache
 from topoviz.ui import state as S
 
@@ -57,13 +58,14 @@ SWEEP_LR = "sw_lr"
 SWEEP_SEED = "sw_seed"
 RULE = "ft_rule"
 SWEEP_RULE = "sw_rule"
+AMP = "ft_amp"
 
 UNTRAINED = "untrained"
 UNTRAINED_LABEL = "untrained network — train it here"
 UPLOADED = "uploaded"  # the checkpoint uploaded in the sidebar (this session only)
 UPLOADED_LABEL = "checkpoint uploaded in the sidebar"
 PATCH = 65  # the paper's 65 × 65 training patches (Sec. 3)
-CHUNK_S = 1.5  # training time per fragment rerun; drawing and the tick add ~0.5-0.7 s to each
+CHUNK_S = 2.0  # training time per fragment rerun; drawing and the tick add ~0.3 s to each
 TICK_S = 0.2  # run_every of the fragment while a run is going
 LAMBDA_CHOICES = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
 EVAL_SEED = 0  # Betti-error patches: the same for before and after
@@ -115,6 +117,7 @@ def init() -> None:
     """Fill the control keys with their defaults (once per session)."""
     for key, value in DEFAULTS.items():
         st.session_state.setdefault(key, copy.copy(value))
+    st.session_state.setdefault(AMP, native_bf16())
 
 
 # ---------------------------------------------------------------- starting model
@@ -168,6 +171,35 @@ def start_model(choice: str, seed: int) -> nn.Module:
     mtime = cache.checkpoint_path(entry["file"]).stat().st_mtime
     shared, _ = cache.load_model(entry["file"], mtime)
     return copy.deepcopy(shared)
+
+
+@st.cache_resource(show_spinner=False)
+def warm_bf16(base: int = 16) -> threading.Thread | None:
+    """Run two bfloat16 training steps of a throw-away U-Net (``base`` channels, a
+    batch of 8 patches of 65²) in a background thread, once per server.
+
+    oneDNN builds its bfloat16 kernels on first use: without this, the first chunks
+    of the first run after a server start train at a third of the usual rate. A page
+    that can start a run calls this when it opens; the user is still reading it.
+    Nothing is done on a CPU without native bfloat16 (None).
+    """
+    if not native_bf16():
+        return None
+
+    def steps() -> None:
+        net = nets.build("unet", seed=0, base=base)
+        opt = torch.optim.Adam(net.parameters(), lr=1e-4)
+        x = torch.rand(8, 1, PATCH, PATCH)
+        for _ in range(2):
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                loss = net(x).float().mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+
+    thread = threading.Thread(target=steps, name="topoviz-bf16-warmup", daemon=True)
+    thread.start()
+    return thread
 
 
 def gray(image: np.ndarray) -> np.ndarray:
@@ -277,6 +309,7 @@ class Run:
     after: dict | None = None
     rule: str = "paper"
     structure: str = "membranes"  # the regions of merges / splits
+    amp: bool = False  # the net's forward pass in bfloat16 (train.fine_tune's amp)
     window: tuple[int, int, int, int] | None = None  # the patch whose diagram moves
     motion: Motion | None = None
     wall_start: float | None = None  # time.monotonic() of the first chunk
@@ -346,8 +379,13 @@ def new_run(
     rule: str = "paper",
     structure: str = "membranes",
     window: int | None = None,
+    amp: bool | None = None,
 ) -> Run:
     """A run that will train ``model`` (in place: pass a copy) on one image and mask.
+
+    ``amp``: the net's forward pass under bfloat16 autocast (None: where this CPU
+    computes bf16 natively, :func:`topoviz.train.native_bf16`; L_topo's pairing
+    stays float32 either way).
 
     ``window``: follow the diagram of the ``window``² patch around the costliest hole
     of the starting f after every chunk (0: of the whole image; None: no diagram).
@@ -370,6 +408,7 @@ def new_run(
         f0=predict(model, image) if f0 is None else f0,
         rule=rule,
         structure=structure,
+        amp=native_bf16() if amp is None else bool(amp),
     )
     run.gen = fine_tune(
         model,
@@ -384,6 +423,7 @@ def new_run(
         snapshot_every=run.preview_every,
         preview=image if run.preview_every > 0 else None,
         stop=lambda: run.stop_requested,
+        amp=run.amp,
     )
     if window is not None:
         run.window = diagram_window(run.f0, mask, frame, window, rule)
