@@ -475,3 +475,29 @@ def test_a_checkpoint_bomb_is_a_readable_error_while_another_session_works(
         screenshot(page, "checkpoint_bomb")
     finally:
         other.close()
+
+
+_WATCH_STOPS = """() => {
+  const count = () => [...document.querySelectorAll('button')].filter(b =>
+    b.innerText.trim().endsWith('Stop') && b.offsetParent !== null
+    && getComputedStyle(b).visibility !== 'hidden').length;
+  window._stops = [count()];
+  new MutationObserver(() => window._stops.push(count())).observe(
+    document.body, {childList: true, subtree: true, attributes: true});
+}"""
+
+
+def test_one_stop_button_while_fine_tuning(page: Page, app_url: str) -> None:
+    """Issue 13: one Stop while a run trains. Just after Start, the toolbar's own
+    Stop (it ends the script, not the run) used to show beside the page's for about
+    a second. Every change of the page is watched, so a short flash counts."""
+    open_page(page, f"{app_url}/finetune")
+    page.evaluate(_WATCH_STOPS)
+    page.get_by_role("button", name="Start", exact=True).first.click()
+    page.get_by_text("steps/s", exact=False).first.wait_for(state="visible")
+    page.wait_for_timeout(4000)  # the first chunks of the run
+    shown = page.evaluate("() => window._stops")
+    assert max(shown) == 1, f"{max(shown)} Stop buttons at once ({len(shown)} changes seen)"
+    page.get_by_role("button", name="Stop", exact=True).first.click()
+    page.get_by_text("— stopped").first.wait_for(state="visible")
+    assert_no_exception(page)
