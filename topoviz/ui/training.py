@@ -173,7 +173,7 @@ def start_model(choice: str, seed: int) -> nn.Module:
     return copy.deepcopy(shared)
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, max_entries=2)  # one net size in practice
 def warm_bf16(base: int = 16) -> threading.Thread | None:
     """Run two bfloat16 training steps of a throw-away U-Net (``base`` channels, a
     batch of 8 patches of 65²) in a background thread, once per server.
