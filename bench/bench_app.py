@@ -8,7 +8,9 @@ Prints two tables, all rows measured in one run:
    moving the threshold α, which is what a user waits for;
 2. training steps per second of ``topoviz.train.fine_tune`` on that sample with a
    batch of 8 patches of 65 x 65: BCE only and BCE + λ·L_topo, U-Net base 8 (the
-   Fine-tune page's untrained start) and base 16 (the shipped checkpoints).
+   Fine-tune page's untrained start) and base 16 (the shipped checkpoints), the
+   forward pass in float32 and, where the CPU computes it natively, in bfloat16
+   (``amp``, what the app then uses).
 
     python bench/bench_app.py
 """
@@ -32,7 +34,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 from topoviz import nets  # noqa: E402
 from topoviz.imageio import load_image, load_mask  # noqa: E402
 from topoviz.persistence import warmup  # noqa: E402
-from topoviz.train import fine_tune  # noqa: E402
+from topoviz.train import fine_tune, native_bf16  # noqa: E402
 
 PAGES = ["1_landscape", "2_filtration", "3_diagrams", "4_inspect", "7_classroom"]
 
@@ -56,12 +58,14 @@ def page_times() -> list[tuple[str, float, float | None]]:
     return rows
 
 
-def steps_per_second(base: int, lam: float, steps: int = 40) -> float:
+def steps_per_second(base: int, lam: float, steps: int = 40, amp: bool = False) -> float:
     image = load_image(ROOT / "sample_data/membranes_0.png")
     mask = load_mask(ROOT / "sample_data/membranes_0_mask.png")
     torch.manual_seed(0)
     model = nets.build("unet", base=base)
-    run = fine_tune(model, (image[None], mask[None]), lam, steps, batch=8, patch=65, seed=0)
+    run = fine_tune(
+        model, (image[None], mask[None]), lam, steps, batch=8, patch=65, seed=0, amp=amp
+    )
     for _ in range(5):  # warm-up steps: allocator, first diagrams
         next(run)
     t = time.perf_counter()
@@ -81,11 +85,16 @@ def main() -> None:
     for page, first, rerun in page_times():
         again = f"{rerun:.2f}" if rerun is not None else "(no α slider)"
         print(f"| {page} | {first:.2f} | {again} |")
-    print("\n| net | λ | steps / s (batch 8 × 65²) |")
-    print("|-----|---|---------------------------|")
+    # bfloat16 rows only where the CPU has it natively (elsewhere it is emulated, slower)
+    print(f"\nnative bfloat16 on this CPU: {native_bf16()}")
+    print("\n| net | λ | forward pass | steps / s (batch 8 × 65²) |")
+    print("|-----|---|--------------|---------------------------|")
     for base in (8, 16):
         for lam in (0.0, 0.1):
-            print(f"| U-Net base {base} | {lam} | {steps_per_second(base, lam):.1f} |")
+            for amp in (False, True) if native_bf16() else (False,):
+                rate = steps_per_second(base, lam, amp=amp)
+                kind = "bfloat16" if amp else "float32"
+                print(f"| U-Net base {base} | {lam} | {kind} | {rate:.1f} |")
 
 
 if __name__ == "__main__":

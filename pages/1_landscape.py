@@ -19,7 +19,7 @@ if not sel.ok:
 if S.teaching():
     st.caption(
         "The likelihood f as terrain: structure is high ground (seen from above here, "
-        "colour = height; switch on 3-D to turn it). Thresholding at α floods everything "
+        "white is high; switch on 3-D to turn it). Thresholding at α floods everything "
         "below α. The loss moves only **critical pixels**, each towards the value its "
         "matched dot asks for (Eq. 2.3): up (orange ▲) raises a saddle to close a gap, down "
         "(magenta ▼) lowers a pass to cut a spurious bridge; the larger the mark, the "

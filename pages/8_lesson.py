@@ -145,10 +145,10 @@ if step.view == "problem":
     )
 elif step.view in ("landscape", "forces"):
     ct = critical_targets(dgm, m) if step.view == "forces" else None
+    draw = figures.landscape if S.three_d() else figures.landscape_map
     left, right = st.columns([1, 2])
     window = _window(dot)
     left.image(figures.minimap(f, window), caption="f, the window in orange", width="stretch")
-    draw = figures.landscape if S.three_d() else figures.landscape_map
     right.plotly_chart(
         draw(f, ct, highlight=dot, window=window, max_arrows=20),
         key=f"lesson_{step.view}",

@@ -7,6 +7,7 @@ run by one chunk (``run_every`` timers do not fire in AppTest: we call ``run``).
 from __future__ import annotations
 
 import copy
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -251,3 +252,15 @@ def test_a_run_trains_in_bf16_where_asked_and_defaults_to_the_cpu(monkeypatch):
     monkeypatch.setattr(T, "native_bf16", lambda: False)
     assert T.new_run(model, image, mask, lam=0.0, steps=1, batch=2).amp is False
     assert T.new_run(model, image, mask, lam=0.0, steps=1, batch=2, amp=True).amp is True
+
+
+def test_the_bf16_warm_up_trains_in_the_background_only_where_bf16_is_native(monkeypatch):
+    monkeypatch.setattr(T, "native_bf16", lambda: False)
+    assert T.warm_bf16.__wrapped__(base=2) is None
+    monkeypatch.setattr(T, "native_bf16", lambda: True)
+    errors = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: errors.append(args.exc_value))
+    thread = T.warm_bf16.__wrapped__(base=2)
+    assert thread.daemon and thread.name == "topoviz-bf16-warmup"
+    thread.join(timeout=60)
+    assert not thread.is_alive() and errors == []  # two bf16 steps ran without error

@@ -51,8 +51,8 @@ STEPS: tuple[Step, ...] = (
     ),
     Step(
         "The likelihood is a landscape",
-        "The net outputs a likelihood f in [0, 1]. Read it as terrain (seen from above, colour "
-        "= height; or switch on 3-D): membranes are ridges. "
+        "The net outputs a likelihood f in [0, 1]. Read it as terrain (seen from above, white "
+        "is high; or switch on 3-D): membranes are ridges. "
         "A gap in a membrane is a low pass in a ridge. Thresholding at 0.5 floods "
         "everything below 0.5: the pass goes under water, and the two cells join.",
         "landscape",

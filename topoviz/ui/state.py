@@ -137,7 +137,7 @@ def three_d(label: str = "3-D landscape") -> bool:
         THREE_D,
         st.toggle,
         label,
-        help="Off: f seen from above, colour = height, triangles where the loss raises or "
+        help="Off: f seen from above (white is high), triangles where the loss raises or "
         "lowers it. On: the same as a 3-D terrain you can turn (slow in a browser without "
         "a graphics card). One switch for every page.",
     )
