@@ -232,9 +232,7 @@ def test_every_injected_wall_is_one_split(rows, cols, width, n, seed):
 
 @settings(max_examples=30, deadline=None)
 @given(
-    curves=st.lists(
-        st.tuples(st.integers(8, 160), st.integers(1, 3)), min_size=2, max_size=7
-    ),
+    curves=st.lists(st.tuples(st.integers(8, 160), st.integers(1, 3)), min_size=2, max_size=7),
     n=st.integers(1, 5),
     seed=st.integers(0, 1000),
 )
