@@ -178,13 +178,110 @@ def test_injected_walls_and_bridges_change_what_they_should():
     gt = grid(90, 90, 30, 1)
     walled, made = inject_walls(gt, 3, "membranes", seed=1)
     r = region_errors(walled, gt)
-    assert made == 3 and r.merges == 0 and 0 < r.splits <= 3
+    assert made == 3 and (r.merges, r.splits) == (0, 3)
     cracks = np.zeros((60, 200), bool)
     cracks[20, 10:190] = True
     cracks[40, 10:190] = True
     bridged, made = inject_walls(cracks, 1, "curvilinear", seed=0, min_region=10)
     r = region_errors(bridged, cracks, "curvilinear", min_region=10)
     assert made == 1 and (r.merges, r.splits) == (1, 0)
+
+
+def membranes(h, w, rows, cols, width):
+    """Membranes on an irregular grid: walls at the given rows and columns."""
+    g = np.zeros((h, w), bool)
+    for r in rows:
+        g[r : r + width, :] = True
+    for c in cols:
+        g[:, c : c + width] = True
+    return g
+
+
+def cracks(h, w, curves, seed):
+    """Crack-like curves: random walks of the given (length, width), some short."""
+    rng = np.random.default_rng(seed)
+    g = np.zeros((h, w), bool)
+    for length, width in curves:
+        r, c = rng.integers(5, h - 5), rng.integers(5, w - 5)
+        heading = rng.uniform(0, 2 * np.pi)
+        for _ in range(length):
+            heading += rng.normal(0, 0.25)
+            r = int(np.clip(round(r + np.sin(heading)), 2, h - 3))
+            c = int(np.clip(round(c + np.cos(heading)), 2, w - 3))
+            g[r : r + width, c : c + width] = True
+    return g
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    rows=st.lists(st.integers(0, 110), min_size=1, max_size=6),
+    cols=st.lists(st.integers(0, 110), min_size=1, max_size=6),
+    width=st.integers(1, 3),
+    n=st.integers(1, 8),
+    seed=st.integers(0, 1000),
+)
+def test_every_injected_wall_is_one_split(rows, cols, width, n, seed):
+    # Cells of every shape and size: a wall that cuts less than 20 % off a cell
+    # is not a split by the count's rule, so it must not be kept either.
+    gt = membranes(112, 112, rows, cols, width)
+    walled, made = inject_walls(gt, n, "membranes", seed=seed)
+    r = region_errors(walled, gt)
+    assert (r.merges, r.splits) == (0, made)
+    assert region_errors(gt, gt).counts()["splits"] == 0
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    curves=st.lists(st.tuples(st.integers(8, 160), st.integers(1, 3)), min_size=2, max_size=7),
+    n=st.integers(1, 5),
+    seed=st.integers(0, 1000),
+)
+def test_every_injected_bridge_is_one_merge(curves, n, seed):
+    # Short thick cracks (50 px of area, under 50 px of skeleton) are not weighed
+    # by the count: a bridge to one is no false merge, so it must not be kept.
+    gt = cracks(120, 160, curves, seed)
+    bridged, made = inject_walls(gt, n, "curvilinear", seed=seed)
+    r = region_errors(bridged, gt, "curvilinear")
+    assert (r.merges, r.splits) == (made, 0)
+    assert region_errors(gt, gt, "curvilinear").counts()["merges"] == 0
+
+
+def test_a_wall_cutting_a_sliver_off_a_cell_is_not_kept():
+    # One long cell 10 px wide: a wall across it near an end leaves a piece of
+    # >= 50 px but < 20 % of the cell, which is no split. Every wall kept is one.
+    gt = np.zeros((120, 14), bool)
+    gt[:, :2] = gt[:, -2:] = True
+    for seed in range(12):
+        walled, made = inject_walls(gt, 2, "membranes", seed=seed)
+        assert counts(walled, gt)["splits"] == made
+
+
+def test_a_bridge_to_a_short_crack_is_not_kept():
+    # Two long cracks too far apart to bridge, and a short thick one (80 px of
+    # area, 20 of skeleton) beside the first: joining it merges nothing the count
+    # weighs, so no bridge can be made.
+    gt = np.zeros((200, 200), bool)
+    gt[20, 10:190] = True
+    gt[180, 10:190] = True
+    gt[40:44, 80:100] = True
+    bridged, made = inject_walls(gt, 3, "curvilinear", seed=0)
+    assert made == 0 and (bridged == gt).all()
+    gt[55, 10:190] = True  # a long crack within reach of the first: one bridge, one merge
+    bridged, made = inject_walls(gt, 3, "curvilinear", seed=0)
+    assert made == 1 and counts(bridged, gt, structure="curvilinear")["merges"] == 1
+
+
+def test_stamping_a_path_near_the_border_is_a_full_dilation():
+    from scipy import ndimage
+
+    from topoviz.calibration import _disk, _stamp
+
+    mask = np.zeros((30, 40), bool)
+    rr, cc = np.array([0, 1, 2, 29, 15]), np.array([0, 39, 5, 20, 20])
+    _stamp(mask, rr, cc, 3, True)
+    path = np.zeros_like(mask)
+    path[rr, cc] = True
+    assert (mask == ndimage.binary_dilation(path, _disk(3))).all()
 
 
 def test_calibration_set_rows_and_counts():

@@ -8,7 +8,9 @@ not touch. These perturbations of a ground truth ``gt`` say what a metric sees:
   change the topology (membranes: two cells become one; curvilinear: one
   crack or vessel becomes two pieces);
 - :func:`inject_walls` adds ``n`` false walls (membranes: a cell cut in two) or
-  false bridges (curvilinear: two cracks joined), each one checked likewise.
+  false bridges (curvilinear: two cracks joined), each one kept only if
+  :func:`topoviz.metrics.region_errors`, by its own code, counts exactly one more
+  false split (membranes) or false merge (curvilinear).
 
 :func:`calibration_set` gathers them as named rows for the evaluation tables.
 Every function is pure and seeded.
@@ -22,7 +24,7 @@ from skimage.draw import line
 from skimage.measure import label
 from skimage.morphology import skeletonize
 
-from topoviz.metrics import STRUCTURES
+from topoviz.metrics import STRUCTURES, _region_counts, _true_regions
 
 __all__ = ["shift", "inject_breaks", "inject_walls", "calibration_set"]
 
@@ -103,12 +105,18 @@ def _line4(r0: int, c0: int, r1: int, c1: int) -> tuple[np.ndarray, np.ndarray]:
 
 def _stamp(mask: np.ndarray, rr: np.ndarray, cc: np.ndarray, radius: int, value: bool) -> None:
     """Set a thick path (the pixels rr, cc dilated by a disk) to ``value``, in place."""
-    path = np.zeros_like(mask)
     ok = (rr >= 0) & (rr < mask.shape[0]) & (cc >= 0) & (cc < mask.shape[1])
-    path[rr[ok], cc[ok]] = True
+    rr, cc = rr[ok], cc[ok]
+    if len(rr) == 0:
+        return
+    # Dilate only the path's bounding box grown by the radius: nothing farther can change.
+    r0, c0 = max(rr.min() - radius, 0), max(cc.min() - radius, 0)
+    r1, c1 = min(rr.max() + radius + 1, mask.shape[0]), min(cc.max() + radius + 1, mask.shape[1])
+    path = np.zeros((r1 - r0, c1 - c0), bool)
+    path[rr - r0, cc - c0] = True
     if radius > 0:
         path = ndimage.binary_dilation(path, _disk(radius))
-    mask[path] = value
+    mask[r0:r1, c0:c1][path] = value
 
 
 def inject_breaks(
@@ -195,15 +203,26 @@ def inject_walls(
     """Add ``n`` false walls (membranes) or false bridges (curvilinear), each checked.
 
     Membranes: a straight wall of the structure's typical width through a random
-    point inside a cell, in a random direction, from membrane to membrane; kept
-    if the count of cells of at least ``min_region`` pixels goes up by one (a
-    false split). Curvilinear: a bridge from a random skeleton pixel to the
-    nearest pixel of another component within ``reach`` pixels; kept if the
-    count of components goes down by one (a false merge).
+    point inside a cell of at least ``min_region`` pixels, in a random direction,
+    from membrane to membrane. Curvilinear: a bridge from a random skeleton pixel
+    of a crack at least ``min_region`` skeleton pixels long to the nearest pixel of
+    another such crack (not yet joined to it) within ``reach`` pixels.
+
+    Each one is kept only if :func:`topoviz.metrics.region_errors` (``gt`` against
+    the mask, with this ``min_region``) counts exactly one more false split
+    (membranes) or false merge (curvilinear) than before it, and the other count
+    does not change: the count is computed by the metric's own code. A wall that
+    cuts less than 20 % off a cell, or a bridge to a crack too short to be weighed,
+    is not kept. (The structure only grows, so every true region stays inside one
+    predicted region: walls never merge, bridges never split, and the tolerance of
+    the curvilinear count plays no part.)
 
     Returns
     -------
     (mask, made) : (ndarray of bool, int)
+        The mask and how many walls or bridges were made (``n`` unless the
+        structure ran out of room, after ``tries * n`` attempts); ``region_errors``
+        counts ``made`` splits (membranes) or merges (curvilinear) on it.
 
     Examples
     --------
@@ -217,17 +236,30 @@ def inject_walls(
     out = g.copy()
     if n == 0:
         return out, 0
+    truth = _true_regions(g, structure, min_region)
+    big = truth.big[truth.labels]  # pixels of the true regions the counts weigh
+
+    def counted(mask: np.ndarray) -> tuple[int, int]:
+        merges, splits, *_ = _region_counts(mask, truth, tolerance=3)  # region_errors' default
+        return merges, splits
+
     rng = np.random.default_rng(seed)
     radius = _typical_radius(g)
     h, w = g.shape
-    count = _big_regions(out, structure, min_region)
+    step = (0, 1) if structure == "membranes" else (1, 0)  # (merges, splits) a wall adds
+    now = counted(out)
+    if structure == "curvilinear":
+        starts = np.argwhere(truth.skel & big)
+        if len(starts) == 0:
+            return out, 0
+        lab = label(out, connectivity=2)
     made = 0
     for _ in range(tries * n):
         if made == n:
             break
         trial = out.copy()
         if structure == "membranes":
-            inside = np.argwhere(~out)
+            inside = np.argwhere(~out & big)
             if len(inside) == 0:
                 break
             r0, c0 = inside[rng.integers(len(inside))]
@@ -243,26 +275,21 @@ def inject_walls(
                         ends.append((min(max(r, 0), h - 1), min(max(c, 0), w - 1)))
                         break
             rr, cc = _line4(*ends[0], *ends[1])
-            _stamp(trial, rr, cc, radius, True)
-            want = count + 1
         else:
-            lab = label(out, connectivity=2)
-            skel = np.argwhere(skeletonize(out))
-            if len(skel) == 0:
-                break
-            r0, c0 = skel[rng.integers(len(skel))]
-            others = (lab > 0) & (lab != lab[r0, c0])
+            r0, c0 = starts[rng.integers(len(starts))]
+            others = big & (lab != lab[r0, c0])
             if not others.any():
                 break
             dist, (ri, ci) = ndimage.distance_transform_edt(~others, return_indices=True)
             if dist[r0, c0] > reach:
                 continue
             rr, cc = _line4(r0, c0, ri[r0, c0], ci[r0, c0])
-            _stamp(trial, rr, cc, radius, True)
-            want = count - 1
-        after = _big_regions(trial, structure, min_region)
-        if after == want:
-            out, count, made = trial, after, made + 1
+        _stamp(trial, rr, cc, radius, True)
+        after = counted(trial)
+        if after == (now[0] + step[0], now[1] + step[1]):
+            out, now, made = trial, after, made + 1
+            if structure == "curvilinear":
+                lab = label(out, connectivity=2)
     return out, made
 
 

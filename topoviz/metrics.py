@@ -536,9 +536,9 @@ class RegionErrors:
 def _overlap_table(gt_of: np.ndarray, pred_of: np.ndarray, n_gt: int, n_pred: int) -> np.ndarray:
     """``table[i, j]`` = how many units of ground-truth region i fall in predicted region j."""
     keep = (gt_of > 0) & (pred_of > 0)
-    table = np.zeros((n_gt + 1, n_pred + 1), np.int64)
-    np.add.at(table, (gt_of[keep], pred_of[keep]), 1)
-    return table
+    pair = gt_of[keep].astype(np.int64) * (n_pred + 1) + pred_of[keep]
+    cells = (n_gt + 1) * (n_pred + 1)
+    return np.bincount(pair, minlength=cells).astype(np.int64).reshape(n_gt + 1, n_pred + 1)
 
 
 def _count_errors(
@@ -658,31 +658,70 @@ def region_errors(
     if min_region < 1 or tolerance < 0:
         raise ValueError("min_region must be >= 1 and tolerance >= 0")
     p, g = _pair(pred, gt, threshold)
-    if structure == "membranes":
-        rg, n_g = label(~g, connectivity=2, return_num=True)
-        rp, n_p = label(~p, connectivity=2, return_num=True)
-        table = _overlap_table(rg, rp, n_g, n_p)
-        size = np.bincount(rg.ravel(), minlength=n_g + 1)
-    else:
-        rg, n_g = label(g, connectivity=2, return_num=True)
-        rp, n_p = label(p, connectivity=2, return_num=True)
-        skel = skeletonize(g)
-        owner = _nearest_label(rp, tolerance)
-        table = _overlap_table(np.where(skel, rg, 0), owner, n_g, n_p)
-        size = np.bincount(rg[skel], minlength=n_g + 1)
-    big = size >= min_region
-    big[0] = False
-    merges, splits, missed, merged_ids, split_ids = _count_errors(
-        table, size, big, 0.5, 0.2, None if structure == "membranes" else min_region
-    )
+    truth = _true_regions(g, structure, min_region)
+    merges, splits, missed, merged_ids, split_ids, rp = _region_counts(p, truth, tolerance)
     return RegionErrors(
         merges=merges,
         splits=splits,
         missed=missed,
-        n_gt=int(big.sum()),
+        n_gt=int(truth.big.sum()),
         merged=np.isin(rp, merged_ids) & (rp > 0),
-        split=np.isin(rg, split_ids) & (rg > 0),
+        split=np.isin(truth.labels, split_ids) & (truth.labels > 0),
     )
+
+
+@dataclass(frozen=True)
+class _TrueRegions:
+    """The ground-truth side of :func:`region_errors`, computed once.
+
+    ``labels``: the true regions (membranes: cells; curvilinear: components);
+    ``units``: the label of each pixel the counts weigh (membranes: every cell
+    pixel; curvilinear: skeleton pixels only), 0 elsewhere; ``size``: units per
+    region; ``big``: regions of at least ``min_region`` units (never 0).
+    :mod:`topoviz.calibration` reuses one for many trial segmentations, so what
+    it keeps is counted by the metric's own code.
+    """
+
+    structure: str
+    min_region: int
+    labels: np.ndarray
+    n: int
+    skel: np.ndarray | None
+    units: np.ndarray
+    size: np.ndarray
+    big: np.ndarray
+
+
+def _true_regions(g: np.ndarray, structure: str, min_region: int) -> _TrueRegions:
+    if structure == "membranes":
+        rg, n_g = label(~g, connectivity=2, return_num=True)
+        skel, units = None, rg
+        size = np.bincount(rg.ravel(), minlength=n_g + 1)
+    else:
+        rg, n_g = label(g, connectivity=2, return_num=True)
+        skel = skeletonize(g)
+        units = np.where(skel, rg, 0)
+        size = np.bincount(rg[skel], minlength=n_g + 1)
+    big = size >= min_region
+    big[0] = False
+    return _TrueRegions(structure, min_region, rg, n_g, skel, units, size, big)
+
+
+def _region_counts(p: np.ndarray, truth: _TrueRegions, tolerance: int):
+    """``(merges, splits, missed, merged_ids, split_ids, pred_labels)`` of a binary ``p``."""
+    if truth.structure == "membranes":
+        rp, n_p = label(~p, connectivity=2, return_num=True)
+        owner, piece_units = rp, None
+    else:
+        rp, n_p = label(p, connectivity=2, return_num=True)
+        # A skeleton pixel inside a predicted component is its own nearest labelled
+        # pixel: the distance transform is needed only when some lie outside.
+        inside = not (truth.skel & ~p).any()
+        owner = rp if inside else _nearest_label(rp, tolerance)
+        piece_units = truth.min_region
+    table = _overlap_table(truth.units, owner, truth.n, n_p)
+    counted = _count_errors(table, truth.size, truth.big, 0.5, 0.2, piece_units)
+    return (*counted, rp)
 
 
 def _nearest_label(labels: np.ndarray, tolerance: int) -> np.ndarray:
