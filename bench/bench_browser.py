@@ -161,15 +161,21 @@ def dot_click(page: Page, url: str) -> float:
     return time.perf_counter() - t0
 
 
-def fine_tune(page: Page, url: str) -> tuple[int, float, str]:
-    """Steps done, wall seconds from the click to 'done', and the rate the page shows."""
-    visit(page, f"{url}/finetune", "Fine-tune live")
+def _start_to_done(page: Page, url: str, h1: str) -> tuple[int, float, str]:
+    """Open ``url``, press Start, wait for '— done': steps, wall seconds from the
+    click, and the progress line."""
+    visit(page, url, h1)
     page.get_by_role("button", name="Start", exact=True).first.click()
     t0 = time.perf_counter()
     page.get_by_text("— done").first.wait_for(state="visible", timeout=900_000)
     wall = time.perf_counter() - t0
     text = page.get_by_text("— done").first.inner_text()
-    steps = int(text.split("/")[0].split()[-1])
+    return int(text.split("/")[0].split()[-1]), wall, text
+
+
+def fine_tune(page: Page, url: str) -> tuple[int, float, str]:
+    """Steps done, wall seconds from the click to 'done', and the rate the page shows."""
+    steps, wall, _ = _start_to_done(page, f"{url}/finetune", "Fine-tune live")
     shown = page.locator('[data-testid="stMetric"]').filter(has_text="Steps/s").first
     rate = shown.locator('[data-testid="stMetricValue"]').inner_text()
     idle(page, rerun=True)
@@ -179,13 +185,7 @@ def fine_tune(page: Page, url: str) -> tuple[int, float, str]:
 def lesson_fine_tune(page: Page, url: str) -> tuple[int, float, str]:
     """The Lesson's live step (step 7): steps, wall seconds from Start to 'done', and
     the rate its progress line shows."""
-    visit(page, f"{url}/lesson?step=7", "One fine-tune")
-    page.get_by_role("button", name="Start", exact=True).first.click()
-    t0 = time.perf_counter()
-    page.get_by_text("— done").first.wait_for(state="visible", timeout=900_000)
-    wall = time.perf_counter() - t0
-    text = page.get_by_text("— done").first.inner_text()
-    steps = int(text.split("/")[0].split()[-1])
+    steps, wall, text = _start_to_done(page, f"{url}/lesson?step=7", "One fine-tune")
     rate = text.rsplit("(", 1)[-1].split()[0]
     idle(page, rerun=True)
     return steps, wall, rate

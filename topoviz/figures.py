@@ -126,6 +126,33 @@ def _image_axes(fig: go.Figure, row: int | None = None, col: int | None = None) 
 # ------------------------------------------------------------------------ landscape
 
 
+def _grid(
+    f: np.ndarray, window: tuple[int, int, int, int] | None, max_side: int
+) -> tuple[tuple[int, int, int, int], np.ndarray, np.ndarray, np.ndarray]:
+    """``(window, rows, cols, z)``: the part of ``f`` a landscape draws, every
+    ``step``-th pixel so that no side exceeds ``max_side``."""
+    r0, r1, c0, c1 = window if window is not None else (0, f.shape[0], 0, f.shape[1])
+    step = max(1, int(np.ceil(max(r1 - r0, c1 - c0) / max_side)))
+    rows, cols = np.arange(r0, r1, step), np.arange(c0, c1, step)
+    return (r0, r1, c0, c1), rows, cols, f[r0:r1:step, c0:c1:step]
+
+
+def _forces(
+    f: np.ndarray,
+    ct: CriticalTargets,
+    window: tuple[int, int, int, int] | None,
+    max_arrows: int,
+    min_force: float,
+) -> tuple[CriticalTargets, np.ndarray, np.ndarray, np.ndarray]:
+    """``(ct, value, force, keep)``: the critical pixels in ``window``, their values and
+    forces, and the indices of the strongest to draw (:func:`_strongest`)."""
+    if window is not None:
+        ct = _in_window(ct, window)
+    value = f[ct.pixel[:, 0], ct.pixel[:, 1]]
+    force = ct.force(f)
+    return ct, value, force, _strongest(force, max_arrows, min_force)
+
+
 def landscape(
     f: np.ndarray,
     ct: CriticalTargets | None = None,
@@ -146,15 +173,11 @@ def landscape(
     coordinates).
     """
     f = np.asarray(f, float)
-    r0, r1, c0, c1 = window if window is not None else (0, f.shape[0], 0, f.shape[1])
+    (r0, r1, c0, c1), rows, cols, z = _grid(f, window, max_side)
     h, w = r1 - r0, c1 - c0
-    step = max(1, int(np.ceil(max(h, w) / max_side)))
-    rows, cols = np.arange(r0, r1, step), np.arange(c0, c1, step)
-    if window is not None and ct is not None:
-        ct = _in_window(ct, window)
     fig = go.Figure(
         go.Surface(
-            z=f[r0:r1:step, c0:c1:step],
+            z=z,
             x=cols,
             y=rows,
             colorscale="Viridis",
@@ -167,9 +190,7 @@ def landscape(
         )
     )
     if ct is not None and len(ct.pixel):
-        value = f[ct.pixel[:, 0], ct.pixel[:, 1]]
-        force = ct.force(f)
-        keep = _strongest(force, max_arrows, min_force)
+        ct, value, force, keep = _forces(f, ct, window, max_arrows, min_force)
         px, tg, val = ct.pixel[keep], ct.target[keep], value[keep]
         text = [
             f"dim {d}, dot {i}, {e} pixel<br>f = {v:.3f} → target {t:.3f}<br>force {fo:+.3f}"
@@ -302,12 +323,10 @@ def landscape_map(
     ((20, 10), [0, 1], 24)
     """
     f = np.asarray(f, float)
-    r0, r1, c0, c1 = window if window is not None else (0, f.shape[0], 0, f.shape[1])
-    step = max(1, int(np.ceil(max(r1 - r0, c1 - c0) / max_side)))
-    rows, cols = np.arange(r0, r1, step), np.arange(c0, c1, step)
+    (r0, r1, c0, c1), rows, cols, z = _grid(f, window, max_side)
     fig = go.Figure(
         go.Heatmap(
-            z=f[r0:r1:step, c0:c1:step],
+            z=z,
             x=cols,
             y=rows,
             colorscale="gray",
@@ -319,11 +338,7 @@ def landscape_map(
         )
     )
     if ct is not None and len(ct.pixel):
-        if window is not None:
-            ct = _in_window(ct, window)
-        value = f[ct.pixel[:, 0], ct.pixel[:, 1]]
-        force = ct.force(f)
-        keep = _strongest(force, max_arrows, min_force)
+        ct, value, force, keep = _forces(f, ct, window, max_arrows, min_force)
         # sized on one scale for every chart (|force| 1 or more: the largest mark), so
         # that two charts side by side compare (f′'s deeper gap: a larger mark)
         strength = np.minimum(np.abs(force[keep]), 1.0)
