@@ -58,16 +58,13 @@ with left:
     )
     arrows = st.slider("At most this many drawn (the strongest)", 10, 500, 150, step=10)
     draw = figures.landscape if S.three_d() else figures.landscape_map
-window, centre = None, None
+window, around = None, []
 if dot is not None:
-    d = dgm[dot[0]]
-    pix = [p for p in (d.birth_pixel[dot[1]], d.death_pixel[dot[1]]) if p[0] >= 0]
-    centre = np.mean(pix, axis=0).astype(int) if pix else None
+    around = figures.dot_pixels(dgm, dot)
 elif ct is not None and len(ct.pixel):
-    centre = ct.pixel[int(np.argmax(np.abs(ct.force(sel.f))))]
-if centre is not None and zoom != "whole image":
-    r, c = int(centre[0]), int(centre[1])
-    window = (max(0, r - half), min(h, r + half), max(0, c - half), min(w, c + half))
+    around = [ct.pixel[int(np.argmax(np.abs(ct.force(sel.f))))]]
+if zoom != "whole image":
+    window = figures.window_around(around, (h, w), half)
 with right:
     st.plotly_chart(
         draw(sel.f, ct, highlight=dot, max_arrows=arrows, window=window, min_force=tau),

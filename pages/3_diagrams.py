@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import numpy as np
+from functools import partial
+
 import pandas as pd
 import streamlit as st
 
@@ -10,11 +11,9 @@ from topoviz import figures
 from topoviz.loss import critical_targets
 from topoviz.metrics import betti_numbers
 from topoviz.pushes import disagreements
-from topoviz.ui import current
+from topoviz.ui import clicks, current
 from topoviz.ui import state as S
 from topoviz.ui.cache import diagram_of, matching_of, push_landing_view
-
-CLICK = {"on_select": "rerun", "selection_mode": "points"}  # click a dot to select it
 
 sel = current()
 st.title("Persistence diagrams & matching")
@@ -57,10 +56,18 @@ if sel.mask is None:
     st.info("Add a ground-truth mask (upload) to see Dgm(g), the matching and the loss.")
     S.follow_clicks("dgm_only")
     dot = S.pick_dot(dgm_f)
-    st.plotly_chart(
-        figures.diagram_plot(dgm_f, highlight=dot, min_persistence=eps, dims=dims),
-        key="dgm_only",
-        **CLICK,
+    clicks.plot(
+        dot,
+        [
+            (
+                st,
+                "dgm_only",
+                lambda mark: figures.diagram_plot(
+                    dgm_f, min_persistence=eps, dims=dims, selected=mark
+                ),
+                (dgm_f, eps, dims),
+            )
+        ],
     )
     S.sync_url()  # the dot, when a click chose it
     st.stop()
@@ -81,20 +88,26 @@ chosen = matchings[rule]
 # Everything that shows the selected dot, in a fragment: a click on a dot (or the dot
 # list) reruns this part only. Theorem 1 and the push-landing map, which no dot
 # changes, come after it, outside.
+def _diagram(m, mark):
+    return figures.diagram_plot(dgm_f, dgm_g, m, min_persistence=eps, dims=dims, selected=mark)
+
+
 @st.fragment
 def _dot_views() -> None:
     S.follow_clicks(*(f"dgm_{r}" for r in S.RULES))
     dot = S.pick_dot(dgm_f)
     titles = {"paper": "Paper", "optimal": "Optimal", "betti": "Betti"}
-    for col, (r, m) in zip(st.columns(3), matchings.items(), strict=True):
-        with col:
-            # a heading one size down: "Optimal: L_topo = …" wrapped in a third of the page
-            st.markdown(f"#### {titles[r]}: L_topo = {m.loss:.4f}")
-            st.plotly_chart(
-                figures.diagram_plot(dgm_f, dgm_g, m, dot, min_persistence=eps, dims=dims),
-                key=f"dgm_{r}",
-                **CLICK,
-            )
+    columns = st.columns(3)
+    for col, (r, m) in zip(columns, matchings.items(), strict=True):
+        # a heading one size down: "Optimal: L_topo = …" wrapped in a third of the page
+        col.markdown(f"#### {titles[r]}: L_topo = {m.loss:.4f}")
+    clicks.plot(
+        dot,
+        [
+            (col, f"dgm_{r}", partial(_diagram, m), (dgm_f, dgm_g, m, eps, dims))
+            for col, (r, m) in zip(columns, matchings.items(), strict=True)
+        ],
+    )
     split = disagreements(matchings["paper"], matchings["betti"])
     n_split = sum(len(v) for v in split.values())
     st.caption(
@@ -143,15 +156,22 @@ def _dot_views() -> None:
             "pixels in the image and landscape."
         )
     else:
+        window = figures.window_around(figures.dot_pixels(dgm_f, dot), sel.f.shape)
         left, right = st.columns(2)
-        left.plotly_chart(
-            figures.critical_pixels_overlay(sel.image, dgm_f, dot, max_dots=20), key="overlay"
+        # still pictures: a plotly chart here cost the browser a fifth of a second a click
+        left.image(
+            figures.critical_pixels_picture(sel.image, dgm_f, dot, max_dots=20),
+            caption="The image: birth (triangle) and death (cross) pixels of the 20 most "
+            "persistent dots of each dimension (blue: components, burgundy: holes); amber "
+            "rings: the selected dot's.",
         )
-        d = dgm_f[dot[0]]
-        pix = [p for p in (d.birth_pixel[dot[1]], d.death_pixel[dot[1]]) if p[0] >= 0]
-        h, w = sel.f.shape
-        r, cc = np.mean(pix, axis=0).astype(int) if pix else (h // 2, w // 2)
-        window = (max(0, r - 24), min(h, r + 24), max(0, cc - 24), min(w, cc + 24))
+        right.image(
+            figures.critical_pixels_picture(
+                sel.f, dgm_f, dot, max_dots=None, window=window, min_persistence=eps
+            ),
+            caption=f"f around it, magnified (rows {window[0]}–{window[1]}, columns "
+            f"{window[2]}–{window[3]}; white is high), the pixels of every dot above ε.",
+        )
         with right:
             # A 3-D chart is slow to start in a browser without a GPU (about 2 s of CPU
             # in headless Chromium), so a click draws it only when asked for.
@@ -159,12 +179,6 @@ def _dot_views() -> None:
                 ct = critical_targets(dgm_f, chosen)
                 st.plotly_chart(
                     figures.landscape(sel.f, ct, dot, window=window), key="dot_landscape"
-                )
-            else:
-                st.caption(
-                    "The dot's birth and death pixels on the likelihood as a 3-D landscape: "
-                    "switch it on here, or open the Landscape page (the same dot is selected "
-                    "there)."
                 )
     S.sync_url()  # the dot, when a click chose it
 

@@ -91,14 +91,7 @@ pred = f >= 0.5
 
 
 def _window(d: tuple[int, int] | None, half: int = 20) -> tuple[int, int, int, int] | None:
-    if d is None:
-        return None
-    pts = [p for p in (dgm[d[0]].birth_pixel[d[1]], dgm[d[0]].death_pixel[d[1]]) if p[0] >= 0]
-    if not pts:
-        return None
-    r, c = np.mean(pts, axis=0).astype(int)
-    h, w = f.shape
-    return max(0, r - half), min(h, r + half), max(0, c - half), min(w, c + half)
+    return None if d is None else figures.window_around(figures.dot_pixels(dgm, d), f.shape, half)
 
 
 def _predicted(name: str) -> np.ndarray | None:

@@ -21,6 +21,8 @@ MODULES = [
     "lesson",
     "motion",
     "checkpoints",
+    "figures",
+    "ui.clicks",
 ]
 
 

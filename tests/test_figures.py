@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import plotly.graph_objects as go
 import pytest
+from hypothesis import given
+from hypothesis import strategies as hst
 
 from topoviz import figures, metrics
 from topoviz.imageio import load_image, load_mask
@@ -190,13 +192,71 @@ def test_landscape_map_points_each_force_the_way_it_pushes(sample):
     assert np.allclose(size, 6 + 12 * np.minimum(force, 1), atol=0.01)
 
 
-def test_critical_pixels_overlay_marks_existing_pixels(sample):
+def test_critical_pixels_picture_rings_the_selected_dot(sample):
     image, _, _, dgm_f, _, _ = sample
-    fig = figures.critical_pixels_overlay(image, dgm_f, highlight=(1, 0), max_dots=10)
-    births = [t for t in fig.data if (t.name or "").endswith("birth pixels")]
-    assert len(births) == 2 and all(len(t.x) <= 10 for t in births)
-    sel = fig.data[-1]
-    assert list(sel.y)[0] == dgm_f[1].birth_pixel[0][0]
+    plain = figures.critical_pixels_picture(image, dgm_f, max_dots=0, side=480)
+    h, w = image.shape
+    assert plain.dtype == np.uint8 and plain.shape == (
+        480 * h // max(h, w),
+        480 * w // max(h, w),
+        3,
+    )
+    assert (plain[..., 0] == plain[..., 1]).all()  # grey: nothing drawn
+    ringed = figures.critical_pixels_picture(image, dgm_f, highlight=(1, 0), max_dots=0)
+    amber = np.all(ringed == np.frombuffer(bytes.fromhex(figures.HIGHLIGHT[1:]), np.uint8), axis=2)
+    scale = 480 / max(h, w)
+    r, c = dgm_f[1].birth_pixel[0]
+    rows, cols = np.nonzero(amber)
+    near = np.hypot(rows - (r + 0.5) * scale, cols - (c + 0.5) * scale) < 16
+    assert near.sum() > 30  # a ring around the birth pixel
+    magnified = figures.critical_pixels_picture(
+        image, dgm_f, (1, 0), window=(r - 5, r + 6, c - 5, c + 6)
+    )
+    assert magnified.shape == (480, 480, 3)  # 11 pixels, each a 44-pixel block
+
+
+def test_critical_pixels_picture_of_a_huge_image_is_a_few_hundred_pixels(sample):
+    _, _, _, dgm_f, _, _ = sample
+    big = np.random.default_rng(0).random((3000, 2500))
+    assert figures.critical_pixels_picture(big, dgm_f, (1, 0)).shape == (480, 400, 3)
+
+
+@given(
+    pixels=hst.lists(hst.tuples(hst.integers(-1, 99), hst.integers(0, 79)), max_size=3),
+    half=hst.integers(1, 30),
+)
+def test_window_around_holds_every_pixel_with_a_margin(pixels, half):
+    shape = (100, 80)
+    window = figures.window_around(pixels, shape, half=half, margin=4)
+    real = [p for p in pixels if p[0] >= 0]
+    if not real:
+        assert window is None
+        return
+    r0, r1, c0, c1 = window
+    assert 0 <= r0 < r1 <= 100 and 0 <= c0 < c1 <= 80
+    for p in real:
+        for x, lo, hi, n in zip(p, (r0, c0), (r1, c1), shape, strict=True):
+            assert lo <= x < hi
+            assert x - lo >= 4 or lo == 0  # a margin, unless at the image's edge
+            assert hi - 1 - x >= 4 or hi == n
+    for lo, hi, n in ((r0, r1, 100), (c0, c1, 80)):
+        assert hi - lo >= 2 * half + 1 or lo == 0 or hi == n
+
+
+def test_a_dot_two_windows_apart_is_still_inside():
+    # the dot's pixels 48 rows apart: the old window (centre ± 24) left the death out
+    assert figures.window_around([(62, 140), (110, 141)], (256, 256)) == (56, 117, 110, 171)
+
+
+def test_diagram_plot_marks_the_selected_dot_as_plotlys_selection(sample):
+    _, _, _, dgm_f, dgm_g, m = sample
+    fig = figures.diagram_plot(dgm_f, dgm_g, m, selected=(1, 3), dims=(1,))
+    t = next(t for t in fig.data if (t.name or "").startswith("Dgm(f) dim 1"))
+    assert [int(t.customdata[i][0]) for i in t.selectedpoints] == [3]
+    assert t.selected.marker.color == figures.HIGHLIGHT
+    assert not any((t.name or "").startswith("selected dot") for t in fig.data)  # no ring
+    plain = figures.diagram_plot(dgm_f, dgm_g, m, dims=(1,))
+    assert next(t for t in plain.data if (t.name or "").startswith("Dgm(f)")).selectedpoints is None
 
 
 def test_topology_errors_finds_a_gap_and_a_wall():

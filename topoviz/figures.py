@@ -39,7 +39,9 @@ __all__ = [
     "betti_curves",
     "diagram_plot",
     "diagram_motion",
-    "critical_pixels_overlay",
+    "critical_pixels_picture",
+    "window_around",
+    "dot_pixels",
     "push_landing_map",
     "error_map",
     "loss_curves",
@@ -662,6 +664,7 @@ def diagram_plot(
     max_arrows: int = 40,
     min_persistence: float = 0.0,
     dims: Sequence[int] | None = None,
+    selected: Dot | None = None,
 ) -> go.Figure:
     """Dgm(f) (and Dgm(g)) per dimension in the paper's coordinates, with matching.
 
@@ -673,6 +676,11 @@ def diagram_plot(
     dots not yet born are hidden, classes still alive are open circles.
     Dots with persistence below ``min_persistence`` are hidden (and their arrows);
     the legend says how many. ``dims`` draws only those dimensions (default: all).
+
+    ``highlight`` rings a dot with a trace of its own; ``selected`` marks it as
+    plotly's own selection (large and amber, the other dots faded), the mark a click
+    in the browser leaves, so that a chart clicked since it was drawn shows the
+    clicked dot in the same way (:mod:`topoviz.ui.clicks`).
     """
     dims = dgm_f.dims if dims is None else tuple(k for k in dims if k in dgm_f.dims)
     fig = make_subplots(
@@ -729,8 +737,10 @@ def diagram_plot(
         # is slow to start, and without a GPU slow to draw.
         drawn = np.sort(top_dots(dgm_f, k, MAX_DOTS))
         drawn = drawn[big[drawn]]
-        if highlight is not None and highlight[0] == k and 0 <= highlight[1] < len(d):
-            drawn = np.union1d(drawn, [highlight[1]])
+        for mark in (highlight, selected):
+            if mark is not None and mark[0] == k and 0 <= mark[1] < len(d):
+                drawn = np.union1d(drawn, [mark[1]])
+        at = np.flatnonzero(drawn == selected[1]) if selected and selected[0] == k else []
         name = f"Dgm(f) dim {k}: {int(shown.sum())} dots"
         if (~big).any():
             name += f" ({int((~big).sum())} below ε hidden)"
@@ -752,6 +762,9 @@ def diagram_plot(
                 hovertemplate="dot #%{customdata[0]:.0f}<br>birth %{customdata[1]:.3f}, "
                 "death %{customdata[2]:.3f}<br>cost %{customdata[3]:.4f}<extra></extra>",
                 name=name,
+                selectedpoints=[int(i) for i in at] if selected is not None else None,
+                selected={"marker": {"color": HIGHLIGHT, "size": 16, "opacity": 1}},
+                unselected={"marker": {"opacity": 0.35}},
             ),
             row=1,
             col=c,
@@ -957,75 +970,102 @@ def dot_rows(
     return rows
 
 
-def critical_pixels_overlay(
+def window_around(
+    pixels: Sequence[Sequence[int]], shape: tuple[int, int], half: int = 24, margin: int = 6
+) -> tuple[int, int, int, int] | None:
+    """``(r0, r1, c0, c1)``: a window of the image of ``shape`` around ``pixels``
+    (rows ``(r, c)``; ones with r < 0, as a missing death pixel, are left out), at
+    least ``2 * half + 1`` pixels across where the image allows and holding every
+    pixel at least ``margin`` from its edge. None when no pixel is left.
+
+    >>> window_around([(62, 140), (110, 141)], (256, 256))
+    (56, 117, 110, 171)
+    """
+    pts = np.array([p for p in pixels if p[0] >= 0], dtype=int).reshape(-1, 2)
+    if not len(pts):
+        return None
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    r, c = (int(v) for v in (lo + hi) // 2)
+    half = max(half, int(((hi - lo + 1) // 2).max()) + margin)
+    h, w = shape
+    return max(0, r - half), min(h, r + half + 1), max(0, c - half), min(w, c + half + 1)
+
+
+def dot_pixels(dgm: Diagram, dot: Dot) -> list[tuple[int, int]]:
+    """The birth and death pixels of ``dot`` (the death pixel only when it has one)."""
+    d = dgm[dot[0]]
+    pix = (d.birth_pixel[dot[1]], d.death_pixel[dot[1]])
+    return [(int(p[0]), int(p[1])) for p in pix if p[0] >= 0]
+
+
+def critical_pixels_picture(
     image: np.ndarray,
     dgm: Diagram,
     highlight: Dot | None = None,
-    max_dots: int | None = 50,
-) -> go.Figure:
-    """The image with the birth (triangle) and death (cross) pixels of the top dots.
+    max_dots: int | None = 20,
+    window: tuple[int, int, int, int] | None = None,
+    side: int = 480,
+    min_persistence: float = 0.0,
+) -> np.ndarray:
+    """Where dots live in the image, as a still picture: an RGB ``uint8`` array.
 
-    Only the ``max_dots`` most persistent dots of each dimension are marked, plus
-    the ``highlight`` dot (a large ring on each of its pixels).
+    The image (or its ``window`` ``(r0, r1, c0, c1)``) ``side`` pixels across (its
+    pixels as blocks when magnified, averaged when shrunk), with the birth
+    (triangle) and death (cross) pixels of the ``max_dots`` most persistent dots of
+    each dimension (of those with persistence at least ``min_persistence``) and amber
+    rings, labelled, on the ``highlight`` dot's two pixels.
+    A picture costs the browser nothing to draw: the Diagrams page shows it on every
+    click, where a plotly chart took a fifth of a second.
     """
-    img = np.asarray(image, float)
-    fig = go.Figure(_image(img))  # a PNG, not a heatmap of every value: a few MB at most
+    from PIL import Image, ImageDraw, ImageFont
+
+    r0, r1, c0, c1 = window if window is not None else (0, image.shape[0], 0, image.shape[1])
+    h, w = r1 - r0, c1 - c0
+    scale = side / max(h, w)  # picture pixels per image pixel
+    step = max(1, int(1 / scale))  # a huge image: every step-th pixel, then averaged
+    part = np.asarray(image)[r0:r1:step, c0:c1:step]
+    if part.ndim == 2:  # grey in [0, 1]
+        part = np.repeat((np.clip(part, 0, 1) * 255).astype(np.uint8)[..., None], 3, axis=2)
+    pic = Image.fromarray(np.ascontiguousarray(part, dtype=np.uint8)).resize(
+        (max(1, round(w * scale)), max(1, round(h * scale))),
+        Image.Resampling.NEAREST if scale >= 1 else Image.Resampling.BOX,
+    )
+    draw = ImageDraw.Draw(pic)
+
+    def inside(pix: np.ndarray) -> np.ndarray:
+        r, c = pix[:, 0], pix[:, 1]
+        return (r >= r0) & (r < r1) & (c >= c0) & (c < c1)  # (-1, -1): no death pixel
+
+    def at(p: np.ndarray) -> tuple[float, float]:
+        return ((int(p[1]) - c0 + 0.5) * scale, (int(p[0]) - r0 + 0.5) * scale)
+
+    m = 5  # half a mark, in picture pixels
     for k in dgm.dims:
         d = dgm[k]
         idx = top_dots(dgm, k, max_dots)
-        for end, pix, sym in (
-            ("birth", d.birth_pixel, "triangle-up"),
-            ("death", d.death_pixel, "x"),
-        ):
-            sel = idx[pix[idx, 0] >= 0]
-            fig.add_trace(
-                go.Scatter(
-                    x=pix[sel, 1],
-                    y=pix[sel, 0],
-                    mode="markers",
-                    marker={
-                        "symbol": sym,
-                        "size": 8,
-                        "color": DIM_COLORS[k],
-                        "line": {"color": "white", "width": 1},
-                    },
-                    customdata=sel,
-                    hovertemplate=f"dim {k} dot #%{{customdata}}: {end} pixel<extra></extra>",
-                    name=f"dim {k} {end} pixels",
-                )
-            )
+        idx = idx[d.persistence[idx] >= min_persistence]
+        for x, y in map(at, d.birth_pixel[idx[inside(d.birth_pixel[idx])]]):
+            triangle = [(x, y - m), (x - m, y + m), (x + m, y + m)]
+            draw.polygon(triangle, fill=DIM_COLORS[k], outline="white")
+        for x, y in map(at, d.death_pixel[idx[inside(d.death_pixel[idx])]]):
+            for dx in (-m, m):
+                draw.line([(x - dx, y - m), (x + dx, y + m)], fill="white", width=4)
+                draw.line([(x - dx, y - m), (x + dx, y + m)], fill=DIM_COLORS[k], width=2)
     if highlight is not None:
         k, i = highlight
-        d = dgm[k]
-        pts = [
-            (e, p)
-            for e, p in (("birth", d.birth_pixel[i]), ("death", d.death_pixel[i]))
-            if p[0] >= 0
-        ]
-        fig.add_trace(
-            go.Scatter(
-                x=[p[1] for _, p in pts],
-                y=[p[0] for _, p in pts],
-                mode="markers+text",
-                text=[e for e, _ in pts],
-                textposition="top center",
-                textfont={"color": HIGHLIGHT, "size": 14},
-                marker={
-                    "size": 22,
-                    "color": "rgba(0,0,0,0)",
-                    "line": {"color": HIGHLIGHT, "width": 4},
-                },
-                name=f"selected dot (dim {k}, #{i})",
-            )
-        )
-    _image_axes(fig)
-    h, w = img.shape
-    fig.update_xaxes(range=[-0.5, w - 0.5])
-    fig.update_yaxes(range=[h - 0.5, -0.5], scaleanchor="x")
-    fig.update_layout(
-        height=460, margin={"l": 0, "r": 0, "t": 30, "b": 0}, legend={"orientation": "h"}
-    )
-    return fig
+        font = ImageFont.load_default(size=14)
+        for words, pix in (("birth", dgm[k].birth_pixel[i]), ("death", dgm[k].death_pixel[i])):
+            if inside(pix[None])[0]:
+                x, y = at(pix)
+                r = 11
+                draw.ellipse([(x - r, y - r), (x + r, y + r)], outline=HIGHLIGHT, width=4)
+                # birth below its ring, death above: the two are often neighbours
+                below = words == "birth"
+                draw.text(
+                    (x, y + r + 2 if below else y - r - 2), words, fill=HIGHLIGHT, font=font,
+                    anchor="ma" if below else "md", stroke_width=2, stroke_fill="black",
+                )  # fmt: skip
+    return np.asarray(pic)
 
 
 LANDING_STYLE = {  # (pushed up?, lands right?) -> marker symbol, colour, words
