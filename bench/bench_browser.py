@@ -44,7 +44,7 @@ PAGES = [  # (name, path, h1 text, plotly charts the page draws on opening, menu
     ("inspect", "inspect", "Inspect an image", 1, "Inspect"),
     ("finetune", "finetune", "Fine-tune live", 0, "Fine-tune live"),
     ("lambda", "lambda", "λ experiments", 0, "λ experiments"),
-    ("classroom", "classroom", "Classroom", 4, "Classroom"),
+    ("classroom", "classroom", "Classroom", 2, "Classroom"),
     ("lesson", "lesson?step=1", "99 % right", 1, "Lesson"),
 ]
 APP = '[data-testid="stApp"]'

@@ -214,7 +214,12 @@ counts, landing_map = push_landing_view(sel.image, sel.f, sel.g, sel.frame, rule
 c = st.columns(4)
 for col, (words, n) in zip(c, counts.items(), strict=True):
     col.metric(f"{words} ({rule})", n)
-st.plotly_chart(landing_map, key="landings")
+st.image(
+    landing_map,
+    caption="The image (left) and the ground truth (right), each push marked at its "
+    "critical pixel: triangle up raised, down lowered; green lands right, red wrong."
+    + ("" if sum(counts.values()) <= 1500 else " The 1500 largest pushes are drawn."),
+)
 if S.teaching():
     st.caption(
         "The critical pixels of the dots the chosen rule pulls towards a ground-truth dot "

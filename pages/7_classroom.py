@@ -82,10 +82,14 @@ def fig3_tab() -> None:
             if solid:
                 land = figures.landscape(f, critical_targets(dgm, m), max_arrows=6)
                 land.update_layout(scene_camera=CAMERA, scene_aspectratio={"z": 0.6})
-            else:
-                land = figures.landscape_map(f, critical_targets(dgm, m), max_arrows=6)
-                land.update_layout(height=400)
-            st.plotly_chart(land, key=f"land_{name}")
+                st.plotly_chart(land, key=f"land_{name}")
+            else:  # a still picture: four plotly charts made this tab slow to open
+                st.image(
+                    figures.landscape_picture(f, critical_targets(dgm, m), max_arrows=6),
+                    caption=f"{name} from above (white is high); triangles: the 6 strongest "
+                    "forces, up (orange) raises f, down (magenta) lowers it, larger is "
+                    "stronger.",
+                )
             st.plotly_chart(figures.diagram_plot(dgm, diagram_of(g, frame), m), key=f"dgm_{name}")
     if S.teaching():
         st.caption(
@@ -138,9 +142,15 @@ def _rules_example() -> dict:
         out[r] = (
             counts["up, right"] + counts["down, right"],
             figures.diagram_plot(dgm_f, dgm_g, m),
-            figures.push_landing_map(f, g, landed),
+            figures.push_landing_picture(f, g, landed, side=300),
         )
     return out
+
+
+LANDING_CAPTION = (
+    "f (left) and the ground truth (right); triangle up: the loss raises the pixel, down: "
+    "lowers it; green lands right (raised on the truth or lowered off it), red wrong."
+)
 
 
 def rules_tab() -> None:
@@ -160,7 +170,7 @@ def rules_tab() -> None:
             st.subheader(title)
             st.metric(f"pushes landing right ({r})", right)
             st.plotly_chart(dgm_fig, key=f"r_{r}")
-            st.plotly_chart(land_fig, key=f"r_land_{r}")
+            st.image(land_fig, caption=LANDING_CAPTION)
 
 
 # Only the open tab runs and is drawn (switching tabs reruns the page): the three tabs

@@ -259,6 +259,39 @@ def test_diagram_plot_marks_the_selected_dot_as_plotlys_selection(sample):
     assert next(t for t in plain.data if (t.name or "").startswith("Dgm(f)")).selectedpoints is None
 
 
+def test_push_landing_picture_marks_each_push_in_its_colour():
+    from topoviz.pushes import push_landings, spurious_blob_example
+
+    f, g = spurious_blob_example()
+    dgm_f = diagram(f)
+    landed = push_landings(f, g, critical_targets(dgm_f, match(dgm_f, diagram(g))))
+    pic = figures.push_landing_picture(f, g, landed, side=300)
+    assert pic.shape == (300, 612, 3)  # two panels and a 12-pixel gap
+    scale = 300 / f.shape[0]
+    for p, up, right in zip(landed.pixel, landed.up, landed.right, strict=True):
+        colour = bytes.fromhex(figures.LANDING_STYLE[(bool(up), bool(right))][1][1:])
+        for x0 in (0, 312):  # the mark on the image and on the ground truth
+            y, x = (int((v + 0.5) * scale) for v in p)
+            # the triangle's inside, a pixel towards its base from the centre
+            assert bytes(pic[y + (2 if up else -2), x0 + x]) == colour
+
+
+def test_landscape_picture_draws_deeper_gaps_larger():
+    """Classroom Fig. 3: f′'s deeper gaps need stronger forces, drawn as larger marks."""
+    area = []
+    for depth in (0.1, 0.4):
+        f, g = fig3_likelihood(96, 0, depth)
+        f, g = f.astype(np.float64), g.astype(np.float64)
+        dgm_f = diagram(f)
+        ct = critical_targets(dgm_f, match(dgm_f, diagram(g)))
+        pic = figures.landscape_picture(f, ct, max_arrows=6)
+        assert pic.shape == (360, 360, 3)
+        orange = np.all(pic == np.frombuffer(bytes.fromhex(figures.ARROW[1:]), np.uint8), axis=2)
+        area.append(int(orange.sum()))
+    assert 0 < area[0] < area[1]
+    assert (figures.landscape_picture(f) == figures.landscape_picture(f, None)).all()
+
+
 def test_topology_errors_finds_a_gap_and_a_wall():
     gt = np.zeros((20, 20), bool)
     gt[:, 10] = True  # one wall, two regions

@@ -42,7 +42,8 @@ __all__ = [
     "critical_pixels_picture",
     "window_around",
     "dot_pixels",
-    "push_landing_map",
+    "push_landing_picture",
+    "landscape_picture",
     "error_map",
     "loss_curves",
     "lambda_sweep",
@@ -998,6 +999,76 @@ def dot_pixels(dgm: Diagram, dot: Dot) -> list[tuple[int, int]]:
     return [(int(p[0]), int(p[1])) for p in pix if p[0] >= 0]
 
 
+class _Canvas:
+    """An image (or its window ``(r0, r1, c0, c1)``) as a still RGB picture ``side``
+    pixels across (its pixels as blocks when magnified, averaged when shrunk), with
+    marks drawn at image pixels. A picture costs a browser nothing to draw, where a
+    plotly chart costs about a fifth of a second (drawn twice by Streamlit)."""
+
+    def __init__(self, image: np.ndarray, window=None, side: int = 480) -> None:
+        from PIL import Image, ImageDraw
+
+        image = np.asarray(image)
+        self.r0, self.r1, self.c0, self.c1 = window or (0, image.shape[0], 0, image.shape[1])
+        h, w = self.r1 - self.r0, self.c1 - self.c0
+        self.scale = side / max(h, w)  # picture pixels per image pixel
+        step = max(1, int(1 / self.scale))  # a huge image: every step-th pixel, then averaged
+        part = image[self.r0 : self.r1 : step, self.c0 : self.c1 : step]
+        if part.dtype != np.uint8:  # grey or RGB in [0, 1]
+            part = (np.clip(part, 0, 1) * 255).astype(np.uint8)
+        if part.ndim == 2:
+            part = np.repeat(part[..., None], 3, axis=2)
+        self.pic = Image.fromarray(np.ascontiguousarray(part[..., :3])).resize(
+            (max(1, round(w * self.scale)), max(1, round(h * self.scale))),
+            Image.Resampling.NEAREST if self.scale >= 1 else Image.Resampling.BOX,
+        )
+        self.draw = ImageDraw.Draw(self.pic)
+
+    def inside(self, pix: np.ndarray) -> np.ndarray:
+        """Which rows ``(r, c)`` of ``pix`` fall in the window ((-1, -1): none)."""
+        r, c = pix[:, 0], pix[:, 1]
+        return (r >= self.r0) & (r < self.r1) & (c >= self.c0) & (c < self.c1)
+
+    def at(self, p: Sequence[int]) -> tuple[float, float]:
+        """The picture's ``(x, y)`` of the centre of image pixel ``p = (r, c)``."""
+        return ((int(p[1]) - self.c0 + 0.5) * self.scale, (int(p[0]) - self.r0 + 0.5) * self.scale)
+
+    def triangles(self, pix: np.ndarray, up: bool, fill: str, half: Any = 5, outline="white"):
+        """A triangle, pointing up or down, of half-size ``half`` (one or one per pixel)."""
+        keep = self.inside(pix)
+        sizes = np.broadcast_to(np.asarray(half, float), (len(pix),))[keep]
+        s = -1 if up else 1
+        for (x, y), m in zip(map(self.at, pix[keep]), sizes, strict=True):
+            self.draw.polygon(
+                [(x, y + s * m), (x - m, y - s * m), (x + m, y - s * m)], fill, outline
+            )
+
+    def crosses(self, pix: np.ndarray, fill: str, half: float = 5) -> None:
+        for x, y in map(self.at, pix[self.inside(pix)]):
+            for d in (-half, half):
+                self.draw.line([(x - d, y - half), (x + d, y + half)], fill="white", width=4)
+                self.draw.line([(x - d, y - half), (x + d, y + half)], fill=fill, width=2)
+
+    def ring(self, p: np.ndarray, words: str = "", below: bool = False) -> None:
+        """An amber ring on pixel ``p``, labelled ``words`` above it (or below)."""
+        from PIL import ImageFont
+
+        if not self.inside(np.asarray(p)[None])[0]:
+            return
+        x, y = self.at(p)
+        r = 11
+        self.draw.ellipse([(x - r, y - r), (x + r, y + r)], outline=HIGHLIGHT, width=4)
+        if words:
+            self.draw.text(
+                (x, y + r + 2 if below else y - r - 2), words, fill=HIGHLIGHT,
+                font=ImageFont.load_default(size=14), anchor="ma" if below else "md",
+                stroke_width=2, stroke_fill="black",
+            )  # fmt: skip
+
+    def array(self) -> np.ndarray:
+        return np.asarray(self.pic)
+
+
 def critical_pixels_picture(
     image: np.ndarray,
     dgm: Diagram,
@@ -1009,63 +1080,24 @@ def critical_pixels_picture(
 ) -> np.ndarray:
     """Where dots live in the image, as a still picture: an RGB ``uint8`` array.
 
-    The image (or its ``window`` ``(r0, r1, c0, c1)``) ``side`` pixels across (its
-    pixels as blocks when magnified, averaged when shrunk), with the birth
-    (triangle) and death (cross) pixels of the ``max_dots`` most persistent dots of
-    each dimension (of those with persistence at least ``min_persistence``) and amber
-    rings, labelled, on the ``highlight`` dot's two pixels.
-    A picture costs the browser nothing to draw: the Diagrams page shows it on every
-    click, where a plotly chart took a fifth of a second.
+    The image (or its ``window`` ``(r0, r1, c0, c1)``) ``side`` pixels across, with
+    the birth (triangle) and death (cross) pixels of the ``max_dots`` most persistent
+    dots of each dimension (of those with persistence at least ``min_persistence``)
+    and amber rings, labelled, on the ``highlight`` dot's two pixels.
     """
-    from PIL import Image, ImageDraw, ImageFont
-
-    r0, r1, c0, c1 = window if window is not None else (0, image.shape[0], 0, image.shape[1])
-    h, w = r1 - r0, c1 - c0
-    scale = side / max(h, w)  # picture pixels per image pixel
-    step = max(1, int(1 / scale))  # a huge image: every step-th pixel, then averaged
-    part = np.asarray(image)[r0:r1:step, c0:c1:step]
-    if part.ndim == 2:  # grey in [0, 1]
-        part = np.repeat((np.clip(part, 0, 1) * 255).astype(np.uint8)[..., None], 3, axis=2)
-    pic = Image.fromarray(np.ascontiguousarray(part, dtype=np.uint8)).resize(
-        (max(1, round(w * scale)), max(1, round(h * scale))),
-        Image.Resampling.NEAREST if scale >= 1 else Image.Resampling.BOX,
-    )
-    draw = ImageDraw.Draw(pic)
-
-    def inside(pix: np.ndarray) -> np.ndarray:
-        r, c = pix[:, 0], pix[:, 1]
-        return (r >= r0) & (r < r1) & (c >= c0) & (c < c1)  # (-1, -1): no death pixel
-
-    def at(p: np.ndarray) -> tuple[float, float]:
-        return ((int(p[1]) - c0 + 0.5) * scale, (int(p[0]) - r0 + 0.5) * scale)
-
-    m = 5  # half a mark, in picture pixels
+    canvas = _Canvas(image, window, side)
     for k in dgm.dims:
         d = dgm[k]
         idx = top_dots(dgm, k, max_dots)
         idx = idx[d.persistence[idx] >= min_persistence]
-        for x, y in map(at, d.birth_pixel[idx[inside(d.birth_pixel[idx])]]):
-            triangle = [(x, y - m), (x - m, y + m), (x + m, y + m)]
-            draw.polygon(triangle, fill=DIM_COLORS[k], outline="white")
-        for x, y in map(at, d.death_pixel[idx[inside(d.death_pixel[idx])]]):
-            for dx in (-m, m):
-                draw.line([(x - dx, y - m), (x + dx, y + m)], fill="white", width=4)
-                draw.line([(x - dx, y - m), (x + dx, y + m)], fill=DIM_COLORS[k], width=2)
+        canvas.triangles(d.birth_pixel[idx], True, DIM_COLORS[k])
+        canvas.crosses(d.death_pixel[idx], DIM_COLORS[k])
     if highlight is not None:
         k, i = highlight
-        font = ImageFont.load_default(size=14)
-        for words, pix in (("birth", dgm[k].birth_pixel[i]), ("death", dgm[k].death_pixel[i])):
-            if inside(pix[None])[0]:
-                x, y = at(pix)
-                r = 11
-                draw.ellipse([(x - r, y - r), (x + r, y + r)], outline=HIGHLIGHT, width=4)
-                # birth below its ring, death above: the two are often neighbours
-                below = words == "birth"
-                draw.text(
-                    (x, y + r + 2 if below else y - r - 2), words, fill=HIGHLIGHT, font=font,
-                    anchor="ma" if below else "md", stroke_width=2, stroke_fill="black",
-                )  # fmt: skip
-    return np.asarray(pic)
+        # birth below its ring, death above: the two are often neighbours
+        canvas.ring(dgm[k].birth_pixel[i], "birth", below=True)
+        canvas.ring(dgm[k].death_pixel[i], "death")
+    return canvas.array()
 
 
 LANDING_STYLE = {  # (pushed up?, lands right?) -> marker symbol, colour, words
@@ -1076,65 +1108,50 @@ LANDING_STYLE = {  # (pushed up?, lands right?) -> marker symbol, colour, words
 }
 
 
-def push_landing_map(
-    image: np.ndarray, g: np.ndarray, landings: Any, max_marks: int = 1500
-) -> go.Figure:
-    """Where each push of the loss lands: the image and the ground truth side by side,
-    every moved critical pixel marked by direction (triangle up / down) and by whether
-    it lands right (green) or wrong (red); see :func:`topoviz.pushes.push_landings`.
+def push_landing_picture(
+    image: np.ndarray, g: np.ndarray, landings: Any, max_marks: int = 1500, side: int = 460
+) -> np.ndarray:
+    """Where each push of the loss lands, as a still picture (an RGB ``uint8`` array):
+    the image and the ground truth side by side, each ``side`` pixels across, every
+    moved critical pixel marked by direction (triangle up / down) and by whether it
+    lands right (green) or wrong (red), :data:`LANDING_STYLE`; see
+    :func:`topoviz.pushes.push_landings`. Only the ``max_marks`` largest pushes are
+    drawn."""
+    drawn = np.argsort(-landings.size, kind="stable")[:max_marks]
+    panels = []
+    for z in (image, (np.asarray(g) > 0.5).astype(float)):
+        canvas = _Canvas(z, side=side)
+        for (up, right), (_, colour, _) in LANDING_STYLE.items():
+            kind = drawn[(landings.up[drawn] == up) & (landings.right[drawn] == right)]
+            canvas.triangles(landings.pixel[kind], up, colour)
+        panels.append(canvas.array())
+    gap = np.full((panels[0].shape[0], 12, 3), 255, np.uint8)
+    return np.concatenate([panels[0], gap, panels[1]], axis=1)
 
-    Only the ``max_marks`` largest pushes are drawn (the legend counts all of them)."""
-    img = np.asarray(image, float)
-    drawn = np.zeros(len(landings.up), bool)
-    drawn[np.argsort(-landings.size, kind="stable")[:max_marks]] = True
-    truth = (np.asarray(g) > 0.5).astype(float)
-    fig = make_subplots(1, 2, subplot_titles=("image", "ground truth"), horizontal_spacing=0.02)
-    if img.ndim == 3:  # RGB in [0, 1]: the PNG wants 8 bits
-        img = (np.clip(img[..., :3], 0, 1) * 255).astype(np.uint8)
-    for col, z in ((1, img), (2, truth)):
-        # a PNG, subsampled beyond MAX_IMAGE_SIDE: a few MB at most (a heatmap of a
-        # 1024² image was 24 MB of JSON)
-        fig.add_trace(_image(z), 1, col)
-    for (up, right), (symbol, color, words) in LANDING_STYLE.items():
-        kind = (landings.up == up) & (landings.right == right)
-        sel = kind & drawn
-        for col in (1, 2):
-            fig.add_trace(
-                go.Scatter(
-                    x=landings.pixel[sel, 1],
-                    y=landings.pixel[sel, 0],
-                    mode="markers",
-                    marker={
-                        "symbol": symbol,
-                        "size": 9,
-                        "color": color,
-                        "line": {"color": "white", "width": 1},
-                    },
-                    name=f"{words}: {int(kind.sum())}",
-                    legendgroup=words,
-                    showlegend=col == 1,
-                    customdata=np.stack([landings.dim[sel], landings.dot[sel]], axis=1),
-                    hovertemplate="dim %{customdata[0]} dot #%{customdata[1]}<extra></extra>",
-                ),
-                1,
-                col,
-            )
-    h, w = img.shape
-    for col in (1, 2):
-        _image_axes(fig, 1, col)
-        fig.update_xaxes(range=[-0.5, w - 0.5], row=1, col=col)
-        fig.update_yaxes(
-            range=[h - 0.5, -0.5], scaleanchor=f"x{'' if col == 1 else col}", row=1, col=col
-        )
-    fig.update_layout(
-        title=None
-        if drawn.all()
-        else f"the {max_marks} largest of {len(drawn)} pushes drawn; the legend counts all",
-        height=440,
-        margin={"l": 0, "r": 0, "t": 40, "b": 0},
-        legend={"orientation": "h"},
-    )
-    return fig
+
+def landscape_picture(
+    f: np.ndarray,
+    ct: CriticalTargets | None = None,
+    max_arrows: int = 150,
+    min_force: float = 0.0,
+    side: int = 360,
+) -> np.ndarray:
+    """:func:`landscape_map` as a still picture (an RGB ``uint8`` array, ``side``
+    pixels across): ``f`` as grey, white high, and the same triangles, up (orange)
+    where the loss raises ``f`` and down (magenta) where it lowers it, sized by the
+    force on one scale for every picture. For pages that show several landscapes at
+    once (Classroom Fig. 3), where plotly charts cost the browser most of its time.
+    """
+    f = np.asarray(f, float)
+    canvas = _Canvas(f, side=side)
+    if ct is not None and len(ct.pixel):
+        ct, value, force, keep = _forces(f, ct, None, max_arrows, min_force)
+        half = 3 + 6 * np.minimum(np.abs(force[keep]), 1.0)  # landscape_map's sizes, halved
+        up = ct.target[keep] > value[keep]
+        for way, (_, colour, _) in PUSH_STYLE.items():
+            on = up == way
+            canvas.triangles(ct.pixel[keep[on]], way, colour, half=half[on], outline="black")
+    return canvas.array()
 
 
 # ------------------------------------------------------------------------ inspect

@@ -178,11 +178,11 @@ def matching_of(f: np.ndarray, g: np.ndarray, frame: bool, rule: str) -> Matchin
 def push_landing_view(
     image: np.ndarray, f: np.ndarray, g: np.ndarray, frame: bool, rule: str, everything: bool
 ) -> tuple[dict[str, int], Any]:
-    """Counts and map of :func:`topoviz.pushes.push_landings` for ``rule`` (with
+    """Counts and picture of :func:`topoviz.pushes.push_landings` for ``rule`` (with
     ``everything``, also the pushes over 0.05 towards the diagonal).
 
-    Built once per view, not on each click of a dot (plotly spends about 0.1 s
-    building the figure). The figure is shared between sessions: never mutate it.
+    Built once per view, not on each click of a dot. The picture is shared between
+    sessions: never write into it.
     """
     chosen = matching_of(f, g, frame, rule)
     landings = push_landings(
@@ -192,7 +192,7 @@ def push_landing_view(
         None if everything else chosen,
         0.05 if everything else 0.0,
     )
-    return landings.counts(), figures.push_landing_map(image, g, landings)
+    return landings.counts(), figures.push_landing_picture(image, g, landings)
 
 
 @st.cache_data(show_spinner="Measuring…", max_entries=16)
