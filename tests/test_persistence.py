@@ -351,9 +351,11 @@ def flat_pairs(F: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def grid_pairs(f: np.ndarray, frame: bool) -> tuple[np.ndarray, np.ndarray]:
     """Pairs of the padded-grid sweeps, as flat (birth, death) of the framed image."""
-    from topoviz.persistence import _batch_grid_serial
+    from topoviz.persistence import _batch_grid_serial, _sorted_keys
 
-    counts, p0, p1 = _batch_grid_serial(np.ascontiguousarray(f[None]), frame, True, True, 1)
+    stack = np.ascontiguousarray(f[None])
+    keys = _sorted_keys(stack, frame)
+    counts, p0, p1 = _batch_grid_serial(stack, keys, frame, True, True, 1)
     w = f.shape[1] + 2 * frame
     out = []
     for k, p in ((0, p0), (1, p1)):
