@@ -650,12 +650,13 @@ def _prefetch_cells(p, W, rank, parent):
         _prefetch(parent, p + d)
 
 
-def _sweep0_grid(vals, W, order, rank, parent, pairs):
+def _sweep0_grid(vals, W, order, rank, parent, pairs, values):
     """Dimension 0 on the padded grid; ends with the essential class. Returns the count.
 
     The root of a component is its first pixel (a union keeps the elder root), so
     the dying component's birth pixel is its root and the elder has the smaller rank.
-    Neighbours in the order of :func:`_sweep0`: up, down, left, right.
+    Neighbours in the order of :func:`_sweep0`: up, down, left, right. ``values``
+    gets the birth and death values of each pair, read here while they are in cache.
     """
     n = order.shape[0]
     starts, count = _RUNS4
@@ -692,26 +693,33 @@ def _sweep0_grid(vals, W, order, rank, parent, pairs):
                 younger = rp
             # zero-persistence pairs are dropped (as gudhi does), compared in the
             # paper's coordinates 1 - f so that the dots agree to the last bit
-            if 1.0 - vals[younger] != 1.0 - vals[p]:
+            vb = vals[younger]
+            vd = vals[p]
+            if 1.0 - vb != 1.0 - vd:
                 pairs[k, 0] = younger
                 pairs[k, 1] = p
+                values[k, 0] = vb
+                values[k, 1] = vd
                 k += 1
             parent[younger] = elder
             rp = elder
         parent[p] = rp
     pairs[k, 0] = order[0]
     pairs[k, 1] = -1
+    values[k, 0] = vals[order[0]]
+    values[k, 1] = 0.0
     return k + 1
 
 
-def _sweep1_grid(vals, W, order, rank, parent, edge, pairs):
+def _sweep1_grid(vals, W, order, rank, parent, edge, pairs, values):
     """Dimension 1 by duality on the padded grid: the pad is the outside (root 0).
 
     Sweeping in increasing value, a pixel is in when its rank is larger than the
     current one; the pad (rank ``n``) always is. The elder component is the one with
     the larger rank, the outside the eldest. Neighbours are visited in the order of
     :func:`_sweep1` (ring order inside; raster order, then the outside, on the
-    border ``edge``), so that the pairs come out in the same order. The union is
+    border ``edge``), so that the pairs come out in the same order; ``values`` as in
+    :func:`_sweep0_grid`. The union is
     written out twice: a helper returning the new root and count ran 1.5x slower.
     """
     n = order.shape[0]
@@ -752,9 +760,13 @@ def _sweep1_grid(vals, W, order, rank, parent, edge, pairs):
                 else:
                     elder = rq
                     younger = rp
-                if 1.0 - vals[younger] != 1.0 - vals[p]:
+                vb = vals[p]
+                vd = vals[younger]
+                if 1.0 - vd != 1.0 - vb:
                     pairs[k, 0] = p
                     pairs[k, 1] = younger
+                    values[k, 0] = vb
+                    values[k, 1] = vd
                     k += 1
                 parent[younger] = elder
                 rp = elder
@@ -775,9 +787,13 @@ def _sweep1_grid(vals, W, order, rank, parent, edge, pairs):
             else:
                 elder = rq
                 younger = rp
-            if 1.0 - vals[younger] != 1.0 - vals[p]:
+            vb = vals[p]
+            vd = vals[younger]
+            if 1.0 - vd != 1.0 - vb:
                 pairs[k, 0] = p  # the saddle: the hole is born when p enters f >= alpha
                 pairs[k, 1] = younger  # its minimum: it dies when its last pixel enters
+                values[k, 0] = vb
+                values[k, 1] = vd
                 k += 1
             parent[younger] = elder
             rp = elder
@@ -809,18 +825,21 @@ def _workspace(h, w):
     return padidx, rank, parent, edge, vals, order
 
 
-def _pairs_into(stack, keys, lo, hi, frame, want0, want1, work, counts, pairs0, pairs1):
+def _pairs_into(stack, keys, lo, hi, frame, want0, want1, work, counts, pairs, values):
     """The pairs of images ``lo`` to ``hi - 1`` of the stack, one after the other with
     one :func:`_workspace`, from their sorted :func:`_grid_keys`; with neither
-    dimension wanted, only :func:`_ranks`."""
+    dimension wanted, only :func:`_ranks`. ``pairs[d, j]`` and ``values[d, j]`` get the
+    pairs of dimension ``d`` of image ``j`` (grid positions) and their values."""
     padidx, rank, parent, edge, vals, order = work
     W = stack.shape[2] + (4 if frame else 2)
     for j in range(lo, hi):
         _ranks(stack[j], frame, keys[j], vals, order, rank, padidx)
         if want0:
-            counts[j, 0] = _sweep0_grid(vals, W, order, rank, parent, pairs0[j])
+            counts[j, 0] = _sweep0_grid(vals, W, order, rank, parent, pairs[0, j], values[0, j])
         if want1:
-            counts[j, 1] = _sweep1_grid(vals, W, order, rank, parent, edge, pairs1[j])
+            counts[j, 1] = _sweep1_grid(
+                vals, W, order, rank, parent, edge, pairs[1, j], values[1, j]
+            )
 
 
 def _batch_grid(stack, keys, frame, want0, want1, threads):
@@ -830,15 +849,15 @@ def _batch_grid(stack, keys, frame, want0, want1, threads):
     w = w0 + 2 * fr
     n = h * w
     counts = np.zeros((b, 2), np.int64)
-    pairs0 = np.empty((b, n, 2), np.int32)
-    pairs1 = np.empty((b, n, 2), np.int32)
+    pairs = np.empty((2, b, n, 2), np.int32)
+    values = np.empty((2, b, n, 2), np.float64)
     chunks = min(b, threads)  # one set of scratch arrays a chunk
     for ch in prange(chunks):
         lo = ch * b // chunks
         hi = (ch + 1) * b // chunks
         work = _workspace(h, w)
-        _pairs_into(stack, keys, lo, hi, frame, want0, want1, work, counts, pairs0, pairs1)
-    return counts, pairs0, pairs1
+        _pairs_into(stack, keys, lo, hi, frame, want0, want1, work, counts, pairs, values)
+    return counts, pairs, values
 
 
 def _sorted_keys(stack: np.ndarray, frame: bool, keys: np.ndarray | None = None) -> np.ndarray:
@@ -861,19 +880,23 @@ def _sorted_keys(stack: np.ndarray, frame: bool, keys: np.ndarray | None = None)
     return keys
 
 
-def _dots_arrays(stack, frame, counts, pairs, dim):
-    """The dots of dimension ``dim`` of every image, one after the other.
+def _dots_arrays(shape, frame, counts, pairs, values_in):
+    """The dots of one dimension of every image, one after the other.
 
-    Grid positions become ``(row, col)`` in the unframed image, ``(-1, -1)`` in the
-    frame or for the missing death of an essential class. Returns points, birth and
-    death pixels, essential, values, and the offsets of each image's first dot.
+    ``pairs[j]`` and ``values_in[j]`` are image ``j``'s pairs (grid positions) and
+    their values from the sweeps; nothing here reads the images again (a batch's
+    images have left the cache by now). Grid positions become ``(row, col)`` in
+    the unframed image ``shape``, ``(-1, -1)`` in the frame or for the missing death
+    of an essential class. Returns points, birth and death pixels, essential,
+    values, and the offsets of each image's first dot.
     """
-    b, h0, w0 = stack.shape
+    h0, w0 = shape
+    b = counts.shape[0]
     fr = 1 if frame else 0
     W = w0 + 2 * fr + 2
     offsets = np.zeros(b + 1, np.int64)
     for j in range(b):
-        offsets[j + 1] = offsets[j] + counts[j, dim]
+        offsets[j + 1] = offsets[j] + counts[j]
     m = offsets[b]
     points = np.empty((m, 2), np.float64)
     values = np.empty((m, 2), np.float64)
@@ -881,25 +904,23 @@ def _dots_arrays(stack, frame, counts, pairs, dim):
     essential = np.zeros(m, np.bool_)
     for j in range(b):
         o = offsets[j]
-        fj = stack[j]
         pj = pairs[j]
-        for t in range(counts[j, dim]):
+        vj = values_in[j]
+        for t in range(counts[j]):
             for e in range(2):
                 q = pj[t, e]
+                x = vj[t, e]
                 r = -1
                 c = -1
                 if q < 0:  # the death of an essential class
                     essential[o] = True
-                    x = 0.0
                 else:
-                    x = 1.0  # the frame
                     row = q // W
                     rr = row - fr - 1
                     cc = q - row * W - fr - 1
                     if 0 <= rr < h0 and 0 <= cc < w0:
                         r = rr
                         c = cc
-                        x = fj[r, c]
                 pixels[e, o, 0] = r
                 pixels[e, o, 1] = c
                 values[o, e] = x
@@ -989,26 +1010,24 @@ def _framed(f: np.ndarray, frame: bool) -> np.ndarray:
 
 
 def _diagrams_from_sweeps(
-    stack: np.ndarray, frame: bool, dims: tuple[int, ...], counts, pairs0, pairs1
+    shape: tuple[int, int], frame: bool, dims: tuple[int, ...], counts, pairs, values
 ) -> list[Diagram]:
-    """Diagrams from the sweeps' grid pairs: the dots of all images are built in one
-    compiled call per dimension and handed out as views."""
+    """Diagrams of images of ``shape`` from the sweeps' grid pairs and values
+    (:func:`_batch_grid`): the dots of all images are built in one compiled call per
+    dimension and handed out as views."""
     per_dim = {}
-    for k, pairs in ((0, pairs0), (1, pairs1)):
-        if k not in dims:
-            continue
-        points, birth, death, essential, values, offsets = _dots_arrays(
-            stack, frame, counts, pairs, k
+    for k in dims:
+        points, birth, death, essential, vals, offsets = _dots_arrays(
+            shape, frame, counts[:, k], pairs[k], values[k]
         )
         cuts = offsets.tolist()
         per_dim[k] = [
-            Dots(k, points[s:e], birth[s:e], death[s:e], essential[s:e], values[s:e])
+            Dots(k, points[s:e], birth[s:e], death[s:e], essential[s:e], vals[s:e])
             for s, e in zip(cuts[:-1], cuts[1:], strict=True)
         ]
-    shape = stack.shape[1:]
     return [
         Diagram({k: per_dim[k][j] for k in dims}, shape, frame, backend="numba")
-        for j in range(len(stack))
+        for j in range(len(counts))
     ]
 
 
@@ -1018,16 +1037,18 @@ _KEEP_SCRATCH_PIXELS = 1 << 20  # up to 1024 x 1024: about 70 MB kept a thread
 
 def _image_scratch(h: int, w: int) -> tuple:
     """Scratch for one framed image of h x w: :func:`_workspace`, the sort keys, the
-    pairs and a second parent array, kept by the calling thread for the next image of that
-    shape. Fresh arrays of a 512 x 512 image cost about 4 ms a call (the kernel
-    zeroes every page on first touch), a tenth of the whole diagram."""
+    pairs and their values and a second parent array, kept by the calling thread for
+    the next image of that shape. Fresh arrays of a 512 x 512 image cost about 4 ms a
+    call (the kernel zeroes every page on first touch), a tenth of the whole diagram."""
     kept = getattr(_scratch, "kept", None)
     if kept is not None and kept[0] == (h, w):
         return kept[1]
     n = h * w
     work = _workspace(h, w)
-    pairs = np.empty((1, n, 2), np.int32), np.empty((1, n, 2), np.int32)
-    scratch = (work, np.empty((1, n), np.int64), *pairs, work[2].copy())
+    keys = np.empty((1, n), np.int64)
+    pairs = np.empty((2, 1, n, 2), np.int32)
+    values = np.empty((2, 1, n, 2), np.float64)
+    scratch = (work, keys, pairs, values, work[2].copy())
     if n <= _KEEP_SCRATCH_PIXELS:
         _scratch.kept = ((h, w), scratch)
     return scratch
@@ -1036,21 +1057,23 @@ def _image_scratch(h: int, w: int) -> tuple:
 def _diagram_numba(f: np.ndarray, frame: bool, dims: tuple[int, ...]) -> Diagram:
     f = np.ascontiguousarray(f)[None]
     h, w = f.shape[1] + 2 * frame, f.shape[2] + 2 * frame
-    work, keys, pairs0, pairs1, parent1 = _image_scratch(h, w)
+    work, keys, pairs, values, parent1 = _image_scratch(h, w)
     _sorted_keys(f, frame, keys)
     counts = np.zeros((1, 2), np.int64)
     if h * w < _SIDE_BY_SIDE_PIXELS or len(dims) < 2:
-        _pairs_into(f, keys, 0, 1, frame, 0 in dims, 1 in dims, work, counts, pairs0, pairs1)
+        _pairs_into(f, keys, 0, 1, frame, 0 in dims, 1 in dims, work, counts, pairs, values)
     else:
         # the two sweeps release the GIL: on a large image run them side by side,
         # each with its own union-find
-        _pairs_into(f, keys, 0, 1, frame, False, False, work, counts, pairs0, pairs1)
+        _pairs_into(f, keys, 0, 1, frame, False, False, work, counts, pairs, values)
         padidx, rank, parent, edge, vals, order = work[:6]
         W = w + 2
-        job = _POOL.submit(_sweep1_grid, vals, W, order, rank, parent1, edge, pairs1[0])
-        counts[0, 0] = _sweep0_grid(vals, W, order, rank, parent, pairs0[0])
+        job = _POOL.submit(
+            _sweep1_grid, vals, W, order, rank, parent1, edge, pairs[1, 0], values[1, 0]
+        )
+        counts[0, 0] = _sweep0_grid(vals, W, order, rank, parent, pairs[0, 0], values[0, 0])
         counts[0, 1] = job.result()
-    return _diagrams_from_sweeps(f, frame, dims, counts, pairs0, pairs1)[0]
+    return _diagrams_from_sweeps(f.shape[1:], frame, dims, counts, pairs, values)[0]
 
 
 def _diagram_gudhi(f: np.ndarray, frame: bool, dims: tuple[int, ...]) -> Diagram:
@@ -1177,10 +1200,10 @@ def diagrams(stack: np.ndarray, frame: bool = True, dims: Sequence[int] = (0, 1)
         return [_diagram_gudhi(p, frame, dims) for p in arr]
     with _parallel_guard():
         keys = _sorted_keys(arr, frame)
-        counts, pairs0, pairs1 = _batch_grid(
+        counts, pairs, values = _batch_grid(
             arr, keys, frame, 0 in dims, 1 in dims, numba.get_num_threads()
         )
-    return _diagrams_from_sweeps(arr, frame, dims, counts, pairs0, pairs1)
+    return _diagrams_from_sweeps(arr.shape[1:], frame, dims, counts, pairs, values)
 
 
 _warm_lock = threading.Lock()
