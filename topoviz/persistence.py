@@ -679,7 +679,15 @@ def _sweep0_grid(vals, W, order, rank, parent, pairs, values):
         )
         rp = p
         for u in range(count[m]):
-            rq = _find(parent, parent[p + offset[m, u]])
+            q = p + offset[m, u]
+            rq = parent[q]
+            if parent[rq] != rq:
+                # q's component has merged since q came in: hang q itself off the
+                # root, or each later pixel meeting q takes this step again (a search
+                # from parent[q] halves the path above q but never moves q): 17 % of
+                # the searches on the benchmark's patches, 10 % now
+                rq = _find(parent, rq)
+                parent[q] = rq
             if u == 0:  # p alone is the youngest: it joins, a zero-persistence pair
                 rp = rq
                 continue
@@ -751,7 +759,10 @@ def _sweep1_grid(vals, W, order, rank, parent, edge, pairs, values):
                 m |= np.int32((rk > i) & (rk != n)) << t
             for u in range(every[m] + np.int32(out)):
                 q = 0 if u == every[m] else p + raster[u_at[m, u]]
-                rq = _find(parent, parent[q])
+                rq = parent[q]
+                if parent[rq] != rq:
+                    rq = _find(parent, rq)
+                    parent[q] = rq
                 if rq == rp:
                     continue
                 if rank[rp] > rank[rq]:
@@ -775,7 +786,11 @@ def _sweep1_grid(vals, W, order, rank, parent, edge, pairs, values):
         for t in range(8):
             m |= np.int32(rank[p + ring[t]] > i) << t
         for u in range(count[m]):
-            rq = _find(parent, parent[p + offset[m, u]])
+            q = p + offset[m, u]
+            rq = parent[q]
+            if parent[rq] != rq:  # as in _sweep0_grid: hang q itself off the root
+                rq = _find(parent, rq)
+                parent[q] = rq
             if u == 0:  # p alone is the youngest: it joins, a zero-persistence pair
                 rp = rq
                 continue
