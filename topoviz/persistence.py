@@ -594,12 +594,12 @@ def _ranks(f, frame, keys, vals, order, rank, padidx):
             ahead = keys[i + _AHEAD] & 0xFFFFFFFF
             _prefetch(rank, ahead)
             _prefetch(vals, ahead)
-        it = keys[i]
+        it = keys[_u(i)]
         p = np.int32(it & 0xFFFFFFFF)
-        order[i] = p
-        rank[p] = i
+        order[_u(i)] = p
+        rank[_u(p)] = i
         key = it >> 32
-        if key == prev_key and vals[p] != vals[prev]:
+        if key == prev_key and vals[_u(p)] != vals[_u(prev)]:
             collide = True
         prev_key = key
         prev = p
