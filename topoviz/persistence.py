@@ -789,9 +789,16 @@ def _sweep1_grid(vals, W, order, rank, parent, edge, pairs, values):
                 parent[_u(younger)] = elder
                 rp = elder
             continue
-        m = 0
-        for t in range(8):
-            m |= np.int32(rank[_u(p + ring[_u(t)])] > i) << t
+        m = (  # the ring written out: no loop, no loads of its offsets
+            np.int32(rank[_u(p - W)] > i)
+            | np.int32(rank[_u(p - W + 1)] > i) << 1
+            | np.int32(rank[_u(p + 1)] > i) << 2
+            | np.int32(rank[_u(p + W + 1)] > i) << 3
+            | np.int32(rank[_u(p + W)] > i) << 4
+            | np.int32(rank[_u(p + W - 1)] > i) << 5
+            | np.int32(rank[_u(p - 1)] > i) << 6
+            | np.int32(rank[_u(p - W - 1)] > i) << 7
+        )
         for u in range(count[_u(m)]):
             q = p + offset[_u(m), _u(u)]
             rq = parent[_u(q)]
