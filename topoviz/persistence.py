@@ -747,8 +747,8 @@ def _sweep1_grid(vals, W, order, rank, parent, edge, pairs, values):
     the larger rank, the outside the eldest. Neighbours are visited in the order of
     :func:`_sweep1` (ring order inside; raster order, then the outside, on the
     border ``edge``), so that the pairs come out in the same order; ``values`` as in
-    :func:`_sweep0_grid`. The union is
-    written out twice: a helper returning the new root and count ran 1.5x slower.
+    :func:`_sweep0_grid`. The union is written out twice: a helper returning the new
+    root and count ran 1.5x slower.
     """
     n = order.shape[0]
     # the 8 neighbours in ring order (N, NE, E, SE, S, SW, W, NW): two consecutive
