@@ -351,13 +351,15 @@ def flat_pairs(F: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def grid_pairs(f: np.ndarray, frame: bool) -> tuple[np.ndarray, np.ndarray]:
     """Pairs of the padded-grid sweeps, as flat (birth, death) of the framed image."""
-    from topoviz.persistence import _batch_grid_serial
+    from topoviz.persistence import _batch_grid_serial, _sorted_keys
 
-    counts, p0, p1 = _batch_grid_serial(np.ascontiguousarray(f[None]), frame, True, True, 1)
+    stack = np.ascontiguousarray(f[None])
+    keys = _sorted_keys(stack, frame)
+    counts, pairs, _ = _batch_grid_serial(stack, keys, frame, True, True, 1)
     w = f.shape[1] + 2 * frame
     out = []
-    for k, p in ((0, p0), (1, p1)):
-        grid = p[0, : counts[0, k]].astype(np.int64)
+    for k in (0, 1):
+        grid = pairs[k, 0, : counts[0, k]].astype(np.int64)
         flat = (grid // (w + 2) - 1) * w + grid % (w + 2) - 1
         out.append(np.where(grid < 0, -1, flat))
     return out[0], out[1]
