@@ -42,7 +42,7 @@ PAGES = [  # (name, path, h1 text, plotly charts the page draws on opening, menu
     ("filtration", "filtration", "Filtration", 3, "Filtration"),
     ("diagrams", "diagrams", "Persistence diagrams", 2, "Diagrams & matching"),
     ("inspect", "inspect", "Inspect an image", 1, "Inspect"),
-    ("finetune", "finetune", "Fine-tune live", 0, "Fine-tune live"),
+    ("finetune", "finetune", "Fine-tune live", 1, "Fine-tune live"),
     ("lambda", "lambda", "λ experiments", 0, "λ experiments"),
     ("classroom", "classroom", "Classroom", 2, "Classroom"),
     ("lesson", "lesson?step=1", "99 % right", 1, "Lesson"),

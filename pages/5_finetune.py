@@ -190,11 +190,18 @@ if error := st.session_state.get(T.ERROR):
     st.error(error)
 
 
+CURVES = ("BCE", "λ·L_topo", "total")  # the loss curves' traces
+
+
 def _live() -> None:
     """One chunk of training (while running), then the progress, curves and likelihoods."""
     run: T.Run | None = st.session_state.get(T.RUN)
     if run is None:
         st.caption("Press **Start** to train. The run keeps going while you stay on this page.")
+        # the loss curves' axes, empty until the first step; drawn now, they also make
+        # the browser load its chart code before a run, not during the run's first steps
+        left, _ = st.columns(2)
+        left.plotly_chart(figures.loss_curves([], fields=CURVES), key="ft_curves")
         return
     if run.running:
         T.advance(run)
@@ -228,7 +235,7 @@ def _live() -> None:
     with left:
         if run.reports:
             st.plotly_chart(
-                figures.loss_curves(run.curves(), fields=("BCE", "λ·L_topo", "total")),
+                figures.loss_curves(run.curves(), fields=CURVES),
                 key="ft_curves",
             )
         else:

@@ -7,6 +7,7 @@ run by one chunk (``run_every`` timers do not fire in AppTest: we call ``run``).
 from __future__ import annotations
 
 import copy
+import json
 import threading
 from pathlib import Path
 
@@ -47,6 +48,11 @@ def test_finetune_runs_and_compares_before_and_after():
     assert at.title[0].value == "Fine-tune live" and not at.error
     assert not at.button(key="ft_start_btn").disabled
     assert T.RUN not in at.session_state
+    # before a run: the loss curves' empty axes (the browser loads its chart code then)
+    empty = next(c for c in at.get("plotly_chart") if "ft_curves" in (c.proto.id or ""))
+    traces = json.loads(empty.proto.spec)["data"]
+    assert [t["name"] for t in traces] == ["BCE", "λ·L_topo", "total"]
+    assert all(t["x"] == [] == t["y"] for t in traces)
     at.slider(key="_w_ft_steps").set_value(3)
     at.slider(key="_w_ft_lam").set_value(0.1).run()
     at.button(key="ft_start_btn").click().run()
@@ -263,4 +269,4 @@ def test_the_bf16_warm_up_trains_in_the_background_only_where_bf16_is_native(mon
     thread = T.warm_bf16.__wrapped__(base=2)
     assert thread.daemon and thread.name == "topoviz-bf16-warmup"
     thread.join(timeout=60)
-    assert not thread.is_alive() and errors == []  # two bf16 steps ran without error
+    assert not thread.is_alive() and errors == []  # two bf16 steps with L_topo, no error
