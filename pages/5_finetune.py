@@ -201,7 +201,8 @@ def _live() -> None:
         # the loss curves' axes, empty until the first step; drawn now, they also make
         # the browser load its chart code before a run, not during the run's first steps
         left, _ = st.columns(2)
-        left.plotly_chart(figures.loss_curves([], fields=CURVES), key="ft_curves")
+        steps = int(st.session_state[T.STEPS])
+        left.plotly_chart(figures.loss_curves([], CURVES, steps), key="ft_curves")
         return
     if run.running:
         T.advance(run)
@@ -235,7 +236,7 @@ def _live() -> None:
     with left:
         if run.reports:
             st.plotly_chart(
-                figures.loss_curves(run.curves(), fields=CURVES),
+                figures.loss_curves(run.curves(), CURVES, run.steps),
                 key="ft_curves",
             )
         else:

@@ -309,6 +309,11 @@ def test_curves_build():
     reports = [{"step": i, "bce": 1 / (i + 1), "topo": 0.5 / (i + 1)} for i in range(5)]
     fig = figures.loss_curves(reports)
     assert [t.name for t in fig.data] == ["bce", "topo"] and len(fig.data[0].x) == 5
+    assert not fig.layout.annotations and fig.layout.xaxis.range is None
+    # before the first step: empty axes over the run's steps, and a note saying so
+    empty = figures.loss_curves([], ("bce", "topo"), steps=60)
+    assert [len(t.x) for t in empty.data] == [0, 0] and list(empty.layout.xaxis.range) == [0, 60]
+    assert "first step" in empty.layout.annotations[0].text
     fig = figures.lambda_sweep([{"lam": 0, "accuracy": 0.9, "betti_error": 2.0}])
     assert list(fig.data[0].x) == [2.0]
 

@@ -1225,19 +1225,31 @@ def _field(report: Any, name: str) -> Any:
 
 
 def loss_curves(
-    reports: Sequence[Any], fields: Sequence[str] = ("bce", "topo", "total")
+    reports: Sequence[Any],
+    fields: Sequence[str] = ("bce", "topo", "total"),
+    steps: int | None = None,
 ) -> go.Figure:
-    """Loss per step from a sequence of step reports (mappings or objects with ``step``)."""
+    """Loss per step from a sequence of step reports (mappings or objects with ``step``).
+
+    ``steps`` fixes the step axis at 0..steps. With no report yet the chart is the
+    empty axes with a note where the curves will be.
+    """
     fig = go.Figure()
-    steps = [_field(r, "step") for r in reports]
+    xs = [_field(r, "step") for r in reports]
     for name in fields:
         try:
             ys = [float(_field(r, name)) for r in reports]
         except (KeyError, AttributeError):
             continue
-        fig.add_trace(go.Scatter(x=steps, y=ys, mode="lines", name=name))
-    fig.update_xaxes(title="step")
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=name))
+    fig.update_xaxes(title="step", range=None if steps is None else [0, steps])
     fig.update_yaxes(title="loss")
+    if not reports:
+        fig.update_yaxes(range=[0, 1], showticklabels=False)
+        fig.add_annotation(
+            text="the loss curves appear here from the first step",
+            x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
+        )  # fmt: skip
     fig.update_layout(height=320, margin={"l": 10, "r": 10, "t": 30, "b": 10})
     return fig
 
