@@ -15,9 +15,10 @@ st.set_page_config(page_title="topoviz", page_icon=":material/donut_large:", lay
 @st.cache_resource
 def _warm() -> bool:
     warmup(background=True)  # compile the numba sweeps while the first page draws
-    # Streamlit collects garbage (gc.collect(2)) after every run: 0.46 s a run here with
-    # torch, numba and plotly loaded. Their objects live as long as the server, so they
-    # are moved out of the collector's sight once; later runs' garbage is still freed.
+    # Streamlit collects garbage (gc.collect(2)) after every run, and the browser waits
+    # for it. Torch's, numba's and plotly's objects live as long as the server, so they
+    # are moved out of the collector's sight once; later runs' garbage is still freed
+    # (python bench/bench_gc.py: the collection with and without this).
     gc.collect()
     gc.freeze()
     return True

@@ -269,4 +269,4 @@ def test_the_bf16_warm_up_trains_in_the_background_only_where_bf16_is_native(mon
     thread = T.warm_bf16.__wrapped__(base=2)
     assert thread.daemon and thread.name == "topoviz-bf16-warmup"
     thread.join(timeout=60)
-    assert not thread.is_alive() and errors == []  # two bf16 steps with L_topo, no error
+    assert not thread.is_alive() and errors == []  # two bf16 steps ran without error

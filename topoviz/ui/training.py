@@ -28,7 +28,7 @@ from torch import nn
 from topoviz import motion, nets
 from topoviz.checkpoints import CheckpointError
 from topoviz.inference import predict
-from topoviz.loss import TopoLoss, topo_loss
+from topoviz.loss import topo_loss
 from topoviz.matching import Matching
 from topoviz.metrics import betti_numbers, evaluate_all
 from topoviz.persistence import Diagram
@@ -176,12 +176,10 @@ def start_model(choice: str, seed: int) -> nn.Module:
 @st.cache_resource(show_spinner=False, max_entries=2)  # one net size in practice
 def warm_bf16(base: int = 16) -> threading.Thread | None:
     """Run two bfloat16 training steps of a throw-away U-Net (``base`` channels, a
-    batch of 8 patches of 65², with L_topo of each rule a run can take) and one
-    moving-diagram frame in a background thread, once per server.
+    batch of 8 patches of 65²) in a background thread, once per server.
 
-    oneDNN builds its bfloat16 kernels on first use, and numba loads its cached
-    persistence code on first call: without this, the first chunks of the first run
-    after a server start train at a third of the usual rate. A page
+    oneDNN builds its bfloat16 kernels on first use: without this, the first chunks
+    of the first run after a server start train at a third of the usual rate. A page
     that can start a run calls this when it opens; the user is still reading it.
     Nothing is done on a CPU without native bfloat16 (None).
     """
@@ -192,17 +190,12 @@ def warm_bf16(base: int = 16) -> threading.Thread | None:
         net = nets.build("unet", seed=0, base=base)
         opt = torch.optim.Adam(net.parameters(), lr=1e-4)
         x = torch.rand(8, 1, PATCH, PATCH)
-        g = (torch.rand(8, 1, PATCH, PATCH) > 0.5).numpy()
-        for rule in ("paper", "betti"):
+        for _ in range(2):
             with torch.autocast("cpu", dtype=torch.bfloat16):
-                prob = torch.sigmoid(net(x).float())
-            # L_topo too: loading numba's cached persistence code costs the first run
-            # about half a second of its first chunk otherwise
-            loss = prob.mean() + TopoLoss(PATCH, lam=0.1, rule=rule)(prob, g)
+                loss = net(x).float().mean()
             opt.zero_grad()
             loss.backward()
             opt.step()
-        motion.patch_matching(prob[0, 0].detach().numpy(), g[0, 0], None, True, "paper", (1,))
 
     thread = threading.Thread(target=steps, name="topoviz-bf16-warmup", daemon=True)
     thread.start()
