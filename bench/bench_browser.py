@@ -39,7 +39,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--n
 PAGES = [  # (name, path, h1 text, plotly charts the page draws on opening, menu label)
     ("home", "", "topoviz", 0, "Home"),
     ("landscape", "landscape", "Likelihood landscape", 1, "Landscape"),
-    ("filtration", "filtration", "Filtration", 3, "Filtration"),
+    ("filtration", "filtration", "Filtration", 2, "Filtration"),
     ("diagrams", "diagrams", "Persistence diagrams", 2, "Diagrams & matching"),
     ("inspect", "inspect", "Inspect an image", 1, "Inspect"),
     ("finetune", "finetune", "Fine-tune live", 1, "Fine-tune live"),
@@ -120,7 +120,7 @@ def navigate(page: Page, url: str, label: str, h1: str, charts: int = 0) -> floa
 
 
 def alpha_move(page: Page, url: str) -> float:
-    visit(page, f"{url}/filtration", "Filtration", 3)
+    visit(page, f"{url}/filtration", "Filtration", 2)
     slider = page.get_by_role("slider", name="Threshold α")
     slider.focus()
     before = page.url

@@ -27,53 +27,66 @@ if S.teaching():
 
 raw = diagram_of(sel.f, sel.frame)
 sat = saturation(raw)
-c = st.columns([3, 2])
-t = c[1].slider(
-    "Sharpness t (temperature)",
-    1.0,
-    12.0,
-    4.0 if sat > 0.5 else 1.0,
-    step=0.5,
-    key="sharpness",
-    help="Draws sigmoid(logit(f) / t): the same superlevel sets in the same order "
-    "(same dots, same critical pixels), with the levels spread out.",
-)
-if sat > 0.5:
-    st.info(
-        f"This f is saturated: {sat:.0%} of its events happen within 0.05 of 0 or 1 (a "
-        "trained net is confident), so at t = 1 the barcode is a solid block and the "
-        "animation shows nothing between. Sharpness t > 1 spreads the levels out without "
-        "changing the topology; α then reads on that stretched scale."
-    )
-f = sharpen(sel.f, t) if t != 1.0 else sel.f
-alpha = S.persistent(S.ALPHA, c[0].slider, "Threshold α", 0.0, 1.0, step=0.01)
-dgm = diagram_of(f, sel.frame) if t != 1.0 else raw
-b = dgm.betti(alpha)  # read off the diagram; tests pin it to labelling the mask
-c = st.columns(4)
-c[0].metric("β0 (components)", b[0])
-c[1].metric("β1 (holes)", b[1])
-if sel.mask is not None:
-    g0, g1 = betti_numbers(sel.mask, frame=sel.frame)
-    c[2].metric("ground truth β0", g0)
-    c[3].metric("ground truth β1", g1)
 
-left, right = st.columns(2)
-left.plotly_chart(figures.superlevel(f, alpha, sel.frame), key="superlevel")
-bars = right.slider("Bars per dimension", 10, 200, 60, step=10)
-right.plotly_chart(figures.barcode(dgm, alpha, max_bars=bars), key="barcode")
-st.plotly_chart(figures.betti_curves(dgm, np.linspace(0, 1, 201), alpha), key="betti")
-if S.teaching():
-    st.caption(
-        f"With the frame {'on' if sel.frame else 'off'}: "
-        + (
-            "the frame is one component (dark grey, with everything touching the border) and "
-            "every background region is a hole."
-            if sel.frame
-            else "background touching the border is outside, not a hole."
+
+# Everything below moves with α or t: a move of either slider reruns this part only
+# (not the sidebar, not the diagram of f).
+@st.fragment
+def _filtration() -> None:
+    c = st.columns([3, 2])
+    t = c[1].slider(
+        "Sharpness t (temperature)",
+        1.0,
+        12.0,
+        4.0 if sat > 0.5 else 1.0,
+        step=0.5,
+        key="sharpness",
+        help="Draws sigmoid(logit(f) / t): the same superlevel sets in the same order "
+        "(same dots, same critical pixels), with the levels spread out.",
+    )
+    if sat > 0.5:
+        st.info(
+            f"This f is saturated: {sat:.0%} of its events happen within 0.05 of 0 or 1 (a "
+            "trained net is confident), so at t = 1 the barcode is a solid block and the "
+            "animation shows nothing between. Sharpness t > 1 spreads the levels out without "
+            "changing the topology; α then reads on that stretched scale."
         )
-    )
-if st.toggle("▶ Play the filtration (animation)"):
-    n = st.slider("Frames", 5, 41, 21, step=2)
-    st.plotly_chart(
-        figures.superlevel_animation(f, np.linspace(0.95, 0.05, n), sel.frame), key="anim"
-    )
+    f = sharpen(sel.f, t) if t != 1.0 else sel.f
+    alpha = S.persistent(S.ALPHA, c[0].slider, "Threshold α", 0.0, 1.0, step=0.01)
+    dgm = diagram_of(f, sel.frame) if t != 1.0 else raw
+    b = dgm.betti(alpha)  # read off the diagram; tests pin it to labelling the mask
+    c = st.columns(4)
+    c[0].metric("β0 (components)", b[0])
+    c[1].metric("β1 (holes)", b[1])
+    if sel.mask is not None:
+        g0, g1 = betti_numbers(sel.mask, frame=sel.frame)
+        c[2].metric("ground truth β0", g0)
+        c[3].metric("ground truth β1", g1)
+
+    left, right = st.columns(2)
+    # a still picture: a plotly chart here cost the browser a chart rebuild every move
+    rgb, b0_set, b1_set = figures.superlevel_rgb(f, alpha, sel.frame)
+    left.markdown(f"**f ≥ {alpha:.2f}: β0 = {b0_set} components, β1 = {b1_set} holes**")
+    left.image(figures.sharp(rgb, 420), width=420)
+    bars = right.slider("Bars per dimension", 10, 200, 60, step=10)
+    right.plotly_chart(figures.barcode(dgm, alpha, max_bars=bars), key="barcode")
+    st.plotly_chart(figures.betti_curves(dgm, np.linspace(0, 1, 201), alpha), key="betti")
+    if S.teaching():
+        st.caption(
+            f"With the frame {'on' if sel.frame else 'off'}: "
+            + (
+                "the frame is one component (dark grey, with everything touching the border) and "
+                "every background region is a hole."
+                if sel.frame
+                else "background touching the border is outside, not a hole."
+            )
+        )
+    if st.toggle("▶ Play the filtration (animation)"):
+        n = st.slider("Frames", 5, 41, 21, step=2)
+        st.plotly_chart(
+            figures.superlevel_animation(f, np.linspace(0.95, 0.05, n), sel.frame), key="anim"
+        )
+    S.sync_url()  # α, as the sidebar would on a full run
+
+
+_filtration()

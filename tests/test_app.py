@@ -258,7 +258,7 @@ def test_filtration_at_alpha_zero_and_a_saturated_net_is_sharpened():
     at = AppTest.from_file(str(ROOT / "pages/2_filtration.py"), default_timeout=90).run()
     assert not at.exception
     at.slider(key="_w_alpha").set_value(0.0).run()
-    title = _figure(at, "superlevel").layout.title.text
+    title = next(m.value for m in at.markdown if m.value.startswith("**f ≥ 0.00:"))
     m = metrics(at)
     # regression: the metric said β0 0 under a plot titled β0 = 1
     assert f"β0 = {m['β0 (components)']} components" in title

@@ -443,6 +443,18 @@ def minimap(
     return rgb
 
 
+def sharp(pixels: np.ndarray, side: int) -> np.ndarray:
+    """``pixels`` repeated k times along both axes, the least k that makes the longer
+    side at least ``side`` (k ≥ 1): shown at ``side`` pixels, each pixel stays a sharp
+    square, where a browser would blur a small picture it enlarges.
+
+    >>> sharp(np.zeros((65, 40)), 260).shape
+    (260, 160)
+    """
+    k = max(1, -(-side // max(pixels.shape[:2])))
+    return np.repeat(np.repeat(pixels, k, axis=0), k, axis=1)
+
+
 def segmentation_change(
     before: np.ndarray, after: np.ndarray, threshold: float = 0.5
 ) -> np.ndarray:

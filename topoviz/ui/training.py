@@ -699,8 +699,7 @@ def show_motion(run: Run, key: str) -> None:
         return
 
     def big(x: np.ndarray) -> np.ndarray:  # pixels stay sharp squares on a projector
-        k = max(1, 260 // max(x.shape[:2]))
-        return np.repeat(np.repeat(x, k, axis=0), k, axis=1)
+        return figures.sharp(x, 260)
 
     r0, r1, c0, c1 = run.window
     whole = (r1 - r0, c1 - c0) == run.image.shape[:2]
