@@ -32,6 +32,7 @@ URL_LOADED = "_url_loaded"
 ALPHA = "alpha"
 RULE = "rule"
 DOT = "dot"  # "dim:index" or ""
+DOT_SET = "_dot_set"  # how many times the app itself set the dot (names the dot selectbox)
 STRUCTURE = "structure"  # "" (guess from the name) or one of metrics.STRUCTURES
 THREE_D = "three_d"  # draw landscapes as 3-D surfaces (every page; slow without a GPU)
 
@@ -109,13 +110,16 @@ def sync_url() -> None:
             st.query_params[key] = text
 
 
-def persistent(key: str, widget: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+def persistent(
+    key: str, widget: Callable[..., Any], *args: Any, wkey: str | None = None, **kwargs: Any
+) -> Any:
     """Draw ``widget`` bound to the state ``key`` so the value survives page changes.
 
     Streamlit forgets a widget's own key when a page without it runs; the value is
-    therefore kept under ``key`` and the widget gets a private copy ``_w_key``.
+    therefore kept under ``key`` and the widget gets a private copy ``wkey``
+    (default ``_w_key``).
     """
-    wkey = f"_w_{key}"
+    wkey = wkey or f"_w_{key}"
     st.session_state[wkey] = st.session_state.get(key, DEFAULTS.get(key))
 
     def _copy() -> None:
@@ -154,7 +158,19 @@ def dot() -> tuple[int, int] | None:
 
 
 def set_dot(value: tuple[int, int] | None) -> None:
-    st.session_state[DOT] = "" if value is None else f"{value[0]}:{value[1]}"
+    """Select ``value`` (a click, a lesson step); the dot selectbox is then drawn anew.
+
+    A browser that has not yet received the run in which the app changed the dot
+    sends its selectbox's old value with its next rerun (a click also makes plotly
+    send a second event, a selection cleared, about a tenth of a second after the
+    first). Under the same widget key, Streamlit would take that old value for the
+    user's choice and undo the click. Each change made here therefore moves the
+    selectbox to a new key (:func:`pick_dot`), whose value the app alone sets.
+    """
+    text = "" if value is None else f"{value[0]}:{value[1]}"
+    if st.session_state.get(DOT) != text:
+        st.session_state[DOT_SET] = st.session_state.get(DOT_SET, 0) + 1
+    st.session_state[DOT] = text
 
 
 def dot_from_selection(event: Any) -> tuple[int, int] | None:
@@ -235,5 +251,6 @@ def pick_dot(dgm: Any, top: int = 40, label: str = "Select a dot") -> tuple[int,
             labels[f"{k}:{i}"] = f"dim {k} #{i}"
         else:
             set_dot(None)
-    persistent(DOT, st.selectbox, label, options, format_func=labels.get)
+    gen = st.session_state.get(DOT_SET, 0)
+    persistent(DOT, st.selectbox, label, options, format_func=labels.get, wkey=f"_w_dot_{gen}")
     return dot()
