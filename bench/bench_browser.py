@@ -204,6 +204,19 @@ def shoot(page: Page, path: Path) -> None:
     page.set_viewport_size(size)
 
 
+def cpu_probe(repeats: int = 5) -> float:
+    """Milliseconds one core takes for a fixed piece of pure Python (the median of
+    ``repeats``): how fast this virtual machine runs at the moment. The same code took
+    from under 1 s to 1.5 s for ``sum(range(3 * 10**7))`` seconds apart here, so a table
+    is read against the probes taken before and after it."""
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        sum(range(2_000_000))
+        times.append(1e3 * (time.perf_counter() - t0))
+    return sorted(times)[len(times) // 2]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=8513)
@@ -215,7 +228,7 @@ def main() -> None:
     args = parser.parse_args()
     # a SIGTERM (timeout, kill) ends the run through `finally`: the server goes with it
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    load0 = os.getloadavg()
+    load0, probe0 = os.getloadavg(), cpu_probe()
     proc = None if args.url else start_server(args.port)
     url = args.url or f"http://127.0.0.1:{args.port}"
     rows = []
@@ -256,11 +269,13 @@ def main() -> None:
     finally:
         if proc is not None:
             os.killpg(proc.pid, signal.SIGTERM)
-    load = os.getloadavg()
+    load, probe = os.getloadavg(), cpu_probe()
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, load average "
         f"{load0[0]:.1f} {load0[1]:.1f} {load0[2]:.1f} at the start, "
-        f"{load[0]:.1f} {load[1]:.1f} {load[2]:.1f} at the end"
+        f"{load[0]:.1f} {load[1]:.1f} {load[2]:.1f} at the end; CPU probe "
+        f"(cpu_probe: sum(range(2e6)), median of 5) {probe0:.1f} ms at the start, "
+        f"{probe:.1f} ms at the end"
     )
     print("| what | first (cold) s | warm s, each run | target (warm) | met? |")
     print("|------|---------------:|-----------------|---------------|------|")
