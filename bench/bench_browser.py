@@ -30,6 +30,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 from playwright.sync_api import Page, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
@@ -204,17 +205,25 @@ def shoot(page: Page, path: Path) -> None:
     page.set_viewport_size(size)
 
 
-def cpu_probe(repeats: int = 5) -> float:
-    """Milliseconds one core takes for a fixed piece of pure Python (the median of
-    ``repeats``): how fast this virtual machine runs at the moment. The same code took
-    from under 1 s to 1.5 s for ``sum(range(3 * 10**7))`` seconds apart here, so a table
-    is read against the probes taken before and after it."""
-    times = []
+def cpu_probe(repeats: int = 5) -> tuple[float, float]:
+    """How fast this virtual machine runs at the moment, in milliseconds (medians of
+    ``repeats``): one core on a fixed piece of pure Python, and both cores on twenty
+    768² float32 matrix products (numpy's BLAS, two threads). Offline runs of the
+    Fine-tune page's default run (``bench/bench_chunks.py``) went from 9.4–12.6 to
+    7.2–8.6 steps/s half an hour apart here, so a table is read against the probes
+    taken before and after it."""
+    a = np.random.default_rng(0).random((768, 768), dtype=np.float32)
+    one, two = [], []
     for _ in range(repeats):
         t0 = time.perf_counter()
         sum(range(2_000_000))
-        times.append(1e3 * (time.perf_counter() - t0))
-    return sorted(times)[len(times) // 2]
+        t1 = time.perf_counter()
+        for _ in range(20):
+            a @ a
+        t2 = time.perf_counter()
+        one.append(1e3 * (t1 - t0))
+        two.append(1e3 * (t2 - t1))
+    return float(np.median(one)), float(np.median(two))
 
 
 def main() -> None:
@@ -273,9 +282,9 @@ def main() -> None:
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, load average "
         f"{load0[0]:.1f} {load0[1]:.1f} {load0[2]:.1f} at the start, "
-        f"{load[0]:.1f} {load[1]:.1f} {load[2]:.1f} at the end; CPU probe "
-        f"(cpu_probe: sum(range(2e6)), median of 5) {probe0:.1f} ms at the start, "
-        f"{probe:.1f} ms at the end"
+        f"{load[0]:.1f} {load[1]:.1f} {load[2]:.1f} at the end; cpu_probe (ms, one core / "
+        f"two cores) {probe0[0]:.0f} / {probe0[1]:.0f} at the start, "
+        f"{probe[0]:.0f} / {probe[1]:.0f} at the end"
     )
     print("| what | first (cold) s | warm s, each run | target (warm) | met? |")
     print("|------|---------------:|-----------------|---------------|------|")
