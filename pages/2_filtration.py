@@ -8,7 +8,7 @@ import streamlit as st
 from topoviz import figures
 from topoviz.filtration import saturation, sharpen
 from topoviz.metrics import betti_numbers
-from topoviz.ui import current
+from topoviz.ui import current, superlevel
 from topoviz.ui import state as S
 from topoviz.ui.cache import diagram_of
 
@@ -64,10 +64,7 @@ def _filtration() -> None:
         c[3].metric("ground truth β1", g1)
 
     left, right = st.columns(2)
-    # a still picture: a plotly chart here cost the browser a chart rebuild every move
-    rgb, b0_set, b1_set = figures.superlevel_rgb(f, alpha, sel.frame)
-    left.markdown(f"**f ≥ {alpha:.2f}: β0 = {b0_set} components, β1 = {b1_set} holes**")
-    left.image(figures.sharp(rgb, 420), width=420)
+    superlevel.show(left, f, alpha, sel.frame)  # a still picture
     bars = right.slider("Bars per dimension", 10, 200, 60, step=10)
     right.plotly_chart(figures.barcode(dgm, alpha, max_bars=bars), key="barcode")
     st.plotly_chart(figures.betti_curves(dgm, np.linspace(0, 1, 201), alpha), key="betti")

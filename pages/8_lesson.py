@@ -9,7 +9,7 @@ import streamlit as st
 from topoviz import figures, metrics
 from topoviz.lesson import BASELINE, LIVE, STEPS, TWIN, step_index
 from topoviz.loss import critical_targets
-from topoviz.ui import cache, current
+from topoviz.ui import cache, current, superlevel
 from topoviz.ui import state as S
 from topoviz.ui import training as T
 from topoviz.ui.cache import diagram_of, matching_of
@@ -40,6 +40,18 @@ def _apply(state: dict) -> None:
         if key in state:
             st.session_state[key] = state[key]
     st.session_state[S.ALPHA] = float(state.get("alpha", 0.5))
+
+
+@st.fragment
+def _filtration_step(f: np.ndarray, dgm, frame: bool) -> None:
+    """A move of α reruns this step's views only, as on the Filtration page."""
+    alpha = S.persistent(S.ALPHA, st.slider, "Threshold α", 0.0, 1.0, step=0.01)
+    left, right = st.columns(2)
+    superlevel.show(left, f, alpha, frame)
+    right.plotly_chart(
+        figures.betti_curves(dgm, np.linspace(0, 1, 201), alpha), key="lesson_curves"
+    )
+    S.sync_url()  # α, as the sidebar would on a full run
 
 
 i = st.session_state[KEY]
@@ -147,12 +159,7 @@ elif step.view in ("landscape", "forces"):
         key=f"lesson_{step.view}",
     )
 elif step.view == "filtration":
-    alpha = S.persistent(S.ALPHA, st.slider, "Threshold α", 0.0, 1.0, step=0.01)
-    left, right = st.columns(2)
-    left.plotly_chart(figures.superlevel(f, alpha, frame), key="lesson_super")
-    right.plotly_chart(
-        figures.betti_curves(dgm, np.linspace(0, 1, 201), alpha), key="lesson_curves"
-    )
+    _filtration_step(f, dgm, frame)
 elif step.view in ("diagram", "matching"):
     show = step.view == "matching"
     st.plotly_chart(

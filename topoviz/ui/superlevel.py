@@ -1,0 +1,23 @@
+"""The superlevel set f ≥ α as a still picture under its Betti numbers (the Filtration
+page and the Lesson's filtration step).
+
+A picture, not a plotly chart: a chart whose figure changes is rebuilt by the browser
+on every move of α (bench/README, issue 13 round 5).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from topoviz import figures
+
+
+def show(where: Any, f: np.ndarray, alpha: float, frame: bool, side: int = 420) -> None:
+    """Draw ``f >= alpha`` coloured (:func:`topoviz.figures.superlevel_rgb`) into
+    ``where`` (a column, a container or ``st``), ``side`` pixels wide, under a heading
+    with its β0 and β1."""
+    rgb, b0, b1 = figures.superlevel_rgb(f, alpha, frame)
+    where.markdown(f"**f ≥ {alpha:.2f}: β0 = {b0} components, β1 = {b1} holes**")
+    where.image(figures.sharp(rgb, side), width=side)
