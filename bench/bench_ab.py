@@ -21,33 +21,10 @@ import math
 import os
 import signal
 import statistics
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
-from bench_browser import ARGS, CHROMIUM, alpha_move, dot_click, fine_tune, visit
+from bench_browser import ARGS, CHROMIUM, alpha_move, dot_click, fine_tune, start_server, visit
 from playwright.sync_api import sync_playwright
-
-
-def _serve(root: Path, port: int) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        [
-            sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-            "--server.port", str(port), "--server.address", "127.0.0.1",
-            "--browser.gatherUsageStats", "false",
-        ],
-        cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
-    for _ in range(400):
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2):
-                return proc
-        except OSError:
-            time.sleep(0.3)
-    os.killpg(proc.pid, signal.SIGTERM)
-    raise SystemExit(f"the server in {root} did not start")
 
 
 def _time(page, url: str, what: str) -> float:
@@ -80,7 +57,7 @@ def main() -> None:
     args = ap.parse_args()
     trees = {"A": args.a.resolve(), "B": args.b.resolve()}
     ports = {"A": 8621, "B": 8622}
-    servers = {k: _serve(root, ports[k]) for k, root in trees.items()}
+    servers = {k: start_server(ports[k], root) for k, root in trees.items()}
     times: dict[str, list[float]] = {"A": [], "B": []}
     load = [os.getloadavg()[0]]
     try:

@@ -54,14 +54,15 @@ APP = '[data-testid="stApp"]'
 TARGET_S = {"page": 3.0, "click": 1.0}
 
 
-def start_server(port: int) -> subprocess.Popen:
+def start_server(port: int, root: Path = ROOT) -> subprocess.Popen:
+    """``streamlit run app.py`` of the checkout ``root`` on ``port``, once it answers."""
     proc = subprocess.Popen(
         [
             sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
             "--server.port", str(port), "--server.address", "127.0.0.1",
             "--browser.gatherUsageStats", "false",
         ],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -72,7 +73,7 @@ def start_server(port: int) -> subprocess.Popen:
         except OSError:
             time.sleep(0.3)
     os.killpg(proc.pid, signal.SIGTERM)
-    raise SystemExit("streamlit did not start in 120 s")
+    raise SystemExit(f"streamlit in {root} did not start in 120 s")
 
 
 def idle(page: Page, rerun: bool = False, charts: int = 0, timeout_ms: int = 300_000) -> None:
