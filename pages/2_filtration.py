@@ -27,6 +27,7 @@ if S.teaching():
 
 raw = diagram_of(sel.f, sel.frame)
 sat = saturation(raw)
+truth = None if sel.mask is None else betti_numbers(sel.mask, frame=sel.frame)  # once, not per α
 
 
 # Everything below moves with α or t: a move of either slider reruns this part only
@@ -58,10 +59,9 @@ def _filtration() -> None:
     c = st.columns(4)
     c[0].metric("β0 (components)", b[0])
     c[1].metric("β1 (holes)", b[1])
-    if sel.mask is not None:
-        g0, g1 = betti_numbers(sel.mask, frame=sel.frame)
-        c[2].metric("ground truth β0", g0)
-        c[3].metric("ground truth β1", g1)
+    if truth is not None:
+        c[2].metric("ground truth β0", truth[0])
+        c[3].metric("ground truth β1", truth[1])
 
     left, right = st.columns(2)
     superlevel.show(left, f, alpha, sel.frame)  # a still picture

@@ -72,6 +72,7 @@ EVAL_SEED = 0  # Betti-error patches: the same for before and after
 MOTION_DIM = 1  # the diagram that moves: holes (the paper's footnote 8: dimension 1)
 MOTION_MIN_PERSISTENCE = 0.02  # dots nearer the diagonal are neither followed nor drawn
 MOTION_CONTEXT = 32  # pixels around the patch the net sees when the patch is predicted
+SHARP_SIDE = 260  # the moving patch's pictures: pixels stay sharp squares on a projector
 MOTION_KEEP = 300  # frames of the trails kept: every chunk of a 300-step run, from step 0
 
 DEFAULTS = {
@@ -698,9 +699,6 @@ def show_motion(run: Run, key: str) -> None:
     if mo is None:
         return
 
-    def big(x: np.ndarray) -> np.ndarray:  # pixels stay sharp squares on a projector
-        return figures.sharp(x, 260)
-
     r0, r1, c0, c1 = run.window
     whole = (r1 - r0, c1 - c0) == run.image.shape[:2]
     where = "the whole image" if whole else f"the patch rows {r0}–{r1 - 1}, columns {c0}–{c1 - 1}"
@@ -714,10 +712,17 @@ def show_motion(run: Run, key: str) -> None:
         f0 = run.f0[r0:r1, c0:c1]
         changed = int(((f0 >= 0.5) != (mo.f >= 0.5)).sum())
         i = st.columns(2)
-        i[0].image(big(f0), caption="f at the start", clamp=True, width="stretch")
-        i[1].image(big(mo.f), caption=f"f after step {mo.step}", clamp=True, width="stretch")
+        i[0].image(
+            figures.sharp(f0, SHARP_SIDE), caption="f at the start", clamp=True, width="stretch"
+        )
+        i[1].image(
+            figures.sharp(mo.f, SHARP_SIDE),
+            caption=f"f after step {mo.step}",
+            clamp=True,
+            width="stretch",
+        )
         st.image(
-            big(figures.segmentation_change(f0, mo.f)),
+            figures.sharp(figures.segmentation_change(f0, mo.f), SHARP_SIDE),
             caption=f"f ≥ 0.5 after step {mo.step}: {changed} pixels changed since the start "
             "(green added, magenta removed)",
             width="stretch",
