@@ -162,10 +162,10 @@ def set_dot(value: tuple[int, int] | None) -> None:
 
     A browser that has not yet received the run in which the app changed the dot
     sends its selectbox's old value with its next rerun (a click also makes plotly
-    send a second event, a selection cleared, about a tenth of a second after the
-    first). Under the same widget key, Streamlit would take that old value for the
-    user's choice and undo the click. Each change made here therefore moves the
-    selectbox to a new key (:func:`pick_dot`), whose value the app alone sets.
+    send a second event, a selection cleared, shortly after the first). Under the
+    same widget key, Streamlit would take that old value for the user's choice and
+    undo the click. Each change made here therefore moves the selectbox to a new key
+    (:func:`pick_dot`), whose value the app alone sets.
     """
     text = "" if value is None else f"{value[0]}:{value[1]}"
     if st.session_state.get(DOT) != text:
