@@ -36,10 +36,10 @@ def main() -> None:
     from topoviz.ui import training as T
 
     samples = ROOT / "sample_data"
-    item = json.loads((samples / "index.json").read_text())[0]
+    item = json.loads((samples / "index.json").read_text(encoding="utf-8"))[0]
     image = load_image(samples / item["image"])
     mask = load_mask(samples / item["mask"], shape=image.shape)
-    manifest = json.loads((ROOT / "models" / "manifest.json").read_text())
+    manifest = json.loads((ROOT / "models" / "manifest.json").read_text(encoding="utf-8"))
     first = manifest["checkpoints"][0]["name"]  # the page's default start
     warm = T.warm_bf16()
     if warm is not None:

@@ -32,7 +32,7 @@ from topoviz.ui import state as S  # noqa: E402
 
 
 def rss_mb() -> float:
-    with open("/proc/self/status") as f:
+    with open("/proc/self/status", encoding="utf-8") as f:
         return next(int(line.split()[1]) for line in f if line.startswith("VmRSS")) / 1024
 
 

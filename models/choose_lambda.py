@@ -135,9 +135,9 @@ def main(argv: list[str] | None = None) -> int:
         "chosen_lam": chosen,
         **table,
     }
-    data = json.loads(OUT.read_text()) if OUT.exists() else {}
+    data = json.loads(OUT.read_text(encoding="utf-8")) if OUT.exists() else {}
     data[args.name] = record
-    OUT.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+    OUT.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     target = table["target"]
     print(f"{args.name}: validation on {record['validation_images']} image(s); {target} by λ:")
     for lam, row in table["rows"].items():

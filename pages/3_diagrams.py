@@ -89,7 +89,10 @@ chosen = matchings[rule]
 # list) reruns this part only. Theorem 1 and the push-landing map, which no dot
 # changes, come after it, outside.
 def _diagram(m, mark):
-    return figures.diagram_plot(dgm_f, dgm_g, m, min_persistence=eps, dims=dims, selected=mark)
+    return figures.diagram_plot(
+        dgm_f, dgm_g, m, min_persistence=eps, dims=dims, selected=mark,
+        height=430 if len(dims) == 1 else 320,  # three charts side by side
+    )  # fmt: skip
 
 
 @st.fragment
@@ -110,13 +113,18 @@ def _dot_views() -> None:
     )
     split = disagreements(matchings["paper"], matchings["betti"])
     n_split = sum(len(v) for v in split.values())
-    st.caption(
-        f"Paper and Betti matching disagree on {n_split} dot(s)"
-        + "".join(
-            f"; dim {k}: {', '.join(f'#{i}' for i in v[:12])}" for k, v in split.items() if len(v)
+    if n_split == 0:
+        st.caption("Paper and Betti matching agree on every dot: both pull up the same dots.")
+    else:
+        st.caption(
+            f"Paper and Betti matching disagree on {n_split} dot{'' if n_split == 1 else 's'}"
+            + "".join(
+                f"; dim {k}: {', '.join(f'#{i}' for i in v[:12])}"
+                for k, v in split.items()
+                if len(v)
+            )
+            + ": one pulls the dot to the corner, the other sends it to the diagonal."
         )
-        + ": one pulls the dot to the corner, the other sends it to the diagonal."
-    )
     if dot is not None and dot[1] in split.get(dot[0], ()):
         pulls = "paper" if matchings["paper"][dot[0]].partner[dot[1]] >= 0 else "Betti matching"
         st.warning(

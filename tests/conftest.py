@@ -40,7 +40,9 @@ def tiny_manifest(tmp_path, monkeypatch) -> Path:
     (tmp_path / "models").mkdir()
     checkpoints.save(tmp_path / "models/tiny.pt", nets.build("unet", base=2, depth=1), {"n": 1})
     entry = {"name": "tiny", "file": "models/tiny.pt", "arch": "unet", "data": "-"}
-    (tmp_path / "models/manifest.json").write_text(json.dumps({"checkpoints": [entry]}))
+    (tmp_path / "models/manifest.json").write_text(
+        json.dumps({"checkpoints": [entry]}), encoding="utf-8"
+    )
     monkeypatch.setattr(cache, "ROOT", tmp_path)
     monkeypatch.setattr(cache, "MODELS", tmp_path / "models")
     return tmp_path

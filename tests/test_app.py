@@ -206,10 +206,32 @@ def test_a_checkpoint_from_the_manifest_gives_the_likelihood(tiny_manifest):
     assert not at.sidebar.error
 
 
+def test_manifest_and_samples_are_read_under_an_ascii_locale():
+    # regression: models/manifest.json (λ, β) was read in the locale's encoding; a server
+    # whose locale was ASCII said "could not be read" and offered no checkpoint
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, LC_ALL="C", LANG="C", PYTHONCOERCECLOCALE="0", PYTHONUTF8="0")
+    code = (
+        "import locale; from topoviz.ui import cache; "
+        "print(locale.getpreferredencoding(False), len(cache.manifest()[0]), "
+        "cache.manifest()[1], len(cache.sample_index()))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True,
+        encoding="utf-8", timeout=120, check=True,
+    ).stdout.split()  # fmt: skip
+    encoding, n_checkpoints, problem, n_samples = out[-4:]
+    assert encoding != "UTF-8"  # the check below would prove nothing otherwise
+    assert problem == "None" and int(n_checkpoints) > 0 and int(n_samples) > 0
+
+
 def test_a_broken_manifest_is_a_warning(tmp_path, monkeypatch):
     from topoviz.ui import cache
 
-    (tmp_path / "manifest.json").write_text("{not json")
+    (tmp_path / "manifest.json").write_text("{not json", encoding="utf-8")
     monkeypatch.setattr(cache, "MODELS", tmp_path)
     at = AppTest.from_file(str(ROOT / "pages/2_filtration.py"), default_timeout=60).run()
     assert not at.exception and at.sidebar.warning
@@ -228,7 +250,7 @@ def test_diagrams_page_has_the_betti_panel_and_the_landing_view():
     assert len(counts) == 4 and sum(counts.values()) > 0
     # the map of the pushes is a still picture (its marks: test_figures)
     assert any("each push marked" in e.proto.imgs[0].caption for e in at.get("image"))
-    assert any("disagree on" in c.value for c in at.caption)
+    assert any("disagree on" in c.value or "agree on every dot" in c.value for c in at.caption)
 
 
 def test_classroom_rules_disagree_on_the_spurious_blob():
@@ -251,7 +273,7 @@ def test_classroom_fig4_steps_on_exact_levels_and_the_last_step_has_one_componen
     slider.set_value(0.0).run()
     assert not at.exception
     title = _figure(at, "c_super").layout.title.text
-    assert "β0 = 1 components" in title  # regression: the last step said 0 components
+    assert "β0 = 1 component," in title  # regression: the last step said 0 components
 
 
 def test_filtration_at_alpha_zero_and_a_saturated_net_is_sharpened():
@@ -261,8 +283,8 @@ def test_filtration_at_alpha_zero_and_a_saturated_net_is_sharpened():
     title = next(m.value for m in at.markdown if m.value.startswith("**f ≥ 0.00:"))
     m = metrics(at)
     # regression: the metric said β0 0 under a plot titled β0 = 1
-    assert f"β0 = {m['β0 (components)']} components" in title
-    assert f"β1 = {m['β1 (holes)']} holes" in title
+    assert f"β0 = {m['β0 (components)']} component" in title  # singular for 1
+    assert f"β1 = {m['β1 (holes)']} hole" in title
     if at.session_state["likelihood"] == "checkpoint":  # the shipped net is saturated
         assert any("saturated" in i.value for i in at.info)
         assert at.slider(key="sharpness").value > 1

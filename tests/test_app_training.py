@@ -228,7 +228,7 @@ def test_native_bf16_reads_the_cpu_flags(tmp_path, monkeypatch):
 
     def cpu(flags: str):
         info = tmp_path / "cpuinfo"
-        info.write_text(f"processor\t: 0\nflags\t\t: fpu sse2 {flags}\n")
+        info.write_text(f"processor\t: 0\nflags\t\t: fpu sse2 {flags}\n", encoding="utf-8")
         monkeypatch.setattr(
             "builtins.open",
             lambda p, *a, **k: real_open(info if p == "/proc/cpuinfo" else p, *a, **k),

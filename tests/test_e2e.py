@@ -122,7 +122,8 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         deadline = time.monotonic() + STARTUP_S
         while True:
             if proc.poll() is not None:
-                pytest.fail(f"streamlit exited ({proc.returncode}):\n{log_path.read_text()}")
+                log = log_path.read_text(encoding="utf-8")
+                pytest.fail(f"streamlit exited ({proc.returncode}):\n{log}")
             try:
                 with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
                     if r.read().decode().strip() == "ok":
@@ -130,9 +131,8 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             except (urllib.error.URLError, OSError):
                 pass
             if time.monotonic() > deadline:
-                pytest.fail(
-                    f"streamlit did not answer on {url} in {STARTUP_S} s:\n{log_path.read_text()}"
-                )
+                log = log_path.read_text(encoding="utf-8")
+                pytest.fail(f"streamlit did not answer on {url} in {STARTUP_S} s:\n{log}")
             time.sleep(0.3)
         yield url
     finally:

@@ -24,7 +24,7 @@ SAMPLES = Path(__file__).resolve().parent.parent / "sample_data"
 
 @pytest.fixture(scope="module")
 def sample():
-    item = json.loads((SAMPLES / "index.json").read_text())[0]
+    item = json.loads((SAMPLES / "index.json").read_text(encoding="utf-8"))[0]
     image = load_image(SAMPLES / item["image"])
     mask = load_mask(SAMPLES / item["mask"], shape=image.shape)
     f = (1.0 - image).astype(np.float64)

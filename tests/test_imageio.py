@@ -394,7 +394,7 @@ def test_programming_errors_are_type_errors(tmp_path):
         read_image(42)
     path = tmp_path / "image.png"
     path.write_bytes(encode(Image.new("L", (2, 2))))
-    with open(path) as text_file, pytest.raises(TypeError, match="binary mode"):
+    with open(path, encoding="utf-8") as text_file, pytest.raises(TypeError, match="binary mode"):
         read_image(text_file)
     with pytest.raises(ValueError, match="max_pixels"):
         read_image(path, max_pixels=0)

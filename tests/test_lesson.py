@@ -15,9 +15,14 @@ PAGE = str(ROOT / "pages/8_lesson.py")
 
 
 def test_steps_name_shipped_samples_and_checkpoints():
-    samples = {i["name"] for i in json.loads((ROOT / "sample_data/index.json").read_text())}
+    samples = {
+        i["name"] for i in json.loads((ROOT / "sample_data/index.json").read_text(encoding="utf-8"))
+    }
     names = {
-        e["name"] for e in json.loads((ROOT / "models/manifest.json").read_text())["checkpoints"]
+        e["name"]
+        for e in json.loads((ROOT / "models/manifest.json").read_text(encoding="utf-8"))[
+            "checkpoints"
+        ]
     }
     assert 6 <= len(STEPS) <= 10
     views = [s.view for s in STEPS]

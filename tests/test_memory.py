@@ -36,7 +36,7 @@ def _cached_functions() -> list[tuple[str, ast.expr, ast.FunctionDef]]:
         *(ROOT / "pages").glob("*.py"),
         *(ROOT / "topoviz/ui").glob("*.py"),
     ]:
-        for node in ast.walk(ast.parse(path.read_text())):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.FunctionDef):
                 for dec in node.decorator_list:
                     target = dec.func if isinstance(dec, ast.Call) else dec
@@ -73,7 +73,7 @@ def _entries() -> Counter:
 
 def _rss_mb() -> float:
     try:
-        text = Path("/proc/self/status").read_text()
+        text = Path("/proc/self/status").read_text(encoding="utf-8")
     except OSError:
         pytest.skip("needs /proc/self/status (Linux) to read the resident memory")
     kb = next(int(line.split()[1]) for line in text.splitlines() if line.startswith("VmRSS:"))

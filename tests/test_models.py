@@ -11,7 +11,9 @@ import pytest
 from topoviz import checkpoints, predict
 
 ROOT = Path(__file__).resolve().parents[1]
-MANIFEST = json.loads((ROOT / "models" / "manifest.json").read_text())["checkpoints"]
+MANIFEST = json.loads((ROOT / "models" / "manifest.json").read_text(encoding="utf-8"))[
+    "checkpoints"
+]
 REQUIRED = {
     "name",
     "file",
@@ -119,7 +121,7 @@ def test_the_one_pixel_references_quoted_in_models_readme(shared_data):
 
     masks = load_split(shared_data / "isbi12", "1/3").held_out[1]
     refs = [one_pixel_references(m) for m in masks]
-    readme = (ROOT / "models" / "README.md").read_text()
+    readme = (ROOT / "models" / "README.md").read_text(encoding="utf-8")
     for name in refs[0]:
         res = evaluate_predictions([r[name] for r in refs], masks, n_patches=200)
         mean, std = res["mean"]["betti_error"], res["std"]["betti_error"]
@@ -134,8 +136,8 @@ def test_the_pooled_tables_in_models_readme_are_the_manifests():
     spec = importlib.util.spec_from_file_location("tables", ROOT / "models" / "tables.py")
     tables = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tables)
-    manifest = json.loads((ROOT / "models" / "manifest.json").read_text())
-    readme = (ROOT / "models" / "README.md").read_text()
+    manifest = json.loads((ROOT / "models" / "manifest.json").read_text(encoding="utf-8"))
+    readme = (ROOT / "models" / "README.md").read_text(encoding="utf-8")
     by_set = tables.rows_by_set(manifest)
     assert set(by_set) == {"isbi12", "crackforest"}
     blocks = [tables.rules_table(by_set)]
@@ -157,7 +159,7 @@ def test_the_calibration_rows_quoted_in_models_readme(shared_data):
 
     masks = load_split(shared_data / "isbi12", "1/3").held_out[1]
     cal = [calibration_set(m, "membranes", n=10, seed=0) for m in masks]
-    readme = (ROOT / "models" / "README.md").read_text()
+    readme = (ROOT / "models" / "README.md").read_text(encoding="utf-8")
     for name in cal[0]:
         res = evaluate_predictions([c[name][0] for c in cal], masks, n_patches=200)
         made = sum(c[name][1] for c in cal)

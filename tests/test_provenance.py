@@ -25,7 +25,7 @@ def em_like(side: int = 512, seed: int = 0) -> np.ndarray:
 
 def test_shipped_profiles_cover_every_checkpoints_data():
     refs = load_profiles()
-    entries = json.loads((ROOT / "models/manifest.json").read_text())["checkpoints"]
+    entries = json.loads((ROOT / "models/manifest.json").read_text(encoding="utf-8"))["checkpoints"]
     assert {e["data"] for e in entries} <= set(refs)
 
 
@@ -59,7 +59,7 @@ def test_describe_says_data_fold_and_loss():
 
 
 def test_bad_profiles_file_gives_none(tmp_path):
-    (tmp_path / "p.json").write_text("{not json")
+    (tmp_path / "p.json").write_text("{not json", encoding="utf-8")
     assert load_profiles(tmp_path / "p.json") == {}
     assert load_profiles(tmp_path / "missing.json") == {}
 
@@ -72,7 +72,9 @@ def two_checkpoints(tiny_manifest):
         {**entry, "name": "tiny-membranes", "data": "synthetic-membranes"},
         {**entry, "name": "tiny-isbi12", "data": "isbi12"},
     ]
-    (tiny_manifest / "models/manifest.json").write_text(json.dumps({"checkpoints": entries}))
+    (tiny_manifest / "models/manifest.json").write_text(
+        json.dumps({"checkpoints": entries}), encoding="utf-8"
+    )
     shutil.copy(PROFILES_FILE, tiny_manifest / "models/data_profiles.json")
     return tiny_manifest
 

@@ -247,7 +247,7 @@ def test_make_dataset_passes_knobs_and_checks_names():
 
 def test_cli_writes_pngs_index_and_readme(tmp_path):
     synthetic.main(["--out", str(tmp_path), "--size", "48"])
-    index = json.loads((tmp_path / "index.json").read_text())
+    index = json.loads((tmp_path / "index.json").read_text(encoding="utf-8"))
     assert len(index) == 2 * len(GENERATORS)
     for item in index:
         assert set(item) == {"name", "image", "mask", "generator", "seed", "size", "description"}
@@ -259,18 +259,17 @@ def test_cli_writes_pngs_index_and_readme(tmp_path):
         expected_img, expected_mask = GENERATORS[item["generator"]](48, item["seed"])
         assert np.array_equal(mask == 255, expected_mask)
         assert np.abs(image / 255 - expected_img).max() <= 0.5 / 255 + 1e-6
-    readme = (tmp_path / "README.md").read_text()
+    readme = (tmp_path / "README.md").read_text(encoding="utf-8")
     assert f"python -m topoviz.synthetic --out {tmp_path.as_posix()} --size 48" in readme
 
 
 def test_committed_sample_data_is_what_the_generators_make():
     if not (SAMPLE_DATA / "index.json").exists():
         pytest.skip("sample_data/ not generated")
-    index = json.loads((SAMPLE_DATA / "index.json").read_text())
-    assert (
-        "python -m topoviz.synthetic --out sample_data --size 256"
-        in (SAMPLE_DATA / "README.md").read_text()
-    )
+    index = json.loads((SAMPLE_DATA / "index.json").read_text(encoding="utf-8"))
+    assert "python -m topoviz.synthetic --out sample_data --size 256" in (
+        SAMPLE_DATA / "README.md"
+    ).read_text(encoding="utf-8")
     for item in index:
         image, mask = GENERATORS[item["generator"]](tuple(item["size"]), item["seed"])
         stored = np.array(Image.open(SAMPLE_DATA / item["image"])) / 255

@@ -121,7 +121,7 @@ def test_load_pairs_and_terms(thirty):
     assert masks[:, :, 4].all() and masks.sum() == 3 * 8
     assert read_terms(thirty) is None
     source = "Dataset: x\nLicense/terms: research use;\n  cite Y.\nNext: z\n"
-    (thirty / "SOURCE.txt").write_text(source)
+    (thirty / "SOURCE.txt").write_text(source, encoding="utf-8")
     assert read_terms(thirty) == "research use; cite Y."
     split = load_split(thirty, "3/3")
     assert split.held_names == [f"{i:02d}" for i in range(20, 30)]
@@ -371,7 +371,7 @@ def test_a_folder_of_any_format_imageio_reads_is_paired_by_stem(tmp_path):
             root / "images" / f"{i:02d}{ending}"
         )
         Image.fromarray(lab).save(root / "labels" / f"{i:02d}{label_ending}")
-    (root / "images" / "notes.txt").write_text("not an image")
+    (root / "images" / "notes.txt").write_text("not an image", encoding="utf-8")
     pairs = list_pairs(root)
     assert [(a.name, b.name) for a, b in pairs] == [
         ("00.tif", "00.png"), ("01.gif", "01.gif"), ("02.jpg", "02.bmp"), ("03.TIFF", "03.tiff")

@@ -507,6 +507,17 @@ def superlevel_rgb(f: np.ndarray, alpha: float, frame: bool = True) -> tuple[np.
     return rgb, b0, b1
 
 
+def betti_words(b0: int, b1: int) -> str:
+    """β0 and β1 in words, singular where a number is 1.
+
+    >>> betti_words(1, 0)
+    'β0 = 1 component, β1 = 0 holes'
+    >>> betti_words(3, 1)
+    'β0 = 3 components, β1 = 1 hole'
+    """
+    return f"β0 = {b0} component{'' if b0 == 1 else 's'}, β1 = {b1} hole{'' if b1 == 1 else 's'}"
+
+
 def superlevel(
     f: np.ndarray, alpha: float, frame: bool = True, label: str | None = None
 ) -> go.Figure:
@@ -519,7 +530,7 @@ def superlevel(
     fig = go.Figure(_image(rgb))
     _image_axes(fig)
     fig.update_layout(
-        title=f"f ≥ {label or f'{alpha:.2f}'}: β0 = {b0} components, β1 = {b1} holes",
+        title=f"f ≥ {label or f'{alpha:.2f}'}: {betti_words(b0, b1)}",
         margin={"l": 0, "r": 0, "t": 40, "b": 0},
         height=420,
     )
@@ -678,6 +689,7 @@ def diagram_plot(
     min_persistence: float = 0.0,
     dims: Sequence[int] | None = None,
     selected: Dot | None = None,
+    height: int | None = None,
 ) -> go.Figure:
     """Dgm(f) (and Dgm(g)) per dimension in the paper's coordinates, with matching.
 
@@ -693,7 +705,9 @@ def diagram_plot(
     ``highlight`` rings a dot with a trace of its own; ``selected`` marks it as
     plotly's own selection (large and amber, the other dots faded), the mark a click
     in the browser leaves, so that a chart clicked since it was drawn shows the
-    clicked dot in the same way (:mod:`topoviz.ui.clicks`).
+    clicked dot in the same way (:mod:`topoviz.ui.clicks`). ``height`` in pixels (by
+    default one for a chart as wide as half the page): each diagram stays a square
+    under its title, so a chart taller than its width leaves space below.
     """
     dims = dgm_f.dims if dims is None else tuple(k for k in dims if k in dgm_f.dims)
     fig = make_subplots(
@@ -825,11 +839,15 @@ def diagram_plot(
             title="1 − death",
             range=[-0.03, 1.03],
             scaleanchor=f"x{'' if c == 1 else c}",
+            # a narrow column shrinks the square (under its title), where plotly would
+            # otherwise stretch the range to 1 - death = 1.4, where no dot can be
+            constrain="domain",
+            constraintoward="top",
             row=1,
             col=c,
         )
     fig.update_layout(
-        height=470 if len(dims) > 1 else 560,
+        height=height or (470 if len(dims) > 1 else 560),
         margin={"l": 10, "r": 10, "t": 90, "b": 10},
         # above the plots: below them the legend ran into the x-axis titles
         legend={"orientation": "h", "y": 0.99, "yanchor": "top", "yref": "container", "x": 0},

@@ -109,7 +109,7 @@ def nearest(p: Mapping[str, float], refs: Mapping[str, Mapping[str, float]]) -> 
 def load_profiles(path: str | Path = PROFILES_FILE) -> dict[str, dict[str, float]]:
     """The training-data profiles by data name (``{}`` when the file is missing or bad)."""
     try:
-        data = json.loads(Path(path).read_text())
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
         return {str(k): {f: float(v[f]) for f in TOLERANCE} for k, v in data["profiles"].items()}
     except (OSError, ValueError, KeyError, TypeError):
         return {}
@@ -163,7 +163,7 @@ def _write(specs: Sequence[tuple[str, str]], out: Path) -> dict:
         "written by `python -m topoviz.provenance`.",
         "profiles": profiles,
     }
-    out.write_text(json.dumps(doc, indent=1) + "\n")
+    out.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
     return doc
 
 

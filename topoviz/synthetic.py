@@ -875,7 +875,7 @@ def write_samples(out: str | Path, size: int = 256, seeds=SAMPLE_SEEDS) -> list[
                     "description": DESCRIPTIONS[name],
                 }
             )
-    (out / "index.json").write_text(json.dumps(index, indent=2) + "\n")
+    (out / "index.json").write_text(json.dumps(index, indent=2) + "\n", encoding="utf-8")
     lines = [
         "# Sample data",
         "",
@@ -898,7 +898,7 @@ def write_samples(out: str | Path, size: int = 256, seeds=SAMPLE_SEEDS) -> list[
         "0.5 it has 2 components and 1 handle, while its mask has 1 component and 2 handles.",
         "",
     ]
-    (out / "README.md").write_text("\n".join(lines))
+    (out / "README.md").write_text("\n".join(lines), encoding="utf-8")
     return index
 
 

@@ -43,7 +43,7 @@ UPLOAD_TTL_S = 3600
 
 @st.cache_data(show_spinner=False, max_entries=1)
 def sample_index() -> list[dict]:
-    return json.loads((SAMPLES / "index.json").read_text())
+    return json.loads((SAMPLES / "index.json").read_text(encoding="utf-8"))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -82,7 +82,7 @@ def manifest() -> tuple[list[dict], str | None]:
     if not path.is_file():
         return [], None
     try:
-        entries = json.loads(path.read_text())["checkpoints"]
+        entries = json.loads(path.read_text(encoding="utf-8"))["checkpoints"]
         found = [e for e in entries if checkpoint_path(e["file"]).is_file()]
     except (ValueError, KeyError, TypeError) as error:
         return [], f"models/manifest.json could not be read ({error})."

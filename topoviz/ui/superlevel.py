@@ -19,5 +19,5 @@ def show(where: Any, f: np.ndarray, alpha: float, frame: bool, side: int = 420) 
     ``where`` (a column, a container or ``st``), ``side`` pixels wide, under a heading
     with its β0 and β1."""
     rgb, b0, b1 = figures.superlevel_rgb(f, alpha, frame)
-    where.markdown(f"**f ≥ {alpha:.2f}: β0 = {b0} components, β1 = {b1} holes**")
+    where.markdown(f"**f ≥ {alpha:.2f}: {figures.betti_words(b0, b1)}**")
     where.image(figures.sharp(rgb, side), width=side)
