@@ -77,8 +77,11 @@ def start_server(port: int, root: Path = ROOT) -> subprocess.Popen:
 
 
 def idle(page: Page, rerun: bool = False, charts: int = 0, timeout_ms: int = 300_000) -> None:
-    """Wait until the script has run to the end and every chart (at least ``charts``)
-    has drawn (plotly loads lazily: an early check sees none)."""
+    """Wait until the script has run to the end, every chart (at least ``charts``)
+    has drawn (plotly loads lazily: an early check sees none) and no widget is still a
+    grey placeholder (Streamlit draws a widget as ``stSkeleton`` until the browser has
+    loaded its code: up to 0.8 s after the script ended, seen on λ experiments, where
+    until round 6 this benchmark stopped its clock)."""
     page.wait_for_selector(f'{APP}[data-test-connection-state="CONNECTED"]', state="attached")
     if rerun:
         try:
@@ -93,7 +96,8 @@ def idle(page: Page, rerun: bool = False, charts: int = 0, timeout_ms: int = 300
     page.wait_for_selector('[data-testid="stStatusWidget"]', state="hidden", timeout=timeout_ms)
     page.wait_for_function(
         """(n) => { const c = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')];
-                   return c.length >= n && c.every(e => e.querySelector('.main-svg')); }""",
+                   return c.length >= n && c.every(e => e.querySelector('.main-svg'))
+                          && !document.querySelector('[data-testid="stSkeleton"]'); }""",
         arg=charts,
         timeout=timeout_ms,
     )
