@@ -422,14 +422,34 @@ _CHARTS = """() => [...document.querySelectorAll('.js-plotly-plot')].slice(0, 3)
   return [gd.__tagged === true, s ? [...s].map(i => t.customdata[i][0]) : []]; })"""
 
 
+def _settle(page: Page, quiet_ms: int = 1500) -> None:
+    """Wait until no run has started for ``quiet_ms``: after a click the chart's own
+    selection events may start one or two more runs, and a click made while they are
+    still on their way can be undone by them (the race of bench/README, issue 13
+    rounds 4 and 5: fixed for the dot list, not yet in general). A user clicks at
+    human speed; this test does too."""
+    app = '[data-testid="stApp"]'
+    for _ in range(20):
+        wait_for_run(page)
+        try:
+            page.wait_for_selector(
+                f'{app}:not([data-test-script-state="notRunning"])',
+                state="attached",
+                timeout=quiet_ms,
+            )
+        except PlaywrightTimeout:
+            return
+
+
 def _click_dot(page: Page, chart: int, rank: int) -> int:
     """Click the dot of that rank in that diagram chart; the index the app selected."""
+    _settle(page)
     dot = page.evaluate(_DOT_ON_SCREEN, [chart, rank])
     before = page.url
     page.mouse.click(dot["x"], dot["y"])
     # the dot under the pointer: the one aimed at, or a neighbour drawn on top of it
     page.wait_for_url(lambda u: u != before and "dot=1%3A" in u)
-    wait_for_run(page)
+    _settle(page)
     return int(page.url.split("dot=1%3A")[1].split("&")[0])
 
 
