@@ -80,8 +80,8 @@ def idle(page: Page, rerun: bool = False, charts: int = 0, timeout_ms: int = 300
     """Wait until the script has run to the end, every chart (at least ``charts``)
     has drawn (plotly loads lazily: an early check sees none) and no widget is still a
     grey placeholder (Streamlit draws a widget as ``stSkeleton`` until the browser has
-    loaded its code: up to 0.8 s after the script ended, seen on λ experiments, where
-    until round 6 this benchmark stopped its clock)."""
+    loaded its code, after the script has ended: seen on λ experiments, where until
+    round 6 this benchmark stopped its clock)."""
     page.wait_for_selector(f'{APP}[data-test-connection-state="CONNECTED"]', state="attached")
     if rerun:
         try:

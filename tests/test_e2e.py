@@ -183,6 +183,9 @@ def wait_for_run(page: Page, rerun: bool = False) -> None:
             pass
     page.wait_for_selector(f'{app}[data-test-script-state="notRunning"]', state="attached")
     page.wait_for_selector('[data-testid="stStatusWidget"]', state="hidden")
+    # widgets whose code the browser is still loading are grey placeholders, after the
+    # script has ended (as in bench/bench_browser.py's idle)
+    page.wait_for_selector('[data-testid="stSkeleton"]', state="detached")
 
 
 def open_page(page: Page, url: str) -> None:
