@@ -5,10 +5,10 @@ The shipped U-Net (``models/membranes_unet_bce.pt``, base 16), a batch of 8 crop
 update. The two kinds of step alternate (so load from other processes hits both
 alike) and each row is the median over ``--steps`` steps after ``--warmup``.
 
-    python bench/bench_train_step.py [--device cpu|cuda] [--amp] [--threads 1]
+    python bench/bench_train_step.py [--device cpu|cuda] [--amp] [--threads 1] [--batch 8]
 
 On a GPU the pairing still runs on the CPU (``--threads`` numba threads); the
-table says what it costs there.
+table says what it costs there. ``--batch`` crops per step (8 in issue 15's row).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ def measure(
     steps: int = 30,
     warmup_steps: int = 3,
     lam: float = 0.01,
+    batch: int = 8,
 ) -> dict:
     """Median seconds of a BCE-only step and of a BCE + λ·L_topo step, alternating."""
     import numba
@@ -61,7 +62,7 @@ def measure(
             torch.cuda.synchronize()
 
     def step(with_topo: bool) -> tuple[float, float]:
-        x, y = sample_batch(images, masks, 8, 65, rng)
+        x, y = sample_batch(images, masks, batch, 65, rng)
         x, y = x.to(dev), y.to(dev)
         sync()
         t0 = time.perf_counter()
@@ -111,10 +112,11 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=30)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--lam", type=float, default=0.01)
+    ap.add_argument("--batch", type=int, default=8, help="crops of 65 x 65 per step")
     args = ap.parse_args()
 
     load0 = os.getloadavg()[0]
-    r = measure(args.device, args.amp, args.threads, args.steps, args.warmup, args.lam)
+    r = measure(args.device, args.amp, args.threads, args.steps, args.warmup, args.lam, args.batch)
     load1 = os.getloadavg()[0]
     bce, both = r["bce"], r["both"]
     print(
@@ -122,13 +124,16 @@ def main() -> None:
         f"device {r['device']}, amp {'bf16' if args.amp else 'off'}, {args.threads} thread(s)"
     )
     print(f"load average (1 min) {load0:.1f} at start, {load1:.1f} at end")
-    print(f"U-Net base 16 (membranes_unet_bce.pt), batch 8 x 65², median of {args.steps} steps\n")
+    print(
+        f"U-Net base 16 (membranes_unet_bce.pt), batch {args.batch} x 65², "
+        f"median of {args.steps} steps\n"
+    )
     print("| step | ms (median) | of which TopoLoss call |")
     print("|------|-------------|------------------------|")
     print(f"| BCE only | {1e3 * bce:.1f} | - |")
     print(f"| BCE + λ·L_topo (paper rule) | {1e3 * both:.1f} | {1e3 * r['call']:.1f} |")
     print(
-        f"\npatches in L_topo per step (median of 8; the others had nothing to fix): "
+        f"\npatches in L_topo per step (median of {args.batch}; the others had nothing to fix): "
         f"{r['used']:.0f}"
     )
     print(f"TopoLoss adds {100 * (both - bce) / bce:.0f} % to the BCE-only step")

@@ -190,6 +190,56 @@ def test_topoloss_module_on_a_batch():
     assert float(module(prob, g).detach()) != value
 
 
+@settings(max_examples=40)
+@given(
+    st.integers(0, 2**31),
+    st.sampled_from(["paper", "optimal"]),
+    st.booleans(),
+    st.sampled_from([(1,), (0, 1)]),
+    st.sampled_from([0, 4]),
+)
+def test_the_batched_pairing_equals_topo_loss_patch_by_patch(seed, rule, frame, dims, levels):
+    # TopoLoss pairs all patches of a call at once (loss._corner_targets); it must
+    # pick the same pixels and targets as topo_loss on each patch. levels = 4
+    # quantises f so that many dots tie on their distance to the corner (the
+    # tie-break must be the same); unframed empty ground truths take the fallback
+    rng = np.random.default_rng(seed)
+    f0 = rng.random((3, 1, 19, 23))
+    if levels:
+        f0 = np.round(f0 * levels) / levels
+    g = random_mask(rng, (3, 1, 19, 23), rng.choice([0.0, 0.3, 0.6]))
+    prob = torch.tensor(f0, requires_grad=True)
+    module = TopoLoss(
+        patch_size=11,
+        patches_per_image=3,
+        lam=0.7,
+        rule=rule,
+        frame=frame,
+        dims=dims,
+        skip="none",
+        seed=seed % 1000,
+    )
+    corners = TopoLoss(patch_size=11, patches_per_image=3, seed=seed % 1000).sample_corners(
+        3, 19, 23
+    )
+    module(prob, torch.tensor(g)).backward()
+    batched = prob.grad.clone()
+    prob.grad = None
+    ref = sum(
+        topo_loss(
+            prob[i, 0, r : r + 11, c : c + 11],
+            g[i, 0, r : r + 11, c : c + 11],
+            frame=frame,
+            rule=rule,
+            dims=dims,
+        )
+        for i, r, c in corners
+    )
+    (0.7 * ref / 3).backward()
+    assert module.last["raw"] == pytest.approx(float(ref.detach()), rel=1e-12, abs=1e-12)
+    np.testing.assert_allclose(batched.numpy(), prob.grad.numpy(), rtol=1e-12, atol=1e-15)
+
+
 def test_whole_image_patch_equals_topo_loss():
     rng = np.random.default_rng(5)
     f0 = rng.random((1, 1, 13, 21))

@@ -466,3 +466,23 @@ def test_values_whose_paper_coordinates_round_together_make_no_dot():
         dgm = diagram(f, frame=frame)
         assert_same_dots(dgm, diagram(f, frame=frame, backend="gudhi"))
         assert_pixels_consistent(f, dgm)
+
+
+def test_batch_dots_hold_the_dots_of_single_patches_one_after_the_other():
+    from topoviz.persistence import batch_dots
+
+    rng = np.random.default_rng(3)
+    stack = np.round(rng.random((6, 23, 19)) * 20) / 20  # ties: the position decides
+    for frame in (False, True):
+        flat = batch_dots(stack, frame=frame, dims=(0, 1))
+        for j, f in enumerate(stack):
+            alone = diagram(f, frame=frame)
+            for k in (0, 1):
+                points, birth, death, offsets = flat[k]
+                cut = slice(offsets[j], offsets[j + 1])
+                np.testing.assert_array_equal(points[cut], alone[k].points)
+                np.testing.assert_array_equal(birth[cut], alone[k].birth_pixel)
+                np.testing.assert_array_equal(death[cut], alone[k].death_pixel)
+    assert list(batch_dots(stack, dims=(1,))) == [1]
+    with pytest.raises(ValueError, match="B x H x W"):
+        batch_dots(stack[0])

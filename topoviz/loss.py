@@ -19,8 +19,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from topoviz.matching import ALL_RULES, Matching, betti_matches, match, match_images
-from topoviz.persistence import Diagram, diagrams
+from topoviz.matching import ALL_RULES, CORNER, Matching, betti_matches, match, match_images
+from topoviz.persistence import Diagram, batch_dots, diagrams
 
 __all__ = ["CriticalTargets", "critical_targets", "topo_loss", "TopoLoss", "SKIP_RULES"]
 
@@ -100,6 +100,77 @@ def critical_targets(dgm_f: Diagram, matching: Matching) -> CriticalTargets:
         np.concatenate(ends),
         constant,
     )
+
+
+FlatDots = dict  # dimension -> (points, birth_pixel, death_pixel, offsets): batch_dots
+
+
+def _corner_targets(
+    dots_f: FlatDots, dots_g: FlatDots, rule: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float] | None:
+    """:func:`critical_targets` of ``match(f_j, g_j, rule)`` for a batch of patches.
+
+    For a binary ground truth every dot of Dgm(g) sits at the corner (0, 1), and both
+    rules reduce to a choice among each patch's dots of f: the paper rule takes the
+    ``m`` nearest the corner (:func:`topoviz.matching._assign_paper`), the optimal
+    rule up to ``m`` of those that gain by going there
+    (:func:`topoviz.matching._assign_optimal_to_one_point`); the others go to the
+    diagonal. This makes that choice for every (patch, dimension) in one sort, with
+    the same keys and the same stable order, so it picks the same dots: the same
+    pixels and targets as the loop over patches, without its Python cost per patch
+    (most of the TopoLoss call once the net runs on a GPU, bench/README.md).
+
+    Parameters
+    ----------
+    dots_f, dots_g
+        :func:`topoviz.persistence.batch_dots` of the patches of f and of g.
+
+    Returns
+    -------
+    (patch, pixel, target, constant), or None where some dot of Dgm(g) is not at
+    the corner (then match per patch). ``pixel`` is ``(row, col)`` in patch
+    ``patch``; ``constant`` is the part of the loss no pixel can change.
+    """
+    dims = sorted(dots_f)
+    n = len(dots_f[dims[0]][3]) - 1  # patches
+    gid, points, births, deaths, m_gt = [], [], [], [], np.zeros(n * len(dims), np.int64)
+    for t, k in enumerate(dims):
+        gt, _, _, off_g = dots_g[k]
+        if not (gt == CORNER).all():
+            return None
+        p, birth, death, off_f = dots_f[k]
+        gid.append(np.repeat(np.arange(n) * len(dims) + t, np.diff(off_f)))
+        points.append(p)
+        births.append(birth)
+        deaths.append(death)
+        m_gt[t :: len(dims)] = np.diff(off_g)
+    gid = np.concatenate(gid)
+    p = np.concatenate(points).reshape(-1, 2)
+    # the keys exactly as the per-patch functions compute them (ties: dot order)
+    if rule == "paper":
+        key = ((p - CORNER) ** 2).sum(axis=1)
+        gains = np.ones(len(p), bool)
+    else:
+        key = ((p - CORNER) ** 2).sum(axis=1) - 0.5 * (p[:, 1] - p[:, 0]) ** 2 - 0.5
+        gains = key < 0
+    order = np.lexsort((key, gid))  # by group, then key; stable
+    size = np.bincount(gid, minlength=len(m_gt))
+    start = np.cumsum(size) - size
+    rank = np.empty(len(p), np.int64)
+    rank[order] = np.arange(len(p)) - start[gid[order]]
+    chosen = (rank < m_gt[gid]) & gains
+    mid = p.mean(axis=1)
+    target = np.where(chosen[:, None], CORNER, np.stack([mid, mid], axis=1))
+    # ground-truth dots no dot took: each costs its distance to the diagonal, 1/2
+    constant = 0.5 * float((m_gt - np.bincount(gid[chosen], minlength=len(m_gt))).sum())
+    patch, pixel, value = [], [], []
+    for end, px in ((0, np.concatenate(births)), (1, np.concatenate(deaths))):
+        exists = px[:, 0] >= 0
+        constant += float(((p[~exists, end] - target[~exists, end]) ** 2).sum())
+        patch.append(gid[exists] // len(dims))
+        pixel.append(px[exists])
+        value.append(1.0 - target[exists, end])  # a coordinate 1 - v pulls f(c) towards v
+    return np.concatenate(patch), np.concatenate(pixel), np.concatenate(value), constant
 
 
 def _host_copy(t: torch.Tensor, name: str) -> np.ndarray:
@@ -345,6 +416,35 @@ class TopoLoss(nn.Module):
         images = np.repeat(np.arange(batch), self.patches_per_image)
         return np.stack([images, rows, cols], axis=1)
 
+    def _targets(
+        self, fp: np.ndarray, gp: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+        """Where the loss pulls in the patches ``fp`` against ``gp``: for every
+        critical pixel its patch, ``(row, col)`` and target, and the constant part.
+
+        The paper's and the optimal rule match the whole batch at once
+        (:func:`_corner_targets`); the Betti rule, and a ground truth with a dot off
+        the corner, match patch by patch.
+        """
+        if self.rule == "betti":
+            ms = betti_matches(fp, gp, frame=self.frame, dims=self.dims)
+            pairs = [(m.diagram_f, m) for m in ms]
+        else:
+            dots_f = batch_dots(fp, frame=self.frame, dims=self.dims)
+            if dots_f is not None:  # None without numba
+                dots_g = batch_dots(gp, frame=self.frame, dims=self.dims)
+                found = _corner_targets(dots_f, dots_g, self.rule)
+                if found is not None:
+                    return found
+            dgms_f = diagrams(fp, frame=self.frame, dims=self.dims)
+            dgms_g = diagrams(gp, frame=self.frame, dims=self.dims)
+            pairs = [(d, match(d, e, self.rule)) for d, e in zip(dgms_f, dgms_g, strict=True)]
+        cts = [critical_targets(d, m) for d, m in pairs]
+        patch = np.concatenate([np.full(len(ct.target), j) for j, ct in enumerate(cts)])
+        pixel = np.concatenate([ct.pixel for ct in cts]).reshape(-1, 2)
+        target = np.concatenate([ct.target for ct in cts])
+        return patch.astype(np.int64), pixel, target, sum(ct.constant for ct in cts)
+
     def forward(self, prob: torch.Tensor, target: torch.Tensor | np.ndarray) -> torch.Tensor:
         """``lam`` times the mean over images of L_topo summed over sampled patches.
 
@@ -391,21 +491,9 @@ class TopoLoss(nn.Module):
         zero = _zero(prob)  # keeps the graph (and the device) when nothing is used
         if len(keep) == 0:
             return zero
-        if self.rule == "betti":
-            ms = betti_matches(fp[keep], gp[keep], frame=self.frame, dims=self.dims)
-            pairs = [(m.diagram_f, m) for m in ms]
-        else:
-            dgms_f = diagrams(fp[keep], frame=self.frame, dims=self.dims)
-            dgms_g = diagrams(gp[keep], frame=self.frame, dims=self.dims)
-            pairs = [(d, match(d, e, self.rule)) for d, e in zip(dgms_f, dgms_g, strict=True)]
-        flat, tgt, constant = [], [], 0.0
-        for j, (dgm_f, matching) in zip(keep, pairs, strict=True):
-            ct = critical_targets(dgm_f, matching)
-            i, r, c = corners[j]
-            flat.append(i * h * w + (ct.pixel[:, 0] + r) * w + (ct.pixel[:, 1] + c))
-            tgt.append(ct.target)
-            constant += ct.constant
-        flat_np, tgt_np = np.concatenate(flat), np.concatenate(tgt)
+        j, pixel, tgt_np, constant = self._targets(fp[keep], gp[keep])
+        i, r, c = corners[keep[j]].T
+        flat_np = i * h * w + (pixel[:, 0] + r) * w + (pixel[:, 1] + c)
         # the raw value from the host copy: no device sync, and no float() of a
         # device tensor
         self.last["raw"] = float(((f_all.reshape(-1)[flat_np] - tgt_np) ** 2).sum() + constant)

@@ -57,6 +57,7 @@ __all__ = [
     "Dots",
     "diagram",
     "diagrams",
+    "batch_dots",
     "warmup",
     "NO_PIXEL",
 ]
@@ -1241,12 +1242,48 @@ def diagrams(stack: np.ndarray, frame: bool = True, dims: Sequence[int] = (0, 1)
     dims = _check_dims(dims)
     if not _HAVE_NUMBA:
         return [_diagram_gudhi(p, frame, dims) for p in arr]
+    counts, pairs, values = _sweep_batch(arr, frame, dims)
+    return _diagrams_from_sweeps(arr.shape[1:], frame, dims, counts, pairs, values)
+
+
+def _sweep_batch(arr: np.ndarray, frame: bool, dims: tuple[int, ...]) -> tuple:
+    """The sweeps of a checked, contiguous stack, in parallel over its images."""
     with _parallel_guard():
         keys = _sorted_keys(arr, frame)
-        counts, pairs, values = _batch_grid(
-            arr, keys, frame, 0 in dims, 1 in dims, numba.get_num_threads()
+        return _batch_grid(arr, keys, frame, 0 in dims, 1 in dims, numba.get_num_threads())
+
+
+def batch_dots(
+    stack: np.ndarray, frame: bool = True, dims: Sequence[int] = (0, 1)
+) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] | None:
+    """The dots of a stack of patches as flat arrays, for code that handles a batch
+    at once (``TopoLoss``): no :class:`Diagram` or :class:`Dots` per patch.
+
+    Returns
+    -------
+    dict or None
+        For each dimension ``(points, birth_pixel, death_pixel, offsets)``: the
+        arrays of :class:`Dots` of every patch one after the other, patch ``j``'s
+        dots at ``offsets[j]:offsets[j + 1]`` in the order :func:`diagrams` gives
+        them. None without numba (then use :func:`diagrams`).
+    """
+    if not _HAVE_NUMBA:
+        return None
+    arr = np.asarray(stack)
+    if arr.ndim != 3 or len(arr) == 0:
+        raise ValueError(f"stack must be B x H x W with B >= 1; got shape {arr.shape}")
+    shape = arr.shape
+    arr = _check_likelihood(arr.reshape(-1, shape[2]), "stack", keep_float32=True)
+    arr = np.ascontiguousarray(arr.reshape(shape))
+    dims = _check_dims(dims)
+    counts, pairs, values = _sweep_batch(arr, frame, dims)
+    out = {}
+    for k in dims:
+        points, birth, death, _, _, offsets = _dots_arrays(
+            shape[1:], frame, counts[:, k], pairs[k], values[k]
         )
-    return _diagrams_from_sweeps(arr.shape[1:], frame, dims, counts, pairs, values)
+        out[k] = (points, birth, death, offsets)
+    return out
 
 
 _warm_lock = threading.Lock()
