@@ -90,7 +90,10 @@ def fig3_tab() -> None:
                     "forces, up (orange) raises f, down (magenta) lowers it, larger is "
                     "stronger.",
                 )
-            st.plotly_chart(figures.diagram_plot(dgm, diagram_of(g, frame), m), key=f"dgm_{name}")
+            # two square diagrams side by side in half the page: 400 px, not the
+            # default 470, or a band of white is left below them
+            fig = figures.diagram_plot(dgm, diagram_of(g, frame), m, height=400)
+            st.plotly_chart(fig, key=f"dgm_{name}")
     if S.teaching():
         st.caption(
             "The forces on the landscapes (Eq. 2.3; orange: up): the saddle in the ring's gap "

@@ -679,6 +679,9 @@ def _big(fig: go.Figure) -> bool:
 # ------------------------------------------------------------------------ diagrams
 
 
+MODEBAR_PX = 30  # the strip at the top of a chart where the mode bar shows
+
+
 def diagram_plot(
     dgm_f: Diagram,
     dgm_g: Diagram | None = None,
@@ -846,11 +849,20 @@ def diagram_plot(
             row=1,
             col=c,
         )
+    height = height or (470 if len(dims) > 1 else 560)
     fig.update_layout(
-        height=height or (470 if len(dims) > 1 else 560),
-        margin={"l": 10, "r": 10, "t": 90, "b": 10},
-        # above the plots: below them the legend ran into the x-axis titles
-        legend={"orientation": "h", "y": 0.99, "yanchor": "top", "yref": "container", "x": 0},
+        height=height,
+        margin={"l": 10, "r": 10, "t": 118, "b": 10},
+        # above the plots (below them the legend ran into the x-axis titles), and
+        # below the strip where plotly's mode bar appears on hover (it hid the
+        # legend's first line)
+        legend={
+            "orientation": "h",
+            "y": 1 - MODEBAR_PX / height,
+            "yanchor": "top",
+            "yref": "container",
+            "x": 0,
+        },
     )
     return fig
 
