@@ -70,6 +70,7 @@ def main() -> None:
     from topoviz.persistence import batch_dots, warmup
     from topoviz.synthetic import make_dataset
 
+    args.threads = min(args.threads, numba.config.NUMBA_NUM_THREADS)  # what this machine has
     torch.set_num_threads(args.threads)
     numba.set_num_threads(args.threads)
     warmup()

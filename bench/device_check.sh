@@ -5,7 +5,8 @@
 #
 #   bash bench/device_check.sh [OUTDIR [PART ...]]
 #
-# PART: step (the training-step tables), cli, tests, persistence; all by default.
+# PART: step (the training-step tables), call (the TopoLoss call alone, by threads),
+# cli, tests, persistence; all by default.
 # Optional, beside the repository: gudhi and cripser wheels in .whl/ (for the
 # persistence table's reference rows) and ISBI12 slices in .devdata/isbi12/ (its
 # inputs; smooth random fields otherwise). Each part runs on whatever the last left;
@@ -14,7 +15,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 OUTDIR=${1:-${OUT:-/tmp/device_check}}
 shift || true
-PARTS=${*:-step cli tests persistence}
+PARTS=${*:-step call cli tests persistence}
 mkdir -p "$OUTDIR"
 export PYTHONUNBUFFERED=1 OMP_NUM_THREADS=1
 export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
@@ -46,6 +47,14 @@ want() { [[ " $PARTS " == *" $1 "* ]]; }
       echo; echo "\$ python bench/bench_train_step.py --device cuda $args"
       timeout 90 $PY bench/bench_train_step.py --device cuda --steps 30 $args \
         || echo "FAILED: $args"
+    done
+  fi
+
+  if want call; then
+    part "the TopoLoss call alone, batched against per patch, by pairing threads"
+    for t in 1 4 16; do
+      timeout 120 $PY bench/bench_topoloss_call.py --threads $t --repeat 20 \
+        || echo "FAILED: bench_topoloss_call --threads $t"
     done
   fi
 
