@@ -29,6 +29,12 @@ from topoviz.ui.state import dot_from_selection
 Dot = tuple[int, int]
 Build = Callable[[Dot | None], go.Figure]
 
+#: plotly takes two clicks within ``doubleClickDelay`` (300 ms by default) for a
+#: double click, which clears the selection: a second dot clicked soon after the
+#: first was lost. A double click quicker than 80 ms still resets the zoom, as the
+#: mode bar's home button does.
+_CONFIG = {"doubleClickDelay": 80}
+
 #: Per chart key: the mark drawn into its figure, a revision, and the figure sent.
 _STATE = "_click_charts"
 
@@ -105,4 +111,4 @@ def plot(dot: Dot | None, charts: Iterable[tuple[object, str, Build, tuple]]) ->
         else:
             fig = build(new[key]).update_layout(meta={"rev": rev})
         state[key] = {"mark": new[key], "rev": rev, "inputs": inputs, "fig": fig}
-        where.plotly_chart(fig, key=key, on_select="rerun", selection_mode="points")
+        where.plotly_chart(fig, key=key, on_select="rerun", selection_mode="points", config=_CONFIG)
