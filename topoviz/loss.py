@@ -19,8 +19,18 @@ import numpy as np
 import torch
 from torch import nn
 
-from topoviz.matching import ALL_RULES, CORNER, Matching, betti_matches, match, match_images
-from topoviz.persistence import Diagram, batch_dots, diagrams
+from topoviz.matching import (
+    ALL_RULES,
+    CORNER,
+    Matching,
+    betti_matches,
+    diagonal_cost,
+    diagonal_projection,
+    match,
+    match_images,
+    take_order,
+)
+from topoviz.persistence import BatchDots, Diagram, batch_dots, diagrams
 
 __all__ = ["CriticalTargets", "critical_targets", "topo_loss", "TopoLoss", "SKIP_RULES"]
 
@@ -63,6 +73,18 @@ class CriticalTargets:
         return -2.0 * (f[self.pixel[:, 0], self.pixel[:, 1]] - self.target)
 
 
+def _pulls(
+    pixels: np.ndarray, coord: np.ndarray, target: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """One end (birth or death) of some dots: the indices of those whose critical pixel
+    exists, the value each such pixel is pulled to, and the loss of the others (a cell
+    in the frame, the death of an essential class), which no pixel can change."""
+    exists = pixels[:, 0] >= 0
+    fixed = float(((coord[~exists] - target[~exists]) ** 2).sum())
+    idx = np.flatnonzero(exists)
+    return idx, 1.0 - target[idx], fixed  # a coordinate 1 - v pulls f(c) towards v
+
+
 def critical_targets(dgm_f: Diagram, matching: Matching) -> CriticalTargets:
     """Flatten a matching into per-pixel targets (the loss and the pictures share them)."""
     pix, tgt, dims, dots, ends = [], [], [], [], []
@@ -75,11 +97,10 @@ def critical_targets(dgm_f: Diagram, matching: Matching) -> CriticalTargets:
             ("birth", d.birth_pixel, d.points[:, 0], m.targets[:, 0]),
             ("death", d.death_pixel, d.points[:, 1], m.targets[:, 1]),
         ):
-            exists = pixels[:, 0] >= 0
-            constant += float(((coord[~exists] - target[~exists]) ** 2).sum())
-            idx = np.flatnonzero(exists)
+            idx, pulled, fixed = _pulls(pixels, coord, target)
+            constant += fixed
             pix.append(pixels[idx])
-            tgt.append(1.0 - target[idx])  # a coordinate 1 - v pulls f(c) towards v
+            tgt.append(pulled)
             dims.append(np.full(len(idx), k))
             dots.append(idx)
             ends.append(np.full(len(idx), end))
@@ -102,23 +123,24 @@ def critical_targets(dgm_f: Diagram, matching: Matching) -> CriticalTargets:
     )
 
 
-FlatDots = dict  # dimension -> (points, birth_pixel, death_pixel, offsets): batch_dots
+def _at_corner(dots_g: BatchDots) -> bool:
+    """Whether every dot of these ground-truth diagrams sits at the corner (0, 1), as
+    every dot of a binary ground truth does with the frame."""
+    return all((points == CORNER).all() for points, _, _, _ in dots_g.values())
 
 
 def _corner_targets(
-    dots_f: FlatDots, dots_g: FlatDots, rule: str
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, float] | None:
-    """:func:`critical_targets` of ``match(f_j, g_j, rule)`` for a batch of patches.
+    dots_f: BatchDots, dots_g: BatchDots, rule: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """:func:`critical_targets` of ``match(f_j, g_j, rule)`` for a batch of patches
+    whose ground-truth dots all sit at the corner (:func:`_at_corner`).
 
-    For a binary ground truth every dot of Dgm(g) sits at the corner (0, 1), and both
-    rules reduce to a choice among each patch's dots of f: the paper rule takes the
-    ``m`` nearest the corner (:func:`topoviz.matching._assign_paper`), the optimal
-    rule up to ``m`` of those that gain by going there
-    (:func:`topoviz.matching._assign_optimal_to_one_point`); the others go to the
-    diagonal. This makes that choice for every (patch, dimension) in one sort, with
-    the same keys and the same stable order, so it picks the same dots: the same
-    pixels and targets as the loop over patches, without its Python cost per patch
-    (most of the TopoLoss call once the net runs on a GPU, bench/README.md).
+    Then both rules only choose, in each patch, which of f's dots go to the corner
+    (:func:`topoviz.matching.take_order`); the others go to the diagonal. This makes
+    that choice for every (patch, dimension) in one stable sort, with the same keys
+    and the same order of ties as :func:`topoviz.matching.match`, so it picks the
+    same dots, without its Python cost per patch (bench/README.md, "The TopoLoss
+    call, batched").
 
     Parameters
     ----------
@@ -127,49 +149,39 @@ def _corner_targets(
 
     Returns
     -------
-    (patch, pixel, target, constant), or None where some dot of Dgm(g) is not at
-    the corner (then match per patch). ``pixel`` is ``(row, col)`` in patch
-    ``patch``; ``constant`` is the part of the loss no pixel can change.
+    (patch, pixel, target, constant): for every critical pixel its patch, its
+    ``(row, col)`` in the patch and the value it is pulled to; ``constant`` is the
+    part of the loss no pixel can change.
     """
     dims = sorted(dots_f)
     n = len(dots_f[dims[0]][3]) - 1  # patches
     gid, points, births, deaths, m_gt = [], [], [], [], np.zeros(n * len(dims), np.int64)
     for t, k in enumerate(dims):
-        gt, _, _, off_g = dots_g[k]
-        if not (gt == CORNER).all():
-            return None
-        p, birth, death, off_f = dots_f[k]
-        gid.append(np.repeat(np.arange(n) * len(dims) + t, np.diff(off_f)))
+        p, birth, death, offsets = dots_f[k]
+        gid.append(np.repeat(np.arange(n) * len(dims) + t, np.diff(offsets)))
         points.append(p)
         births.append(birth)
         deaths.append(death)
-        m_gt[t :: len(dims)] = np.diff(off_g)
+        m_gt[t :: len(dims)] = np.diff(dots_g[k][3])
     gid = np.concatenate(gid)
     p = np.concatenate(points).reshape(-1, 2)
-    # the keys exactly as the per-patch functions compute them (ties: dot order)
-    if rule == "paper":
-        key = ((p - CORNER) ** 2).sum(axis=1)
-        gains = np.ones(len(p), bool)
-    else:
-        key = ((p - CORNER) ** 2).sum(axis=1) - 0.5 * (p[:, 1] - p[:, 0]) ** 2 - 0.5
-        gains = key < 0
+    key, allowed = take_order(p, CORNER, rule)
     order = np.lexsort((key, gid))  # by group, then key; stable
     size = np.bincount(gid, minlength=len(m_gt))
-    start = np.cumsum(size) - size
     rank = np.empty(len(p), np.int64)
-    rank[order] = np.arange(len(p)) - start[gid[order]]
-    chosen = (rank < m_gt[gid]) & gains
-    mid = p.mean(axis=1)
-    target = np.where(chosen[:, None], CORNER, np.stack([mid, mid], axis=1))
-    # ground-truth dots no dot took: each costs its distance to the diagonal, 1/2
-    constant = 0.5 * float((m_gt - np.bincount(gid[chosen], minlength=len(m_gt))).sum())
+    rank[order] = np.arange(len(p)) - (np.cumsum(size) - size)[gid[order]]
+    chosen = (rank < m_gt[gid]) & allowed
+    target = np.where(chosen[:, None], CORNER, diagonal_projection(p))
+    # ground-truth dots that no dot took pay their own distance to the diagonal
+    unmatched = m_gt - np.bincount(gid[chosen], minlength=len(m_gt))
+    constant = float(unmatched.sum() * diagonal_cost(CORNER)[0])
     patch, pixel, value = [], [], []
     for end, px in ((0, np.concatenate(births)), (1, np.concatenate(deaths))):
-        exists = px[:, 0] >= 0
-        constant += float(((p[~exists, end] - target[~exists, end]) ** 2).sum())
-        patch.append(gid[exists] // len(dims))
-        pixel.append(px[exists])
-        value.append(1.0 - target[exists, end])  # a coordinate 1 - v pulls f(c) towards v
+        idx, pulled, fixed = _pulls(px, p[:, end], target[:, end])
+        constant += fixed
+        patch.append(gid[idx] // len(dims))
+        pixel.append(px[idx])
+        value.append(pulled)
     return np.concatenate(patch), np.concatenate(pixel), np.concatenate(value), constant
 
 
@@ -430,12 +442,10 @@ class TopoLoss(nn.Module):
             ms = betti_matches(fp, gp, frame=self.frame, dims=self.dims)
             pairs = [(m.diagram_f, m) for m in ms]
         else:
-            dots_f = batch_dots(fp, frame=self.frame, dims=self.dims)
-            if dots_f is not None:  # None without numba
-                dots_g = batch_dots(gp, frame=self.frame, dims=self.dims)
-                found = _corner_targets(dots_f, dots_g, self.rule)
-                if found is not None:
-                    return found
+            dots_g = batch_dots(gp, frame=self.frame, dims=self.dims)  # None without numba
+            if dots_g is not None and _at_corner(dots_g):
+                dots_f = batch_dots(fp, frame=self.frame, dims=self.dims)
+                return _corner_targets(dots_f, dots_g, self.rule)
             dgms_f = diagrams(fp, frame=self.frame, dims=self.dims)
             dgms_g = diagrams(gp, frame=self.frame, dims=self.dims)
             pairs = [(d, match(d, e, self.rule)) for d, e in zip(dgms_f, dgms_g, strict=True)]

@@ -37,6 +37,8 @@ __all__ = [
     "betti_matches",
     "match_images",
     "diagonal_projection",
+    "diagonal_cost",
+    "take_order",
     "RULES",
     "ALL_RULES",
 ]
@@ -53,10 +55,28 @@ def diagonal_projection(points: np.ndarray) -> np.ndarray:
     return np.stack([mid, mid], axis=1)
 
 
-def _to_diagonal_cost(points: np.ndarray) -> np.ndarray:
+def diagonal_cost(points: np.ndarray) -> np.ndarray:
     """Squared distance of each dot to the diagonal, ``(y - x)^2 / 2``."""
     points = np.asarray(points, float).reshape(-1, 2)
     return 0.5 * (points[:, 1] - points[:, 0]) ** 2
+
+
+def take_order(points: np.ndarray, q: np.ndarray, rule: str) -> tuple[np.ndarray, np.ndarray]:
+    """Which dots of Dgm(f) take ground-truth dots that all sit at ``q`` (a binary
+    ground truth: the corner), and in what order: the dots with the smallest ``key``
+    among those ``allowed``, up to one per ground-truth dot, ties in dot order.
+
+    ``"paper"``: the key is the squared distance to the corner, every dot allowed
+    (Sec. 2.2). ``"optimal"``: the key is what sending the dot to ``q`` instead of the
+    diagonal changes in the cost, ``||p - q||^2 - diag(p) - diag(q)`` (the ground-truth
+    dot it takes no longer pays its own distance to the diagonal); only a saving is
+    allowed. Shared by :func:`match` and the batched matching of ``TopoLoss``.
+    """
+    if rule == "paper":
+        key = ((points - CORNER) ** 2).sum(axis=1)
+        return key, np.ones(len(key), bool)
+    key = ((points - q) ** 2).sum(axis=1) - diagonal_cost(points) - diagonal_cost(q)[0]
+    return key, key < 0
 
 
 @dataclass(frozen=True)
@@ -105,7 +125,7 @@ class DimMatching:
 
         Constant in ``f``; without it the loss could be 0 while the topology differs.
         """
-        return float(_to_diagonal_cost(self.gt_points[self.unmatched_gt]).sum())
+        return float(diagonal_cost(self.gt_points[self.unmatched_gt]).sum())
 
     @property
     def cost(self) -> float:
@@ -151,7 +171,7 @@ def _assign_paper(points: np.ndarray, gt: np.ndarray) -> tuple[np.ndarray, np.nd
     k = min(n, m)
     if k == 0:
         return partner, np.arange(m)
-    dist = ((points - CORNER) ** 2).sum(axis=1)
+    dist, _ = take_order(points, CORNER, "paper")
     chosen = np.argsort(dist, kind="stable")[:k]
     # With a binary ground truth every GT dot is the corner and any pairing is the
     # same; for a general Dgm(g) pair the chosen dots with the GT dots optimally.
@@ -167,19 +187,14 @@ def _assign_optimal_to_one_point(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Exact optimum when every ground-truth dot is the same point (a binary g).
 
-    Sending dot i to the common point q instead of the diagonal changes the cost by
-    ``||p_i - q||^2 - diag(p_i) - diag(q)`` (the GT dot it takes no longer pays its
-    own diagonal cost). The optimum takes, up to m of them, every dot for which this
-    saving is negative, best first: O(n log n) instead of an (n + m)^2 assignment.
+    The optimum takes, up to m of them, every dot whose move to that point saves
+    cost (:func:`take_order`), best first: O(n log n) instead of an (n + m)^2
+    assignment.
     """
     n, m = len(points), len(gt)
-    gain = (
-        ((points - gt[0]) ** 2).sum(axis=1)
-        - _to_diagonal_cost(points)
-        - _to_diagonal_cost(gt[:1])[0]
-    )
+    gain, saves = take_order(points, gt[0], "optimal")
     best = np.argsort(gain, kind="stable")[:m]
-    chosen = best[gain[best] < 0]
+    chosen = best[saves[best]]
     partner = np.full(n, -1, np.int64)
     partner[chosen] = np.arange(len(chosen))
     return partner, np.arange(len(chosen), m)
@@ -195,8 +210,8 @@ def _assign_optimal(points: np.ndarray, gt: np.ndarray) -> tuple[np.ndarray, np.
     big = 1e12
     cost = np.full((n + m, m + n), big)
     cost[:n, :m] = ((points[:, None, :] - gt[None, :, :]) ** 2).sum(axis=2)
-    cost[np.arange(n), m + np.arange(n)] = _to_diagonal_cost(points)
-    cost[n + np.arange(m), np.arange(m)] = _to_diagonal_cost(gt)
+    cost[np.arange(n), m + np.arange(n)] = diagonal_cost(points)
+    cost[n + np.arange(m), np.arange(m)] = diagonal_cost(gt)
     cost[n:, m:] = 0.0
     rows, cols = linear_sum_assignment(cost)
     matched_gt = []

@@ -1230,20 +1230,26 @@ def diagrams(stack: np.ndarray, frame: bool = True, dims: Sequence[int] = (0, 1)
     list of Diagram
         One per patch, identical to ``[diagram(p, frame, dims) for p in stack]``.
     """
-    arr = np.asarray(stack)
-    if arr.ndim != 3:
-        raise ValueError(f"stack must be B x H x W; got shape {arr.shape}")
+    arr = _checked_stack(stack)
     if len(arr) == 0:
         return []
-    arr = _check_likelihood(
-        arr.reshape(len(arr) * arr.shape[1], arr.shape[2]), "stack", keep_float32=True
-    )
-    arr = np.ascontiguousarray(arr.reshape(np.asarray(stack).shape))
     dims = _check_dims(dims)
     if not _HAVE_NUMBA:
         return [_diagram_gudhi(p, frame, dims) for p in arr]
     counts, pairs, values = _sweep_batch(arr, frame, dims)
     return _diagrams_from_sweeps(arr.shape[1:], frame, dims, counts, pairs, values)
+
+
+def _checked_stack(stack: np.ndarray) -> np.ndarray:
+    """``stack`` as a contiguous B x H x W array of likelihoods, or a clear error."""
+    arr = np.asarray(stack)
+    if arr.ndim != 3:
+        raise ValueError(f"stack must be B x H x W; got shape {arr.shape}")
+    if len(arr) == 0:
+        return arr
+    shape = arr.shape
+    arr = _check_likelihood(arr.reshape(-1, shape[2]), "stack", keep_float32=True)
+    return np.ascontiguousarray(arr.reshape(shape))
 
 
 def _sweep_batch(arr: np.ndarray, frame: bool, dims: tuple[int, ...]) -> tuple:
@@ -1253,9 +1259,14 @@ def _sweep_batch(arr: np.ndarray, frame: bool, dims: tuple[int, ...]) -> tuple:
         return _batch_grid(arr, keys, frame, 0 in dims, 1 in dims, numba.get_num_threads())
 
 
+#: What :func:`batch_dots` gives: for each dimension ``(points, birth_pixel,
+#: death_pixel, offsets)``.
+BatchDots = dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
+
+
 def batch_dots(
     stack: np.ndarray, frame: bool = True, dims: Sequence[int] = (0, 1)
-) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] | None:
+) -> BatchDots | None:
     """The dots of a stack of patches as flat arrays, for code that handles a batch
     at once (``TopoLoss``): no :class:`Diagram` or :class:`Dots` per patch.
 
@@ -1269,18 +1280,15 @@ def batch_dots(
     """
     if not _HAVE_NUMBA:
         return None
-    arr = np.asarray(stack)
-    if arr.ndim != 3 or len(arr) == 0:
-        raise ValueError(f"stack must be B x H x W with B >= 1; got shape {arr.shape}")
-    shape = arr.shape
-    arr = _check_likelihood(arr.reshape(-1, shape[2]), "stack", keep_float32=True)
-    arr = np.ascontiguousarray(arr.reshape(shape))
+    arr = _checked_stack(stack)
+    if len(arr) == 0:
+        raise ValueError("stack holds no patch (B = 0)")
     dims = _check_dims(dims)
     counts, pairs, values = _sweep_batch(arr, frame, dims)
     out = {}
     for k in dims:
         points, birth, death, _, _, offsets = _dots_arrays(
-            shape[1:], frame, counts[:, k], pairs[k], values[k]
+            arr.shape[1:], frame, counts[:, k], pairs[k], values[k]
         )
         out[k] = (points, birth, death, offsets)
     return out
