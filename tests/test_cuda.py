@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from test_scale import amp_train_args
 
 from topoviz import checkpoints, nets
 from topoviz.__main__ import main
@@ -20,8 +21,6 @@ from topoviz.train import fine_tune
 pytestmark = pytest.mark.skipif(
     not torch.cuda.is_available(), reason="no CUDA device (bench/device_check.sh runs these)"
 )
-
-DATA = "synthetic:membranes?n=4&size=48&seed=0"
 
 
 def _likelihood(seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -88,10 +87,7 @@ def test_fine_tune_on_cuda_trains_and_matches_cpu_at_the_start(amp):
 
 def test_cli_trains_on_cuda_and_the_checkpoint_loads_on_the_cpu(tmp_path, capsys):
     out = tmp_path / "cuda.pt"
-    args = ["train", "--data", DATA, "--fold", "all", "--arch", "unet", "--base", "4"]
-    args += ["--steps", "3", "--topo-steps", "3", "--lam", "0.01", "--patch", "32"]
-    args += ["--batch", "2", "--log-every", "1", "--device", "cuda", "--amp", "--out", str(out)]
-    assert main(args) == 0
+    assert main(amp_train_args(out, "cuda", steps=3)) == 0
     assert "s/step" in capsys.readouterr().err
     model, meta = checkpoints.load(out)  # map_location="cpu"
     assert meta["device"].startswith("cuda") and meta["amp"] == "bf16"

@@ -40,12 +40,18 @@ def test_device_choice(monkeypatch):
     assert _train_device("auto") == torch.device("cuda", 1)
 
 
+def amp_train_args(out: Path, device: str, steps: int = 2) -> list[str]:
+    """``train`` of a tiny U-Net on ``DATA`` with ``--amp`` on ``device`` (also used by
+    tests/test_cuda.py)."""
+    args = ["train", "--data", DATA, "--fold", "all", "--arch", "unet", "--base", "4"]
+    args += ["--steps", str(steps), "--topo-steps", str(steps), "--lam", "0.01"]
+    args += ["--patch", "32", "--batch", "2", "--log-every", "1", "--device", device]
+    return [*args, "--amp", "--out", str(out)]
+
+
 def test_amp_trains_in_bf16_autocast_on_cpu_and_is_recorded(tmp_path, capsys):
     out = tmp_path / "amp.pt"
-    args = ["train", "--data", DATA, "--fold", "all", "--arch", "unet", "--base", "4"]
-    args += ["--steps", "2", "--topo-steps", "2", "--lam", "0.01", "--patch", "32"]
-    args += ["--batch", "2", "--log-every", "1", "--device", "cpu", "--amp", "--out", str(out)]
-    assert main(args) == 0
+    assert main(amp_train_args(out, "cpu")) == 0
     curve = _curve(capsys.readouterr().err)
     assert len(curve) == 4 and all(np.isfinite(c[4]) for c in curve)
     model, meta = checkpoints.load(out)
