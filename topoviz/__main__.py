@@ -161,22 +161,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
     device = _train_device(args.device)
     world, rank = _start_distributed(device)
     try:
-        code = _train(args, device, world, rank)
+        return _train(args, device, world, rank)
     finally:
         if world > 1:
             torch.distributed.destroy_process_group()
-    if world > 1:
-        # a torchrun rank ends here, its work done and the group destroyed. Left to
-        # the interpreter's teardown, rank 1 of a 2-rank gloo run aborted about once
-        # in 15 runs ("terminate called without an active exception", a C++ thread
-        # still joinable at exit; a barrier before the destroy did not help), and
-        # torchrun then reports the whole run failed
-        import os
-
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
-    return code
 
 
 def _train(args: argparse.Namespace, device, world: int, rank: int) -> int:
@@ -632,5 +620,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     return int(args.run(args) or 0)
 
 
+def _end_process(code: int) -> None:
+    """End ``python -m topoviz`` with ``code``. A torchrun rank (``WORLD_SIZE`` > 1)
+    ends at once, its group already destroyed: left to the interpreter's teardown, a
+    rank of a 2-rank gloo run now and then aborted ("terminate called without an
+    active exception", a C++ thread still joinable at exit), and torchrun then called
+    the whole run failed (``python bench/bench_torchrun_exit.py`` counts them)."""
+    import os
+
+    if int(os.environ.get("WORLD_SIZE", 1)) > 1:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    _end_process(main())
