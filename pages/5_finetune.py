@@ -193,8 +193,15 @@ if error := st.session_state.get(T.ERROR):
 CURVES = ("BCE", "λ·L_topo", "total")  # the loss curves' traces
 
 
-def _live() -> None:
-    """One chunk of training (while running), then the progress, curves and likelihoods."""
+def _live(drawn_running: bool) -> None:
+    """One chunk of training (while running), then the progress, curves and likelihoods.
+
+    ``drawn_running``: the page around the fragment was drawn for a running run
+    (Start disabled, Stop enabled). Whoever finds the run ended reruns the whole
+    page then, not only the chunk that ended it: a click starts a new script run
+    while the old one still trains its chunk (``topoviz.ui.training``), and the old
+    one's rerun is lost. A Stop clicked as the run ended left a page that said
+    "stopped" under an enabled Stop, without its before/after."""
     run: T.Run | None = st.session_state.get(T.RUN)
     if run is None:
         st.caption("Press **Start** to train. The run keeps going while you stay on this page.")
@@ -206,8 +213,8 @@ def _live() -> None:
         return
     if run.running:
         T.advance(run)
-        if not run.running:
-            st.rerun()  # the whole page: buttons, and the before/after comparison
+    if drawn_running and not run.running:
+        st.rerun()  # the whole page: buttons, and the before/after comparison
     word = {"running": "running", "done": "done", "stopped": "stopped", "failed": "failed"}
     eta = run.eta_s()
     eta = f", about {eta:.0f} s to go" if eta is not None else ""
@@ -257,7 +264,7 @@ def _live() -> None:
         T.show_motion(run, "ft")
 
 
-st.fragment(run_every=T.TICK_S if running else None)(_live)()
+st.fragment(run_every=T.TICK_S if running else None)(_live)(running)
 
 run = st.session_state.get(T.RUN)
 if run is not None and not run.running and run.f is not None:

@@ -161,16 +161,20 @@ _COLS = {
 }
 
 
-def _live() -> None:
-    """One chunk of the sweep (while running), then its progress, plot and table."""
+def _live(drawn_running: bool) -> None:
+    """One chunk of the sweep (while running), then its progress, plot and table.
+
+    ``drawn_running``: the page was drawn for a running sweep; whoever finds it
+    ended reruns the whole page (as on Fine-tune: the script run that ended it may
+    have been replaced by a click's, and its rerun lost)."""
     sweep: T.Sweep | None = st.session_state.get(T.SWEEP)
     if sweep is None:
         st.caption("Press **Start sweep**: the λ values run one after another.")
         return
     if sweep.running:
         T.advance_sweep(sweep)
-        if not sweep.running:
-            st.rerun()
+    if drawn_running and not sweep.running:
+        st.rerun()
     now = (
         f"λ = {sweep.current.lam:g}, step {sweep.current.done_steps} / {sweep.steps}"
         if sweep.current is not None
@@ -218,4 +222,4 @@ def _live() -> None:
         st.caption("Stopped: a λ stopped early shows its steps in the table.")
 
 
-st.fragment(run_every=T.TICK_S if running else None)(_live)()
+st.fragment(run_every=T.TICK_S if running else None)(_live)(running)

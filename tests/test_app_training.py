@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -171,6 +172,62 @@ def test_the_moving_diagram_gets_a_frame_per_chunk_and_one_at_the_end():
     none = T.new_run(model, image, mask, lam=0.0, steps=1, batch=2)
     T.advance(none)
     assert none.motion is None and none.status == "done"
+
+
+def test_two_script_runs_advancing_one_run_at_once_wait_for_each_other():
+    """A click starts a new script run while the old one still trains its chunk
+    (Streamlit's fastReruns): both call advance on the same run. Without the run's
+    lock the second's ``next`` on the training generator raised "generator already
+    executing" and the run ended as failed."""
+    image, mask = _tiny()
+    torch.manual_seed(0)
+    run = T.new_run(nets.build("unet", base=2, depth=1), image, mask, lam=0.1, steps=400, batch=2)
+    go = threading.Barrier(2)
+
+    def chunks() -> None:
+        go.wait()
+        for _ in range(3):
+            T.advance(run, budget_s=0.2)
+
+    threads = [threading.Thread(target=chunks) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert run.status == "running", run.error
+    assert [r.step for r in run.reports] == list(range(1, run.done_steps + 1))
+
+
+def test_a_run_seen_ended_already_has_its_final_likelihood(monkeypatch):
+    """Another script run that reads the run as ended draws the before/after at
+    once, from ``run.f``: the status must change only after ``f`` is set (the page
+    once showed "stopped" without its before/after, and stayed so)."""
+    image, mask = _tiny()
+    torch.manual_seed(0)
+    slow = T.predict
+
+    def predict(model, img):  # the final prediction, slowed to widen the window
+        time.sleep(0.05)
+        return slow(model, img)
+
+    run = T.new_run(nets.build("unet", base=2, depth=1), image, mask, lam=0.0, steps=50, batch=2)
+    monkeypatch.setattr(T, "predict", predict)
+    seen: list[tuple[bool, bool]] = []
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            seen.append((run.running, run.f is None))
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    T.advance(run, budget_s=0.0)
+    T.stop(run)
+    T.advance(run)
+    done.set()
+    watcher.join()
+    assert run.status == "stopped" and (True, True) in seen
+    assert (False, True) not in seen  # never ended without its f
 
 
 def test_a_cached_checkpoint_is_copied_never_trained(tiny_manifest):

@@ -565,8 +565,13 @@ _WATCH_STOPS = """() => {
 def test_one_stop_button_while_fine_tuning(page: Page, app_url: str) -> None:
     """Issue 13: one Stop while a run trains. Just after Start, the toolbar's own
     Stop (it ends the script, not the run) used to show beside the page's for about
-    a second. Every change of the page is watched, so a short flash counts."""
+    a second. Every change of the page is watched, so a short flash counts. After
+    Stop the page is whole: the run stopped, Stop disabled, the before/after drawn."""
     open_page(page, f"{app_url}/finetune")
+    steps = page.get_by_role("slider", name="Steps")
+    steps.focus()
+    steps.press("End")  # 300 steps: still training when Stop is clicked (60 were not)
+    wait_for_run(page, rerun=True)
     page.evaluate(_WATCH_STOPS)
     page.get_by_role("button", name="Start", exact=True).first.click()
     page.get_by_text("steps/s", exact=False).first.wait_for(state="visible")
@@ -575,4 +580,6 @@ def test_one_stop_button_while_fine_tuning(page: Page, app_url: str) -> None:
     assert max(shown) == 1, f"{max(shown)} Stop buttons at once ({len(shown)} changes seen)"
     page.get_by_role("button", name="Stop", exact=True).first.click()
     page.get_by_text("— stopped").first.wait_for(state="visible")
+    page.get_by_text("Before and after").first.wait_for(state="visible")
+    assert page.get_by_role("button", name="Stop", exact=True).first.is_disabled()
     assert_no_exception(page)

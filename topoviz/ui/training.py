@@ -4,7 +4,14 @@ A page keeps one :class:`Run` (or :class:`Sweep`) in ``st.session_state`` under
 :data:`RUN` (:data:`SWEEP`) and calls :func:`advance` (:func:`advance_sweep`) from an
 ``st.fragment(run_every=...)``: each call trains for about :data:`CHUNK_S` seconds
 and returns, so a click (Stop, Reset, another page) is handled between chunks and
-nothing done so far is lost. Each browser session has its own ``session_state``,
+nothing done so far is lost.
+
+Two script runs of one session can touch a run at once: a click starts a new run
+at once (Streamlit's ``runner.fastReruns``) while the old one, asked to stop, still
+trains to the end of its chunk, as nothing in a chunk calls Streamlit. So each run
+holds a lock that :func:`advance` takes for a whole chunk, and a run's ``status``
+leaves ``running`` only after its final likelihood ``f`` is set: a page that reads
+"not running" may draw the before/after at once. Each browser session has its own ``session_state``,
 hence its own run. The model of a run is always a **copy**: a checkpoint cached by
 ``st.cache_resource`` is shared by every session and never trained.
 
@@ -315,6 +322,7 @@ class Run:
     motion: Motion | None = None
     wall_start: float | None = None  # time.monotonic() of the first chunk
     wall_end: float | None = None  # ... and of the run's end
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
     def wall_seconds(self) -> float:
@@ -434,15 +442,17 @@ def new_run(
 
 
 def _finish(run: Run, status: str) -> None:
+    """End ``run`` as ``status``: its final likelihood first, the status last, so
+    whoever sees it ended (another script run of the session) finds ``f`` set."""
     if run.gen is not None:
         run.gen.close()  # fine_tune leaves the model in eval mode
         run.gen = None
-    run.status = status
     run.wall_end = time.monotonic()
     run.f = predict(run.model, run.image)
     if run.window is not None and run.motion is not None and run.motion.step < run.done_steps:
         r0, r1, c0, c1 = run.window
         motion_frame(run, run.f[r0:r1, c0:c1])
+    run.status = status
 
 
 def advance(run: Run, budget_s: float = CHUNK_S) -> int:
@@ -451,7 +461,13 @@ def advance(run: Run, budget_s: float = CHUNK_S) -> int:
     Every report is stored as soon as its step ends, so an interruption between
     steps loses nothing. The run ends as ``done`` after its last step, ``stopped``
     when :func:`stop` was asked, ``failed`` (with ``error``) if a step raised.
+    A second caller waits for the first's chunk to end (the module's docstring).
     """
+    with run.lock:
+        return _advance(run, budget_s)
+
+
+def _advance(run: Run, budget_s: float) -> int:
     t0 = time.perf_counter()
     if run.wall_start is None:
         run.wall_start = time.monotonic()
@@ -467,8 +483,8 @@ def advance(run: Run, budget_s: float = CHUNK_S) -> int:
             break
         except Exception as error:  # noqa: BLE001 — shown on the page, the app goes on
             run.gen = None
-            run.status, run.error = "failed", f"{type(error).__name__}: {error}"
-            run.wall_end = time.monotonic()
+            run.error, run.wall_end = f"{type(error).__name__}: {error}", time.monotonic()
+            run.status = "failed"
             break
         if report.snapshot is not None:
             run.snapshots.append((report.step, report.snapshot))
@@ -531,6 +547,7 @@ class Sweep:
     error: str = ""
     rule: str = "paper"
     structure: str = "membranes"  # the regions of merges / splits
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
     def running(self) -> bool:
@@ -592,7 +609,13 @@ def _result(run: Run) -> dict:
 
 def advance_sweep(sweep: Sweep, budget_s: float = CHUNK_S) -> int:
     """Train the sweep for about ``budget_s`` seconds; steps done. A λ's row is added
-    when its run ends (a stopped run's row says how many steps it had)."""
+    when its run ends (a stopped run's row says how many steps it had). A second
+    caller waits for the first's chunk to end, as in :func:`advance`."""
+    with sweep.lock:
+        return _advance_sweep(sweep, budget_s)
+
+
+def _advance_sweep(sweep: Sweep, budget_s: float) -> int:
     t0 = time.perf_counter()
     n = 0
     while sweep.running:
@@ -619,7 +642,7 @@ def advance_sweep(sweep: Sweep, budget_s: float = CHUNK_S) -> int:
         run.stop_requested = sweep.stop_requested
         n += advance(run, max(0.0, budget_s - (time.perf_counter() - t0)))
         if run.status == "failed":
-            sweep.status, sweep.error = "failed", run.error
+            sweep.error, sweep.status = run.error, "failed"
             sweep.current = None
             break
         if not run.running:
