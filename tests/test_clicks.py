@@ -8,9 +8,12 @@ holds it.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from hypothesis import given
 from hypothesis import strategies as st
 
+from topoviz.ui import state as S
 from topoviz.ui.clicks import marks
 
 KEYS = ("paper", "optimal", "betti")
@@ -67,3 +70,17 @@ def test_every_chart_ends_up_showing_the_dot_or_nothing(dot, clicked, drawn):
         holders = [k for k in KEYS if clicked[k] == dot]
         if holders:  # the clicked chart keeps its figure: the browser draws nothing anew
             assert all(new[k] == drawn[k] and k not in stale for k in holders)
+
+
+def test_a_replaced_dot_selectbox_cannot_change_the_dot(monkeypatch):
+    """A click moves the dot selectbox to a new key; the browser may still send the
+    old one, whose callback Streamlit calls: it must leave the clicked dot alone."""
+    state = {S.DOT: "", "_w_dot_0": ""}
+    monkeypatch.setattr(S, "st", SimpleNamespace(session_state=state))
+    S.set_dot((1, 7))  # a click: the selectbox of generation 1 replaces generation 0's
+    assert state[S.DOT] == "1:7" and state[S.DOT_SET] == 1
+    S.dot_picked(0)()  # generation 0's stale value ""
+    assert state[S.DOT] == "1:7"
+    state["_w_dot_1"] = "1:4"  # the user picks a dot in the current selectbox
+    S.dot_picked(1)()
+    assert state[S.DOT] == "1:4"

@@ -165,7 +165,8 @@ def set_dot(value: tuple[int, int] | None) -> None:
     send a second event, a selection cleared, shortly after the first). Under the
     same widget key, Streamlit would take that old value for the user's choice and
     undo the click. Each change made here therefore moves the selectbox to a new key
-    (:func:`pick_dot`), whose value the app alone sets.
+    (:func:`pick_dot`), whose value the app alone sets. The old key's callback still
+    fires on that stale value, so it changes the dot only while its key is current.
     """
     text = "" if value is None else f"{value[0]}:{value[1]}"
     if st.session_state.get(DOT) != text:
@@ -252,5 +253,25 @@ def pick_dot(dgm: Any, top: int = 40, label: str = "Select a dot") -> tuple[int,
         else:
             set_dot(None)
     gen = st.session_state.get(DOT_SET, 0)
-    persistent(DOT, st.selectbox, label, options, format_func=labels.get, wkey=f"_w_dot_{gen}")
+    wkey = f"_w_dot_{gen}"
+    st.session_state[wkey] = st.session_state.get(DOT, "")
+    st.session_state[DOT] = st.selectbox(
+        label, options, format_func=labels.get, key=wkey, on_change=dot_picked(gen)
+    )
     return dot()
+
+
+def dot_picked(gen: int) -> Callable[[], None]:
+    """The callback of the dot selectbox of generation ``gen`` (key ``_w_dot_<gen>``).
+
+    Only the current generation speaks for the user: a browser that has not yet
+    received the run that replaced its selectbox (:func:`set_dot`) still sends the
+    old one, and Streamlit calls the old one's callback, which reset a dot just
+    clicked (a second click soon after the first was undone).
+    """
+
+    def picked() -> None:
+        if st.session_state.get(DOT_SET, 0) == gen:
+            st.session_state[DOT] = st.session_state[f"_w_dot_{gen}"]
+
+    return picked
