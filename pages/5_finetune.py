@@ -31,22 +31,7 @@ if S.teaching():
 
 run: T.Run | None = st.session_state.get(T.RUN)
 running = run is not None and run.running
-# Each chunk reruns the fragment, and the first chunk runs inside the full rerun that
-# Start causes: keep the page at full opacity always (the old page, still on screen
-# while a rerun goes, carries the rule too). One Stop: the toolbar's own Stop ends the
-# script, not the run, so it is never shown here (it flashed beside ours just after
-# Start); while a run goes, the whole "Running…" widget is hidden (every chunk would
-# flash it).
-hide = (
-    '[data-testid="stStatusWidget"] {visibility: hidden;}'
-    if running
-    else '[data-testid="stStatusWidget"] button {display: none;}'
-)
-st.markdown(
-    '<style>[data-stale="true"] {opacity: 1 !important; transition: none !important;}'
-    f"{hide}</style>",
-    unsafe_allow_html=True,
-)
+T.one_stop(running)
 options = T.start_options()
 can_start = sel.ok and sel.mask is not None
 

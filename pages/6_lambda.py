@@ -37,6 +37,7 @@ if S.teaching():
 
 sweep: T.Sweep | None = st.session_state.get(T.SWEEP)
 running = sweep is not None and sweep.running
+T.one_stop(running)
 options = T.start_options()
 can_start = sel.ok and sel.mask is not None
 

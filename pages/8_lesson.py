@@ -179,19 +179,7 @@ elif step.view == "finetune":
     T.warm_bf16()  # the run trains in bfloat16 where the CPU has it (train.native_bf16)
     run: T.Run | None = st.session_state.get(RUN)
     running = run is not None and run.running
-    # the toolbar's own Stop ends the script, not the run: never shown here (it flashed
-    # beside ours just after Start); while a run goes, the whole "Running…" widget is
-    # hidden (every chunk would flash it)
-    hide = (
-        '[data-testid="stStatusWidget"] {visibility: hidden;}'
-        if running
-        else '[data-testid="stStatusWidget"] button {display: none;}'
-    )
-    st.markdown(  # full opacity between chunks (and in the rerun Start causes); one Stop
-        '<style>[data-stale="true"] {opacity: 1 !important; transition: none !important;}'
-        f"{hide}</style>",
-        unsafe_allow_html=True,
-    )
+    T.one_stop(running)
 
     def _start() -> None:
         names = {e["name"] for e in cache.manifest()[0]}

@@ -572,24 +572,35 @@ _WATCH_STOPS = """() => {
 }"""
 
 
-def test_one_stop_button_while_fine_tuning(page: Page, app_url: str) -> None:
-    """Issue 13: one Stop while a run trains. Just after Start, the toolbar's own
-    Stop (it ends the script, not the run) used to show beside the page's for about
-    a second. Every change of the page is watched, so a short flash counts. After
-    Stop the page is whole: the run stopped, Stop disabled, the before/after drawn."""
-    open_page(page, f"{app_url}/finetune")
-    steps = page.get_by_role("slider", name="Steps")
-    steps.focus()
-    steps.press("End")  # 300 steps: still training when Stop is clicked (60 were not)
+@pytest.mark.parametrize(
+    ("path", "steps", "start", "stopped", "after"),
+    [
+        ("finetune", "Steps", "Start", "— stopped", "Before and after"),
+        ("lambda", "Steps per λ", "Start sweep", "Stopped:", "λ finished — stopped"),
+    ],
+)
+def test_one_stop_button_while_training(
+    page: Page, app_url: str, path: str, steps: str, start: str, stopped: str, after: str
+) -> None:
+    """Issue 13: one Stop while a run (a λ sweep) trains. Just after Start, the
+    toolbar's own Stop (it ends the script, not the run) used to show beside the
+    page's for about a second on Fine-tune, and on λ experiments for the whole sweep:
+    a click on it stopped nothing. Every change of the page is watched, so a short
+    flash counts. After Stop the page is whole: stopped, Stop disabled, the results
+    drawn."""
+    open_page(page, f"{app_url}/{path}")
+    slider = page.get_by_role("slider", name=steps)
+    slider.focus()
+    slider.press("End")  # the most steps: still training when Stop is clicked
     wait_for_run(page, rerun=True)
     page.evaluate(_WATCH_STOPS)
-    page.get_by_role("button", name="Start", exact=True).first.click()
-    page.get_by_text("steps/s", exact=False).first.wait_for(state="visible")
+    page.get_by_role("button", name=start, exact=True).first.click()
+    page.get_by_role("button", name="Stop", exact=True, disabled=False).first.wait_for()
     page.wait_for_timeout(4000)  # the first chunks of the run
     shown = page.evaluate("() => window._stops")
     assert max(shown) == 1, f"{max(shown)} Stop buttons at once ({len(shown)} changes seen)"
     page.get_by_role("button", name="Stop", exact=True).first.click()
-    page.get_by_text("— stopped").first.wait_for(state="visible")
-    page.get_by_text("Before and after").first.wait_for(state="visible")
+    page.get_by_text(stopped).first.wait_for(state="visible")
+    page.get_by_text(after).first.wait_for(state="visible")
     assert page.get_by_role("button", name="Stop", exact=True).first.is_disabled()
     assert_no_exception(page)

@@ -658,6 +658,29 @@ def _advance_sweep(sweep: Sweep, budget_s: float) -> int:
     return n
 
 
+def one_stop(running: bool) -> None:
+    """The page style of a page that trains in chunks: one Stop, no flashing.
+
+    Each chunk reruns the fragment, and the first chunk runs inside the full rerun
+    that Start causes: the page stays at full opacity always (the old page, still on
+    screen while a rerun goes, carries the rule too). The toolbar's own Stop ends the
+    script run, not the training, which the next tick resumes: it is never shown
+    (it flashed beside ours just after Start, and on λ experiments a click on it was
+    a Stop that did nothing). While a run goes, the whole "Running…" widget is
+    hidden (every chunk would flash it).
+    """
+    hide = (
+        '[data-testid="stStatusWidget"] {visibility: hidden;}'
+        if running
+        else '[data-testid="stStatusWidget"] button {display: none;}'
+    )
+    st.markdown(
+        '<style>[data-stale="true"] {opacity: 1 !important; transition: none !important;}'
+        f"{hide}</style>",
+        unsafe_allow_html=True,
+    )
+
+
 def run_buttons(
     cols,
     prefix: str,
