@@ -381,6 +381,27 @@ def test_lambda_sweep_joins_points_in_lambda_order_on_an_honest_axis():
     ]
     fig = figures.lambda_sweep(runs)
     assert list(fig.data[0].text) == ["λ=0", "λ=0.01", "λ=0.1"]
+    assert list(fig.data[0].textposition) == ["top center", "bottom center", "top center"]
     assert list(fig.data[0].x) == [2.0, 1.0, 0.5]
     lo, hi = fig.layout.yaxis.range
     assert hi - lo >= 0.05 and lo <= 0.950 and hi >= 0.952  # 0.2 % does not fill the plot
+
+
+def test_lambda_regions_axes_read_whole_counts_and_distinct_percentages():
+    """Seen in the browser: the counts axis read 0.303, 0.604 and the accuracy axis
+    0.989 twice. Counts tick at whole numbers, accuracy in percent over ≥ 0.2 %."""
+    before = {"accuracy": 0.9895, "merges": 1, "splits": 0}
+    runs = [
+        {"lam": 0.0, "accuracy": 0.9902, "merges": 0, "splits": 0},
+        {"lam": 0.5, "accuracy": 0.9899, "merges": 0, "splits": 0},
+    ]
+    fig = figures.lambda_regions(runs, before)
+    assert list(fig.data[0].x) == ["start", "0", "0.5"]
+    y, y2 = fig.layout.yaxis, fig.layout.yaxis2
+    assert y.tickformat == ".2%" and y.range[1] - y.range[0] >= 0.002
+    assert y.range[0] < 0.9895 and y.range[1] > 0.9902
+    assert y2.tickformat == "d" and y2.dtick == 1 and y2.range[0] == 0 and y2.range[1] > 1
+    many = figures.lambda_regions(
+        [{"lam": 0.1, "accuracy": 0.9, "merges": 40, "splits": 3}], before
+    )
+    assert many.layout.yaxis2.dtick == 8 and many.layout.yaxis2.range[1] > 40

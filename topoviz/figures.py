@@ -1312,14 +1312,15 @@ def lambda_sweep(results: Sequence[Mapping[str, float]], min_span: float = 0.05)
             y=acc,
             mode="markers+lines+text",
             text=[f"λ={v:g}" for v in lam],
-            textposition="top center",
+            # neighbouring λ often land close together: their labels above and below
+            textposition=["top center" if i % 2 == 0 else "bottom center" for i in range(len(lam))],
             name="λ sweep (joined in λ order)",
         )
     )
     lo, hi = (min(acc), max(acc)) if acc else (0.0, 1.0)
     pad = max(0.0, min_span - (hi - lo)) / 2 + 0.005
     lo, hi = max(0.0, lo - pad), min(1.0, hi + pad)
-    fig.update_xaxes(title="Betti error (lower is better)")
+    fig.update_xaxes(title="Betti error (lower is better)", rangemode="tozero")
     fig.update_yaxes(title="pixel accuracy", range=[lo, hi], tickformat=".1%")
     fig.update_layout(height=380, margin={"l": 10, "r": 10, "t": 30, "b": 10})
     return fig
@@ -1356,16 +1357,27 @@ def lambda_regions(
             yaxis="y2",
             line={"color": colour, "dash": "dot"},
         )
+    # accuracy: at least 0.2 % tall, in percent to two decimals (".3f" wrote 0.989
+    # twice on one axis); counts: whole numbers only (plotly chose ticks 0.303, 0.604)
+    acc = [r["accuracy"] for r in rows]
+    mid, span = (max(acc) + min(acc)) / 2, 1.15 * max(max(acc) - min(acc), 0.002)
+    top = max([1.0] + [float(r[k]) for r in rows for k in ("merges", "splits")])
     fig.update_layout(
         height=360,
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
         xaxis={"title": "λ", "type": "category"},
-        yaxis={"title": "pixel accuracy", "tickformat": ".3f"},
+        yaxis={
+            "title": "pixel accuracy",
+            "tickformat": ".2%",
+            "range": [mid - span / 2, mid + span / 2],
+        },
         yaxis2={
             "title": "regions (count)",
             "overlaying": "y",
             "side": "right",
-            "rangemode": "tozero",
+            "range": [0, 1.15 * top],
+            "tickformat": "d",
+            "dtick": max(1, int(np.ceil(top / 5))),
         },
         legend={"orientation": "h", "y": -0.25},
     )
