@@ -212,7 +212,8 @@ elif step.view == "finetune":
         has_run=run is not None,
     )
 
-    def _live() -> None:
+    def _live(drawn_running: bool) -> None:
+        # drawn_running: as on Fine-tune, whoever finds the run ended reruns the page
         run: T.Run | None = st.session_state.get(RUN)
         if run is None:
             st.caption(
@@ -222,8 +223,8 @@ elif step.view == "finetune":
             return
         if run.running:
             T.advance(run)
-            if not run.running:
-                st.rerun()  # the buttons, and the result step's numbers
+        if drawn_running and not run.running:
+            st.rerun()  # the buttons, and the result step's numbers
         eta = run.eta_s()
         st.progress(
             run.done_steps / max(1, run.steps),
@@ -235,7 +236,7 @@ elif step.view == "finetune":
             st.error(f"The run failed: {run.error}")
         T.show_motion(run, "lesson")
 
-    st.fragment(run_every=T.TICK_S if running else None)(_live)()
+    st.fragment(run_every=T.TICK_S if running else None)(_live)(running)
 elif step.view == "result":
     run = st.session_state.get(RUN)
     live = run is not None and run.f is not None and run.name == sel.name
