@@ -179,14 +179,8 @@ CURVES = ("BCE", "λ·L_topo", "total")  # the loss curves' traces
 
 
 def _live(drawn_running: bool) -> None:
-    """One chunk of training (while running), then the progress, curves and likelihoods.
-
-    ``drawn_running``: the page around the fragment was drawn for a running run
-    (Start disabled, Stop enabled). Whoever finds the run ended reruns the whole
-    page then, not only the chunk that ended it: a click starts a new script run
-    while the old one still trains its chunk (``topoviz.ui.training``), and the old
-    one's rerun is lost. A Stop clicked as the run ended left a page that said
-    "stopped" under an enabled Stop, without its before/after."""
+    """One chunk of training (while running), then the progress, curves and likelihoods
+    (``drawn_running``: :func:`topoviz.ui.training.live_chunk`)."""
     run: T.Run | None = st.session_state.get(T.RUN)
     if run is None:
         st.caption("Press **Start** to train. The run keeps going while you stay on this page.")
@@ -196,10 +190,7 @@ def _live(drawn_running: bool) -> None:
         steps = int(st.session_state[T.STEPS])
         left.plotly_chart(figures.loss_curves([], CURVES, steps), key="ft_curves")
         return
-    if run.running:
-        T.advance(run)
-    if drawn_running and not run.running:
-        st.rerun()  # the whole page: buttons, and the before/after comparison
+    T.live_chunk(run, drawn_running)
     word = {"running": "running", "done": "done", "stopped": "stopped", "failed": "failed"}
     eta = run.eta_s()
     eta = f", about {eta:.0f} s to go" if eta is not None else ""

@@ -163,19 +163,13 @@ _COLS = {
 
 
 def _live(drawn_running: bool) -> None:
-    """One chunk of the sweep (while running), then its progress, plot and table.
-
-    ``drawn_running``: the page was drawn for a running sweep; whoever finds it
-    ended reruns the whole page (as on Fine-tune: the script run that ended it may
-    have been replaced by a click's, and its rerun lost)."""
+    """One chunk of the sweep (while running), then its progress, plot and table
+    (``drawn_running``: :func:`topoviz.ui.training.live_chunk`)."""
     sweep: T.Sweep | None = st.session_state.get(T.SWEEP)
     if sweep is None:
         st.caption("Press **Start sweep**: the λ values run one after another.")
         return
-    if sweep.running:
-        T.advance_sweep(sweep)
-    if drawn_running and not sweep.running:
-        st.rerun()
+    T.live_chunk(sweep, drawn_running)
     now = (
         f"λ = {sweep.current.lam:g}, step {sweep.current.done_steps} / {sweep.steps}"
         if sweep.current is not None

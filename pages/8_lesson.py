@@ -212,8 +212,7 @@ elif step.view == "finetune":
         has_run=run is not None,
     )
 
-    def _live(drawn_running: bool) -> None:
-        # drawn_running: as on Fine-tune, whoever finds the run ended reruns the page
+    def _live(drawn_running: bool) -> None:  # drawn_running: training.live_chunk
         run: T.Run | None = st.session_state.get(RUN)
         if run is None:
             st.caption(
@@ -221,10 +220,7 @@ elif step.view == "finetune":
                 f"(λ = {LIVE['lam']:g}) on this image: a few seconds."
             )
             return
-        if run.running:
-            T.advance(run)
-        if drawn_running and not run.running:
-            st.rerun()  # the buttons, and the result step's numbers
+        T.live_chunk(run, drawn_running)  # then the buttons, the result step's numbers
         eta = run.eta_s()
         st.progress(
             run.done_steps / max(1, run.steps),

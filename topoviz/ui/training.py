@@ -1,22 +1,25 @@
 """Fine-tuning in the app: a run's state, advanced in short chunks.
 
 A page keeps one :class:`Run` (or :class:`Sweep`) in ``st.session_state`` under
-:data:`RUN` (:data:`SWEEP`) and calls :func:`advance` (:func:`advance_sweep`) from an
+:data:`RUN` (:data:`SWEEP`) and calls :func:`live_chunk` from an
 ``st.fragment(run_every=...)``: each call trains for about :data:`CHUNK_S` seconds
-and returns, so a click (Stop, Reset, another page) is handled between chunks and
-nothing done so far is lost.
+(:func:`advance`, :func:`advance_sweep`) and returns, so a click (Stop, Reset,
+another page) is handled between chunks and nothing done so far is lost. Each
+browser session has its own ``session_state``, hence its own run. The model of a
+run is always a **copy**: a checkpoint cached by ``st.cache_resource`` is shared by
+every session and never trained.
 
 Two script runs of one session can touch a run at once: a click starts a new run
 at once (Streamlit's ``runner.fastReruns``) while the old one, asked to stop, still
 trains to the end of its chunk, as nothing in a chunk calls Streamlit. So each run
 holds a lock that :func:`advance` takes for a whole chunk, and a run's ``status``
 leaves ``running`` only after its final likelihood ``f`` is set: a page that reads
-"not running" may draw the before/after at once. Each browser session has its own ``session_state``,
-hence its own run. The model of a run is always a **copy**: a checkpoint cached by
-``st.cache_resource`` is shared by every session and never trained.
+"not running" may draw the before/after at once.
 
-The functions here other than :func:`init`, :func:`start_options` and
-:func:`start_model` do not touch Streamlit, so they can be tested on their own.
+The functions that draw (:func:`run_buttons`, :func:`rule_select`,
+:func:`show_motion`, :func:`one_stop`, :func:`live_chunk`) and :func:`init`,
+:func:`start_options`, :func:`start_model` use Streamlit; the others do not, so
+they can be tested on their own.
 """
 
 from __future__ import annotations
@@ -679,6 +682,24 @@ def one_stop(running: bool) -> None:
         f"{hide}</style>",
         unsafe_allow_html=True,
     )
+
+
+def live_chunk(job: Run | Sweep, drawn_running: bool) -> None:
+    """One chunk of ``job`` from a page's fragment; the whole page reruns once the job
+    has ended, if it was drawn for a running job (Start disabled, Stop enabled).
+
+    Whoever finds the job ended reruns the page, not only the chunk that ended it:
+    that chunk may belong to a script run already replaced by a click's (the
+    module's docstring), whose ``st.rerun()`` is lost. A Stop clicked as a run ended
+    left a page that said "stopped" under an enabled Stop, without its before/after.
+    """
+    if job.running:
+        if isinstance(job, Sweep):
+            advance_sweep(job)
+        else:
+            advance(job)
+    if drawn_running and not job.running:
+        st.rerun()  # the whole page: its buttons, and what shows a finished job
 
 
 def run_buttons(
