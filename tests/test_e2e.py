@@ -495,8 +495,9 @@ def test_a_quick_second_click_selects_the_second_dot(page: Page, app_url: str) -
     - the browser, not yet sent the run of the first click, sent the dot selectbox
       it replaced, whose callback reset the dot (``state.pick_dot``'s guard).
 
-    Before, the second click came as soon as the address bar showed the first: on a
-    fast machine within 80 ms, a double click still (CI failed so)."""
+    Before, the second click came as soon as the address bar showed the first; CI
+    failed so, most likely because its machine showed it within 80 ms, which is a
+    double click still (inferred: closer clicks gave an empty selection here)."""
     open_page(page, f"{app_url}/diagrams?sample=membranes_0&dot=")
     page.wait_for_function(
         "() => [...document.querySelectorAll('.js-plotly-plot')].slice(0, 3)"
