@@ -33,8 +33,8 @@ T="python -m topoviz train"
 E="python -m topoviz evaluate"
 LAM_ISBI12=0.1       # chosen by isbi12-val-f1 (models/validation.json)
 LAM_CRACKFOREST=0.03 # chosen by crackforest-val-f1 (the fallback of models/choose_lambda.py)
-LAM_BETTI_ISBI12=BETTI_ISBI       # chosen by isbi12-val-f1-betti
-LAM_BETTI_CRACKFOREST=BETTI_CFD   # chosen by crackforest-val-f1-betti
+LAM_BETTI_ISBI12=0.3          # chosen by isbi12-val-f1-betti (models/validation.json)
+LAM_BETTI_CRACKFOREST=0.03    # chosen by crackforest-val-f1-betti (the fallback, as for the paper rule)
 
 pretrain() {  # name data fold steps patch lr
   [ -f "$R/$1-pre.pt" ] && return 0

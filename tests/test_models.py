@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -166,3 +168,67 @@ def test_the_calibration_rows_quoted_in_models_readme(shared_data):
         t = res["total"]
         row = f"| 1/3 | {name} | {made} | {t['merges']} | {t['splits']} |"
         assert row in readme, row
+
+
+def _dry_run_recipes(tmp_path: Path, *pairs: str) -> list[list[str]]:
+    """``models/recipes.sh PAIR ...`` in a scratch copy of the project, with a stub
+    ``python`` on PATH that logs each command and writes the checkpoint it is asked
+    for: the commands the recipe would run, in order, nothing trained or copied over
+    the shipped files."""
+    proj = tmp_path / "proj"
+    (proj / "models").mkdir(parents=True)
+    (proj / "models" / "recipes.sh").write_text(
+        (ROOT / "models" / "recipes.sh").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    log = tmp_path / "commands.log"
+    stub = tmp_path / "bin" / "python"
+    stub.parent.mkdir()
+    stub.write_text(
+        "#!/usr/bin/env bash\n"
+        f'printf "%s\\t" "$@" >> "{log}"; printf "\\n" >> "{log}"\n'
+        'prev=""; for a in "$@"; do [ "$prev" = --out ] && : > "$a"; prev=$a; done\n'
+        'echo "{}"\n'
+    )
+    stub.chmod(0o755)
+    env = {**os.environ, "PATH": f"{stub.parent}:{os.environ['PATH']}", "R": str(tmp_path / "runs")}
+    subprocess.run(
+        ["bash", str(proj / "models" / "recipes.sh"), *pairs],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return [line.rstrip("\t").split("\t") for line in log.read_text().splitlines()]
+
+
+def _option(cmd: list[str], name: str, default: str | None = None) -> str | None:
+    return cmd[cmd.index(name) + 1] if name in cmd else default
+
+
+def test_recipes_train_each_twin_with_the_lambda_and_rule_of_its_manifest_entry(tmp_path):
+    """The shipped recipe, run dry: every ISBI12 and CrackForest twin is trained with
+    the λ and matching rule its manifest entry records, from the pair's base, on
+    the pair's fold, and copied to the file the manifest names."""
+    pairs = [f"{d}-f{k}" for d in ("isbi12", "crackforest") for k in (1, 2, 3)]
+    commands = _dry_run_recipes(tmp_path, *pairs)
+    trains = [c for c in commands if c[:3] == ["-m", "topoviz", "train"]]
+    checked = 0
+    for entry in MANIFEST:
+        if not entry["pair"].startswith(("isbi12", "crackforest")):
+            continue
+        fold = f"{entry['fold']}/{entry['folds']}"
+        data = "isbi12" if entry["pair"].startswith("isbi12") else "crackforest"
+        lam = float(entry["lam"])
+        found = [
+            c
+            for c in trains
+            if _option(c, "--init", "").endswith(f"{data}-f{entry['fold']}-base.pt")
+            and _option(c, "--fold") == fold
+            and float(_option(c, "--lam")) == lam
+            and _option(c, "--rule", "paper") == entry["rule"]
+        ]
+        assert len(found) == 1, (entry["name"], lam, entry["rule"])
+        assert _option(found[0], "--topo-steps") == "600" and _option(found[0], "--lr") == "1e-4"
+        assert (tmp_path / "proj" / entry["file"]).exists(), entry["file"]
+        checked += 1
+    assert checked == 18
