@@ -7,11 +7,20 @@ images. Inputs are real ISBI12 slices used as likelihoods (1 - intensity) when
 ``--repeat`` runs. The single-thread rows (topoviz batch and one by one, cripser,
 gudhi) are taken in alternation as CPU time of the calling thread, so load from
 other processes hits them alike, and the ratio columns compare only those rows;
-the two-thread rows are wall time. Then the training-step row of
+the two-thread rows are wall time. Last, the single-thread rows of topoviz and
+cripser once more with glibc told to keep freed memory (``mallopt``): cripser
+allocates its large arrays afresh on every call, and whether they come back from
+the kernel as new zeroed pages or from memory freed by an earlier call moved its
+512x512 time by a third (bench/README.md, round 16). Then the training-step row of
 ``bench_train_step.py`` (BCE-only against BCE + TopoLoss, one thread), unless
 ``--no-train-step``.
 
     python bench/bench_persistence.py [--patches 256] [--repeat 5] [--no-train-step]
+    python bench/bench_persistence.py --parts   # only where a diagram's time goes
+
+``--parts`` times the stages of topoviz's diagram alone (keys and sort, ranks, the
+two sweeps, building the dots), single thread, on the same inputs, and prints them
+per item and per pixel.
 """
 
 from __future__ import annotations
@@ -97,6 +106,30 @@ def single_thread():
         persistence._SIDE_BY_SIDE_PIXELS = side
 
 
+@contextlib.contextmanager
+def warm_allocator():
+    """glibc serves every allocation from the heap and never gives freed memory back
+    to the kernel, so a call reuses the pages of the call before it instead of
+    faulting in fresh zeroed ones. No-op (None) where glibc's ``mallopt`` is absent."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        yield None
+        return
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    mallopt(m_mmap_threshold, 1 << 30)
+    mallopt(m_trim_threshold, 1 << 30)
+    try:
+        yield True
+    finally:  # glibc's initial values (the mmap threshold no longer adapts)
+        mallopt(m_mmap_threshold, 128 * 1024)
+        mallopt(m_trim_threshold, 128 * 1024)
+
+
 def gudhi_v(f: np.ndarray, frame: bool) -> None:
     import gudhi
 
@@ -119,12 +152,71 @@ def cripser_v(f: np.ndarray, frame: bool) -> None:
     cripser.computePH(1.0 - F, maxdim=1, top_dim=False)
 
 
+def _cpu_ms(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t = time.thread_time()
+        fn()
+        times.append(time.thread_time() - t)
+    return 1e3 * float(np.median(times))
+
+
+def _parts_row(name: str, stack: np.ndarray, frame: bool, repeat: int) -> str:
+    """One row of :func:`parts`: the stages of the compiled path on ``stack``, per item."""
+    from topoviz import persistence as P
+
+    b, h, w = stack.shape[0], stack.shape[1] + 2 * frame, stack.shape[2] + 2 * frame
+    keys = np.empty((b, h * w), np.int64)
+    work = P._workspace(h, w)
+    counts = np.zeros((b, 2), np.int64)
+    pairs = np.empty((2, b, h * w, 2), np.int32)
+    values = np.empty((2, b, h * w, 2), np.float64)
+
+    def run(want0: bool, want1: bool) -> None:
+        P._pairs_into(stack, keys, 0, b, frame, want0, want1, work, counts, pairs, values)
+
+    def dots() -> None:
+        P._diagrams_from_sweeps(stack.shape[1:], frame, (0, 1), counts, pairs, values)
+
+    def whole() -> None:
+        diagrams(stack, frame=frame) if b > 1 else diagram(stack[0], frame=frame)
+
+    t_sort = _cpu_ms(lambda: P._sorted_keys(stack, frame, keys), repeat)
+    t_rank = _cpu_ms(lambda: run(False, False), repeat)
+    t0 = _cpu_ms(lambda: run(True, False), repeat) - t_rank
+    t1 = _cpu_ms(lambda: run(False, True), repeat) - t_rank
+    run(True, True)
+    t_dots = _cpu_ms(dots, repeat)
+    t_all = _cpu_ms(whole, repeat)
+    per = [x / b for x in (t_sort, t_rank, t0, t1, t_dots, t_all)]
+    ns = [1e6 * x / (h * w) for x in per[2:4]]
+    return f"| {name} | {' | '.join(f'{x:.3f}' for x in per)} | {ns[0]:.1f} + {ns[1]:.1f} |"
+
+
+def parts(patches: np.ndarray, images: list[np.ndarray], repeat: int) -> None:
+    """Print where a diagram's time goes: each stage of the compiled path timed alone,
+    single thread (the sweeps as one with and without them, less the ranks)."""
+    print(
+        "| input | keys + sort | ranks | dim-0 sweep | dim-1 sweep | dots | whole diagram "
+        "| sweeps, ns / pixel |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    cases = [("65x65 patch, framed (per patch, batch)", patches, True)]
+    cases += [
+        (f"512x512 image, {'framed' if fr else 'no frame'}", images[:1], fr) for fr in (False, True)
+    ]
+    with single_thread():
+        for name, stack, frame in cases:
+            print(_parts_row(name, np.ascontiguousarray(np.stack(stack)), frame, repeat))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--patches", type=int, default=256)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--no-train-step", action="store_true")
     ap.add_argument("--train-steps", type=int, default=30)
+    ap.add_argument("--parts", action="store_true", help="only the stages of topoviz's diagram")
     args = ap.parse_args()
 
     t0 = time.perf_counter()
@@ -132,6 +224,10 @@ def main() -> None:
     compile_s = time.perf_counter() - t0
     patches, images, source = inputs(args.patches)
     n = len(patches)
+    if args.parts:
+        print(f"inputs: {source}; ms, median of {args.repeat}, CPU time of one thread\n")
+        parts(patches, images, args.repeat)
+        return
     rows = []  # (task, method, ms per item, single-thread CPU time?)
 
     def add(task: str, method: str, seconds: float, items: int, cpu: bool = True) -> None:
@@ -188,6 +284,35 @@ def main() -> None:
             len(images),
             cpu=False,
         )
+    warm_rows = []  # (task, method, ms per item): topoviz and cripser, memory kept
+    if have_cripser:
+        with single_thread(), warm_allocator() as warm:
+            if warm:
+                jobs = {patch: (patches, True)}
+                jobs.update(
+                    {
+                        f"512x512 image, {'framed' if fr else 'no frame'}": (images, fr)
+                        for fr in (False, True)
+                    }
+                )
+                for task, (items, fr) in jobs.items():
+                    if task == patch:
+                        fns = {
+                            "topoviz diagrams() batch, 1 thread": lambda: diagrams(
+                                patches, frame=True
+                            )
+                        }
+                    else:
+                        fns = {
+                            "topoviz diagram(), 1 thread": lambda it=items, fr=fr: [
+                                diagram(im, frame=fr) for im in it
+                            ]
+                        }
+                    fns["cripser (V-construction, 1 thread)"] = lambda it=items, fr=fr: [
+                        cripser_v(im, fr) for im in it
+                    ]
+                    for method, sec in alternating(fns, args.repeat).items():
+                        warm_rows.append((task, method, 1e3 * sec / len(items)))
     load1 = os.getloadavg()[0]
 
     import numba
@@ -215,6 +340,17 @@ def main() -> None:
         vs_g = f"{ref[task] / ms:>8.1f}x" if cpu else f"{'-':>9}"
         vs_c = f"{crip[task] / ms:>9.2f}x" if cpu and task in crip else f"{'-':>10}"
         print(f"| {task:<26} | {method:<42} | {ms:>10.3f} | {vs_g} | {vs_c} |")
+
+    if warm_rows:
+        print(
+            "\nthe same single-thread rows again, glibc keeping freed memory (mallopt): "
+            "each call reuses the pages of the call before\n"
+        )
+        print(f"| {'task':<26} | {'method':<42} | {'ms / item':>10} | {'vs cripser':>10} |")
+        print(f"|{'-' * 28}|{'-' * 44}|{'-' * 12}|{'-' * 12}|")
+        crip_w = {task: ms for task, method, ms in warm_rows if method.startswith("cripser")}
+        for task, method, ms in warm_rows:
+            print(f"| {task:<26} | {method:<42} | {ms:>10.3f} | {crip_w[task] / ms:>9.2f}x |")
 
     if not args.no_train_step:
         from bench_train_step import measure
