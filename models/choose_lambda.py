@@ -1,6 +1,7 @@
 """Choose λ on a validation split carved from the training folds; write models/validation.json.
 
     python models/choose_lambda.py NAME CKPT_LAM0 CKPT_LAM1 ... [--val-every 5]
+    python models/choose_lambda.py --pick NAME NAME ...   # steps and learning rate
 
 Each checkpoint is a fine-tune of the same base net on the training part of a fold
 less its validation images (``python -m topoviz train ... --val-every 5``), one per
@@ -22,6 +23,14 @@ image against the control, and the rule below picks λ:
 The result (every λ's scores, the paired tests, the choice and the rule) is
 stored under ``NAME`` in models/validation.json, which mkmanifest.py copies into
 the manifest.
+
+``--pick`` chooses the twins' steps and learning rate among sweeps already stored,
+one per (steps, lr) group, each with its own λ = 0 control (``recipes.sh
+*-val-f1-grid``), by the rule below; it marks each group's record ``"picked"``.
+
+- prefer the groups whose λ was chosen by the rule above (not by the fallback);
+- among those, take the group whose chosen λ cuts the count TopoLoss is for most;
+  ties go to the group named first (the cheaper recipe: name it first).
 """
 
 from __future__ import annotations
@@ -35,6 +44,9 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "models" / "validation.json"
 ACCURACY_SLACK = 0.002
 RULE = __doc__.split("picks λ:")[1].split("The result")[0].strip()
+PICK_RULE = __doc__.split('by the rule below; it marks each group\'s record ``"picked"``.')[
+    1
+].strip()
 
 
 def score(path: str, val_every: int, n_patches: int) -> dict:
@@ -104,7 +116,45 @@ def choose(scored: list[dict]) -> tuple[float, dict]:
     }
 
 
+def pick(records: dict, keys: list[str]) -> str:
+    """The key of the (steps, lr) group to train with, among the sweeps ``keys`` of
+    ``records`` (models/validation.json), by :data:`PICK_RULE`."""
+
+    def cut(key: str) -> float:
+        r = records[key]
+        return r["rows"][f"{r['chosen_lam']:g}"][f"{r['target']}_cut"] if r["chosen_lam"] else 0.0
+
+    ruled = [k for k in keys if records[k]["chosen_lam"] > 0 and not records[k].get("fallback")]
+    pool = ruled or [k for k in keys if records[k]["chosen_lam"] > 0] or keys[:1]
+    return max(pool, key=lambda k: (cut(k), -keys.index(k)))
+
+
+def main_pick(keys: list[str]) -> int:
+    data = json.loads(OUT.read_text(encoding="utf-8"))
+    missing = [k for k in keys if k not in data]
+    if missing:
+        raise SystemExit(f"no sweep stored under {missing}: run its recipe first")
+    chosen = pick(data, keys)
+    for k in keys:
+        r = data[k]
+        r["picked"] = k == chosen
+        r["pick_among"] = keys
+        r["pick_rule"] = PICK_RULE
+        lam = r["chosen_lam"]
+        cut = r["rows"][f"{lam:g}"][f"{r['target']}_cut"] if lam else 0.0
+        print(
+            f"{k}: {r['steps']} steps at lr {r['lr']:g}, λ = {lam:g}, {r['target']} cut {cut:+.1%}"
+            + (" (fallback)" if r.get("fallback") else "")
+            + ("  <- picked" if k == chosen else "")
+        )
+    OUT.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--pick"]:
+        return main_pick(argv[1:])
     p = argparse.ArgumentParser(prog="python models/choose_lambda.py", description=__doc__)
     p.add_argument(
         "name", help="key in models/validation.json, e.g. isbi12-f1 (isbi12-f1-betti: Betti rule)"

@@ -150,6 +150,36 @@ def measure(meta: dict, model, n_patches: int) -> dict:
     }
 
 
+def validation_key(pair: str, meta: dict) -> str | None:
+    """The sweep in models/validation.json that chose this twin's λ (and steps and
+    learning rate): fold 1's validation split of its data set, its matching rule, its
+    steps and learning rate, and the λ it was trained with. λ is chosen once per data
+    set, on fold 1, and serves all three folds. None for a twin without one."""
+    dataset = pair.rsplit("-", 1)[0]
+    rule = meta.get("rule", "paper") if meta["loss"] != "bce" else None
+    found = [
+        key
+        for key, r in VALIDATION.items()
+        if Path(r["data"]).name == dataset
+        and r["steps"] == meta["steps"]["topo"]
+        and r["lr"] == meta["lr"]
+        and (rule is None or r.get("matching", "paper") == rule)
+        and (rule is None or r["chosen_lam"] == meta["lam"])
+    ]
+    if rule is None:  # the control: the paper rule's sweep of its group
+        found = [k for k in found if VALIDATION[k].get("matching", "paper") == "paper"]
+    return found[0] if len(found) == 1 else None
+
+
+def recipe_stage(key: str) -> str:
+    """The stage of models/recipes.sh that wrote the sweep ``key`` of
+    models/validation.json (``isbi12-f1-steps1200`` -> ``isbi12-val-f1-grid``)."""
+    dataset, rest = key.split("-f1", 1)
+    if rest in ("", "-betti") or rest.startswith("-betti-"):
+        return f"{dataset}-val-f1{rest}"
+    return f"{dataset}-val-f1-grid"
+
+
 def twin_of(meta: dict) -> str:
     """``bce`` (the λ = 0 control), ``betti`` (TopoLoss with Betti matching) or
     ``topo`` (TopoLoss with the paper's rule, or the optimal one)."""
@@ -252,17 +282,18 @@ def entry(pair: str, file: str, n_patches: int, in_recipes: bool) -> tuple[dict,
     }
     if base is not None:
         out["steps"]["bce"] += base["steps"]["topo"]
-        dataset = pair.rsplit("-", 1)[0]  # λ is chosen once per data set, on fold 1
-        choice = VALIDATION.get(f"{dataset}-f1" + ("-betti" if twin == "betti" else ""))
-        if choice is not None:
+        key = validation_key(pair, meta)
+        if key is not None:
+            choice = VALIDATION[key]
             out["lambda_choice"] = {
                 k: choice[k]
                 for k in ("fold", "val_every", "validation_names", "lams", "rule", "chosen_lam")
             }
-            out["lambda_choice"]["command"] = f"bash models/recipes.sh {dataset}-val-f1" + (
-                "-betti" if twin == "betti" else ""
-            )
+            out["lambda_choice"]["command"] = f"bash models/recipes.sh {recipe_stage(key)}"
             out["lambda_choice"]["fallback"] = choice.get("fallback", False)
+            if "picked" in choice:  # steps and learning rate chosen among (steps, lr) groups
+                out["lambda_choice"]["steps_lr_among"] = choice["pick_among"]
+                out["lambda_choice"]["steps_lr_rule"] = choice["pick_rule"]
     if legacy:
         if pre["patch"] != meta["patch"]:
             raise SystemExit(f"{file}: a legacy entry needs one crop size")

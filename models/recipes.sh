@@ -7,6 +7,9 @@
 #   PAIR: isbi12-f1 isbi12-f2 isbi12-f3 crackforest-f1 crackforest-f2 crackforest-f3 vessels-f1
 #         isbi12-val-f1 crackforest-val-f1   (the λ sweeps on validation splits)
 #         isbi12-val-f1-betti crackforest-val-f1-betti   (the same, Betti matching)
+#         isbi12-val-f1-grid crackforest-val-f1-grid     (steps and learning rate, paper rule;
+#                                                         after *-val-f1)
+#         isbi12-val-f1-betti-steps1200   (Betti matching's λ at the steps ISBI12's grid chose)
 #
 # Runs from the project root; reads ../shared/data (never copied here); writes the
 # pretrained nets, the fine-tuned twins and their evaluations (JSON) under
@@ -15,11 +18,14 @@
 # ISBI12 and CrackForest pairs (2026-12 recipe): a BCE pretraining, a BCE base
 # fine-tune (600 steps), then two fine-tunes from that base on the same batches
 # (same seed, same steps): λ = 0 (the control) and λ = LAM (the TopoLoss twin),
-# L_topo on dimension 1 (the paper's footnote 8, the CLI's default). LAM was chosen
-# by the *-val-f1 recipe on a validation split carved from fold 1's training
-# images (every 5th), never on a held-out fold (models/choose_lambda.py,
-# models/validation.json). The synthetic vessels pair keeps its older two-stage
-# recipe (pretrain, then the twins; L_topo on dimensions 0 and 1).
+# L_topo on dimension 1 (the paper's footnote 8, the CLI's default). LAM, the
+# twins' steps (STEPS) and learning rate were chosen on a validation split carved
+# from fold 1's training images (every 5th), never on a held-out fold: λ by the
+# *-val-f1 recipes, steps and learning rate by the *-val-f1-grid recipes, which try
+# two more (steps, lr) groups with λ swept in each and keep the group whose chosen
+# λ cuts its count most (models/choose_lambda.py, models/validation.json). ISBI12
+# took 1200 steps, CrackForest kept 600. The synthetic vessels pair keeps its older
+# two-stage recipe (pretrain, then the twins; L_topo on dimensions 0 and 1).
 #
 # Each ISBI12 and CrackForest pair also has a third net, the Betti-matching twin
 # (models/P_betti.pt): the same base, batches, steps and lr, with --rule betti
@@ -31,10 +37,13 @@ R=${R:-/tmp/topoviz_runs}
 mkdir -p "$R"
 T="python -m topoviz train"
 E="python -m topoviz evaluate"
-LAM_ISBI12=0.1       # chosen by isbi12-val-f1 (models/validation.json)
-LAM_CRACKFOREST=0.03 # chosen by crackforest-val-f1 (the fallback of models/choose_lambda.py)
-LAM_BETTI_ISBI12=0.3          # chosen by isbi12-val-f1-betti (models/validation.json)
-LAM_BETTI_CRACKFOREST=0.03    # chosen by crackforest-val-f1-betti (the fallback, as for the paper rule)
+# chosen on fold 1's validation split (models/validation.json):
+STEPS_ISBI12=1200             # isbi12-val-f1-grid: 1200 steps at lr 1e-4
+LAM_ISBI12=0.3                # in that group (isbi12-f1-steps1200)
+LAM_BETTI_ISBI12=0.3          # isbi12-val-f1-betti-steps1200
+STEPS_CRACKFOREST=600         # crackforest-val-f1-grid: the first group, 600 steps at lr 1e-4
+LAM_CRACKFOREST=0.03          # crackforest-val-f1 (the fallback of models/choose_lambda.py)
+LAM_BETTI_CRACKFOREST=0.03    # crackforest-val-f1-betti (the fallback, as for the paper rule)
 
 pretrain() {  # name data fold steps patch lr
   [ -f "$R/$1-pre.pt" ] && return 0
@@ -50,16 +59,16 @@ base() {  # name data fold: 600 BCE steps from the pretrain (the pair's starting
      --topo-steps 600 --lam 0 --lr 1e-4 --seed 0 --log-every 200
 }
 
-twins() {  # name data fold lam lam_betti out_prefix: the control and two TopoLoss twins
-  local name=$1 data=$2 fold=$3 lam=$4 lam_betti=$5 out=$6
+twins() {  # name data fold lam lam_betti out_prefix steps: the control and two TopoLoss twins
+  local name=$1 data=$2 fold=$3 lam=$4 lam_betti=$5 out=$6 steps=$7
   for l in 0 "$lam"; do
     echo "== $name: fine-tune λ = $l" >&2
     $T --data "$data" --fold "$fold" --out "$R/$name-ft$l.pt" --init "$R/$name-base.pt" \
-       --topo-steps 600 --lam "$l" --lr 1e-4 --seed 0 --log-every 200
+       --topo-steps "$steps" --lam "$l" --lr 1e-4 --seed 0 --log-every 200
   done
   echo "== $name: fine-tune λ = $lam_betti, Betti matching" >&2
   $T --data "$data" --fold "$fold" --out "$R/$name-betti$lam_betti.pt" --init "$R/$name-base.pt" \
-     --topo-steps 600 --lam "$lam_betti" --rule betti --lr 1e-4 --seed 0 --log-every 200
+     --topo-steps "$steps" --lam "$lam_betti" --rule betti --lr 1e-4 --seed 0 --log-every 200
   cp "$R/$name-ft0.pt" "models/${out}_bce.pt"
   cp "$R/$name-ft$lam.pt" "models/${out}_topo.pt"
   cp "$R/$name-betti$lam_betti.pt" "models/${out}_betti.pt"
@@ -69,10 +78,10 @@ twins() {  # name data fold lam lam_betti out_prefix: the control and two TopoLo
   done
 }
 
-pair3() {  # name data fold lam lam_betti out_prefix
+pair3() {  # name data fold lam lam_betti out_prefix steps
   pretrain "$1" "$2" "$3" 2000 128 1e-3
   base "$1" "$2" "$3"
-  twins "$1" "$2" "$3" "$4" "$5" "$6"
+  twins "$1" "$2" "$3" "$4" "$5" "$6" "$7"
 }
 
 val() {  # name data: the λ sweep on fold 1's validation split, from fold 1's base
@@ -89,21 +98,48 @@ val() {  # name data: the λ sweep on fold 1's validation split, from fold 1's b
   python models/choose_lambda.py "$name-f1" "${ckpts[@]}"
 }
 
-val_betti() {  # name data: the same sweep with the Betti rule (its λ = 0 control is val's)
-  local name=$1 data=$2
+val_betti() {  # name data [steps]: the same sweep with the Betti rule, its λ = 0 control
+  # the paper rule's at those steps (600: val's; 1200: val_grid's)
+  local name=$1 data=$2 steps=${3:-600}
+  local ctrl="$R/$name-val0.pt" tag="" key="$name-f1-betti"
+  if [ "$steps" != 600 ]; then
+    ctrl="$R/$name-val-steps$steps-0.pt" tag="-steps$steps" key="$name-f1-betti-steps$steps"
+  fi
   pretrain "$name-f1" "$data" 1/3 2000 128 1e-3
   base "$name-f1" "$data" 1/3
-  [ -f "$R/$name-val0.pt" ] || $T --data "$data" --fold 1/3 --val-every 5 --out "$R/$name-val0.pt" \
-     --init "$R/$name-f1-base.pt" --topo-steps 600 --lam 0 --lr 1e-4 --seed 0 --log-every 200
-  local ckpts=("$R/$name-val0.pt")
+  [ -f "$ctrl" ] || $T --data "$data" --fold 1/3 --val-every 5 --out "$ctrl" \
+     --init "$R/$name-f1-base.pt" --topo-steps "$steps" --lam 0 --lr 1e-4 --seed 0 --log-every 200
+  local ckpts=("$ctrl")
   for l in 0.03 0.1 0.3; do
-    echo "== $name validation, Betti matching: λ = $l" >&2
-    $T --data "$data" --fold 1/3 --val-every 5 --out "$R/$name-valbetti$l.pt" \
-       --init "$R/$name-f1-base.pt" --topo-steps 600 --lam "$l" --rule betti --lr 1e-4 --seed 0 \
-       --log-every 200
-    ckpts+=("$R/$name-valbetti$l.pt")
+    echo "== $name validation, Betti matching, $steps steps: λ = $l" >&2
+    $T --data "$data" --fold 1/3 --val-every 5 --out "$R/$name-valbetti$tag$l.pt" \
+       --init "$R/$name-f1-base.pt" --topo-steps "$steps" --lam "$l" --rule betti --lr 1e-4 \
+       --seed 0 --log-every 200
+    ckpts+=("$R/$name-valbetti$tag$l.pt")
   done
-  python models/choose_lambda.py "$name-f1-betti" "${ckpts[@]}"
+  python models/choose_lambda.py "$key" "${ckpts[@]}"
+}
+
+val_grid() {  # name data: other steps and learning rates on the same validation split
+  # (paper rule): 1200 steps at lr 1e-4, and 600 steps at lr 3e-4, each with its own
+  # λ = 0 control and λ in {0.03, 0.1, 0.3}; each group is chosen like val's, under
+  # NAME-f1-steps1200 and NAME-f1-lr3e-4 in models/validation.json
+  local name=$1 data=$2 cfg steps lr tag l
+  pretrain "$name-f1" "$data" 1/3 2000 128 1e-3
+  base "$name-f1" "$data" 1/3
+  for cfg in "1200 1e-4 steps1200" "600 3e-4 lr3e-4"; do
+    read -r steps lr tag <<< "$cfg"
+    local ckpts=()
+    for l in 0 0.03 0.1 0.3; do
+      echo "== $name validation, $steps steps, lr $lr: λ = $l" >&2
+      [ -f "$R/$name-val-$tag-$l.pt" ] || $T --data "$data" --fold 1/3 --val-every 5 \
+         --out "$R/$name-val-$tag-$l.pt" --init "$R/$name-f1-base.pt" --topo-steps "$steps" \
+         --lam "$l" --lr "$lr" --seed 0 --log-every 200
+      ckpts+=("$R/$name-val-$tag-$l.pt")
+    done
+    python models/choose_lambda.py "$name-f1-$tag" "${ckpts[@]}"
+  done
+  python models/choose_lambda.py --pick "$name-f1" "$name-f1-steps1200" "$name-f1-lr3e-4"
 }
 
 legacy_pair() {  # name data fold pre_steps pre_patch pre_lr ft_steps ft_lr lam n_patches out
@@ -132,13 +168,18 @@ run() {
     crackforest-val-f1) val crackforest $CFD ;;
     isbi12-val-f1-betti) val_betti isbi12 $ISBI ;;
     crackforest-val-f1-betti) val_betti crackforest $CFD ;;
-    isbi12-f[123]) pair3 "$1" $ISBI "${1: -1}/3" $LAM_ISBI12 $LAM_BETTI_ISBI12 "isbi12_f${1: -1}_unet" ;;
-    crackforest-f[123]) pair3 "$1" $CFD "${1: -1}/3" $LAM_CRACKFOREST $LAM_BETTI_CRACKFOREST "crackforest_f${1: -1}_unet" ;;
+    isbi12-val-f1-grid) val_grid isbi12 $ISBI ;;
+    isbi12-val-f1-betti-steps1200) val_betti isbi12 $ISBI 1200 ;;
+    crackforest-val-f1-grid) val_grid crackforest $CFD ;;
+    isbi12-f[123]) pair3 "$1" $ISBI "${1: -1}/3" $LAM_ISBI12 $LAM_BETTI_ISBI12 \
+      "isbi12_f${1: -1}_unet" $STEPS_ISBI12 ;;
+    crackforest-f[123]) pair3 "$1" $CFD "${1: -1}/3" $LAM_CRACKFOREST $LAM_BETTI_CRACKFOREST \
+      "crackforest_f${1: -1}_unet" $STEPS_CRACKFOREST ;;
     vessels-f1) legacy_pair vessels-f1 "$VESSELS" 1/3 600 65 1e-3 300 1e-3 0.05 400 vessels_unet ;;
     *) echo "unknown pair $1" >&2; exit 2 ;;
   esac
 }
 
-for p in "${@:-isbi12-val-f1 crackforest-val-f1 isbi12-val-f1-betti crackforest-val-f1-betti isbi12-f1 isbi12-f2 isbi12-f3 crackforest-f1 crackforest-f2 crackforest-f3 vessels-f1}"; do
+for p in "${@:-isbi12-val-f1 crackforest-val-f1 isbi12-val-f1-grid crackforest-val-f1-grid isbi12-val-f1-betti isbi12-val-f1-betti-steps1200 crackforest-val-f1-betti isbi12-f1 isbi12-f2 isbi12-f3 crackforest-f1 crackforest-f2 crackforest-f3 vessels-f1}"; do
   for q in $p; do run "$q"; done
 done

@@ -135,8 +135,9 @@ def validation_table(key: str, record: dict) -> str:
     names = record["validation_names"]
     lines = [
         f"#### {key}: λ on the validation split ({len(names)} training images of fold "
-        f"{record['fold']}: {', '.join(names)})"
-        + (", Betti matching" if record.get("matching") == "betti" else ""),
+        f"{record['fold']}: {', '.join(names)}), {record['steps']} steps at lr {record['lr']:g}"
+        + (", Betti matching" if record.get("matching") == "betti" else "")
+        + (" (the steps and learning rate picked)" if record.get("picked") else ""),
         "",
         f"| λ | {target} | cut | {other} | accuracy | VOI | Betti error (65²) "
         f"| Wilcoxon p ({target}) | qualifies |",

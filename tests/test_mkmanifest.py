@@ -43,3 +43,81 @@ def test_a_changed_field_is_reported_by_name(mkmanifest):
         "checkpoints[a].note: only in the rebuilt manifest",
     ]
     assert mkmanifest.diff(old, old) == []
+
+
+@pytest.fixture(scope="module")
+def choose_lambda():
+    path = ROOT / "models" / "choose_lambda.py"
+    spec = importlib.util.spec_from_file_location("choose_lambda", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _sweep(steps, lam, cut, fallback=False):
+    rows = {"0": {"merges_cut": 0.0}, f"{lam:g}": {"merges_cut": cut}}
+    return {
+        "steps": steps,
+        "chosen_lam": lam,
+        "target": "merges",
+        "rows": rows,
+        "fallback": fallback,
+    }
+
+
+def test_pick_takes_the_group_whose_rule_chosen_lambda_cuts_most(choose_lambda):
+    records = {
+        "a": _sweep(600, 0.1, 0.25),
+        "b": _sweep(1200, 0.3, 0.345),
+        "c": _sweep(600, 0.3, 0.5, fallback=True),  # cuts more, but only by the fallback
+        "d": _sweep(600, 0.0, 0.0),  # no λ met even the accuracy and VOI conditions
+    }
+    assert choose_lambda.pick(records, ["a", "b", "c", "d"]) == "b"
+    assert choose_lambda.pick(records, ["a", "c", "d"]) == "a"
+    # a tie goes to the group named first (the cheaper one)
+    assert (
+        choose_lambda.pick({"a": _sweep(600, 0.1, 0.25), "b": _sweep(1200, 0.1, 0.25)}, ["a", "b"])
+        == "a"
+    )
+    # no group chose by the rule: the fallbacks compete; none at all: the first group
+    assert (
+        choose_lambda.pick(
+            {"c": _sweep(600, 0.3, 0.5, True), "e": _sweep(600, 0.1, 0.6, True)}, ["c", "e"]
+        )
+        == "e"
+    )
+    assert (
+        choose_lambda.pick({"d": _sweep(600, 0.0, 0.0), "f": _sweep(1200, 0.0, 0.0)}, ["d", "f"])
+        == "d"
+    )
+
+
+def test_each_twin_finds_the_validation_sweep_that_chose_it(mkmanifest):
+    """Every ISBI12 and CrackForest entry of the manifest names the sweep of its data
+    set, rule, steps and learning rate whose chosen λ it was trained with, and the
+    recipe stage that runs that sweep."""
+    manifest = json.loads((ROOT / "models" / "manifest.json").read_text(encoding="utf-8"))
+    for c in manifest["checkpoints"]:
+        if not c["pair"].startswith(("isbi12", "crackforest")):
+            continue
+        meta = {
+            "loss": c["loss"],
+            "rule": c["rule"],
+            "lam": c["lam"],
+            "steps": {"topo": c["steps"]["topo"]},
+            "lr": c["lr"]["topo"],
+        }
+        key = mkmanifest.validation_key(c["pair"], meta)
+        assert key is not None, c["name"]
+        record = mkmanifest.VALIDATION[key]
+        assert record["steps"] == c["steps"]["topo"] and record["lr"] == c["lr"]["topo"]
+        if c["loss"] != "bce":
+            assert record["chosen_lam"] == c["lam"]
+            assert record.get("matching", "paper") == c["rule"]
+        assert (
+            c["lambda_choice"]["command"]
+            == f"bash models/recipes.sh {mkmanifest.recipe_stage(key)}"
+        )
+    assert mkmanifest.recipe_stage("isbi12-f1-steps1200") == "isbi12-val-f1-grid"
+    assert mkmanifest.recipe_stage("isbi12-f1-betti-steps1200") == "isbi12-val-f1-betti-steps1200"
+    assert mkmanifest.recipe_stage("crackforest-f1-betti") == "crackforest-val-f1-betti"

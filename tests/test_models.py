@@ -207,8 +207,8 @@ def _option(cmd: list[str], name: str, default: str | None = None) -> str | None
 
 def test_recipes_train_each_twin_with_the_lambda_and_rule_of_its_manifest_entry(tmp_path):
     """The shipped recipe, run dry: every ISBI12 and CrackForest twin is trained with
-    the λ and matching rule its manifest entry records, from the pair's base, on
-    the pair's fold, and copied to the file the manifest names."""
+    the λ, matching rule, steps and learning rate its manifest entry records, from
+    the pair's base, on the pair's fold, and copied to the file the manifest names."""
     pairs = [f"{d}-f{k}" for d in ("isbi12", "crackforest") for k in (1, 2, 3)]
     commands = _dry_run_recipes(tmp_path, *pairs)
     trains = [c for c in commands if c[:3] == ["-m", "topoviz", "train"]]
@@ -228,7 +228,46 @@ def test_recipes_train_each_twin_with_the_lambda_and_rule_of_its_manifest_entry(
             and _option(c, "--rule", "paper") == entry["rule"]
         ]
         assert len(found) == 1, (entry["name"], lam, entry["rule"])
-        assert _option(found[0], "--topo-steps") == "600" and _option(found[0], "--lr") == "1e-4"
+        assert int(_option(found[0], "--topo-steps")) == entry["steps"]["topo"]
+        assert float(_option(found[0], "--lr")) == entry["lr"]["topo"]
         assert (tmp_path / "proj" / entry["file"]).exists(), entry["file"]
         checked += 1
     assert checked == 18
+
+
+def test_the_validation_grid_recipe_trains_each_group_with_its_own_control(tmp_path):
+    """``recipes.sh isbi12-val-f1-grid``: two groups (1200 steps at lr 1e-4, 600 at
+    3e-4), each λ in {0, 0.03, 0.1, 0.3} on fold 1 less its validation images, from
+    the fold's base, then one choose_lambda call per group with its control first, and
+    last the pick among the groups (the first, 600 steps at lr 1e-4, is isbi12-val-f1's)."""
+    commands = _dry_run_recipes(tmp_path, "isbi12-val-f1-grid")
+    grid = [c for c in commands if c[:3] == ["-m", "topoviz", "train"] and "--val-every" in c]
+    got = {(_option(c, "--topo-steps"), _option(c, "--lr"), _option(c, "--lam")) for c in grid}
+    want = {
+        (s, lr, lam)
+        for s, lr in (("1200", "1e-4"), ("600", "3e-4"))
+        for lam in ("0", "0.03", "0.1", "0.3")
+    }
+    assert got == want and len(grid) == 8
+    assert all(_option(c, "--init").endswith("isbi12-f1-base.pt") for c in grid)
+    chooses = [c for c in commands if c[0] == "models/choose_lambda.py"]
+    assert chooses[-1][1:] == ["--pick", "isbi12-f1", "isbi12-f1-steps1200", "isbi12-f1-lr3e-4"]
+    chooses = chooses[:-1]
+    assert [c[1] for c in chooses] == ["isbi12-f1-steps1200", "isbi12-f1-lr3e-4"]
+    for c, tag in zip(chooses, ("steps1200", "lr3e-4"), strict=True):
+        assert [Path(x).name for x in c[2:]] == [
+            f"isbi12-val-{tag}-{lam}.pt" for lam in ("0", "0.03", "0.1", "0.3")
+        ]
+
+
+def test_the_betti_sweep_at_1200_steps_shares_the_grid_control(tmp_path):
+    """``recipes.sh isbi12-val-f1-betti-steps1200``: Betti matching at λ in {0.03,
+    0.1, 0.3} for 1200 steps, chosen against the 1200-step λ = 0 control of the grid."""
+    commands = _dry_run_recipes(tmp_path, "isbi12-val-f1-betti-steps1200")
+    runs = [c for c in commands if c[:3] == ["-m", "topoviz", "train"] and "--val-every" in c]
+    betti = [c for c in runs if _option(c, "--rule") == "betti"]
+    assert sorted(_option(c, "--lam") for c in betti) == ["0.03", "0.1", "0.3"]
+    assert {_option(c, "--topo-steps") for c in runs} == {"1200"}
+    (choose,) = [c for c in commands if c[0] == "models/choose_lambda.py"]
+    assert choose[1] == "isbi12-f1-betti-steps1200"
+    assert Path(choose[2]).name == "isbi12-val-steps1200-0.pt" and len(choose) == 6
