@@ -116,17 +116,17 @@ def choose(scored: list[dict]) -> tuple[float, dict]:
     }
 
 
+def chosen_cut(record: dict) -> float:
+    """The cut of the target count at a sweep's chosen λ (0 for λ = 0)."""
+    return record["rows"][f"{record['chosen_lam']:g}"][f"{record['target']}_cut"]
+
+
 def pick(records: dict, keys: list[str]) -> str:
     """The key of the (steps, lr) group to train with, among the sweeps ``keys`` of
     ``records`` (models/validation.json), by :data:`PICK_RULE`."""
-
-    def cut(key: str) -> float:
-        r = records[key]
-        return r["rows"][f"{r['chosen_lam']:g}"][f"{r['target']}_cut"] if r["chosen_lam"] else 0.0
-
     ruled = [k for k in keys if records[k]["chosen_lam"] > 0 and not records[k].get("fallback")]
     pool = ruled or [k for k in keys if records[k]["chosen_lam"] > 0] or keys[:1]
-    return max(pool, key=lambda k: (cut(k), -keys.index(k)))
+    return max(pool, key=lambda k: (chosen_cut(records[k]), -keys.index(k)))
 
 
 def main_pick(keys: list[str]) -> int:
@@ -140,10 +140,9 @@ def main_pick(keys: list[str]) -> int:
         r["picked"] = k == chosen
         r["pick_among"] = keys
         r["pick_rule"] = PICK_RULE
-        lam = r["chosen_lam"]
-        cut = r["rows"][f"{lam:g}"][f"{r['target']}_cut"] if lam else 0.0
         print(
-            f"{k}: {r['steps']} steps at lr {r['lr']:g}, λ = {lam:g}, {r['target']} cut {cut:+.1%}"
+            f"{k}: {r['steps']} steps at lr {r['lr']:g}, λ = {r['chosen_lam']:g}, "
+            f"{r['target']} cut {chosen_cut(r):+.1%}"
             + (" (fallback)" if r.get("fallback") else "")
             + ("  <- picked" if k == chosen else "")
         )
