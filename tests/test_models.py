@@ -271,3 +271,40 @@ def test_the_betti_sweep_at_1200_steps_shares_the_grid_control(tmp_path):
     (choose,) = [c for c in commands if c[0] == "models/choose_lambda.py"]
     assert choose[1] == "isbi12-f1-betti-steps1200"
     assert Path(choose[2]).name == "isbi12-val-steps1200-0.pt" and len(choose) == 6
+
+
+def _landings_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("landings", ROOT / "models" / "landings.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_landings_counts_a_pinhole_dig_under_the_papers_rule_only():
+    """models/landings.py on hand cases: a weak wall between two true cells is raised
+    and the cells dug (its doctest); when the wall is gone and a dip sits in a true
+    membrane, the paper's rule pulls the dip towards the missing cell (its minimum
+    dug: down, wrong) while Betti matching sends it to the diagonal."""
+    import doctest
+
+    landings = _landings_module()
+    assert doctest.testmod(landings).failed == 0
+    g = np.ones((24, 24))
+    g[4:20, 4:11] = 0
+    g[4:20, 13:20] = 0
+    f = 0.9 * g + 0.2 * (1 - g)
+    f[10:13, 11:13] = 0.15  # the wall between the cells gone: one merged hole
+    f[1, 7] = 0.5  # a dip in the membrane above them
+    paper = landings.patch_landings(f, g, "paper")
+    betti = landings.patch_landings(f, g, "betti")
+    # the paper's rule pulls both holes of f (the merged one and the dip) to the two
+    # true cells and digs both minima, each on true membrane: the merged hole's lowest
+    # pixel is in the broken wall, the dip's in the membrane above
+    assert paper["pulled"]["down, wrong"] == 2 and sum(paper["diagonal"].values()) == 0
+    # Betti matching pulls only the merged hole (it overlaps a true cell; its minimum,
+    # in the wall, is still dug) and sends the dip to the diagonal: the dip's minimum
+    # raised (right), its rim lowered (wrong)
+    assert betti["pulled"]["down, wrong"] == 1
+    assert betti["diagonal"] == {"up, right": 1, "up, wrong": 0, "down, right": 0, "down, wrong": 1}
