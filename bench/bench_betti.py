@@ -5,9 +5,23 @@ blurred with noise, a stand-in for a network's likelihood; smooth random fields
 when ../shared/data is absent). Rows, all measured in the same run:
 
 * matching only: ``diagrams`` + ``match`` (paper) vs ``betti_matches``;
-* the loss: ``TopoLoss(rule=...)`` forward + backward on the batch.
+* the loss: ``TopoLoss(rule=...)`` forward + backward on the batch;
+* with ``--topolosses DIR``, also topolosses' ``BettiMatchingLoss`` (its C++ Betti
+  matching, Stucki et al.) forward + backward on the same batch. topolosses is not
+  a dependency (``pip install topolosses`` pulls a CUDA build of torch); install it
+  beside the project with ``pip install --no-deps --target DIR topolosses``. Its
+  package ``__init__`` imports every loss (cv2 among their needs), so only the Betti
+  matching module is loaded from DIR. Its conventions: superlevel filtration on the
+  probabilities, no frame, the Betti matching term alone (``use_base_loss=False``),
+  one process.
 
-    python bench/bench_betti.py [--patches 64] [--repeat 5]
+    python bench/bench_betti.py [--patches 64] [--repeat 5] [--topolosses DIR]
+    python bench/bench_betti.py --parts   # where betti_matches' time goes, dimension 1
+
+``--parts`` times the stages of Betti matching on dimension 1 alone (what
+``TopoLoss(rule="betti")`` computes by default), one patch at a time, single thread:
+the three orders (f, g, c = max(f, g)), the three persistence sweeps, the two
+induced-matching sweeps, and the Python that builds the diagrams and matchings.
 """
 
 from __future__ import annotations
@@ -17,6 +31,7 @@ import os
 import platform
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +71,78 @@ def inputs(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, str]:
     return np.stack(fs), np.stack(gs), source
 
 
+def topolosses_betti_loss(folder: Path):
+    """topolosses' ``BettiMatchingLoss`` from a ``pip install --no-deps --target
+    folder topolosses``, without running its package ``__init__``."""
+    import types
+    import warnings
+
+    root = Path(folder) / "topolosses"
+    if not (root / "losses" / "betti_matching").is_dir():
+        raise SystemExit(f"{folder}: no topolosses there (pip install --no-deps --target ...)")
+    for name, path in (("topolosses", root), ("topolosses.losses", root / "losses")):
+        stub = types.ModuleType(name)
+        stub.__path__ = [str(path)]
+        sys.modules[name] = stub
+    from topolosses.losses.betti_matching.src.betti_matching_loss import BettiMatchingLoss
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "alpha < 1 has no effect" without a base loss
+        return BettiMatchingLoss(use_base_loss=False, num_processes=1)
+
+
+def parts(f: np.ndarray, g: np.ndarray, repeat: int) -> None:
+    """Print the stages of ``betti_matches(f, g, dims=(1,))`` per patch, in ms."""
+    import numba
+
+    from topoviz.induced import _image_sweep1, _one_patch
+    from topoviz.matching import _betti_dims
+    from topoviz.persistence import _descending_order, _sweep1
+
+    numba.set_num_threads(1)
+    pad = ((0, 0), (1, 1), (1, 1))
+    F = np.ascontiguousarray(np.pad(f, pad, constant_values=1.0))
+    G = np.ascontiguousarray(np.pad(g, pad, constant_values=1.0))
+    b, h, w = F.shape
+    n = h * w
+    vals = [(F[j].ravel(), G[j].ravel(), np.maximum(F[j].ravel(), G[j].ravel())) for j in range(b)]
+    orders = [tuple(_descending_order(v) for v in vv) for vv in vals]
+    pairs = np.empty((b, 6, n, 2), np.int64)
+    counts = np.zeros((b, 6), np.int64)
+    through = np.full((b, 4, n), -1, np.int64)
+    for j in range(b):
+        _one_patch(*vals[j], h, w, False, True, pairs[j], counts[j], through[j])
+
+    def each(fn):
+        return lambda: [fn(j) for j in range(b)]
+
+    stages = {
+        "orders of f, g, c (radix sorts)": each(lambda j: [_descending_order(v) for v in vals[j]]),
+        "persistence sweeps of f, g, c": each(
+            lambda j: [_sweep1(vals[j][k], h, w, orders[j][k], pairs[j, 3 + k]) for k in range(3)]
+        ),
+        "induced matchings f -> c, g -> c": each(
+            lambda j: [
+                _image_sweep1(
+                    vals[j][k], vals[j][2], h, w, orders[j][k], orders[j][2], through[j, 2 + k]
+                )
+                for k in range(2)
+            ]
+        ),
+        "Python: diagrams and matchings": each(
+            lambda j: _betti_dims(
+                pairs[j], counts[j], through[j], vals[j], w, True, f.shape[1:], (1,)
+            )
+        ),
+        "all: betti_matches(f, g, dims=(1,))": lambda: betti_matches(f, g, dims=(1,)),
+    }
+    print("| stage (dimension 1, per patch, 1 thread) | ms |")
+    print("|---|---|")
+    for name, fn in stages.items():
+        fn()
+        print(f"| {name} | {best_of(fn, repeat) / b * 1e3:.3f} |")
+
+
 def best_of(fn, repeat: int) -> float:
     best = np.inf
     for _ in range(repeat):
@@ -69,10 +156,18 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--patches", type=int, default=64)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument(
+        "--topolosses", type=Path, help="folder of `pip install --no-deps --target` topolosses"
+    )
+    ap.add_argument("--parts", action="store_true", help="only where Betti matching's time goes")
     args = ap.parse_args()
     torch.set_num_threads(1)
     f, g, source = inputs(args.patches)
     n = len(f)
+    if args.parts:
+        print(f"# {n} framed 65x65 patches, best of {args.repeat}; {source}\n")
+        parts(f, g, args.repeat)
+        return
 
     def paper_match():
         for a, b in zip(diagrams(f), diagrams(g), strict=True):
@@ -97,17 +192,28 @@ def main() -> None:
         ("TopoLoss fwd+bwd", "rule='paper'", loss("paper")),
         ("TopoLoss fwd+bwd", "rule='betti'", loss("betti")),
     ]
+    if args.topolosses is not None:
+        theirs = topolosses_betti_loss(args.topolosses)
+        prob = torch.tensor(f[:, None], dtype=torch.float32, requires_grad=True)
+        target = torch.tensor(g[:, None], dtype=torch.float32)
+
+        def topolosses_run():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # "single-channel prediction", every call
+                theirs(prob, target).backward()
+
+        rows.append(("TopoLoss fwd+bwd", "topolosses BettiMatchingLoss", topolosses_run))
     for _, _, fn in rows:  # compile / load the numba caches
         fn()
     times = {name: best_of(fn, args.repeat) / n * 1e3 for _, name, fn in rows}
     print(f"# {n} framed 65x65 patches, best of {args.repeat}; {source}")
     print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, numba threads")
     print()
-    print("| task             | method                    | ms / patch | vs paper |")
-    print("|------------------|---------------------------|------------|----------|")
+    print("| task             | method                       | ms / patch | vs paper |")
+    print("|------------------|------------------------------|------------|----------|")
     for i, (task, name, _) in enumerate(rows):
-        base = times[rows[i - i % 2][1]]
-        print(f"| {task:16} | {name:25} | {times[name]:10.3f} | {times[name] / base:7.2f}x |")
+        base = times[rows[i - i % 2][1]] if i < 4 else times["rule='paper'"]
+        print(f"| {task:16} | {name:28} | {times[name]:10.3f} | {times[name] / base:7.2f}x |")
 
 
 if __name__ == "__main__":
