@@ -19,9 +19,9 @@ when ../shared/data is absent). Rows, all measured in the same run:
     python bench/bench_betti.py --parts   # where betti_matches' time goes, dimension 1
 
 ``--parts`` times the stages of Betti matching on dimension 1 alone (what
-``TopoLoss(rule="betti")`` computes by default), one patch at a time, single thread:
-the three orders (f, g, c = max(f, g)), the three persistence sweeps, the two
-induced-matching sweeps, and the Python that builds the diagrams and matchings.
+``TopoLoss(rule="betti")`` computes by default), single thread: the sort keys of f,
+g and c = max(f, g), the compiled ranks, persistence sweeps and induced-matching
+sweeps, and the Python that builds the diagrams and matchings.
 """
 
 from __future__ import annotations
@@ -95,45 +95,31 @@ def parts(f: np.ndarray, g: np.ndarray, repeat: int) -> None:
     """Print the stages of ``betti_matches(f, g, dims=(1,))`` per patch, in ms."""
     import numba
 
-    from topoviz.induced import _image_sweep1, _one_patch
-    from topoviz.matching import _betti_dims
-    from topoviz.persistence import _descending_order, _sweep1
+    from topoviz.induced import _batch_fast_serial
+    from topoviz.matching import _batch_dots, _betti_dims
+    from topoviz.persistence import _sorted_keys
 
     numba.set_num_threads(1)
     pad = ((0, 0), (1, 1), (1, 1))
     F = np.ascontiguousarray(np.pad(f, pad, constant_values=1.0))
     G = np.ascontiguousarray(np.pad(g, pad, constant_values=1.0))
-    b, h, w = F.shape
-    n = h * w
-    vals = [(F[j].ravel(), G[j].ravel(), np.maximum(F[j].ravel(), G[j].ravel())) for j in range(b)]
-    orders = [tuple(_descending_order(v) for v in vv) for vv in vals]
-    pairs = np.empty((b, 6, n, 2), np.int64)
-    counts = np.zeros((b, 6), np.int64)
-    through = np.full((b, 4, n), -1, np.int64)
-    for j in range(b):
-        _one_patch(*vals[j], h, w, False, True, pairs[j], counts[j], through[j])
+    S = np.stack([F, G, np.maximum(F, G)])
+    b = F.shape[0]
+    K = np.stack([_sorted_keys(S[k], False) for k in range(3)])
+    pairs, counts, through, gp, gv = _batch_fast_serial(S, K, False, True, 1)
 
-    def each(fn):
-        return lambda: [fn(j) for j in range(b)]
+    def python():
+        dots = _batch_dots(f.shape[1:], True, (1,), counts, gp, gv)
+        for j in range(b):
+            vals = (S[0, j].ravel(), S[1, j].ravel(), S[2, j].ravel())
+            _betti_dims(pairs[j], counts[j], through[j], vals, dots[j], True, f.shape[1:], (1,))
 
     stages = {
-        "orders of f, g, c (radix sorts)": each(lambda j: [_descending_order(v) for v in vals[j]]),
-        "persistence sweeps of f, g, c": each(
-            lambda j: [_sweep1(vals[j][k], h, w, orders[j][k], pairs[j, 3 + k]) for k in range(3)]
+        "keys and sort of f, g, c (numpy)": lambda: [_sorted_keys(S[k], False) for k in range(3)],
+        "compiled: ranks, three sweeps, two induced matchings": lambda: _batch_fast_serial(
+            S, K, False, True, 1
         ),
-        "induced matchings f -> c, g -> c": each(
-            lambda j: [
-                _image_sweep1(
-                    vals[j][k], vals[j][2], h, w, orders[j][k], orders[j][2], through[j, 2 + k]
-                )
-                for k in range(2)
-            ]
-        ),
-        "Python: diagrams and matchings": each(
-            lambda j: _betti_dims(
-                pairs[j], counts[j], through[j], vals[j], w, True, f.shape[1:], (1,)
-            )
-        ),
+        "Python: diagrams and matchings": python,
         "all: betti_matches(f, g, dims=(1,))": lambda: betti_matches(f, g, dims=(1,)),
     }
     print("| stage (dimension 1, per patch, 1 thread) | ms |")

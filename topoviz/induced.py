@@ -31,13 +31,27 @@ vertices, foreground 4-connected, complement 8-connected):
 Ties are broken as in :mod:`topoviz.persistence` (value, then flat index), which is
 a generic perturbation of the filtrations: within one pixel, ``c``'s event comes
 before ``f``'s (the superlevel set of ``f`` stays inside that of ``c``).
+
+The three diagrams (of f, g and c) and their orders come from that module's fast
+path, the one the paper's rule uses: a vectorised sort of the whole batch's keys,
+then the padded-grid sweeps (:func:`_one_patch_fast`). Only the two
+induced-matching sweeps are this module's own.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from topoviz.persistence import _HAVE_NUMBA, _descending_order, _find, _sweep0, _sweep1
+from topoviz.persistence import (
+    _HAVE_NUMBA,
+    _RUNS8,
+    _find,
+    _ranks,
+    _sweep0_grid,
+    _sweep1_grid,
+    _u,
+    _workspace,
+)
 
 if _HAVE_NUMBA:
     import numba
@@ -155,11 +169,14 @@ def _image_sweep0(vf, vc, h, w, order_f, order_c, through):
     through[order_f[0]] = order_c[0]
 
 
-def _image_sweep1(vf, vc, h, w, order_f, order_c, through):
+def _image_sweep1(vf, vc, h, w, order_f, order_c, through, inside):
     """Induced matching of ``H1(f >= a) -> H1(c >= a)`` by duality.
 
     Writes ``through[m]``: for the hole of ``f`` that dies at pixel ``m`` (its
     minimum), the death pixel of the hole of ``c`` it is matched to, or -1.
+    ``inside[p]``: pixel ``p`` is off the image's border (its 8 neighbours exist);
+    those pixels take the ring of neighbours and, of each run of ring neighbours
+    already in, only the first (consecutive ones are 4-adjacent, so one component).
 
     Notes
     -----
@@ -179,112 +196,185 @@ def _image_sweep1(vf, vc, h, w, order_f, order_c, through):
     ybest[outside] = -1
     x_dead = np.empty(9, np.int32)
     im_dead = np.empty(9, np.int32)
+    # the 8 neighbours of an inside pixel in ring order: two consecutive ones are
+    # 4-adjacent, so of a run of them in X only the first can bring a new component
+    ring = np.array([-w, -w + 1, 1, w + 1, w, w - 1, -1, -w - 1], np.int64)
+    starts, count = _RUNS8
     through[:] = -1
     i = 0  # Y entries: order_c read backwards
     j = 0  # X entries: order_f read backwards
+    # _u: unsigned indices, without numba's test for a negative one (see persistence)
     while i < n:
         take_x = False
         if j < n:
-            px = order_f[n - 1 - j]
-            py = order_c[n - 1 - i]
-            if vf[px] < vc[py] or (vf[px] == vc[py] and px >= py):
+            px = order_f[_u(n - 1 - j)]
+            py = order_c[_u(n - 1 - i)]
+            if vf[_u(px)] < vc[_u(py)] or (vf[_u(px)] == vc[_u(py)] and px >= py):
                 take_x = True
         if take_x:
-            p = order_f[n - 1 - j]
-            parent[p] = p
-            xbirth[p] = j
-            ybest[p] = n
+            p = order_f[_u(n - 1 - j)]
+            parent[_u(p)] = p
+            xbirth[_u(p)] = j
+            ybest[_u(p)] = n
             rp = p
-            r = p // w
-            col = p - r * w
             nx = 0
             ni = 0
-            for t in range(9):
-                if t == 8:
-                    if 0 < r < h - 1 and 0 < col < w - 1:
-                        continue
+            inner = inside[_u(p)]
+            m = 0  # inside: which ring neighbours are in X, and of each run only the first
+            if inner:
+                for t in range(8):
+                    m |= np.int32(parent[_u(p + ring[t])] >= 0) << t
+            r = 0
+            col = 0
+            if not inner:
+                r = p // w
+                col = p - r * w
+            for u in range(count[_u(m)] if inner else 9):
+                if inner:
+                    q = p + ring[_u(starts[_u(m), _u(u)])]
+                elif u == 8:
                     q = outside
                 else:
-                    s = t if t < 4 else t + 1  # skip the centre of the 3 x 3 block
+                    s = u if u < 4 else u + 1  # skip the centre of the 3 x 3 block
                     rr = r + s // 3 - 1
                     cc = col + s % 3 - 1
                     if rr < 0 or rr >= h or cc < 0 or cc >= w:
                         continue
                     q = rr * w + cc
-                if parent[q] < 0:
+                if parent[_u(q)] < 0:
                     continue
                 rq = _find(parent, q)
                 if rq == rp:
                     continue
-                if xbirth[rp] < xbirth[rq]:
+                if xbirth[_u(rp)] < xbirth[_u(rq)]:
                     elder = rp
                     younger = rq
                 else:
                     elder = rq
                     younger = rp
-                if xbirth[younger] != j:
-                    x_dead[nx] = xbirth[younger]
+                if xbirth[_u(younger)] != j:
+                    x_dead[nx] = xbirth[_u(younger)]
                     nx += 1
-                a = ybest[rp]
-                b = ybest[rq]
+                a = ybest[_u(rp)]
+                b = ybest[_u(rq)]
                 if a < n and b < n:
                     im_dead[ni] = a if a > b else b
                     ni += 1
-                parent[younger] = elder
-                ybest[elder] = a if a < b else b
+                parent[_u(younger)] = elder
+                ybest[_u(elder)] = a if a < b else b
                 rp = elder
             _sort_small(x_dead, nx)
             _sort_small(im_dead, ni)
             for k in range(ni):
-                through[order_f[n - 1 - x_dead[k]]] = order_c[n - 1 - im_dead[k]]
+                through[_u(order_f[_u(n - 1 - x_dead[k])])] = order_c[_u(n - 1 - im_dead[k])]
             j += 1
         else:
-            p = order_c[n - 1 - i]
+            p = order_c[_u(n - 1 - i)]
             root = _find(parent, p)
-            if ybest[root] == n:
-                ybest[root] = i
+            if ybest[_u(root)] == n:
+                ybest[_u(root)] = i
             i += 1
 
 
-def _one_patch(vf, vg, vc, h, w, want0, want1, pairs, counts, through):
-    """Everything Betti matching needs for one (framed) patch, in one call.
+def _one_patch_fast(S, K, j, want0, want1, work, gp, gv, pairs, counts, through):
+    """Everything Betti matching needs for patch ``j``, in one call.
 
-    ``pairs[k]`` (k = 0..5: f, g, c in dimension 0, then in dimension 1) receive the
-    persistence pairs as flat (birth, death) pixels, ``counts[k]`` their number;
-    ``through[k]`` (k = 0..3: f->c and g->c in dimension 0, then in dimension 1) the
-    induced matchings.
+    ``S[0..2, j]`` are f, g and c = max(f, g) of the patch (already framed) and
+    ``K[k, j]`` their sorted keys (:func:`topoviz.persistence._sorted_keys`): each
+    gets its order and ranks (:func:`topoviz.persistence._ranks`, exact: it checks
+    float32 collisions) and the padded-grid persistence sweeps of that module.
+
+    Writes ``pairs[k]`` (k = 0..5: f, g, c in dimension 0, then in dimension 1): the
+    persistence pairs as flat (birth, death) pixels, dimension 0 ending with the
+    essential class (death -1); ``counts[k]`` their number; ``through[k]`` (k =
+    0..3: f -> c and g -> c in dimension 0, then in dimension 1) the induced
+    matchings; and ``gp[k, d]``, ``gv[k, d]`` the sweeps' own output for image ``k``
+    in dimension ``d`` (grid positions and values, what
+    :func:`topoviz.persistence._dots_arrays` reads). ``work``:
+    :func:`_fast_workspace`.
     """
-    of = _descending_order(vf)
-    og = _descending_order(vg)
-    oc = _descending_order(vc)
+    h, w = S.shape[2], S.shape[3]
+    n = h * w
+    W = w + 2
+    padidx, rank, parent, edge, vals, order, flat_of, inside = work
+    orders = np.empty((3, n), np.int64)
+    for k in range(3):
+        _ranks(S[k, j], False, K[k, j], vals, order, rank, padidx)
+        for i in range(n):
+            orders[k, i] = flat_of[_u(order[i])]
+        if want0:  # ends with the essential class
+            m = _sweep0_grid(vals, W, order, rank, parent, gp[k, 0], gv[k, 0])
+            for t in range(m):
+                pairs[k, t, 0] = flat_of[_u(gp[k, 0, t, 0])]
+                d = gp[k, 0, t, 1]
+                pairs[k, t, 1] = -1 if d < 0 else flat_of[_u(d)]
+            counts[k] = m
+        if want1:
+            m = _sweep1_grid(vals, W, order, rank, parent, edge, gp[k, 1], gv[k, 1])
+            for t in range(m):
+                pairs[3 + k, t, 0] = flat_of[_u(gp[k, 1, t, 0])]
+                pairs[3 + k, t, 1] = flat_of[_u(gp[k, 1, t, 1])]
+            counts[3 + k] = m
+    vf = S[0, j].ravel()
+    vg = S[1, j].ravel()
+    vc = S[2, j].ravel()
     if want0:
-        for k, v, o in ((0, vf, of), (1, vg, og), (2, vc, oc)):
-            m = _sweep0(v, h, w, o, pairs[k])
-            pairs[k, m, 0] = o[0]  # the essential class
-            pairs[k, m, 1] = -1
-            counts[k] = m + 1
-        _image_sweep0(vf, vc, h, w, of, oc, through[0])
-        _image_sweep0(vg, vc, h, w, og, oc, through[1])
-    if want1:
-        for k, v, o in ((3, vf, of), (4, vg, og), (5, vc, oc)):
-            counts[k] = _sweep1(v, h, w, o, pairs[k])
-        _image_sweep1(vf, vc, h, w, of, oc, through[2])
-        _image_sweep1(vg, vc, h, w, og, oc, through[3])
+        _image_sweep0(vf, vc, h, w, orders[0], orders[2], through[0])
+        _image_sweep0(vg, vc, h, w, orders[1], orders[2], through[1])
+    if want1:  # the rows of a dimension not wanted stay unwritten: nothing reads them
+        _image_sweep1(vf, vc, h, w, orders[0], orders[2], through[2], inside)
+        _image_sweep1(vg, vc, h, w, orders[1], orders[2], through[3], inside)
 
 
-def _batch(F, G, want0, want1):
-    """:func:`_one_patch` over a stack of equally sized framed patches, in parallel."""
-    b, h, w = F.shape
+def _fast_workspace(h, w):
+    """:func:`topoviz.persistence._workspace` for an ``h x w`` image, plus the flat
+    index of each grid position and which pixels are off the image's border (the
+    lookups that replace a division per pixel)."""
+    padidx, rank, parent, edge, vals, order = _workspace(h, w)
+    flat_of = np.full(rank.shape[0], -1, np.int64)
+    inside = np.zeros(h * w, np.bool_)
+    for r in range(h):
+        for c in range(w):
+            flat_of[(r + 1) * (w + 2) + c + 1] = r * w + c
+            inside[r * w + c] = 0 < r < h - 1 and 0 < c < w - 1
+    return padidx, rank, parent, edge, vals, order, flat_of, inside
+
+
+def _batch_fast(S, K, want0, want1, threads):
+    """:func:`_one_patch_fast` over the batch, in parallel: one scratch a chunk.
+
+    Returns ``pairs``, ``counts``, ``through``, ``gp`` and ``gv`` of every patch, the
+    first index the patch (as :func:`_one_patch_fast` writes them)."""
+    b, h, w = S.shape[1], S.shape[2], S.shape[3]
     n = h * w
     pairs = np.empty((b, 6, n, 2), np.int64)
     counts = np.zeros((b, 6), np.int64)
-    through = np.full((b, 4, n), -1, np.int64)
-    for j in prange(b):
-        vf = F[j].ravel()
-        vg = G[j].ravel()
-        vc = np.maximum(vf, vg)
-        _one_patch(vf, vg, vc, h, w, want0, want1, pairs[j], counts[j], through[j])
-    return pairs, counts, through
+    through = np.empty((b, 4, n), np.int64)  # the image sweeps fill their rows
+    gp = np.empty((b, 3, 2, n, 2), np.int32)
+    gv = np.empty((b, 3, 2, n, 2), np.float64)
+    chunks = min(b, threads)
+    for ch in prange(chunks):  # the body is one call: so numba runs the chunks in parallel
+        _patches_into(
+            S,
+            K,
+            ch * b // chunks,
+            (ch + 1) * b // chunks,
+            want0,
+            want1,
+            gp,
+            gv,
+            pairs,
+            counts,
+            through,
+        )
+    return pairs, counts, through, gp, gv
+
+
+def _patches_into(S, K, lo, hi, want0, want1, gp, gv, pairs, counts, through):
+    """:func:`_one_patch_fast` for patches ``lo`` to ``hi - 1``, one scratch for all."""
+    work = _fast_workspace(S.shape[2], S.shape[3])
+    for j in range(lo, hi):
+        _one_patch_fast(S, K, j, want0, want1, work, gp[j], gv[j], pairs[j], counts[j], through[j])
 
 
 if _HAVE_NUMBA:
@@ -292,8 +382,10 @@ if _HAVE_NUMBA:
     _sort_small = _jit(_sort_small)
     _image_sweep0 = _jit(_image_sweep0)
     _image_sweep1 = _jit(_image_sweep1)
-    _one_patch = _jit(_one_patch)
-    _batch_serial = _jit(_batch)  # one patch: no thread start-up
-    _batch = numba.njit(cache=True, nogil=True, parallel=True)(_batch)
+    _fast_workspace = _jit(_fast_workspace)
+    _one_patch_fast = _jit(_one_patch_fast)
+    _patches_into = _jit(_patches_into)
+    _batch_fast_serial = _jit(_batch_fast)
+    _batch_fast = numba.njit(cache=True, nogil=True, parallel=True)(_batch_fast)
 else:  # pragma: no cover
-    _batch_serial = _batch
+    _batch_fast_serial = _batch_fast

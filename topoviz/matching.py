@@ -284,26 +284,46 @@ def match(dgm_f: Diagram, dgm_g: Diagram, rule: str = "paper") -> Matching:
 # ------------------------------------------------------------------ Betti matching
 
 
+def _batch_dots(
+    shape: tuple[int, int], frame: bool, dims: tuple[int, ...], counts, gp, gv
+) -> list[list[dict]]:
+    """The dots of f, g and c (``[patch][image]{dim: Dots}``) of a batch, from the
+    sweeps' grid output (:func:`topoviz.induced._batch_fast`): one compiled call per
+    image and dimension for the whole batch, each patch's Dots views into it."""
+    from topoviz.persistence import Dots, _dots_arrays
+
+    b = len(counts)
+    out: list[list[dict]] = [[{}, {}, {}] for _ in range(b)]
+    for s in range(3):
+        for k in dims:
+            points, birth, death, essential, vals, offsets = _dots_arrays(
+                shape, frame, counts[:, 3 * k + s], gp[:, s, k], gv[:, s, k]
+            )
+            cuts = offsets.tolist()
+            for j in range(b):
+                lo, hi = cuts[j], cuts[j + 1]
+                out[j][s][k] = Dots(
+                    k, points[lo:hi], birth[lo:hi], death[lo:hi], essential[lo:hi], vals[lo:hi]
+                )
+    return out
+
+
 def _betti_dims(
     pairs: np.ndarray,
     counts: np.ndarray,
     through: np.ndarray,
     values: tuple[np.ndarray, np.ndarray, np.ndarray],
-    w: int,
+    dots: list[dict],
     frame: bool,
     shape: tuple[int, int],
     dims: tuple[int, ...],
 ) -> tuple[Diagram, Diagram, Diagram, dict[int, DimMatching]]:
-    """Diagrams of f, g, c and the Betti matching from one patch's sweep output."""
-    from topoviz.persistence import Dots, _dots_from_pairs
-
-    dots: list[dict[int, Dots]] = [{}, {}, {}]
+    """Diagrams of f, g, c and the Betti matching from one patch's sweep output and
+    its dots (:func:`_batch_dots`)."""
     out = {}
     n = len(values[0])
     for k in dims:
         prs = [pairs[3 * k + s, : counts[3 * k + s]] for s in range(3)]
-        for s in range(3):
-            dots[s][k] = _dots_from_pairs(k, prs[s], values[s], w, frame, shape)
         # a bar is named by a pixel that no other bar of its diagram shares: its
         # birth in dimension 0 (a component's maximum), its death in dimension 1
         # (a hole's minimum); ``through`` is indexed by that pixel
@@ -338,6 +358,12 @@ def _betti_dims(
     return diagrams[0], diagrams[1], diagrams[2], out
 
 
+def _numba_threads() -> int:
+    import numba
+
+    return numba.get_num_threads()
+
+
 def betti_matches(
     f: np.ndarray,
     g: np.ndarray,
@@ -358,8 +384,14 @@ def betti_matches(
     list of Matching
         One per patch, equal to ``[betti_match(a, b, frame, dims) for a, b in zip(f, g)]``.
     """
-    from topoviz.induced import _batch, _batch_serial
-    from topoviz.persistence import _check_dims, _check_likelihood, _parallel_guard
+    from topoviz.induced import _batch_fast, _batch_fast_serial
+    from topoviz.persistence import (
+        _HAVE_NUMBA,
+        _check_dims,
+        _check_likelihood,
+        _parallel_guard,
+        _sorted_keys,
+    )
 
     fa, ga = np.asarray(f), np.asarray(g)
     if fa.ndim != 3 or fa.shape != ga.shape:
@@ -372,21 +404,30 @@ def betti_matches(
     fa = _check_likelihood(fa.reshape(b * hh, ww), "f").reshape(b, hh, ww)
     ga = _check_likelihood(ga.reshape(b * hh, ww), "g").reshape(b, hh, ww)
     dims = _check_dims(dims)
-    pad = ((0, 0), (1, 1), (1, 1))
-    F = np.ascontiguousarray(np.pad(fa, pad, constant_values=1.0) if frame else fa)
-    G = np.ascontiguousarray(np.pad(ga, pad, constant_values=1.0) if frame else ga)
+    # f, g and the comparison image c = max(f, g), framed, one stack; each sorted by
+    # the persistence module's fast path (the padded-grid sweeps then run on them)
+    fr = 1 if frame else 0
+    S = np.ones((3, b, hh + 2 * fr, ww + 2 * fr))  # the frame: value 1
+    S[0, :, fr : fr + hh, fr : fr + ww] = fa
+    S[1, :, fr : fr + hh, fr : fr + ww] = ga
+    np.maximum(S[0], S[1], out=S[2])
+    K = np.empty((3, b, S.shape[2] * S.shape[3]), np.int64)
     if b == 1:
-        pairs, counts, through = _batch_serial(F, G, 0 in dims, 1 in dims)
+        for k in range(3):
+            _sorted_keys(S[k], False, K[k])
+        pairs, counts, through, gp, gv = _batch_fast_serial(S, K, 0 in dims, 1 in dims, 1)
     else:
         with _parallel_guard():
-            pairs, counts, through = _batch(F, G, 0 in dims, 1 in dims)
-    w = F.shape[2]
+            for k in range(3):
+                _sorted_keys(S[k], False, K[k])
+            threads = _numba_threads() if _HAVE_NUMBA else 1
+            pairs, counts, through, gp, gv = _batch_fast(S, K, 0 in dims, 1 in dims, threads)
+    dots = _batch_dots((hh, ww), frame, dims, counts, gp, gv)
     out = []
     for j in range(b):
-        vf, vg = F[j].ravel(), G[j].ravel()
-        values = (vf, vg, np.maximum(vf, vg))
+        values = (S[0, j].ravel(), S[1, j].ravel(), S[2, j].ravel())
         dgm_f, dgm_g, dgm_c, per_dim = _betti_dims(
-            pairs[j], counts[j], through[j], values, w, frame, (hh, ww), dims
+            pairs[j], counts[j], through[j], values, dots[j], frame, (hh, ww), dims
         )
         out.append(Matching(per_dim, "betti", dgm_f, dgm_g, dgm_c))
     return out
