@@ -1318,7 +1318,7 @@ _warmed = False
 
 
 def warmup(background: bool = False) -> threading.Thread | None:
-    """Compile (or load from the on-disk cache) the numba sweeps.
+    """Compile (or load from the on-disk cache) the numba sweeps, Betti matching's too.
 
     The first call of :func:`diagram` otherwise pays the compilation (seconds on a
     fresh install, well under a second once cached). With ``background=True`` the
@@ -1334,6 +1334,11 @@ def warmup(background: bool = False) -> threading.Thread | None:
             for f in (tiny, tiny.astype(np.float32)):  # a network's output is float32
                 diagram(f)
                 diagrams(f[None])
+            from topoviz.matching import betti_matches  # its own sweeps, one signature
+
+            g = (tiny > 0.5).astype(np.float64)
+            for b in (1, 2):  # one patch runs serial, a batch in parallel
+                betti_matches(np.stack([tiny] * b), np.stack([g] * b))
             _warmed = True
 
     if background:
