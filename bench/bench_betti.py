@@ -96,8 +96,8 @@ def parts(f: np.ndarray, g: np.ndarray, repeat: int) -> None:
     import numba
 
     from topoviz.induced import _batch_fast_serial
-    from topoviz.matching import _batch_dots, _betti_dims
-    from topoviz.persistence import _sorted_keys
+    from topoviz.matching import _betti_dims
+    from topoviz.persistence import _diagrams_from_sweeps, _sorted_keys
 
     numba.set_num_threads(1)
     pad = ((0, 0), (1, 1), (1, 1))
@@ -109,10 +109,13 @@ def parts(f: np.ndarray, g: np.ndarray, repeat: int) -> None:
     pairs, counts, through, gp, gv = _batch_fast_serial(S, K, False, True, 1)
 
     def python():
-        dots = _batch_dots(f.shape[1:], True, (1,), counts, gp, gv)
+        dgms = [
+            _diagrams_from_sweeps(f.shape[1:], True, (1,), counts[:, [s, 3 + s]], gp[s], gv[s])
+            for s in range(3)
+        ]
         for j in range(b):
             vals = (S[0, j].ravel(), S[1, j].ravel(), S[2, j].ravel())
-            _betti_dims(pairs[j], counts[j], through[j], vals, dots[j], True, f.shape[1:], (1,))
+            _betti_dims(pairs[j], counts[j], through[j], vals, tuple(d[j] for d in dgms), (1,))
 
     stages = {
         "keys and sort of f, g, c (numpy)": lambda: [_sorted_keys(S[k], False) for k in range(3)],

@@ -153,12 +153,8 @@ def cripser_v(f: np.ndarray, frame: bool) -> None:
 
 
 def _cpu_ms(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.thread_time()
-        fn()
-        times.append(time.thread_time() - t)
-    return 1e3 * float(np.median(times))
+    """:func:`alternating` of one function, in ms."""
+    return 1e3 * alternating({"fn": fn}, repeat)["fn"]
 
 
 def _parts_row(name: str, stack: np.ndarray, frame: bool, repeat: int) -> str:

@@ -486,3 +486,22 @@ def test_batch_dots_hold_the_dots_of_single_patches_one_after_the_other():
     assert list(batch_dots(stack, dims=(1,))) == [1]
     with pytest.raises(ValueError, match="B x H x W"):
         batch_dots(stack[0])
+
+
+def test_serial_and_parallel_dispatchers_keep_their_own_cache_entries():
+    """numba's on-disk cache names an entry by file, qualified name and line, not by
+    ``parallel=``: a serial and a parallel dispatcher of one Python function would
+    share an entry and load each other's build, and a batch then ran on one thread.
+    Each pair has its own entry, and only the batch's dispatcher is parallel."""
+    pytest.importorskip("numba")
+    from topoviz import induced, persistence
+
+    pairs = [
+        (persistence._grid_keys, persistence._grid_keys_serial),
+        (persistence._batch_grid, persistence._batch_grid_serial),
+        (induced._batch_fast, induced._batch_fast_serial),
+    ]
+    for parallel, serial in pairs:
+        assert parallel.targetoptions.get("parallel") and not serial.targetoptions.get("parallel")
+        index = (parallel._cache._cache_file._index_path, serial._cache._cache_file._index_path)
+        assert index[0] != index[1], index

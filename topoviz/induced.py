@@ -47,6 +47,7 @@ from topoviz.persistence import (
     _RUNS8,
     _find,
     _ranks,
+    _serial_twin,
     _sweep0_grid,
     _sweep1_grid,
     _u,
@@ -59,7 +60,7 @@ if _HAVE_NUMBA:
 else:  # pragma: no cover - exercised only on broken installs
     prange = range
 
-__all__: list[str] = []
+__all__ = ["sweeps"]
 
 
 def _sort_small(a, n):
@@ -288,9 +289,9 @@ def _one_patch_fast(S, K, j, want0, want1, work, gp, gv, pairs, counts, through)
     persistence pairs as flat (birth, death) pixels, dimension 0 ending with the
     essential class (death -1); ``counts[k]`` their number; ``through[k]`` (k =
     0..3: f -> c and g -> c in dimension 0, then in dimension 1) the induced
-    matchings; and ``gp[k, d]``, ``gv[k, d]`` the sweeps' own output for image ``k``
-    in dimension ``d`` (grid positions and values, what
-    :func:`topoviz.persistence._dots_arrays` reads). ``work``:
+    matchings; and ``gp[k, d, j]``, ``gv[k, d, j]`` the sweeps' own output for image
+    ``k`` in dimension ``d`` (grid positions and values, laid out as
+    :func:`topoviz.persistence._diagrams_from_sweeps` reads them). ``work``:
     :func:`_fast_workspace`.
     """
     h, w = S.shape[2], S.shape[3]
@@ -303,17 +304,17 @@ def _one_patch_fast(S, K, j, want0, want1, work, gp, gv, pairs, counts, through)
         for i in range(n):
             orders[k, i] = flat_of[_u(order[i])]
         if want0:  # ends with the essential class
-            m = _sweep0_grid(vals, W, order, rank, parent, gp[k, 0], gv[k, 0])
+            m = _sweep0_grid(vals, W, order, rank, parent, gp[k, 0, j], gv[k, 0, j])
             for t in range(m):
-                pairs[k, t, 0] = flat_of[_u(gp[k, 0, t, 0])]
-                d = gp[k, 0, t, 1]
+                pairs[k, t, 0] = flat_of[_u(gp[k, 0, j, t, 0])]
+                d = gp[k, 0, j, t, 1]
                 pairs[k, t, 1] = -1 if d < 0 else flat_of[_u(d)]
             counts[k] = m
         if want1:
-            m = _sweep1_grid(vals, W, order, rank, parent, edge, gp[k, 1], gv[k, 1])
+            m = _sweep1_grid(vals, W, order, rank, parent, edge, gp[k, 1, j], gv[k, 1, j])
             for t in range(m):
-                pairs[3 + k, t, 0] = flat_of[_u(gp[k, 1, t, 0])]
-                pairs[3 + k, t, 1] = flat_of[_u(gp[k, 1, t, 1])]
+                pairs[3 + k, t, 0] = flat_of[_u(gp[k, 1, j, t, 0])]
+                pairs[3 + k, t, 1] = flat_of[_u(gp[k, 1, j, t, 1])]
             counts[3 + k] = m
     vf = S[0, j].ravel()
     vg = S[1, j].ravel()
@@ -343,15 +344,16 @@ def _fast_workspace(h, w):
 def _batch_fast(S, K, want0, want1, threads):
     """:func:`_one_patch_fast` over the batch, in parallel: one scratch a chunk.
 
-    Returns ``pairs``, ``counts``, ``through``, ``gp`` and ``gv`` of every patch, the
-    first index the patch (as :func:`_one_patch_fast` writes them)."""
+    Returns ``pairs``, ``counts`` and ``through`` of every patch (first index the
+    patch) and ``gp``, ``gv`` (image, dimension, patch), as :func:`_one_patch_fast`
+    writes them."""
     b, h, w = S.shape[1], S.shape[2], S.shape[3]
     n = h * w
     pairs = np.empty((b, 6, n, 2), np.int64)
     counts = np.zeros((b, 6), np.int64)
     through = np.empty((b, 4, n), np.int64)  # the image sweeps fill their rows
-    gp = np.empty((b, 3, 2, n, 2), np.int32)
-    gv = np.empty((b, 3, 2, n, 2), np.float64)
+    gp = np.empty((3, 2, b, n, 2), np.int32)
+    gv = np.empty((3, 2, b, n, 2), np.float64)
     chunks = min(b, threads)
     for ch in prange(chunks):  # the body is one call: so numba runs the chunks in parallel
         _patches_into(
@@ -374,7 +376,28 @@ def _patches_into(S, K, lo, hi, want0, want1, gp, gv, pairs, counts, through):
     """:func:`_one_patch_fast` for patches ``lo`` to ``hi - 1``, one scratch for all."""
     work = _fast_workspace(S.shape[2], S.shape[3])
     for j in range(lo, hi):
-        _one_patch_fast(S, K, j, want0, want1, work, gp[j], gv[j], pairs[j], counts[j], through[j])
+        _one_patch_fast(S, K, j, want0, want1, work, gp, gv, pairs[j], counts[j], through[j])
+
+
+def sweeps(S, want0, want1):
+    """The sweeps of Betti matching for a stack ``S`` of f, g and c = max(f, g)
+    (3 x B x H x W, framed already): each image's keys sorted by the persistence
+    module, then :func:`_batch_fast`, in parallel over the batch when there is more
+    than one patch and more than one numba thread. Returns what
+    :func:`_batch_fast` returns."""
+    from topoviz.persistence import _parallel_guard, _sorted_keys
+
+    b = S.shape[1]
+    K = np.empty((3, b, S.shape[2] * S.shape[3]), np.int64)
+    threads = numba.get_num_threads() if _HAVE_NUMBA else 1
+    if b == 1 or threads == 1:  # no thread start-up
+        for k in range(3):
+            _sorted_keys(S[k], False, K[k])
+        return _batch_fast_serial(S, K, want0, want1, 1)
+    with _parallel_guard():
+        for k in range(3):
+            _sorted_keys(S[k], False, K[k])
+        return _batch_fast(S, K, want0, want1, threads)
 
 
 if _HAVE_NUMBA:
@@ -385,7 +408,7 @@ if _HAVE_NUMBA:
     _fast_workspace = _jit(_fast_workspace)
     _one_patch_fast = _jit(_one_patch_fast)
     _patches_into = _jit(_patches_into)
-    _batch_fast_serial = _jit(_batch_fast)
+    _batch_fast_serial = _jit(_serial_twin(_batch_fast))  # its own cache entry
     _batch_fast = numba.njit(cache=True, nogil=True, parallel=True)(_batch_fast)
 else:  # pragma: no cover
     _batch_fast_serial = _batch_fast

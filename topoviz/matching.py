@@ -284,42 +284,16 @@ def match(dgm_f: Diagram, dgm_g: Diagram, rule: str = "paper") -> Matching:
 # ------------------------------------------------------------------ Betti matching
 
 
-def _batch_dots(
-    shape: tuple[int, int], frame: bool, dims: tuple[int, ...], counts, gp, gv
-) -> list[list[dict]]:
-    """The dots of f, g and c (``[patch][image]{dim: Dots}``) of a batch, from the
-    sweeps' grid output (:func:`topoviz.induced._batch_fast`): one compiled call per
-    image and dimension for the whole batch, each patch's Dots views into it."""
-    from topoviz.persistence import Dots, _dots_arrays
-
-    b = len(counts)
-    out: list[list[dict]] = [[{}, {}, {}] for _ in range(b)]
-    for s in range(3):
-        for k in dims:
-            points, birth, death, essential, vals, offsets = _dots_arrays(
-                shape, frame, counts[:, 3 * k + s], gp[:, s, k], gv[:, s, k]
-            )
-            cuts = offsets.tolist()
-            for j in range(b):
-                lo, hi = cuts[j], cuts[j + 1]
-                out[j][s][k] = Dots(
-                    k, points[lo:hi], birth[lo:hi], death[lo:hi], essential[lo:hi], vals[lo:hi]
-                )
-    return out
-
-
 def _betti_dims(
     pairs: np.ndarray,
     counts: np.ndarray,
     through: np.ndarray,
     values: tuple[np.ndarray, np.ndarray, np.ndarray],
-    dots: list[dict],
-    frame: bool,
-    shape: tuple[int, int],
+    dgms: tuple[Diagram, Diagram, Diagram],
     dims: tuple[int, ...],
-) -> tuple[Diagram, Diagram, Diagram, dict[int, DimMatching]]:
-    """Diagrams of f, g, c and the Betti matching from one patch's sweep output and
-    its dots (:func:`_batch_dots`)."""
+) -> dict[int, DimMatching]:
+    """The Betti matching of one patch from its sweep output and the diagrams of f,
+    g and c."""
     out = {}
     n = len(values[0])
     for k in dims:
@@ -343,25 +317,18 @@ def _betti_dims(
         via = np.full(len(key_f), -1, np.int64)
         via[matched] = c_at[c_of_f[matched]]
         via_points = np.full((len(key_f), 2), np.nan)
-        c_points = dots[2][k].points
+        c_points = dgms[2][k].points
         drawn = via >= 0
         via_points[drawn] = c_points[via[drawn]]
         flat = matched & ~drawn  # a bar of c with zero persistence: a diagonal point
         via_points[flat] = 1.0 - values[2][c_of_f[flat], None]
-        points = dots[0][k].points
-        gt = dots[1][k].points
+        points = dgms[0][k].points
+        gt = dgms[1][k].points
         targets = diagonal_projection(points)
         targets[matched] = gt[partner[matched]]
         unmatched = np.setdiff1d(np.arange(len(gt)), partner[matched])
         out[k] = DimMatching(k, points, targets, partner, gt, unmatched, via, via_points)
-    diagrams = [Diagram(d, shape, frame, backend="numba") for d in dots]
-    return diagrams[0], diagrams[1], diagrams[2], out
-
-
-def _numba_threads() -> int:
-    import numba
-
-    return numba.get_num_threads()
+    return out
 
 
 def betti_matches(
@@ -384,14 +351,8 @@ def betti_matches(
     list of Matching
         One per patch, equal to ``[betti_match(a, b, frame, dims) for a, b in zip(f, g)]``.
     """
-    from topoviz.induced import _batch_fast, _batch_fast_serial
-    from topoviz.persistence import (
-        _HAVE_NUMBA,
-        _check_dims,
-        _check_likelihood,
-        _parallel_guard,
-        _sorted_keys,
-    )
+    from topoviz.induced import sweeps
+    from topoviz.persistence import _check_dims, _check_likelihood, _diagrams_from_sweeps
 
     fa, ga = np.asarray(f), np.asarray(g)
     if fa.ndim != 3 or fa.shape != ga.shape:
@@ -404,31 +365,24 @@ def betti_matches(
     fa = _check_likelihood(fa.reshape(b * hh, ww), "f").reshape(b, hh, ww)
     ga = _check_likelihood(ga.reshape(b * hh, ww), "g").reshape(b, hh, ww)
     dims = _check_dims(dims)
-    # f, g and the comparison image c = max(f, g), framed, one stack; each sorted by
-    # the persistence module's fast path (the padded-grid sweeps then run on them)
+    # f, g and the comparison image c = max(f, g), framed, in one stack
     fr = 1 if frame else 0
     S = np.ones((3, b, hh + 2 * fr, ww + 2 * fr))  # the frame: value 1
     S[0, :, fr : fr + hh, fr : fr + ww] = fa
     S[1, :, fr : fr + hh, fr : fr + ww] = ga
     np.maximum(S[0], S[1], out=S[2])
-    K = np.empty((3, b, S.shape[2] * S.shape[3]), np.int64)
-    if b == 1:
-        for k in range(3):
-            _sorted_keys(S[k], False, K[k])
-        pairs, counts, through, gp, gv = _batch_fast_serial(S, K, 0 in dims, 1 in dims, 1)
-    else:
-        with _parallel_guard():
-            for k in range(3):
-                _sorted_keys(S[k], False, K[k])
-            threads = _numba_threads() if _HAVE_NUMBA else 1
-            pairs, counts, through, gp, gv = _batch_fast(S, K, 0 in dims, 1 in dims, threads)
-    dots = _batch_dots((hh, ww), frame, dims, counts, gp, gv)
+    pairs, counts, through, gp, gv = sweeps(S, 0 in dims, 1 in dims)
+    # each image's diagrams, as the persistence module builds a batch's (counts
+    # column 3 d + s: image s in dimension d)
+    dgms = [
+        _diagrams_from_sweeps((hh, ww), frame, dims, counts[:, [s, 3 + s]], gp[s], gv[s])
+        for s in range(3)
+    ]
     out = []
     for j in range(b):
         values = (S[0, j].ravel(), S[1, j].ravel(), S[2, j].ravel())
-        dgm_f, dgm_g, dgm_c, per_dim = _betti_dims(
-            pairs[j], counts[j], through[j], values, dots[j], frame, (hh, ww), dims
-        )
+        dgm_f, dgm_g, dgm_c = (dgms[s][j] for s in range(3))
+        per_dim = _betti_dims(pairs[j], counts[j], through[j], values, (dgm_f, dgm_g, dgm_c), dims)
         out.append(Matching(per_dim, "betti", dgm_f, dgm_g, dgm_c))
     return out
 

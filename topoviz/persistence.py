@@ -40,6 +40,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from types import FunctionType
 
 import numpy as np
 
@@ -974,6 +975,19 @@ def _dots_arrays(shape, frame, counts, pairs, values_in):
     return points, pixels[0], pixels[1], essential, values, offsets
 
 
+def _serial_twin(fn):
+    """``fn`` under another qualified name, for its serial numba dispatcher beside
+    the parallel one. numba's on-disk cache names an entry by file, qualified name
+    and line, not by ``parallel=``: two dispatchers of one function share an entry,
+    and each loads whichever build was cached first (a parallel batch then ran on
+    one thread when a single patch had been compiled first)."""
+    twin = FunctionType(
+        fn.__code__, fn.__globals__, fn.__name__ + "_serial", fn.__defaults__, fn.__closure__
+    )
+    twin.__qualname__ = fn.__qualname__ + "_serial"
+    return twin
+
+
 if _HAVE_NUMBA:
     _jit = numba.njit(cache=True, nogil=True)
     _in_unit_interval = _jit(_in_unit_interval)
@@ -985,7 +999,7 @@ if _HAVE_NUMBA:
     _descending_order = _jit(_descending_order)
     _radix_sort = _jit(_radix_sort)
     _ranks = _jit(_ranks)
-    _grid_keys_serial = _jit(_grid_keys)  # one image: no thread start-up
+    _grid_keys_serial = _jit(_serial_twin(_grid_keys))  # one image: no thread start-up
     _grid_keys = numba.njit(cache=True, nogil=True, parallel=True)(_grid_keys)
     _prefetch_cells = _jit(_prefetch_cells)
     _sweep0_grid = _jit(_sweep0_grid)
@@ -993,7 +1007,7 @@ if _HAVE_NUMBA:
     _workspace = _jit(_workspace)
     _dots_arrays = _jit(_dots_arrays)
     _pairs_into = _jit(_pairs_into)
-    _batch_grid_serial = _jit(_batch_grid)  # one image: no thread start-up
+    _batch_grid_serial = _jit(_serial_twin(_batch_grid))  # one image: no thread start-up
     _batch_grid = numba.njit(cache=True, nogil=True, parallel=True)(_batch_grid)
 
 _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="topoviz-sweep")
