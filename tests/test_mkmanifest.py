@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -12,11 +11,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def mkmanifest():
-    spec = importlib.util.spec_from_file_location("mkmanifest", ROOT / "models" / "mkmanifest.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def mkmanifest(models_script):
+    return models_script("mkmanifest")
 
 
 def test_the_manifest_is_what_the_checkpoints_say(mkmanifest, monkeypatch):
@@ -46,12 +42,8 @@ def test_a_changed_field_is_reported_by_name(mkmanifest):
 
 
 @pytest.fixture(scope="module")
-def choose_lambda():
-    path = ROOT / "models" / "choose_lambda.py"
-    spec = importlib.util.spec_from_file_location("choose_lambda", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def choose_lambda(models_script):
+    return models_script("choose_lambda")
 
 
 def _sweep(steps, lam, cut, fallback=False):

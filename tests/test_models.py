@@ -130,14 +130,10 @@ def test_the_one_pixel_references_quoted_in_models_readme(shared_data):
         assert f"| 1/3 | {name} |" in readme and f"{mean:.4f} ± {std:.4f}" in readme, name
 
 
-def test_the_pooled_tables_in_models_readme_are_the_manifests():
+def test_the_pooled_tables_in_models_readme_are_the_manifests(models_script):
     """models/README's per-fold and pooled tables are what ``models/tables.py`` prints
     from the manifest (whose metrics the test above re-measures from the files)."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("tables", ROOT / "models" / "tables.py")
-    tables = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tables)
+    tables = models_script("tables")
     manifest = json.loads((ROOT / "models" / "manifest.json").read_text(encoding="utf-8"))
     readme = (ROOT / "models" / "README.md").read_text(encoding="utf-8")
     by_set = tables.rows_by_set(manifest)
@@ -273,23 +269,14 @@ def test_the_betti_sweep_at_1200_steps_shares_the_grid_control(tmp_path):
     assert Path(choose[2]).name == "isbi12-val-steps1200-0.pt" and len(choose) == 6
 
 
-def _landings_module():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("landings", ROOT / "models" / "landings.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_landings_counts_a_pinhole_dig_under_the_papers_rule_only():
+def test_landings_counts_a_pinhole_dig_under_the_papers_rule_only(models_script):
     """models/landings.py on hand cases: a weak wall between two true cells is raised
     and the cells dug (its doctest); when the wall is gone and a dip sits in a true
     membrane, the paper's rule pulls the dip towards the missing cell (its minimum
     dug: down, wrong) while Betti matching sends it to the diagonal."""
     import doctest
 
-    landings = _landings_module()
+    landings = models_script("landings")
     assert doctest.testmod(landings).failed == 0
     g = np.ones((24, 24))
     g[4:20, 4:11] = 0
