@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 
 from topoviz.loss import TopoLoss  # noqa: E402
-from topoviz.matching import betti_matches, match  # noqa: E402
+from topoviz.matching import betti_matches, betti_targets, match  # noqa: E402
 from topoviz.persistence import diagrams  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "isbi12" / "labels"
@@ -95,9 +95,9 @@ def parts(f: np.ndarray, g: np.ndarray, repeat: int) -> None:
     """Print the stages of ``betti_matches(f, g, dims=(1,))`` per patch, in ms."""
     import numba
 
-    from topoviz.induced import _batch_fast_serial
-    from topoviz.matching import _betti_dims
-    from topoviz.persistence import _diagrams_from_sweeps, _sorted_keys
+    from topoviz.induced import _batch_fast_serial, _fast_workspace, _image_sweep1
+    from topoviz.matching import _betti_dims, _flat_targets
+    from topoviz.persistence import _diagrams_from_sweeps, _ranks, _sorted_keys, _sweep1_grid
 
     numba.set_num_threads(1)
     pad = ((0, 0), (1, 1), (1, 1))
@@ -117,13 +117,48 @@ def parts(f: np.ndarray, g: np.ndarray, repeat: int) -> None:
             vals = (S[0, j].ravel(), S[1, j].ravel(), S[2, j].ravel())
             _betti_dims(pairs[j], counts[j], through[j], vals, tuple(d[j] for d in dgms), (1,))
 
+    # the compiled call's two halves apart, on grids prepared once (a Python loop
+    # calls the compiled functions: a microsecond or two of overhead a call)
+    h, w = F.shape[1:]
+    padidx, ranks, parent, edge, vals, orders, flat_of, best = _fast_workspace(h, w)
+    grids = []
+    for j in range(b):
+        v, o, r = vals.copy(), orders.copy(), ranks.copy()
+        for k in range(3):
+            _ranks(S[k, j], False, K[k, j], v[k], o[k], r[k], padidx)
+        grids.append((v, o, r))
+    out_pairs, out_values = np.empty((h * w, 2), np.int32), np.empty((h * w, 2))
+    out_through = np.empty(h * w, np.int64)
+
+    def persistence():
+        for j in range(b):
+            for k in range(3):
+                _ranks(S[k, j], False, K[k, j], vals[k], orders[k], ranks[k], padidx)
+                _sweep1_grid(
+                    vals[k], w + 2, orders[k], ranks[k], parent, edge, out_pairs, out_values
+                )
+
+    def induced():
+        for v, o, r in grids:
+            for k in range(2):
+                _image_sweep1(
+                    v[k], v[2], w + 2, o[k], o[2], r[k], parent, best, flat_of, out_through
+                )
+
+    def flat():  # betti_targets after the sweeps: what TopoLoss(rule="betti") runs
+        _flat_targets(f.shape[1:], True, (1,), (pairs, counts, through, gp, gv))
+
     stages = {
         "keys and sort of f, g, c (numpy)": lambda: [_sorted_keys(S[k], False) for k in range(3)],
         "compiled: ranks, three sweeps, two induced matchings": lambda: _batch_fast_serial(
             S, K, False, True, 1
         ),
-        "Python: diagrams and matchings": python,
+        "of which: ranks and persistence sweeps of f, g, c": persistence,
+        "of which: the two induced-matching sweeps": induced,
+        "Python: diagrams and matchings (betti_matches)": python,
+        "Python: flat targets (betti_targets, the loss's path)": lambda: flat(),
         "all: betti_matches(f, g, dims=(1,))": lambda: betti_matches(f, g, dims=(1,)),
+        "all: betti_targets(f, g, dims=(1,))": lambda: betti_targets(f, g, dims=(1,)),
     }
     print("| stage (dimension 1, per patch, 1 thread) | ms |")
     print("|---|---|")

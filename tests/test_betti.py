@@ -23,8 +23,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from scipy import ndimage
 
-from topoviz.loss import TopoLoss, topo_loss
-from topoviz.matching import betti_match, betti_matches
+from topoviz.loss import TopoLoss, _betti_loss_targets, critical_targets, topo_loss
+from topoviz.matching import betti_match, betti_matches, betti_targets
 
 FOUR = ndimage.generate_binary_structure(2, 1)
 EIGHT = np.ones((3, 3), bool)
@@ -213,6 +213,43 @@ def test_batch_equals_one_by_one(b, h, w, frame, seed):
         for k in (0, 1):
             np.testing.assert_array_equal(m[k].partner, single[k].partner)
             np.testing.assert_array_equal(m[k].targets, single[k].targets)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(1, 5),
+    st.integers(2, 14),
+    st.integers(2, 14),
+    st.booleans(),
+    st.sampled_from([(1,), (0,), (0, 1)]),
+    st.sampled_from([0, 3]),
+    st.booleans(),
+    st.integers(0, 999),
+)
+def test_flat_targets_equal_the_matchings_critical_targets(
+    b, h, w, frame, dims, levels, binary, seed
+):
+    # the loss's batched path (betti_targets) against critical_targets of each
+    # patch's Matching: the same (patch, pixel, target) rows and the same constant
+    rng = np.random.default_rng(seed)
+    f = rng.random((b, h, w))
+    if levels:  # ties on purpose
+        f = np.round(f * levels) / levels
+    g = (rng.random((b, h, w)) > 0.6).astype(float) if binary else rng.random((b, h, w))
+    want, constant, rows = Counter(), 0.0, 0
+    for j, m in enumerate(betti_matches(f, g, frame, dims)):
+        ct = critical_targets(m.diagram_f, m)
+        want.update((j, r, c, round(t, 12)) for (r, c), t in zip(ct.pixel, ct.target, strict=True))
+        constant += ct.constant
+        rows += len(ct.target)
+    patch, pixel, target, got_constant = _betti_loss_targets(f, g, frame, dims)
+    got = Counter(
+        (j, r, c, round(t, 12)) for j, (r, c), t in zip(patch, pixel, target, strict=True)
+    )
+    assert len(target) == rows and got == want
+    assert got_constant == pytest.approx(constant, abs=1e-12)
+    per_dim, _ = betti_targets(f, g, frame, dims)
+    assert sorted(per_dim) == sorted(dims)
 
 
 def _blob_case(offset: int) -> tuple[np.ndarray, np.ndarray]:

@@ -35,7 +35,9 @@ before ``f``'s (the superlevel set of ``f`` stays inside that of ``c``).
 The three diagrams (of f, g and c) and their orders come from that module's fast
 path, the one the paper's rule uses: a vectorised sort of the whole batch's keys,
 then the padded-grid sweeps (:func:`_one_patch_fast`). Only the two
-induced-matching sweeps are this module's own.
+induced-matching sweeps are this module's own; they read the same padded grids
+(values, orders, ranks), so a neighbour's test is one load and the border needs no
+case of its own.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ import numpy as np
 
 from topoviz.persistence import (
     _HAVE_NUMBA,
+    _RUNS4,
     _RUNS8,
     _find,
     _ranks,
@@ -74,207 +77,179 @@ def _sort_small(a, n):
         a[j + 1] = x
 
 
-def _image_sweep0(vf, vc, h, w, order_f, order_c, through):
+def _image_sweep0(vf, vc, W, order_f, order_c, rank_c, parent, fbest, flat_of, through):
     """Induced matching of ``H0(f >= a) -> H0(c >= a)``, ``f <= c`` pixelwise.
 
-    Writes ``through[b]``: the flat birth pixel of the bar of ``c`` that the bar of
+    On the padded grid of :mod:`topoviz.persistence`: ``vf``, ``vc`` the values,
+    ``order_f``, ``order_c`` the grid positions by decreasing value, ``rank_c`` the
+    inverse of ``order_c`` (the pad keeps rank ``n``: never in). Writes
+    ``through[b]`` (flat pixels): the birth pixel of the bar of ``c`` that the bar of
     ``f`` born at ``b`` is matched to, or leaves -1 (the bar of ``f`` is unmatched,
     its class dies in ``c`` as soon as it is born: it is not in the image).
 
     Notes
     -----
-    ``fbest[root]`` is the rank in ``f``'s order of the oldest active pixel of the
-    component (``n`` when none is active yet): the birth of its image class. At a
-    pixel ``p`` entering ``c`` several merges may happen; the bars of ``c`` that die
-    at ``p`` and the image classes that die at ``p`` share their death and are paired
-    longest to longest (smallest birth rank first), as Bauer & Lesnick prescribe.
+    A component's root is its first pixel (a union keeps the elder root), so its bar
+    of ``c`` is born at the root's rank. ``fbest[root]`` is the rank in ``f``'s order
+    of the oldest active pixel of the component (``n`` when none is active yet): the
+    birth of its image class. At a pixel ``p`` entering ``c`` several merges may
+    happen; the bars of ``c`` that die at ``p`` and the image classes that die at
+    ``p`` share their death and are paired longest to longest (smallest birth rank
+    first), as Bauer & Lesnick prescribe.
     """
-    n = h * w
-    parent = np.full(n, -1, np.int32)
-    cbirth = np.empty(n, np.int32)
-    fbest = np.empty(n, np.int32)
-    c_dead = np.empty(9, np.int32)
-    im_dead = np.empty(9, np.int32)
+    n = order_f.shape[0]
+    starts, count = _RUNS4
+    step = np.array([-W, W, -1, 1], np.int32)
+    c_dead = np.empty(4, np.int32)
+    im_dead = np.empty(4, np.int32)
     through[:] = -1
     i = 0  # next entry into c's complex
     j = 0  # next activation (entry into f's complex)
     while j < n:
         take_c = False
         if i < n:
-            p = order_c[i]
-            q = order_f[j]
-            # by value, then flat index; the same pixel enters c first
-            if vc[p] > vf[q] or (vc[p] == vf[q] and p <= q):
-                take_c = True
-        if take_c:
-            p = order_c[i]
-            parent[p] = p
-            cbirth[p] = i
-            fbest[p] = n
-            rp = p
-            r = p // w
-            col = p - r * w
-            nc = 0
-            ni = 0
-            for t in range(4):
-                if t == 0:
-                    if r == 0:
-                        continue
-                    q = p - w
-                elif t == 1:
-                    if r == h - 1:
-                        continue
-                    q = p + w
-                elif t == 2:
-                    if col == 0:
-                        continue
-                    q = p - 1
-                else:
-                    if col == w - 1:
-                        continue
-                    q = p + 1
-                if parent[q] < 0:
-                    continue
-                rq = _find(parent, q)
-                if rq == rp:
-                    continue
-                if cbirth[rp] < cbirth[rq]:
-                    elder = rp
-                    younger = rq
-                else:
-                    elder = rq
-                    younger = rp
-                if cbirth[younger] != i:  # p's own class dies at once: no bar
-                    c_dead[nc] = cbirth[younger]
-                    nc += 1
-                a = fbest[rp]
-                b = fbest[rq]
-                if a < n and b < n:
-                    im_dead[ni] = a if a > b else b
-                    ni += 1
-                parent[younger] = elder
-                fbest[elder] = a if a < b else b
-                rp = elder
-            _sort_small(c_dead, nc)
-            _sort_small(im_dead, ni)
-            for k in range(ni):
-                through[order_f[im_dead[k]]] = order_c[c_dead[k]]
-            i += 1
-        else:
-            q = order_f[j]
-            root = _find(parent, q)
-            if fbest[root] == n:  # the first active pixel: an image class is born
-                fbest[root] = j
+            p = order_c[_u(i)]
+            q = order_f[_u(j)]
+            # by value, then position; the same pixel enters c first
+            take_c = vc[_u(p)] > vf[_u(q)] or (vc[_u(p)] == vf[_u(q)] and p <= q)
+        if not take_c:
+            root = _find(parent, order_f[_u(j)])
+            if fbest[_u(root)] == n:  # the first active pixel: an image class is born
+                fbest[_u(root)] = j
             j += 1
+            continue
+        p = order_c[_u(i)]
+        fbest[_u(p)] = n
+        rp = p
+        nc = 0
+        ni = 0
+        m = (
+            np.int32(rank_c[_u(p - W)] < i)  # the pad (rank n) is never in
+            | np.int32(rank_c[_u(p + W)] < i) << 1
+            | np.int32(rank_c[_u(p - 1)] < i) << 2
+            | np.int32(rank_c[_u(p + 1)] < i) << 3
+        )
+        for u in range(count[_u(m)]):
+            rq = _find(parent, p + step[_u(starts[_u(m), _u(u)])])
+            if u == 0:  # p alone is the youngest: it joins, no bar, no image class
+                rp = rq
+                continue
+            if rq == rp:
+                continue
+            if rank_c[_u(rp)] < rank_c[_u(rq)]:
+                elder = rp
+                younger = rq
+            else:
+                elder = rq
+                younger = rp
+            c_dead[nc] = rank_c[_u(younger)]
+            nc += 1
+            a = fbest[_u(rp)]
+            b = fbest[_u(rq)]
+            if a < n and b < n:
+                im_dead[ni] = a if a > b else b
+                ni += 1
+            parent[_u(younger)] = elder
+            fbest[_u(elder)] = a if a < b else b
+            rp = elder
+        parent[_u(p)] = rp
+        _sort_small(c_dead, nc)
+        _sort_small(im_dead, ni)
+        for k in range(ni):
+            through[_u(flat_of[_u(order_f[_u(im_dead[k])])])] = flat_of[_u(order_c[_u(c_dead[k])])]
+        i += 1
     # the essential classes: the oldest of f goes through the oldest of c
-    through[order_f[0]] = order_c[0]
+    through[_u(flat_of[_u(order_f[0])])] = flat_of[_u(order_c[0])]
 
 
-def _image_sweep1(vf, vc, h, w, order_f, order_c, through, inside):
+def _image_sweep1(vf, vc, W, order_f, order_c, rank_f, parent, ybest, flat_of, through):
     """Induced matching of ``H1(f >= a) -> H1(c >= a)`` by duality.
 
-    Writes ``through[m]``: for the hole of ``f`` that dies at pixel ``m`` (its
-    minimum), the death pixel of the hole of ``c`` it is matched to, or -1.
-    ``inside[p]``: pixel ``p`` is off the image's border (its 8 neighbours exist);
-    those pixels take the ring of neighbours and, of each run of ring neighbours
-    already in, only the first (consecutive ones are 4-adjacent, so one component).
+    On the padded grid, as :func:`_image_sweep0`, with ``rank_f`` the inverse of
+    ``order_f``; the pad is the outside (root 0, rank ``n``: in both complements
+    from the start, the eldest), so every pixel takes the ring of its 8 neighbours
+    and, of each run of ring neighbours already in, only the first (consecutive ones
+    are 4-adjacent, so one component). Writes ``through[m]`` (flat pixels): for the
+    hole of ``f`` that dies at pixel ``m`` (its minimum), the death pixel of the hole
+    of ``c`` it is matched to, or -1.
 
     Notes
     -----
-    The complements ``X = {f < a}`` (with an outside node) contain ``Y = {c < a}``;
-    the sweep goes by increasing value, ``X`` first within a pixel. The image of
-    ``H~0(Y) -> H~0(X)`` has its births at ``Y``'s (the minimum of a hole of ``c``)
-    and its deaths at merges in ``X`` (the saddle where a hole of ``f`` is born);
-    merges at one pixel are paired longest to longest, as in :func:`_image_sweep0`.
+    The complements ``X = {f < a}`` (with the outside) contain ``Y = {c < a}``; the
+    sweep goes by increasing value, ``X`` first within a pixel. The image of ``H~0(Y)
+    -> H~0(X)`` has its births at ``Y``'s (the minimum of a hole of ``c``) and its
+    deaths at merges in ``X`` (the saddle where a hole of ``f`` is born); merges at
+    one pixel are paired longest to longest, as in :func:`_image_sweep0`. A
+    component's root is its first pixel in ``X``, so the elder has the larger rank.
     """
-    n = h * w
-    outside = n
-    parent = np.full(n + 1, -1, np.int32)
-    xbirth = np.empty(n + 1, np.int32)
-    ybest = np.empty(n + 1, np.int32)
-    parent[outside] = outside
-    xbirth[outside] = -1  # the outside is in both complements from the start
-    ybest[outside] = -1
-    x_dead = np.empty(9, np.int32)
-    im_dead = np.empty(9, np.int32)
-    # the 8 neighbours of an inside pixel in ring order: two consecutive ones are
-    # 4-adjacent, so of a run of them in X only the first can bring a new component
-    ring = np.array([-w, -w + 1, 1, w + 1, w, w - 1, -1, -w - 1], np.int64)
+    n = order_f.shape[0]
     starts, count = _RUNS8
+    ring = np.array([-W, -W + 1, 1, W + 1, W, W - 1, -1, -W - 1], np.int32)
+    x_dead = np.empty(4, np.int32)
+    im_dead = np.empty(4, np.int32)
+    ybest[0] = -1  # the outside is in Y from the start
     through[:] = -1
     i = 0  # Y entries: order_c read backwards
     j = 0  # X entries: order_f read backwards
-    # _u: unsigned indices, without numba's test for a negative one (see persistence)
     while i < n:
         take_x = False
         if j < n:
             px = order_f[_u(n - 1 - j)]
             py = order_c[_u(n - 1 - i)]
-            if vf[_u(px)] < vc[_u(py)] or (vf[_u(px)] == vc[_u(py)] and px >= py):
-                take_x = True
-        if take_x:
-            p = order_f[_u(n - 1 - j)]
-            parent[_u(p)] = p
-            xbirth[_u(p)] = j
-            ybest[_u(p)] = n
-            rp = p
-            nx = 0
-            ni = 0
-            inner = inside[_u(p)]
-            m = 0  # inside: which ring neighbours are in X, and of each run only the first
-            if inner:
-                for t in range(8):
-                    m |= np.int32(parent[_u(p + ring[t])] >= 0) << t
-            r = 0
-            col = 0
-            if not inner:
-                r = p // w
-                col = p - r * w
-            for u in range(count[_u(m)] if inner else 9):
-                if inner:
-                    q = p + ring[_u(starts[_u(m), _u(u)])]
-                elif u == 8:
-                    q = outside
-                else:
-                    s = u if u < 4 else u + 1  # skip the centre of the 3 x 3 block
-                    rr = r + s // 3 - 1
-                    cc = col + s % 3 - 1
-                    if rr < 0 or rr >= h or cc < 0 or cc >= w:
-                        continue
-                    q = rr * w + cc
-                if parent[_u(q)] < 0:
-                    continue
-                rq = _find(parent, q)
-                if rq == rp:
-                    continue
-                if xbirth[_u(rp)] < xbirth[_u(rq)]:
-                    elder = rp
-                    younger = rq
-                else:
-                    elder = rq
-                    younger = rp
-                if xbirth[_u(younger)] != j:
-                    x_dead[nx] = xbirth[_u(younger)]
-                    nx += 1
-                a = ybest[_u(rp)]
-                b = ybest[_u(rq)]
-                if a < n and b < n:
-                    im_dead[ni] = a if a > b else b
-                    ni += 1
-                parent[_u(younger)] = elder
-                ybest[_u(elder)] = a if a < b else b
-                rp = elder
-            _sort_small(x_dead, nx)
-            _sort_small(im_dead, ni)
-            for k in range(ni):
-                through[_u(order_f[_u(n - 1 - x_dead[k])])] = order_c[_u(n - 1 - im_dead[k])]
-            j += 1
-        else:
-            p = order_c[_u(n - 1 - i)]
-            root = _find(parent, p)
+            take_x = vf[_u(px)] < vc[_u(py)] or (vf[_u(px)] == vc[_u(py)] and px >= py)
+        if not take_x:
+            root = _find(parent, order_c[_u(n - 1 - i)])
             if ybest[_u(root)] == n:
                 ybest[_u(root)] = i
             i += 1
+            continue
+        r = n - 1 - j  # p's rank in f's order
+        p = order_f[_u(r)]
+        ybest[_u(p)] = n
+        rp = p
+        nx = 0
+        ni = 0
+        m = (
+            np.int32(rank_f[_u(p - W)] > r)
+            | np.int32(rank_f[_u(p - W + 1)] > r) << 1
+            | np.int32(rank_f[_u(p + 1)] > r) << 2
+            | np.int32(rank_f[_u(p + W + 1)] > r) << 3
+            | np.int32(rank_f[_u(p + W)] > r) << 4
+            | np.int32(rank_f[_u(p + W - 1)] > r) << 5
+            | np.int32(rank_f[_u(p - 1)] > r) << 6
+            | np.int32(rank_f[_u(p - W - 1)] > r) << 7
+        )
+        for u in range(count[_u(m)]):
+            rq = _find(parent, p + ring[_u(starts[_u(m), _u(u)])])
+            if u == 0:  # p alone is the youngest: it joins, no bar, no image class
+                rp = rq
+                continue
+            if rq == rp:
+                continue
+            if rank_f[_u(rp)] > rank_f[_u(rq)]:
+                elder = rp
+                younger = rq
+            else:
+                elder = rq
+                younger = rp
+            x_dead[nx] = n - 1 - rank_f[_u(younger)]  # its birth in X
+            nx += 1
+            a = ybest[_u(rp)]
+            b = ybest[_u(rq)]
+            if a < n and b < n:
+                im_dead[ni] = a if a > b else b
+                ni += 1
+            parent[_u(younger)] = elder
+            ybest[_u(elder)] = a if a < b else b
+            rp = elder
+        parent[_u(p)] = rp
+        _sort_small(x_dead, nx)
+        _sort_small(im_dead, ni)
+        for k in range(ni):
+            through[_u(flat_of[_u(order_f[_u(n - 1 - x_dead[k])])])] = flat_of[
+                _u(order_c[_u(n - 1 - im_dead[k])])
+            ]
+        j += 1
 
 
 def _one_patch_fast(S, K, j, want0, want1, work, gp, gv, pairs, counts, through):
@@ -282,8 +257,10 @@ def _one_patch_fast(S, K, j, want0, want1, work, gp, gv, pairs, counts, through)
 
     ``S[0..2, j]`` are f, g and c = max(f, g) of the patch (already framed) and
     ``K[k, j]`` their sorted keys (:func:`topoviz.persistence._sorted_keys`): each
-    gets its order and ranks (:func:`topoviz.persistence._ranks`, exact: it checks
-    float32 collisions) and the padded-grid persistence sweeps of that module.
+    gets its values, order and ranks on the padded grid
+    (:func:`topoviz.persistence._ranks`, exact: it checks float32 collisions) and the
+    padded-grid persistence sweeps of that module; the induced-matching sweeps then
+    read the same grids.
 
     Writes ``pairs[k]`` (k = 0..5: f, g, c in dimension 0, then in dimension 1): the
     persistence pairs as flat (birth, death) pixels, dimension 0 ending with the
@@ -294,51 +271,71 @@ def _one_patch_fast(S, K, j, want0, want1, work, gp, gv, pairs, counts, through)
     :func:`topoviz.persistence._diagrams_from_sweeps` reads them). ``work``:
     :func:`_fast_workspace`.
     """
-    h, w = S.shape[2], S.shape[3]
-    n = h * w
-    W = w + 2
-    padidx, rank, parent, edge, vals, order, flat_of, inside = work
-    orders = np.empty((3, n), np.int64)
+    W = S.shape[3] + 2
+    padidx, ranks, parent, edge, vals, orders, flat_of, best = work
     for k in range(3):
-        _ranks(S[k, j], False, K[k, j], vals, order, rank, padidx)
-        for i in range(n):
-            orders[k, i] = flat_of[_u(order[i])]
+        _ranks(S[k, j], False, K[k, j], vals[k], orders[k], ranks[k], padidx)
         if want0:  # ends with the essential class
-            m = _sweep0_grid(vals, W, order, rank, parent, gp[k, 0, j], gv[k, 0, j])
+            m = _sweep0_grid(vals[k], W, orders[k], ranks[k], parent, gp[k, 0, j], gv[k, 0, j])
             for t in range(m):
                 pairs[k, t, 0] = flat_of[_u(gp[k, 0, j, t, 0])]
                 d = gp[k, 0, j, t, 1]
                 pairs[k, t, 1] = -1 if d < 0 else flat_of[_u(d)]
             counts[k] = m
         if want1:
-            m = _sweep1_grid(vals, W, order, rank, parent, edge, gp[k, 1, j], gv[k, 1, j])
+            m = _sweep1_grid(
+                vals[k], W, orders[k], ranks[k], parent, edge, gp[k, 1, j], gv[k, 1, j]
+            )
             for t in range(m):
                 pairs[3 + k, t, 0] = flat_of[_u(gp[k, 1, j, t, 0])]
                 pairs[3 + k, t, 1] = flat_of[_u(gp[k, 1, j, t, 1])]
             counts[3 + k] = m
-    vf = S[0, j].ravel()
-    vg = S[1, j].ravel()
-    vc = S[2, j].ravel()
     if want0:
-        _image_sweep0(vf, vc, h, w, orders[0], orders[2], through[0])
-        _image_sweep0(vg, vc, h, w, orders[1], orders[2], through[1])
+        for k in range(2):  # f -> c, then g -> c
+            _image_sweep0(
+                vals[k],
+                vals[2],
+                W,
+                orders[k],
+                orders[2],
+                ranks[2],
+                parent,
+                best,
+                flat_of,
+                through[k],
+            )
     if want1:  # the rows of a dimension not wanted stay unwritten: nothing reads them
-        _image_sweep1(vf, vc, h, w, orders[0], orders[2], through[2], inside)
-        _image_sweep1(vg, vc, h, w, orders[1], orders[2], through[3], inside)
+        for k in range(2):
+            _image_sweep1(
+                vals[k],
+                vals[2],
+                W,
+                orders[k],
+                orders[2],
+                ranks[k],
+                parent,
+                best,
+                flat_of,
+                through[2 + k],
+            )
 
 
 def _fast_workspace(h, w):
-    """:func:`topoviz.persistence._workspace` for an ``h x w`` image, plus the flat
-    index of each grid position and which pixels are off the image's border (the
-    lookups that replace a division per pixel)."""
+    """:func:`topoviz.persistence._workspace` for an ``h x w`` image, with the
+    values, order and ranks of three images (f, g, c: the induced sweeps read two at
+    once), the flat index of each grid position and the image classes' births."""
     padidx, rank, parent, edge, vals, order = _workspace(h, w)
+    ranks = np.empty((3, rank.shape[0]), np.int32)
+    for k in range(3):
+        ranks[k] = rank  # the pad keeps rank n
+    vals3 = np.empty((3, vals.shape[0]), np.float64)
+    orders = np.empty((3, order.shape[0]), np.int32)
     flat_of = np.full(rank.shape[0], -1, np.int64)
-    inside = np.zeros(h * w, np.bool_)
     for r in range(h):
         for c in range(w):
             flat_of[(r + 1) * (w + 2) + c + 1] = r * w + c
-            inside[r * w + c] = 0 < r < h - 1 and 0 < c < w - 1
-    return padidx, rank, parent, edge, vals, order, flat_of, inside
+    best = np.empty(rank.shape[0], np.int32)
+    return padidx, ranks, parent, edge, vals3, orders, flat_of, best
 
 
 def _batch_fast(S, K, want0, want1, threads):

@@ -23,7 +23,7 @@ from topoviz.matching import (
     ALL_RULES,
     CORNER,
     Matching,
-    betti_matches,
+    betti_targets,
     diagonal_cost,
     diagonal_projection,
     match,
@@ -182,6 +182,27 @@ def _corner_targets(
         patch.append(gid[idx] // len(dims))
         pixel.append(px[idx])
         value.append(pulled)
+    return np.concatenate(patch), np.concatenate(pixel), np.concatenate(value), constant
+
+
+def _betti_loss_targets(
+    fp: np.ndarray, gp: np.ndarray, frame: bool, dims: tuple[int, ...]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """:func:`critical_targets` of ``betti_match(f_j, g_j)`` for a batch of patches,
+    from the flat arrays of :func:`topoviz.matching.betti_targets`: the same pixels
+    and targets (in another order), without a Matching per patch. Returns what
+    :func:`_corner_targets` returns."""
+    per_dim, constant = betti_targets(fp, gp, frame=frame, dims=dims)
+    patch, pixel, value = [], [], []
+    for points, births, deaths, of, target in per_dim.values():
+        for end, px in ((0, births), (1, deaths)):
+            idx, pulled, fixed = _pulls(px, points[:, end], target[:, end])
+            constant += fixed
+            patch.append(of[idx])
+            pixel.append(px[idx])
+            value.append(pulled)
+    if not patch:
+        return np.zeros(0, np.int64), np.zeros((0, 2), np.int64), np.zeros(0), constant
     return np.concatenate(patch), np.concatenate(pixel), np.concatenate(value), constant
 
 
@@ -435,12 +456,12 @@ class TopoLoss(nn.Module):
         critical pixel its patch, ``(row, col)`` and target, and the constant part.
 
         The paper's and the optimal rule match the whole batch at once
-        (:func:`_corner_targets`); the Betti rule, and a ground truth with a dot off
-        the corner, match patch by patch.
+        (:func:`_corner_targets`), and so does the Betti rule
+        (:func:`_betti_loss_targets`); a ground truth with a dot off the corner is
+        matched patch by patch under the first two.
         """
         if self.rule == "betti":
-            ms = betti_matches(fp, gp, frame=self.frame, dims=self.dims)
-            pairs = [(m.diagram_f, m) for m in ms]
+            return _betti_loss_targets(fp, gp, self.frame, self.dims)
         else:
             dots_g = batch_dots(gp, frame=self.frame, dims=self.dims)  # None without numba
             if dots_g is not None and _at_corner(dots_g):

@@ -35,6 +35,7 @@ __all__ = [
     "match",
     "betti_match",
     "betti_matches",
+    "betti_targets",
     "match_images",
     "diagonal_projection",
     "diagonal_cost",
@@ -351,27 +352,13 @@ def betti_matches(
     list of Matching
         One per patch, equal to ``[betti_match(a, b, frame, dims) for a, b in zip(f, g)]``.
     """
-    from topoviz.induced import sweeps
-    from topoviz.persistence import _check_dims, _check_likelihood, _diagrams_from_sweeps
+    from topoviz.persistence import _diagrams_from_sweeps
 
-    fa, ga = np.asarray(f), np.asarray(g)
-    if fa.ndim != 3 or fa.shape != ga.shape:
-        raise ValueError(
-            f"f and g must be stacks of the same shape B x H x W; got {fa.shape} and {ga.shape}"
-        )
-    if len(fa) == 0:
+    S, (hh, ww), dims, out = _betti_sweeps(f, g, frame, dims)
+    if S is None:
         return []
-    b, hh, ww = fa.shape
-    fa = _check_likelihood(fa.reshape(b * hh, ww), "f").reshape(b, hh, ww)
-    ga = _check_likelihood(ga.reshape(b * hh, ww), "g").reshape(b, hh, ww)
-    dims = _check_dims(dims)
-    # f, g and the comparison image c = max(f, g), framed, in one stack
-    fr = 1 if frame else 0
-    S = np.ones((3, b, hh + 2 * fr, ww + 2 * fr))  # the frame: value 1
-    S[0, :, fr : fr + hh, fr : fr + ww] = fa
-    S[1, :, fr : fr + hh, fr : fr + ww] = ga
-    np.maximum(S[0], S[1], out=S[2])
-    pairs, counts, through, gp, gv = sweeps(S, 0 in dims, 1 in dims)
+    pairs, counts, through, gp, gv = out
+    b = S.shape[1]
     # each image's diagrams, as the persistence module builds a batch's (counts
     # column 3 d + s: image s in dimension d)
     dgms = [
@@ -385,6 +372,97 @@ def betti_matches(
         per_dim = _betti_dims(pairs[j], counts[j], through[j], values, (dgm_f, dgm_g, dgm_c), dims)
         out.append(Matching(per_dim, "betti", dgm_f, dgm_g, dgm_c))
     return out
+
+
+def _betti_sweeps(f, g, frame: bool, dims) -> tuple:
+    """Check a stack of f and g, frame both, add the comparison image and run the
+    compiled sweeps (:func:`topoviz.induced.sweeps`). Returns the stack ``S`` (f, g,
+    max(f, g); None for an empty batch), the patch shape, the checked dimensions
+    and what the sweeps return."""
+    from topoviz.induced import sweeps
+    from topoviz.persistence import _check_dims, _check_likelihood
+
+    fa, ga = np.asarray(f), np.asarray(g)
+    if fa.ndim != 3 or fa.shape != ga.shape:
+        raise ValueError(
+            f"f and g must be stacks of the same shape B x H x W; got {fa.shape} and {ga.shape}"
+        )
+    dims = _check_dims(dims)
+    b, hh, ww = fa.shape
+    if b == 0:
+        return None, (hh, ww), dims, None
+    fa = _check_likelihood(fa.reshape(b * hh, ww), "f").reshape(b, hh, ww)
+    ga = _check_likelihood(ga.reshape(b * hh, ww), "g").reshape(b, hh, ww)
+    fr = 1 if frame else 0
+    S = np.ones((3, b, hh + 2 * fr, ww + 2 * fr))  # the frame: value 1
+    S[0, :, fr : fr + hh, fr : fr + ww] = fa
+    S[1, :, fr : fr + hh, fr : fr + ww] = ga
+    np.maximum(S[0], S[1], out=S[2])
+    return S, (hh, ww), dims, sweeps(S, 0 in dims, 1 in dims)
+
+
+def betti_targets(
+    f: np.ndarray,
+    g: np.ndarray,
+    frame: bool = True,
+    dims: tuple[int, ...] | list[int] = (0, 1),
+) -> tuple[dict[int, tuple[np.ndarray, ...]], float]:
+    """The Betti matching of a stack of patches as flat arrays, for the loss: the
+    same partners and targets as :func:`betti_matches`, without a :class:`Matching`
+    or :class:`~topoviz.persistence.Diagram` per patch.
+
+    Returns
+    -------
+    per_dim : dict
+        For each dimension ``(points, birth_pixel, death_pixel, patch, targets)``:
+        the dots of Dgm(f) of every patch one after the other (in the order of
+        :func:`betti_matches`), the patch of each and where the loss pulls it.
+    constant : float
+        The distance-to-diagonal cost of the ground-truth dots that no dot of f
+        took, summed over patches and dimensions (``unmatched_cost``).
+    """
+    S, shape, dims, out = _betti_sweeps(f, g, frame, dims)
+    if S is None:
+        return {}, 0.0
+    return _flat_targets(shape, frame, dims, out)
+
+
+def _flat_targets(shape, frame: bool, dims, out) -> tuple[dict, float]:
+    """:func:`betti_targets` from the sweeps' output ``out`` of patches of ``shape``."""
+    from topoviz.persistence import _dots_arrays
+
+    pairs, counts, through, gp, gv = out
+    b, n = through.shape[0], through.shape[2]
+    slot = np.arange(pairs.shape[2])
+    per_dim, constant = {}, 0.0
+    for k in dims:
+        end = 0 if k == 0 else 1  # the pixel that names a bar (as in _betti_dims)
+        dots = []
+        for s in range(2):  # f, then g: their dots and the bar of c each reaches
+            cnt = counts[:, 3 * k + s]
+            points, birth, death, _, _, offsets = _dots_arrays(
+                shape, frame, cnt, gp[s][k], gv[s][k]
+            )
+            patch = np.repeat(np.arange(b), cnt)
+            key = pairs[:, 3 * k + s, :, end][slot[None, :] < cnt[:, None]]
+            c_of = through[patch, 2 * k + s, key] if len(key) else np.zeros(0, np.int64)
+            dots.append((points, birth, death, patch, c_of))
+        points, birth, death, patch, c_of_f = dots[0]
+        gt, _, _, patch_g, c_of_g = dots[1]
+        g_at = np.full((b, n), -1, np.int64)  # which dot of g reaches each bar of c
+        ok = c_of_g >= 0
+        g_at[patch_g[ok], c_of_g[ok]] = np.flatnonzero(ok)
+        partner = np.full(len(points), -1, np.int64)
+        has = c_of_f >= 0
+        partner[has] = g_at[patch[has], c_of_f[has]]
+        matched = partner >= 0
+        targets = diagonal_projection(points)
+        targets[matched] = gt[partner[matched]]
+        taken = np.zeros(len(gt), bool)
+        taken[partner[matched]] = True
+        constant += float(diagonal_cost(gt[~taken]).sum())
+        per_dim[k] = (points, birth, death, patch, targets)
+    return per_dim, constant
 
 
 def betti_match(
