@@ -24,9 +24,10 @@ The result (every λ's scores, the paired tests, the choice and the rule) is
 stored under ``NAME`` in models/validation.json, which mkmanifest.py copies into
 the manifest.
 
-``--pick`` chooses the twins' steps and learning rate among sweeps already stored,
-one per (steps, lr) group, each with its own λ = 0 control (``recipes.sh
-*-val-f1-grid``), by the rule below; it marks each group's record ``"picked"``.
+``--pick`` chooses among sweeps already stored, one per group, each with its own
+λ = 0 control: the twins' steps and learning rate (``recipes.sh *-val-f1-grid``), or
+the dimensions Betti matching's loss takes (``recipes.sh *-betti*-dims01`` against
+the sweep on dimension 1), by the rule below; it marks each group's record ``"picked"``.
 
 - prefer the groups whose λ was chosen by the rule above (not by the fallback);
 - among those, take the group whose chosen λ cuts the count TopoLoss is for most;
@@ -122,7 +123,7 @@ def chosen_cut(record: dict) -> float:
 
 
 def pick(records: dict, keys: list[str]) -> str:
-    """The key of the (steps, lr) group to train with, among the sweeps ``keys`` of
+    """The key of the group (steps, lr, dims) to train with, among the sweeps ``keys`` of
     ``records`` (models/validation.json), by :data:`PICK_RULE`."""
     ruled = [k for k in keys if records[k]["chosen_lam"] > 0 and not records[k].get("fallback")]
     pool = ruled or [k for k in keys if records[k]["chosen_lam"] > 0] or keys[:1]
@@ -141,7 +142,8 @@ def main_pick(keys: list[str]) -> int:
         r["pick_among"] = keys
         r["pick_rule"] = PICK_RULE
         print(
-            f"{k}: {r['steps']} steps at lr {r['lr']:g}, λ = {r['chosen_lam']:g}, "
+            f"{k}: {r['steps']} steps at lr {r['lr']:g}, dims {r.get('topo_dims', [1])}, "
+            f"λ = {r['chosen_lam']:g}, "
             f"{r['target']} cut {chosen_cut(r):+.1%}"
             + (" (fallback)" if r.get("fallback") else "")
             + ("  <- picked" if k == chosen else "")
@@ -165,6 +167,10 @@ def main(argv: list[str] | None = None) -> int:
     scored = [score(c, args.val_every, args.n_patches) for c in args.checkpoints]
     if scored[0]["lam"] != 0:
         raise SystemExit("the first checkpoint must be the λ = 0 control")
+    # the λ > 0 runs share the rule and dimensions of L_topo (the control has no L_topo)
+    loss_of = {(s["meta"].get("rule", "paper"), tuple(s["meta"]["topo_dims"])) for s in scored[1:]}
+    if len(loss_of) > 1:
+        raise SystemExit(f"the λ > 0 checkpoints differ in rule or dimensions: {sorted(loss_of)}")
     chosen, table = choose(scored)
     meta = scored[0]["meta"]
     record = {
@@ -176,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         "init": meta["init"],
         "steps": meta["steps"]["topo"],
         "lr": meta["lr"],
-        "topo_dims": meta["topo_dims"],
+        "topo_dims": scored[-1]["meta"]["topo_dims"],
         "matching": scored[-1]["meta"].get("rule", "paper"),
         "lams": [s["lam"] for s in scored],
         "recipes": [s["meta"]["recipe"] for s in scored],

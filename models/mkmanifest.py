@@ -153,8 +153,9 @@ def measure(meta: dict, model, n_patches: int) -> dict:
 def validation_key(pair: str, meta: dict) -> str | None:
     """The sweep in models/validation.json that chose this twin's λ (and steps and
     learning rate): fold 1's validation split of its data set, its matching rule, its
-    steps and learning rate, and the λ it was trained with. λ is chosen once per data
-    set, on fold 1, and serves all three folds. None for a twin without one."""
+    steps, learning rate and homology dimensions, and the λ it was trained with. λ is
+    chosen once per data set, on fold 1, and serves all three folds. None for a twin
+    without one."""
     dataset = pair.rsplit("-", 1)[0]
     rule = meta.get("rule", "paper") if meta["loss"] != "bce" else None
     found = [
@@ -165,6 +166,7 @@ def validation_key(pair: str, meta: dict) -> str | None:
         and r["lr"] == meta["lr"]
         and (rule is None or r.get("matching", "paper") == rule)
         and (rule is None or r["chosen_lam"] == meta["lam"])
+        and (rule is None or r.get("topo_dims", [1]) == list(meta["topo_dims"]))
     ]
     if rule is None:  # the control: the paper rule's sweep of its group
         found = [k for k in found if VALIDATION[k].get("matching", "paper") == "paper"]
@@ -291,9 +293,9 @@ def entry(pair: str, file: str, n_patches: int, in_recipes: bool) -> tuple[dict,
             }
             out["lambda_choice"]["command"] = f"bash models/recipes.sh {recipe_stage(key)}"
             out["lambda_choice"]["fallback"] = choice.get("fallback", False)
-            if "picked" in choice:  # steps and learning rate chosen among (steps, lr) groups
-                out["lambda_choice"]["steps_lr_among"] = choice["pick_among"]
-                out["lambda_choice"]["steps_lr_rule"] = choice["pick_rule"]
+            if "picked" in choice:  # steps and lr, or dims, chosen among groups of sweeps
+                out["lambda_choice"]["group_among"] = choice["pick_among"]
+                out["lambda_choice"]["group_rule"] = choice["pick_rule"]
     if legacy:
         if pre["patch"] != meta["patch"]:
             raise SystemExit(f"{file}: a legacy entry needs one crop size")

@@ -10,6 +10,10 @@
 #         isbi12-val-f1-grid crackforest-val-f1-grid     (steps and learning rate, paper rule;
 #                                                         after *-val-f1)
 #         isbi12-val-f1-betti-steps1200   (Betti matching's λ at the steps ISBI12's grid chose)
+#         crackforest-val-f1-betti-dims01 isbi12-val-f1-betti-steps1200-dims01
+#                   (Betti matching on dimensions 0 and 1, where the other Betti sweeps take
+#                    dimension 1: a broken crack is an extra component, which dimension 1
+#                    sees only where the crack closes a loop)
 #
 # Runs from the project root; reads ../shared/data (never copied here); writes the
 # pretrained nets, the fine-tuned twins and their evaluations (JSON) under
@@ -30,7 +34,9 @@
 # Each ISBI12 and CrackForest pair also has a third net, the Betti-matching twin
 # (models/P_betti.pt): the same base, batches, steps and lr, with --rule betti
 # (Stucki et al. 2023, topoviz.matching.betti_match) and its own λ, chosen the same
-# way by the *-val-f1-betti recipes.
+# way by the *-val-f1-betti recipes, and its own homology dimensions: dimension 1, or
+# 0 and 1 where the *-betti*-dims01 sweep cut its count more on validation
+# (choose_lambda.py --pick).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 R=${R:-/tmp/topoviz_runs}
@@ -43,7 +49,9 @@ LAM_ISBI12=0.3                # in that group (isbi12-f1-steps1200)
 LAM_BETTI_ISBI12=0.3          # isbi12-val-f1-betti-steps1200
 STEPS_CRACKFOREST=600         # crackforest-val-f1-grid: the first group, 600 steps at lr 1e-4
 LAM_CRACKFOREST=0.03          # crackforest-val-f1 (the fallback of models/choose_lambda.py)
-LAM_BETTI_CRACKFOREST=0.03    # crackforest-val-f1-betti (the fallback, as for the paper rule)
+LAM_BETTI_CRACKFOREST=0.03    # crackforest-val-f1-betti-dims01 (the fallback, as for the paper rule)
+DIMS_BETTI_ISBI12=1           # isbi12-val-f1-betti-steps1200-dims01 tied: dimension 1 (named first)
+DIMS_BETTI_CRACKFOREST=0,1    # crackforest-val-f1-betti-dims01: picked over dimension 1 alone
 
 pretrain() {  # name data fold steps patch lr
   [ -f "$R/$1-pre.pt" ] && return 0
@@ -59,8 +67,9 @@ base() {  # name data fold: 600 BCE steps from the pretrain (the pair's starting
      --topo-steps 600 --lam 0 --lr 1e-4 --seed 0 --log-every 200
 }
 
-twins() {  # name data fold lam lam_betti out_prefix steps: the control and two TopoLoss twins
-  local name=$1 data=$2 fold=$3 lam=$4 lam_betti=$5 out=$6 steps=$7
+twins() {  # name data fold lam lam_betti out_prefix steps dims_betti: the control and two
+  # TopoLoss twins
+  local name=$1 data=$2 fold=$3 lam=$4 lam_betti=$5 out=$6 steps=$7 dims_betti=$8
   for l in 0 "$lam"; do
     echo "== $name: fine-tune λ = $l" >&2
     $T --data "$data" --fold "$fold" --out "$R/$name-ft$l.pt" --init "$R/$name-base.pt" \
@@ -68,7 +77,8 @@ twins() {  # name data fold lam lam_betti out_prefix steps: the control and two 
   done
   echo "== $name: fine-tune λ = $lam_betti, Betti matching" >&2
   $T --data "$data" --fold "$fold" --out "$R/$name-betti$lam_betti.pt" --init "$R/$name-base.pt" \
-     --topo-steps "$steps" --lam "$lam_betti" --rule betti --lr 1e-4 --seed 0 --log-every 200
+     --topo-steps "$steps" --lam "$lam_betti" --rule betti --topo-dims "$dims_betti" --lr 1e-4 \
+     --seed 0 --log-every 200
   cp "$R/$name-ft0.pt" "models/${out}_bce.pt"
   cp "$R/$name-ft$lam.pt" "models/${out}_topo.pt"
   cp "$R/$name-betti$lam_betti.pt" "models/${out}_betti.pt"
@@ -78,10 +88,10 @@ twins() {  # name data fold lam lam_betti out_prefix steps: the control and two 
   done
 }
 
-pair3() {  # name data fold lam lam_betti out_prefix steps
+pair3() {  # name data fold lam lam_betti out_prefix steps dims_betti
   pretrain "$1" "$2" "$3" 2000 128 1e-3
   base "$1" "$2" "$3"
-  twins "$1" "$2" "$3" "$4" "$5" "$6" "$7"
+  twins "$1" "$2" "$3" "$4" "$5" "$6" "$7" "$8"
 }
 
 val() {  # name data: the λ sweep on fold 1's validation split, from fold 1's base
@@ -98,12 +108,16 @@ val() {  # name data: the λ sweep on fold 1's validation split, from fold 1's b
   python models/choose_lambda.py "$name-f1" "${ckpts[@]}"
 }
 
-val_betti() {  # name data [steps]: the same sweep with the Betti rule, its λ = 0 control
-  # the paper rule's at those steps (600: val's; 1200: val_grid's)
-  local name=$1 data=$2 steps=${3:-600}
+val_betti() {  # name data [steps [dims]]: the same sweep with the Betti rule, its λ = 0
+  # control the paper rule's at those steps (600: val's; 1200: val_grid's); L_topo on
+  # dimension 1 unless dims says otherwise (0,1: both)
+  local name=$1 data=$2 steps=${3:-600} dims=${4:-1}
   local ctrl="$R/$name-val0.pt" tag="" key="$name-f1-betti"
   if [ "$steps" != 600 ]; then
     ctrl="$R/$name-val-steps$steps-0.pt" tag="-steps$steps" key="$name-f1-betti-steps$steps"
+  fi
+  if [ "$dims" != 1 ]; then
+    tag="$tag-dims${dims//,/}" key="$key-dims${dims//,/}"
   fi
   pretrain "$name-f1" "$data" 1/3 2000 128 1e-3
   base "$name-f1" "$data" 1/3
@@ -114,10 +128,13 @@ val_betti() {  # name data [steps]: the same sweep with the Betti rule, its λ =
     echo "== $name validation, Betti matching, $steps steps: λ = $l" >&2
     $T --data "$data" --fold 1/3 --val-every 5 --out "$R/$name-valbetti$tag$l.pt" \
        --init "$R/$name-f1-base.pt" --topo-steps "$steps" --lam "$l" --rule betti --lr 1e-4 \
-       --seed 0 --log-every 200
+       --topo-dims "$dims" --seed 0 --log-every 200
     ckpts+=("$R/$name-valbetti$tag$l.pt")
   done
   python models/choose_lambda.py "$key" "${ckpts[@]}"
+  if [ "$dims" != 1 ]; then  # against the same sweep on dimension 1 (named first: cheaper)
+    python models/choose_lambda.py --pick "${key%-dims*}" "$key"
+  fi
 }
 
 val_grid() {  # name data: other steps and learning rates on the same validation split
@@ -168,18 +185,20 @@ run() {
     crackforest-val-f1) val crackforest $CFD ;;
     isbi12-val-f1-betti) val_betti isbi12 $ISBI ;;
     crackforest-val-f1-betti) val_betti crackforest $CFD ;;
+    crackforest-val-f1-betti-dims01) val_betti crackforest $CFD 600 0,1 ;;
+    isbi12-val-f1-betti-steps1200-dims01) val_betti isbi12 $ISBI 1200 0,1 ;;
     isbi12-val-f1-grid) val_grid isbi12 $ISBI ;;
     isbi12-val-f1-betti-steps1200) val_betti isbi12 $ISBI 1200 ;;
     crackforest-val-f1-grid) val_grid crackforest $CFD ;;
     isbi12-f[123]) pair3 "$1" $ISBI "${1: -1}/3" $LAM_ISBI12 $LAM_BETTI_ISBI12 \
-      "isbi12_f${1: -1}_unet" $STEPS_ISBI12 ;;
+      "isbi12_f${1: -1}_unet" $STEPS_ISBI12 $DIMS_BETTI_ISBI12 ;;
     crackforest-f[123]) pair3 "$1" $CFD "${1: -1}/3" $LAM_CRACKFOREST $LAM_BETTI_CRACKFOREST \
-      "crackforest_f${1: -1}_unet" $STEPS_CRACKFOREST ;;
+      "crackforest_f${1: -1}_unet" $STEPS_CRACKFOREST $DIMS_BETTI_CRACKFOREST ;;
     vessels-f1) legacy_pair vessels-f1 "$VESSELS" 1/3 600 65 1e-3 300 1e-3 0.05 400 vessels_unet ;;
     *) echo "unknown pair $1" >&2; exit 2 ;;
   esac
 }
 
-for p in "${@:-isbi12-val-f1 crackforest-val-f1 isbi12-val-f1-grid crackforest-val-f1-grid isbi12-val-f1-betti isbi12-val-f1-betti-steps1200 crackforest-val-f1-betti isbi12-f1 isbi12-f2 isbi12-f3 crackforest-f1 crackforest-f2 crackforest-f3 vessels-f1}"; do
+for p in "${@:-isbi12-val-f1 crackforest-val-f1 isbi12-val-f1-grid crackforest-val-f1-grid isbi12-val-f1-betti isbi12-val-f1-betti-steps1200 isbi12-val-f1-betti-steps1200-dims01 crackforest-val-f1-betti crackforest-val-f1-betti-dims01 isbi12-f1 isbi12-f2 isbi12-f3 crackforest-f1 crackforest-f2 crackforest-f3 vessels-f1}"; do
   for q in $p; do run "$q"; done
 done

@@ -137,7 +137,12 @@ def validation_table(key: str, record: dict) -> str:
         f"#### {key}: λ on the validation split ({len(names)} training images of fold "
         f"{record['fold']}: {', '.join(names)}), {record['steps']} steps at lr {record['lr']:g}"
         + (", Betti matching" if record.get("matching") == "betti" else "")
-        + (" (the steps and learning rate picked)" if record.get("picked") else ""),
+        + (
+            f", L_topo on dimensions {' and '.join(map(str, record['topo_dims']))}"
+            if len(record.get("topo_dims", [1])) > 1
+            else ""
+        )
+        + (" (the group picked)" if record.get("picked") else ""),
         "",
         f"| λ | {target} | cut | {other} | accuracy | VOI | Betti error (65²) "
         f"| Wilcoxon p ({target}) | qualifies |",

@@ -86,7 +86,8 @@ def test_pick_takes_the_group_whose_rule_chosen_lambda_cuts_most(choose_lambda):
 
 def test_each_twin_finds_the_validation_sweep_that_chose_it(mkmanifest):
     """Every ISBI12 and CrackForest entry of the manifest names the sweep of its data
-    set, rule, steps and learning rate whose chosen λ it was trained with, and the
+    set, rule, steps, learning rate and dimensions whose chosen λ it was trained
+    with, and the
     recipe stage that runs that sweep."""
     manifest = json.loads((ROOT / "models" / "manifest.json").read_text(encoding="utf-8"))
     for c in manifest["checkpoints"]:
@@ -98,6 +99,7 @@ def test_each_twin_finds_the_validation_sweep_that_chose_it(mkmanifest):
             "lam": c["lam"],
             "steps": {"topo": c["steps"]["topo"]},
             "lr": c["lr"]["topo"],
+            "topo_dims": c["topo_dims"],
         }
         key = mkmanifest.validation_key(c["pair"], meta)
         assert key is not None, c["name"]
@@ -106,6 +108,7 @@ def test_each_twin_finds_the_validation_sweep_that_chose_it(mkmanifest):
         if c["loss"] != "bce":
             assert record["chosen_lam"] == c["lam"]
             assert record.get("matching", "paper") == c["rule"]
+            assert record.get("topo_dims", [1]) == c["topo_dims"]
         assert (
             c["lambda_choice"]["command"]
             == f"bash models/recipes.sh {mkmanifest.recipe_stage(key)}"
@@ -113,3 +116,6 @@ def test_each_twin_finds_the_validation_sweep_that_chose_it(mkmanifest):
     assert mkmanifest.recipe_stage("isbi12-f1-steps1200") == "isbi12-val-f1-grid"
     assert mkmanifest.recipe_stage("isbi12-f1-betti-steps1200") == "isbi12-val-f1-betti-steps1200"
     assert mkmanifest.recipe_stage("crackforest-f1-betti") == "crackforest-val-f1-betti"
+    assert (
+        mkmanifest.recipe_stage("crackforest-f1-betti-dims01") == "crackforest-val-f1-betti-dims01"
+    )

@@ -203,7 +203,8 @@ def _option(cmd: list[str], name: str, default: str | None = None) -> str | None
 
 def test_recipes_train_each_twin_with_the_lambda_and_rule_of_its_manifest_entry(tmp_path):
     """The shipped recipe, run dry: every ISBI12 and CrackForest twin is trained with
-    the λ, matching rule, steps and learning rate its manifest entry records, from
+    the λ, matching rule, homology dimensions, steps and learning rate its manifest
+    entry records, from
     the pair's base, on the pair's fold, and copied to the file the manifest names."""
     pairs = [f"{d}-f{k}" for d in ("isbi12", "crackforest") for k in (1, 2, 3)]
     commands = _dry_run_recipes(tmp_path, *pairs)
@@ -222,6 +223,7 @@ def test_recipes_train_each_twin_with_the_lambda_and_rule_of_its_manifest_entry(
             and _option(c, "--fold") == fold
             and float(_option(c, "--lam")) == lam
             and _option(c, "--rule", "paper") == entry["rule"]
+            and _option(c, "--topo-dims", "1") == ",".join(map(str, entry["topo_dims"]))
         ]
         assert len(found) == 1, (entry["name"], lam, entry["rule"])
         assert int(_option(found[0], "--topo-steps")) == entry["steps"]["topo"]
@@ -267,6 +269,21 @@ def test_the_betti_sweep_at_1200_steps_shares_the_grid_control(tmp_path):
     (choose,) = [c for c in commands if c[0] == "models/choose_lambda.py"]
     assert choose[1] == "isbi12-f1-betti-steps1200"
     assert Path(choose[2]).name == "isbi12-val-steps1200-0.pt" and len(choose) == 6
+
+
+def test_the_betti_sweep_on_both_dimensions_is_picked_against_dimension_one(tmp_path):
+    """``recipes.sh crackforest-val-f1-betti-dims01``: Betti matching at λ in {0.03,
+    0.1, 0.3} with L_topo on dimensions 0 and 1, chosen against the 600-step λ = 0
+    control, then picked against the dimension-1 sweep (named first)."""
+    commands = _dry_run_recipes(tmp_path, "crackforest-val-f1-betti-dims01")
+    runs = [c for c in commands if c[:3] == ["-m", "topoviz", "train"] and "--val-every" in c]
+    betti = [c for c in runs if _option(c, "--rule") == "betti"]
+    assert sorted(_option(c, "--lam") for c in betti) == ["0.03", "0.1", "0.3"]
+    assert {_option(c, "--topo-dims") for c in betti} == {"0,1"}
+    choose, pick = [c for c in commands if c[0] == "models/choose_lambda.py"]
+    assert choose[1] == "crackforest-f1-betti-dims01"
+    assert Path(choose[2]).name == "crackforest-val0.pt" and len(choose) == 6
+    assert pick[1:] == ["--pick", "crackforest-f1-betti", "crackforest-f1-betti-dims01"]
 
 
 def test_landings_counts_a_pinhole_dig_under_the_papers_rule_only(models_script):
