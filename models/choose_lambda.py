@@ -2,6 +2,7 @@
 
     python models/choose_lambda.py NAME CKPT_LAM0 CKPT_LAM1 ... [--val-every 5]
     python models/choose_lambda.py --pick NAME NAME ...   # steps and learning rate
+    python models/choose_lambda.py --retire NEW OLD ...   # NEW replaces the sweeps OLD
 
 Each checkpoint is a fine-tune of the same base net on the training part of a fold
 less its validation images (``python -m topoviz train ... --val-every 5``), one per
@@ -152,10 +153,28 @@ def main_pick(keys: list[str]) -> int:
     return 0
 
 
+def main_retire(keys: list[str]) -> int:
+    """``--retire NEW OLD ...``: the sweeps OLD no longer choose anything; NEW, run
+    the same way from a base that never saw the validation images, replaces them.
+    Each OLD record keeps its rows and gets ``"retired_by": NEW``."""
+    data = json.loads(OUT.read_text(encoding="utf-8"))
+    missing = [k for k in keys if k not in data]
+    if len(keys) < 2 or missing:
+        raise SystemExit(f"--retire NEW OLD ...: no sweep stored under {missing or keys}")
+    new, old = keys[0], keys[1:]
+    for k in old:
+        data[k]["retired_by"] = new
+        print(f"{k}: retired by {new}")
+    OUT.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--pick"]:
         return main_pick(argv[1:])
+    if argv[:1] == ["--retire"]:
+        return main_retire(argv[1:])
     p = argparse.ArgumentParser(prog="python models/choose_lambda.py", description=__doc__)
     p.add_argument(
         "name", help="key in models/validation.json, e.g. isbi12-f1 (isbi12-f1-betti: Betti rule)"

@@ -162,6 +162,7 @@ def validation_key(pair: str, meta: dict) -> str | None:
         key
         for key, r in VALIDATION.items()
         if Path(r["data"]).name == dataset
+        and "retired_by" not in r  # replaced by a sweep from a base that never saw its images
         and r["steps"] == meta["steps"]["topo"]
         and r["lr"] == meta["lr"]
         and (rule is None or r.get("matching", "paper") == rule)
@@ -179,6 +180,10 @@ def recipe_stage(key: str) -> str:
     dataset, rest = key.split("-f1", 1)
     if rest in ("", "-betti") or rest.startswith("-betti-"):
         return f"{dataset}-val-f1{rest}"
+    if rest in ("-clean-steps600", "-clean-lr3e-4"):  # val_clean_grid's two groups
+        return f"{dataset}-val-f1-clean-grid"
+    if rest.startswith("-clean-"):  # val_clean: the twins' steps, both rules
+        return f"{dataset}-val-f1-clean"
     return f"{dataset}-val-f1-grid"
 
 

@@ -10,6 +10,9 @@
 #         isbi12-val-f1-grid crackforest-val-f1-grid     (steps and learning rate, paper rule;
 #                                                         after *-val-f1)
 #         isbi12-val-f1-betti-steps1200   (Betti matching's λ at the steps ISBI12's grid chose)
+#         isbi12-val-f1-clean isbi12-val-f1-clean-grid   (ISBI12's λ, steps and lr, both
+#                   rules, from a base whose pretraining never saw the validation images;
+#                   they replace isbi12-val-f1, -grid and -betti-steps1200*)
 #         crackforest-val-f1-betti-dims01 isbi12-val-f1-betti-steps1200-dims01
 #                   (Betti matching on dimensions 0 and 1, where the other Betti sweeps take
 #                    dimension 1: a broken crack is an extra component, which dimension 1
@@ -28,7 +31,9 @@
 # *-val-f1 recipes, steps and learning rate by the *-val-f1-grid recipes, which try
 # two more (steps, lr) groups with λ swept in each and keep the group whose chosen
 # λ cuts its count most (models/choose_lambda.py, models/validation.json). ISBI12
-# took 1200 steps, CrackForest kept 600. The synthetic vessels pair keeps its older
+# took 1200 steps, CrackForest kept 600. ISBI12's λ, steps and lr now come from the
+# *-val-f1-clean sweeps, whose base never saw the validation images (the others'
+# base was pretrained on them); CrackForest's still come from the first ones. The synthetic vessels pair keeps its older
 # two-stage recipe (pretrain, then the twins; L_topo on dimensions 0 and 1).
 #
 # Each ISBI12 and CrackForest pair also has a third net, the Betti-matching twin
@@ -44,13 +49,13 @@ mkdir -p "$R"
 T="python -m topoviz train"
 E="python -m topoviz evaluate"
 # chosen on fold 1's validation split (models/validation.json):
-STEPS_ISBI12=1200             # isbi12-val-f1-grid: 1200 steps at lr 1e-4
-LAM_ISBI12=0.3                # in that group (isbi12-f1-steps1200)
-LAM_BETTI_ISBI12=0.3          # isbi12-val-f1-betti-steps1200
+STEPS_ISBI12=1200             # isbi12-val-f1-clean-grid: 1200 steps at lr 1e-4
+LAM_ISBI12=0.1                # in that group (isbi12-f1-clean-steps1200)
+LAM_BETTI_ISBI12=0.1          # isbi12-val-f1-clean (isbi12-f1-clean-betti-steps1200)
 STEPS_CRACKFOREST=600         # crackforest-val-f1-grid: the first group, 600 steps at lr 1e-4
 LAM_CRACKFOREST=0.03          # crackforest-val-f1 (the fallback of models/choose_lambda.py)
 LAM_BETTI_CRACKFOREST=0.03    # crackforest-val-f1-betti-dims01 (the fallback, as for the paper rule)
-DIMS_BETTI_ISBI12=1           # isbi12-val-f1-betti-steps1200-dims01 tied: dimension 1 (named first)
+DIMS_BETTI_ISBI12=1           # isbi12-val-f1-betti-steps1200-dims01 tied (leaky base; not rerun)
 DIMS_BETTI_CRACKFOREST=0,1    # crackforest-val-f1-betti-dims01: picked over dimension 1 alone
 
 pretrain() {  # name data fold steps patch lr
@@ -159,6 +164,59 @@ val_grid() {  # name data: other steps and learning rates on the same validation
   python models/choose_lambda.py --pick "$name-f1" "$name-f1-steps1200" "$name-f1-lr3e-4"
 }
 
+val_clean() {  # name data steps: the λ sweeps of both rules from a clean base. The
+  # sweeps above (val, val_grid, val_betti) start from fold 1's base, which was
+  # pretrained on all of fold 1's training images, the validation ones included; here
+  # pretraining and base leave them out too (--val-every 5 throughout). ISBI12's
+  # twins take their λ, steps and lr from these sweeps and val_clean_grid's.
+  local name=$1 data=$2 steps=$3 v="$R/$1-f1v" l
+  [ -f "$v-pre.pt" ] || $T --data "$data" --fold 1/3 --val-every 5 --out "$v-pre.pt" \
+     --steps 2000 --patch 128 --lr 1e-3 --seed 0 --log-every 500
+  [ -f "$v-base.pt" ] || $T --data "$data" --fold 1/3 --val-every 5 --out "$v-base.pt" \
+     --init "$v-pre.pt" --topo-steps 600 --lam 0 --lr 1e-4 --seed 0 --log-every 200
+  local paper=() betti=("$v-val-0.pt")
+  for l in 0 0.03 0.1 0.3; do
+    echo "== $name clean validation, $steps steps: λ = $l" >&2
+    [ -f "$v-val-$l.pt" ] || $T --data "$data" --fold 1/3 --val-every 5 --out "$v-val-$l.pt" \
+       --init "$v-base.pt" --topo-steps "$steps" --lam "$l" --lr 1e-4 --seed 0 --log-every 200
+    paper+=("$v-val-$l.pt")
+  done
+  for l in 0.03 0.1 0.3; do
+    echo "== $name clean validation, Betti matching, $steps steps: λ = $l" >&2
+    [ -f "$v-valbetti-$l.pt" ] || $T --data "$data" --fold 1/3 --val-every 5 \
+       --out "$v-valbetti-$l.pt" --init "$v-base.pt" --topo-steps "$steps" --lam "$l" \
+       --rule betti --lr 1e-4 --seed 0 --log-every 200
+    betti+=("$v-valbetti-$l.pt")
+  done
+  python models/choose_lambda.py "$name-f1-clean-steps$steps" "${paper[@]}"
+  python models/choose_lambda.py "$name-f1-clean-betti-steps$steps" "${betti[@]}"
+}
+
+val_clean_grid() {  # name data: the other (steps, lr) groups of val_grid from the clean
+  # base (paper rule), the pick among the three clean groups, and the sweeps from the
+  # leaky base retired (they stay in models/validation.json, marked "retired_by")
+  local name=$1 data=$2 v="$R/$1-f1v" cfg steps lr tag l
+  for cfg in "600 1e-4 steps600" "600 3e-4 lr3e-4"; do
+    read -r steps lr tag <<< "$cfg"
+    local ckpts=()
+    for l in 0 0.03 0.1 0.3; do
+      echo "== $name clean validation, $steps steps, lr $lr: λ = $l" >&2
+      [ -f "$v-val-$tag-$l.pt" ] || $T --data "$data" --fold 1/3 --val-every 5 \
+         --out "$v-val-$tag-$l.pt" --init "$v-base.pt" --topo-steps "$steps" --lam "$l" \
+         --lr "$lr" --seed 0 --log-every 200
+      ckpts+=("$v-val-$tag-$l.pt")
+    done
+    python models/choose_lambda.py "$name-f1-clean-$tag" "${ckpts[@]}"
+  done
+  python models/choose_lambda.py --pick "$name-f1-clean-steps600" "$name-f1-clean-steps1200" \
+    "$name-f1-clean-lr3e-4"
+  python models/choose_lambda.py --retire "$name-f1-clean-steps600" "$name-f1"
+  python models/choose_lambda.py --retire "$name-f1-clean-steps1200" "$name-f1-steps1200"
+  python models/choose_lambda.py --retire "$name-f1-clean-lr3e-4" "$name-f1-lr3e-4"
+  python models/choose_lambda.py --retire "$name-f1-clean-betti-steps1200" \
+    "$name-f1-betti-steps1200" "$name-f1-betti-steps1200-dims01"
+}
+
 legacy_pair() {  # name data fold pre_steps pre_patch pre_lr ft_steps ft_lr lam n_patches out
   local name=$1 data=$2 fold=$3 pre_steps=$4 pre_patch=$5 pre_lr=$6 ft_steps=$7 ft_lr=$8 lam=$9
   local n_patches=${10} out=${11}
@@ -187,6 +245,8 @@ run() {
     crackforest-val-f1-betti) val_betti crackforest $CFD ;;
     crackforest-val-f1-betti-dims01) val_betti crackforest $CFD 600 0,1 ;;
     isbi12-val-f1-betti-steps1200-dims01) val_betti isbi12 $ISBI 1200 0,1 ;;
+    isbi12-val-f1-clean) val_clean isbi12 $ISBI $STEPS_ISBI12 ;;
+    isbi12-val-f1-clean-grid) val_clean_grid isbi12 $ISBI ;;
     isbi12-val-f1-grid) val_grid isbi12 $ISBI ;;
     isbi12-val-f1-betti-steps1200) val_betti isbi12 $ISBI 1200 ;;
     crackforest-val-f1-grid) val_grid crackforest $CFD ;;
@@ -199,6 +259,6 @@ run() {
   esac
 }
 
-for p in "${@:-isbi12-val-f1 crackforest-val-f1 isbi12-val-f1-grid crackforest-val-f1-grid isbi12-val-f1-betti isbi12-val-f1-betti-steps1200 isbi12-val-f1-betti-steps1200-dims01 crackforest-val-f1-betti crackforest-val-f1-betti-dims01 isbi12-f1 isbi12-f2 isbi12-f3 crackforest-f1 crackforest-f2 crackforest-f3 vessels-f1}"; do
+for p in "${@:-isbi12-val-f1 crackforest-val-f1 isbi12-val-f1-grid crackforest-val-f1-grid isbi12-val-f1-betti isbi12-val-f1-betti-steps1200 isbi12-val-f1-betti-steps1200-dims01 crackforest-val-f1-betti crackforest-val-f1-betti-dims01 isbi12-val-f1-clean isbi12-val-f1-clean-grid isbi12-f1 isbi12-f2 isbi12-f3 crackforest-f1 crackforest-f2 crackforest-f3 vessels-f1}"; do
   for q in $p; do run "$q"; done
 done

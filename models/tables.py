@@ -142,7 +142,8 @@ def validation_table(key: str, record: dict) -> str:
             if len(record.get("topo_dims", [1])) > 1
             else ""
         )
-        + (" (the group picked)" if record.get("picked") else ""),
+        + (" (the group picked)" if record.get("picked") else "")
+        + (f"; retired by {record['retired_by']}" if record.get("retired_by") else ""),
         "",
         f"| λ | {target} | cut | {other} | accuracy | VOI | Betti error (65²) "
         f"| Wilcoxon p ({target}) | qualifies |",

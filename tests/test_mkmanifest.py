@@ -119,3 +119,49 @@ def test_each_twin_finds_the_validation_sweep_that_chose_it(mkmanifest):
     assert (
         mkmanifest.recipe_stage("crackforest-f1-betti-dims01") == "crackforest-val-f1-betti-dims01"
     )
+
+
+def test_a_retired_sweep_never_names_a_twins_choice(mkmanifest, monkeypatch):
+    """A sweep marked ``"retired_by"`` (``choose_lambda.py --retire``: its base had
+    seen the validation images) matches a twin in every field, yet the twin finds
+    the sweep that replaced it; unmarked, the two would be ambiguous and the twin
+    would find none. The replacing sweeps' recipe stages are the clean ones."""
+    chose = {
+        "data": "../shared/data/isbi12",
+        "steps": 1200,
+        "lr": 0.0001,
+        "matching": "paper",
+        "chosen_lam": 0.1,
+        "topo_dims": [1],
+    }
+    meta = {
+        "loss": "bce+topo",
+        "rule": "paper",
+        "lam": 0.1,
+        "steps": {"topo": 1200},
+        "lr": 0.0001,
+        "topo_dims": [1],
+    }
+    retired = {**chose, "retired_by": "new"}
+    monkeypatch.setattr(mkmanifest, "VALIDATION", {"new": chose, "old": retired})
+    assert mkmanifest.validation_key("isbi12-f1", meta) == "new"
+    monkeypatch.setattr(mkmanifest, "VALIDATION", {"new": chose, "old": dict(chose)})
+    assert mkmanifest.validation_key("isbi12-f1", meta) is None
+    stage = mkmanifest.recipe_stage
+    assert stage("isbi12-f1-clean-steps1200") == "isbi12-val-f1-clean"
+    assert stage("isbi12-f1-clean-betti-steps1200") == "isbi12-val-f1-clean"
+    assert stage("isbi12-f1-clean-steps600") == "isbi12-val-f1-clean-grid"
+    assert stage("isbi12-f1-clean-lr3e-4") == "isbi12-val-f1-clean-grid"
+
+
+def test_retire_marks_the_old_sweeps_and_keeps_their_rows(choose_lambda, monkeypatch, tmp_path):
+    out = tmp_path / "validation.json"
+    old = {"old1": {"rows": {"0": {}}}, "old2": {"rows": {}}, "new": {"rows": {}}}
+    out.write_text(json.dumps(old), encoding="utf-8")
+    monkeypatch.setattr(choose_lambda, "OUT", out)
+    assert choose_lambda.main(["--retire", "new", "old1", "old2"]) == 0
+    got = json.loads(out.read_text(encoding="utf-8"))
+    assert got["old1"] == {"rows": {"0": {}}, "retired_by": "new"}
+    assert got["old2"]["retired_by"] == "new" and "retired_by" not in got["new"]
+    with pytest.raises(SystemExit):
+        choose_lambda.main(["--retire", "new", "missing"])

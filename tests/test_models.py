@@ -286,6 +286,59 @@ def test_the_betti_sweep_on_both_dimensions_is_picked_against_dimension_one(tmp_
     assert pick[1:] == ["--pick", "crackforest-f1-betti", "crackforest-f1-betti-dims01"]
 
 
+def test_the_clean_validation_keeps_the_validation_images_out_of_pretraining(tmp_path):
+    """``recipes.sh isbi12-val-f1-clean isbi12-val-f1-clean-grid``: pretraining and
+    base leave the validation images out too (``--val-every 5`` on every run), the
+    λ sweeps of both rules and of the three (steps, lr) groups start from that base,
+    then the pick among the groups, and the sweeps from the leaky base are retired."""
+    commands = _dry_run_recipes(tmp_path, "isbi12-val-f1-clean", "isbi12-val-f1-clean-grid")
+    trains = [c for c in commands if c[:3] == ["-m", "topoviz", "train"]]
+    assert trains and all(_option(c, "--val-every") == "5" for c in trains)
+    pre, base, *sweeps = trains
+    assert _option(pre, "--steps") == "2000" and "--init" not in pre
+    assert _option(base, "--init") == _option(pre, "--out")
+    assert all(_option(c, "--init") == _option(base, "--out") for c in sweeps)
+    got = sorted(
+        (_option(c, "--rule", "paper"), _option(c, "--topo-steps"), _option(c, "--lr"))
+        + (_option(c, "--lam"),)
+        for c in sweeps
+    )
+    want = sorted(
+        [("betti", "1200", "1e-4", lam) for lam in ("0.03", "0.1", "0.3")]
+        + [
+            ("paper", steps, lr, lam)
+            for steps, lr in (("1200", "1e-4"), ("600", "1e-4"), ("600", "3e-4"))
+            for lam in ("0", "0.03", "0.1", "0.3")
+        ]
+    )
+    assert got == want
+    chooses = [c[1:] for c in commands if c[0] == "models/choose_lambda.py"]
+    names = [c[0] for c in chooses if not c[0].startswith("--")]
+    assert names == [
+        "isbi12-f1-clean-steps1200",
+        "isbi12-f1-clean-betti-steps1200",
+        "isbi12-f1-clean-steps600",
+        "isbi12-f1-clean-lr3e-4",
+    ]
+    picks = [c for c in chooses if c[0] == "--pick"]
+    assert picks == [
+        [
+            "--pick",
+            "isbi12-f1-clean-steps600",
+            "isbi12-f1-clean-steps1200",
+            "isbi12-f1-clean-lr3e-4",
+        ]
+    ]
+    retired = {old: c[1] for c in chooses if c[0] == "--retire" for old in c[2:]}
+    assert retired == {
+        "isbi12-f1": "isbi12-f1-clean-steps600",
+        "isbi12-f1-steps1200": "isbi12-f1-clean-steps1200",
+        "isbi12-f1-lr3e-4": "isbi12-f1-clean-lr3e-4",
+        "isbi12-f1-betti-steps1200": "isbi12-f1-clean-betti-steps1200",
+        "isbi12-f1-betti-steps1200-dims01": "isbi12-f1-clean-betti-steps1200",
+    }
+
+
 def test_landings_counts_a_pinhole_dig_under_the_papers_rule_only(models_script):
     """models/landings.py on hand cases: a weak wall between two true cells is raised
     and the cells dug (its doctest); when the wall is gone and a dip sits in a true
