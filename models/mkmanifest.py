@@ -163,6 +163,7 @@ def validation_key(pair: str, meta: dict) -> str | None:
         for key, r in VALIDATION.items()
         if Path(r["data"]).name == dataset
         and "retired_by" not in r  # replaced by a sweep from a base that never saw its images
+        and r["chosen_lam"] > 0  # a sweep that chose λ = 0 trained no pair
         and r["steps"] == meta["steps"]["topo"]
         and r["lr"] == meta["lr"]
         and (rule is None or r.get("matching", "paper") == rule)
@@ -180,10 +181,17 @@ def recipe_stage(key: str) -> str:
     dataset, rest = key.split("-f1", 1)
     if rest in ("", "-betti") or rest.startswith("-betti-"):
         return f"{dataset}-val-f1{rest}"
-    if rest in ("-clean-steps600", "-clean-lr3e-4"):  # val_clean_grid's two groups
+    if rest.startswith("-clean-"):
+        # val_clean runs Betti matching and the paper rule's group at lr 1e-4 and the
+        # data set's steps (those of its clean Betti sweep); val_clean_grid the others
+        ran = {
+            f"-clean-steps{r['steps']}"
+            for k, r in VALIDATION.items()
+            if k.startswith(f"{dataset}-f1-clean-betti-")
+        }
+        if rest.startswith("-clean-betti-") or rest in ran:
+            return f"{dataset}-val-f1-clean"
         return f"{dataset}-val-f1-clean-grid"
-    if rest.startswith("-clean-"):  # val_clean: the twins' steps, both rules
-        return f"{dataset}-val-f1-clean"
     return f"{dataset}-val-f1-grid"
 
 

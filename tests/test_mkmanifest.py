@@ -142,16 +142,17 @@ def test_a_retired_sweep_never_names_a_twins_choice(mkmanifest, monkeypatch):
         "lr": 0.0001,
         "topo_dims": [1],
     }
-    retired = {**chose, "retired_by": "new"}
-    monkeypatch.setattr(mkmanifest, "VALIDATION", {"new": chose, "old": retired})
-    assert mkmanifest.validation_key("isbi12-f1", meta) == "new"
-    monkeypatch.setattr(mkmanifest, "VALIDATION", {"new": chose, "old": dict(chose)})
-    assert mkmanifest.validation_key("isbi12-f1", meta) is None
+    # the stages: val_clean ran the group of the clean Betti sweep's steps
     stage = mkmanifest.recipe_stage
     assert stage("isbi12-f1-clean-steps1200") == "isbi12-val-f1-clean"
     assert stage("isbi12-f1-clean-betti-steps1200") == "isbi12-val-f1-clean"
     assert stage("isbi12-f1-clean-steps600") == "isbi12-val-f1-clean-grid"
     assert stage("isbi12-f1-clean-lr3e-4") == "isbi12-val-f1-clean-grid"
+    retired = {**chose, "retired_by": "new"}
+    monkeypatch.setattr(mkmanifest, "VALIDATION", {"new": chose, "old": retired})
+    assert mkmanifest.validation_key("isbi12-f1", meta) == "new"
+    monkeypatch.setattr(mkmanifest, "VALIDATION", {"new": chose, "old": dict(chose)})
+    assert mkmanifest.validation_key("isbi12-f1", meta) is None
 
 
 def test_retire_marks_the_old_sweeps_and_keeps_their_rows(choose_lambda, monkeypatch, tmp_path):

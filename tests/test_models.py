@@ -339,6 +339,33 @@ def test_the_clean_validation_keeps_the_validation_images_out_of_pretraining(tmp
     }
 
 
+def test_crackforests_clean_validation_also_sweeps_betti_on_both_dimensions(tmp_path):
+    """``recipes.sh crackforest-val-f1-clean crackforest-val-f1-clean-grid``: from its
+    clean base, the paper rule in the three (steps, lr) groups (600 steps is the one
+    val_clean runs), Betti matching on dimension 1 and on dimensions 0 and 1 picked
+    against each other; no leaky sweep is retired (retire_leaky is ISBI12's)."""
+    commands = _dry_run_recipes(
+        tmp_path, "crackforest-val-f1-clean", "crackforest-val-f1-clean-grid"
+    )
+    trains = [c for c in commands if c[:3] == ["-m", "topoviz", "train"]]
+    assert all(_option(c, "--val-every") == "5" for c in trains)
+    betti = [c for c in trains if _option(c, "--rule") == "betti"]
+    assert sorted((_option(c, "--topo-dims", "1"), _option(c, "--lam")) for c in betti) == [
+        (d, lam) for d in ("0,1", "1") for lam in ("0.03", "0.1", "0.3")
+    ]
+    groups = {(_option(c, "--topo-steps"), _option(c, "--lr")) for c in trains[2:]}
+    assert groups == {("600", "1e-4"), ("1200", "1e-4"), ("600", "3e-4")}
+    chooses = [c[1:] for c in commands if c[0] == "models/choose_lambda.py"]
+    assert [
+        "--pick",
+        "crackforest-f1-clean-betti-steps600",
+        "crackforest-f1-clean-betti-steps600-dims01",
+    ] in chooses
+    # they chose λ = 0 (every λ > 0 failed VOI): nothing is retired, the twins keep
+    # the leaky choice
+    assert not [c for c in chooses if c[0] == "--retire"]
+
+
 def test_landings_counts_a_pinhole_dig_under_the_papers_rule_only(models_script):
     """models/landings.py on hand cases: a weak wall between two true cells is raised
     and the cells dug (its doctest); when the wall is gone and a dip sits in a true
