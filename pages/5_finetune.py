@@ -11,6 +11,7 @@ from topoviz.train import native_bf16
 from topoviz.ui import current
 from topoviz.ui import state as S
 from topoviz.ui import training as T
+from topoviz.ui.cache import shipped_lambdas
 from topoviz.ui.words import REGION_HELP
 
 sel = current()
@@ -19,14 +20,19 @@ if st.session_state[T.AMP]:
     T.warm_bf16()  # in the background, while the page is read
 st.title("Fine-tune live")
 if S.teaching():
+    shipped = shipped_lambdas("isbi12")
     st.caption(
         "Train a small network for a few steps with L = L_bce + λ·L_topo (Eq. 2.1) on random "
         f"{T.PATCH}×{T.PATCH} crops of the current image and its mask, and watch the likelihood "
         "change (paper Fig. 7) and the two losses move (Fig. 6a). λ here multiplies L_topo "
         "against a per-pixel *mean* BCE on 65² crops; the authors' code sums L_topo over a "
         "whole image, so their λ ≈ 1e-4 is about 0.006–0.03 here (derived in topoviz.train). "
-        "The shipped ISBI12 twins use 0.1, chosen on a validation split. "
-        "Every session trains its own copy of the model."
+        + (
+            f"The shipped ISBI12 twins use {shipped['paper']:g}, chosen on a validation split. "
+            if "paper" in shipped
+            else ""
+        )
+        + "Every session trains its own copy of the model."
     )
 
 run: T.Run | None = st.session_state.get(T.RUN)

@@ -392,3 +392,27 @@ def test_landings_counts_a_pinhole_dig_under_the_papers_rule_only(models_script)
     # raised (right), its rim lowered (wrong)
     assert betti["pulled"]["down, wrong"] == 1
     assert betti["diagonal"] == {"up, right": 1, "up, wrong": 0, "down, right": 0, "down, wrong": 1}
+
+
+def test_the_shipped_lambda_a_caption_quotes_is_the_manifests():
+    """Fine-tune live's caption quotes the shipped ISBI12 twins' λ from the manifest
+    (it had gone stale once when the twins were retrained); a data set whose folds
+    disagree on λ gets no number."""
+    from topoviz.ui import cache
+
+    for data in ("isbi12", "crackforest"):
+        twins = [e for e in MANIFEST if e["pair"].startswith(f"{data}-") and e["loss"] != "bce"]
+        want = {e["rule"]: float(e["lam"]) for e in twins}
+        assert cache.shipped_lambdas(data) == want and set(want) == {"paper", "betti"}
+    assert cache.shipped_lambdas("no-such-data") == {}
+
+
+def test_folds_that_disagree_on_lambda_give_no_number(monkeypatch):
+    from topoviz.ui import cache
+
+    twins = [
+        {"pair": f"isbi12-f{k}", "loss": "bce+topo", "rule": "paper", "lam": lam}
+        for k, lam in ((1, 0.1), (2, 0.1), (3, 0.3))
+    ] + [{"pair": "isbi12-f1", "loss": "bce+topo", "rule": "betti", "lam": 0.1}]
+    monkeypatch.setattr(cache, "manifest", lambda: (twins, None))
+    assert cache.shipped_lambdas("isbi12") == {"betti": 0.1}

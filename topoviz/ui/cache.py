@@ -89,6 +89,18 @@ def manifest() -> tuple[list[dict], str | None]:
     return found, None
 
 
+def shipped_lambdas(data: str) -> dict[str, float]:
+    """The λ of the shipped TopoLoss twins of the data set ``data`` (``isbi12``), by
+    matching rule, where every fold's twin has the same one (read from the manifest,
+    so a caption quoting it cannot go stale when the twins are retrained)."""
+    entries, _ = manifest()
+    by_rule: dict[str, set[float]] = {}
+    for e in entries:
+        if e.get("pair", "").startswith(f"{data}-") and e.get("loss") != "bce":
+            by_rule.setdefault(e.get("rule", "paper"), set()).add(float(e["lam"]))
+    return {rule: lams.pop() for rule, lams in by_rule.items() if len(lams) == 1}
+
+
 @st.cache_resource(show_spinner="Loading checkpoint…", max_entries=4)
 def load_model(file: str, mtime: float) -> tuple[Any, dict]:
     """The net of the checkpoint ``file``; ``mtime`` makes a rewritten file load afresh."""
