@@ -48,6 +48,9 @@ try:  # numba is a hard dependency, but the library still works (slowly) without
     import numba
     from numba import prange
 
+    from topoviz import jitcache
+
+    jitcache.install()  # one cache stamp for this module and induced.py, which inlines it
     _HAVE_NUMBA = True
 except ImportError:  # pragma: no cover - exercised only on broken installs
     prange = range
