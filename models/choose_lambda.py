@@ -169,6 +169,31 @@ def main_retire(keys: list[str]) -> int:
     return 0
 
 
+#: what ``--pick`` and ``--retire`` add to a sweep's record: they relate it to other
+#: sweeps, so scoring the sweep again must not drop them
+ANNOTATIONS = ("picked", "pick_among", "pick_rule", "retired_by")
+
+
+def with_annotations(record: dict, old: dict | None, name: str) -> dict:
+    """``record`` with the annotations of the record ``old`` it replaces, when the
+    sweep scored the same (a recipe that runs a stage again re-scores its sweeps). If
+    the scores changed, the annotations may no longer hold: they are dropped, and the
+    message says which ``--pick`` or ``--retire`` to run again."""
+    kept = {k: old[k] for k in ANNOTATIONS if k in old} if old else {}
+    if not kept:
+        return record
+    scores = {k: v for k, v in old.items() if k not in ANNOTATIONS}
+    if json.loads(json.dumps(record, ensure_ascii=False)) == scores:
+        return {**record, **kept}
+    print(
+        f"{name}: the sweep scored differently from its stored record, whose "
+        f"{', '.join(sorted(kept))} are dropped: run choose_lambda.py --pick "
+        f"{' '.join(kept.get('pick_among', [name]))} (or --retire) again",
+        file=sys.stderr,
+    )
+    return record
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--pick"]:
@@ -210,6 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         **table,
     }
     data = json.loads(OUT.read_text(encoding="utf-8")) if OUT.exists() else {}
+    record = with_annotations(record, data.get(args.name), args.name)
     data[args.name] = record
     OUT.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     target = table["target"]

@@ -181,6 +181,8 @@ def recipe_stage(key: str) -> str:
     dataset, rest = key.split("-f1", 1)
     if rest in ("", "-betti") or rest.startswith("-betti-"):
         return f"{dataset}-val-f1{rest}"
+    if rest.startswith("-clean-betti-") and rest.endswith("-dims01") and dataset == "isbi12":
+        return "isbi12-val-f1-clean-dims01"  # run after val_clean, on its own
     if rest.startswith("-clean-"):
         # val_clean runs Betti matching and the paper rule's group at lr 1e-4 and the
         # data set's steps (those of its clean Betti sweep); val_clean_grid the others

@@ -17,6 +17,8 @@
 #                   (Betti matching on dimensions 0 and 1, where the other Betti sweeps take
 #                    dimension 1: a broken crack is an extra component, which dimension 1
 #                    sees only where the crack closes a loop)
+#         isbi12-val-f1-clean-dims01   (the same for ISBI12 from its clean base, picked
+#                   against dimension 1; after isbi12-val-f1-clean)
 #
 # Runs from the project root; reads ../shared/data (never copied here); writes the
 # pretrained nets, the fine-tuned twins and their evaluations (JSON) under
@@ -55,7 +57,7 @@ LAM_BETTI_ISBI12=0.1          # isbi12-val-f1-clean (isbi12-f1-clean-betti-steps
 STEPS_CRACKFOREST=600         # crackforest-val-f1-grid: the first group, 600 steps at lr 1e-4
 LAM_CRACKFOREST=0.03          # crackforest-val-f1 (the fallback of models/choose_lambda.py)
 LAM_BETTI_CRACKFOREST=0.03    # crackforest-val-f1-betti-dims01 (the fallback, as for the paper rule)
-DIMS_BETTI_ISBI12=1           # isbi12-val-f1-betti-steps1200-dims01 tied (leaky base; not rerun)
+DIMS_BETTI_ISBI12=1           # isbi12-val-f1-clean-dims01 tied with dimension 1 (as on the leaky base)
 DIMS_BETTI_CRACKFOREST=0,1    # crackforest-val-f1-betti-dims01: picked over dimension 1 alone
 
 pretrain() {  # name data fold steps patch lr
@@ -270,6 +272,7 @@ run() {
     isbi12-val-f1-clean) val_clean isbi12 $ISBI $STEPS_ISBI12 ;;
     isbi12-val-f1-clean-grid) val_clean_grid isbi12 $ISBI $STEPS_ISBI12
       retire_leaky isbi12 $STEPS_ISBI12 ;;
+    isbi12-val-f1-clean-dims01) val_clean isbi12 $ISBI $STEPS_ISBI12 0,1 ;;
     crackforest-val-f1-clean) val_clean crackforest $CFD $STEPS_CRACKFOREST 0,1 ;;
     crackforest-val-f1-clean-grid) val_clean_grid crackforest $CFD $STEPS_CRACKFOREST ;;
     isbi12-val-f1-grid) val_grid isbi12 $ISBI ;;

@@ -146,6 +146,8 @@ def test_a_retired_sweep_never_names_a_twins_choice(mkmanifest, monkeypatch):
     stage = mkmanifest.recipe_stage
     assert stage("isbi12-f1-clean-steps1200") == "isbi12-val-f1-clean"
     assert stage("isbi12-f1-clean-betti-steps1200") == "isbi12-val-f1-clean"
+    assert stage("isbi12-f1-clean-betti-steps1200-dims01") == "isbi12-val-f1-clean-dims01"
+    assert stage("crackforest-f1-clean-betti-steps600-dims01") == "crackforest-val-f1-clean"
     assert stage("isbi12-f1-clean-steps600") == "isbi12-val-f1-clean-grid"
     assert stage("isbi12-f1-clean-lr3e-4") == "isbi12-val-f1-clean-grid"
     retired = {**chose, "retired_by": "new"}
@@ -166,3 +168,31 @@ def test_retire_marks_the_old_sweeps_and_keeps_their_rows(choose_lambda, monkeyp
     assert got["old2"]["retired_by"] == "new" and "retired_by" not in got["new"]
     with pytest.raises(SystemExit):
         choose_lambda.main(["--retire", "new", "missing"])
+
+
+def test_scoring_a_sweep_again_keeps_its_pick_and_retirement(choose_lambda, capsys):
+    """A recipe that runs a stage again (``recipes.sh isbi12-val-f1-clean-dims01``
+    re-scores the stage's other sweeps) must not drop what ``--pick`` and
+    ``--retire`` wrote: it once dropped the pick of ISBI12's steps and lr."""
+    record = _sweep(1200, 0.1, 0.25)
+    stored = {**record, "picked": True, "pick_among": ["a", "b"], "pick_rule": "r"}
+    assert choose_lambda.with_annotations(dict(record), stored, "b") == stored
+    retired = {**record, "retired_by": "new"}
+    assert choose_lambda.with_annotations(dict(record), retired, "b") == retired
+    assert choose_lambda.with_annotations(dict(record), None, "b") == record
+    # scored differently: the pick may no longer hold, so it goes, and the message says so
+    changed = _sweep(1200, 0.3, 0.4)
+    assert choose_lambda.with_annotations(changed, stored, "b") == changed
+    assert "--pick a b" in capsys.readouterr().err
+
+
+def test_every_pick_in_the_stored_sweeps_names_one_picked_group():
+    """models/validation.json as committed: each set of sweeps compared by ``--pick``
+    has exactly one picked member, and every member records that set."""
+    data = json.loads((ROOT / "models" / "validation.json").read_text(encoding="utf-8"))
+    groups = {tuple(r["pick_among"]) for r in data.values() if "pick_among" in r}
+    assert groups
+    for keys in groups:
+        members = [data[k] for k in keys]
+        assert all(tuple(m.get("pick_among", ())) == keys for m in members), keys
+        assert sum(bool(m.get("picked")) for m in members) == 1, keys

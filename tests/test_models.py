@@ -339,6 +339,30 @@ def test_the_clean_validation_keeps_the_validation_images_out_of_pretraining(tmp
     }
 
 
+def test_isbi12s_clean_base_also_sweeps_betti_on_both_dimensions(tmp_path):
+    """``recipes.sh isbi12-val-f1-clean-dims01`` (after ``isbi12-val-f1-clean``):
+    Betti matching with L_topo on dimensions 0 and 1 at ISBI12's 1200 steps from the
+    clean base, its λ chosen against the clean control, then picked against the
+    dimension-1 sweep, named first so that a tie keeps dimension 1."""
+    commands = _dry_run_recipes(tmp_path, "isbi12-val-f1-clean-dims01")
+    trains = [c for c in commands if c[:3] == ["-m", "topoviz", "train"]]
+    assert trains and all(_option(c, "--val-every") == "5" for c in trains)
+    base = next(c for c in trains if Path(_option(c, "--out")).name == "isbi12-f1v-base.pt")
+    both = [c for c in trains if _option(c, "--topo-dims") == "0,1"]
+    assert sorted(_option(c, "--lam") for c in both) == ["0.03", "0.1", "0.3"]
+    for c in both:
+        assert _option(c, "--rule") == "betti" and _option(c, "--topo-steps") == "1200"
+        assert _option(c, "--init") == _option(base, "--out")
+    chooses = [c[1:] for c in commands if c[0] == "models/choose_lambda.py"]
+    dims01 = next(c for c in chooses if c[0] == "isbi12-f1-clean-betti-steps1200-dims01")
+    assert Path(dims01[1]).name == "isbi12-f1v-val-0.pt" and len(dims01) == 5
+    assert chooses[-1] == [
+        "--pick",
+        "isbi12-f1-clean-betti-steps1200",
+        "isbi12-f1-clean-betti-steps1200-dims01",
+    ]
+
+
 def test_crackforests_clean_validation_also_sweeps_betti_on_both_dimensions(tmp_path):
     """``recipes.sh crackforest-val-f1-clean crackforest-val-f1-clean-grid``: from its
     clean base, the paper rule in the three (steps, lr) groups (600 steps is the one
