@@ -138,6 +138,6 @@ with right:
     )
     if S.teaching():
         st.caption(
-            "Pixel accuracy barely notices a one-pixel gap; ARI, VOI and the Betti error do. "
-            "This is what TopoLoss is for."
+            "Pixel accuracy barely notices a one-pixel gap; the merge and split counts "
+            "do, and ARI and VOI move with them. This is what TopoLoss is for."
         )

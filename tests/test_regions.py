@@ -375,3 +375,26 @@ def test_cli_compare_pairs_two_checkpoints(tmp_path, capsys):
     )
     with pytest.raises(SystemExit, match="different data or folds"):
         main(["compare", paths[0], str(tmp_path / "other.pt")])
+
+
+def test_the_calibration_sentence_says_what_the_betti_error_shows_on_this_image():
+    """Inspect's scale sentence quotes the rows and words the Betti error's verdict
+    from them: on the synthetic membranes 10 breaks score four times a 1-px shift
+    (it rises, but cannot say which), on ISBI12's 65² protocol a shift scored higher
+    than the breaks; the sentence must not claim one where the numbers show the other."""
+    from topoviz.ui.words import calibration_sentence
+
+    def refs(moved, broken):
+        return {
+            "GT shifted 1 px": {"merges": 0, "splits": 0, "betti_error": moved},
+            "GT with 10 breaks": {"injected": 10, "merges": 10, "splits": 0, "betti_error": broken},
+        }
+
+    rises = calibration_sentence(refs(0.14, 0.59), "membranes")
+    assert "Betti error 0.14" in rises and "10 merges are counted" in rises
+    assert "rises with the breaks too" in rises and "barely" not in rises
+    assert "barely does" in calibration_sentence(refs(0.30, 0.40), "membranes")
+    worse = calibration_sentence(refs(0.33, 0.18), "membranes")
+    assert "scores the moved edge as high or higher" in worse
+    curvilinear = calibration_sentence(refs(0.10, 0.50), "curvilinear")
+    assert "0 splits are counted" in curvilinear

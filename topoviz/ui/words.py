@@ -31,11 +31,23 @@ def calibration_sentence(refs: dict[str, dict], structure: str) -> str:
     shifted = refs["GT shifted 1 px"]
     breaks = next(v for k, v in refs.items() if k.endswith("breaks"))
     broken_kind = "merges" if structure == "membranes" else "splits"
+    moved, broken = shifted["betti_error"], breaks["betti_error"]
+    # what the patch Betti error says here depends on the image: on ISBI12 a moved
+    # edge scored worse than ten breaks, on the synthetic membranes a quarter of them
+    if broken <= moved:
+        betti = "the patch Betti error scores the moved edge as high or higher"
+    elif broken < 2 * moved:
+        betti = "the patch Betti error barely does"
+    else:
+        betti = (
+            "the patch Betti error rises with the breaks too, but a moved edge also "
+            "scores above 0, so its value alone does not say which"
+        )
     return (
         f"For scale, the ground truth itself: moved by one pixel (same topology) it "
         f"scores {shifted['merges']:.0f} merges and {shifted['splits']:.0f} splits, "
-        f"but Betti error {shifted['betti_error']:.2f}; with {breaks['injected']} breaks "
-        f"cut into it, {breaks[broken_kind]:.0f} {broken_kind} are counted and the Betti "
-        f"error is {breaks['betti_error']:.2f}. Merges and splits tell a broken structure "
-        "from a moved edge; the patch Betti error barely does."
+        f"but Betti error {moved:.2f}; with {breaks['injected']} breaks cut into it, "
+        f"{breaks[broken_kind]:.0f} {broken_kind} are counted and the Betti error is "
+        f"{broken:.2f}. Merges and splits tell a broken structure from a moved edge; "
+        f"{betti}."
     )
