@@ -143,7 +143,17 @@ def measure(meta: dict, model, n_patches: int) -> dict:
         # per image, in held-out order: what the paired tests of models/tables.py need
         "per_image": {
             m: [round(r[m], 6) for r in result["per_image"]]
-            for m in ("accuracy", "voi", "betti_error", "merges", "splits", "missed", "holes_extra")
+            for m in (
+                "accuracy",
+                "voi",
+                "betti_error",
+                "merges",
+                "splits",
+                "missed",
+                "holes_extra",
+                "pinholes",
+                "fragments",
+            )
         },
         "n_images": result["n"],
         "n_patches": n_patches,

@@ -21,7 +21,18 @@ sys.path.insert(0, str(ROOT))
 from topoviz.stats import paired_comparison  # noqa: E402
 
 SETS = {"isbi12": "ISBI12", "crackforest": "CrackForest"}
-COLUMNS = ("accuracy", "voi", "betti_error", "merges", "splits", "missed", "holes_extra")
+COLUMNS = (
+    "accuracy",
+    "voi",
+    "betti_error",
+    "merges",
+    "splits",
+    "missed",
+    "holes_extra",
+    "pinholes",
+    "fragments",
+)
+COUNT_COLUMNS = ("merges", "splits", "missed", "pinholes", "fragments")
 HIGHER = {"accuracy"}
 
 
@@ -53,8 +64,8 @@ def fold_table(name: str, pairs: list[dict[str, dict]]) -> str:
         f"#### {SETS[name]}, per held-out fold (counts are totals over the fold's images)",
         "",
         "| fold | twin | λ | accuracy | VOI | Betti error (65²) | merges | splits | missed "
-        "| holes ≥ 25 px extra (256²) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| holes ≥ 25 px extra (256²) | pinholes | fragments |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     label = {"bce": "control", "topo": "TopoLoss (paper)", "betti": "TopoLoss (Betti)"}
     for nets in pairs:
@@ -63,7 +74,8 @@ def fold_table(name: str, pairs: list[dict[str, dict]]) -> str:
             lines.append(
                 f"| {e['fold']}/3 | {label[twin]} | {e['lam']:g} "
                 f"| {m['accuracy']:.4f} | {m['voi']:.4f} | {m['betti_error']:.4f} "
-                f"| {t['merges']} | {t['splits']} | {t['missed']} | {m['holes_extra']:.3f} |"
+                f"| {t['merges']} | {t['splits']} | {t['missed']} | {m['holes_extra']:.3f} "
+                f"| {t['pinholes']} | {t['fragments']} |"
             )
     return "\n".join(lines)
 
@@ -81,7 +93,7 @@ def pooled_table(name: str, pairs: list[dict[str, dict]], twin: str = "topo") ->
         a = [v for nets in pairs for v in nets["bce"]["metrics"]["per_image"][m]]
         b = [v for nets in pairs for v in nets[twin]["metrics"]["per_image"][m]]
         r = paired_comparison(a, b, higher_is_better=m in HIGHER)
-        if m in ("merges", "splits", "missed"):
+        if m in COUNT_COLUMNS:
             ca, cb = sum(a), sum(b)
             cells = (
                 f"{ca:.0f} | {cb:.0f} | {cb - ca:+.0f} ({(cb - ca) / ca:+.1%})"
@@ -100,8 +112,8 @@ def rules_table(by_set: dict[str, list[dict[str, dict]]]) -> str:
     """The three rules side by side: pooled counts and means over the three folds."""
     lines = [
         "| data | rule | λ | accuracy | VOI | merges | splits | missed "
-        "| holes ≥ 25 px extra (256²) | Betti error (65²) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| holes ≥ 25 px extra (256²) | pinholes | fragments | Betti error (65²) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     label = {"bce": "none (λ = 0)", "topo": "paper's rule", "betti": "Betti matching"}
     for name, pairs in by_set.items():
@@ -109,10 +121,7 @@ def rules_table(by_set: dict[str, list[dict[str, dict]]]) -> str:
             if not all(twin in nets for nets in pairs):
                 continue
             nets = [p[twin] for p in pairs]
-            total = {
-                k: sum(e["metrics"]["total"][k] for e in nets)
-                for k in ("merges", "splits", "missed")
-            }
+            total = {k: sum(e["metrics"]["total"][k] for e in nets) for k in COUNT_COLUMNS}
             mean = {
                 k: sum(v for e in nets for v in e["metrics"]["per_image"][k])
                 / sum(len(e["metrics"]["per_image"][k]) for e in nets)
@@ -123,7 +132,7 @@ def rules_table(by_set: dict[str, list[dict[str, dict]]]) -> str:
                 f"| {SETS[name]} | {label[twin]} | {', '.join(f'{x:g}' for x in lams)} "
                 f"| {mean['accuracy']:.4f} | {mean['voi']:.4f} | {total['merges']} "
                 f"| {total['splits']} | {total['missed']} | {mean['holes_extra']:.3f} "
-                f"| {mean['betti_error']:.4f} |"
+                f"| {total['pinholes']} | {total['fragments']} | {mean['betti_error']:.4f} |"
             )
     return "\n".join(lines)
 
@@ -166,15 +175,16 @@ def calibration_table(name: str, results: list[dict]) -> str:
         f"#### {SETS[name]}, calibration: segmentations made from the ground truth alone",
         "",
         "| fold | segmentation | injected | merges | splits | holes ≥ 25 px extra / missing "
-        "(256²) | Betti error (65²) | VOI merge / split | accuracy |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "(256²) | pinholes | fragments | Betti error (65²) | VOI merge / split | accuracy |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for res in results:
         for row, r in res["references"].items():
             m, t = r["mean"], r["total"]
             lines.append(
                 f"| {res['fold']} | {row} | {r.get('injected', 0)} | {t['merges']} | {t['splits']} "
-                f"| {m['holes_extra']:.3f} / {m['holes_missing']:.3f} | {m['betti_error']:.4f} "
+                f"| {m['holes_extra']:.3f} / {m['holes_missing']:.3f} | {t['pinholes']} "
+                f"| {t['fragments']} | {m['betti_error']:.4f} "
                 f"| {m['voi_merge']:.3f} / {m['voi_split']:.3f} | {m['accuracy']:.4f} |"
             )
     return "\n".join(lines)

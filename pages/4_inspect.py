@@ -99,6 +99,9 @@ with st.expander("Calibration: the ground truth moved by one pixel, and with kno
             "holes ≥ 25 px extra / missing (256²)": [
                 f"{r['holes_extra']:.2f} / {r['holes_missing']:.2f}" for r in rows.values()
             ],
+            "pinholes / fragments ≥ 25 px": [
+                f"{r['pinholes']:.0f} / {r['fragments']:.0f}" for r in rows.values()
+            ],
             "Betti error": [f"{r['betti_error']:.2f}" for r in rows.values()],
             "ARI": [f"{r['ari']:.3f}" for r in rows.values()],
             "VOI (merge + split)": [
@@ -110,9 +113,12 @@ with st.expander("Calibration: the ground truth moved by one pixel, and with kno
     st.caption(
         "Every row but the first is made from the ground truth alone. Thickened, thinned "
         "and shifted move its edges by one pixel (shifting keeps its topology; thinning can "
-        "erase a one-pixel membrane, a real break). The last two rows cut known breaks into "
+        "erase a one-pixel membrane, a real break). The last rows cut known breaks into "
         "it and add known walls (or bridges), each checked to change the topology: a "
-        "metric that trusts topology should count them and ignore the shift. "
+        "metric that trusts topology should count them and ignore the shift. With breaks "
+        "and walls together, the 256² hole count nets one against the other; pinholes "
+        "(holes dug into a true membrane) and fragments (pieces cut off a true cell) are "
+        "counted hole by hole, so a repaired break hides neither. "
         "`python -m topoviz evaluate --references` prints these rows for a data set."
     )
 

@@ -155,6 +155,8 @@ def test_evaluate_all_on_a_perfect_prediction():
         "holes_extra": 0.0,
         "holes_missing": 0.0,
         "holes_error": 0.0,
+        "pinholes": 0.0,
+        "fragments": 0.0,
     }
 
 

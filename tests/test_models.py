@@ -40,7 +40,14 @@ def test_manifest_lists_each_file_once_with_the_required_fields():
         assert {"accuracy", "ari", "voi", "betti_error", "merges", "splits"} <= set(
             c["metrics"]["mean"]
         )
-        assert set(c["metrics"]["total"]) == {"merges", "splits", "missed", "n_gt"}
+        assert set(c["metrics"]["total"]) == {
+            "merges",
+            "splits",
+            "missed",
+            "n_gt",
+            "pinholes",
+            "fragments",
+        }
     # every pair is one baseline and one TopoLoss twin per matching rule (the paper's;
     # Betti matching on ISBI12 and CrackForest), all from the same base
     pairs = {}

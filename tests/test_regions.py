@@ -10,7 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from topoviz.calibration import calibration_set, inject_breaks, inject_walls, shift
-from topoviz.metrics import hole_errors, region_errors, variation_of_information, voi_parts
+from topoviz.metrics import (
+    hole_errors,
+    hole_kinds,
+    region_errors,
+    variation_of_information,
+    voi_parts,
+)
 from topoviz.stats import paired_comparison
 
 
@@ -174,6 +180,23 @@ def test_injected_breaks_of_thick_cracks_are_counted_at_the_default_length(n, se
     assert (r.merges, r.splits) == (0, made)
 
 
+@settings(max_examples=20, deadline=None)
+@given(n=st.integers(1, 5), seed=st.integers(0, 1000), width=st.integers(1, 3))
+def test_hole_kinds_see_walls_as_fragments_and_breaks_as_nothing(n, seed, width):
+    """The ground truth against itself has no pinhole and no fragment, and cutting
+    breaks into it adds none; every injected wall leaves at least one fragment (its
+    pieces keep >= 20 % of a cell of 14² px or less, so >= 10 px; a wall through a
+    corner can leave a second, smaller piece, which the split count does not weigh),
+    and no pinhole."""
+    gt = grid(90, 90, 15, width)
+    assert hole_kinds(gt, gt, min_hole=10) == {"pinholes": 0, "fragments": 0}
+    broken, _ = inject_breaks(gt, n, "membranes", seed=seed)
+    assert hole_kinds(broken, gt, min_hole=10) == {"pinholes": 0, "fragments": 0}
+    walled, walls = inject_walls(gt, n, "membranes", seed=seed)
+    kinds = hole_kinds(walled, gt, min_hole=10)
+    assert kinds["pinholes"] == 0 and kinds["fragments"] >= walls == n
+
+
 def test_injected_walls_and_bridges_change_what_they_should():
     gt = grid(90, 90, 30, 1)
     walled, made = inject_walls(gt, 3, "membranes", seed=1)
@@ -287,8 +310,20 @@ def test_stamping_a_path_near_the_border_is_a_full_dilation():
 def test_calibration_set_rows_and_counts():
     gt = grid(90, 90, 15)
     rows = calibration_set(gt, "membranes", n=4, seed=0)
-    assert list(rows) == ["GT shifted 1 px", "GT + 4 breaks", "GT + 4 walls"]
-    assert [made for _, made in rows.values()] == [0, 4, 4]
+    assert list(rows) == [
+        "GT shifted 1 px",
+        "GT + 4 breaks",
+        "GT + 4 walls",
+        "GT + 4 breaks + 4 walls",
+    ]
+    assert [made for _, made in rows.values()] == [0, 4, 4, 8]
+    both = region_errors(rows["GT + 4 breaks + 4 walls"][0], gt)
+    assert (both.merges, both.splits) == (4, 4)
+    # the net hole count sees neither kind where they cancel; hole_kinds sees the walls
+    whole = dict(patch_size=90, n_patches=1)
+    assert hole_errors(rows["GT + 4 walls"][0], gt, **whole)["extra"] == 4
+    assert hole_errors(rows["GT + 4 breaks + 4 walls"][0], gt, **whole)["error"] == 0
+    assert hole_kinds(rows["GT + 4 breaks + 4 walls"][0], gt)["fragments"] == 4
     assert list(calibration_set(gt, "curvilinear", n=1)) == [
         "GT shifted 1 px",
         "GT + 1 breaks",
@@ -398,3 +433,35 @@ def test_the_calibration_sentence_says_what_the_betti_error_shows_on_this_image(
     assert "scores the moved edge as high or higher" in worse
     curvilinear = calibration_sentence(refs(0.10, 0.50), "curvilinear")
     assert "0 splits are counted" in curvilinear
+
+
+def test_hole_kinds_hand_cases():
+    """Two cells side by side, split by a thick wall (columns 18-22)."""
+    gt = np.zeros((40, 40), bool)
+    gt[:, 18:23] = True
+    assert hole_kinds(gt, gt, min_hole=10) == {"pinholes": 0, "fragments": 0}
+    assert hole_kinds(np.roll(gt, 1, axis=1), gt, min_hole=10) == {"pinholes": 0, "fragments": 0}
+    # a hole dug in the wall: a pinhole, whatever the cells do
+    dug = gt.copy()
+    dug[10:16, 19:22] = False
+    assert hole_kinds(dug, gt, min_hole=10) == {"pinholes": 1, "fragments": 0}
+    assert hole_kinds(dug, gt, min_hole=19) == {"pinholes": 0, "fragments": 0}  # 18 px
+    # the wall broken (the cells merged): neither kind
+    broken = gt.copy()
+    broken[20:24, :] = False
+    assert hole_kinds(broken, gt, min_hole=10) == {"pinholes": 0, "fragments": 0}
+    # a cell cut in three (pieces of 4, 6 and 5 columns): two fragments
+    cut = gt.copy()
+    cut[:, 27] = cut[:, 34] = True
+    assert hole_kinds(cut, gt, min_hole=10) == {"pinholes": 0, "fragments": 2}
+    # the first piece merged into the left cell through a break: it now belongs to
+    # the hole that covers the left cell most (a merge), the last is still a fragment
+    cut[20:24, 18:23] = False
+    assert hole_kinds(cut, gt, min_hole=10) == {"pinholes": 0, "fragments": 1}
+    # a filled cell leaves no best piece to mark; an empty prediction has no holes
+    filled = gt.copy()
+    filled[:, :18] = True
+    assert hole_kinds(filled, gt, min_hole=10) == {"pinholes": 0, "fragments": 0}
+    assert hole_kinds(np.ones_like(gt), gt) == {"pinholes": 0, "fragments": 0}
+    with pytest.raises(ValueError):
+        hole_kinds(gt, gt, min_hole=0)

@@ -334,6 +334,7 @@ def test_cli_evaluate_references_needs_no_checkpoint(capsys):
         "GT shifted 1 px",
         "GT + 10 breaks",
         "GT + 10 walls",
+        "GT + 10 breaks + 10 walls",
     ]
     assert all(r["n"] == 2 and r["mean"]["accuracy"] < 1 for r in refs.values())
     # the breaks are counted as merges, the walls as splits, and nothing else moves
@@ -341,6 +342,11 @@ def test_cli_evaluate_references_needs_no_checkpoint(capsys):
     assert refs["GT + 10 breaks"]["total"]["splits"] == 0
     assert refs["GT + 10 walls"]["total"]["merges"] == 0
     assert 0 < refs["GT + 10 walls"]["total"]["splits"] <= refs["GT + 10 walls"]["injected"]
+    # both at once: each counted, none hiding the other; no pinholes anywhere
+    both = refs["GT + 10 breaks + 10 walls"]["total"]
+    assert both["merges"] == refs["GT + 10 breaks"]["total"]["merges"]
+    assert both["merges"] + both["splits"] == refs["GT + 10 breaks + 10 walls"]["injected"]
+    assert all(r["total"]["pinholes"] == 0 for r in refs.values())
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "GT thinned 1 px" in out and "missing holes" in out

@@ -199,6 +199,8 @@ def inject_walls(
     min_region: int = 50,
     tries: int = 40,
     reach: int = 40,
+    *,
+    onto: np.ndarray | None = None,
 ) -> tuple[np.ndarray, int]:
     """Add ``n`` false walls (membranes) or false bridges (curvilinear), each checked.
 
@@ -217,12 +219,17 @@ def inject_walls(
     predicted region: walls never merge, bridges never split, and the tolerance of
     the curvilinear count plays no part.)
 
+    ``onto``: a mask to add them to instead of ``gt`` (the same shape, e.g.
+    ``gt`` with breaks already cut into it); the counts are still taken against
+    ``gt``, so a wall that would close a break (one merge fewer) is not kept.
+
     Returns
     -------
     (mask, made) : (ndarray of bool, int)
         The mask and how many walls or bridges were made (``n`` unless the
         structure ran out of room, after ``tries * n`` attempts); ``region_errors``
-        counts ``made`` splits (membranes) or merges (curvilinear) on it.
+        counts ``made`` splits (membranes) or merges (curvilinear) more on it than
+        on ``onto`` (on ``gt``: 0).
 
     Examples
     --------
@@ -233,7 +240,9 @@ def inject_walls(
     1
     """
     g = _check(gt, structure, n)
-    out = g.copy()
+    if onto is not None and np.shape(onto) != g.shape:
+        raise ValueError(f"onto has shape {np.shape(onto)}, the ground truth {g.shape}")
+    out = g.copy() if onto is None else np.asarray(onto, bool).copy()
     if n == 0:
         return out, 0
     truth = _true_regions(g, structure, min_region)
@@ -306,6 +315,11 @@ def calibration_set(
     for membranes, N splits for curvilinear), ``"GT + N walls"`` (N splits for
     membranes) or ``"GT + N bridges"`` (N merges for curvilinear). The count is
     the number actually made (fewer than ``n`` when the structure has no room).
+    Membranes also get ``"GT + N breaks + N walls"``: the breaks of the row above,
+    then walls added onto them, each checked to add one split and close no break.
+    A net count such as :func:`topoviz.metrics.hole_errors` sets a missing hole
+    against an extra one, so this row shows what such a count can see when both
+    kinds of error are present (a net repairing merges makes it count more).
 
     Examples
     --------
@@ -313,12 +327,18 @@ def calibration_set(
     >>> gt = np.zeros((64, 64), bool); gt[:, ::16] = True; gt[::16, :] = True
     >>> rows = calibration_set(gt, n=2)
     >>> {name: made for name, (mask, made) in rows.items()}
-    {'GT shifted 1 px': 0, 'GT + 2 breaks': 2, 'GT + 2 walls': 2}
+    {'GT shifted 1 px': 0, 'GT + 2 breaks': 2, 'GT + 2 walls': 2, 'GT + 2 breaks + 2 walls': 4}
     """
     g = _check(gt, structure, n)
     wall = "walls" if structure == "membranes" else "bridges"
-    return {
+    broken = inject_breaks(g, n, structure, seed, min_region)
+    walled = inject_walls(g, n, structure, seed, min_region)
+    rows = {
         "GT shifted 1 px": (shift(g), 0),
-        f"GT + {n} breaks": inject_breaks(g, n, structure, seed, min_region),
-        f"GT + {n} {wall}": inject_walls(g, n, structure, seed, min_region),
+        f"GT + {n} breaks": broken,
+        f"GT + {n} {wall}": walled,
     }
+    if structure == "membranes":
+        both, walls = inject_walls(g, n, structure, seed, min_region, onto=broken[0])
+        rows[f"GT + {n} breaks + {n} walls"] = (both, broken[1] + walls)
+    return rows

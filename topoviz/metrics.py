@@ -38,6 +38,7 @@ __all__ = [
     "region_errors",
     "voi_parts",
     "hole_errors",
+    "hole_kinds",
 ]
 
 
@@ -389,7 +390,9 @@ def evaluate_all(
     :func:`region_errors` (``merges``, ``splits``, ``missed``, ``n_gt``); the VOI's
     parts (``voi_merge``, ``voi_split``, :func:`voi_parts`); and the beta_1 error on
     ``hole_patch_size``² framed patches counting holes of at least ``min_hole``
-    pixels (``holes_extra``, ``holes_missing``, ``holes_error``, :func:`hole_errors`).
+    pixels (``holes_extra``, ``holes_missing``, ``holes_error``, :func:`hole_errors`),
+    and the spurious holes of the whole image by kind (``pinholes``, ``fragments``,
+    :func:`hole_kinds`), which a repaired merge does not hide.
     """
     diffs = patch_betti_differences(
         pred, gt, patch_size=patch_size, n_patches=n_patches, seed=seed, threshold=threshold
@@ -410,6 +413,7 @@ def evaluate_all(
         "voi_merge": parts["merge"],
         "voi_split": parts["split"],
         **{f"holes_{k}": v for k, v in holes.items()},
+        **{k: float(v) for k, v in hole_kinds(pred, gt, min_hole, threshold).items()},
     }
 
 
@@ -768,6 +772,61 @@ def _holes_at_least(mask: np.ndarray, min_hole: int) -> int:
         return 0
     size = np.bincount(bg.ravel(), minlength=n + 1)[1:]
     return int((size >= min_hole).sum())
+
+
+def hole_kinds(
+    pred: np.ndarray, gt: np.ndarray, min_hole: int = 25, threshold: float = 0.5
+) -> dict[str, int]:
+    """The segmentation's spurious holes by kind, each counted on its own.
+
+    :func:`hole_errors` counts beta_1(pred) - beta_1(gt) on a patch, so a repaired
+    merge (one hole more) hides a spurious hole (one hole more) of the same patch's
+    count, and repairing merges *raises* its ``extra`` part with no new error made.
+    Here every predicted hole (8-connected background component of the whole
+    image) of at least ``min_hole`` pixels is looked at by itself.
+
+    Returns
+    -------
+    dict
+        ``{"pinholes", "fragments"}``. A *pinhole* is a predicted hole with more
+        than half of its pixels on the ground truth's structure: a hole dug into a
+        true membrane (or crack). A *fragment* is any other predicted hole that is
+        not, for any true hole, the predicted hole covering most of it: a piece cut
+        off a true cell by a spurious wall (what a false split leaves, counted
+        here whatever the piece's share of the cell). A true cell cut in ``k``
+        pieces leaves ``k - 1`` fragments; two cells merged into one predicted hole
+        leave none, and neither does a 1-pixel shift of the ground truth.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> gt = np.zeros((40, 40), bool); gt[:, 18:23] = True   # a thick wall, two cells
+    >>> pred = gt.copy(); pred[:, 30] = True                  # a spurious wall
+    >>> pred[10:16, 19:22] = False                            # and a hole in the wall
+    >>> hole_kinds(pred, gt, min_hole=10)
+    {'pinholes': 1, 'fragments': 1}
+    """
+    p, g = _pair(pred, gt, threshold)
+    if min_hole < 1:
+        raise ValueError("min_hole must be at least 1")
+    pl, n = label(~p, connectivity=2, return_num=True)
+    if n == 0:
+        return {"pinholes": 0, "fragments": 0}
+    gl, m = label(~g, connectivity=2, return_num=True)
+    # table[j, i]: pixels of predicted hole j on true hole i (column 0: on the structure)
+    table = np.bincount(
+        pl.ravel().astype(np.int64) * (m + 1) + gl.ravel(), minlength=(n + 1) * (m + 1)
+    ).reshape(n + 1, m + 1)[1:]
+    size = table.sum(1)
+    big = size >= min_hole
+    pinhole = big & (2 * table[:, 0] > size)
+    covers_most = np.zeros(n, bool)
+    if m:
+        on_true = table[:, 1:]
+        seen = on_true.max(0) > 0  # a true hole the prediction filled has no best piece
+        covers_most[np.argmax(on_true, axis=0)[seen]] = True
+    fragment = big & ~pinhole & ~covers_most
+    return {"pinholes": int(pinhole.sum()), "fragments": int(fragment.sum())}
 
 
 def hole_errors(

@@ -83,8 +83,10 @@ REGION_METRICS = (
     "voi_split",
     "holes_extra",
     "holes_missing",
+    "pinholes",
+    "fragments",
 )
-COUNTS = ("merges", "splits", "missed", "n_gt")
+COUNTS = ("merges", "splits", "missed", "n_gt", "pinholes", "fragments")
 METRIC_NAMES = {
     "accuracy": "Accuracy",
     "ari": "ARI",
@@ -97,6 +99,8 @@ METRIC_NAMES = {
     "voi_split": "VOI split",
     "holes_extra": "Holes≥25 extra (256²)",
     "holes_missing": "Holes≥25 missing (256²)",
+    "pinholes": "Pinholes≥25",
+    "fragments": "Fragments≥25",
 }
 #: +1 where higher is better, -1 where lower is better
 DIRECTION = {m: (1 if m in ("accuracy", "ari") else -1) for m in METRIC_NAMES}
@@ -493,10 +497,10 @@ def evaluate_predictions(
     dict
         ``{"n": N, "structure": str, "per_image": [{"name", every key of
         metrics.evaluate_all}, ...], "mean": {metric: float}, "std": {metric:
-        float}, "total": {"merges", "splits", "missed", "n_gt": int}, "betti_parts":
-        {"extra": float, "missing": float}, "seconds": float}``; ``mean`` and ``std``
+        float}, "total": {count: int}, "betti_parts": {"extra": float, "missing":
+        float}, "seconds": float}``; ``mean`` and ``std``
         (population, ddof 0) cover :data:`METRICS` and :data:`REGION_METRICS`;
-        ``total`` pools the region counts over the images. ``betti_parts`` splits
+        ``total`` pools the counts of :data:`COUNTS` over the images. ``betti_parts`` splits
         the mean Betti error by sign: extra holes in the segmentation (spurious
         walls, pinholes) and missing ones (broken membranes).
     """
