@@ -174,19 +174,32 @@ def main_retire(keys: list[str]) -> int:
 ANNOTATIONS = ("picked", "pick_among", "pick_rule", "retired_by")
 
 
+def _choice(record: dict) -> tuple:
+    """What ``--pick`` reads of a sweep: its λ, whether by the fallback, and each λ's
+    cut of the target count and verdict (a metric added to the evaluation since does
+    not change it)."""
+    target = record.get("target")
+    rows = record.get("rows", {})
+    return (
+        record.get("chosen_lam"),
+        record.get("fallback"),
+        target,
+        {lam: (r.get(f"{target}_cut"), r.get("qualifies")) for lam, r in rows.items()},
+    )
+
+
 def with_annotations(record: dict, old: dict | None, name: str) -> dict:
     """``record`` with the annotations of the record ``old`` it replaces, when the
-    sweep scored the same (a recipe that runs a stage again re-scores its sweeps). If
-    the scores changed, the annotations may no longer hold: they are dropped, and the
-    message says which ``--pick`` or ``--retire`` to run again."""
+    sweep chose the same way (a recipe that runs a stage again re-scores its sweeps).
+    If the choice changed, the annotations may no longer hold: they are dropped, and
+    the message says which ``--pick`` or ``--retire`` to run again."""
     kept = {k: old[k] for k in ANNOTATIONS if k in old} if old else {}
     if not kept:
         return record
-    scores = {k: v for k, v in old.items() if k not in ANNOTATIONS}
-    if json.loads(json.dumps(record, ensure_ascii=False)) == scores:
+    if _choice(json.loads(json.dumps(record, ensure_ascii=False))) == _choice(old):
         return {**record, **kept}
     print(
-        f"{name}: the sweep scored differently from its stored record, whose "
+        f"{name}: the sweep chose differently from its stored record, whose "
         f"{', '.join(sorted(kept))} are dropped: run choose_lambda.py --pick "
         f"{' '.join(kept.get('pick_among', [name]))} (or --retire) again",
         file=sys.stderr,

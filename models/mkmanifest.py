@@ -182,12 +182,21 @@ def validation_key(pair: str, meta: dict) -> str | None:
     ]
     if rule is None:  # the control: the paper rule's sweep of its group
         found = [k for k in found if VALIDATION[k].get("matching", "paper") == "paper"]
+    # the twin's own fold's sweep (its validation images are among its training
+    # images); else fold 1's, which chose for all three folds until 2026-12-05
+    own = [k for k in found if VALIDATION[k]["fold"] == meta["fold"]]
+    found = own or [k for k in found if VALIDATION[k]["fold"] == "1/3"]
     return found[0] if len(found) == 1 else None
 
 
 def recipe_stage(key: str) -> str:
     """The stage of models/recipes.sh that wrote the sweep ``key`` of
     models/validation.json (``isbi12-f1-steps1200`` -> ``isbi12-val-f1-grid``)."""
+    for k in ("2", "3"):  # the clean sweeps of folds 2 and 3 (val_clean's fold argument)
+        dataset, sep, rest = key.partition(f"-f{k}-clean-")
+        if sep:
+            grid = not rest.startswith("betti-") and rest != f"steps{_steps_ran(dataset)}"
+            return f"{dataset}-val-f{k}-clean" + ("-grid" if grid else "")
     dataset, rest = key.split("-f1", 1)
     if rest in ("", "-betti") or rest.startswith("-betti-"):
         return f"{dataset}-val-f1{rest}"
@@ -205,6 +214,15 @@ def recipe_stage(key: str) -> str:
             return f"{dataset}-val-f1-clean"
         return f"{dataset}-val-f1-clean-grid"
     return f"{dataset}-val-f1-grid"
+
+
+def _steps_ran(dataset: str) -> int:
+    """The steps of val_clean's paper-rule group for ``dataset``: those of its fold-1
+    clean Betti sweep (val_clean runs both rules at the data set's steps)."""
+    steps = {
+        r["steps"] for k, r in VALIDATION.items() if k.startswith(f"{dataset}-f1-clean-betti-")
+    }
+    return steps.pop() if len(steps) == 1 else 0
 
 
 def twin_of(meta: dict) -> str:
@@ -317,6 +335,11 @@ def entry(pair: str, file: str, n_patches: int, in_recipes: bool) -> tuple[dict,
                 for k in ("fold", "val_every", "validation_names", "lams", "rule", "chosen_lam")
             }
             out["lambda_choice"]["command"] = f"bash models/recipes.sh {recipe_stage(key)}"
+            # fold 1's validation images lie in folds 2 and 3's held-out sets: say so
+            held = {str(n) for n in meta["held_out"]}
+            out["lambda_choice"]["validation_in_held_out"] = [
+                n for n in choice["validation_names"] if str(n) in held
+            ]
             out["lambda_choice"]["fallback"] = choice.get("fallback", False)
             if "picked" in choice:  # steps and lr, or dims, chosen among groups of sweeps
                 out["lambda_choice"]["group_among"] = choice["pick_among"]

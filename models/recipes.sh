@@ -166,66 +166,68 @@ val_grid() {  # name data: other steps and learning rates on the same validation
   python models/choose_lambda.py --pick "$name-f1" "$name-f1-steps1200" "$name-f1-lr3e-4"
 }
 
-val_clean() {  # name data steps [dims]: the λ sweeps of both rules from a clean base. The
+val_clean() {  # name data steps [dims [fold]]: the λ sweeps of both rules from a clean base. The
   # sweeps above (val, val_grid, val_betti) start from fold 1's base, which was
   # pretrained on all of fold 1's training images, the validation ones included; here
   # pretraining and base leave them out too (--val-every 5 throughout). With dims
   # (0,1), Betti matching is swept on both dimensions as well and picked against
   # dimension 1. The twins take their λ, steps and lr from these sweeps and
-  # val_clean_grid's.
-  local name=$1 data=$2 steps=$3 dims=${4:-} v="$R/$1-f1v" l
-  [ -f "$v-pre.pt" ] || $T --data "$data" --fold 1/3 --val-every 5 --out "$v-pre.pt" \
+  # val_clean_grid's. fold (default 1): the fold whose training images give the
+  # validation split; each fold's twins take the choice of their own fold, since
+  # fold 1's validation images lie in folds 2 and 3's held-out sets.
+  local name=$1 data=$2 steps=$3 dims=${4:-} fold=${5:-1} l
+  local v="$R/$1-f${fold}v" key="$1-f$fold-clean"
+  [ -f "$v-pre.pt" ] || $T --data "$data" --fold "$fold/3" --val-every 5 --out "$v-pre.pt" \
      --steps 2000 --patch 128 --lr 1e-3 --seed 0 --log-every 500
-  [ -f "$v-base.pt" ] || $T --data "$data" --fold 1/3 --val-every 5 --out "$v-base.pt" \
+  [ -f "$v-base.pt" ] || $T --data "$data" --fold "$fold/3" --val-every 5 --out "$v-base.pt" \
      --init "$v-pre.pt" --topo-steps 600 --lam 0 --lr 1e-4 --seed 0 --log-every 200
   local paper=() betti=("$v-val-0.pt") betti01=("$v-val-0.pt")
   for l in 0 0.03 0.1 0.3; do
     echo "== $name clean validation, $steps steps: λ = $l" >&2
-    [ -f "$v-val-$l.pt" ] || $T --data "$data" --fold 1/3 --val-every 5 --out "$v-val-$l.pt" \
+    [ -f "$v-val-$l.pt" ] || $T --data "$data" --fold "$fold/3" --val-every 5 --out "$v-val-$l.pt" \
        --init "$v-base.pt" --topo-steps "$steps" --lam "$l" --lr 1e-4 --seed 0 --log-every 200
     paper+=("$v-val-$l.pt")
   done
   for l in 0.03 0.1 0.3; do
     echo "== $name clean validation, Betti matching, $steps steps: λ = $l" >&2
-    [ -f "$v-valbetti-$l.pt" ] || $T --data "$data" --fold 1/3 --val-every 5 \
+    [ -f "$v-valbetti-$l.pt" ] || $T --data "$data" --fold "$fold/3" --val-every 5 \
        --out "$v-valbetti-$l.pt" --init "$v-base.pt" --topo-steps "$steps" --lam "$l" \
        --rule betti --lr 1e-4 --seed 0 --log-every 200
     betti+=("$v-valbetti-$l.pt")
     if [ -n "$dims" ]; then
-      [ -f "$v-valbetti01-$l.pt" ] || $T --data "$data" --fold 1/3 --val-every 5 \
+      [ -f "$v-valbetti01-$l.pt" ] || $T --data "$data" --fold "$fold/3" --val-every 5 \
          --out "$v-valbetti01-$l.pt" --init "$v-base.pt" --topo-steps "$steps" --lam "$l" \
          --rule betti --topo-dims "$dims" --lr 1e-4 --seed 0 --log-every 200
       betti01+=("$v-valbetti01-$l.pt")
     fi
   done
-  python models/choose_lambda.py "$name-f1-clean-steps$steps" "${paper[@]}"
-  python models/choose_lambda.py "$name-f1-clean-betti-steps$steps" "${betti[@]}"
+  python models/choose_lambda.py "$key-steps$steps" "${paper[@]}"
+  python models/choose_lambda.py "$key-betti-steps$steps" "${betti[@]}"
   if [ -n "$dims" ]; then
-    python models/choose_lambda.py "$name-f1-clean-betti-steps$steps-dims01" "${betti01[@]}"
-    python models/choose_lambda.py --pick "$name-f1-clean-betti-steps$steps" \
-      "$name-f1-clean-betti-steps$steps-dims01"
+    python models/choose_lambda.py "$key-betti-steps$steps-dims01" "${betti01[@]}"
+    python models/choose_lambda.py --pick "$key-betti-steps$steps" "$key-betti-steps$steps-dims01"
   fi
 }
 
-val_clean_grid() {  # name data steps: the other (steps, lr) groups of val_grid from the
-  # clean base (paper rule; val_clean ran the group at lr 1e-4 and these steps) and
+val_clean_grid() {  # name data steps [fold]: the other (steps, lr) groups of val_grid from
+  # the clean base (paper rule; val_clean ran the group at lr 1e-4 and these steps) and
   # the pick among the three clean groups
-  local name=$1 data=$2 ran=$3 v="$R/$1-f1v" cfg steps lr tag l
+  local name=$1 data=$2 ran=$3 fold=${4:-1} cfg steps lr tag l
+  local v="$R/$1-f${fold}v" key="$1-f$fold-clean"
   for cfg in "600 1e-4 steps600" "1200 1e-4 steps1200" "600 3e-4 lr3e-4"; do
     read -r steps lr tag <<< "$cfg"
     [ "$tag" = "steps$ran" ] && continue
     local ckpts=()
     for l in 0 0.03 0.1 0.3; do
       echo "== $name clean validation, $steps steps, lr $lr: λ = $l" >&2
-      [ -f "$v-val-$tag-$l.pt" ] || $T --data "$data" --fold 1/3 --val-every 5 \
+      [ -f "$v-val-$tag-$l.pt" ] || $T --data "$data" --fold "$fold/3" --val-every 5 \
          --out "$v-val-$tag-$l.pt" --init "$v-base.pt" --topo-steps "$steps" --lam "$l" \
          --lr "$lr" --seed 0 --log-every 200
       ckpts+=("$v-val-$tag-$l.pt")
     done
-    python models/choose_lambda.py "$name-f1-clean-$tag" "${ckpts[@]}"
+    python models/choose_lambda.py "$key-$tag" "${ckpts[@]}"
   done
-  python models/choose_lambda.py --pick "$name-f1-clean-steps600" "$name-f1-clean-steps1200" \
-    "$name-f1-clean-lr3e-4"
+  python models/choose_lambda.py --pick "$key-steps600" "$key-steps1200" "$key-lr3e-4"
 }
 
 retire_leaky() {  # name steps: the clean sweeps replace the leaky ones (ISBI12 only: on
@@ -273,6 +275,10 @@ run() {
     isbi12-val-f1-clean-grid) val_clean_grid isbi12 $ISBI $STEPS_ISBI12
       retire_leaky isbi12 $STEPS_ISBI12 ;;
     isbi12-val-f1-clean-dims01) val_clean isbi12 $ISBI $STEPS_ISBI12 0,1 ;;
+    isbi12-val-f[23]-clean) val_clean isbi12 $ISBI $STEPS_ISBI12 "" "${1:12:1}" ;;
+    isbi12-val-f[23]-clean-grid) val_clean_grid isbi12 $ISBI $STEPS_ISBI12 "${1:12:1}" ;;
+    crackforest-val-f[23]-clean) val_clean crackforest $CFD $STEPS_CRACKFOREST 0,1 "${1:17:1}" ;;
+    crackforest-val-f[23]-clean-grid) val_clean_grid crackforest $CFD $STEPS_CRACKFOREST "${1:17:1}" ;;
     crackforest-val-f1-clean) val_clean crackforest $CFD $STEPS_CRACKFOREST 0,1 ;;
     crackforest-val-f1-clean-grid) val_clean_grid crackforest $CFD $STEPS_CRACKFOREST ;;
     isbi12-val-f1-grid) val_grid isbi12 $ISBI ;;

@@ -177,6 +177,7 @@ def test_inspect_page_on_an_uploaded_image_and_mask():
         "GT shifted 1 px",
         "GT + 10 breaks",
         "GT + 10 walls",
+        "GT + 10 breaks + 10 walls",
     ]
     assert list(table["merges"])[3] == "0"  # the shift: no merge
     assert table["Betti error"].iloc[0] == m["Betti error"]

@@ -100,6 +100,7 @@ def test_each_twin_finds_the_validation_sweep_that_chose_it(mkmanifest):
             "steps": {"topo": c["steps"]["topo"]},
             "lr": c["lr"]["topo"],
             "topo_dims": c["topo_dims"],
+            "fold": f"{c['fold']}/3",
         }
         key = mkmanifest.validation_key(c["pair"], meta)
         assert key is not None, c["name"]
@@ -133,6 +134,7 @@ def test_a_retired_sweep_never_names_a_twins_choice(mkmanifest, monkeypatch):
         "matching": "paper",
         "chosen_lam": 0.1,
         "topo_dims": [1],
+        "fold": "1/3",
     }
     meta = {
         "loss": "bce+topo",
@@ -141,6 +143,7 @@ def test_a_retired_sweep_never_names_a_twins_choice(mkmanifest, monkeypatch):
         "steps": {"topo": 1200},
         "lr": 0.0001,
         "topo_dims": [1],
+        "fold": "1/3",
     }
     # the stages: val_clean ran the group of the clean Betti sweep's steps
     stage = mkmanifest.recipe_stage
@@ -180,6 +183,9 @@ def test_scoring_a_sweep_again_keeps_its_pick_and_retirement(choose_lambda, caps
     retired = {**record, "retired_by": "new"}
     assert choose_lambda.with_annotations(dict(record), retired, "b") == retired
     assert choose_lambda.with_annotations(dict(record), None, "b") == record
+    # a metric added to the evaluation since (new keys in a row) changes no choice
+    more = {**record, "rows": {k: {**r, "pinholes": 3} for k, r in record["rows"].items()}}
+    assert choose_lambda.with_annotations(more, stored, "b")["picked"] is True
     # scored differently: the pick may no longer hold, so it goes, and the message says so
     changed = _sweep(1200, 0.3, 0.4)
     assert choose_lambda.with_annotations(changed, stored, "b") == changed
@@ -196,3 +202,53 @@ def test_every_pick_in_the_stored_sweeps_names_one_picked_group():
         members = [data[k] for k in keys]
         assert all(tuple(m.get("pick_among", ())) == keys for m in members), keys
         assert sum(bool(m.get("picked")) for m in members) == 1, keys
+
+
+def test_a_twin_takes_its_own_folds_sweep_before_fold_ones(mkmanifest, monkeypatch):
+    """Fold 1's validation images lie in folds 2 and 3's held-out sets, so a fold's
+    own clean sweep (``recipes.sh isbi12-val-f2-clean``) names a fold-2 twin's
+    choice; without one, fold 1's still does, and the manifest lists the overlap."""
+    sweep = {
+        "data": "../shared/data/isbi12",
+        "steps": 1200,
+        "lr": 0.0001,
+        "matching": "paper",
+        "chosen_lam": 0.1,
+        "topo_dims": [1],
+    }
+    meta = {
+        "loss": "bce+topo",
+        "rule": "paper",
+        "lam": 0.1,
+        "steps": {"topo": 1200},
+        "lr": 0.0001,
+        "topo_dims": [1],
+        "fold": "2/3",
+    }
+    one, two = {**sweep, "fold": "1/3"}, {**sweep, "fold": "2/3"}
+    monkeypatch.setattr(mkmanifest, "VALIDATION", {"f1": one, "f2": two})
+    assert mkmanifest.validation_key("isbi12-f2", meta) == "f2"
+    assert mkmanifest.validation_key("isbi12-f1", {**meta, "fold": "1/3"}) == "f1"
+    monkeypatch.setattr(mkmanifest, "VALIDATION", {"f1": one})
+    assert mkmanifest.validation_key("isbi12-f2", meta) == "f1"
+    monkeypatch.setattr(mkmanifest, "VALIDATION", {"f1": one, "f3": {**sweep, "fold": "3/3"}})
+    assert mkmanifest.validation_key("isbi12-f2", meta) == "f1"
+    assert mkmanifest.recipe_stage("isbi12-f2-clean-lr3e-4") == "isbi12-val-f2-clean-grid"
+    assert mkmanifest.recipe_stage("isbi12-f3-clean-betti-steps1200") == "isbi12-val-f3-clean"
+
+
+def test_the_manifest_lists_every_validation_image_a_twin_is_tested_on():
+    """Each twin's ``lambda_choice.validation_in_held_out`` is exactly the images
+    that both chose its λ and are in its held-out set."""
+    manifest = json.loads((ROOT / "models" / "manifest.json").read_text(encoding="utf-8"))
+    seen = 0
+    for c in manifest["checkpoints"]:
+        choice = c.get("lambda_choice")
+        if choice is None:
+            continue
+        held = {str(n) for n in c["held_out"]}
+        both = [n for n in choice["validation_names"] if str(n) in held]
+        assert choice["validation_in_held_out"] == both, c["name"]
+        assert (c["fold"] == int(choice["fold"].split("/")[0])) == (not both), c["name"]
+        seen += 1
+    assert seen >= 12
