@@ -50,15 +50,23 @@ R=${R:-/tmp/topoviz_runs}
 mkdir -p "$R"
 T="python -m topoviz train"
 E="python -m topoviz evaluate"
-# chosen on fold 1's validation split (models/validation.json):
-STEPS_ISBI12=1200             # isbi12-val-f1-clean-grid: 1200 steps at lr 1e-4
-LAM_ISBI12=0.1                # in that group (isbi12-f1-clean-steps1200)
-LAM_BETTI_ISBI12=0.1          # isbi12-val-f1-clean (isbi12-f1-clean-betti-steps1200)
-STEPS_CRACKFOREST=600         # crackforest-val-f1-grid: the first group, 600 steps at lr 1e-4
-LAM_CRACKFOREST=0.03          # crackforest-val-f1 (the fallback of models/choose_lambda.py)
-LAM_BETTI_CRACKFOREST=0.03    # crackforest-val-f1-betti-dims01 (the fallback, as for the paper rule)
-DIMS_BETTI_ISBI12=1           # isbi12-val-f1-clean-dims01 tied with dimension 1 (as on the leaky base)
-DIMS_BETTI_CRACKFOREST=0,1    # crackforest-val-f1-betti-dims01: picked over dimension 1 alone
+# The groups the clean sweeps run first (val_clean: both rules at these steps, lr 1e-4);
+# val_clean_grid adds the other (steps, lr) groups and picks one
+SWEEP_STEPS_ISBI12=1200
+SWEEP_STEPS_CRACKFOREST=600
+# chosen on each fold's own validation split (models/validation.json), indexed by fold
+# (index 0 unused): ISBI12 by isbi12-val-f{1,2,3}-clean(-grid), CrackForest by the
+# leaky crackforest-val-f1* sweeps for all three folds (its clean sweeps chose λ = 0)
+STEPS_ISBI12=(- 1200 1200 1200)         # isbi12-fK-clean-*: the group picked
+LR_ISBI12=(- 1e-4 1e-4 1e-4)
+LAM_ISBI12=(- 0.1 0.1 0.1)              # in that group (isbi12-fK-clean-stepsS)
+LAM_BETTI_ISBI12=(- 0.1 0.1 0.1)        # isbi12-fK-clean-betti-stepsS
+DIMS_BETTI_ISBI12=(- 1 1 1)             # fold 1: dims 0 and 1 tied with dimension 1
+STEPS_CRACKFOREST=(- 600 600 600)       # crackforest-val-f1-grid: 600 steps at lr 1e-4
+LR_CRACKFOREST=(- 1e-4 1e-4 1e-4)
+LAM_CRACKFOREST=(- 0.03 0.03 0.03)      # crackforest-val-f1 (the fallback of choose_lambda.py)
+LAM_BETTI_CRACKFOREST=(- 0.03 0.03 0.03)  # crackforest-val-f1-betti-dims01 (the fallback)
+DIMS_BETTI_CRACKFOREST=(- 0,1 0,1 0,1)  # crackforest-val-f1-betti-dims01: over dimension 1
 
 pretrain() {  # name data fold steps patch lr
   [ -f "$R/$1-pre.pt" ] && return 0
@@ -74,17 +82,17 @@ base() {  # name data fold: 600 BCE steps from the pretrain (the pair's starting
      --topo-steps 600 --lam 0 --lr 1e-4 --seed 0 --log-every 200
 }
 
-twins() {  # name data fold lam lam_betti out_prefix steps dims_betti: the control and two
-  # TopoLoss twins
-  local name=$1 data=$2 fold=$3 lam=$4 lam_betti=$5 out=$6 steps=$7 dims_betti=$8
+twins() {  # name data fold lam lam_betti out_prefix steps dims_betti lr: the control and
+  # two TopoLoss twins
+  local name=$1 data=$2 fold=$3 lam=$4 lam_betti=$5 out=$6 steps=$7 dims_betti=$8 lr=$9
   for l in 0 "$lam"; do
     echo "== $name: fine-tune λ = $l" >&2
     $T --data "$data" --fold "$fold" --out "$R/$name-ft$l.pt" --init "$R/$name-base.pt" \
-       --topo-steps "$steps" --lam "$l" --lr 1e-4 --seed 0 --log-every 200
+       --topo-steps "$steps" --lam "$l" --lr "$lr" --seed 0 --log-every 200
   done
   echo "== $name: fine-tune λ = $lam_betti, Betti matching" >&2
   $T --data "$data" --fold "$fold" --out "$R/$name-betti$lam_betti.pt" --init "$R/$name-base.pt" \
-     --topo-steps "$steps" --lam "$lam_betti" --rule betti --topo-dims "$dims_betti" --lr 1e-4 \
+     --topo-steps "$steps" --lam "$lam_betti" --rule betti --topo-dims "$dims_betti" --lr "$lr" \
      --seed 0 --log-every 200
   cp "$R/$name-ft0.pt" "models/${out}_bce.pt"
   cp "$R/$name-ft$lam.pt" "models/${out}_topo.pt"
@@ -95,10 +103,10 @@ twins() {  # name data fold lam lam_betti out_prefix steps dims_betti: the contr
   done
 }
 
-pair3() {  # name data fold lam lam_betti out_prefix steps dims_betti
+pair3() {  # name data fold lam lam_betti out_prefix steps dims_betti lr
   pretrain "$1" "$2" "$3" 2000 128 1e-3
   base "$1" "$2" "$3"
-  twins "$1" "$2" "$3" "$4" "$5" "$6" "$7" "$8"
+  twins "$1" "$2" "$3" "$4" "$5" "$6" "$7" "$8" "$9"
 }
 
 val() {  # name data: the λ sweep on fold 1's validation split, from fold 1's base
@@ -271,23 +279,26 @@ run() {
     crackforest-val-f1-betti) val_betti crackforest $CFD ;;
     crackforest-val-f1-betti-dims01) val_betti crackforest $CFD 600 0,1 ;;
     isbi12-val-f1-betti-steps1200-dims01) val_betti isbi12 $ISBI 1200 0,1 ;;
-    isbi12-val-f1-clean) val_clean isbi12 $ISBI $STEPS_ISBI12 ;;
-    isbi12-val-f1-clean-grid) val_clean_grid isbi12 $ISBI $STEPS_ISBI12
-      retire_leaky isbi12 $STEPS_ISBI12 ;;
-    isbi12-val-f1-clean-dims01) val_clean isbi12 $ISBI $STEPS_ISBI12 0,1 ;;
-    isbi12-val-f[23]-clean) val_clean isbi12 $ISBI $STEPS_ISBI12 "" "${1:12:1}" ;;
-    isbi12-val-f[23]-clean-grid) val_clean_grid isbi12 $ISBI $STEPS_ISBI12 "${1:12:1}" ;;
-    crackforest-val-f[23]-clean) val_clean crackforest $CFD $STEPS_CRACKFOREST 0,1 "${1:17:1}" ;;
-    crackforest-val-f[23]-clean-grid) val_clean_grid crackforest $CFD $STEPS_CRACKFOREST "${1:17:1}" ;;
-    crackforest-val-f1-clean) val_clean crackforest $CFD $STEPS_CRACKFOREST 0,1 ;;
-    crackforest-val-f1-clean-grid) val_clean_grid crackforest $CFD $STEPS_CRACKFOREST ;;
+    isbi12-val-f1-clean) val_clean isbi12 $ISBI $SWEEP_STEPS_ISBI12 ;;
+    isbi12-val-f1-clean-grid) val_clean_grid isbi12 $ISBI $SWEEP_STEPS_ISBI12
+      retire_leaky isbi12 $SWEEP_STEPS_ISBI12 ;;
+    isbi12-val-f1-clean-dims01) val_clean isbi12 $ISBI $SWEEP_STEPS_ISBI12 0,1 ;;
+    isbi12-val-f[23]-clean) val_clean isbi12 $ISBI $SWEEP_STEPS_ISBI12 "" "${1:12:1}" ;;
+    isbi12-val-f[23]-clean-grid) val_clean_grid isbi12 $ISBI $SWEEP_STEPS_ISBI12 "${1:12:1}" ;;
+    crackforest-val-f[23]-clean) val_clean crackforest $CFD $SWEEP_STEPS_CRACKFOREST 0,1 "${1:17:1}" ;;
+    crackforest-val-f[23]-clean-grid) val_clean_grid crackforest $CFD $SWEEP_STEPS_CRACKFOREST "${1:17:1}" ;;
+    crackforest-val-f1-clean) val_clean crackforest $CFD $SWEEP_STEPS_CRACKFOREST 0,1 ;;
+    crackforest-val-f1-clean-grid) val_clean_grid crackforest $CFD $SWEEP_STEPS_CRACKFOREST ;;
     isbi12-val-f1-grid) val_grid isbi12 $ISBI ;;
     isbi12-val-f1-betti-steps1200) val_betti isbi12 $ISBI 1200 ;;
     crackforest-val-f1-grid) val_grid crackforest $CFD ;;
-    isbi12-f[123]) pair3 "$1" $ISBI "${1: -1}/3" $LAM_ISBI12 $LAM_BETTI_ISBI12 \
-      "isbi12_f${1: -1}_unet" $STEPS_ISBI12 $DIMS_BETTI_ISBI12 ;;
-    crackforest-f[123]) pair3 "$1" $CFD "${1: -1}/3" $LAM_CRACKFOREST $LAM_BETTI_CRACKFOREST \
-      "crackforest_f${1: -1}_unet" $STEPS_CRACKFOREST $DIMS_BETTI_CRACKFOREST ;;
+    isbi12-f[123]) k=${1: -1}
+      pair3 "$1" $ISBI "$k/3" "${LAM_ISBI12[k]}" "${LAM_BETTI_ISBI12[k]}" "isbi12_f${k}_unet" \
+        "${STEPS_ISBI12[k]}" "${DIMS_BETTI_ISBI12[k]}" "${LR_ISBI12[k]}" ;;
+    crackforest-f[123]) k=${1: -1}
+      pair3 "$1" $CFD "$k/3" "${LAM_CRACKFOREST[k]}" "${LAM_BETTI_CRACKFOREST[k]}" \
+        "crackforest_f${k}_unet" "${STEPS_CRACKFOREST[k]}" "${DIMS_BETTI_CRACKFOREST[k]}" \
+        "${LR_CRACKFOREST[k]}" ;;
     vessels-f1) legacy_pair vessels-f1 "$VESSELS" 1/3 600 65 1e-3 300 1e-3 0.05 400 vessels_unet ;;
     *) echo "unknown pair $1" >&2; exit 2 ;;
   esac
