@@ -225,6 +225,11 @@ def main(argv: list[str] | None = None) -> int:
     if scored[0]["lam"] != 0:
         raise SystemExit("the first checkpoint must be the λ = 0 control")
     # the λ > 0 runs share the rule and dimensions of L_topo (the control has no L_topo)
+    # one group: the same steps and lr for every λ (a run stopped early saves what it
+    # has: its steps say so)
+    group = {(s["meta"]["steps"]["topo"], s["meta"]["lr"]) for s in scored}
+    if len(group) > 1:
+        raise SystemExit(f"the checkpoints differ in (steps, lr): {sorted(group)}")
     loss_of = {(s["meta"].get("rule", "paper"), tuple(s["meta"]["topo_dims"])) for s in scored[1:]}
     if len(loss_of) > 1:
         raise SystemExit(f"the λ > 0 checkpoints differ in rule or dimensions: {sorted(loss_of)}")

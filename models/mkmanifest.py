@@ -194,8 +194,9 @@ def recipe_stage(key: str) -> str:
     models/validation.json (``isbi12-f1-steps1200`` -> ``isbi12-val-f1-grid``)."""
     for k in ("2", "3"):  # the clean sweeps of folds 2 and 3 (val_clean's fold argument)
         dataset, sep, rest = key.partition(f"-f{k}-clean-")
-        if sep:
-            grid = not rest.startswith("betti-") and rest != f"steps{_steps_ran(dataset)}"
+        if sep:  # val_clean ran the group of the fold-1 Betti sweep's steps, both rules
+            ran = f"steps{_steps_ran(dataset)}"
+            grid = rest not in (ran, f"betti-{ran}", f"betti-{ran}-dims01")
             return f"{dataset}-val-f{k}-clean" + ("-grid" if grid else "")
     dataset, rest = key.split("-f1", 1)
     if rest in ("", "-betti") or rest.startswith("-betti-"):

@@ -57,11 +57,12 @@ SWEEP_STEPS_CRACKFOREST=600
 # chosen on each fold's own validation split (models/validation.json), indexed by fold
 # (index 0 unused): ISBI12 by isbi12-val-f{1,2,3}-clean(-grid), CrackForest by the
 # leaky crackforest-val-f1* sweeps for all three folds (its clean sweeps chose λ = 0)
-STEPS_ISBI12=(- 1200 1200 1200)         # isbi12-fK-clean-*: the group picked
-LR_ISBI12=(- 1e-4 1e-4 1e-4)
-LAM_ISBI12=(- 0.1 0.1 0.1)              # in that group (isbi12-fK-clean-stepsS)
-LAM_BETTI_ISBI12=(- 0.1 0.1 0.1)        # isbi12-fK-clean-betti-stepsS
-DIMS_BETTI_ISBI12=(- 1 1 1)             # fold 1: dims 0 and 1 tied with dimension 1
+STEPS_ISBI12=(- 1200 600 1200)          # isbi12-fK-clean-*: the group picked (fold 2:
+LR_ISBI12=(- 1e-4 3e-4 1e-4)            #   600 steps at lr 3e-4, isbi12-f2-clean-lr3e-4)
+LAM_ISBI12=(- 0.1 0.1 0.3)              # in that group
+LAM_BETTI_ISBI12=(- 0.1 0.1 0.1)        # isbi12-fK-clean-betti-steps1200, -f2-…-betti-lr3e-4
+DIMS_BETTI_ISBI12=(- 1 1 1)             # fold 1: dims 0 and 1 tied with dimension 1 (not
+                                        #   swept on folds 2 and 3)
 STEPS_CRACKFOREST=(- 600 600 600)       # crackforest-val-f1-grid: 600 steps at lr 1e-4
 LR_CRACKFOREST=(- 1e-4 1e-4 1e-4)
 LAM_CRACKFOREST=(- 0.03 0.03 0.03)      # crackforest-val-f1 (the fallback of choose_lambda.py)
@@ -236,6 +237,24 @@ val_clean_grid() {  # name data steps [fold]: the other (steps, lr) groups of va
     python models/choose_lambda.py "$key-$tag" "${ckpts[@]}"
   done
   python models/choose_lambda.py --pick "$key-steps600" "$key-steps1200" "$key-lr3e-4"
+  # Betti matching's λ in the group picked, where val_clean did not sweep it (its
+  # twins take the paper rule's steps, lr and control)
+  local picked
+  picked=$(python -c 'import json, sys; d = json.load(open("models/validation.json"))
+print(next(k for k in sys.argv[2:] if d[k].get("picked"))[len(sys.argv[1]) + 1:])' \
+    "$key" "$key-steps600" "$key-steps1200" "$key-lr3e-4")
+  [ "$picked" = "steps$ran" ] && return 0
+  case $picked in steps600) steps=600 lr=1e-4 ;; steps1200) steps=1200 lr=1e-4 ;;
+    lr3e-4) steps=600 lr=3e-4 ;; *) echo "no group picked among $key-*" >&2; exit 2 ;; esac
+  local betti=("$v-val-$picked-0.pt")
+  for l in 0.03 0.1 0.3; do
+    echo "== $name clean validation, Betti matching, $steps steps, lr $lr: λ = $l" >&2
+    [ -f "$v-valbetti-$picked-$l.pt" ] || $T --data "$data" --fold "$fold/3" --val-every 5 \
+       --out "$v-valbetti-$picked-$l.pt" --init "$v-base.pt" --topo-steps "$steps" \
+       --lam "$l" --rule betti --lr "$lr" --seed 0 --log-every 200
+    betti+=("$v-valbetti-$picked-$l.pt")
+  done
+  python models/choose_lambda.py "$key-betti-$picked" "${betti[@]}"
 }
 
 retire_leaky() {  # name steps: the clean sweeps replace the leaky ones (ISBI12 only: on

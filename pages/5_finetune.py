@@ -11,7 +11,7 @@ from topoviz.train import native_bf16
 from topoviz.ui import current
 from topoviz.ui import state as S
 from topoviz.ui import training as T
-from topoviz.ui.cache import shipped_lambdas
+from topoviz.ui.cache import lambda_phrase, shipped_lambdas
 from topoviz.ui.words import REGION_HELP
 
 sel = current()
@@ -28,7 +28,8 @@ if S.teaching():
         "against a per-pixel *mean* BCE on 65² crops; the authors' code sums L_topo over a "
         "whole image, so their λ ≈ 1e-4 is about 0.006–0.03 here (derived in topoviz.train). "
         + (
-            f"The shipped ISBI12 twins use {shipped['paper']:g}, chosen on a validation split. "
+            f"The shipped ISBI12 twins use {lambda_phrase(shipped['paper'])}, each chosen on "
+            "a validation split of its fold's training images. "
             if "paper" in shipped
             else ""
         )

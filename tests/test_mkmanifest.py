@@ -225,6 +225,11 @@ def test_a_twin_takes_its_own_folds_sweep_before_fold_ones(mkmanifest, monkeypat
         "topo_dims": [1],
         "fold": "2/3",
     }
+    # the stages of folds 2 and 3 (read against the committed validation.json)
+    assert mkmanifest.recipe_stage("isbi12-f2-clean-lr3e-4") == "isbi12-val-f2-clean-grid"
+    assert mkmanifest.recipe_stage("isbi12-f3-clean-betti-steps1200") == "isbi12-val-f3-clean"
+    # Betti matching swept in the group the grid picked, when val_clean had not
+    assert mkmanifest.recipe_stage("isbi12-f2-clean-betti-lr3e-4") == "isbi12-val-f2-clean-grid"
     one, two = {**sweep, "fold": "1/3"}, {**sweep, "fold": "2/3"}
     monkeypatch.setattr(mkmanifest, "VALIDATION", {"f1": one, "f2": two})
     assert mkmanifest.validation_key("isbi12-f2", meta) == "f2"
@@ -233,8 +238,6 @@ def test_a_twin_takes_its_own_folds_sweep_before_fold_ones(mkmanifest, monkeypat
     assert mkmanifest.validation_key("isbi12-f2", meta) == "f1"
     monkeypatch.setattr(mkmanifest, "VALIDATION", {"f1": one, "f3": {**sweep, "fold": "3/3"}})
     assert mkmanifest.validation_key("isbi12-f2", meta) == "f1"
-    assert mkmanifest.recipe_stage("isbi12-f2-clean-lr3e-4") == "isbi12-val-f2-clean-grid"
-    assert mkmanifest.recipe_stage("isbi12-f3-clean-betti-steps1200") == "isbi12-val-f3-clean"
 
 
 def test_the_manifest_lists_every_validation_image_a_twin_is_tested_on():
@@ -252,3 +255,17 @@ def test_the_manifest_lists_every_validation_image_a_twin_is_tested_on():
         assert (c["fold"] == int(choice["fold"].split("/")[0])) == (not both), c["name"]
         seen += 1
     assert seen >= 12
+
+
+def test_a_sweep_with_a_run_stopped_early_is_refused(choose_lambda, monkeypatch):
+    """A fine-tune stopped early saves what it has (215 of 600 steps, seen when a
+    sweep was killed): choose_lambda must not weigh it against full runs."""
+
+    def fake(path, val_every, n_patches):
+        lam, steps = {"a": (0.0, 600), "b": (0.1, 600), "c": (0.3, 215)}[path]
+        meta = {"steps": {"topo": steps}, "lr": 3e-4, "topo_dims": [1], "rule": "betti"}
+        return {"lam": lam, "meta": meta, "result": {}, "structure": "membranes"}
+
+    monkeypatch.setattr(choose_lambda, "score", fake)
+    with pytest.raises(SystemExit, match=r"\(steps, lr\)"):
+        choose_lambda.main(["x", "a", "b", "c"])

@@ -173,11 +173,12 @@ def test_the_calibration_rows_quoted_in_models_readme(shared_data):
         assert row in readme, row
 
 
-def _dry_run_recipes(tmp_path: Path, *pairs: str) -> list[list[str]]:
+def _dry_run_recipes(tmp_path: Path, *pairs: str, picked: str = "steps1200") -> list[list[str]]:
     """``models/recipes.sh PAIR ...`` in a scratch copy of the project, with a stub
     ``python`` on PATH that logs each command and writes the checkpoint it is asked
     for: the commands the recipe would run, in order, nothing trained or copied over
-    the shipped files."""
+    the shipped files. ``python -c`` (the recipe asking validation.json which
+    (steps, lr) group was picked) answers ``picked``."""
     proj = tmp_path / "proj"
     (proj / "models").mkdir(parents=True)
     (proj / "models" / "recipes.sh").write_text(
@@ -190,7 +191,7 @@ def _dry_run_recipes(tmp_path: Path, *pairs: str) -> list[list[str]]:
         "#!/usr/bin/env bash\n"
         f'printf "%s\\t" "$@" >> "{log}"; printf "\\n" >> "{log}"\n'
         'prev=""; for a in "$@"; do [ "$prev" = --out ] && : > "$a"; prev=$a; done\n'
-        'echo "{}"\n'
+        f'if [ "$1" = -c ]; then echo {picked}; else echo "{{}}"; fi\n'
     )
     stub.chmod(0o755)
     env = {**os.environ, "PATH": f"{stub.parent}:{os.environ['PATH']}", "R": str(tmp_path / "runs")}
@@ -370,13 +371,46 @@ def test_isbi12s_clean_base_also_sweeps_betti_on_both_dimensions(tmp_path):
     ]
 
 
+def test_each_fold_chooses_on_its_own_validation_split(tmp_path):
+    """``recipes.sh isbi12-val-f2-clean isbi12-val-f2-clean-grid``: fold 2's clean base
+    and sweeps, on fold 2's training images only (``--fold 2/3`` everywhere), under
+    keys of fold 2; where the grid picks a group val_clean did not run both rules in
+    (here 600 steps at lr 3e-4), Betti matching's λ is swept there, against that
+    group's control."""
+    commands = _dry_run_recipes(
+        tmp_path, "isbi12-val-f2-clean", "isbi12-val-f2-clean-grid", picked="lr3e-4"
+    )
+    trains = [c for c in commands if c[:3] == ["-m", "topoviz", "train"]]
+    assert trains and all(_option(c, "--fold") == "2/3" for c in trains)
+    assert all(_option(c, "--val-every") == "5" for c in trains)
+    assert all("-f2v-" in _option(c, "--out") for c in trains)
+    betti = [c for c in trains if _option(c, "--rule") == "betti"]
+    got = sorted(
+        (_option(c, "--topo-steps"), _option(c, "--lr"), _option(c, "--lam")) for c in betti
+    )
+    assert got == sorted(
+        (steps, lr, lam)
+        for steps, lr in (("1200", "1e-4"), ("600", "3e-4"))
+        for lam in ("0.03", "0.1", "0.3")
+    )
+    chooses = [c[1:] for c in commands if c[0] == "models/choose_lambda.py"]
+    names = [c[0] for c in chooses if not c[0].startswith("--")]
+    assert all(n.startswith("isbi12-f2-clean-") for n in names)
+    last = chooses[-1]
+    assert last[0] == "isbi12-f2-clean-betti-lr3e-4"
+    assert Path(last[1]).name == "isbi12-f2v-val-lr3e-4-0.pt" and len(last) == 5
+    # the steps val_clean ran: no second Betti sweep there
+    again = _dry_run_recipes(tmp_path / "again", "isbi12-val-f2-clean-grid", picked="steps1200")
+    assert not [c for c in again if _option(c, "--rule") == "betti"]
+
+
 def test_crackforests_clean_validation_also_sweeps_betti_on_both_dimensions(tmp_path):
     """``recipes.sh crackforest-val-f1-clean crackforest-val-f1-clean-grid``: from its
     clean base, the paper rule in the three (steps, lr) groups (600 steps is the one
     val_clean runs), Betti matching on dimension 1 and on dimensions 0 and 1 picked
     against each other; no leaky sweep is retired (retire_leaky is ISBI12's)."""
     commands = _dry_run_recipes(
-        tmp_path, "crackforest-val-f1-clean", "crackforest-val-f1-clean-grid"
+        tmp_path, "crackforest-val-f1-clean", "crackforest-val-f1-clean-grid", picked="steps600"
     )
     trains = [c for c in commands if c[:3] == ["-m", "topoviz", "train"]]
     assert all(_option(c, "--val-every") == "5" for c in trains)
@@ -427,23 +461,28 @@ def test_landings_counts_a_pinhole_dig_under_the_papers_rule_only(models_script)
 
 def test_the_shipped_lambda_a_caption_quotes_is_the_manifests():
     """Fine-tune live's caption quotes the shipped ISBI12 twins' λ from the manifest
-    (it had gone stale once when the twins were retrained); a data set whose folds
-    disagree on λ gets no number."""
+    (it had gone stale once when the twins were retrained), fold by fold."""
     from topoviz.ui import cache
 
     for data in ("isbi12", "crackforest"):
         twins = [e for e in MANIFEST if e["pair"].startswith(f"{data}-") and e["loss"] != "bce"]
-        want = {e["rule"]: float(e["lam"]) for e in twins}
-        assert cache.shipped_lambdas(data) == want and set(want) == {"paper", "betti"}
+        got = cache.shipped_lambdas(data)
+        assert set(got) == {"paper", "betti"}
+        for rule, lams in got.items():
+            by_fold = {e["fold"]: float(e["lam"]) for e in twins if e["rule"] == rule}
+            assert lams == tuple(by_fold[k] for k in (1, 2, 3))
     assert cache.shipped_lambdas("no-such-data") == {}
 
 
-def test_folds_that_disagree_on_lambda_give_no_number(monkeypatch):
+def test_folds_that_disagree_on_lambda_are_each_quoted(monkeypatch):
     from topoviz.ui import cache
 
     twins = [
         {"pair": f"isbi12-f{k}", "loss": "bce+topo", "rule": "paper", "lam": lam}
-        for k, lam in ((1, 0.1), (2, 0.1), (3, 0.3))
+        for k, lam in ((3, 0.3), (1, 0.1), (2, 0.1))
     ] + [{"pair": "isbi12-f1", "loss": "bce+topo", "rule": "betti", "lam": 0.1}]
     monkeypatch.setattr(cache, "manifest", lambda: (twins, None))
-    assert cache.shipped_lambdas("isbi12") == {"betti": 0.1}
+    got = cache.shipped_lambdas("isbi12")
+    assert got == {"paper": (0.1, 0.1, 0.3), "betti": (0.1,)}
+    assert cache.lambda_phrase(got["paper"]) == "0.1, 0.1 and 0.3 (folds 1–3)"
+    assert cache.lambda_phrase(got["betti"]) == "0.1"

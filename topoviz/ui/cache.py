@@ -89,16 +89,26 @@ def manifest() -> tuple[list[dict], str | None]:
     return found, None
 
 
-def shipped_lambdas(data: str) -> dict[str, float]:
+def shipped_lambdas(data: str) -> dict[str, tuple[float, ...]]:
     """The λ of the shipped TopoLoss twins of the data set ``data`` (``isbi12``), by
-    matching rule, where every fold's twin has the same one (read from the manifest,
-    so a caption quoting it cannot go stale when the twins are retrained)."""
+    matching rule, one per fold in fold order (read from the manifest, so a caption
+    quoting it cannot go stale when the twins are retrained; each fold's λ is chosen
+    on that fold's validation split, so they may differ)."""
     entries, _ = manifest()
-    by_rule: dict[str, set[float]] = {}
+    by_rule: dict[str, dict[int, float]] = {}
     for e in entries:
         if e.get("pair", "").startswith(f"{data}-") and e.get("loss") != "bce":
-            by_rule.setdefault(e.get("rule", "paper"), set()).add(float(e["lam"]))
-    return {rule: lams.pop() for rule, lams in by_rule.items() if len(lams) == 1}
+            fold = int(e["pair"].rsplit("-f", 1)[1])
+            by_rule.setdefault(e.get("rule", "paper"), {})[fold] = float(e["lam"])
+    return {rule: tuple(lams[k] for k in sorted(lams)) for rule, lams in by_rule.items()}
+
+
+def lambda_phrase(lams: tuple[float, ...]) -> str:
+    """``0.1`` where every fold has it, else ``0.1, 0.1 and 0.3 (folds 1–3)``."""
+    if len(set(lams)) == 1:
+        return f"{lams[0]:g}"
+    *head, last = (f"{x:g}" for x in lams)
+    return f"{', '.join(head)} and {last} (folds 1–{len(lams)})"
 
 
 @st.cache_resource(show_spinner="Loading checkpoint…", max_entries=4)
