@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shlex
 import sys
 import time
@@ -119,7 +120,7 @@ def measure(meta: dict, model, n_patches: int) -> dict:
     """The manifest's ``metrics`` of a net on its held-out fold, as
     ``python -m topoviz evaluate --n-patches N --json`` computes them (seed 0)."""
     from topoviz.data import load_split, parse_synthetic, structure_of
-    from topoviz.train import evaluate
+    from topoviz.train import PAIRED_METRICS, evaluate
 
     source = meta["data"]
     # Folder paths are relative to the project root, where the CLI runs.
@@ -141,20 +142,7 @@ def measure(meta: dict, model, n_patches: int) -> dict:
         "total": result["total"],
         "structure": structure,
         # per image, in held-out order: what the paired tests of models/tables.py need
-        "per_image": {
-            m: [round(r[m], 6) for r in result["per_image"]]
-            for m in (
-                "accuracy",
-                "voi",
-                "betti_error",
-                "merges",
-                "splits",
-                "missed",
-                "holes_extra",
-                "pinholes",
-                "fragments",
-            )
-        },
+        "per_image": {m: [round(r[m], 6) for r in result["per_image"]] for m in PAIRED_METRICS},
         "n_images": result["n"],
         "n_patches": n_patches,
     }
@@ -192,38 +180,27 @@ def validation_key(pair: str, meta: dict) -> str | None:
 def recipe_stage(key: str) -> str:
     """The stage of models/recipes.sh that wrote the sweep ``key`` of
     models/validation.json (``isbi12-f1-steps1200`` -> ``isbi12-val-f1-grid``)."""
-    for k in ("2", "3"):  # the clean sweeps of folds 2 and 3 (val_clean's fold argument)
-        dataset, sep, rest = key.partition(f"-f{k}-clean-")
-        if sep:  # val_clean ran the group of the fold-1 Betti sweep's steps, both rules
-            ran = f"steps{_steps_ran(dataset)}"
-            grid = rest not in (ran, f"betti-{ran}", f"betti-{ran}-dims01")
-            return f"{dataset}-val-f{k}-clean" + ("-grid" if grid else "")
-    dataset, rest = key.split("-f1", 1)
+    dataset, fold, rest = re.fullmatch(r"(\w+)-f(\d)(.*)", key).groups()
+    if rest.startswith("-clean-"):
+        # val_clean sweeps both rules at the data set's first group (recipes.sh
+        # SWEEP_STEPS_*, lr 1e-4); val_clean_grid the other groups, and Betti
+        # matching in the group it picks if that is another
+        first = f"steps{_sweep_steps(dataset)}"
+        rest = rest.removeprefix("-clean-")
+        if rest == f"betti-{first}-dims01" and (dataset, fold) == ("isbi12", "1"):
+            return "isbi12-val-f1-clean-dims01"  # run after val_clean, on its own
+        grid = rest not in (first, f"betti-{first}", f"betti-{first}-dims01")
+        return f"{dataset}-val-f{fold}-clean" + ("-grid" if grid else "")
     if rest in ("", "-betti") or rest.startswith("-betti-"):
         return f"{dataset}-val-f1{rest}"
-    if rest.startswith("-clean-betti-") and rest.endswith("-dims01") and dataset == "isbi12":
-        return "isbi12-val-f1-clean-dims01"  # run after val_clean, on its own
-    if rest.startswith("-clean-"):
-        # val_clean runs Betti matching and the paper rule's group at lr 1e-4 and the
-        # data set's steps (those of its clean Betti sweep); val_clean_grid the others
-        ran = {
-            f"-clean-steps{r['steps']}"
-            for k, r in VALIDATION.items()
-            if k.startswith(f"{dataset}-f1-clean-betti-")
-        }
-        if rest.startswith("-clean-betti-") or rest in ran:
-            return f"{dataset}-val-f1-clean"
-        return f"{dataset}-val-f1-clean-grid"
     return f"{dataset}-val-f1-grid"
 
 
-def _steps_ran(dataset: str) -> int:
-    """The steps of val_clean's paper-rule group for ``dataset``: those of its fold-1
-    clean Betti sweep (val_clean runs both rules at the data set's steps)."""
-    steps = {
-        r["steps"] for k, r in VALIDATION.items() if k.startswith(f"{dataset}-f1-clean-betti-")
-    }
-    return steps.pop() if len(steps) == 1 else 0
+def _sweep_steps(dataset: str) -> int:
+    """``SWEEP_STEPS_<DATASET>`` of models/recipes.sh: the steps of the group val_clean
+    sweeps both rules in."""
+    text = (ROOT / "models" / "recipes.sh").read_text(encoding="utf-8")
+    return int(re.search(rf"^SWEEP_STEPS_{dataset.upper()}=(\d+)", text, re.M).group(1))
 
 
 def twin_of(meta: dict) -> str:

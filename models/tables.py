@@ -19,20 +19,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from topoviz.stats import paired_comparison  # noqa: E402
+from topoviz.train import COUNTS, PAIRED_METRICS  # noqa: E402
 
 SETS = {"isbi12": "ISBI12", "crackforest": "CrackForest"}
-COLUMNS = (
-    "accuracy",
-    "voi",
-    "betti_error",
-    "merges",
-    "splits",
-    "missed",
-    "holes_extra",
-    "pinholes",
-    "fragments",
-)
-COUNT_COLUMNS = ("merges", "splits", "missed", "pinholes", "fragments")
+COLUMNS = PAIRED_METRICS
+COUNT_COLUMNS = tuple(m for m in COLUMNS if m in COUNTS)
 HIGHER = {"accuracy"}
 
 

@@ -11,8 +11,8 @@ from topoviz.train import native_bf16
 from topoviz.ui import current
 from topoviz.ui import state as S
 from topoviz.ui import training as T
-from topoviz.ui.cache import lambda_phrase, shipped_lambdas
-from topoviz.ui.words import REGION_HELP
+from topoviz.ui.cache import shipped_lambdas
+from topoviz.ui.words import REGION_HELP, lambda_phrase
 
 sel = current()
 T.init()

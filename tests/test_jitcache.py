@@ -3,6 +3,7 @@ recompiles the cached functions of the other, which numba alone does not do."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -62,17 +63,24 @@ def test_an_edit_of_the_callee_reaches_the_cached_caller_only_with_the_shared_st
 
 def test_the_stamp_covers_every_file_and_its_name(tmp_path):
     a, b = tmp_path / "a.py", tmp_path / "b.py"
-    a.write_text("x = 1\n")
-    b.write_text("y = 2\n")
+    version = iter(range(1, 100))
+
+    def write(path, text):  # a new mtime per write, as an editor gives (the stamp is
+        path.write_text(text)  # read again when a file's mtime or size changes)
+        t = next(version)
+        os.utime(path, ns=(t * 10**9, t * 10**9))
+
+    write(a, "x = 1\n")
+    write(b, "y = 2\n")
     before = jitcache.source_stamp((a, b))
     assert jitcache.source_stamp((a, b)) == before
-    b.write_text("y = 3\n")
+    write(b, "y = 3\n")
     assert jitcache.source_stamp((a, b)) != before
-    b.write_text("y = 2\n")
+    write(b, "y = 2\n")
     assert jitcache.source_stamp((a, b)) == before
     # the same text moved from one file to the other is another stamp
-    a.write_text("")
-    b.write_text("x = 1\ny = 2\n")
+    write(a, "")
+    write(b, "x = 1\ny = 2\n")
     assert jitcache.source_stamp((a, b)) != before
 
 

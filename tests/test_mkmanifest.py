@@ -122,29 +122,39 @@ def test_each_twin_finds_the_validation_sweep_that_chose_it(mkmanifest):
     )
 
 
-def test_a_retired_sweep_never_names_a_twins_choice(mkmanifest, monkeypatch):
-    """A sweep marked ``"retired_by"`` (``choose_lambda.py --retire``: its base had
-    seen the validation images) matches a twin in every field, yet the twin finds
-    the sweep that replaced it; unmarked, the two would be ambiguous and the twin
-    would find none. The replacing sweeps' recipe stages are the clean ones."""
-    chose = {
+def _isbi12_sweep(fold: str) -> dict:
+    """A paper-rule ISBI12 sweep record of models/validation.json that chose λ = 0.1
+    at 1200 steps, lr 1e-4, on ``fold``'s validation split."""
+    return {
         "data": "../shared/data/isbi12",
         "steps": 1200,
         "lr": 0.0001,
         "matching": "paper",
         "chosen_lam": 0.1,
         "topo_dims": [1],
-        "fold": "1/3",
+        "fold": fold,
     }
-    meta = {
+
+
+def _paper_twin(fold: str) -> dict:
+    """The metadata of the paper-rule twin that such a sweep chose, on ``fold``."""
+    return {
         "loss": "bce+topo",
         "rule": "paper",
         "lam": 0.1,
         "steps": {"topo": 1200},
         "lr": 0.0001,
         "topo_dims": [1],
-        "fold": "1/3",
+        "fold": fold,
     }
+
+
+def test_a_retired_sweep_never_names_a_twins_choice(mkmanifest, monkeypatch):
+    """A sweep marked ``"retired_by"`` (``choose_lambda.py --retire``: its base had
+    seen the validation images) matches a twin in every field, yet the twin finds
+    the sweep that replaced it; unmarked, the two would be ambiguous and the twin
+    would find none. The replacing sweeps' recipe stages are the clean ones."""
+    chose, meta = _isbi12_sweep("1/3"), _paper_twin("1/3")
     # the stages: val_clean ran the group of the clean Betti sweep's steps
     stage = mkmanifest.recipe_stage
     assert stage("isbi12-f1-clean-steps1200") == "isbi12-val-f1-clean"
@@ -208,35 +218,19 @@ def test_a_twin_takes_its_own_folds_sweep_before_fold_ones(mkmanifest, monkeypat
     """Fold 1's validation images lie in folds 2 and 3's held-out sets, so a fold's
     own clean sweep (``recipes.sh isbi12-val-f2-clean``) names a fold-2 twin's
     choice; without one, fold 1's still does, and the manifest lists the overlap."""
-    sweep = {
-        "data": "../shared/data/isbi12",
-        "steps": 1200,
-        "lr": 0.0001,
-        "matching": "paper",
-        "chosen_lam": 0.1,
-        "topo_dims": [1],
-    }
-    meta = {
-        "loss": "bce+topo",
-        "rule": "paper",
-        "lam": 0.1,
-        "steps": {"topo": 1200},
-        "lr": 0.0001,
-        "topo_dims": [1],
-        "fold": "2/3",
-    }
+    meta = _paper_twin("2/3")
     # the stages of folds 2 and 3 (read against the committed validation.json)
     assert mkmanifest.recipe_stage("isbi12-f2-clean-lr3e-4") == "isbi12-val-f2-clean-grid"
     assert mkmanifest.recipe_stage("isbi12-f3-clean-betti-steps1200") == "isbi12-val-f3-clean"
     # Betti matching swept in the group the grid picked, when val_clean had not
     assert mkmanifest.recipe_stage("isbi12-f2-clean-betti-lr3e-4") == "isbi12-val-f2-clean-grid"
-    one, two = {**sweep, "fold": "1/3"}, {**sweep, "fold": "2/3"}
+    one, two = _isbi12_sweep("1/3"), _isbi12_sweep("2/3")
     monkeypatch.setattr(mkmanifest, "VALIDATION", {"f1": one, "f2": two})
     assert mkmanifest.validation_key("isbi12-f2", meta) == "f2"
     assert mkmanifest.validation_key("isbi12-f1", {**meta, "fold": "1/3"}) == "f1"
     monkeypatch.setattr(mkmanifest, "VALIDATION", {"f1": one})
     assert mkmanifest.validation_key("isbi12-f2", meta) == "f1"
-    monkeypatch.setattr(mkmanifest, "VALIDATION", {"f1": one, "f3": {**sweep, "fold": "3/3"}})
+    monkeypatch.setattr(mkmanifest, "VALIDATION", {"f1": one, "f3": _isbi12_sweep("3/3")})
     assert mkmanifest.validation_key("isbi12-f2", meta) == "f1"
 
 

@@ -476,6 +476,7 @@ def test_the_shipped_lambda_a_caption_quotes_is_the_manifests():
 
 def test_folds_that_disagree_on_lambda_are_each_quoted(monkeypatch):
     from topoviz.ui import cache
+    from topoviz.ui.words import lambda_phrase
 
     twins = [
         {"pair": f"isbi12-f{k}", "loss": "bce+topo", "rule": "paper", "lam": lam}
@@ -484,5 +485,5 @@ def test_folds_that_disagree_on_lambda_are_each_quoted(monkeypatch):
     monkeypatch.setattr(cache, "manifest", lambda: (twins, None))
     got = cache.shipped_lambdas("isbi12")
     assert got == {"paper": (0.1, 0.1, 0.3), "betti": (0.1,)}
-    assert cache.lambda_phrase(got["paper"]) == "0.1, 0.1 and 0.3 (folds 1–3)"
-    assert cache.lambda_phrase(got["betti"]) == "0.1"
+    assert lambda_phrase(got["paper"]) == "0.1, 0.1 and 0.3 (folds 1–3)"
+    assert lambda_phrase(got["betti"]) == "0.1"

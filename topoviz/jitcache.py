@@ -19,7 +19,9 @@ per-file stamps apply, as before.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import os
 from pathlib import Path
 
 _HERE = Path(__file__).resolve().parent
@@ -28,9 +30,16 @@ COMPILED = (_HERE / "persistence.py", _HERE / "induced.py")
 
 def source_stamp(paths=COMPILED) -> bytes:
     """SHA-256 of the files in ``paths``, in order (each prefixed by its name, so
-    moving code from one file to the other changes it too)."""
+    moving code from one file to the other changes it too). Read once per version
+    of the files: every compiled function asks for it when its module is imported."""
+    stats = tuple((str(p), os.stat(p).st_mtime_ns, os.stat(p).st_size) for p in paths)
+    return _stamp_of(stats)
+
+
+@functools.lru_cache(maxsize=8)
+def _stamp_of(stats: tuple[tuple[str, int, int], ...]) -> bytes:
     h = hashlib.sha256()
-    for p in paths:
+    for p, _, _ in stats:
         h.update(Path(p).name.encode() + b"\0")
         h.update(Path(p).read_bytes())
     return h.digest()

@@ -813,16 +813,14 @@ def hole_kinds(
     if n == 0:
         return {"pinholes": 0, "fragments": 0}
     gl, m = label(~g, connectivity=2, return_num=True)
-    # table[j, i]: pixels of predicted hole j on true hole i (column 0: on the structure)
-    table = np.bincount(
-        pl.ravel().astype(np.int64) * (m + 1) + gl.ravel(), minlength=(n + 1) * (m + 1)
-    ).reshape(n + 1, m + 1)[1:]
-    size = table.sum(1)
+    # on_true[j, i]: pixels of predicted hole j on true hole i; the rest of j is on
+    # the true structure
+    on_true = _overlap_table(pl, gl, n, m)[1:, 1:]
+    size = np.bincount(pl.ravel(), minlength=n + 1)[1:]
     big = size >= min_hole
-    pinhole = big & (2 * table[:, 0] > size)
+    pinhole = big & (2 * (size - on_true.sum(1)) > size)
     covers_most = np.zeros(n, bool)
     if m:
-        on_true = table[:, 1:]
         seen = on_true.max(0) > 0  # a true hole the prediction filled has no best piece
         covers_most[np.argmax(on_true, axis=0)[seen]] = True
     fragment = big & ~pinhole & ~covers_most

@@ -64,6 +64,7 @@ from topoviz.metrics import evaluate_all
 __all__ = [
     "METRICS",
     "REGION_METRICS",
+    "PAIRED_METRICS",
     "StepReport",
     "fine_tune",
     "pretrain",
@@ -87,6 +88,18 @@ REGION_METRICS = (
     "fragments",
 )
 COUNTS = ("merges", "splits", "missed", "n_gt", "pinholes", "fragments")
+#: What the manifest keeps per image and models/tables.py pairs image by image
+PAIRED_METRICS = (
+    "accuracy",
+    "voi",
+    "betti_error",
+    "merges",
+    "splits",
+    "missed",
+    "holes_extra",
+    "pinholes",
+    "fragments",
+)
 METRIC_NAMES = {
     "accuracy": "Accuracy",
     "ari": "ARI",

@@ -103,14 +103,6 @@ def shipped_lambdas(data: str) -> dict[str, tuple[float, ...]]:
     return {rule: tuple(lams[k] for k in sorted(lams)) for rule, lams in by_rule.items()}
 
 
-def lambda_phrase(lams: tuple[float, ...]) -> str:
-    """``0.1`` where every fold has it, else ``0.1, 0.1 and 0.3 (folds 1–3)``."""
-    if len(set(lams)) == 1:
-        return f"{lams[0]:g}"
-    *head, last = (f"{x:g}" for x in lams)
-    return f"{', '.join(head)} and {last} (folds 1–{len(lams)})"
-
-
 @st.cache_resource(show_spinner="Loading checkpoint…", max_entries=4)
 def load_model(file: str, mtime: float) -> tuple[Any, dict]:
     """The net of the checkpoint ``file``; ``mtime`` makes a rewritten file load afresh."""

@@ -51,3 +51,12 @@ def calibration_sentence(refs: dict[str, dict], structure: str) -> str:
         f"{broken:.2f}. Merges and splits tell a broken structure from a moved edge; "
         f"{betti}."
     )
+
+
+def lambda_phrase(lams: tuple[float, ...]) -> str:
+    """The λ of a data set's twins, one per fold: ``0.1`` where every fold has it,
+    else ``0.1, 0.1 and 0.3 (folds 1–3)``."""
+    if len(set(lams)) == 1:
+        return f"{lams[0]:g}"
+    *head, last = (f"{x:g}" for x in lams)
+    return f"{', '.join(head)} and {last} (folds 1–{len(lams)})"
