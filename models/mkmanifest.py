@@ -151,9 +151,9 @@ def measure(meta: dict, model, n_patches: int) -> dict:
 def validation_key(pair: str, meta: dict) -> str | None:
     """The sweep in models/validation.json that chose this twin's λ (and steps and
     learning rate): fold 1's validation split of its data set, its matching rule, its
-    steps, learning rate and homology dimensions, and the λ it was trained with. λ is
-    chosen once per data set, on fold 1, and serves all three folds. None for a twin
-    without one."""
+    steps, learning rate and homology dimensions, and the λ it was trained with: the
+    twin's own fold's sweep where one matches, else fold 1's (which chose for all
+    three folds until 2026-12-05). None for a twin without one."""
     dataset = pair.rsplit("-", 1)[0]
     rule = meta.get("rule", "paper") if meta["loss"] != "bce" else None
     found = [
@@ -187,8 +187,8 @@ def recipe_stage(key: str) -> str:
         # matching in the group it picks if that is another
         first = f"steps{_sweep_steps(dataset)}"
         rest = rest.removeprefix("-clean-")
-        if rest == f"betti-{first}-dims01" and (dataset, fold) == ("isbi12", "1"):
-            return "isbi12-val-f1-clean-dims01"  # run after val_clean, on its own
+        if dataset == "isbi12" and rest.endswith("-dims01"):
+            return f"isbi12-val-f{fold}-clean-dims01"  # after the grid, in the group picked
         grid = rest not in (first, f"betti-{first}", f"betti-{first}-dims01")
         return f"{dataset}-val-f{fold}-clean" + ("-grid" if grid else "")
     if rest in ("", "-betti") or rest.startswith("-betti-"):

@@ -10,15 +10,18 @@
 #         isbi12-val-f1-grid crackforest-val-f1-grid     (steps and learning rate, paper rule;
 #                                                         after *-val-f1)
 #         isbi12-val-f1-betti-steps1200   (Betti matching's λ at the steps ISBI12's grid chose)
-#         isbi12-val-f1-clean isbi12-val-f1-clean-grid   (ISBI12's λ, steps and lr, both
-#                   rules, from a base whose pretraining never saw the validation images;
-#                   they replace isbi12-val-f1, -grid and -betti-steps1200*)
+#         isbi12-val-fK-clean isbi12-val-fK-clean-grid   (K = 1, 2, 3: ISBI12's λ, steps and
+#                   lr for fold K's twins, both rules, on fold K's validation split, from a
+#                   base whose pretraining never saw the validation images; fold 1's
+#                   replace isbi12-val-f1, -grid and -betti-steps1200*)
+#         crackforest-val-fK-clean crackforest-val-fK-clean-grid   (the same for CrackForest)
 #         crackforest-val-f1-betti-dims01 isbi12-val-f1-betti-steps1200-dims01
 #                   (Betti matching on dimensions 0 and 1, where the other Betti sweeps take
 #                    dimension 1: a broken crack is an extra component, which dimension 1
 #                    sees only where the crack closes a loop)
-#         isbi12-val-f1-clean-dims01   (the same for ISBI12 from its clean base, picked
-#                   against dimension 1; after isbi12-val-f1-clean)
+#         isbi12-val-fK-clean-dims01   (the same for ISBI12 from fold K's clean base, in
+#                   the (steps, lr) group fold K picked, picked against dimension 1; after
+#                   isbi12-val-fK-clean-grid)
 #
 # Runs from the project root; reads ../shared/data (never copied here); writes the
 # pretrained nets, the fine-tuned twins and their evaluations (JSON) under
@@ -240,12 +243,11 @@ val_clean_grid() {  # name data steps [fold]: the other (steps, lr) groups of va
   # Betti matching's λ in the group picked, where val_clean did not sweep it (its
   # twins take the paper rule's steps, lr and control)
   local picked
-  picked=$(python -c 'import json, sys; d = json.load(open("models/validation.json"))
-print(next(k for k in sys.argv[2:] if d[k].get("picked"))[len(sys.argv[1]) + 1:])' \
-    "$key" "$key-steps600" "$key-steps1200" "$key-lr3e-4")
+  picked=$(picked_group "$key")
   [ "$picked" = "steps$ran" ] && return 0
-  case $picked in steps600) steps=600 lr=1e-4 ;; steps1200) steps=1200 lr=1e-4 ;;
-    lr3e-4) steps=600 lr=3e-4 ;; *) echo "no group picked among $key-*" >&2; exit 2 ;; esac
+  local sl
+  sl=$(group_steps_lr "$picked")  # a plain assignment: set -e stops on a bad group
+  read -r steps lr <<< "$sl"
   local betti=("$v-val-$picked-0.pt")
   for l in 0.03 0.1 0.3; do
     echo "== $name clean validation, Betti matching, $steps steps, lr $lr: λ = $l" >&2
@@ -255,6 +257,43 @@ print(next(k for k in sys.argv[2:] if d[k].get("picked"))[len(sys.argv[1]) + 1:]
     betti+=("$v-valbetti-$picked-$l.pt")
   done
   python models/choose_lambda.py "$key-betti-$picked" "${betti[@]}"
+}
+
+picked_group() {  # key: the (steps, lr) group picked among the clean sweeps KEY-steps600,
+  # KEY-steps1200 and KEY-lr3e-4 (models/validation.json)
+  python -c 'import json, sys; d = json.load(open("models/validation.json"))
+print(next(k for k in sys.argv[2:] if d[k].get("picked"))[len(sys.argv[1]) + 1:])' \
+    "$1" "$1-steps600" "$1-steps1200" "$1-lr3e-4"
+}
+
+group_steps_lr() {  # group: its steps and learning rate
+  case $1 in steps600) echo 600 1e-4 ;; steps1200) echo 1200 1e-4 ;; lr3e-4) echo 600 3e-4 ;;
+    *) echo "no group picked: $1" >&2; exit 2 ;; esac
+}
+
+val_clean_dims01() {  # name data steps fold: Betti matching on dimensions 0 and 1 in the
+  # (steps, lr) group the fold picked, its control the paper rule's there, picked against
+  # the same sweep on dimension 1 (named first: cheaper); after val_clean and val_clean_grid
+  local name=$1 data=$2 ran=$3 fold=$4 steps lr l
+  local v="$R/$1-f${fold}v" key="$1-f$fold-clean" picked
+  picked=$(picked_group "$key")
+  if [ "$picked" = "steps$ran" ]; then  # val_clean's group: its files, its names
+    val_clean "$name" "$data" "$ran" 0,1 "$fold"
+    return 0
+  fi
+  local sl
+  sl=$(group_steps_lr "$picked")  # a plain assignment: set -e stops on a bad group
+  read -r steps lr <<< "$sl"
+  local betti01=("$v-val-$picked-0.pt")
+  for l in 0.03 0.1 0.3; do
+    echo "== $name clean validation, Betti matching, dimensions 0 and 1, $steps steps, lr $lr: λ = $l" >&2
+    [ -f "$v-valbetti01-$picked-$l.pt" ] || $T --data "$data" --fold "$fold/3" --val-every 5 \
+       --out "$v-valbetti01-$picked-$l.pt" --init "$v-base.pt" --topo-steps "$steps" \
+       --lam "$l" --rule betti --topo-dims 0,1 --lr "$lr" --seed 0 --log-every 200
+    betti01+=("$v-valbetti01-$picked-$l.pt")
+  done
+  python models/choose_lambda.py "$key-betti-$picked-dims01" "${betti01[@]}"
+  python models/choose_lambda.py --pick "$key-betti-$picked" "$key-betti-$picked-dims01"
 }
 
 retire_leaky() {  # name steps: the clean sweeps replace the leaky ones (ISBI12 only: on
@@ -301,7 +340,8 @@ run() {
     isbi12-val-f1-clean) val_clean isbi12 $ISBI $SWEEP_STEPS_ISBI12 ;;
     isbi12-val-f1-clean-grid) val_clean_grid isbi12 $ISBI $SWEEP_STEPS_ISBI12
       retire_leaky isbi12 $SWEEP_STEPS_ISBI12 ;;
-    isbi12-val-f1-clean-dims01) val_clean isbi12 $ISBI $SWEEP_STEPS_ISBI12 0,1 ;;
+    isbi12-val-f[123]-clean-dims01)
+      val_clean_dims01 isbi12 $ISBI $SWEEP_STEPS_ISBI12 "${1:12:1}" ;;
     isbi12-val-f[23]-clean) val_clean isbi12 $ISBI $SWEEP_STEPS_ISBI12 "" "${1:12:1}" ;;
     isbi12-val-f[23]-clean-grid) val_clean_grid isbi12 $ISBI $SWEEP_STEPS_ISBI12 "${1:12:1}" ;;
     crackforest-val-f[23]-clean) val_clean crackforest $CFD $SWEEP_STEPS_CRACKFOREST 0,1 "${1:17:1}" ;;

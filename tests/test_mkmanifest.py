@@ -224,6 +224,11 @@ def test_a_twin_takes_its_own_folds_sweep_before_fold_ones(mkmanifest, monkeypat
     assert mkmanifest.recipe_stage("isbi12-f3-clean-betti-steps1200") == "isbi12-val-f3-clean"
     # Betti matching swept in the group the grid picked, when val_clean had not
     assert mkmanifest.recipe_stage("isbi12-f2-clean-betti-lr3e-4") == "isbi12-val-f2-clean-grid"
+    # and on dimensions 0 and 1, in that group, by its own stage
+    assert (
+        mkmanifest.recipe_stage("isbi12-f2-clean-betti-lr3e-4-dims01")
+        == "isbi12-val-f2-clean-dims01"
+    )
     one, two = _isbi12_sweep("1/3"), _isbi12_sweep("2/3")
     monkeypatch.setattr(mkmanifest, "VALIDATION", {"f1": one, "f2": two})
     assert mkmanifest.validation_key("isbi12-f2", meta) == "f2"

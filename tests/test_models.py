@@ -371,6 +371,29 @@ def test_isbi12s_clean_base_also_sweeps_betti_on_both_dimensions(tmp_path):
     ]
 
 
+def test_betti_on_both_dimensions_is_swept_in_the_group_the_fold_picked(tmp_path):
+    """``recipes.sh isbi12-val-f2-clean-dims01``: where fold 2's grid picked 600 steps at
+    lr 3e-4, Betti matching on dimensions 0 and 1 runs there (against that group's
+    control), then is picked against the same group's dimension-1 sweep; nothing of
+    val_clean's group (1200 steps) runs again."""
+    commands = _dry_run_recipes(tmp_path, "isbi12-val-f2-clean-dims01", picked="lr3e-4")
+    trains = [c for c in commands if c[:3] == ["-m", "topoviz", "train"]]
+    assert sorted(_option(c, "--lam") for c in trains) == ["0.03", "0.1", "0.3"]
+    for c in trains:
+        assert (_option(c, "--rule"), _option(c, "--topo-dims")) == ("betti", "0,1")
+        assert (_option(c, "--topo-steps"), _option(c, "--lr")) == ("600", "3e-4")
+        assert (_option(c, "--fold"), _option(c, "--val-every")) == ("2/3", "5")
+        assert Path(_option(c, "--init")).name == "isbi12-f2v-base.pt"
+    chooses = [c[1:] for c in commands if c[0] == "models/choose_lambda.py"]
+    assert chooses[0][0] == "isbi12-f2-clean-betti-lr3e-4-dims01"
+    assert Path(chooses[0][1]).name == "isbi12-f2v-val-lr3e-4-0.pt" and len(chooses[0]) == 5
+    assert chooses[1] == [
+        "--pick",
+        "isbi12-f2-clean-betti-lr3e-4",
+        "isbi12-f2-clean-betti-lr3e-4-dims01",
+    ]
+
+
 def test_each_fold_chooses_on_its_own_validation_split(tmp_path):
     """``recipes.sh isbi12-val-f2-clean isbi12-val-f2-clean-grid``: fold 2's clean base
     and sweeps, on fold 2's training images only (``--fold 2/3`` everywhere), under
