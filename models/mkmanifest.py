@@ -187,8 +187,12 @@ def recipe_stage(key: str) -> str:
         # matching in the group it picks if that is another
         first = f"steps{_sweep_steps(dataset)}"
         rest = rest.removeprefix("-clean-")
-        if dataset == "isbi12" and rest.endswith("-dims01"):
-            return f"isbi12-val-f{fold}-clean-dims01"  # after the grid, in the group picked
+        # Betti matching on dimensions 0 and 1: CrackForest's val_clean sweeps it in its
+        # own group; val_clean_dims01 (after the grid) in the group picked
+        if rest.endswith("-dims01") and not (
+            dataset == "crackforest" and rest == f"betti-{first}-dims01"
+        ):
+            return f"{dataset}-val-f{fold}-clean-dims01"
         grid = rest not in (first, f"betti-{first}", f"betti-{first}-dims01")
         return f"{dataset}-val-f{fold}-clean" + ("-grid" if grid else "")
     if rest in ("", "-betti") or rest.startswith("-betti-"):

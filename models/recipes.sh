@@ -22,6 +22,9 @@
 #         isbi12-val-fK-clean-dims01   (the same for ISBI12 from fold K's clean base, in
 #                   the (steps, lr) group fold K picked, picked against dimension 1; after
 #                   isbi12-val-fK-clean-grid)
+#         crackforest-val-fK-clean-dims01   (the same for CrackForest, whose val_clean
+#                   sweeps both dimensions in its own group: here only where the grid
+#                   picked another)
 #
 # Runs from the project root; reads ../shared/data (never copied here); writes the
 # pretrained nets, the fine-tuned twins and their evaluations (JSON) under
@@ -342,6 +345,8 @@ run() {
       retire_leaky isbi12 $SWEEP_STEPS_ISBI12 ;;
     isbi12-val-f[123]-clean-dims01)
       val_clean_dims01 isbi12 $ISBI $SWEEP_STEPS_ISBI12 "${1:12:1}" ;;
+    crackforest-val-f[123]-clean-dims01)  # val_clean ran both dimensions in its group already
+      val_clean_dims01 crackforest $CFD $SWEEP_STEPS_CRACKFOREST "${1:17:1}" ;;
     isbi12-val-f[23]-clean) val_clean isbi12 $ISBI $SWEEP_STEPS_ISBI12 "" "${1:12:1}" ;;
     isbi12-val-f[23]-clean-grid) val_clean_grid isbi12 $ISBI $SWEEP_STEPS_ISBI12 "${1:12:1}" ;;
     crackforest-val-f[23]-clean) val_clean crackforest $CFD $SWEEP_STEPS_CRACKFOREST 0,1 "${1:17:1}" ;;

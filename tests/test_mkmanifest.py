@@ -229,6 +229,14 @@ def test_a_twin_takes_its_own_folds_sweep_before_fold_ones(mkmanifest, monkeypat
         mkmanifest.recipe_stage("isbi12-f2-clean-betti-lr3e-4-dims01")
         == "isbi12-val-f2-clean-dims01"
     )
+    assert (
+        mkmanifest.recipe_stage("crackforest-f2-clean-betti-lr3e-4-dims01")
+        == "crackforest-val-f2-clean-dims01"
+    )
+    assert (
+        mkmanifest.recipe_stage("crackforest-f2-clean-betti-steps600-dims01")
+        == "crackforest-val-f2-clean"
+    )
     one, two = _isbi12_sweep("1/3"), _isbi12_sweep("2/3")
     monkeypatch.setattr(mkmanifest, "VALIDATION", {"f1": one, "f2": two})
     assert mkmanifest.validation_key("isbi12-f2", meta) == "f2"
