@@ -177,6 +177,27 @@ def validation_key(pair: str, meta: dict) -> str | None:
     return found[0] if len(found) == 1 else None
 
 
+def clean_choice(pair: str, meta: dict) -> str | None:
+    """The clean sweep (``*-fK-clean-*``, from a base that never saw its validation
+    images) that ``--pick`` chose for this net's own fold and matching rule (the paper
+    rule's for the control); None where there is none. Where it is not the sweep that
+    named the net's λ (:func:`validation_key`), the manifest records both: CrackForest's
+    folds 1 and 3 chose λ = 0 there, and their twins keep fold 1's earlier choice."""
+    dataset = pair.rsplit("-", 1)[0]
+    rule = meta.get("rule", "paper") if meta["loss"] != "bce" else "paper"
+    found = [
+        key
+        for key, r in VALIDATION.items()
+        if Path(r["data"]).name == dataset
+        and "-clean-" in key
+        and "retired_by" not in r
+        and r["fold"] == meta["fold"]
+        and r.get("matching", "paper") == rule
+        and r.get("picked")
+    ]
+    return found[0] if len(found) == 1 else None
+
+
 def recipe_stage(key: str) -> str:
     """The stage of models/recipes.sh that wrote the sweep ``key`` of
     models/validation.json (``isbi12-f1-steps1200`` -> ``isbi12-val-f1-grid``)."""
@@ -323,6 +344,13 @@ def entry(pair: str, file: str, n_patches: int, in_recipes: bool) -> tuple[dict,
                 n for n in choice["validation_names"] if str(n) in held
             ]
             out["lambda_choice"]["fallback"] = choice.get("fallback", False)
+            clean = clean_choice(pair, meta)
+            if clean is not None and clean != key:  # this fold's clean sweep chose otherwise
+                out["lambda_choice"]["own_fold_clean_sweep"] = {
+                    "key": clean,
+                    "chosen_lam": VALIDATION[clean]["chosen_lam"],
+                    "command": f"bash models/recipes.sh {recipe_stage(clean)}",
+                }
             if "picked" in choice:  # steps and lr, or dims, chosen among groups of sweeps
                 out["lambda_choice"]["group_among"] = choice["pick_among"]
                 out["lambda_choice"]["group_rule"] = choice["pick_rule"]

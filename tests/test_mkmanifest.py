@@ -276,3 +276,31 @@ def test_a_sweep_with_a_run_stopped_early_is_refused(choose_lambda, monkeypatch)
     monkeypatch.setattr(choose_lambda, "score", fake)
     with pytest.raises(SystemExit, match=r"\(steps, lr\)"):
         choose_lambda.main(["x", "a", "b", "c"])
+
+
+def test_a_twin_whose_fold_chose_otherwise_on_its_clean_split_records_it(mkmanifest, monkeypatch):
+    """CrackForest's fold 3: its own clean sweeps chose λ = 0 (no twin by the rule), so
+    its twin keeps fold 1's earlier choice; the manifest names both. A twin whose λ
+    its own fold's clean sweep chose records nothing more."""
+    meta = _paper_twin("3/3")
+    fold1 = {**_isbi12_sweep("1/3")}
+    clean = {**_isbi12_sweep("3/3"), "chosen_lam": 0.0, "picked": True}
+    other = {**clean, "picked": False}  # a group not picked
+    betti = {**clean, "matching": "betti"}
+    monkeypatch.setattr(
+        mkmanifest,
+        "VALIDATION",
+        {
+            "isbi12-f1": fold1,
+            "isbi12-f3-clean-steps1200": clean,
+            "isbi12-f3-clean-lr3e-4": other,
+            "isbi12-f3-clean-betti-steps1200": betti,
+        },
+    )
+    assert mkmanifest.validation_key("isbi12-f3", meta) == "isbi12-f1"
+    assert mkmanifest.clean_choice("isbi12-f3", meta) == "isbi12-f3-clean-steps1200"
+    betti_twin = {**meta, "rule": "betti"}
+    assert mkmanifest.clean_choice("isbi12-f3", betti_twin) == "isbi12-f3-clean-betti-steps1200"
+    control = {**meta, "loss": "bce", "rule": None}
+    assert mkmanifest.clean_choice("isbi12-f3", control) == "isbi12-f3-clean-steps1200"
+    assert mkmanifest.clean_choice("isbi12-f2", {**meta, "fold": "2/3"}) is None
