@@ -22,6 +22,9 @@
 #         isbi12-val-fK-clean-dims01   (the same for ISBI12 from fold K's clean base, in
 #                   the (steps, lr) group fold K picked, picked against dimension 1; after
 #                   isbi12-val-fK-clean-grid)
+#         isbi12-seeds crackforest-seeds   (each fold's three nets again with seeds 1 and 2,
+#                   from the same bases, evaluated under $R/seeds: how much of a held-out
+#                   result is the batches; models/tables.py --seeds)
 #         crackforest-val-fK-clean-dims01   (the same for CrackForest, whose val_clean
 #                   sweeps both dimensions in its own group: here only where the grid
 #                   picked another)
@@ -317,6 +320,33 @@ retire_leaky() {  # name steps: the clean sweeps replace the leaky ones (ISBI12 
   python models/choose_lambda.py --retire "$new" "$old" "$old-dims01"
 }
 
+seeds() {  # name data seed...: each fold's control and both twins again with other seeds
+  # (other batches, in another order), everything else as shipped: the same base (the
+  # shipped nets' --init, a file of commit 2e6cc41), steps, lr, λ and dimensions; each
+  # evaluated on its held-out fold like the shipped nets (models/tables.py --seeds)
+  local name=$1 data=$2 k s
+  shift 2
+  local -n steps_=STEPS_${name^^} lr_=LR_${name^^} lam_=LAM_${name^^}
+  local -n lamb_=LAM_BETTI_${name^^} dims_=DIMS_BETTI_${name^^}
+  mkdir -p "$R/seeds"
+  for s in "$@"; do
+    for k in 1 2 3; do
+      local base="$R/seeds/$name-f$k-base-2e6cc41.pt" out="$R/seeds/$name-f$k-seed$s"
+      [ -f "$base" ] || git show "2e6cc41:models/${name}_f${k}_unet_bce.pt" > "$base"
+      local run="$T --data $data --fold $k/3 --init $base --topo-steps ${steps_[k]}"
+      run="$run --lr ${lr_[k]} --seed $s --log-every 200"
+      echo "== $name fold $k, seed $s" >&2
+      [ -f "$out-bce.pt" ] || $run --lam 0 --out "$out-bce.pt"
+      [ -f "$out-topo.pt" ] || $run --lam "${lam_[k]}" --out "$out-topo.pt"
+      [ -f "$out-betti.pt" ] || $run --lam "${lamb_[k]}" --rule betti --topo-dims "${dims_[k]}" \
+         --out "$out-betti.pt"
+      for t in bce topo betti; do
+        [ -s "$out-$t.json" ] || $E --checkpoint "$out-$t.pt" --n-patches 200 --json > "$out-$t.json"
+      done
+    done
+  done
+}
+
 legacy_pair() {  # name data fold pre_steps pre_patch pre_lr ft_steps ft_lr lam n_patches out
   local name=$1 data=$2 fold=$3 pre_steps=$4 pre_patch=$5 pre_lr=$6 ft_steps=$7 ft_lr=$8 lam=$9
   local n_patches=${10} out=${11}
@@ -368,6 +398,8 @@ run() {
       pair3 "$1" $CFD "$k/3" "${LAM_CRACKFOREST[k]}" "${LAM_BETTI_CRACKFOREST[k]}" \
         "crackforest_f${k}_unet" "${STEPS_CRACKFOREST[k]}" "${DIMS_BETTI_CRACKFOREST[k]}" \
         "${LR_CRACKFOREST[k]}" ;;
+    isbi12-seeds) seeds isbi12 $ISBI 1 2 ;;
+    crackforest-seeds) seeds crackforest $CFD 1 2 ;;
     vessels-f1) legacy_pair vessels-f1 "$VESSELS" 1/3 600 65 1e-3 300 1e-3 0.05 400 vessels_unet ;;
     *) echo "unknown pair $1" >&2; exit 2 ;;
   esac

@@ -186,11 +186,99 @@ def evaluated_twin(pairs: list[dict[str, dict]], results: list[dict]) -> list[di
     in fold order): a net that is not in the manifest, scored like the shipped ones."""
     out = []
     for nets, res in zip(pairs, results, strict=True):
-        if [r["name"] for r in res["per_image"]] != [str(n) for n in nets["bce"]["held_out"]]:
-            raise SystemExit("an evaluation's images are not its fold's held-out images")
-        per_image = {m: [r[m] for r in res["per_image"]] for m in COLUMNS}
+        per_image = _per_image(res, nets["bce"]["held_out"])
         out.append({**nets, "json": {"metrics": {"per_image": per_image}}})
     return out
+
+
+def _per_image(result: dict, held_out: list) -> dict[str, list[float]]:
+    """The per-image columns of one ``evaluate --json`` result, checked to be the
+    held-out images of the fold in order."""
+    if [r["name"] for r in result["per_image"]] != [str(n) for n in held_out]:
+        raise SystemExit("an evaluation's images are not its fold's held-out images")
+    return {m: [r[m] for r in result["per_image"]] for m in COLUMNS}
+
+
+def seed_runs(pairs: list[dict[str, dict]], directory: Path, name: str) -> dict[int, dict]:
+    """``{seed: {twin: per-image columns over the three folds}}``: seed 0 the shipped
+    nets (the manifest), other seeds the ``evaluate --json`` files that ``recipes.sh
+    NAME-seeds`` writes (``NAME-fK-seedS-TWIN.json``), for the seeds whose three folds
+    and three nets are all there."""
+    runs = {
+        0: {
+            t: {
+                m: [v for nets in pairs for v in nets[t]["metrics"]["per_image"][m]]
+                for m in COLUMNS
+            }
+            for t in ("bce", "topo", "betti")
+        }
+    }
+    found = sorted(
+        {
+            int(f.stem.split("-seed")[1].split("-")[0])
+            for f in directory.glob(f"{name}-f[123]-seed*-*.json")
+        }
+    )
+    for seed in found:
+        files = {
+            (k, t): directory / f"{name}-f{k}-seed{seed}-{t}.json"
+            for k in (1, 2, 3)
+            for t in ("bce", "topo", "betti")
+        }
+        if not all(f.is_file() and f.stat().st_size for f in files.values()):
+            continue
+        cols: dict[str, dict[str, list]] = {
+            t: {m: [] for m in COLUMNS} for t in ("bce", "topo", "betti")
+        }
+        for (k, t), f in files.items():
+            res = _per_image(
+                json.loads(f.read_text(encoding="utf-8")), pairs[k - 1]["bce"]["held_out"]
+            )
+            for m in COLUMNS:
+                cols[t][m] += res[m]
+        runs[seed] = cols
+    return runs
+
+
+def seeds_table(name: str, runs: dict[int, dict]) -> str:
+    """Each seed's pooled result, each rule against the control of the same seed: how
+    much of the held-out change is the batches."""
+    target = "merges" if name == "isbi12" else "splits"
+    lines = [
+        f"#### {SETS[name]}, the three folds pooled, by seed (0: the shipped nets)",
+        "",
+        f"| seed | rule | {target} | change | images better / worse | p | "
+        + " | ".join(m for m in ("merges", "splits", "pinholes", "fragments") if m != target)
+        + " | accuracy | VOI |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    cuts: dict[str, list[float]] = {"topo": [], "betti": []}
+    for seed, cols in runs.items():
+        for twin in ("topo", "betti"):
+            a, b = cols["bce"], cols[twin]
+            ca, cb = sum(a[target]), sum(b[target])
+            r = paired_comparison(a[target], b[target])
+            cuts[twin].append((cb - ca) / ca)
+            others = []
+            for m in ("merges", "splits", "pinholes", "fragments"):
+                if m != target:
+                    oa, ob = sum(a[m]), sum(b[m])
+                    others.append(f"{oa:.0f} → {ob:.0f} ({ob - oa:+.0f})")
+            acc = sum(b["accuracy"]) / len(b["accuracy"]) - sum(a["accuracy"]) / len(a["accuracy"])
+            voi = sum(b["voi"]) / len(b["voi"]) - sum(a["voi"]) / len(a["voi"])
+            lines.append(
+                f"| {seed} | {RULES[twin].removeprefix('TopoLoss, ')} | {ca:.0f} → {cb:.0f} "
+                f"| {(cb - ca) / ca:+.1%} | {r['better']} / {r['worse']} | {r['p']:.2g} | "
+                + " | ".join(others)
+                + f" | {acc:+.4f} | {voi:+.3f} |"
+            )
+    lines.append("")
+    for twin, c in cuts.items():
+        lines.append(
+            f"{RULES[twin]}: {target} {min(c):+.1%} to {max(c):+.1%} over {len(c)} seeds "
+            f"(mean {sum(c) / len(c):+.1%})"
+        )
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -208,7 +296,20 @@ def main(argv: list[str] | None = None) -> int:
         help="only the pooled table of another twin of SET (isbi12, crackforest) against "
         "the shipped controls, from its three folds' `evaluate --checkpoint X --json`",
     )
+    p.add_argument(
+        "--seeds",
+        nargs=2,
+        metavar=("SET", "DIR"),
+        help="only the by-seed table of SET (isbi12, crackforest): the shipped nets and "
+        "the evaluations `bash models/recipes.sh SET-seeds` wrote in DIR "
+        "(/tmp/topoviz_runs/seeds by default)",
+    )
     args = p.parse_args(argv)
+    if args.seeds:
+        name, directory = args.seeds
+        manifest = json.loads((ROOT / "models" / "manifest.json").read_text(encoding="utf-8"))
+        print(seeds_table(name, seed_runs(rows_by_set(manifest)[name], Path(directory), name)))
+        return 0
     if args.twin:
         name, *files = args.twin
         manifest = json.loads((ROOT / "models" / "manifest.json").read_text(encoding="utf-8"))

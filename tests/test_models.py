@@ -194,6 +194,12 @@ def _dry_run_recipes(tmp_path: Path, *pairs: str, picked: str = "steps1200") -> 
         f'if [ "$1" = -c ]; then echo {picked}; else echo "{{}}"; fi\n'
     )
     stub.chmod(0o755)
+    git = stub.parent / "git"  # `git show COMMIT:FILE > OUT` (a base of the seeds stages)
+    git.write_text(
+        f'#!/usr/bin/env bash\nprintf "git\\t" >> "{log}"; printf "%s\\t" "$@" >> "{log}"; '
+        f'printf "\\n" >> "{log}"\n'
+    )
+    git.chmod(0o755)
     env = {**os.environ, "PATH": f"{stub.parent}:{os.environ['PATH']}", "R": str(tmp_path / "runs")}
     subprocess.run(
         ["bash", str(proj / "models" / "recipes.sh"), *pairs],
@@ -510,3 +516,73 @@ def test_folds_that_disagree_on_lambda_are_each_quoted(monkeypatch):
     assert got == {"paper": (0.1, 0.1, 0.3), "betti": (0.1,)}
     assert lambda_phrase(got["paper"]) == "0.1, 0.1 and 0.3 (folds 1–3)"
     assert lambda_phrase(got["betti"]) == "0.1"
+
+
+def test_the_seeds_stage_trains_each_shipped_net_again_with_other_batches(tmp_path):
+    """``recipes.sh isbi12-seeds``: for seeds 1 and 2, each fold's control and both
+    twins from the shipped nets' base (a file of commit 2e6cc41), with everything but
+    the seed as the shipped net's manifest entry records, each then evaluated."""
+    commands = _dry_run_recipes(tmp_path, "isbi12-seeds")
+    shows = [c for c in commands if c[0] == "git"]
+    assert [c[2] for c in shows] == [f"2e6cc41:models/isbi12_f{k}_unet_bce.pt" for k in (1, 2, 3)]
+    trains = [c for c in commands if c[:3] == ["-m", "topoviz", "train"]]
+    assert len(trains) == 18
+    shipped = {
+        (e["fold"], "betti" if e.get("rule") == "betti" else e["loss"]): e
+        for e in MANIFEST
+        if e["pair"].startswith("isbi12-")
+    }
+    for c in trains:
+        k = int(_option(c, "--fold")[0])
+        twin = (
+            "betti"
+            if _option(c, "--rule") == "betti"
+            else ("bce" if _option(c, "--lam") == "0" else "bce+topo")
+        )
+        e = shipped[(k, twin)]
+        assert _option(c, "--seed") in ("1", "2")
+        assert Path(_option(c, "--init")).name == f"isbi12-f{k}-base-2e6cc41.pt"
+        assert float(_option(c, "--lam")) == e["lam"]
+        assert int(_option(c, "--topo-steps")) == e["steps"]["topo"]
+        assert float(_option(c, "--lr")) == e["lr"]["topo"]
+        if twin == "betti":
+            assert [int(d) for d in _option(c, "--topo-dims").split(",")] == e["topo_dims"]
+    evals = [c for c in commands if c[:3] == ["-m", "topoviz", "evaluate"]]
+    assert sorted(Path(_option(c, "--checkpoint")).name for c in evals) == sorted(
+        Path(_option(c, "--out")).name for c in trains
+    )
+
+
+def test_the_by_seed_table_reads_each_complete_seed_against_its_own_control(
+    models_script, tmp_path
+):
+    """``models/tables.py --seeds``: seed 0 is the shipped nets; another seed's nets
+    come from ``evaluate --json`` files, each rule against that seed's control. A seed
+    that evaluated exactly the shipped numbers prints seed 0's rows; a seed with a file
+    missing is left out, and files of another fold's images are refused."""
+    tables = models_script("tables")
+    manifest = json.loads((ROOT / "models" / "manifest.json").read_text(encoding="utf-8"))
+    pairs = tables.rows_by_set(manifest)["isbi12"]
+    for seed, nets in ((1, ("bce", "topo", "betti")), (2, ("bce", "topo"))):
+        for k, fold in enumerate(pairs, 1):
+            for t in nets:
+                cols = fold[t]["metrics"]["per_image"]
+                rows = [
+                    {"name": str(n), **{m: cols[m][i] for m in cols}}
+                    for i, n in enumerate(fold["bce"]["held_out"])
+                ]
+                out = tmp_path / f"isbi12-f{k}-seed{seed}-{t}.json"
+                out.write_text(json.dumps({"per_image": rows}), encoding="utf-8")
+    runs = tables.seed_runs(pairs, tmp_path, "isbi12")
+    assert sorted(runs) == [0, 1]
+    lines = tables.seeds_table("isbi12", runs).splitlines()
+    zero = [ln.removeprefix("| 0 ") for ln in lines if ln.startswith("| 0 |")]
+    one = [ln.removeprefix("| 1 ") for ln in lines if ln.startswith("| 1 |")]
+    assert len(zero) == 2 and zero == one
+    total = {t: sum(f[t]["metrics"]["total"]["merges"] for f in pairs) for t in ("bce", "topo")}
+    assert f"| {total['bce']} → {total['topo']} |" in zero[0]  # the shipped nets' merges
+    moved = json.loads((tmp_path / "isbi12-f2-seed1-bce.json").read_text(encoding="utf-8"))
+    moved["per_image"] = moved["per_image"][::-1]
+    (tmp_path / "isbi12-f2-seed1-bce.json").write_text(json.dumps(moved), encoding="utf-8")
+    with pytest.raises(SystemExit):
+        tables.seed_runs(pairs, tmp_path, "isbi12")
