@@ -150,10 +150,10 @@ def measure(meta: dict, model, n_patches: int) -> dict:
 
 def validation_key(pair: str, meta: dict) -> str | None:
     """The sweep in models/validation.json that chose this twin's λ (and steps and
-    learning rate): fold 1's validation split of its data set, its matching rule, its
-    steps, learning rate and homology dimensions, and the λ it was trained with: the
-    twin's own fold's sweep where one matches, else fold 1's (which chose for all
-    three folds until 2026-12-05). None for a twin without one."""
+    learning rate): one of its data set with its matching rule, steps, learning rate
+    and homology dimensions, and the λ it was trained with; the twin's own fold's
+    sweep where one matches, else fold 1's (which chose for all three folds until
+    2026-12-05). None for a twin without one."""
     dataset = pair.rsplit("-", 1)[0]
     rule = meta.get("rule", "paper") if meta["loss"] != "bce" else None
     found = [

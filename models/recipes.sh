@@ -22,12 +22,12 @@
 #         isbi12-val-fK-clean-dims01   (the same for ISBI12 from fold K's clean base, in
 #                   the (steps, lr) group fold K picked, picked against dimension 1; after
 #                   isbi12-val-fK-clean-grid)
-#         isbi12-seeds crackforest-seeds   (each fold's three nets again with seeds 1 and 2,
-#                   from the same bases, evaluated under $R/seeds: how much of a held-out
-#                   result is the batches; models/tables.py --seeds)
 #         crackforest-val-fK-clean-dims01   (the same for CrackForest, whose val_clean
 #                   sweeps both dimensions in its own group: here only where the grid
 #                   picked another)
+#         isbi12-seeds crackforest-seeds   (each fold's three nets again with seeds 1 and 2,
+#                   from the same bases, evaluated under $R/seeds: how much of a held-out
+#                   result is the batches; models/tables.py --seeds)
 #
 # Runs from the project root; reads ../shared/data (never copied here); writes the
 # pretrained nets, the fine-tuned twins and their evaluations (JSON) under
