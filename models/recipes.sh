@@ -256,18 +256,28 @@ val_clean_grid() {  # name data steps [fold]: the other (steps, lr) groups of va
   local picked
   picked=$(picked_group "$key")
   [ "$picked" = "steps$ran" ] && return 0
-  local sl
-  sl=$(group_steps_lr "$picked")  # a plain assignment: set -e stops on a bad group
+  betti_in_group "$name" "$data" "$fold" "$picked" 1
+}
+
+betti_in_group() {  # name data fold group dims: Betti matching's λ in one (steps, lr) group
+  # of the fold's clean sweeps, against that group's paper-rule control, on dimension 1 or
+  # (dims 0,1) on both: sweep KEY-betti-GROUP or KEY-betti-GROUP-dims01
+  local name=$1 data=$2 fold=$3 group=$4 dims=$5 steps lr sl l
+  local v="$R/$1-f${fold}v" key="$1-f$fold-clean-betti-$group" tag=valbetti dims_arg=()
+  if [ "$dims" != 1 ]; then
+    tag=valbetti01 key="$key-dims01" dims_arg=(--topo-dims "$dims")
+  fi
+  sl=$(group_steps_lr "$group")  # a plain assignment: set -e stops on a bad group
   read -r steps lr <<< "$sl"
-  local betti=("$v-val-$picked-0.pt")
+  local ckpts=("$v-val-$group-0.pt")
   for l in 0.03 0.1 0.3; do
-    echo "== $name clean validation, Betti matching, $steps steps, lr $lr: λ = $l" >&2
-    [ -f "$v-valbetti-$picked-$l.pt" ] || $T --data "$data" --fold "$fold/3" --val-every 5 \
-       --out "$v-valbetti-$picked-$l.pt" --init "$v-base.pt" --topo-steps "$steps" \
-       --lam "$l" --rule betti --lr "$lr" --seed 0 --log-every 200
-    betti+=("$v-valbetti-$picked-$l.pt")
+    echo "== $name clean validation, Betti matching, dimensions $dims, $steps steps, lr $lr: λ = $l" >&2
+    [ -f "$v-$tag-$group-$l.pt" ] || $T --data "$data" --fold "$fold/3" --val-every 5 \
+       --out "$v-$tag-$group-$l.pt" --init "$v-base.pt" --topo-steps "$steps" \
+       --lam "$l" --rule betti "${dims_arg[@]}" --lr "$lr" --seed 0 --log-every 200
+    ckpts+=("$v-$tag-$group-$l.pt")
   done
-  python models/choose_lambda.py "$key-betti-$picked" "${betti[@]}"
+  python models/choose_lambda.py "$key" "${ckpts[@]}"
 }
 
 picked_group() {  # key: the (steps, lr) group picked among the clean sweeps KEY-steps600,
@@ -285,26 +295,15 @@ group_steps_lr() {  # group: its steps and learning rate
 val_clean_dims01() {  # name data steps fold: Betti matching on dimensions 0 and 1 in the
   # (steps, lr) group the fold picked, its control the paper rule's there, picked against
   # the same sweep on dimension 1 (named first: cheaper); after val_clean and val_clean_grid
-  local name=$1 data=$2 ran=$3 fold=$4 steps lr l
-  local v="$R/$1-f${fold}v" key="$1-f$fold-clean" picked
-  picked=$(picked_group "$key")
+  local name=$1 data=$2 ran=$3 fold=$4 picked
+  local key="$1-f$fold-clean-betti"
+  picked=$(picked_group "$1-f$fold-clean")
   if [ "$picked" = "steps$ran" ]; then  # val_clean's group: its files, its names
     val_clean "$name" "$data" "$ran" 0,1 "$fold"
     return 0
   fi
-  local sl
-  sl=$(group_steps_lr "$picked")  # a plain assignment: set -e stops on a bad group
-  read -r steps lr <<< "$sl"
-  local betti01=("$v-val-$picked-0.pt")
-  for l in 0.03 0.1 0.3; do
-    echo "== $name clean validation, Betti matching, dimensions 0 and 1, $steps steps, lr $lr: λ = $l" >&2
-    [ -f "$v-valbetti01-$picked-$l.pt" ] || $T --data "$data" --fold "$fold/3" --val-every 5 \
-       --out "$v-valbetti01-$picked-$l.pt" --init "$v-base.pt" --topo-steps "$steps" \
-       --lam "$l" --rule betti --topo-dims 0,1 --lr "$lr" --seed 0 --log-every 200
-    betti01+=("$v-valbetti01-$picked-$l.pt")
-  done
-  python models/choose_lambda.py "$key-betti-$picked-dims01" "${betti01[@]}"
-  python models/choose_lambda.py --pick "$key-betti-$picked" "$key-betti-$picked-dims01"
+  betti_in_group "$name" "$data" "$fold" "$picked" 0,1
+  python models/choose_lambda.py --pick "$key-$picked" "$key-$picked-dims01"
 }
 
 retire_leaky() {  # name steps: the clean sweeps replace the leaky ones (ISBI12 only: on
