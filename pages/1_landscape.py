@@ -27,14 +27,16 @@ if S.teaching():
     )
 
 dgm = diagram_of(sel.f, sel.frame)
+left, right = st.columns([1, 2])
+with left:
+    # the forces of the dimensions shown (with "holes", those TopoLoss trains with)
+    dims = S.dims_view("Forces of")
 ct = None
 if sel.mask is not None:
-    matching = matching_of(sel.f, sel.g, sel.frame, st.session_state[S.RULE])
-    ct = critical_targets(dgm, matching)
+    matching = matching_of(sel.f, sel.g, sel.frame, st.session_state[S.RULE]).restricted(dims)
+    ct = critical_targets(dgm.restricted(dims), matching)
 else:
     st.info("Without a ground-truth mask there is no matching, so no forces: critical pixels only.")
-
-left, right = st.columns([1, 2])
 with left:
     dot = S.pick_dot(dgm, label="Dot to highlight")
     h, w = sel.f.shape
@@ -78,12 +80,15 @@ with left:
     )
     if ct is not None:
         force = np.abs(ct.force(sel.f))
-        st.metric("L_topo (Eq. 2.2)", f"{matching.loss:.3f}")
+        st.metric(
+            f"L_topo (Eq. 2.2), {' + '.join(f'dim {k}' for k in dims)}", f"{matching.loss:.3f}"
+        )
         strong = int(np.count_nonzero(force >= max(tau, 1e-9)))
         st.metric(f"critical pixels with |force| ≥ {tau:.2f} (whole image)", strong)
         st.caption(
             f"{int(np.count_nonzero(force > 1e-9))} critical pixels have some force: every dot "
-            f"of the diagram ({len(dgm)} here) not yet at its target pushes its birth and "
+            f"of the diagram shown ({len(dgm.restricted(dims))} here) not yet at its target "
+            "pushes its birth and "
             "death pixels, but the noise dots near the diagonal push only a little. The few "
             "strong forces are the ones that change the topology."
         )

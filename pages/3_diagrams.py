@@ -30,9 +30,9 @@ if S.teaching():
     )
 
 dgm_f = diagram_of(sel.f, sel.frame)
-VIEWS = {"holes (dim 1)": (1,), "components (dim 0)": (0,), "both": (0, 1)}
 c = st.columns([2, 3])
-view = c[0].radio("Dimension", list(VIEWS), horizontal=True, key="dgm_view")
+with c[0]:
+    dims = S.dims_view()
 n_dots = len(dgm_f)
 eps = c[1].slider(
     "Hide dots with persistence below ε",
@@ -43,7 +43,6 @@ eps = c[1].slider(
     key="dgm_eps",
     help="Like TTK's simplification slider: short-lived dots are noise at this scale.",
 )
-dims = VIEWS[view]
 hidden = {k: int((dgm_f[k].persistence < eps).sum()) for k in dims}
 st.caption(
     "Shown: "
@@ -81,8 +80,11 @@ rule = S.persistent(
     format_func=S.RULE_LABELS.get,
     horizontal=True,
 )
-matchings = {r: matching_of(sel.f, sel.g, sel.frame, r) for r in S.RULES}
+# every number below is over the dimensions shown: the headings' L_topo, the table,
+# Theorem 1 and the pushes (with "holes", the loss TopoLoss trains with)
+matchings = {r: matching_of(sel.f, sel.g, sel.frame, r).restricted(dims) for r in S.RULES}
 chosen = matchings[rule]
+over = " + ".join(f"dim {k}" for k in dims)
 
 
 # Everything that shows the selected dot, in a fragment: a click on a dot (or the dot
@@ -104,6 +106,7 @@ def _dot_views() -> None:
     for col, (r, m) in zip(columns, matchings.items(), strict=True):
         # a heading one size down: "Optimal: L_topo = …" wrapped in a third of the page
         col.markdown(f"#### {titles[r]}: L_topo = {m.loss:.4f}")
+    st.caption(f"L_topo over the dimensions shown ({over}).")
     clicks.plot(
         dot,
         [
@@ -140,7 +143,9 @@ def _dot_views() -> None:
         )
 
     st.subheader("The loss, dot by dot")
-    rows = figures.dot_rows(dgm_f, chosen, top=25, selected=dot, min_persistence=eps)
+    rows = figures.dot_rows(
+        dgm_f.restricted(dims), chosen, top=25, selected=dot, min_persistence=eps
+    )
     table = pd.DataFrame(rows)
     if len(table):
         table = table.style.apply(
@@ -151,10 +156,16 @@ def _dot_views() -> None:
         )
     st.dataframe(table, hide_index=True, height=300, column_config={"selected": None})
     st.caption(
-        "Top 25 dots of each dimension by cost (above ε), in the plot's coordinates; the "
-        "selected dot's row is highlighted. "
-        + " + ".join(f"dim {k}: {chosen[k].cost:.4f}" for k in dgm_f.dims)
-        + f" = {chosen.loss:.4f}."
+        "Top 25 dots of each dimension shown by cost (above ε), in the plot's coordinates; "
+        "the selected dot's row is highlighted. "
+        + " + ".join(f"dim {k}: {chosen[k].cost:.4f}" for k in dims)
+        + (f" = {chosen.loss:.4f}." if len(dims) > 1 else ".")
+        + (
+            " TopoLoss trains on dimension 1 (the paper's footnote 8): that is this page's "
+            "L_topo with holes shown."
+            if dims != (1,)
+            else " This is the L_topo TopoLoss trains with (dimension 1, the paper's footnote 8)."
+        )
     )
 
     st.subheader("Where the selected dot lives")
@@ -194,14 +205,16 @@ def _dot_views() -> None:
 _dot_views()
 
 # Theorem 1: L_topo = 0 => the segmentation at 0.5 has the ground truth's Betti numbers.
+# With one dimension shown, the loss is over it and so is the promise.
 bf = dgm_f.betti(0.5)
-bg = betti_numbers(sel.mask, frame=sel.frame)
-same = (bf[0], bf[1]) == bg
+bg = dict(enumerate(betti_numbers(sel.mask, frame=sel.frame)))
+same = all(bf[k] == bg[k] for k in dims)
 st.subheader("Theorem 1, checked live")
 c = st.columns(3)
-c[0].metric("β of f ≥ 0.5", f"({bf[0]}, {bf[1]})")
-c[1].metric("β of ground truth", f"({bg[0]}, {bg[1]})")
-c[2].metric(f"L_topo ({rule})", f"{chosen.loss:.4f}")
+names = ", ".join(f"β{k}" for k in dims)
+c[0].metric(f"{names} of f ≥ 0.5", ", ".join(str(bf[k]) for k in dims))
+c[1].metric(f"{names} of ground truth", ", ".join(str(bg[k]) for k in dims))
+c[2].metric(f"L_topo ({rule}, {over})", f"{chosen.loss:.4f}")
 zero = chosen.loss < 1e-12
 if zero and not same:
     st.error("Loss 0 but different Betti numbers: Theorem 1 is violated (a bug).")
@@ -218,7 +231,7 @@ if S.teaching():
 
 st.subheader("Where does each push land?")
 everything = st.toggle("Also the dots sent to the diagonal (pushes over 0.05)", False)
-counts, landing_map = push_landing_view(sel.image, sel.f, sel.g, sel.frame, rule, everything)
+counts, landing_map = push_landing_view(sel.image, sel.f, sel.g, sel.frame, rule, everything, dims)
 c = st.columns(4)
 for col, (words, n) in zip(c, counts.items(), strict=True):
     col.metric(f"{words} ({rule})", n)

@@ -293,6 +293,9 @@ if run is not None and not run.running and run.f is not None:
         f"{after['l_topo']:.3f}",
         f"{after['l_topo'] - before['l_topo']:+.3f}",
         delta_color="inverse",
+        help=f"Over dimension 1 (holes), with the run's matching rule ({run.rule}): the loss "
+        "as it trains, on the whole image instead of 65² patches. Diagrams & matching shows "
+        "the same number with holes shown and the same rule.",
     )
     m[3].metric(
         "Betti error",
@@ -311,7 +314,7 @@ if run is not None and not run.running and run.f is not None:
     names = {
         "beta0": "β0 of f ≥ 0.5",
         "beta1": "β1 of f ≥ 0.5",
-        "l_topo": "L_topo (whole image)",
+        "l_topo": "L_topo (whole image, dim 1)",
         "betti_error": "Betti error",
         "merges": "False merges",
         "splits": "False splits",

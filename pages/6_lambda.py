@@ -156,7 +156,7 @@ _COLS = {
     "betti_error": "Betti error",
     "ari": "ARI",
     "voi": "VOI",
-    "l_topo": "L_topo (whole image)",
+    "l_topo": "L_topo (whole image, dim 1)",
     "beta0": "β0",
     "beta1": "β1",
 }

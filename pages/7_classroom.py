@@ -68,7 +68,9 @@ def fig3_tab() -> None:
             st.metric(
                 f"L_topo({name}, g)",
                 f"{m.loss:.3f}",
-                help="Eq. 2.2 with the paper's matching.",
+                help="Eq. 2.2 with the paper's matching, over components and holes "
+                "(dimensions 0 and 1): the broken bridge is a component, the broken ring a "
+                "hole. TopoLoss trains on holes alone (the paper's footnote 8).",
             )
             st.caption(
                 f"{name} ≥ 0.5: β0 = {b[0]}, β1 = {b[1]} (ground truth: β0 = {gb[0]}, β1 = {gb[1]})"

@@ -254,6 +254,56 @@ def test_diagrams_page_has_the_betti_panel_and_the_landing_view():
     assert any("disagree on" in c.value or "agree on every dot" in c.value for c in at.caption)
 
 
+def _headed_losses(at: AppTest) -> dict[str, float]:
+    """The three headings' L_topo, by rule title."""
+    out = {}
+    for m in at.markdown:
+        if m.value.startswith("#### ") and ": L_topo = " in m.value:
+            title, value = m.value[5:].split(": L_topo = ")
+            out[title] = float(value)
+    return out
+
+
+def test_diagrams_numbers_are_over_the_dimensions_shown():
+    """Headings, Theorem 1 and the URL follow the Dimension radio; with holes shown (the
+    default) L_topo is the whole-image L_topo of the rule on dimension 1, the loss that
+    TopoLoss trains with and that Fine-tune live reports."""
+    import torch
+
+    from topoviz.loss import topo_loss
+
+    at = AppTest.from_file(str(ROOT / "pages/3_diagrams.py"), default_timeout=90)
+    at.query_params.update({"sample": "membranes_0"})
+    at.run()
+    assert not at.exception
+    sel = at.session_state["_selection"]
+    holes = _headed_losses(at)
+    assert set(holes) == {"Paper", "Optimal", "Betti"}
+    for title, rule in (("Paper", "paper"), ("Optimal", "optimal"), ("Betti", "betti")):
+        whole = float(topo_loss(torch.as_tensor(sel.f, dtype=torch.float64), sel.g, rule=rule))
+        assert holes[title] == pytest.approx(whole, abs=1e-4), title
+    assert "L_topo (paper, dim 1)" in metrics(at)
+
+    at.radio(key="_w_dims").set_value("0").run()
+    components = _headed_losses(at)
+    at.radio(key="_w_dims").set_value("0,1").run()
+    both = _headed_losses(at)
+    assert at.query_params["dims"] == "0,1"
+    for title in holes:
+        assert both[title] == pytest.approx(holes[title] + components[title], abs=2e-4)
+    assert components["Paper"] > 0 and both["Paper"] > holes["Paper"]
+    assert "L_topo (paper, dim 0 + dim 1)" in metrics(at)
+
+
+def test_a_link_with_a_bad_dimension_keeps_the_default():
+    at = AppTest.from_file(str(ROOT / "pages/1_landscape.py"), default_timeout=60)
+    at.query_params.update({"sample": "membranes_0", "dims": "2"})
+    at.run()
+    assert not at.exception
+    assert at.session_state["dims"] == "1"
+    assert any(k.startswith("L_topo (Eq. 2.2), dim 1") for k in metrics(at))
+
+
 def test_classroom_rules_disagree_on_the_spurious_blob():
     at = AppTest.from_file(str(ROOT / "pages/7_classroom.py"), default_timeout=60)
     at.session_state["classroom_tab"] = "Two rules disagree"

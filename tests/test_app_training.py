@@ -327,3 +327,24 @@ def test_the_bf16_warm_up_trains_in_the_background_only_where_bf16_is_native(mon
     assert thread.daemon and thread.name == "topoviz-bf16-warmup"
     thread.join(timeout=60)
     assert not thread.is_alive() and errors == []  # two bf16 steps ran without error
+
+
+def test_a_run_reports_the_l_topo_of_its_own_rule_on_dimension_1():
+    """Before / after of Fine-tune live and the λ table: L_topo with the run's matching
+    rule over dimension 1, as it trains (and as Diagrams & matching shows with holes)."""
+    from topoviz.loss import topo_loss
+    from topoviz.matching import betti_match
+
+    # one true ring on the left; f draws it faint and a bright ring on the right, where
+    # the truth has none: the paper's rule pulls the bright one, Betti matching the faint
+    mask = np.zeros((20, 32))
+    mask[4:15, 3:14] = 1.0
+    mask[6:13, 5:12] = 0.0
+    f = 0.1 + 0.3 * mask
+    f[4:15, 18:29] = 0.9
+    f[6:13, 20:27] = 0.1
+    paper = T.measure(f, mask, rule="paper")["l_topo"]
+    betti = T.measure(f, mask, rule="betti")["l_topo"]
+    assert paper != pytest.approx(betti)
+    assert betti == pytest.approx(betti_match(f, mask, True).restricted([1]).loss)
+    assert paper == pytest.approx(float(topo_loss(torch.as_tensor(f), mask, rule="paper")))

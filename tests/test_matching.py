@@ -139,3 +139,50 @@ def test_optimal_matching_of_a_whole_image_is_fast_enough_to_run():
     g = (rng.random((256, 256)) < 0.3).astype(float)
     m = match(diagram(f), diagram(g), "optimal")  # thousands of dots: no n^2 matrix
     assert m.loss <= match(diagram(f), diagram(g), "paper").loss + 1e-9
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    f=likelihoods(max_side=8, min_side=2),
+    data=st.data(),
+    rule=st.sampled_from(["paper", "optimal", "betti"]),
+)
+def test_a_matching_restricted_to_a_dimension_is_that_dimension_computed_alone(f, data, rule):
+    """``restricted`` keeps a dimension's matching as it is: its loss is the loss of that
+    dimension computed alone (TopoLoss's ``dims``), and the losses add up."""
+    from topoviz.matching import betti_match
+
+    g = data.draw(masks(shape=f.shape)).astype(np.float64)
+
+    def matched(dims):
+        if rule == "betti":
+            return betti_match(f, g, True, dims=dims)
+        return match(diagram(f, dims=dims), diagram(g, dims=dims), rule)
+
+    both = matched((0, 1))
+    for k in (0, 1):
+        alone = matched((k,))
+        part = both.restricted([k])
+        assert list(part.dims) == [k]
+        np.testing.assert_array_equal(part[k].targets, alone[k].targets)
+        assert part.loss == pytest.approx(alone.loss, abs=1e-12)
+    assert both.restricted([0]).loss + both.restricted([1]).loss == pytest.approx(both.loss)
+    assert both.restricted([1, 0]).loss == pytest.approx(both.loss)
+    with pytest.raises(KeyError, match="has dims"):
+        alone.restricted([0])  # alone holds dimension 1 only
+
+
+def test_a_diagram_restricted_to_a_dimension_is_that_dimension_computed_alone():
+    rng = np.random.default_rng(3)
+    f = rng.random((12, 15))
+    full = diagram(f)
+    for k in (0, 1):
+        part, alone = full.restricted([k]), diagram(f, dims=(k,))
+        assert part.dims == alone.dims == (k,)
+        np.testing.assert_array_equal(part[k].points, alone[k].points)
+        np.testing.assert_array_equal(part[k].birth_pixel, alone[k].birth_pixel)
+        assert part.betti(0.5) == {k: full.betti(0.5)[k]}
+    with pytest.raises(KeyError, match="was not computed"):
+        diagram(f, dims=(1,)).restricted([0])
+    with pytest.raises(ValueError, match="non-empty subset"):
+        full.restricted([2])

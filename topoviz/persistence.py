@@ -39,7 +39,7 @@ import contextlib
 import threading
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import FunctionType
 
 import numpy as np
@@ -178,6 +178,22 @@ class Diagram:
     def betti(self, alpha: float = 0.5) -> dict[int, int]:
         """Betti numbers of ``f >= alpha``, one per computed dimension."""
         return {k: d.betti(alpha) for k, d in self.dots.items()}
+
+    def restricted(self, dims: Iterable[int]) -> Diagram:
+        """The same diagram with only the dimensions ``dims`` (each one computed).
+
+        A view that shows one dimension reads its dots, its loss and its Betti
+        numbers from this, so that every number on it is of that dimension.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> dgm = diagram(np.array([[0.9, 0.2, 0.7]]), frame=False)
+        >>> dgm.dims, dgm.restricted([1]).dims
+        ((0, 1), (1,))
+        """
+        dims = _check_dims(dims)
+        return replace(self, dots={k: self[k] for k in dims})
 
     def __len__(self) -> int:
         return sum(len(d) for d in self.dots.values())

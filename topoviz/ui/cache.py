@@ -190,19 +190,26 @@ def matching_of(f: np.ndarray, g: np.ndarray, frame: bool, rule: str) -> Matchin
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def push_landing_view(
-    image: np.ndarray, f: np.ndarray, g: np.ndarray, frame: bool, rule: str, everything: bool
+    image: np.ndarray,
+    f: np.ndarray,
+    g: np.ndarray,
+    frame: bool,
+    rule: str,
+    everything: bool,
+    dims: tuple[int, ...] = (0, 1),
 ) -> tuple[dict[str, int], Any]:
-    """Counts and picture of :func:`topoviz.pushes.push_landings` for ``rule`` (with
-    ``everything``, also the pushes over 0.05 towards the diagonal).
+    """Counts and picture of :func:`topoviz.pushes.push_landings` for ``rule`` on the
+    dimensions ``dims`` (with ``everything``, also the pushes over 0.05 towards the
+    diagonal).
 
     Built once per view, not on each click of a dot. The picture is shared between
     sessions: never write into it.
     """
-    chosen = matching_of(f, g, frame, rule)
+    chosen = matching_of(f, g, frame, rule).restricted(dims)
     landings = push_landings(
         f,
         g,
-        critical_targets(diagram_of(f, frame), chosen),
+        critical_targets(diagram_of(f, frame).restricted(dims), chosen),
         None if everything else chosen,
         0.05 if everything else 0.0,
     )

@@ -108,11 +108,14 @@ def render() -> Selection:
         S.sync_url()
         if source == "upload":
             st.caption(
-                "An uploaded image stays in this browser session: the address bar holds α, "
-                "rule and dot but no image, so a copied link cannot show this view."
+                "An uploaded image stays in this browser session: the address bar holds α, rule, "
+                "dimensions and dot but no image, so a copied link cannot show this view."
             )
         else:
-            st.caption("The address bar holds sample, α, rule and dot: copy it to share this view.")
+            st.caption(
+                "The address bar holds sample, α, rule, dimensions and dot: copy it to share "
+                "this view."
+            )
     sel = Selection(name, image, mask, f, label, bool(st.session_state[S.FRAME]), tuple(notices))
     st.session_state[S.SELECTION] = sel
     st.session_state[_RENDERED] = True

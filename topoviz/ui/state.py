@@ -1,7 +1,7 @@
 """Session-state keys in one place, and their mirror in the URL.
 
 The keys in :data:`SHARED` are written to ``st.query_params`` so that a link
-reproduces a view (sample, α, matching rule, selected dot), as TensorFlow
+reproduces a view (sample, α, matching rule, dimensions, selected dot), as TensorFlow
 Playground serialises its state into the URL.
 """
 
@@ -35,6 +35,7 @@ DOT = "dot"  # "dim:index" or ""
 DOT_SET = "_dot_set"  # how many times the app itself set the dot (names the dot selectbox)
 STRUCTURE = "structure"  # "" (guess from the name) or one of metrics.STRUCTURES
 THREE_D = "three_d"  # draw landscapes as 3-D surfaces (every page; slow without a GPU)
+DIMS = "dims"  # the dimensions a view shows and counts its loss over: one of DIMS_LABELS
 
 LIKELIHOODS = ("image", "blurred", "checkpoint", "upload")
 LIKELIHOOD_LABELS = {
@@ -49,6 +50,10 @@ RULE_LABELS = {
     "optimal": "optimal (W2)",
     "betti": "Betti matching (same place)",
 }
+
+#: The dimensions a view can show. Dimension 1 first: the paper trains and evaluates
+#: on it (footnote 8), and so do TopoLoss and the training pages here by default.
+DIMS_LABELS = {"1": "holes (dim 1)", "0": "components (dim 0)", "0,1": "both"}
 
 DEFAULTS: dict[str, Any] = {
     SAMPLE: "membranes_0",
@@ -66,6 +71,7 @@ DEFAULTS: dict[str, Any] = {
     DOT: "",
     STRUCTURE: "",
     THREE_D: False,
+    DIMS: "1",
 }
 
 #: Mirrored in the URL, with how to read each back from its text.
@@ -74,6 +80,7 @@ SHARED: dict[str, Callable[[str], Any]] = {
     ALPHA: float,
     RULE: str,
     DOT: str,
+    DIMS: str,
 }
 
 
@@ -92,6 +99,8 @@ def init() -> None:
         st.session_state[ALPHA] = min(1.0, max(0.0, float(st.session_state[ALPHA])))
         if st.session_state[RULE] not in RULES:
             st.session_state[RULE] = "paper"
+        if st.session_state[DIMS] not in DIMS_LABELS:
+            st.session_state[DIMS] = DEFAULTS[DIMS]
 
 
 def sync_url() -> None:
@@ -128,6 +137,14 @@ def persistent(
     value = widget(*args, key=wkey, on_change=_copy, **kwargs)
     st.session_state[key] = value
     return value
+
+
+def dims_view(label: str = "Dimension") -> tuple[int, ...]:
+    """The one choice, shared by the pages that draw a matching, of the dimensions
+    shown: their dots, the loss over them and their forces. Mirrored in the URL."""
+    choice = persistent(DIMS, st.radio, label, list(DIMS_LABELS), format_func=DIMS_LABELS.get,
+                        horizontal=True)  # fmt: skip
+    return tuple(int(k) for k in choice.split(","))
 
 
 def three_d(label: str = "3-D landscape") -> bool:

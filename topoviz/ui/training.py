@@ -223,15 +223,22 @@ def gray(image: np.ndarray) -> np.ndarray:
 
 
 def measure(
-    f: np.ndarray, mask: np.ndarray, frame: bool = True, structure: str = "membranes"
+    f: np.ndarray,
+    mask: np.ndarray,
+    frame: bool = True,
+    structure: str = "membranes",
+    rule: str = "paper",
 ) -> dict[str, float]:
     """What the pages compare: β of f ≥ 0.5, L_topo of the whole image, every metric.
 
     ``structure`` says what the regions of the false merges / splits are
-    (``topoviz.metrics.region_errors``).
+    (``topoviz.metrics.region_errors``); L_topo is that of the run: its matching
+    ``rule``, dimension 1 (as it trains).
     """
     b0, b1 = betti_numbers(f >= 0.5, frame=frame)
-    lt = topo_loss(torch.as_tensor(f, dtype=torch.float64), mask.astype(np.float64), frame=frame)
+    lt = topo_loss(
+        torch.as_tensor(f, dtype=torch.float64), mask.astype(np.float64), frame=frame, rule=rule
+    )
     out = {"beta0": float(b0), "beta1": float(b1), "l_topo": float(lt)}
     out.update(evaluate_all(f, mask, seed=EVAL_SEED, structure=structure))
     return out
@@ -517,9 +524,9 @@ def stop(run: Run) -> None:
 def compare(run: Run) -> tuple[dict, dict]:
     """``(before, after)`` measurements of a finished run (computed once, then kept)."""
     if run.before is None:
-        run.before = measure(run.f0, run.mask, run.frame, run.structure)
+        run.before = measure(run.f0, run.mask, run.frame, run.structure, run.rule)
     if run.after is None and run.f is not None:
-        run.after = measure(run.f, run.mask, run.frame, run.structure)
+        run.after = measure(run.f, run.mask, run.frame, run.structure, run.rule)
     return run.before, run.after
 
 
@@ -594,7 +601,7 @@ def new_sweep(
         seed=int(seed),
         model=model,
         f0=f0,
-        before=measure(f0, mask, frame, structure),
+        before=measure(f0, mask, frame, structure, rule),
         structure=structure,
         rule=rule,
     )
@@ -602,7 +609,7 @@ def new_sweep(
 
 def _result(run: Run) -> dict:
     row = {"lam": run.lam, "steps": run.done_steps, "status": run.status}
-    row.update(measure(run.f, run.mask, run.frame, run.structure))
+    row.update(measure(run.f, run.mask, run.frame, run.structure, run.rule))
     last = run.reports[-1] if run.reports else None
     row["bce_last"] = last.bce if last else float("nan")
     row["topo_last"] = last.topo if last else float("nan")
