@@ -122,6 +122,11 @@ with st.expander("Calibration: the ground truth moved by one pixel, and with kno
         "`python -m topoviz evaluate --references` prints these rows for a data set."
     )
 
+
+def _many(n: float, noun: str) -> str:
+    return f"{n:.0f} {noun}{'' if round(n) == 1 else 's'}"
+
+
 st.subheader("Where the topology breaks")
 errors = metrics.topology_errors(pred, sel.mask, structure)
 left, right = st.columns([2, 1])
@@ -134,10 +139,11 @@ left.download_button(
 )
 with right:
     st.markdown(
-        f"- **merged** (red, {scores['merges']:.0f}): one predicted region holds half or "
-        "more of two or more true regions — a gap in a wall, or a false bridge.\n"
-        f"- **split** (orange, {scores['splits']:.0f}): a true region cut in pieces — a "
-        "spurious wall, or a broken crack.\n"
+        f"- **merged** (red): {_many(scores['merges'], 'false merge')}. A predicted region "
+        "that holds half or more of k ≥ 2 true regions counts k − 1 (so the map's red "
+        "regions can be fewer): a gap in a wall, or a false bridge.\n"
+        f"- **split** (orange): {_many(scores['splits'], 'false split')}. A true region cut in "
+        "k ≥ 2 pieces counts k − 1: a spurious wall, or a broken crack.\n"
         "- **spurious** (purple): predicted structure where the ground truth has none.\n"
         "- **missing** (blue): a ground-truth structure the prediction misses entirely.\n\n"
         "Predicted structure is drawn dark."

@@ -168,6 +168,8 @@ def test_inspect_page_on_an_uploaded_image_and_mask():
     csv = next(b for b in at.get("download_button") if "CSV" in b.proto.label)
     assert csv.proto.label and not at.exception
     assert m["False merges"] == "1" and m["False splits"] == "0"  # the gap, counted once
+    legend = " ".join(m.value for m in at.markdown)  # the map's key says the same counts
+    assert "**merged** (red): 1 false merge." in legend and "0 false splits" in legend
     # for scale: the mask moved by one pixel, and with known breaks and walls
     assert any("moved by one pixel (same topology)" in c.value for c in at.caption)
     table = at.table[0].value
