@@ -43,6 +43,15 @@ options = T.start_options()
 can_start = sel.ok and sel.mask is not None
 
 
+def _change(d: float, fmt: str) -> dict:
+    """A metric's delta for a count or loss where lower is better: green down, red up,
+    and grey "no change" where it rounds to zero (Streamlit reads "+0" as up)."""
+    text = f"{d:+{fmt}}"
+    if float(text) == 0:
+        return {"delta": "no change", "delta_color": "off", "delta_arrow": "off"}
+    return {"delta": text, "delta_color": "inverse"}
+
+
 def _start() -> None:
     sel = st.session_state[S.SELECTION]
     st.session_state.pop(T.ERROR, None)
@@ -291,8 +300,7 @@ if run is not None and not run.running and run.f is not None:
     m[2].metric(
         "L_topo, whole image",
         f"{after['l_topo']:.3f}",
-        f"{after['l_topo'] - before['l_topo']:+.3f}",
-        delta_color="inverse",
+        **_change(after["l_topo"] - before["l_topo"], ".3f"),
         help=f"Over dimension 1 (holes), with the run's matching rule ({run.rule}): the loss "
         "as it trains, on the whole image instead of 65² patches. Diagrams & matching shows "
         "the same number with holes shown and the same rule.",
@@ -300,15 +308,13 @@ if run is not None and not run.running and run.f is not None:
     m[3].metric(
         "Betti error",
         f"{after['betti_error']:.3f}",
-        f"{after['betti_error'] - before['betti_error']:+.3f}",
-        delta_color="inverse",
+        **_change(after["betti_error"] - before["betti_error"], ".3f"),
     )
     for col, key, label in ((m[4], "merges", "False merges"), (m[5], "splits", "False splits")):
         col.metric(
             label,
             f"{after[key]:.0f}",
-            f"{after[key] - before[key]:+.0f}",
-            delta_color="inverse",
+            **_change(after[key] - before[key], ".0f"),
             help=REGION_HELP[key],
         )
     names = {

@@ -69,6 +69,12 @@ def test_finetune_runs_and_compares_before_and_after():
     assert {"before", "after", "change"} <= set(compare.columns) and len(compare) == 12
     assert {"False merges", "False splits"} <= set(compare["measure"])
     assert {"False merges", "False splits"} <= labels
+    # a count that did not move reads "no change", not a red "+0"
+    shown = {m.label: m for m in at.metric}
+    for label, key in (("False merges", "merges"), ("False splits", "splits")):
+        moved = round(run.after[key] - run.before[key])
+        delta = shown[label].proto.delta
+        assert delta == ("no change" if moved == 0 else f"{moved:+d}"), (label, delta)
     # the diagram of the costliest hole's 65² patch moved with the run, one frame a chunk
     assert run.window[1] - run.window[0] == 65 == run.window[3] - run.window[2]
     assert run.motion.step == 3 and run.motion.trails.steps[0] == 0
