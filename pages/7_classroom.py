@@ -48,7 +48,14 @@ def fig3_tab() -> None:
     gb = betti_numbers(g0 > 0.5, frame=frame)
     st.caption(
         "The ground truth g: two rings joined by a bridge "
-        f"(here β0 = {gb[0]}, β1 = {gb[1]}). Two likelihoods f and f′ give **the same** "
+        f"(here β0 = {gb[0]}, β1 = {gb[1]}"
+        + (
+            ": with the frame on, the frame is one more component and the background "
+            "between it and the rings one more hole"
+            if frame
+            else ""
+        )
+        + "). Two likelihoods f and f′ give **the same** "
         "segmentation at 0.5 — the bridge and one ring are broken — but f′ has deeper gaps. "
         "Counting Betti numbers cannot tell them apart; the topological loss can: closing "
         "f′'s deeper gaps takes more effort."
