@@ -93,7 +93,9 @@ if not sel.ok or sel.mask is None:
 f, g, frame = sel.f, sel.g, sel.frame
 dgm = diagram_of(f, frame)
 dgm_g = diagram_of(g, frame)
-m = matching_of(f, g, frame, "paper")
+# the lesson is about holes (cells), as the paper trains (footnote 8): the loss, its
+# arrows and its forces are those of dimension 1
+m = matching_of(f, g, frame, "paper").restricted((1,))
 if step.state.get("dot") == "costliest" and len(m[1].dot_cost):
     S.set_dot((1, int(np.argmax(m[1].dot_cost))))
 elif step.state.get("dot") == "":
@@ -149,7 +151,7 @@ if step.view == "problem":
         key="lesson_errors",
     )
 elif step.view in ("landscape", "forces"):
-    ct = critical_targets(dgm, m) if step.view == "forces" else None
+    ct = critical_targets(dgm.restricted((1,)), m) if step.view == "forces" else None
     draw = figures.landscape if S.three_d() else figures.landscape_map
     left, right = st.columns([1, 2])
     window = _window(dot)
@@ -174,7 +176,7 @@ elif step.view in ("diagram", "matching"):
         key=f"lesson_{step.view}",
     )
     if show:
-        st.metric("L_topo (Eq. 2.2, paper's matching)", f"{m.loss:.3f}")
+        st.metric("L_topo (Eq. 2.2, paper's matching, holes)", f"{m.loss:.3f}")
 elif step.view == "finetune":
     T.warm_bf16()  # the run trains in bfloat16 where the CPU has it (train.native_bf16)
     run: T.Run | None = st.session_state.get(RUN)

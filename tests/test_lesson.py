@@ -63,6 +63,24 @@ def test_a_link_opens_its_step():
     assert at.title[0].value == f"5. {STEPS[4].title}"
 
 
+def test_the_matching_step_shows_the_loss_of_the_holes_it_draws():
+    """Step 5 draws the holes' diagram: its L_topo is the whole-image loss on dimension
+    1 (what the live fine-tune of step 7 trains on), not the sum with components."""
+    import pytest
+    import torch
+
+    from topoviz.loss import topo_loss
+
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.query_params["step"] = str(1 + [s.view for s in STEPS].index("matching"))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    sel = at.session_state["_selection"]
+    shown = next(m for m in at.metric if m.label.startswith("L_topo")).value
+    whole = topo_loss(torch.as_tensor(sel.f, dtype=torch.float64), sel.g).item()
+    assert float(shown) == pytest.approx(whole, abs=5e-4)
+
+
 def _to_step(at: AppTest, view: str) -> AppTest:
     while STEPS[int(at.query_params["step"]) - 1].view != view:
         next(b for b in at.button if "Next" in b.label).click().run()
