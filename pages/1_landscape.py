@@ -38,7 +38,7 @@ if sel.mask is not None:
 else:
     st.info("Without a ground-truth mask there is no matching, so no forces: critical pixels only.")
 with left:
-    dot = S.pick_dot(dgm, label="Dot to highlight")
+    dot = S.pick_dot(dgm.restricted(dims), label="Dot to highlight")
     h, w = sel.f.shape
     zoom = st.radio(
         "Window",

@@ -54,7 +54,7 @@ st.caption(
 if sel.mask is None:
     st.info("Add a ground-truth mask (upload) to see Dgm(g), the matching and the loss.")
     S.follow_clicks("dgm_only")
-    dot = S.pick_dot(dgm_f)
+    dot = S.pick_dot(dgm_f.restricted(dims))  # the dots of the dimensions shown
     clicks.plot(
         dot,
         [
@@ -100,7 +100,7 @@ def _diagram(m, mark):
 @st.fragment
 def _dot_views() -> None:
     S.follow_clicks(*(f"dgm_{r}" for r in S.RULES))
-    dot = S.pick_dot(dgm_f)
+    dot = S.pick_dot(dgm_f.restricted(dims))  # the dots of the dimensions shown
     titles = {"paper": "Paper", "optimal": "Optimal", "betti": "Betti"}
     columns = st.columns(3)
     for col, (r, m) in zip(columns, matchings.items(), strict=True):

@@ -297,6 +297,20 @@ def test_diagrams_numbers_are_over_the_dimensions_shown():
     assert "L_topo (paper, dim 0 + dim 1)" in metrics(at)
 
 
+def test_the_dot_list_offers_the_dimensions_shown_and_an_old_link_keeps_its_dot():
+    at = AppTest.from_file(str(ROOT / "pages/3_diagrams.py"), default_timeout=90)
+    at.query_params.update({"sample": "membranes_0", "dot": "0:3"})  # no dims: an old link
+    at.run()
+    assert not at.exception
+    assert at.session_state["dims"] == "0,1" and at.session_state["dot"] == "0:3"
+    at.radio(key="_w_dims").set_value("1").run()
+    assert not at.exception
+    # holes only: the list holds holes, and the component dot is let go
+    listed = next(s for s in at.selectbox if s.label == "Select a dot").options
+    assert all(o == "— none —" or o.startswith("dim 1 ") for o in listed), listed[:3]
+    assert at.session_state["dot"] == ""
+
+
 def test_a_link_with_a_bad_dimension_keeps_the_default():
     at = AppTest.from_file(str(ROOT / "pages/1_landscape.py"), default_timeout=60)
     at.query_params.update({"sample": "membranes_0", "dims": "2"})

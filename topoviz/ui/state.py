@@ -101,6 +101,9 @@ def init() -> None:
             st.session_state[RULE] = "paper"
         if st.session_state[DIMS] not in DIMS_LABELS:
             st.session_state[DIMS] = DEFAULTS[DIMS]
+        picked = dot()
+        if DIMS not in st.query_params and picked is not None and picked[0] == 0:
+            st.session_state[DIMS] = "0,1"  # a link from before the choice: show its dot
 
 
 def sync_url() -> None:
