@@ -145,7 +145,10 @@ with right:
         f"- **split** (orange): {_many(scores['splits'], 'false split')}. A true region cut in "
         "k ≥ 2 pieces counts k − 1: a spurious wall, or a broken crack.\n"
         "- **spurious** (purple): predicted structure where the ground truth has none.\n"
-        "- **missing** (blue): a ground-truth structure the prediction misses entirely.\n\n"
+        "- **missing** (blue): a ground-truth structure the prediction misses entirely.\n"
+        f"- **pinholes** (teal): {_many(scores['pinholes'], 'hole')} of at least 25 px dug "
+        "into the true structure, more than half on it. TopoLoss can make these (its cost, "
+        "in models/README.md); the merge count does not see them.\n\n"
         "Predicted structure is drawn dark."
     )
     if S.teaching():

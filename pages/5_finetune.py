@@ -325,6 +325,8 @@ if run is not None and not run.running and run.f is not None:
         "merges": "False merges",
         "splits": "False splits",
         "holes_extra": "Extra holes ≥ 25 px (per 256² patch)",
+        "pinholes": "Pinholes ≥ 25 px (holes dug into the structure)",
+        "fragments": "Fragments ≥ 25 px (pieces cut off a true region)",
         "ari": "ARI",
         "voi": "VOI",
         "voi_merge": "VOI, merge part",

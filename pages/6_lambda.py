@@ -153,6 +153,7 @@ _COLS = {
     "accuracy": "Accuracy",
     "merges": "False merges",
     "splits": "False splits",
+    "pinholes": "Pinholes",
     "betti_error": "Betti error",
     "ari": "ARI",
     "voi": "VOI",

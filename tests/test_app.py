@@ -170,6 +170,10 @@ def test_inspect_page_on_an_uploaded_image_and_mask():
     assert m["False merges"] == "1" and m["False splits"] == "0"  # the gap, counted once
     legend = " ".join(m.value for m in at.markdown)  # the map's key says the same counts
     assert "**merged** (red): 1 false merge." in legend and "0 false splits" in legend
+    holes = next(t.name for t in _figure(at, "errors").data if (t.name or "").startswith("pin"))
+    shown = next(m.value for m in at.markdown if "**pinholes** (teal)" in m.value)
+    n = int(holes.split(": ")[1].split()[0])
+    assert f"**pinholes** (teal): {n} hole" in shown  # the map and the key agree
     # for scale: the mask moved by one pixel, and with known breaks and walls
     assert any("moved by one pixel (same topology)" in c.value for c in at.caption)
     table = at.table[0].value
@@ -191,6 +195,22 @@ def test_a_broken_upload_is_an_error_and_nothing_breaks():
     at.run()
     assert not at.exception
     assert at.sidebar.error and "Choose a sample or upload" in " ".join(i.value for i in at.info)
+
+
+def test_inspect_shows_a_pinhole_dug_into_a_thick_wall():
+    image = np.full((64, 64), 0.9, np.float32)
+    image[:, 26:38] = 0.1  # a thick dark wall between two cells
+    image[10:17, 29:35] = 0.9  # a light hole inside it: 42 px off the structure
+    mask = np.zeros((64, 64), bool)
+    mask[:, 26:38] = True
+    at = _upload_page()
+    at.sidebar.get("file_uploader")[0].upload("thick.png", _png(image), "image/png")
+    at.sidebar.get("file_uploader")[1].upload("mask.png", _png(mask.astype(np.uint8) * 255))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    names = [t.name for t in _figure(at, "errors").data if t.name]
+    assert "pinholes: 1 hole" in names and "merged: 0 regions" in names
+    assert any("**pinholes** (teal): 1 hole of at least 25 px" in m.value for m in at.markdown)
 
 
 def _figure(at: AppTest, key: str):

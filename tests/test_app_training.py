@@ -66,7 +66,7 @@ def test_finetune_runs_and_compares_before_and_after():
     labels = {m.label for m in at.metric}
     assert {"Steps/s", "L_topo, whole image", "Betti error"} <= labels
     compare = next(d.value for d in at.dataframe if "before" in d.value.columns)
-    assert {"before", "after", "change"} <= set(compare.columns) and len(compare) == 12
+    assert {"before", "after", "change"} <= set(compare.columns) and len(compare) == 14
     assert {"False merges", "False splits"} <= set(compare["measure"])
     assert {"False merges", "False splits"} <= labels
     # a count that did not move reads "no change", not a red "+0"

@@ -405,3 +405,15 @@ def test_lambda_regions_axes_read_whole_counts_and_distinct_percentages():
         [{"lam": 0.1, "accuracy": 0.9, "merges": 40, "splits": 3}], before
     )
     assert many.layout.yaxis2.dtick == 8 and many.layout.yaxis2.range[1] > 40
+    # with pinholes in every row, the cost is drawn beside the splits, on the counts' axis
+    holed = figures.lambda_regions(
+        [{"lam": 0.1, "accuracy": 0.9, "merges": 4, "splits": 3, "pinholes": 12}],
+        {**before, "pinholes": 2},
+    )
+    assert [t.name for t in holed.data][-1] == "pinholes (right)"
+    assert list(holed.data[-1].y) == [2, 12] and holed.layout.yaxis2.range[1] > 12
+    assert [t.name for t in fig.data] == [  # rows without pinholes: no such line
+        "pixel accuracy (left)",
+        "false merges (right)",
+        "false splits (right)",
+    ]

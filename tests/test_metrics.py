@@ -275,3 +275,32 @@ def test_metrics_refuse_values_outside_zero_one(scale):
     assert accuracy(f, g) == 1.0
     rounded = np.where(g, np.float32(1 + 1.2e-7), np.float32(-1e-8))  # float32 rounding
     assert accuracy(rounded, g) == 1.0
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    gt=masks(min_side=6, max_side=14),
+    data=st.data(),
+    min_hole=st.integers(1, 6),
+)
+def test_hole_kind_masks_are_the_holes_hole_kinds_counts(gt, data, min_hole):
+    """The masks hold whole predicted holes (background of pred), one 8-connected
+    piece per hole counted, pinholes and fragments apart."""
+    from skimage.measure import label
+
+    from topoviz.metrics import hole_kind_masks, hole_kinds
+
+    pred = data.draw(masks(shape=gt.shape))
+    counts = hole_kinds(pred, gt, min_hole)
+    where = hole_kind_masks(pred, gt, min_hole)
+    holes = label(~pred.astype(bool), connectivity=2)
+    assert not (where["pinholes"] & where["fragments"]).any()
+    for kind in ("pinholes", "fragments"):
+        m = where[kind]
+        assert not (m & pred.astype(bool)).any()  # holes are background of pred
+        assert int(label(m, connectivity=2).max()) == counts[kind]
+        ids = np.unique(holes[m])
+        assert all((m[holes == i]).all() for i in ids)  # whole holes, never part of one
+        assert all((holes == i).sum() >= min_hole for i in ids)
+        if kind == "pinholes":  # more than half of each on the true structure
+            assert all(2 * gt.astype(bool)[holes == i].sum() > (holes == i).sum() for i in ids)

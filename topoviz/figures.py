@@ -1204,6 +1204,7 @@ ERROR_COLORS = {
     "split": (255, 127, 14),
     "spurious": (148, 103, 189),
     "missing": (31, 119, 180),
+    "pinholes": (23, 190, 207),
 }
 
 
@@ -1236,12 +1237,13 @@ def error_map(image: np.ndarray, pred: np.ndarray, errors: Mapping[str, np.ndarr
     rgb = error_map_rgb(image, pred, errors)
     fig = go.Figure(_image(rgb))
     for kind, colour in ERROR_COLORS.items():  # legend entries
+        noun = "hole" if kind == "pinholes" else "region"
         fig.add_trace(
             go.Scatter(
                 x=[None],
                 y=[None],
                 mode="markers",
-                name=f"{kind}: {_count(errors.get(kind))}",
+                name=f"{kind}: {_count(errors.get(kind), noun)}",
                 marker={"color": f"rgb{colour}", "size": 12, "symbol": "square"},
             )
         )
@@ -1252,11 +1254,11 @@ def error_map(image: np.ndarray, pred: np.ndarray, errors: Mapping[str, np.ndarr
     return fig
 
 
-def _count(mask: np.ndarray | None) -> str:
+def _count(mask: np.ndarray | None, noun: str = "region") -> str:
     if mask is None:
         return "—"
     n = int(label(mask, connectivity=2).max())
-    return f"{n} region{'s' if n != 1 else ''}"
+    return f"{n} {noun}{'s' if n != 1 else ''}"
 
 
 # ------------------------------------------------------------------------ curves
@@ -1333,7 +1335,9 @@ def lambda_regions(
 
     One point per λ, in λ order, joined; the starting model is drawn as λ = "start"
     at the left. Accuracy moves by tenths of a percent where the counts move by
-    whole regions: the two axes keep each readable.
+    whole regions: the two axes keep each readable. Where every row has
+    ``pinholes`` (:func:`topoviz.metrics.hole_kinds`), they are drawn too: with the
+    splits, what the loss costs for the merges it repairs.
     """
     rows = [{"lam": "start", **before}] + sorted(results, key=lambda r: r["lam"])
     x = ["start" if r["lam"] == "start" else f"{r['lam']:g}" for r in rows]
@@ -1345,10 +1349,13 @@ def lambda_regions(
         name="pixel accuracy (left)",
         line={"color": "#444"},
     )
-    for key, colour, name in (
+    counts = [
         ("merges", "#d62728", "false merges (right)"),
         ("splits", "#ff7f0e", "false splits (right)"),
-    ):
+    ]
+    if all("pinholes" in r for r in rows):
+        counts.append(("pinholes", "rgb" + str(ERROR_COLORS["pinholes"]), "pinholes (right)"))
+    for key, colour, name in counts:
         fig.add_scatter(
             x=x,
             y=[r[key] for r in rows],
@@ -1361,7 +1368,7 @@ def lambda_regions(
     # twice on one axis); counts: whole numbers only (plotly chose ticks 0.303, 0.604)
     acc = [r["accuracy"] for r in rows]
     mid, span = (max(acc) + min(acc)) / 2, 1.15 * max(max(acc) - min(acc), 0.002)
-    top = max([1.0] + [float(r[k]) for r in rows for k in ("merges", "splits")])
+    top = max([1.0] + [float(r[k]) for r in rows for k, _, _ in counts])
     fig.update_layout(
         height=360,
         margin={"l": 10, "r": 10, "t": 30, "b": 10},

@@ -39,6 +39,7 @@ __all__ = [
     "voi_parts",
     "hole_errors",
     "hole_kinds",
+    "hole_kind_masks",
 ]
 
 
@@ -472,6 +473,7 @@ def topology_errors(
     gt: np.ndarray,
     structure: str = "membranes",
     min_region: int = 50,
+    min_hole: int = 25,
 ) -> dict[str, np.ndarray]:
     """Where a binary prediction breaks the ground truth's topology, as masks.
 
@@ -480,7 +482,9 @@ def topology_errors(
     ground-truth regions, and ground-truth regions the prediction splits.
     ``"spurious"``: predicted structure components (4-connected) touching no
     ground-truth structure; ``"missing"``: ground-truth components the prediction
-    misses entirely. Returns one boolean mask per kind.
+    misses entirely; ``"pinholes"``: predicted holes of at least ``min_hole`` pixels
+    dug into the true structure (:func:`hole_kind_masks`, counted by
+    :func:`hole_kinds`). Returns one boolean mask per kind.
     """
     p, g = np.asarray(pred, bool), np.asarray(gt, bool)
     found = region_errors(p, g, structure, min_region=min_region)
@@ -492,6 +496,7 @@ def topology_errors(
         "split": found.split,
         "spurious": np.isin(fp, spurious) & (fp > 0),
         "missing": np.isin(fg, missing) & (fg > 0),
+        "pinholes": hole_kind_masks(p, g, min_hole)["pinholes"],
     }
 
 
@@ -774,6 +779,29 @@ def _holes_at_least(mask: np.ndarray, min_hole: int) -> int:
     return int((size >= min_hole).sum())
 
 
+def hole_kind_masks(
+    pred: np.ndarray, gt: np.ndarray, min_hole: int = 25, threshold: float = 0.5
+) -> dict[str, np.ndarray]:
+    """Where the spurious holes of :func:`hole_kinds` are: one boolean mask per kind,
+    ``{"pinholes", "fragments"}``, the pixels of the predicted holes of that kind.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> gt = np.zeros((40, 40), bool); gt[:, 18:23] = True   # a thick wall, two cells
+    >>> pred = gt.copy(); pred[10:16, 19:22] = False          # a hole in the wall
+    >>> m = hole_kind_masks(pred, gt, min_hole=10)
+    >>> int(m["pinholes"].sum()), bool(m["pinholes"][12, 20]), int(m["fragments"].sum())
+    (18, True, 0)
+    """
+    holes, pinhole, fragment = _hole_kinds(pred, gt, min_hole, threshold)
+    ids = np.arange(1, len(pinhole) + 1)
+    return {
+        "pinholes": np.isin(holes, ids[pinhole]),
+        "fragments": np.isin(holes, ids[fragment]),
+    }
+
+
 def hole_kinds(
     pred: np.ndarray, gt: np.ndarray, min_hole: int = 25, threshold: float = 0.5
 ) -> dict[str, int]:
@@ -796,6 +824,7 @@ def hole_kinds(
         here whatever the piece's share of the cell). A true cell cut in ``k``
         pieces leaves ``k - 1`` fragments; two cells merged into one predicted hole
         leave none, and neither does a 1-pixel shift of the ground truth.
+        :func:`hole_kind_masks` gives where they are.
 
     Examples
     --------
@@ -806,12 +835,21 @@ def hole_kinds(
     >>> hole_kinds(pred, gt, min_hole=10)
     {'pinholes': 1, 'fragments': 1}
     """
+    _, pinhole, fragment = _hole_kinds(pred, gt, min_hole, threshold)
+    return {"pinholes": int(pinhole.sum()), "fragments": int(fragment.sum())}
+
+
+def _hole_kinds(
+    pred: np.ndarray, gt: np.ndarray, min_hole: int, threshold: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The predicted holes labelled (8-connected background, 1..n) and, per hole,
+    whether it is a pinhole and whether it is a fragment (:func:`hole_kinds`)."""
     p, g = _pair(pred, gt, threshold)
     if min_hole < 1:
         raise ValueError("min_hole must be at least 1")
     pl, n = label(~p, connectivity=2, return_num=True)
     if n == 0:
-        return {"pinholes": 0, "fragments": 0}
+        return pl, np.zeros(0, bool), np.zeros(0, bool)
     gl, m = label(~g, connectivity=2, return_num=True)
     # on_true[j, i]: pixels of predicted hole j on true hole i; the rest of j is on
     # the true structure
@@ -824,7 +862,7 @@ def hole_kinds(
         seen = on_true.max(0) > 0  # a true hole the prediction filled has no best piece
         covers_most[np.argmax(on_true, axis=0)[seen]] = True
     fragment = big & ~pinhole & ~covers_most
-    return {"pinholes": int(pinhole.sum()), "fragments": int(fragment.sum())}
+    return pl, pinhole, fragment
 
 
 def hole_errors(
