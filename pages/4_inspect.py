@@ -147,8 +147,8 @@ with right:
         "- **spurious** (purple): predicted structure where the ground truth has none.\n"
         "- **missing** (blue): a ground-truth structure the prediction misses entirely.\n"
         f"- **pinholes** (teal): {_many(scores['pinholes'], 'hole')} of at least 25 px dug "
-        "into the true structure, more than half on it. TopoLoss can make these (its cost, "
-        "in models/README.md); the merge count does not see them.\n\n"
+        "into the true structure, more than half on it. TopoLoss can dig these while it "
+        "repairs merges, and the merge count does not see them: compare before and after.\n\n"
         "Predicted structure is drawn dark."
     )
     if S.teaching():
