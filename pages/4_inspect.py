@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import streamlit as st
 
-from topoviz import figures, metrics
+from topoviz import figures, metrics, provenance
+from topoviz.checkpoints import CheckpointError
 from topoviz.imageio import png_bytes
 from topoviz.metrics import betti_numbers
-from topoviz.ui import current
+from topoviz.ui import cache, current
 from topoviz.ui import state as S
 from topoviz.ui.cache import evaluate, reference_scores
+from topoviz.ui.compare import comparison_table, partners
 from topoviz.ui.export import inspect_metrics
 from topoviz.ui.words import REGION_HELP, STRUCTURE_LABELS, calibration_sentence
 
 sel = current()
+COMPARE = "inspect_compare"  # the second checkpoint, kept across pages
+COMPARE_FOR = "_inspect_compare_for"  # the checkpoint that choice was offered for
+NO_COMPARE = "— none —"
 INSPECT_HINT = "Choose a sample or upload an image in the sidebar (Image → Upload your own)."
 st.title("Inspect an image")
 if S.teaching():
@@ -156,3 +161,65 @@ with right:
             "Pixel accuracy barely notices a one-pixel gap; the merge and split counts "
             "do, and ARI and VOI move with them. This is what TopoLoss is for."
         )
+
+
+# A second opinion: the same image and mask through another shipped checkpoint, by
+# default the other nets of the current one's pair (its λ = 0 control and twins).
+st.subheader("Compare with another checkpoint")
+entries, _ = cache.manifest()
+here = st.session_state[S.CHECKPOINT] if st.session_state[S.LIKELIHOOD] == "checkpoint" else None
+others = [e["name"] for e in entries if e["name"] != here]
+if not others:
+    st.caption("No other shipped checkpoint to compare with (models/manifest.json).")
+    st.stop()
+offer = partners(entries, here)
+# a new first checkpoint (or a first visit) offers its own pair again
+if st.session_state.get(COMPARE_FOR, "") != here or st.session_state.get(COMPARE) not in (
+    NO_COMPARE,
+    *others,
+):
+    st.session_state[COMPARE] = offer[0] if offer else NO_COMPARE
+    st.session_state[COMPARE_FOR] = here
+choice = S.persistent(
+    COMPARE,
+    st.selectbox,
+    "Second checkpoint",
+    [NO_COMPARE, *offer, *(n for n in others if n not in offer)],
+    help="The shipped checkpoints; first the other nets of this one's pair: same base net, "
+    "batches and steps, only the loss differs.",
+)
+if choice == NO_COMPARE:
+    st.stop()
+entry = next(e for e in entries if e["name"] == choice)
+st.caption(f"{choice}: {entry.get('arch', '?')} {provenance.describe(entry)}")
+ref = cache.data_profiles().get(entry.get("data", ""))
+if ref is not None and (reasons := provenance.unlike(provenance.profile(sel.image), ref)):
+    st.warning(
+        f"This image looks unlike {entry['data']}, the data {choice} was trained on: "
+        + "; ".join(reasons)
+        + ". Its likelihood may be meaningless here."
+    )
+try:
+    mtime = cache.checkpoint_path(entry["file"]).stat().st_mtime
+    f2 = cache.predict(entry["file"], mtime, sel.image)
+except (CheckpointError, RuntimeError, ValueError, OSError) as error:
+    st.error(f"Checkpoint {choice} could not be used: {error}")
+    st.stop()
+pred2 = f2 >= 0.5
+scores2 = evaluate(f2, sel.mask, structure=structure)
+first = here or "this f"
+st.dataframe(
+    comparison_table(scores, scores2, (first, choice)),
+    hide_index=True,
+    key="compare_table",
+)
+left, right = st.columns(2)
+for col, name, p, key in ((left, first, pred, "first"), (right, choice, pred2, "second")):
+    errors_p = metrics.topology_errors(p, sel.mask, structure)
+    col.plotly_chart(figures.error_map(sel.image, p, errors_p), key=f"errors_{key}")
+    col.caption(f"{name}: where the topology breaks (the colours of the key above).")
+if S.teaching():
+    st.caption(
+        "One image shows where two nets differ, not which is better in general: "
+        "models/README.md gives the paired comparison over held-out images."
+    )

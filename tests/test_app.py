@@ -375,3 +375,38 @@ def test_filtration_at_alpha_zero_and_a_saturated_net_is_sharpened():
     if at.session_state["likelihood"] == "checkpoint":  # the shipped net is saturated
         assert any("saturated" in i.value for i in at.info)
         assert at.slider(key="sharpness").value > 1
+
+
+def test_inspect_compares_with_the_pairs_other_net():
+    """By default the second checkpoint is the current one's twin (same base, batches
+    and steps); the table holds both nets' numbers as evaluate_all gives them."""
+    from topoviz import checkpoints, inference
+    from topoviz.imageio import load_image
+    from topoviz.metrics import evaluate_all
+
+    at = AppTest.from_file(str(ROOT / "pages/4_inspect.py"), default_timeout=90)
+    at.query_params.update({"sample": "membranes_0"})
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["checkpoint"] == "membranes-unet-bce"
+    second = at.selectbox(key="_w_inspect_compare")
+    assert second.value == "membranes-unet-topo" and second.options[0] == "— none —"
+    table = next(d.value for d in at.dataframe if "change" in d.value.columns)
+    assert list(table.columns) == ["measure", "membranes-unet-bce", "membranes-unet-topo", "change"]
+    row = table.set_index("measure").loc["False merges"]
+    assert f"{row['membranes-unet-bce']:.0f}" == metrics(at)["False merges"]
+    model, _ = checkpoints.load(ROOT / "models/membranes_unet_topo.pt")
+    image = load_image(ROOT / "sample_data/membranes_0.png")
+    mask = load_image(ROOT / "sample_data/membranes_0_mask.png") > 0.5
+    twin = evaluate_all(inference.predict(model, image), mask)
+    assert row["membranes-unet-topo"] == twin["merges"]
+    holes = table.set_index("measure").loc["Pinholes ≥ 25 px", "membranes-unet-topo"]
+    assert holes == twin["pinholes"]
+    assert sum("errors_" in (c.proto.id or "") for c in at.get("plotly_chart")) == 2
+    # none: the section stops there
+    second.set_value("— none —").run()
+    assert not at.exception and not any("change" in d.value.columns for d in at.dataframe)
+    # another first checkpoint offers its own pair
+    at.sidebar.selectbox(key="_w_checkpoint").set_value("vessels-f1-unet-topo").run()
+    assert not at.exception
+    assert at.selectbox(key="_w_inspect_compare").value == "vessels-f1-unet-bce"

@@ -23,6 +23,7 @@ MODULES = [
     "checkpoints",
     "figures",
     "ui.clicks",
+    "ui.compare",
 ]
 
 

@@ -1,0 +1,76 @@
+"""Inspect's second opinion: the same image through another shipped checkpoint.
+
+Pure helpers (no Streamlit): which checkpoint to offer first, and the table of both
+nets' numbers side by side. The page draws them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import pandas as pd
+
+#: The rows of the comparison, in the words the page uses: what the loss is for
+#: first, then what it costs, then the pixel and partition scores.
+ROWS = {
+    "merges": "False merges",
+    "splits": "False splits",
+    "missed": "Missed regions",
+    "pinholes": "Pinholes ≥ 25 px",
+    "fragments": "Fragments ≥ 25 px",
+    "betti_error": "Betti error (65², dim 1)",
+    "ari": "ARI",
+    "voi": "VOI",
+    "accuracy": "Accuracy",
+}
+
+_ORDER = {"bce": 0, "paper": 1, "betti": 2}  # control, paper's rule, Betti matching
+
+
+def _kind(entry: Mapping) -> int:
+    return 0 if entry.get("loss") == "bce" else _ORDER.get(entry.get("rule", "paper"), 3)
+
+
+def partners(entries: Sequence[Mapping], name: str | None) -> list[str]:
+    """The other nets of ``name``'s pair (its λ = 0 control and TopoLoss twins: same
+    base, batches and steps), control first, then the paper's rule, then Betti
+    matching; empty when ``name`` is not a shipped checkpoint.
+
+    Examples
+    --------
+    >>> es = [{"name": "a-bce", "pair": "a", "loss": "bce"},
+    ...       {"name": "a-betti", "pair": "a", "loss": "bce+topo", "rule": "betti"},
+    ...       {"name": "a-topo", "pair": "a", "loss": "bce+topo", "rule": "paper"},
+    ...       {"name": "b-bce", "pair": "b", "loss": "bce"}]
+    >>> partners(es, "a-bce"), partners(es, "a-betti"), partners(es, "nope")
+    (['a-topo', 'a-betti'], ['a-bce', 'a-topo'], [])
+    """
+    mine = next((e for e in entries if e.get("name") == name), None)
+    if mine is None or not mine.get("pair"):
+        return []
+    same = [e for e in entries if e.get("pair") == mine["pair"] and e["name"] != name]
+    return [e["name"] for e in sorted(same, key=_kind)]
+
+
+def comparison_table(
+    first: Mapping[str, float], second: Mapping[str, float], names: tuple[str, str]
+) -> pd.DataFrame:
+    """Both nets' numbers (``topoviz.metrics.evaluate_all`` dicts) row by row, and the
+    change from the first to the second.
+
+    Examples
+    --------
+    >>> a = {k: 1.0 for k in ROWS}; b = {**a, "merges": 4.0}
+    >>> t = comparison_table({**a, "merges": 6.0}, b, ("bce", "topo"))
+    >>> t.iloc[0]["measure"], [float(v) for v in t.iloc[0][["bce", "topo", "change"]]]
+    ('False merges', [6.0, 4.0, -2.0])
+    """
+    table = pd.DataFrame(
+        {
+            "measure": list(ROWS.values()),
+            names[0]: [float(first[k]) for k in ROWS],
+            names[1]: [float(second[k]) for k in ROWS],
+        }
+    )
+    table["change"] = table[names[1]] - table[names[0]]
+    return table
