@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from topoviz import figures, metrics, provenance
+from topoviz import figures, provenance
 from topoviz.checkpoints import CheckpointError
 from topoviz.imageio import png_bytes
 from topoviz.metrics import betti_numbers
@@ -133,7 +133,7 @@ def _many(n: float, noun: str) -> str:
 
 
 st.subheader("Where the topology breaks")
-errors = metrics.topology_errors(pred, sel.mask, structure)
+errors = cache.topology_errors_of(pred, sel.mask, structure)
 left, right = st.columns([2, 1])
 left.plotly_chart(figures.error_map(sel.image, pred, errors), key="errors")
 left.download_button(
@@ -215,7 +215,7 @@ st.dataframe(
 )
 left, right = st.columns(2)
 for col, name, p, key in ((left, first, pred, "first"), (right, choice, pred2, "second")):
-    errors_p = metrics.topology_errors(p, sel.mask, structure)
+    errors_p = cache.topology_errors_of(p, sel.mask, structure)
     col.plotly_chart(figures.error_map(sel.image, p, errors_p), key=f"errors_{key}")
     col.caption(f"{name}: where the topology breaks (the colours of the key above).")
 if S.teaching():

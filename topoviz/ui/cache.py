@@ -24,7 +24,13 @@ from topoviz.calibration import calibration_set
 from topoviz.imageio import ImageRead, MaskRead, load_image, load_mask, read_image, read_mask
 from topoviz.loss import critical_targets
 from topoviz.matching import Matching, betti_match, match
-from topoviz.metrics import RegionErrors, evaluate_all, one_pixel_references, region_errors
+from topoviz.metrics import (
+    RegionErrors,
+    evaluate_all,
+    one_pixel_references,
+    region_errors,
+    topology_errors,
+)
 from topoviz.persistence import Diagram, diagram
 from topoviz.pushes import push_landings
 
@@ -221,6 +227,13 @@ def evaluate(
     f: np.ndarray, g: np.ndarray, seed: int = 0, structure: str = "membranes"
 ) -> dict[str, float]:
     return evaluate_all(f, g, seed=seed, structure=structure)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def topology_errors_of(pred: np.ndarray, mask: np.ndarray, structure: str) -> dict:
+    """:func:`topoviz.metrics.topology_errors`, once per segmentation (Inspect draws
+    one map, two when it compares)."""
+    return topology_errors(pred, mask, structure)
 
 
 @st.cache_data(show_spinner="Measuring…", max_entries=16)
