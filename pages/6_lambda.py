@@ -208,7 +208,8 @@ def _live(drawn_running: bool) -> None:
             "The trade TopoLoss makes, region by region: "
             + REGION_HELP["merges"].split(":")[0].lower()
             + " (a broken structure) against false splits (a spurious wall or "
-            "piece). The accuracy axis is on the left, the counts on the right."
+            "piece) and pinholes (holes of 25 px or more dug into the true structure). The "
+            "accuracy axis is on the left, the counts on the right."
         )
     else:
         st.caption("A point appears when the first λ has finished.")
