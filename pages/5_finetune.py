@@ -294,6 +294,7 @@ if run is not None and not run.running and run.f is not None:
         f"({after['beta0']:.0f}, {after['beta1']:.0f})",
         f"was ({before['beta0']:.0f}, {before['beta1']:.0f})",
         delta_color="off",
+        delta_arrow="off",  # "was (…)" is no rise
     )
     gt = betti_numbers(run.mask, frame=run.frame)
     m[1].metric("β ground truth (β0, β1)", f"({gt[0]}, {gt[1]})")
