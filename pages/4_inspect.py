@@ -11,7 +11,7 @@ from topoviz.metrics import betti_numbers
 from topoviz.ui import cache, current
 from topoviz.ui import state as S
 from topoviz.ui.cache import evaluate, reference_scores
-from topoviz.ui.compare import comparison_table, partners
+from topoviz.ui.compare import comparison_table, held_out_line, partners
 from topoviz.ui.export import inspect_metrics
 from topoviz.ui.words import REGION_HELP, STRUCTURE_LABELS, calibration_sentence
 
@@ -218,6 +218,10 @@ for col, name, p, key in ((left, first, pred, "first"), (right, choice, pred2, "
     errors_p = cache.topology_errors_of(p, sel.mask, structure)
     col.plotly_chart(figures.error_map(sel.image, p, errors_p), key=f"errors_{key}")
     col.caption(f"{name}: where the topology breaks (the colours of the key above).")
+mine = next((e for e in entries if e["name"] == here), None)
+fold = held_out_line(mine, entry) if mine is not None else None
+if fold:
+    st.caption(fold + " (models/manifest.json)")
 if S.teaching():
     st.caption(
         "One image shows where two nets differ, not which is better in general: "

@@ -403,6 +403,9 @@ def test_inspect_compares_with_the_pairs_other_net():
     holes = table.set_index("measure").loc["Pinholes ≥ 25 px", "membranes-unet-topo"]
     assert holes == twin["pinholes"]
     assert sum("errors_" in (c.proto.id or "") for c in at.get("plotly_chart")) == 2
+    # and the pair over its fold's held-out images, from the manifest
+    fold = next(c.value for c in at.caption if c.value.startswith("Over the 8 held-out"))
+    assert "membranes-unet-bce → membranes-unet-topo: false merges" in fold
     # none: the section stops there
     second.set_value("— none —").run()
     assert not at.exception and not any("change" in d.value.columns for d in at.dataframe)

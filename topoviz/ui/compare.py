@@ -74,3 +74,38 @@ def comparison_table(
     )
     table["change"] = table[names[1]] - table[names[0]]
     return table
+
+
+def held_out_line(first: Mapping, second: Mapping) -> str | None:
+    """Both nets' totals over their fold's held-out images, from their manifest
+    entries, in one sentence; None unless both were measured on the same images.
+
+    Examples
+    --------
+    >>> a = {"name": "a-bce", "held_out": ["00", "09"], "metrics": {"n_images": 10,
+    ...      "total": {"merges": 89, "splits": 8, "pinholes": 20}}}
+    >>> b = {**a, "name": "a-topo",
+    ...      "metrics": {"n_images": 10, "total": {"merges": 67, "splits": 12, "pinholes": 26}}}
+    >>> print(held_out_line(a, b))
+    Over the 10 held-out images of this fold (00–09), a-bce → a-topo: false merges
+    89 → 67, false splits 8 → 12, pinholes 20 → 26.
+    >>> held_out_line(a, {"name": "other"}) is None
+    True
+    """
+    ma, mb = first.get("metrics") or {}, second.get("metrics") or {}
+    ta, tb = ma.get("total") or {}, mb.get("total") or {}
+    held = first.get("held_out")
+    if not held or held != second.get("held_out") or ma.get("n_images") != mb.get("n_images"):
+        return None
+    parts = [
+        f"{words} {ta[k]:.0f} → {tb[k]:.0f}"
+        for k, words in (("merges", "false merges"), ("splits", "false splits"),
+                         ("pinholes", "pinholes"))
+        if k in ta and k in tb
+    ]  # fmt: skip
+    if not parts:
+        return None
+    return (
+        f"Over the {ma.get('n_images')} held-out images of this fold ({held[0]}–{held[-1]}), "
+        f"{first['name']} → {second['name']}: " + ", ".join(parts) + "."
+    )
