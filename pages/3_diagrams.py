@@ -179,14 +179,19 @@ def _dot_views() -> None:
         left, right = st.columns(2)
         # still pictures: a plotly chart here cost the browser a fifth of a second a click
         left.image(
-            figures.critical_pixels_picture(sel.image, dgm_f, dot, max_dots=20),
+            figures.critical_pixels_picture(sel.image, dgm_f.restricted(dims), dot, max_dots=20),
             caption="The image: birth (triangle) and death (cross) pixels of the 20 most "
-            "persistent dots of each dimension (blue: components, burgundy: holes); amber "
-            "rings: the selected dot's.",
+            "persistent dots of each dimension shown (blue: components, burgundy: holes); "
+            "amber rings: the selected dot's.",
         )
         right.image(
             figures.critical_pixels_picture(
-                sel.f, dgm_f, dot, max_dots=None, window=window, min_persistence=eps
+                sel.f,
+                dgm_f.restricted(dims),
+                dot,
+                max_dots=None,
+                window=window,
+                min_persistence=eps,
             ),
             caption=f"f around it, magnified (rows {window[0]}–{window[1]}, columns "
             f"{window[2]}–{window[3]}; white is high), the pixels of every dot above ε.",
@@ -195,7 +200,7 @@ def _dot_views() -> None:
             # A 3-D chart is slow to start in a browser without a GPU (about 2 s of CPU
             # in headless Chromium), so a click draws it only when asked for.
             if S.three_d("Also draw the dot's 3-D landscape (slower)"):
-                ct = critical_targets(dgm_f, chosen)
+                ct = critical_targets(dgm_f.restricted(dims), chosen)
                 st.plotly_chart(
                     figures.landscape(sel.f, ct, dot, window=window), key="dot_landscape"
                 )

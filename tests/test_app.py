@@ -331,6 +331,22 @@ def test_the_dot_list_offers_the_dimensions_shown_and_an_old_link_keeps_its_dot(
     assert at.session_state["dot"] == ""
 
 
+@pytest.mark.parametrize("dims", ["1", "0", "0,1"])
+def test_a_selected_dot_draws_its_pixels_and_3d_landscape_in_every_view(dims):
+    """The selected dot's pictures and its 3-D landscape (forces over the dimensions
+    shown) in each Dimension view: the matching is restricted, so must their diagram be."""
+    at = AppTest.from_file(str(ROOT / "pages/3_diagrams.py"), default_timeout=90)
+    dim = dims.split(",")[-1]
+    at.query_params.update({"sample": "membranes_0", "dims": dims, "dot": f"{dim}:0"})
+    at.session_state["three_d"] = True
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["dot"] == f"{dim}:0"
+    assert any("dot_landscape" in (c.proto.id or "") for c in at.get("plotly_chart"))
+    captions = [e.proto.imgs[0].caption for e in at.get("image") if e.proto.imgs]
+    assert any("of each dimension shown" in c for c in captions)
+
+
 def test_a_link_with_a_bad_dimension_keeps_the_default():
     at = AppTest.from_file(str(ROOT / "pages/1_landscape.py"), default_timeout=60)
     at.query_params.update({"sample": "membranes_0", "dims": "2"})
