@@ -429,3 +429,32 @@ def test_inspect_compares_with_the_pairs_other_net():
     at.sidebar.selectbox(key="_w_checkpoint").set_value("vessels-f1-unet-topo").run()
     assert not at.exception
     assert at.selectbox(key="_w_inspect_compare").value == "vessels-f1-unet-bce"
+
+
+def test_inspect_compare_with_a_broken_checkpoint_is_a_message(tmp_path, monkeypatch):
+    """A pair whose twin's file is not a checkpoint: the comparison says so, the rest of
+    the page (the first net's numbers and map) stands."""
+    import json
+    import shutil
+
+    from topoviz.ui import cache
+
+    good = tmp_path / "good.pt"
+    shutil.copy(ROOT / "models/membranes_unet_bce.pt", good)
+    bomb = tmp_path / "bomb.pt"
+    bomb.write_bytes(b"PK\x03\x04 not a checkpoint at all" * 10)
+    entries = json.loads((ROOT / "models/manifest.json").read_text(encoding="utf-8"))
+    first = next(e for e in entries["checkpoints"] if e["name"] == "membranes-unet-bce")
+    twin = {**first, "name": "membranes-unet-bomb", "file": str(bomb), "loss": "bce+topo"}
+    manifest = {"checkpoints": [{**first, "file": str(good)}, twin]}
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    monkeypatch.setattr(cache, "MODELS", tmp_path)
+
+    at = AppTest.from_file(str(ROOT / "pages/4_inspect.py"), default_timeout=90)
+    at.query_params.update({"sample": "membranes_0"})
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key="_w_inspect_compare").value == "membranes-unet-bomb"
+    assert any("membranes-unet-bomb could not be used" in e.value for e in at.error)
+    assert metrics(at)["False merges"] == "1"  # the first net's numbers stand
+    assert any("errors" in (c.proto.id or "") for c in at.get("plotly_chart"))  # its map
