@@ -72,6 +72,7 @@ def _start() -> None:
             frame=sel.frame,
             start=choice,
             rule=st.session_state[T.RULE],
+            dims=T.dims_of(st.session_state[T.DIMS]),
             structure=S.structure(sel.name),
             window=int(st.session_state[T.WINDOW]),
             amp=bool(st.session_state[T.AMP]),
@@ -164,6 +165,7 @@ with d[1]:
     )
 with d[2]:
     T.rule_select(T.RULE, running)
+    T.dims_select(T.DIMS, running)
     S.persistent(
         T.AMP,
         st.toggle,
@@ -302,9 +304,9 @@ if run is not None and not run.running and run.f is not None:
         "L_topo, whole image",
         f"{after['l_topo']:.3f}",
         **_change(after["l_topo"] - before["l_topo"], ".3f"),
-        help=f"Over dimension 1 (holes), with the run's matching rule ({run.rule}): the loss "
-        "as it trains, on the whole image instead of 65² patches. Diagrams & matching shows "
-        "the same number with holes shown and the same rule.",
+        help=f"Over the run's dimensions ({T.dims_words(run.dims)}), with its matching rule "
+        f"({run.rule}): the loss as it trains, on the whole image instead of 65² patches. "
+        "Diagrams & matching shows the same number with those dimensions and that rule.",
     )
     m[3].metric(
         "Betti error",
@@ -321,7 +323,7 @@ if run is not None and not run.running and run.f is not None:
     names = {
         "beta0": "β0 of f ≥ 0.5",
         "beta1": "β1 of f ≥ 0.5",
-        "l_topo": "L_topo (whole image, dim 1)",
+        "l_topo": f"L_topo (whole image, {T.dims_words(run.dims)})",
         "betti_error": "Betti error",
         "merges": "False merges",
         "splits": "False splits",

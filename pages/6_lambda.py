@@ -64,6 +64,7 @@ def _start() -> None:
             frame=sel.frame,
             start=choice,
             rule=st.session_state[T.SWEEP_RULE],
+            dims=T.dims_of(st.session_state[T.SWEEP_DIMS]),
             structure=S.structure(sel.name),
         )
     except (ValueError, RuntimeError, OSError) as error:
@@ -125,6 +126,7 @@ with c[4]:
 b = st.columns([2, 1, 1, 1, 1])
 with b[0]:
     T.rule_select(T.SWEEP_RULE, running)
+    T.dims_select(T.SWEEP_DIMS, running)
 T.run_buttons(
     b[1:],
     "sw",
@@ -146,7 +148,8 @@ def _table(sweep: T.Sweep) -> pd.DataFrame:
         {"λ": f"{r['lam']:g}", "steps": r["steps"], **{k: r[k] for k in _COLS}}
         for r in sweep.results
     ]
-    return pd.DataFrame(rows).rename(columns=_COLS)
+    names = _COLS | {"l_topo": f"L_topo (whole image, {T.dims_words(sweep.dims)})"}
+    return pd.DataFrame(rows).rename(columns=names)
 
 
 _COLS = {
@@ -157,7 +160,7 @@ _COLS = {
     "betti_error": "Betti error",
     "ari": "ARI",
     "voi": "VOI",
-    "l_topo": "L_topo (whole image, dim 1)",
+    "l_topo": "L_topo (whole image)",
     "beta0": "β0",
     "beta1": "β1",
 }

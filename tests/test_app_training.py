@@ -284,6 +284,41 @@ def test_finetune_and_sweep_offer_the_matching_rule():
     )
 
 
+def test_finetune_and_sweep_train_on_the_dimensions_chosen(monkeypatch):
+    """'L_topo on: components and holes' reaches fine_tune (topo_dims) and the measured
+    L_topo; the default stays the paper's dimension 1."""
+    from topoviz.loss import topo_loss
+
+    seen = []
+    real = T.fine_tune
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("topo_dims"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(T, "fine_tune", spy)
+    at = _page(FINETUNE)
+    assert at.selectbox(key="_w_ft_dims").value == "1"
+    at.selectbox(key="_w_ft_dims").set_value("0,1")
+    at.slider(key="_w_ft_steps").set_value(2).run()
+    at.button(key="ft_start_btn").click().run()
+    run = _until_done(at, T.RUN)
+    assert run.dims == (0, 1) and seen[-1] == (0, 1) and run.status == "done"
+    compare = next(d.value for d in at.dataframe if "before" in d.value.columns)
+    assert "L_topo (whole image, dims 0, 1)" in set(compare["measure"])
+    both = topo_loss(torch.as_tensor(run.f0, dtype=torch.float64), run.mask, dims=(0, 1))
+    assert run.before["l_topo"] == pytest.approx(both.item())
+    image, mask = _tiny()
+    torch.manual_seed(0)
+    sweep = T.new_sweep(
+        nets.build("unet", base=2, depth=1), image, mask, [0.1], steps=1, dims=(1, 0)
+    )
+    T.advance_sweep(sweep, budget_s=0.0)
+    assert sweep.dims == (0, 1) and seen[-1] == (0, 1)
+    at = _page(LAMBDA)
+    assert at.selectbox(key="_w_sw_dims").value == "1"
+
+
 def test_native_bf16_reads_the_cpu_flags(tmp_path, monkeypatch):
     from topoviz import train
 

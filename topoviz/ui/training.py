@@ -68,6 +68,8 @@ SWEEP_LR = "sw_lr"
 SWEEP_SEED = "sw_seed"
 RULE = "ft_rule"
 SWEEP_RULE = "sw_rule"
+DIMS = "ft_dims"
+SWEEP_DIMS = "sw_dims"
 AMP = "ft_amp"
 
 UNTRAINED = "untrained"
@@ -101,7 +103,23 @@ DEFAULTS = {
     SWEEP_SEED: 0,
     RULE: "paper",
     SWEEP_RULE: "paper",
+    DIMS: "1",
+    SWEEP_DIMS: "1",
 }
+
+#: The dimensions L_topo can train on: the paper's (footnote 8), or components too.
+DIMS_LABELS = {"1": "holes (dim 1), as the paper", "0,1": "components and holes (dims 0, 1)"}
+
+
+def dims_of(choice: str) -> tuple[int, ...]:
+    """``"0,1"`` -> ``(0, 1)``: a :data:`DIMS_LABELS` key as L_topo's dimensions."""
+    return tuple(int(k) for k in choice.split(","))
+
+
+def dims_words(dims: tuple[int, ...]) -> str:
+    """``(1,)`` -> ``"dim 1"``, ``(0, 1)`` -> ``"dims 0, 1"``."""
+    return ("dim " if len(dims) == 1 else "dims ") + ", ".join(str(k) for k in dims)
+
 
 #: The sides of the patch whose diagram moves while a run trains (0: the whole image).
 WINDOW_CHOICES = (65, 129, 0)
@@ -228,16 +246,21 @@ def measure(
     frame: bool = True,
     structure: str = "membranes",
     rule: str = "paper",
+    dims: tuple[int, ...] = (1,),
 ) -> dict[str, float]:
     """What the pages compare: β of f ≥ 0.5, L_topo of the whole image, every metric.
 
     ``structure`` says what the regions of the false merges / splits are
     (``topoviz.metrics.region_errors``); L_topo is that of the run: its matching
-    ``rule``, dimension 1 (as it trains).
+    ``rule`` on its dimensions ``dims`` (as it trains).
     """
     b0, b1 = betti_numbers(f >= 0.5, frame=frame)
     lt = topo_loss(
-        torch.as_tensor(f, dtype=torch.float64), mask.astype(np.float64), frame=frame, rule=rule
+        torch.as_tensor(f, dtype=torch.float64),
+        mask.astype(np.float64),
+        frame=frame,
+        rule=rule,
+        dims=dims,
     )
     out = {"beta0": float(b0), "beta1": float(b1), "l_topo": float(lt)}
     out.update(evaluate_all(f, mask, seed=EVAL_SEED, structure=structure))
@@ -326,6 +349,7 @@ class Run:
     before: dict | None = None
     after: dict | None = None
     rule: str = "paper"
+    dims: tuple[int, ...] = (1,)  # the dimensions of L_topo (the paper's: 1, footnote 8)
     structure: str = "membranes"  # the regions of merges / splits
     amp: bool = False  # the net's forward pass in bfloat16 (train.fine_tune's amp)
     window: tuple[int, int, int, int] | None = None  # the patch whose diagram moves
@@ -399,6 +423,7 @@ def new_run(
     structure: str = "membranes",
     window: int | None = None,
     amp: bool | None = None,
+    dims: tuple[int, ...] = (1,),
 ) -> Run:
     """A run that will train ``model`` (in place: pass a copy) on one image and mask.
 
@@ -426,6 +451,7 @@ def new_run(
         model=model,
         f0=predict(model, image) if f0 is None else f0,
         rule=rule,
+        dims=tuple(sorted(set(int(k) for k in dims))),
         structure=structure,
         amp=native_bf16() if amp is None else bool(amp),
     )
@@ -439,6 +465,7 @@ def new_run(
         lr=run.lr,
         seed=run.seed,
         rule=run.rule,
+        topo_dims=run.dims,
         snapshot_every=run.preview_every,
         preview=image if run.preview_every > 0 else None,
         stop=lambda: run.stop_requested,
@@ -524,9 +551,9 @@ def stop(run: Run) -> None:
 def compare(run: Run) -> tuple[dict, dict]:
     """``(before, after)`` measurements of a finished run (computed once, then kept)."""
     if run.before is None:
-        run.before = measure(run.f0, run.mask, run.frame, run.structure, run.rule)
+        run.before = measure(run.f0, run.mask, run.frame, run.structure, run.rule, run.dims)
     if run.after is None and run.f is not None:
-        run.after = measure(run.f, run.mask, run.frame, run.structure, run.rule)
+        run.after = measure(run.f, run.mask, run.frame, run.structure, run.rule, run.dims)
     return run.before, run.after
 
 
@@ -556,6 +583,7 @@ class Sweep:
     train_seconds: float = 0.0
     error: str = ""
     rule: str = "paper"
+    dims: tuple[int, ...] = (1,)  # the dimensions of L_topo
     structure: str = "membranes"  # the regions of merges / splits
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
@@ -585,8 +613,10 @@ def new_sweep(
     start: str = UNTRAINED,
     rule: str = "paper",
     structure: str = "membranes",
+    dims: tuple[int, ...] = (1,),
 ) -> Sweep:
     image = gray(image)
+    dims = tuple(sorted(set(int(k) for k in dims)))
     mask = np.asarray(mask, bool)
     f0 = predict(model, image)
     return Sweep(
@@ -601,15 +631,16 @@ def new_sweep(
         seed=int(seed),
         model=model,
         f0=f0,
-        before=measure(f0, mask, frame, structure, rule),
+        before=measure(f0, mask, frame, structure, rule, dims),
         structure=structure,
         rule=rule,
+        dims=dims,
     )
 
 
 def _result(run: Run) -> dict:
     row = {"lam": run.lam, "steps": run.done_steps, "status": run.status}
-    row.update(measure(run.f, run.mask, run.frame, run.structure, run.rule))
+    row.update(measure(run.f, run.mask, run.frame, run.structure, run.rule, run.dims))
     last = run.reports[-1] if run.reports else None
     row["bce_last"] = last.bce if last else float("nan")
     row["topo_last"] = last.topo if last else float("nan")
@@ -646,6 +677,7 @@ def _advance_sweep(sweep: Sweep, budget_s: float) -> int:
                 frame=sweep.frame,
                 f0=sweep.f0,
                 rule=sweep.rule,
+                dims=sweep.dims,
                 structure=sweep.structure,
             )
         run = sweep.current
@@ -762,6 +794,23 @@ def rule_select(key: str, disabled: bool) -> None:
         format_func=RULE_LABELS.__getitem__,
         disabled=disabled,
         help=RULE_HELP,
+    )
+
+
+def dims_select(key: str, disabled: bool) -> None:
+    """The selectbox of the dimensions L_topo trains on (kept across pages)."""
+    from topoviz.ui import state as S
+
+    S.persistent(
+        key,
+        st.selectbox,
+        "L_topo on",
+        list(DIMS_LABELS),
+        format_func=DIMS_LABELS.__getitem__,
+        disabled=disabled,
+        help="The paper trains and evaluates on holes alone (its footnote 8), as TopoLoss "
+        "does by default. Components too is the option the CLI calls --topo-dims 0 1 "
+        "(the shipped ISBI12 fold-2 Betti twin trained so).",
     )
 
 
