@@ -108,7 +108,7 @@ DEFAULTS = {
 }
 
 #: The dimensions L_topo can train on: the paper's (footnote 8), or components too.
-DIMS_LABELS = {"1": "holes (dim 1), as the paper", "0,1": "components and holes (dims 0, 1)"}
+DIMS_LABELS = {"1": "holes (dim 1)", "0,1": "components and holes"}
 
 
 def dims_of(choice: str) -> tuple[int, ...]:
