@@ -13,6 +13,7 @@ from topoviz.ui import state as S
 from topoviz.ui.cache import evaluate, reference_scores
 from topoviz.ui.compare import comparison_table, held_out_line, partners
 from topoviz.ui.export import inspect_metrics
+from topoviz.ui.sidebar import domain_warning
 from topoviz.ui.words import REGION_HELP, STRUCTURE_LABELS, calibration_sentence
 
 sel = current()
@@ -192,16 +193,10 @@ if choice == NO_COMPARE:
     st.stop()
 entry = next(e for e in entries if e["name"] == choice)
 st.caption(f"{choice}: {entry.get('arch', '?')} {provenance.describe(entry)}")
-ref = cache.data_profiles().get(entry.get("data", ""))
-if ref is not None and (reasons := provenance.unlike(provenance.profile(sel.image), ref)):
-    st.warning(
-        f"This image looks unlike {entry['data']}, the data {choice} was trained on: "
-        + "; ".join(reasons)
-        + ". Its likelihood may be meaningless here."
-    )
+if words := domain_warning(sel.image, entry, choice):
+    st.warning(words)
 try:
-    mtime = cache.checkpoint_path(entry["file"]).stat().st_mtime
-    f2 = cache.predict(entry["file"], mtime, sel.image)
+    f2 = cache.predict_entry(entry, sel.image)
 except (CheckpointError, RuntimeError, ValueError, OSError) as error:
     st.error(f"Checkpoint {choice} could not be used: {error}")
     st.stop()

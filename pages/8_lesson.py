@@ -113,8 +113,7 @@ def _predicted(name: str) -> np.ndarray | None:
     entry = next((e for e in cache.manifest()[0] if e["name"] == name), None)
     if entry is None:
         return None
-    mtime = cache.checkpoint_path(entry["file"]).stat().st_mtime
-    return cache.predict(entry["file"], mtime, sel.image)
+    return cache.predict_entry(entry, sel.image)
 
 
 def _result_row(name: str, scores: dict, betti: tuple[int, int]) -> dict:

@@ -122,6 +122,17 @@ def predict(file: str, mtime: float, image: np.ndarray) -> np.ndarray:
     return inference.predict(model, image).astype(np.float32)
 
 
+def model_of(entry: dict) -> tuple[Any, dict]:
+    """:func:`load_model` of a manifest entry, as its file is now (shared: copy it
+    before training it)."""
+    return load_model(entry["file"], checkpoint_path(entry["file"]).stat().st_mtime)
+
+
+def predict_entry(entry: dict, image: np.ndarray) -> np.ndarray:
+    """:func:`predict` with a manifest entry's net, as its file is now."""
+    return predict(entry["file"], checkpoint_path(entry["file"]).stat().st_mtime, image)
+
+
 @dataclass(frozen=True)
 class UploadedCheckpoint:
     """A checkpoint file uploaded in one session (kept in its ``session_state``).

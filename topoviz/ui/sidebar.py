@@ -218,8 +218,7 @@ def _likelihood(
     st.caption(f"{entry.get('arch', '?')} {provenance.describe(entry)}")
     _domain_check(image, entry, found)
     try:
-        mtime = cache.checkpoint_path(entry["file"]).stat().st_mtime
-        return cache.predict(entry["file"], mtime, image), (
+        return cache.predict_entry(entry, image), (
             f"checkpoint {choice}, trained on {entry.get('data', 'unknown data')}"
         )
     except (CheckpointError, RuntimeError, ValueError, OSError) as error:
@@ -231,23 +230,30 @@ def _use_checkpoint(name: str) -> None:
     st.session_state[S.CHECKPOINT] = name
 
 
-def _domain_check(image: np.ndarray, entry: dict, found: list[dict]) -> None:
-    """Warn when ``image`` looks unlike the data ``entry`` was trained on, and offer
-    the shipped checkpoint trained on the nearest data (same loss)."""
-    refs = cache.data_profiles()
-    ref = refs.get(entry.get("data", ""))
+def domain_warning(image: np.ndarray, entry: dict, net: str = "this net") -> str | None:
+    """The words of a warning when ``image`` looks unlike the data ``entry`` (the net
+    called ``net``) was trained on; None when it does not, or the data has no profile."""
+    ref = cache.data_profiles().get(entry.get("data", ""))
     if ref is None:
-        return
-    p = provenance.profile(image)
-    reasons = provenance.unlike(p, ref)
+        return None
+    reasons = provenance.unlike(provenance.profile(image), ref)
     if not reasons:
-        return
-    st.warning(
-        f"This image looks unlike {entry['data']}, the data this net was trained on: "
+        return None
+    return (
+        f"This image looks unlike {entry['data']}, the data {net} was trained on: "
         + "; ".join(reasons)
         + ". Its likelihood may be meaningless here."
     )
-    near = provenance.nearest(p, refs)
+
+
+def _domain_check(image: np.ndarray, entry: dict, found: list[dict]) -> None:
+    """Warn when ``image`` looks unlike the data ``entry`` was trained on, and offer
+    the shipped checkpoint trained on the nearest data (same loss)."""
+    words = domain_warning(image, entry)
+    if words is None:
+        return
+    st.warning(words)
+    near = provenance.nearest(provenance.profile(image), cache.data_profiles())
     if near is None or near == entry.get("data"):
         return
     same = [e for e in found if e.get("data") == near]

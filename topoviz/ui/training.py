@@ -197,8 +197,7 @@ def start_model(choice: str, seed: int) -> nn.Module:
     if "upload" in entry:
         shared, _ = cache.load_uploaded(entry["upload"])
         return copy.deepcopy(shared)
-    mtime = cache.checkpoint_path(entry["file"]).stat().st_mtime
-    shared, _ = cache.load_model(entry["file"], mtime)
+    shared, _ = cache.model_of(entry)
     return copy.deepcopy(shared)
 
 
