@@ -31,14 +31,15 @@ left, right = st.columns([1, 2])
 with left:
     # the forces of the dimensions shown (with "holes", those TopoLoss trains with)
     dims = S.dims_view("Forces of")
+shown = dgm.restricted(dims)
 ct = None
 if sel.mask is not None:
     matching = matching_of(sel.f, sel.g, sel.frame, st.session_state[S.RULE]).restricted(dims)
-    ct = critical_targets(dgm.restricted(dims), matching)
+    ct = critical_targets(shown, matching)
 else:
     st.info("Without a ground-truth mask there is no matching, so no forces: critical pixels only.")
 with left:
-    dot = S.pick_dot(dgm.restricted(dims), label="Dot to highlight")
+    dot = S.pick_dot(shown, label="Dot to highlight")
     h, w = sel.f.shape
     zoom = st.radio(
         "Window",
@@ -87,7 +88,7 @@ with left:
         st.metric(f"critical pixels with |force| ≥ {tau:.2f} (whole image)", strong)
         st.caption(
             f"{int(np.count_nonzero(force > 1e-9))} critical pixels have some force: every dot "
-            f"of the diagram shown ({len(dgm.restricted(dims))} here) not yet at its target "
+            f"of the diagram shown ({len(shown)} here) not yet at its target "
             "pushes its birth and "
             "death pixels, but the noise dots near the diagonal push only a little. The few "
             "strong forces are the ones that change the topology."

@@ -43,6 +43,7 @@ eps = c[1].slider(
     key="dgm_eps",
     help="Like TTK's simplification slider: short-lived dots are noise at this scale.",
 )
+shown = dgm_f.restricted(dims)  # the dots of the dimensions shown
 hidden = {k: int((dgm_f[k].persistence < eps).sum()) for k in dims}
 st.caption(
     "Shown: "
@@ -54,7 +55,7 @@ st.caption(
 if sel.mask is None:
     st.info("Add a ground-truth mask (upload) to see Dgm(g), the matching and the loss.")
     S.follow_clicks("dgm_only")
-    dot = S.pick_dot(dgm_f.restricted(dims))  # the dots of the dimensions shown
+    dot = S.pick_dot(shown)
     clicks.plot(
         dot,
         [
@@ -100,7 +101,7 @@ def _diagram(m, mark):
 @st.fragment
 def _dot_views() -> None:
     S.follow_clicks(*(f"dgm_{r}" for r in S.RULES))
-    dot = S.pick_dot(dgm_f.restricted(dims))  # the dots of the dimensions shown
+    dot = S.pick_dot(shown)
     titles = {"paper": "Paper", "optimal": "Optimal", "betti": "Betti"}
     columns = st.columns(3)
     for col, (r, m) in zip(columns, matchings.items(), strict=True):
@@ -143,9 +144,7 @@ def _dot_views() -> None:
         )
 
     st.subheader("The loss, dot by dot")
-    rows = figures.dot_rows(
-        dgm_f.restricted(dims), chosen, top=25, selected=dot, min_persistence=eps
-    )
+    rows = figures.dot_rows(shown, chosen, top=25, selected=dot, min_persistence=eps)
     table = pd.DataFrame(rows)
     if len(table):
         table = table.style.apply(
@@ -179,7 +178,7 @@ def _dot_views() -> None:
         left, right = st.columns(2)
         # still pictures: a plotly chart here cost the browser a fifth of a second a click
         left.image(
-            figures.critical_pixels_picture(sel.image, dgm_f.restricted(dims), dot, max_dots=20),
+            figures.critical_pixels_picture(sel.image, shown, dot, max_dots=20),
             caption="The image: birth (triangle) and death (cross) pixels of the 20 most "
             "persistent dots of each dimension shown (blue: components, burgundy: holes); "
             "amber rings: the selected dot's.",
@@ -187,7 +186,7 @@ def _dot_views() -> None:
         right.image(
             figures.critical_pixels_picture(
                 sel.f,
-                dgm_f.restricted(dims),
+                shown,
                 dot,
                 max_dots=None,
                 window=window,
@@ -200,7 +199,7 @@ def _dot_views() -> None:
             # A 3-D chart is slow to start in a browser without a GPU (about 2 s of CPU
             # in headless Chromium), so a click draws it only when asked for.
             if S.three_d("Also draw the dot's 3-D landscape (slower)"):
-                ct = critical_targets(dgm_f.restricted(dims), chosen)
+                ct = critical_targets(shown, chosen)
                 st.plotly_chart(
                     figures.landscape(sel.f, ct, dot, window=window), key="dot_landscape"
                 )

@@ -129,10 +129,6 @@ with st.expander("Calibration: the ground truth moved by one pixel, and with kno
     )
 
 
-def _many(n: float, noun: str) -> str:
-    return f"{n:.0f} {noun}{'' if round(n) == 1 else 's'}"
-
-
 st.subheader("Where the topology breaks")
 errors = cache.topology_errors_of(pred, sel.mask, structure)
 left, right = st.columns([2, 1])
@@ -145,14 +141,14 @@ left.download_button(
 )
 with right:
     st.markdown(
-        f"- **merged** (red): {_many(scores['merges'], 'false merge')}. A predicted region "
+        f"- **merged** (red): {figures.many(scores['merges'], 'false merge')}. A predicted region "
         "that holds half or more of k ≥ 2 true regions counts k − 1 (so the map's red "
         "regions can be fewer): a gap in a wall, or a false bridge.\n"
-        f"- **split** (orange): {_many(scores['splits'], 'false split')}. A true region cut in "
-        "k ≥ 2 pieces counts k − 1: a spurious wall, or a broken crack.\n"
+        f"- **split** (orange): {figures.many(scores['splits'], 'false split')}. A true "
+        "region cut in k ≥ 2 pieces counts k − 1: a spurious wall, or a broken crack.\n"
         "- **spurious** (purple): predicted structure where the ground truth has none.\n"
         "- **missing** (blue): a ground-truth structure the prediction misses entirely.\n"
-        f"- **pinholes** (teal): {_many(scores['pinholes'], 'hole')} of at least 25 px dug "
+        f"- **pinholes** (teal): {figures.many(scores['pinholes'], 'hole')} of at least 25 px dug "
         "into the true structure, more than half on it. TopoLoss can dig these while it "
         "repairs merges, and the merge count does not see them: compare before and after.\n\n"
         "Predicted structure is drawn dark."

@@ -72,7 +72,7 @@ def _start() -> None:
             frame=sel.frame,
             start=choice,
             rule=st.session_state[T.RULE],
-            dims=T.dims_of(st.session_state[T.DIMS]),
+            dims=S.dims_of(st.session_state[T.DIMS]),
             structure=S.structure(sel.name),
             window=int(st.session_state[T.WINDOW]),
             amp=bool(st.session_state[T.AMP]),

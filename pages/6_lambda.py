@@ -64,7 +64,7 @@ def _start() -> None:
             frame=sel.frame,
             start=choice,
             rule=st.session_state[T.SWEEP_RULE],
-            dims=T.dims_of(st.session_state[T.SWEEP_DIMS]),
+            dims=S.dims_of(st.session_state[T.SWEEP_DIMS]),
             structure=S.structure(sel.name),
         )
     except (ValueError, RuntimeError, OSError) as error:

@@ -1257,8 +1257,18 @@ def error_map(image: np.ndarray, pred: np.ndarray, errors: Mapping[str, np.ndarr
 def _count(mask: np.ndarray | None, noun: str = "region") -> str:
     if mask is None:
         return "—"
-    n = int(label(mask, connectivity=2).max())
-    return f"{n} {noun}{'s' if n != 1 else ''}"
+    return many(int(label(mask, connectivity=2).max()), noun)
+
+
+def many(n: float, noun: str) -> str:
+    """``n`` and ``noun``, plural unless ``n`` is one.
+
+    Examples
+    --------
+    >>> many(3, "hole"), many(1.0, "false merge"), many(0, "region")
+    ('3 holes', '1 false merge', '0 regions')
+    """
+    return f"{n:.0f} {noun}{'' if round(n) == 1 else 's'}"
 
 
 # ------------------------------------------------------------------------ curves

@@ -142,12 +142,17 @@ def persistent(
     return value
 
 
+def dims_of(choice: str) -> tuple[int, ...]:
+    """A choice of dimensions as the app keeps it (``"0,1"``) as a tuple (``(0, 1)``)."""
+    return tuple(int(k) for k in choice.split(","))
+
+
 def dims_view(label: str = "Dimension") -> tuple[int, ...]:
     """The one choice, shared by the pages that draw a matching, of the dimensions
     shown: their dots, the loss over them and their forces. Mirrored in the URL."""
     choice = persistent(DIMS, st.radio, label, list(DIMS_LABELS), format_func=DIMS_LABELS.get,
                         horizontal=True)  # fmt: skip
-    return tuple(int(k) for k in choice.split(","))
+    return dims_of(choice)
 
 
 def three_d(label: str = "3-D landscape") -> bool:

@@ -111,9 +111,9 @@ DEFAULTS = {
 DIMS_LABELS = {"1": "holes (dim 1)", "0,1": "components and holes"}
 
 
-def dims_of(choice: str) -> tuple[int, ...]:
-    """``"0,1"`` -> ``(0, 1)``: a :data:`DIMS_LABELS` key as L_topo's dimensions."""
-    return tuple(int(k) for k in choice.split(","))
+def _sorted_dims(dims) -> tuple[int, ...]:
+    """L_topo's dimensions in order, each once (``(1, 0)`` -> ``(0, 1)``)."""
+    return tuple(sorted({int(k) for k in dims}))
 
 
 def dims_words(dims: tuple[int, ...]) -> str:
@@ -450,7 +450,7 @@ def new_run(
         model=model,
         f0=predict(model, image) if f0 is None else f0,
         rule=rule,
-        dims=tuple(sorted(set(int(k) for k in dims))),
+        dims=_sorted_dims(dims),
         structure=structure,
         amp=native_bf16() if amp is None else bool(amp),
     )
@@ -615,7 +615,7 @@ def new_sweep(
     dims: tuple[int, ...] = (1,),
 ) -> Sweep:
     image = gray(image)
-    dims = tuple(sorted(set(int(k) for k in dims)))
+    dims = _sorted_dims(dims)
     mask = np.asarray(mask, bool)
     f0 = predict(model, image)
     return Sweep(
