@@ -302,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
         metavar=("SET", "DIR"),
         help="only the by-seed table of SET (isbi12, crackforest): the shipped nets and "
         "the evaluations `bash models/recipes.sh SET-seeds` wrote in DIR "
-        "(/tmp/topoviz_runs/seeds by default)",
+        "($R/seeds: /tmp/topoviz_runs/seeds unless R was set)",
     )
     args = p.parse_args(argv)
     if args.seeds:
