@@ -146,7 +146,7 @@ if step.view == "problem":
     left, right = st.columns([1, 2])
     left.image(sel.image, caption="the image", width="stretch", clamp=True)
     right.plotly_chart(
-        figures.error_map(sel.image, pred, metrics.topology_errors(pred, sel.mask)),
+        figures.error_map(sel.image, pred, cache.topology_errors_of(pred, sel.mask, "membranes")),
         key="lesson_errors",
     )
 elif step.view in ("landscape", "forces"):
