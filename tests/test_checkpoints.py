@@ -248,8 +248,10 @@ def test_non_finite_weights():
 def test_size_limit_and_missing_file(tmp_path):
     buf = io.BytesIO()
     save(buf, small_net(), {})
-    with pytest.raises(CheckpointError, match="MiB allowed"):
+    with pytest.raises(CheckpointError, match=r"KiB, more than the 1000 bytes allowed"):
         load(buf.getvalue(), max_bytes=1000)
+    with pytest.raises(CheckpointError, match=r"more than the 2\.0 KiB allowed"):
+        load(buf.getvalue(), max_bytes=2048)
     with pytest.raises(FileNotFoundError):
         load(tmp_path / "nope.pt")
 

@@ -28,6 +28,10 @@ def test_every_event_is_a_step_on_an_exact_level(f, frame, floor):
         for b in d.birth[keep]:
             assert b in levels and d.alive(b)[keep].any()  # born at its step: not an empty step
     for a in levels:
+        if 0.0 < a and 1.0 - a == 1.0:
+            # below float64's resolution of 1 - f: a class born here and dying at 0 has
+            # zero persistence in the paper's coordinates and is omitted (diagram's Notes)
+            continue
         assert tuple(dgm.betti(a).values()) == betti_numbers(f >= a, frame=frame)
 
 

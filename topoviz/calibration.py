@@ -24,7 +24,7 @@ from skimage.draw import line
 from skimage.measure import label
 from skimage.morphology import skeletonize
 
-from topoviz.metrics import STRUCTURES, _region_counts, _true_regions
+from topoviz.metrics import STRUCTURES, _binary, _region_counts, _true_regions
 
 __all__ = ["shift", "inject_breaks", "inject_walls", "calibration_set"]
 
@@ -37,7 +37,7 @@ def _check(gt: np.ndarray, structure: str, n: int) -> np.ndarray:
         raise ValueError(f"structure must be one of {STRUCTURES}; got {structure!r}")
     if n < 0:
         raise ValueError(f"n must be >= 0; got {n}")
-    return g.astype(bool)
+    return _binary(g, 0.5, "gt")
 
 
 def shift(gt: np.ndarray, pixels: int = 1) -> np.ndarray:
@@ -51,9 +51,13 @@ def shift(gt: np.ndarray, pixels: int = 1) -> np.ndarray:
     array([[0, 0, 1, 0],
            [0, 0, 1, 0]])
     """
-    g = np.asarray(gt).astype(bool)
+    g = np.asarray(gt)
+    if g.ndim != 2 or g.size == 0:
+        raise ValueError(f"gt must be a non-empty 2-D mask; got shape {g.shape}")
+    g = _binary(g, 0.5, "gt")
     if pixels <= 0:
         return g.copy()
+    pixels = min(int(pixels), g.shape[1])  # past the width every column is the first
     return np.concatenate([np.repeat(g[:, :1], pixels, axis=1), g[:, :-pixels]], axis=1)
 
 

@@ -122,8 +122,23 @@ def save(path: str | os.PathLike | IO[bytes], model: nn.Module, meta: dict | Non
     meta : dict, optional
         JSON-like data stored beside the weights (str, int, float, bool, None,
         lists, dicts with str keys), e.g. the training recipe and metrics.
+
+    Raises
+    ------
+    ValueError
+        When a weight is NaN or infinite (a diverged run): :func:`load` would
+        refuse the file.
     """
     arch = arch_of(model)
+    nonfinite = [
+        k for k, v in model.state_dict().items()
+        if v.is_floating_point() and not bool(torch.isfinite(v).all())
+    ]
+    if nonfinite:  # load refuses such a file: say so now, while the run can be redone
+        raise ValueError(
+            f"not saved: the weights contain NaN or infinity ({', '.join(nonfinite[:3])}"
+            f"{', ...' if len(nonfinite) > 3 else ''}); the training run diverged"
+        )
     payload = {
         "format": FORMAT,
         "version": VERSION,
@@ -167,7 +182,7 @@ def _read_bytes(source: Source, max_bytes: int) -> bytes:
 
 
 def _too_big(size: int, limit: int) -> str:
-    return f"the file is {size / 2**20:.1f} MiB, more than the {limit / 2**20:.0f} MiB allowed"
+    return f"the file is {_amount(size)}, more than the {_amount(limit)} allowed"
 
 
 def _check_zip(data: bytes) -> None:

@@ -30,7 +30,7 @@ from topoviz.matching import (
     match_images,
     take_order,
 )
-from topoviz.persistence import BatchDots, Diagram, batch_dots, diagrams
+from topoviz.persistence import BatchDots, Diagram, _check_dims, _check_frame, batch_dots, diagrams
 
 __all__ = ["CriticalTargets", "critical_targets", "topo_loss", "TopoLoss", "SKIP_RULES"]
 
@@ -212,6 +212,8 @@ def _host_copy(t: torch.Tensor, name: str) -> np.ndarray:
     float32 (exact for float16 / bfloat16 values), or float64 for float64 input so
     that the critical pixels are those of the values the gradient is taken at.
     """
+    if t.is_meta:
+        raise ValueError(f"{name} is a tensor on the 'meta' device: it holds no values")
     dtype = torch.float64 if t.dtype == torch.float64 else torch.float32
     return t.detach().to(device="cpu", dtype=dtype).numpy()
 
@@ -252,7 +254,12 @@ def _probabilities(f: torch.Tensor, name: str) -> np.ndarray:
 def _ground_truth(g, name: str) -> np.ndarray:
     """Host copy of a ground truth (tensor or array_like) as a 0/1 float64 mask."""
     if torch.is_tensor(g):
-        a = _host_copy(g, name) if g.is_floating_point() else g.detach().to("cpu").numpy()
+        if g.is_floating_point():
+            a = _host_copy(g, name)
+        elif g.is_meta:
+            raise ValueError(f"{name} is a tensor on the 'meta' device: it holds no values")
+        else:
+            a = g.detach().to("cpu").numpy()
     else:
         try:
             a = np.asarray(g)
@@ -266,6 +273,31 @@ def _ground_truth(g, name: str) -> np.ndarray:
         bad = int(np.count_nonzero(~np.isfinite(a)))
         raise ValueError(f"{name} has {bad} NaN or infinite value(s); a ground truth is binary")
     return (a > 0.5).astype(np.float64)
+
+
+def _is_int(x) -> bool:
+    return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
+
+
+def _squeezed(shape) -> tuple[int, ...]:
+    """``(B, 1, H, W)`` -> ``(B, H, W)``; any other shape as it is."""
+    shape = tuple(shape)
+    return shape[:1] + shape[2:] if len(shape) == 4 and shape[1] == 1 else shape
+
+
+def _one_channel(a, name: str, like: tuple[int, ...] | None = None):
+    """``a`` (``B x 1 x H x W`` or ``B x H x W``) as ``B x H x W``, or a clear error;
+    with ``like``, also of that shape."""
+    shape = tuple(a.shape)
+    if len(shape) == 4 and shape[1] == 1:
+        a = a[:, 0]
+    elif len(shape) == 4:
+        raise ValueError(f"{name} must have one channel (B x 1 x H x W); got shape {shape}")
+    elif len(shape) != 3:
+        raise ValueError(f"{name} must be B x 1 x H x W or B x H x W; got shape {shape}")
+    if like is not None and tuple(a.shape) != like:
+        raise ValueError(f"{name} shape {shape} does not match prob {like}")
+    return a
 
 
 def _gathered_loss(values: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -407,12 +439,18 @@ class TopoLoss(nn.Module):
         seed: int = 0,
     ) -> None:
         super().__init__()
-        if isinstance(patch_size, int):
+        if _is_int(patch_size):
             patch_size = (patch_size, patch_size)
+        if (
+            not isinstance(patch_size, (tuple, list))
+            or len(patch_size) != 2
+            or not all(_is_int(s) for s in patch_size)
+        ):
+            raise ValueError(f"patch_size must be an int or (height, width); got {patch_size!r}")
         if min(patch_size) < 2:
             raise ValueError(f"patch_size must be at least 2 x 2; got {patch_size}")
-        if patches_per_image < 1:
-            raise ValueError("patches_per_image must be at least 1")
+        if not _is_int(patches_per_image) or patches_per_image < 1:
+            raise ValueError(f"patches_per_image must be an integer >= 1; got {patches_per_image!r}")
         try:
             lam_value = float(lam)  # also numpy scalars and one-element tensors
         except (TypeError, ValueError):
@@ -427,8 +465,8 @@ class TopoLoss(nn.Module):
         self.patches_per_image = int(patches_per_image)
         self.lam = lam_value
         self.rule = rule
-        self.frame = frame
-        self.dims = tuple(dims)
+        self.frame = _check_frame(frame)
+        self.dims = _check_dims(dims)
         self.skip = skip
         self.seed = seed
         self._rng = np.random.default_rng(seed)
@@ -493,22 +531,14 @@ class TopoLoss(nn.Module):
             An empty batch (B = 0) gives 0, still connected to ``prob``'s graph.
         """
         if torch.is_tensor(prob) and prob.ndim in (3, 4) and prob.shape[0] == 0:
+            _one_channel(prob, "prob")
+            _one_channel(_ground_truth(target, "target"), "target", _squeezed(prob.shape))
             self.last = {"patches": 0.0, "used": 0.0, "raw": 0.0}
             return _zero(prob)
-        f_all = _probabilities(prob, "prob")
+        f_all = _one_channel(_probabilities(prob, "prob"), "prob")
         if prob.ndim == 4:
-            if prob.shape[1] != 1:
-                raise ValueError(f"prob must have one channel; got shape {tuple(prob.shape)}")
-            prob, f_all = prob[:, 0], f_all[:, 0]
-        if prob.ndim != 3:
-            raise ValueError(f"prob must be B x 1 x H x W or B x H x W; got {tuple(prob.shape)}")
-        g_all = _ground_truth(target, "target")
-        if g_all.ndim == 4:
-            g_all = g_all[:, 0]
-        if g_all.shape != tuple(prob.shape):
-            raise ValueError(
-                f"target shape {tuple(np.shape(target))} does not match prob {tuple(prob.shape)}"
-            )
+            prob = prob[:, 0]
+        g_all = _one_channel(_ground_truth(target, "target"), "target", tuple(prob.shape))
         b, h, w = prob.shape
         ph, pw = min(self.patch_size[0], h), min(self.patch_size[1], w)
         corners = self.sample_corners(b, h, w)

@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from topoviz.persistence import Diagram, diagram
+from topoviz.persistence import Diagram, _as_array, diagram
 
 __all__ = [
     "DimMatching",
@@ -281,7 +281,19 @@ def match(dgm_f: Diagram, dgm_g: Diagram, rule: str = "paper") -> Matching:
             "rule 'betti' needs the images, not only their diagrams: use betti_match(f, g)"
         )
     if rule not in RULES:
-        raise ValueError(f"rule must be one of {RULES}; got {rule!r}")
+        raise ValueError(
+            f"rule must be one of {RULES} (or 'betti', through betti_match); got {rule!r}"
+        )
+    if dgm_f.frame != dgm_g.frame:
+        raise ValueError(
+            f"the diagrams were computed with different frames (f: frame={dgm_f.frame}, "
+            f"g: frame={dgm_g.frame}); compute both the same way"
+        )
+    if tuple(dgm_f.shape) != tuple(dgm_g.shape):
+        raise ValueError(
+            f"the diagrams are of images of different shapes: f {tuple(dgm_f.shape)}, "
+            f"g {tuple(dgm_g.shape)}"
+        )
     missing = set(dgm_f.dims) ^ set(dgm_g.dims)
     if missing:
         raise ValueError(
@@ -398,13 +410,16 @@ def _betti_sweeps(f, g, frame: bool, dims) -> tuple:
     max(f, g); None for an empty batch), the patch shape, the checked dimensions
     and what the sweeps return."""
     from topoviz.induced import sweeps
-    from topoviz.persistence import _check_dims, _check_likelihood
+    from topoviz.persistence import _as_array, _check_dims, _check_frame, _check_likelihood
 
-    fa, ga = np.asarray(f), np.asarray(g)
+    fa, ga = _as_array(f, "f"), _as_array(g, "g")
     if fa.ndim != 3 or fa.shape != ga.shape:
         raise ValueError(
             f"f and g must be stacks of the same shape B x H x W; got {fa.shape} and {ga.shape}"
         )
+    if fa.shape[0] and (fa.shape[1] < 1 or fa.shape[2] < 1):
+        raise ValueError(f"f and g are empty patches (shape {fa.shape})")
+    frame = _check_frame(frame)
     dims = _check_dims(dims)
     b, hh, ww = fa.shape
     if b == 0:
@@ -547,7 +562,7 @@ def betti_match(
     >>> m[0].partner.tolist(), m[0].targets[0].tolist()  # to the diagonal, pushed down
     ([-1, 1], [0.6, 0.6])
     """
-    fa, ga = np.asarray(f), np.asarray(g)
+    fa, ga = _as_array(f, "f"), _as_array(g, "g")
     if fa.ndim != 2 or fa.shape != ga.shape:
         raise ValueError(f"f and g must be H x W of the same shape; got {fa.shape} and {ga.shape}")
     return betti_matches(fa[None], ga[None], frame, dims)[0]
@@ -573,7 +588,9 @@ def match_images(
     >>> [round(match_images(f, g, rule=r)[2].loss, 4) for r in ALL_RULES]
     [0.5, 0.5, 0.5]
     """
-    fa, ga = np.asarray(f, np.float64), np.asarray(g, np.float64)
+    fa, ga = _as_array(f, "f"), _as_array(g, "g")
+    if fa.shape != ga.shape:
+        raise ValueError(f"f and g must have the same shape; got {fa.shape} and {ga.shape}")
     if rule == "betti":
         m = betti_match(fa, ga, frame, dims=dims)
         return m.diagram_f, m.diagram_g, m

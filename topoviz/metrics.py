@@ -174,6 +174,12 @@ def betti_numbers(
     return n_fg, n_bg - open_bg
 
 
+def _check_patches(patch_size: int, n_patches: int) -> None:
+    for name, v in (("patch_size", patch_size), ("n_patches", n_patches)):
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"{name} must be an integer >= 1; got {v!r}")
+
+
 def patch_betti_differences(
     pred: np.ndarray,
     gt: np.ndarray,
@@ -201,8 +207,7 @@ def patch_betti_differences(
     p, g = _pair(pred, gt, threshold)
     if any(d not in (0, 1) for d in dims) or not dims:
         raise ValueError(f"dims must be a non-empty subset of (0, 1); got {dims}")
-    if n_patches < 1:
-        raise ValueError("n_patches must be at least 1")
+    _check_patches(patch_size, n_patches)
     h, w = p.shape
     ph, pw = min(patch_size, h), min(patch_size, w)
     rng = np.random.default_rng(seed)
@@ -300,7 +305,7 @@ def regions(mask: np.ndarray) -> np.ndarray:
            [1, 1, 0, 2, 2],
            [1, 1, 0, 2, 2]])
     """
-    m = np.asarray(mask).astype(bool)
+    m = _binary(mask, 0.5, "mask")
     return label(~m, connectivity=2).astype(np.int64)
 
 
@@ -318,6 +323,8 @@ def adapted_rand_index(pred: np.ndarray, gt: np.ndarray, threshold: float = 0.5)
     Regions are the 8-connected background components (:func:`regions`); ground-truth
     structure pixels (label 0) are
     excluded, as the paper does. Returns NaN when the ground truth has no region.
+    When no region of the ground truth has two pixels, there is no pair to recall:
+    1.0 if the prediction keeps those pixels apart too, else 0.0 (its precision).
 
     References
     ----------
@@ -335,6 +342,9 @@ def adapted_rand_index(pred: np.ndarray, gt: np.ndarray, threshold: float = 0.5)
     rg, rp = regions(g), regions(p)
     if not rg.any():
         return float("nan")
+    if np.bincount(rg.ravel())[1:].max() < 2:  # every true region is one pixel
+        together = np.bincount(rp[rg > 0]).max() > 1  # its label 0 too, as skimage counts
+        return 0.0 if together else 1.0
     are, _, _ = adapted_rand_error(rg, rp, ignore_labels=(0,))
     return float(1.0 - are)
 
@@ -459,7 +469,7 @@ def one_pixel_references(gt: np.ndarray) -> dict[str, np.ndarray]:
     g = np.asarray(gt)
     if g.ndim != 2 or g.size == 0:
         raise ValueError(f"gt must be a non-empty 2-D array; got shape {g.shape}")
-    g = g.astype(bool)
+    g = _binary(g, 0.5, "gt")
     shifted = np.concatenate([g[:, :1], g[:, :-1]], axis=1)
     return {
         "GT thickened 1 px": ndimage.binary_dilation(g),
@@ -474,8 +484,12 @@ def topology_errors(
     structure: str = "membranes",
     min_region: int = 50,
     min_hole: int = 25,
+    threshold: float = 0.5,
 ) -> dict[str, np.ndarray]:
-    """Where a binary prediction breaks the ground truth's topology, as masks.
+    """Where a prediction breaks the ground truth's topology, as masks.
+
+    ``pred`` is a mask or a likelihood (thresholded at ``threshold``), ``gt`` a mask,
+    as in :func:`region_errors`.
 
     ``"merged"`` and ``"split"`` are the regions :func:`region_errors` counts (the
     same rule, so a map and its counts agree): predicted regions that merge
@@ -486,7 +500,7 @@ def topology_errors(
     dug into the true structure (:func:`hole_kind_masks`, counted by
     :func:`hole_kinds`). Returns one boolean mask per kind.
     """
-    p, g = np.asarray(pred, bool), np.asarray(gt, bool)
+    p, g = _pair(pred, gt, threshold)
     found = region_errors(p, g, structure, min_region=min_region)
     fp, fg = label(p, connectivity=1), label(g, connectivity=1)
     spurious = [i for i in range(1, fp.max() + 1) if not g[fp == i].any()]
@@ -898,8 +912,9 @@ def hole_errors(
     {'extra': 1.0, 'missing': 0.0, 'error': 1.0}
     """
     p, g = _pair(pred, gt, threshold)
-    if n_patches < 1 or min_hole < 1:
-        raise ValueError("n_patches and min_hole must be at least 1")
+    _check_patches(patch_size, n_patches)
+    if min_hole < 1:
+        raise ValueError(f"min_hole must be at least 1; got {min_hole!r}")
     h, w = p.shape
     ph, pw = min(patch_size, h), min(patch_size, w)
     rng = np.random.default_rng(seed)

@@ -105,6 +105,25 @@ class Dots:
     def __len__(self) -> int:
         return len(self.points)
 
+    def __eq__(self, other: object) -> bool:
+        """The same dimension and the same dots, pixels and flags, in the same order.
+
+        >>> import numpy as np
+        >>> f = np.array([[0.9, 0.2, 0.7]])
+        >>> diagram(f, frame=False) == diagram(f, frame=False)
+        True
+        >>> diagram(f, frame=False) == diagram(f[:, ::-1], frame=False)  # other pixels
+        False
+        """
+        if not isinstance(other, Dots):
+            return NotImplemented
+        return self.dim == other.dim and all(
+            np.array_equal(getattr(self, a), getattr(other, a))
+            for a in ("points", "birth_pixel", "death_pixel", "essential")
+        )
+
+    __hash__ = None  # mutable arrays inside: not hashable, as before
+
     @property
     def birth(self) -> np.ndarray:
         """Birth thresholds in ``f`` (the superlevel value where a class appears)."""
@@ -210,10 +229,33 @@ def _in_unit_interval(a):
     return ok
 
 
+def _as_array(x, name: str) -> np.ndarray:
+    """``x`` as a numpy array; a torch tensor (any device, with or without
+    autograd) is detached and copied to the CPU, bfloat16 as float32. This module
+    never imports torch: a tensor is recognised by its methods."""
+    if isinstance(x, np.ndarray) or not (hasattr(x, "detach") and hasattr(x, "cpu")):
+        return np.asarray(x)
+    t = x.detach()
+    if getattr(t, "is_meta", False):
+        raise ValueError(f"{name} is a tensor on the 'meta' device: it holds no values")
+    if str(getattr(t, "dtype", "")) == "torch.bfloat16":  # numpy has no bfloat16
+        t = t.float()
+    return t.cpu().numpy()
+
+
+def _check_frame(frame) -> bool:
+    """``frame`` as a bool, or a ``TypeError``: ``True``/``False`` (0 and 1 too)."""
+    if isinstance(frame, (bool, np.bool_)) or (
+        isinstance(frame, (int, np.integer)) and frame in (0, 1)
+    ):
+        return bool(frame)
+    raise TypeError(f"frame must be True or False; got {frame!r}")
+
+
 def _check_likelihood(f: np.ndarray, name: str = "f", keep_float32: bool = False) -> np.ndarray:
     """``f`` as a float64 array (float32 kept with ``keep_float32``), or a
     ``ValueError`` saying what is wrong with it."""
-    arr = np.asarray(f)
+    arr = _as_array(f, name)
     if arr.ndim != 2:
         raise ValueError(f"{name} must be a 2-D array (H x W); got shape {arr.shape}")
     if arr.shape[0] < 1 or arr.shape[1] < 1:
@@ -242,10 +284,17 @@ def _check_likelihood(f: np.ndarray, name: str = "f", keep_float32: bool = False
 
 
 def _check_dims(dims: Iterable[int]) -> tuple[int, ...]:
-    dims = tuple(sorted(set(int(d) for d in dims)))
-    if not dims or any(d not in (0, 1) for d in dims):
-        raise ValueError(f"dims must be a non-empty subset of (0, 1); got {dims}")
-    return dims
+    """``dims`` sorted, each once: a non-empty subset of ``(0, 1)``, given as
+    integers (``(1,)``, ``[0, 1]``), or a clear error."""
+    if isinstance(dims, (str, bytes)) or not isinstance(dims, Iterable):
+        raise TypeError(f"dims must be a sequence of dimensions such as (1,) or (0, 1); got {dims!r}")
+    given = list(dims)
+    if any(isinstance(d, (bool, np.bool_)) or not isinstance(d, (int, np.integer)) for d in given):
+        raise TypeError(f"dims must hold integers 0 and/or 1; got {given!r}")
+    out = tuple(sorted({int(d) for d in given}))
+    if not out or any(d not in (0, 1) for d in out):
+        raise ValueError(f"dims must be a non-empty subset of (0, 1); got {tuple(given)}")
+    return out
 
 
 # ------------------------------------------------------------------ compiled sweeps
@@ -1219,7 +1268,9 @@ def diagram(
     decreases; a dot ``p`` records the ``alpha`` at which a component or handle
     appears (``birth(p)``) and disappears (``death(p)``), and is drawn at
     ``(1 - birth(p), 1 - death(p))``. Dots of zero persistence are omitted, as in
-    gudhi. The critical pixels ``c_b(p)``, ``c_d(p)`` carry the gradient of Eq. 2.3:
+    gudhi; zero in those coordinates, so a class born below about 1e-16 that dies
+    at 0 is omitted too (``1 - b == 1`` in float64), and ``betti(alpha)`` misses it
+    for such tiny ``alpha`` only. The critical pixels ``c_b(p)``, ``c_d(p)`` carry the gradient of Eq. 2.3:
     ``f[c_b(p)] == birth(p)`` and ``f[c_d(p)] == death(p)`` wherever they exist.
 
     References
@@ -1240,6 +1291,7 @@ def diagram(
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}; got {backend!r}")
     arr = _check_likelihood(f, keep_float32=True)  # the sweeps read float32 as it is
+    frame = _check_frame(frame)
     dims = _check_dims(dims)
     if backend == "gudhi" or (backend == "auto" and not _HAVE_NUMBA):
         return _diagram_gudhi(arr.astype(np.float64, copy=False), frame, dims)
@@ -1264,9 +1316,10 @@ def diagrams(stack: np.ndarray, frame: bool = True, dims: Sequence[int] = (0, 1)
         One per patch, identical to ``[diagram(p, frame, dims) for p in stack]``.
     """
     arr = _checked_stack(stack)
+    frame = _check_frame(frame)
+    dims = _check_dims(dims)
     if len(arr) == 0:
         return []
-    dims = _check_dims(dims)
     if not _HAVE_NUMBA:
         return [_diagram_gudhi(p, frame, dims) for p in arr]
     counts, pairs, values = _sweep_batch(arr, frame, dims)
@@ -1275,11 +1328,13 @@ def diagrams(stack: np.ndarray, frame: bool = True, dims: Sequence[int] = (0, 1)
 
 def _checked_stack(stack: np.ndarray) -> np.ndarray:
     """``stack`` as a contiguous B x H x W array of likelihoods, or a clear error."""
-    arr = np.asarray(stack)
+    arr = _as_array(stack, "stack")
     if arr.ndim != 3:
         raise ValueError(f"stack must be B x H x W; got shape {arr.shape}")
     if len(arr) == 0:
         return arr
+    if arr.shape[1] < 1 or arr.shape[2] < 1:
+        raise ValueError(f"stack's patches are empty (shape {arr.shape})")
     shape = arr.shape
     arr = _check_likelihood(arr.reshape(-1, shape[2]), "stack", keep_float32=True)
     return np.ascontiguousarray(arr.reshape(shape))
@@ -1316,6 +1371,7 @@ def batch_dots(
     arr = _checked_stack(stack)
     if len(arr) == 0:
         raise ValueError("stack holds no patch (B = 0)")
+    frame = _check_frame(frame)
     dims = _check_dims(dims)
     counts, pairs, values = _sweep_batch(arr, frame, dims)
     out = {}

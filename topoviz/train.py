@@ -291,6 +291,9 @@ def fine_tune(
     if lam < 0 or not math.isfinite(lam):
         raise ValueError(f"lam must be a finite number >= 0; got {lam}")
     images, masks = data
+    _check_masks(masks, "data")
+    if eval_data is not None:
+        _check_masks(eval_data[1], "eval_data")
     world, rank = _world()
     if parts < 1 or batch % parts:
         raise ValueError(f"batch ({batch}) must be a positive multiple of parts ({parts})")
@@ -326,61 +329,84 @@ def fine_tune(
     sched = None
     if warmup_steps > 0:
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: min(1.0, (i + 1) / warmup_steps))
-    try:
-        for step in range(1, steps + 1):
-            if stop is not None and stop():
-                return
-            t0 = time.perf_counter()
-            model.train()
-            crops = [sample_batch(images, masks, part_batch, patch, g) for g in rngs]
-            x, y = torch.cat([c[0] for c in crops]), torch.cat([c[1] for c in crops])
-            x, y = x.to(device), y.to(device)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-                logits = net(x)
-            logits = logits.float()
-            bce = F.binary_cross_entropy_with_logits(logits, y)
-            if lam > 0:
-                prob = torch.sigmoid(logits)
-                cut = [slice(k * part_batch, (k + 1) * part_batch) for k in range(len(topos))]
-                weighted = sum(t(prob[c], y[c]) for t, c in zip(topos, cut, strict=True))
-                weighted = weighted / len(topos)
-                raw = sum(t.last["raw"] for t in topos) / x.shape[0]
-                used = int(sum(t.last["used"] for t in topos))
-                loss = bce + weighted
-            else:
-                raw, used, loss = 0.0, 0, bce
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            if sched is not None:
-                sched.step()
-            numbers = [float(bce.detach()), float(raw), float(loss.detach()), float(used)]
-            if world > 1:
-                numbers = _across_ranks(numbers, device, world)
-            seconds = time.perf_counter() - t0
-            last = step == steps
-            report = StepReport(
-                step=step,
-                total_steps=steps,
-                bce=numbers[0],
-                topo=numbers[1],
-                loss=numbers[2],
-                lam=float(lam),
-                seconds=seconds,
-                patches_used=int(round(numbers[3])),
+    # everything above runs at the call, so a bad argument raises there; the steps
+    # run as the caller asks for their reports
+
+    def steps_run() -> Iterator[StepReport]:
+        try:
+            for step in range(1, steps + 1):
+                if stop is not None and stop():
+                    return
+                t0 = time.perf_counter()
+                model.train()
+                crops = [sample_batch(images, masks, part_batch, patch, g) for g in rngs]
+                x, y = torch.cat([c[0] for c in crops]), torch.cat([c[1] for c in crops])
+                x, y = x.to(device), y.to(device)
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+                    logits = net(x)
+                logits = logits.float()
+                bce = F.binary_cross_entropy_with_logits(logits, y)
+                if lam > 0:
+                    prob = torch.sigmoid(logits)
+                    cut = [slice(k * part_batch, (k + 1) * part_batch) for k in range(len(topos))]
+                    weighted = sum(t(prob[c], y[c]) for t, c in zip(topos, cut, strict=True))
+                    weighted = weighted / len(topos)
+                    raw = sum(t.last["raw"] for t in topos) / x.shape[0]
+                    used = int(sum(t.last["used"] for t in topos))
+                    loss = bce + weighted
+                else:
+                    raw, used, loss = 0.0, 0, bce
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                if sched is not None:
+                    sched.step()
+                numbers = [float(bce.detach()), float(raw), float(loss.detach()), float(used)]
+                if world > 1:
+                    numbers = _across_ranks(numbers, device, world)
+                seconds = time.perf_counter() - t0
+                last = step == steps
+                report = StepReport(
+                    step=step,
+                    total_steps=steps,
+                    bce=numbers[0],
+                    topo=numbers[1],
+                    loss=numbers[2],
+                    lam=float(lam),
+                    seconds=seconds,
+                    patches_used=int(round(numbers[3])),
+                )
+                due = {
+                    k: rank == 0 and n > 0 and (step % n == 0 or last)  # rank 0's only
+                    for k, n in (("snap", snapshot_every), ("eval", eval_every))
+                }
+                if preview is not None and due["snap"]:
+                    report.snapshot = predict(model, preview)
+                if eval_data is not None and due["eval"]:
+                    result = evaluate(model, *eval_data, n_patches=eval_patches, seed=seed)
+                    report.metrics = result["mean"]
+                yield report
+        finally:
+            model.eval()
+
+    return steps_run()
+
+
+def _check_masks(masks, name: str) -> None:
+    """Each mask of a training set binary (bool, or numbers 0 and 1), or a ValueError.
+
+    BCE takes the mask as its target and L_topo thresholds it at 0.5, so a 0/255
+    mask would train two different things.
+    """
+    for i, m in enumerate(masks):
+        a = np.asarray(m)
+        if a.dtype != bool and ((a != 0) & (a != 1)).any():
+            lo, hi = float(a.min()), float(a.max())
+            hint = " (divide an 8-bit mask by 255)" if hi > 1 else ""
+            raise ValueError(
+                f"{name}: mask {i} must be binary (0 and 1, or bool); it holds values in "
+                f"[{lo:g}, {hi:g}]{hint}"
             )
-            due = {
-                k: rank == 0 and n > 0 and (step % n == 0 or last)  # rank 0's only
-                for k, n in (("snap", snapshot_every), ("eval", eval_every))
-            }
-            if preview is not None and due["snap"]:
-                report.snapshot = predict(model, preview)
-            if eval_data is not None and due["eval"]:
-                result = evaluate(model, *eval_data, n_patches=eval_patches, seed=seed)
-                report.metrics = result["mean"]
-            yield report
-    finally:
-        model.eval()
 
 
 def _world() -> tuple[int, int]:
