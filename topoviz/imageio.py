@@ -316,6 +316,7 @@ def read_mask(
     invert_polarity: bool | None = None,
     max_pixels: int = MAX_PIXELS,
     max_bytes: int = MAX_BYTES,
+    native: tuple[int, int] | None = None,
 ) -> MaskRead:
     """Read a ground-truth mask as ``bool`` H×W, ``True`` = the thin structure.
 
@@ -328,7 +329,14 @@ def read_mask(
         another size is refused, unless `resize` is True.
     resize : bool, optional
         Resize a mask of another size to `shape` (nearest neighbour), with a
-        notice, instead of refusing it.
+        notice, instead of refusing it: an image downscaled on reading
+        (:func:`read_image`'s ``downscale``) keeps its mask. A mask of another
+        aspect ratio is refused all the same (it cannot be this image's), and a
+        mask over `max_pixels` is shrunk (nearest neighbour) rather than refused.
+    native : tuple of int, optional
+        With `resize`: (height, width) of the image's file before it was
+        downscaled. Then only a mask of that size (or of `shape`) is taken; one of
+        any other size belongs to another image and is refused.
     invert_polarity : bool or None, optional
         None (default) flips the mask when more than half of it is foreground,
         since the thin structure is the minority; True always flips; False never.
@@ -379,11 +387,12 @@ def read_mask(
     (np.int64(4), False, ())
     """
     target = _check_shape(shape)
+    native = _check_shape(native)
     grey = _read_grey(
         data,
         max_pixels=max_pixels,
         max_bytes=max_bytes,
-        downscale=False,
+        downscale=resize and target is not None,
         kind="mask",
     )
     notices = grey.notices
@@ -399,8 +408,23 @@ def read_mask(
 
     resized = False
     width, height = grey.size
+    if (
+        target is not None
+        and resize
+        and native is not None
+        and (height, width)
+        not in (
+            target,
+            native,
+        )
+    ):
+        raise ImageError(
+            f"The mask is {width}×{height} pixels but the image is {native[1]}×{native[0]}"
+            + (f" (shown at {target[1]}×{target[0]})" if native != target else "")
+            + ": it is not this image's mask. Upload the mask made for this image."
+        )
     if target is not None and mask.shape != target:
-        mask = _fit_mask(mask, target, resize, notices)
+        mask = _fit_mask(mask, target, resize, notices, (height, width))
         resized = True
 
     fraction = float(mask.mean())
@@ -681,7 +705,8 @@ def _read_grey(
                 mode, file_format = image.mode, image.format or ""
                 working = _to_working_mode(image, notices)
                 if target != (working.width, working.height):
-                    working = _shrink(working, target, what)
+                    shrink = _shrink_mask if kind == "mask" else _shrink
+                    working = shrink(working, target, what)
                     notices.append(
                         f"Downscaled from {width}×{height} to {target[0]}×{target[1]} "
                         f"pixels to stay within the limit of {_megapixels(max_pixels)}."
@@ -709,6 +734,23 @@ def _bomb_message(what: str, max_pixels: int, size: tuple[int, int] | None = Non
         "bomb (a small file that unpacks to gigabytes). If it is a real image, "
         f"{advice} before uploading."
     )
+
+
+def _shrink_mask(image: Image.Image, target: tuple[int, int], what: str) -> Image.Image:
+    """A decoded mask down to `target` (width, height), black and white, keeping every
+    thin structure: binarised at mid-grey, its minority (the structure) kept wherever
+    it covers any of a new pixel. An average would fade a one-pixel membrane below
+    the threshold, and a nearest-neighbour pick would step over it."""
+    try:
+        grey = image.convert("L" if image.mode in ("L", "LA", "RGB", "RGBA") else "F")
+    except (ValueError, OSError) as error:
+        raise ImageError(f"{what} is too large, and its pixel format cannot be shrunk.") from error
+    values = np.asarray(grey, np.float32)
+    on = values > (float(values.min()) + float(values.max())) / 2
+    flip = on.mean() > 0.5  # the structure is the minority
+    structure = Image.fromarray((on ^ flip).astype(np.uint8) * np.uint8(255))
+    kept = np.asarray(structure.resize(target, Image.Resampling.BOX)) > 0
+    return Image.fromarray((kept ^ flip).astype(np.uint8) * np.uint8(255))
 
 
 def _shrink(image: Image.Image, target: tuple[int, int], what: str) -> Image.Image:
@@ -1023,10 +1065,17 @@ def _binarise(values: np.ndarray, notices: list[str]) -> np.ndarray:
 
 
 def _fit_mask(
-    mask: np.ndarray, target: tuple[int, int], resize: bool, notices: list[str]
+    mask: np.ndarray,
+    target: tuple[int, int],
+    resize: bool,
+    notices: list[str],
+    file_size: tuple[int, int],
 ) -> np.ndarray:
-    """Resize a mask to (H, W) = `target` (nearest neighbour), or refuse."""
-    height, width = mask.shape
+    """Resize a mask to (H, W) = `target` (nearest neighbour), or refuse: with
+    `resize` False, or when its aspect ratio differs (it cannot be the image's
+    mask: stretched, every structure would be out of place). `file_size` (H, W) is
+    the mask file's size, for the messages."""
+    height, width = file_size
     target_height, target_width = target
     if not resize:
         raise ImageError(
@@ -1034,16 +1083,18 @@ def _fit_mask(
             f"{target_width}×{target_height} (width×height). Use the mask made for this "
             "image, or resize it to the image's size (or read it with resize=True)."
         )
-    aspect_changed = abs(width / height - target_width / target_height) > 0.01 * (
-        target_width / target_height
-    )
+    if abs(width / height - target_width / target_height) > 0.01 * (target_width / target_height):
+        raise ImageError(
+            f"The mask is {width}×{height} pixels but the image is {target_width}×"
+            f"{target_height}: another shape, so it is not this image's mask (stretched to "
+            "fit, every structure would be out of place). Upload the mask made for this image."
+        )
     resized = Image.fromarray(mask.astype(np.uint8) * np.uint8(255)).resize(
         (target_width, target_height), Image.Resampling.NEAREST
     )
     notices.append(
         f"Resized the mask from {width}×{height} to {target_width}×{target_height} pixels "
-        "(nearest neighbour)"
-        + ("; the shapes differ, so check that it lines up." if aspect_changed else ".")
+        "(nearest neighbour), as the image was."
     )
     return np.asarray(resized) > 127
 

@@ -67,8 +67,12 @@ def read_upload(data: bytes) -> ImageRead:
 
 
 @st.cache_data(show_spinner=False, max_entries=8, ttl=UPLOAD_TTL_S)
-def read_upload_mask(data: bytes, shape: tuple[int, int]) -> MaskRead:
-    return read_mask(data, shape=shape, resize=True)
+def read_upload_mask(
+    data: bytes, shape: tuple[int, int], native: tuple[int, int] | None = None
+) -> MaskRead:
+    """The mask of an uploaded image shown at ``shape``, read from a file of
+    ``native`` (height, width): resized only when the image was."""
+    return read_mask(data, shape=shape, resize=True, native=native)
 
 
 @st.cache_data(show_spinner=False, max_entries=1)
@@ -227,8 +231,8 @@ def push_landing_view(
         f,
         g,
         critical_targets(diagram_of(f, frame).restricted(dims), chosen),
-        None if everything else chosen,
-        0.05 if everything else 0.0,
+        chosen,
+        diagonal_over=0.05 if everything else None,
     )
     return landings.counts(), figures.push_landing_picture(image, g, landings)
 
