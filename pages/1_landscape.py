@@ -64,13 +64,20 @@ with left:
 window, around = None, []
 if dot is not None:
     around = figures.dot_pixels(dgm, dot)
+    if not around:
+        with left:
+            st.caption(
+                "This dot has no pixel in the image: its class is born in the frame (the "
+                "frame's own component, value 1) and never dies, so there is nothing to "
+                "mark, and the window shows the whole image."
+            )
 elif ct is not None and len(ct.pixel):
     around = [ct.pixel[int(np.argmax(np.abs(ct.force(sel.f))))]]
 if zoom != "whole image":
     window = figures.window_around(around, (h, w), half)
 with right:
     st.plotly_chart(
-        draw(sel.f, ct, highlight=dot, max_arrows=arrows, window=window, min_force=tau),
+        draw(sel.f, ct, highlight=dot, max_arrows=arrows, window=window, min_force=tau, dgm=shown),
         key="landscape",
     )
 with left:

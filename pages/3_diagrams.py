@@ -94,7 +94,7 @@ over = " + ".join(f"dim {k}" for k in dims)
 def _diagram(m, mark):
     return figures.diagram_plot(
         dgm_f, dgm_g, m, min_persistence=eps, dims=dims, selected=mark,
-        height=430 if len(dims) == 1 else 320,  # three charts side by side
+        height=430,
     )  # fmt: skip
 
 
@@ -103,7 +103,9 @@ def _dot_views() -> None:
     S.follow_clicks(*(f"dgm_{r}" for r in S.RULES))
     dot = S.pick_dot(shown)
     titles = {"paper": "Paper", "optimal": "Optimal", "betti": "Betti"}
-    columns = st.columns(3)
+    # one dimension: the three rules side by side; two: a rule a row, each chart
+    # holding both dimensions' diagrams at a readable size
+    columns = st.columns(3) if len(dims) == 1 else [st.container() for _ in matchings]
     for col, (r, m) in zip(columns, matchings.items(), strict=True):
         # a heading one size down: "Optimal: L_topo = …" wrapped in a third of the page
         col.markdown(f"#### {titles[r]}: L_topo = {m.loss:.4f}")
@@ -230,7 +232,11 @@ else:
         + ("agree all the same (the loss also sees the other thresholds)." if same else "differ.")
     )
 if S.teaching():
-    st.caption("Try the likelihood “ground truth blurred + noise” with noise 0 in the sidebar.")
+    st.caption(
+        "Try the likelihood “ground truth blurred + noise” in the sidebar with blur σ = 0 and "
+        "noise 0: that is the ground truth itself, and L_topo = 0. Then blur it a little: the "
+        "dots leave the corner and L_topo grows, though the Betti numbers at 0.5 may still agree."
+    )
 
 
 st.subheader("Where does each push land?")

@@ -6,6 +6,7 @@ import streamlit as st
 
 from topoviz import figures, provenance
 from topoviz.checkpoints import CheckpointError
+from topoviz.data import guess_structure
 from topoviz.imageio import png_bytes
 from topoviz.metrics import betti_numbers
 from topoviz.ui import cache, current
@@ -28,7 +29,7 @@ if S.teaching():
         "under *Upload your own*, or use a sample. The segmentation is f ≥ 0.5."
     )
 if not sel.ok:
-    st.info(sel.missing if sel.image is not None else INSPECT_HINT)
+    st.info(sel.missing if sel.image is not None or sel.problem else INSPECT_HINT)
     st.stop()
 
 pred = sel.f >= 0.5
@@ -37,6 +38,10 @@ c = st.columns(3)
 c[0].image(sel.image, caption=f"image: {sel.name_md}", clamp=True, width="stretch")
 c[1].image(sel.f, caption=f"likelihood f: {sel.source_md}", clamp=True, width="stretch")
 c[2].image(pred.astype("float32"), caption="segmentation f ≥ 0.5", clamp=True, width="stretch")
+in_use = {e["name"]: e for e in cache.manifest()[0]}.get(S.checkpoint_in_use() or "")
+if in_use is not None and (seen := provenance.seen_in_training(in_use, sel.name)):
+    trained, words = seen
+    (st.warning if trained else st.caption)(words)
 d = st.columns(2)
 d[0].download_button(
     "Download likelihood (16-bit PNG)",
@@ -53,7 +58,10 @@ d[1].download_button(
 
 if sel.mask is None:
     st.metric("Betti numbers of the segmentation (β0, β1)", f"({p0}, {p1})")
-    st.info("Upload a ground-truth mask to see where the topology breaks, and the metrics.")
+    if sel.problem:
+        st.error(f"No ground truth: {sel.problem}")
+    else:
+        st.info("Upload a ground-truth mask to see where the topology breaks, and the metrics.")
     st.stop()
 
 structure = S.persistent(
@@ -64,7 +72,10 @@ structure = S.persistent(
     format_func=STRUCTURE_LABELS.get,
     help="Merges and splits are counted on regions: the cells between membranes, or "
     "the components of curvilinear structures (vessels, cracks, roads).",
-) or S.structure(sel.name)
+)
+if not structure:
+    structure, why = guess_structure(sel.name, sel.mask, S.net_data())
+    st.caption(f"Guessed: **{structure}**, from {why}. Choose above if that is wrong.")
 g0, g1 = betti_numbers(sel.mask, frame=sel.frame)
 scores = evaluate(sel.f, sel.mask, structure=structure)
 top = st.columns(4)  # Betti pairs can be long (thousands of specks): give them room
@@ -147,7 +158,9 @@ with right:
         f"- **split** (orange): {figures.many(scores['splits'], 'false split')}. A true "
         "region cut in k ≥ 2 pieces counts k − 1: a spurious wall, or a broken crack.\n"
         "- **spurious** (purple): predicted structure where the ground truth has none.\n"
-        "- **missing** (blue): a ground-truth structure the prediction misses entirely.\n"
+        "- **missing structure** (blue): a piece of ground-truth structure with no "
+        "predicted pixel on it. Not the table's *missed regions* (true regions that no "
+        "predicted region holds half of).\n"
         f"- **pinholes** (teal): {figures.many(scores['pinholes'], 'hole')} of at least 25 px dug "
         "into the true structure, more than half on it. TopoLoss can dig these while it "
         "repairs merges, and the merge count does not see them: compare before and after.\n\n"

@@ -73,7 +73,7 @@ def _start() -> None:
             start=choice,
             rule=st.session_state[T.RULE],
             dims=S.dims_of(st.session_state[T.DIMS]),
-            structure=S.structure(sel.name),
+            structure=S.structure(sel.name, sel.mask),
             window=int(st.session_state[T.WINDOW]),
             amp=bool(st.session_state[T.AMP]),
         )
@@ -99,8 +99,7 @@ elif sel.mask is None:
         "or choose a sample (samples come with their masks)."
     )
 
-if st.session_state[T.START] not in options:
-    st.session_state[T.START] = T.default_start(options)
+T.keep_start(T.START, options)
 c = st.columns([2, 1, 1, 1, 1, 1.6])
 with c[0]:
     S.persistent(
@@ -118,6 +117,7 @@ with c[0]:
     )
     if len(options) == 1:
         st.caption("No checkpoint in models/manifest.json yet: the run starts untrained.")
+    T.start_warning(sel.image, options, st.session_state[T.START])
 with c[1]:
     S.persistent(T.LAM, st.slider, "λ", 0.0, 1.0, step=0.01, disabled=running)
 with c[2]:
@@ -290,7 +290,7 @@ if run is not None and not run.running and run.f is not None:
     )
     with st.spinner("Measuring before and after…"):
         before, after = T.compare(run)
-    m = st.columns(6)
+    m = st.columns([1.7, 1.4, 1, 1, 1, 1])  # Betti pairs run to "(202, 54)": room for them
     m[0].metric(
         "β of f ≥ 0.5 (β0, β1)",
         f"({after['beta0']:.0f}, {after['beta1']:.0f})",

@@ -65,7 +65,7 @@ def _start() -> None:
             start=choice,
             rule=st.session_state[T.SWEEP_RULE],
             dims=S.dims_of(st.session_state[T.SWEEP_DIMS]),
-            structure=S.structure(sel.name),
+            structure=S.structure(sel.name, sel.mask),
         )
     except (ValueError, RuntimeError, OSError) as error:
         st.session_state[T.SWEEP_ERROR] = f"Could not start: {error}"
@@ -89,8 +89,7 @@ elif sel.mask is None:
         "or choose a sample (samples come with their masks)."
     )
 
-if st.session_state[T.SWEEP_START] not in options:
-    st.session_state[T.SWEEP_START] = T.default_start(options)
+T.keep_start(T.SWEEP_START, options)
 c = st.columns([2, 2, 1, 1, 1])
 with c[0]:
     S.persistent(
@@ -101,6 +100,7 @@ with c[0]:
         format_func=T.start_label,
         disabled=running,
     )
+    T.start_warning(sel.image, options, st.session_state[T.SWEEP_START])
 with c[1]:
     S.persistent(
         T.SWEEP_LAMS,

@@ -101,7 +101,7 @@ def fig3_tab() -> None:
                 )
             # two square diagrams side by side in half the page: 400 px, not the
             # default 470, or a band of white is left below them
-            fig = figures.diagram_plot(dgm, diagram_of(g, frame), m, height=400)
+            fig = figures.diagram_plot(dgm, diagram_of(g, frame), m, height=400, name=name)
             st.plotly_chart(fig, key=f"dgm_{name}")
     if S.teaching():
         st.caption(

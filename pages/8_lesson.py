@@ -156,7 +156,7 @@ elif step.view in ("landscape", "forces"):
     window = _window(dot)
     left.image(figures.minimap(f, window), caption="f, the window in orange", width="stretch")
     right.plotly_chart(
-        draw(f, ct, highlight=dot, window=window, max_arrows=20),
+        draw(f, ct, highlight=dot, window=window, max_arrows=20, dgm=dgm),
         key=f"lesson_{step.view}",
     )
 elif step.view == "filtration":
@@ -268,18 +268,19 @@ elif step.view == "result":
             st.info("Run the fine-tune on step 7 to see its result here.")
     elif not live:
         st.info(
-            f"The live fine-tune of step 7 was skipped: here are the shipped checkpoints, "
-            f"{BASELINE} and its TopoLoss twin {TWIN} (the same start, trained longer "
-            "with λ > 0)."
+            f"The live fine-tune of step 7 was skipped: here are two shipped checkpoints, "
+            f"the control {BASELINE} and its TopoLoss twin {TWIN}. Both were fine-tuned "
+            "from one pretrained net with the same steps on the same batches; only λ "
+            "differs (0 for the control, > 0 for the twin; models/manifest.json has both "
+            "recipes)."
         )
         c = st.columns(2)
-        c[0].image(
-            (before >= 0.5).astype("float32"), caption=f"before: {BASELINE}", width="stretch"
-        )
+        c[0].image((before >= 0.5).astype("float32"), caption=f"λ = 0: {BASELINE}", width="stretch")
         changed = int(((before >= 0.5) != (after >= 0.5)).sum())
         c[1].image(
             figures.segmentation_change(before, after),
-            caption=f"after: {TWIN}, {changed} pixels changed (green added, magenta removed)",
+            caption=f"with TopoLoss: {TWIN}, {changed} pixels differ from the control "
+            "(green added, magenta removed)",
             width="stretch",
         )
         rows = [

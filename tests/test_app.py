@@ -194,7 +194,58 @@ def test_a_broken_upload_is_an_error_and_nothing_breaks():
     at.sidebar.get("file_uploader")[0].upload("broken.png", b"\x89PNG not really")
     at.run()
     assert not at.exception
-    assert at.sidebar.error and "Choose a sample or upload" in " ".join(i.value for i in at.info)
+    # the page says what went wrong, not "choose a sample", beside the sidebar's error
+    assert at.sidebar.error and "could not be used" in " ".join(i.value for i in at.info)
+
+
+def test_inspect_guesses_cracks_from_an_open_mask_and_says_so():
+    # an upload called "003.png" says nothing of what it shows; its mask does: a crack
+    # that crosses nothing leaves the background one region (CrackForest, not cells)
+    image = np.full((64, 64), 0.8, np.float32)
+    image[4:60, 29:33] = 0.1
+    image[30:33, 29:33] = 0.8  # a broken crack: predicted as two pieces
+    mask = np.zeros((64, 64), bool)
+    mask[4:60, 29:33] = True
+    at = _upload_page()
+    at.session_state["dark"] = True
+    at.sidebar.get("file_uploader")[0].upload("003.png", _png(image), "image/png")
+    at.sidebar.get("file_uploader")[1].upload("003_mask.png", _png(mask.astype(np.uint8) * 255))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    said = " ".join(c.value for c in at.caption)
+    assert "Guessed: **curvilinear**, from the mask" in said
+    assert metrics(at)["False splits"] == "1"  # the broken crack, counted as such
+    at.selectbox(key="_w_structure").set_value("membranes").run()  # the user overrides it
+    assert "Guessed:" not in " ".join(c.value for c in at.caption)
+
+
+def test_a_mask_of_another_shape_is_refused_on_the_page_too():
+    image, mask = _wall()
+    at = _upload_page()
+    at.sidebar.get("file_uploader")[0].upload("wall.png", _png(image), "image/png")
+    other = np.zeros((32, 64), np.uint8)  # another image's mask: another aspect ratio
+    other[:, 30:33] = 255
+    at.sidebar.get("file_uploader")[1].upload("mask.png", _png(other))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("not this image's mask" in e.value for e in at.sidebar.error)
+    assert any("No ground truth: the mask was refused" in e.value for e in at.error)
+
+
+def test_inspect_says_when_the_net_trained_on_the_uploaded_image():
+    image, mask = _wall()
+    for name, trained in (("15.png", True), ("03.png", False)):
+        at = AppTest.from_file(str(ROOT / "pages/4_inspect.py"), default_timeout=60)
+        at.session_state["source"] = "upload"
+        at.session_state["likelihood"] = "checkpoint"
+        at.session_state["checkpoint"] = "isbi12-f1-unet-topo"  # holds out 00-09
+        at.run()
+        at.sidebar.get("file_uploader")[0].upload(name, _png(image), "image/png")
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        said = [w.value for w in at.warning] if trained else [c.value for c in at.caption]
+        words = "the net trained on it" if trained else "this net held it out"
+        assert any(f"isbi12 image {name[:2]}, {words}" in w for w in said), said
 
 
 def test_inspect_shows_a_pinhole_dug_into_a_thick_wall():

@@ -389,3 +389,24 @@ def test_a_run_reports_the_l_topo_of_its_own_rule_on_dimension_1():
     assert paper != pytest.approx(betti)
     assert betti == pytest.approx(betti_match(f, mask, True).restricted([1]).loss)
     assert paper == pytest.approx(float(topo_loss(torch.as_tensor(f), mask, rule="paper")))
+
+
+def test_the_starting_model_follows_the_sidebars_net_and_warns_off_its_data():
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["likelihood"] = "checkpoint"
+    at.session_state["checkpoint"] = "crackforest-f2-unet-topo"
+    at.run()
+    for page, key in ((FINETUNE, T.START), (LAMBDA, T.SWEEP_START)):
+        at.switch_page(page).run()
+        assert not at.exception, [e.value for e in at.exception]
+        # the λ = 0 control of the sidebar net's pair, not the first net of the manifest
+        assert at.session_state[key] == "crackforest-f2-unet-bce"
+        # a crack net on the synthetic membranes sample: said under the choice
+        assert any("the starting model was trained on" in w.value for w in at.warning)
+    at.session_state["checkpoint"] = "isbi12-f3-unet-betti"  # the sidebar moves on:
+    at.switch_page(FINETUNE).run()  # the start follows, as the user never picked one
+    assert at.session_state[T.START] == "isbi12-f3-unet-bce"
+    at.selectbox(key=f"_w_{T.START}").set_value("vessels-f1-unet-topo").run()
+    at.session_state["checkpoint"] = "membranes-unet-topo"
+    at.run()  # a start the user picked stays
+    assert at.session_state[T.START] == "vessels-f1-unet-topo"

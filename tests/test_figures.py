@@ -417,3 +417,25 @@ def test_lambda_regions_axes_read_whole_counts_and_distinct_percentages():
         "false merges (right)",
         "false splits (right)",
     ]
+
+
+def test_a_highlighted_dot_is_ringed_with_or_without_forces(sample):
+    # the Lesson's landscape step selects a dot but draws no forces: its pixels come
+    # from the diagram (they came from the forces, so nothing was ringed)
+    _, _, f, dgm_f, _, m = sample
+    d = dgm_f[1]
+    i = int(np.flatnonzero(d.death_pixel[:, 0] >= 0)[0])
+    for draw in (figures.landscape_map, figures.landscape):
+        fig = draw(f, None, highlight=(1, i), dgm=dgm_f)
+        ring = [t for t in fig.data if (t.name or "").startswith("selected dot")]
+        assert len(ring) == 1
+        got = {(int(y), int(x)) for x, y in zip(ring[0].x, ring[0].y, strict=True)}
+        assert got == {
+            tuple(int(v) for v in d.birth_pixel[i]),
+            tuple(int(v) for v in d.death_pixel[i]),
+        }
+        assert list(ring[0].text) == ["birth", "death"]
+        # the frame's essential dot has no pixel in the image: nothing ringed, no error
+        frame_dot = int(np.flatnonzero(dgm_f[0].birth_pixel[:, 0] < 0)[0])
+        empty = draw(f, None, highlight=(0, frame_dot), dgm=dgm_f)
+        assert not [t for t in empty.data if (t.name or "").startswith("selected dot")]

@@ -304,3 +304,17 @@ def test_hole_kind_masks_are_the_holes_hole_kinds_counts(gt, data, min_hole):
         assert all((holes == i).sum() >= min_hole for i in ids)
         if kind == "pinholes":  # more than half of each on the true structure
             assert all(2 * gt.astype(bool)[holes == i].sum() > (holes == i).sum() for i in ids)
+
+
+@settings(max_examples=40, deadline=None)
+@given(masks(max_side=14), st.integers(0, 2**31 - 1))
+def test_spurious_and_missing_are_the_components_touching_nothing(gt, seed):
+    from skimage.measure import label as cc
+
+    pred = np.random.default_rng(seed).random(gt.shape) < 0.3
+    errs = topology_errors(pred, gt)
+    fp, fg = cc(pred, connectivity=1), cc(gt, connectivity=1)
+    spurious = [i for i in range(1, fp.max() + 1) if not gt[fp == i].any()]
+    missing = [i for i in range(1, fg.max() + 1) if not pred[fg == i].any()]
+    np.testing.assert_array_equal(errs["spurious"], np.isin(fp, spurious) & (fp > 0))
+    np.testing.assert_array_equal(errs["missing"], np.isin(fg, missing) & (fg > 0))

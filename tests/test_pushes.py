@@ -58,6 +58,15 @@ def test_counts_add_up_and_matched_only_is_a_subset(seed, rule):
     assert len(pulled) <= len(every)
     for k in (0, 1):
         assert (m[k].partner[pulled.dot[pulled.dim == k]] >= 0).all()
+    # "also the dots sent to the diagonal": the pulled pushes and more, never fewer
+    also = push_landings(f, g, ct, matching=m, diagonal_over=0.05)
+    key = set(zip(also.dim.tolist(), also.dot.tolist(), also.end.tolist(), strict=True))
+    assert (
+        set(zip(pulled.dim.tolist(), pulled.dot.tolist(), pulled.end.tolist(), strict=True)) <= key
+    )
+    assert len(pulled) <= len(also) <= len(every)
+    sent = np.array([m[k].partner[d] < 0 for k, d in zip(also.dim, also.dot, strict=True)], bool)
+    assert (also.size[sent] > 0.05).all()
 
 
 def test_the_rules_disagree_on_both_blobs_of_the_example():

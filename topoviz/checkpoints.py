@@ -131,7 +131,8 @@ def save(path: str | os.PathLike | IO[bytes], model: nn.Module, meta: dict | Non
     """
     arch = arch_of(model)
     nonfinite = [
-        k for k, v in model.state_dict().items()
+        k
+        for k, v in model.state_dict().items()
         if v.is_floating_point() and not bool(torch.isfinite(v).all())
     ]
     if nonfinite:  # load refuses such a file: say so now, while the run can be redone

@@ -26,6 +26,7 @@ from urllib.parse import parse_qsl
 
 import numpy as np
 import torch
+from skimage.measure import label
 
 from topoviz.imageio import load_image, load_mask
 from topoviz.synthetic import GENERATORS, make_dataset
@@ -405,6 +406,57 @@ def structure_of(spec: str | os.PathLike) -> str:
     syn = parse_synthetic(str(spec))
     name = syn["name"] if syn is not None else Path(str(spec)).name
     return "curvilinear" if any(w in name.lower() for w in CURVILINEAR_WORDS) else "membranes"
+
+
+#: Names that say membranes (cells between walls); with CURVILINEAR_WORDS a name
+#: decides, and a name with neither leaves it to the mask (:func:`guess_structure`).
+MEMBRANE_WORDS = ("membrane", "isbi", "cell", "fig3")
+
+#: Largest background region over the whole background, above which a mask's
+#: regions are taken as curvilinear: ISBI12's labels 0.06-0.16 (many cells), half
+#: of CrackForest's 1.0 (cracks that cross nothing). One line across an image
+#: (0.5: a wall between two cells, or a crack across a road) stays ambiguous, and
+#: below this the guess is membranes.
+OPEN_BACKGROUND = 0.6
+
+
+def guess_structure(
+    name: str, mask: np.ndarray | None = None, data: str | None = None
+) -> tuple[str, str]:
+    """``(structure, why)``: what an image's regions are, and what said so.
+
+    The name first (:data:`CURVILINEAR_WORDS`, :data:`MEMBRANE_WORDS`); then
+    ``data``, the data set of the net that made the likelihood; then the mask:
+    walls between cells cut the background into many small regions, cracks and
+    vessels leave most of it one region (:data:`OPEN_BACKGROUND`). Else membranes.
+
+    Examples
+    --------
+    >>> walls = np.zeros((30, 30), bool); walls[::10] = True; walls[:, ::10] = True
+    >>> crack = np.zeros((30, 30), bool); crack[5:25, 14] = True
+    >>> guess_structure("003.png", walls)[0], guess_structure("003.png", crack)[0]
+    ('membranes', 'curvilinear')
+    >>> guess_structure("cracks_0", walls)
+    ('curvilinear', 'the name')
+    >>> guess_structure("003.png", walls, data="crackforest")[0]
+    'curvilinear'
+    """
+    low = Path(str(name)).name.lower()
+    if any(w in low for w in CURVILINEAR_WORDS):
+        return "curvilinear", "the name"
+    if any(w in low for w in MEMBRANE_WORDS):
+        return "membranes", "the name"
+    if data:
+        return structure_of(data), f"the data the net was trained on ({data})"
+    if mask is None:
+        return "membranes", "the default"
+    background = ~np.asarray(mask, bool)
+    regions = label(background, connectivity=2)
+    if not background.any():
+        return "membranes", "the default (the mask is all structure)"
+    share = np.bincount(regions.ravel())[1:].max() / background.sum()
+    kind = "curvilinear" if share > OPEN_BACKGROUND else "membranes"
+    return kind, f"the mask (its largest background region is {share:.0%} of the background)"
 
 
 def carve_validation(split: Split, every: int) -> Split:

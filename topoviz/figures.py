@@ -156,6 +156,30 @@ def _forces(
     return ct, value, force, _strongest(force, max_arrows, min_force)
 
 
+def _highlighted(
+    highlight: Dot | None, ct: CriticalTargets | None, dgm: Diagram | None
+) -> tuple[np.ndarray, list[str]]:
+    """The ``highlight`` dot's pixels ``(k, 2)`` and their names ("birth", "death"):
+    from ``dgm`` when given (with or without forces), else from ``ct``."""
+    none = np.zeros((0, 2), np.int64), []
+    if highlight is None:
+        return none
+    dim, idx = highlight
+    if dgm is not None:
+        if dim not in dgm.dims or not 0 <= idx < len(dgm[dim]):
+            return none
+        d = dgm[dim]
+        pairs = [(d.birth_pixel[idx], "birth"), (d.death_pixel[idx], "death")]
+        kept = [(p, e) for p, e in pairs if p[0] >= 0]
+        if not kept:
+            return none
+        return np.array([p for p, _ in kept], np.int64), [e for _, e in kept]
+    if ct is None:
+        return none
+    sel = (ct.dim == dim) & (ct.dot == idx)
+    return ct.pixel[sel], list(ct.end[sel])
+
+
 def landscape(
     f: np.ndarray,
     ct: CriticalTargets | None = None,
@@ -164,6 +188,7 @@ def landscape(
     max_arrows: int = 150,
     window: tuple[int, int, int, int] | None = None,
     min_force: float = 0.0,
+    dgm: Diagram | None = None,
 ) -> go.Figure:
     """``f`` as a 3-D surface with critical pixels and their forces (Eq. 2.3).
 
@@ -173,7 +198,7 @@ def landscape(
     a gap), down lowers it (cut a spurious bridge). Only the ``max_arrows``
     strongest forces of at least ``min_force`` are drawn. ``window = (row0, row1,
     col0, col1)`` draws only that part of ``f`` (axes keep the image's own pixel
-    coordinates).
+    coordinates). ``highlight`` marks a dot's pixels as :func:`landscape_map` does.
     """
     f = np.asarray(f, float)
     (r0, r1, c0, c1), rows, cols, z = _grid(f, window, max_side)
@@ -240,22 +265,20 @@ def landscape(
                         name=f"target: {what} the pixel",
                     )
                 )
-    if highlight is not None and ct is not None:
+    px, ends = _highlighted(highlight, ct, dgm)
+    if len(px):
         dim, idx = highlight
-        sel = (ct.dim == dim) & (ct.dot == idx)
-        if sel.any():
-            px = ct.pixel[sel]
-            fig.add_trace(
-                go.Scatter3d(
-                    x=px[:, 1],
-                    y=px[:, 0],
-                    z=f[px[:, 0], px[:, 1]],
-                    mode="markers+text",
-                    text=list(ct.end[sel]),
-                    marker={"size": 9, "color": HIGHLIGHT, "line": {"color": "black", "width": 2}},
-                    name=f"selected dot (dim {dim}, #{idx})",
-                )
+        fig.add_trace(
+            go.Scatter3d(
+                x=px[:, 1],
+                y=px[:, 0],
+                z=f[px[:, 0], px[:, 1]],
+                mode="markers+text",
+                text=ends,
+                marker={"size": 9, "color": HIGHLIGHT, "line": {"color": "black", "width": 2}},
+                name=f"selected dot (dim {dim}, #{idx})",
             )
+        )
     fig.update_layout(
         scene={
             "xaxis_title": "column",
@@ -309,6 +332,7 @@ def landscape_map(
     max_arrows: int = 150,
     window: tuple[int, int, int, int] | None = None,
     min_force: float = 0.0,
+    dgm: Diagram | None = None,
 ) -> go.Figure:
     """The landscape of :func:`landscape` seen from above: ``f`` as grey (white is
     high), each of the ``max_arrows`` strongest forces of at least ``min_force`` a
@@ -316,7 +340,8 @@ def landscape_map(
     and down (magenta) where it lowers it, sized by the force (the same scale in
     every chart). A 2-D chart, quick to
     draw in a browser without a graphics card (a 3-D scene costs seconds of CPU
-    there).
+    there). ``highlight`` rings a dot's birth and death pixels, read from ``dgm``
+    when given (so also when no forces are drawn), else from ``ct``.
 
     Examples
     --------
@@ -377,25 +402,24 @@ def landscape_map(
                     name=f"{words}: {len(on)} in view",
                 )
             )
-    if highlight is not None and ct is not None:
-        sel = (ct.dim == highlight[0]) & (ct.dot == highlight[1])
-        if sel.any():
-            fig.add_trace(
-                go.Scatter(
-                    x=ct.pixel[sel, 1],
-                    y=ct.pixel[sel, 0],
-                    mode="markers+text",
-                    text=list(ct.end[sel]),
-                    textposition="top center",
-                    textfont={"color": HIGHLIGHT, "size": 14},
-                    marker={
-                        "size": 22,
-                        "color": "rgba(0,0,0,0)",
-                        "line": {"color": HIGHLIGHT, "width": 4},
-                    },
-                    name=f"selected dot (dim {highlight[0]}, #{highlight[1]})",
-                )
+    px, ends = _highlighted(highlight, ct, dgm)
+    if len(px):
+        fig.add_trace(
+            go.Scatter(
+                x=px[:, 1],
+                y=px[:, 0],
+                mode="markers+text",
+                text=ends,
+                textposition="top center",
+                textfont={"color": HIGHLIGHT, "size": 14},
+                marker={
+                    "size": 22,
+                    "color": "rgba(0,0,0,0)",
+                    "line": {"color": HIGHLIGHT, "width": 4},
+                },
+                name=f"selected dot (dim {highlight[0]}, #{highlight[1]})",
             )
+        )
     fig.update_xaxes(title="column", range=[c0 - 0.5, c1 - 0.5], showgrid=False, zeroline=False)
     fig.update_yaxes(
         title="row", range=[r1 - 0.5, r0 - 0.5], scaleanchor="x", showgrid=False, zeroline=False
@@ -403,7 +427,9 @@ def landscape_map(
     fig.update_layout(
         height=520,
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
-        legend={"orientation": "h", "y": 1.08},
+        # above the map, its bottom on the map's top edge: a legend of three lines
+        # grows upwards (the margin with it) instead of over the map
+        legend={"orientation": "h", "y": 1.01, "yanchor": "bottom", "x": 0},
         showlegend=True,  # also for one kind of mark: the legend says what it is
     )
     return fig
@@ -693,6 +719,7 @@ def diagram_plot(
     dims: Sequence[int] | None = None,
     selected: Dot | None = None,
     height: int | None = None,
+    name: str = "f",
 ) -> go.Figure:
     """Dgm(f) (and Dgm(g)) per dimension in the paper's coordinates, with matching.
 
@@ -710,7 +737,8 @@ def diagram_plot(
     in the browser leaves, so that a chart clicked since it was drawn shows the
     clicked dot in the same way (:mod:`topoviz.ui.clicks`). ``height`` in pixels (by
     default one for a chart as wide as half the page): each diagram stays a square
-    under its title, so a chart taller than its width leaves space below.
+    under its title, so a chart taller than its width leaves space below. ``name``
+    is the likelihood's name in the legend (``"f′"``: "Dgm(f′)").
     """
     dims = dgm_f.dims if dims is None else tuple(k for k in dims if k in dgm_f.dims)
     fig = make_subplots(
@@ -771,11 +799,11 @@ def diagram_plot(
             if mark is not None and mark[0] == k and 0 <= mark[1] < len(d):
                 drawn = np.union1d(drawn, [mark[1]])
         at = np.flatnonzero(drawn == selected[1]) if selected and selected[0] == k else []
-        name = f"Dgm(f) dim {k}: {int(shown.sum())} dots"
+        legend_name = f"Dgm({name}) dim {k}: {int(shown.sum())} dots"
         if (~big).any():
-            name += f" ({int((~big).sum())} below ε hidden)"
+            legend_name += f" ({int((~big).sum())} below ε hidden)"
         if len(drawn) < int(big.sum()):
-            name += f" ({len(drawn):,} most persistent drawn)"
+            legend_name += f" ({len(drawn):,} most persistent drawn)"
         scatter = go.Scatter if len(drawn) <= SVG_DOTS else go.Scattergl
         fig.add_trace(
             scatter(
@@ -791,7 +819,7 @@ def diagram_plot(
                 customdata=custom[drawn].astype(np.float32),
                 hovertemplate="dot #%{customdata[0]:.0f}<br>birth %{customdata[1]:.3f}, "
                 "death %{customdata[2]:.3f}<br>cost %{customdata[3]:.4f}<extra></extra>",
-                name=name,
+                name=legend_name,
                 selectedpoints=[int(i) for i in at] if selected is not None else None,
                 selected={"marker": {"color": HIGHLIGHT, "size": 16, "opacity": 1}},
                 unselected={"marker": {"opacity": 0.35}},
@@ -837,7 +865,9 @@ def diagram_plot(
                 row=1,
                 col=c,
             )
-        fig.update_xaxes(title="1 − birth", range=[-0.03, 1.03], row=1, col=c)
+        # a wide chart (a page's full width) shrinks the square too, where plotly would
+        # stretch the range of 1 - birth to [-0.5, 1.5]
+        fig.update_xaxes(title="1 − birth", range=[-0.03, 1.03], constrain="domain", row=1, col=c)
         fig.update_yaxes(
             title="1 − death",
             range=[-0.03, 1.03],
@@ -1232,18 +1262,25 @@ def error_map_rgb(
     return np.clip(rgb, 0, 255).astype(np.uint8)
 
 
+#: The legend's words for a kind of error and what it counts, where not "kind: N
+#: regions". "missing structure" counts pieces of true structure with no predicted
+#: pixel: not the "missed regions" of region_errors (true regions that no predicted
+#: region holds half of), which the tables count.
+ERROR_WORDS = {"missing": ("missing structure", "piece"), "pinholes": ("pinholes", "hole")}
+
+
 def error_map(image: np.ndarray, pred: np.ndarray, errors: Mapping[str, np.ndarray]) -> go.Figure:
     """The image, the predicted structure in black, and each kind of error tinted."""
     rgb = error_map_rgb(image, pred, errors)
     fig = go.Figure(_image(rgb))
     for kind, colour in ERROR_COLORS.items():  # legend entries
-        noun = "hole" if kind == "pinholes" else "region"
+        label, noun = ERROR_WORDS.get(kind, (kind, "region"))
         fig.add_trace(
             go.Scatter(
                 x=[None],
                 y=[None],
                 mode="markers",
-                name=f"{kind}: {_count(errors.get(kind), noun)}",
+                name=f"{label}: {_count(errors.get(kind), noun)}",
                 marker={"color": f"rgb{colour}", "size": 12, "symbol": "square"},
             )
         )

@@ -75,9 +75,10 @@ STEPS: tuple[Step, ...] = (
     ),
     Step(
         "Matching to the ground truth",
-        "The ground truth's dots all sit at the corner, one hole dot per cell. Match f's "
-        "most persistent hole dots to them; every other dot is matched to the diagonal. The "
-        "loss L_topo (Eq. 2.2) is the sum of the squared arrow lengths.",
+        "The ground truth's dots all sit at the corner, one hole dot per cell. Match as "
+        "many of f's hole dots to them, those nearest the corner (Sec. 2.2); every other "
+        "dot is matched to the diagonal. The loss L_topo (Eq. 2.2) is the sum of the "
+        "squared arrow lengths.",
         "matching",
         {**_BASE, "alpha": 0.5, "dot": "costliest"},
     ),

@@ -450,7 +450,9 @@ class TopoLoss(nn.Module):
         if min(patch_size) < 2:
             raise ValueError(f"patch_size must be at least 2 x 2; got {patch_size}")
         if not _is_int(patches_per_image) or patches_per_image < 1:
-            raise ValueError(f"patches_per_image must be an integer >= 1; got {patches_per_image!r}")
+            raise ValueError(
+                f"patches_per_image must be an integer >= 1; got {patches_per_image!r}"
+            )
         try:
             lam_value = float(lam)  # also numpy scalars and one-element tensors
         except (TypeError, ValueError):

@@ -503,13 +503,16 @@ def topology_errors(
     p, g = _pair(pred, gt, threshold)
     found = region_errors(p, g, structure, min_region=min_region)
     fp, fg = label(p, connectivity=1), label(g, connectivity=1)
-    spurious = [i for i in range(1, fp.max() + 1) if not g[fp == i].any()]
-    missing = [i for i in range(1, fg.max() + 1) if not p[fg == i].any()]
+    # a component touching nothing of the other mask: one count per label, one pass
+    # (a loop over labels took 20 s on a noisy 1024² prediction)
+    untouched_p = np.bincount(fp[g], minlength=fp.max() + 1) == 0
+    untouched_g = np.bincount(fg[p], minlength=fg.max() + 1) == 0
+    untouched_p[0] = untouched_g[0] = False  # label 0: the background
     return {
         "merged": found.merged,
         "split": found.split,
-        "spurious": np.isin(fp, spurious) & (fp > 0),
-        "missing": np.isin(fg, missing) & (fg > 0),
+        "spurious": untouched_p[fp],
+        "missing": untouched_g[fg],
         "pinholes": hole_kind_masks(p, g, min_hole)["pinholes"],
     }
 

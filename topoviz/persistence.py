@@ -287,7 +287,9 @@ def _check_dims(dims: Iterable[int]) -> tuple[int, ...]:
     """``dims`` sorted, each once: a non-empty subset of ``(0, 1)``, given as
     integers (``(1,)``, ``[0, 1]``), or a clear error."""
     if isinstance(dims, (str, bytes)) or not isinstance(dims, Iterable):
-        raise TypeError(f"dims must be a sequence of dimensions such as (1,) or (0, 1); got {dims!r}")
+        raise TypeError(
+            f"dims must be a sequence of dimensions such as (1,) or (0, 1); got {dims!r}"
+        )
     given = list(dims)
     if any(isinstance(d, (bool, np.bool_)) or not isinstance(d, (int, np.integer)) for d in given):
         raise TypeError(f"dims must hold integers 0 and/or 1; got {given!r}")
@@ -1270,8 +1272,9 @@ def diagram(
     ``(1 - birth(p), 1 - death(p))``. Dots of zero persistence are omitted, as in
     gudhi; zero in those coordinates, so a class born below about 1e-16 that dies
     at 0 is omitted too (``1 - b == 1`` in float64), and ``betti(alpha)`` misses it
-    for such tiny ``alpha`` only. The critical pixels ``c_b(p)``, ``c_d(p)`` carry the gradient of Eq. 2.3:
-    ``f[c_b(p)] == birth(p)`` and ``f[c_d(p)] == death(p)`` wherever they exist.
+    for such tiny ``alpha`` only. The critical pixels ``c_b(p)``, ``c_d(p)`` carry the
+    gradient of Eq. 2.3: ``f[c_b(p)] == birth(p)`` and ``f[c_d(p)] == death(p)``
+    wherever they exist.
 
     References
     ----------

@@ -150,6 +150,40 @@ def describe(entry: Mapping) -> str:
     return text + (f", loss {loss}" if loss else "")
 
 
+def seen_in_training(entry: Mapping, file_name: str) -> tuple[bool, str] | None:
+    """``(trained, sentence)`` when ``file_name`` looks like an image of the net's own
+    data set: one it trained on (``trained``: its scores are then not held-out
+    scores) or one its fold held out; None when the name says nothing (not numbered
+    like the held-out images).
+
+    Examples
+    --------
+    >>> e = {"data": "isbi12", "held_out": ["00", "01", "02"]}
+    >>> trained, words = seen_in_training(e, "15.png")
+    >>> trained, words[:46]
+    (True, 'If this is isbi12 image 15, the net trained on')
+    >>> seen_in_training(e, "01.tif")[0]
+    False
+    >>> seen_in_training(e, "cells.png") is None, seen_in_training(e, "150.png") is None
+    (True, True)
+    """
+    held = [str(h) for h in entry.get("held_out") or []]
+    stem = Path(str(file_name)).stem
+    if not held or not stem.isdigit() or len(stem) != len(held[0]):
+        return None
+    data = entry.get("data", "its data")
+    if stem in held:
+        return False, (
+            f"If this is {data} image {stem}, this net held it out ({held[0]}–{held[-1]}): "
+            "its scores here are held-out scores."
+        )
+    return True, (
+        f"If this is {data} image {stem}, the net trained on it (it held out only "
+        f"{held[0]}–{held[-1]}): its scores here say how well it learnt this image, not how "
+        "well it does on images it never saw."
+    )
+
+
 def _write(specs: Sequence[tuple[str, str]], out: Path) -> dict:
     from topoviz.data import load_split
 

@@ -73,6 +73,7 @@ def push_landings(
     ct: CriticalTargets,
     matching: Matching | None = None,
     min_push: float = 0.0,
+    diagonal_over: float | None = None,
 ) -> Landings:
     """Classify every push of the loss as landing right or wrong.
 
@@ -89,6 +90,9 @@ def push_landings(
         towards a ground-truth dot are kept (not those sent to the diagonal).
     min_push : float
         Keep only pushes with ``|target - f(c)| > min_push``.
+    diagonal_over : float, optional
+        With ``matching``: also keep the pushes of the dots sent to the diagonal
+        that are larger than this (the pulled dots' pushes stay, as above).
 
     Returns
     -------
@@ -126,7 +130,10 @@ def push_landings(
         for k in matching.dims:
             here = ct.dim == k
             pulled[here] = matching[k].partner[ct.dot[here]] >= 0
-        moved &= pulled
+        if diagonal_over is None:
+            moved &= pulled
+        else:
+            moved &= pulled | (np.abs(gap) > diagonal_over)
     up = gap[moved] > 0
     on = truth[r[moved], c[moved]]
     return Landings(

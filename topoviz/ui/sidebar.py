@@ -19,6 +19,7 @@ from topoviz.ui import cache, nav, working
 from topoviz.ui import state as S
 
 _RENDERED = "_sidebar_rendered"
+_PROBLEM = "_upload_problem"  # this run's refusal of an uploaded image or mask
 # Generators whose structures are bright in the image (the rest are dark).
 _BRIGHT = {"roads", "fig3"}
 
@@ -38,6 +39,7 @@ class Selection:
     source: str
     frame: bool = True
     notices: tuple[str, ...] = field(default_factory=tuple)
+    problem: str = ""  # why an uploaded image or mask was refused (the sidebar says it too)
 
     @property
     def ok(self) -> bool:
@@ -48,6 +50,8 @@ class Selection:
         """Why there is no f, as the pages say it ("" when there is one)."""
         if self.ok:
             return ""
+        if self.image is None and self.problem:
+            return f"The uploaded image could not be used: {self.problem}"
         if self.image is None:
             return "Choose a sample or upload an image in the sidebar."
         return (
@@ -95,6 +99,7 @@ def render() -> Selection:
             format_func={"sample": "Sample", "upload": "Upload your own"}.get,
             horizontal=True,
         )
+        st.session_state[_PROBLEM] = ""
         if source == "sample":
             name, image, mask, notices = _sample()
         else:
@@ -116,7 +121,16 @@ def render() -> Selection:
                 "The address bar holds sample, α, rule, dimensions and dot: copy it to share "
                 "this view."
             )
-    sel = Selection(name, image, mask, f, label, bool(st.session_state[S.FRAME]), tuple(notices))
+    sel = Selection(
+        name,
+        image,
+        mask,
+        f,
+        label,
+        bool(st.session_state[S.FRAME]),
+        tuple(notices),
+        st.session_state[_PROBLEM],
+    )
     st.session_state[S.SELECTION] = sel
     st.session_state[_RENDERED] = True
     return sel
@@ -153,15 +167,18 @@ def _upload() -> tuple[str, np.ndarray | None, np.ndarray | None, list[str]]:
         read = cache.read_upload(up.getvalue())
     except ImageError as error:
         st.error(str(error))
+        st.session_state[_PROBLEM] = str(error)
         return up.name, None, None, []
     notices = list(read.notices)
     mask = None
     if up_mask is not None:
         try:
-            mread = cache.read_upload_mask(up_mask.getvalue(), read.array.shape)
+            width, height = read.source_size
+            mread = cache.read_upload_mask(up_mask.getvalue(), read.array.shape, (height, width))
             mask, notices = mread.mask, notices + list(mread.notices)
         except ImageError as error:
             st.error(f"Mask: {error}")
+            st.session_state[_PROBLEM] = f"the mask was refused: {error}"
     for notice in notices:
         st.info(notice)
     key = f"{up.name}:{up.size}:{None if up_mask is None else up_mask.size}"

@@ -33,7 +33,7 @@ ALPHA = "alpha"
 RULE = "rule"
 DOT = "dot"  # "dim:index" or ""
 DOT_SET = "_dot_set"  # how many times the app itself set the dot (names the dot selectbox)
-STRUCTURE = "structure"  # "" (guess from the name) or one of metrics.STRUCTURES
+STRUCTURE = "structure"  # "" (guess: data.guess_structure) or one of metrics.STRUCTURES
 THREE_D = "three_d"  # draw landscapes as 3-D surfaces (every page; slow without a GPU)
 DIMS = "dims"  # the dimensions a view shows and counts its loss over: one of DIMS_LABELS
 
@@ -237,15 +237,31 @@ def follow_clicks(*keys: str) -> None:
         st.session_state[seen] = picked
 
 
-def structure(name: str) -> str:
+def structure(name: str, mask: Any = None) -> str:
     """What the regions are for merges / splits: the Inspect page's choice, else a guess.
 
-    The guess reads the sample's or file's name (``topoviz.data.structure_of``):
-    vessels, cracks and roads are curvilinear, the rest membranes.
+    The guess (``topoviz.data.guess_structure``) reads the sample's or file's name,
+    and where the name says nothing (an upload's "003.png"), the data of the net
+    that made f, else the mask.
     """
-    from topoviz.data import structure_of
+    from topoviz.data import guess_structure
 
-    return st.session_state.get(STRUCTURE) or structure_of(name)
+    return st.session_state.get(STRUCTURE) or guess_structure(name, mask, net_data())[0]
+
+
+def net_data() -> str | None:
+    """The data set of the shipped net the sidebar computes f with, or None."""
+    from topoviz.ui import cache
+
+    entry = {e["name"]: e for e in cache.manifest()[0]}.get(checkpoint_in_use() or "")
+    return None if entry is None else entry.get("data")
+
+
+def checkpoint_in_use() -> str | None:
+    """The shipped checkpoint the sidebar computes f with, or None (f from elsewhere)."""
+    if st.session_state.get(LIKELIHOOD) != "checkpoint":
+        return None
+    return st.session_state.get(CHECKPOINT) or None
 
 
 def teaching() -> bool:

@@ -178,9 +178,54 @@ def start_label(choice: str) -> str:
     return UNTRAINED_LABEL if choice == UNTRAINED else f"checkpoint {choice}"
 
 
-def default_start(options) -> str:
-    """The first shipped checkpoint (a trained net shows TopoLoss at work), else untrained."""
+def default_start(options, sidebar: str | None = None) -> str:
+    """Where a run starts unless the user says: the λ = 0 control of the pair of the
+    sidebar's checkpoint ``sidebar`` (the net a TopoLoss twin is compared with), or
+    that checkpoint itself; without one, the first shipped checkpoint (a trained net
+    shows TopoLoss at work), else untrained.
+
+    Examples
+    --------
+    >>> opts = {UNTRAINED: None, "a-bce": {"pair": "a", "lam": 0.0},
+    ...         "b-bce": {"pair": "b", "lam": 0.0}, "b-topo": {"pair": "b", "lam": 0.1}}
+    >>> default_start(opts, "b-topo"), default_start(opts, "a-bce"), default_start(opts)
+    ('b-bce', 'a-bce', 'a-bce')
+    """
+    entry = options.get(sidebar) if sidebar else None
+    if entry and "upload" not in entry:
+        control = next(
+            (
+                name
+                for name, e in options.items()
+                if e and e.get("pair") and e.get("pair") == entry.get("pair") and not e.get("lam")
+            ),
+            None,
+        )
+        return control or sidebar
     return next((name for name in options if name != UNTRAINED), UNTRAINED)
+
+
+def keep_start(key: str, options) -> None:
+    """Set the starting model ``st.session_state[key]`` to :func:`default_start`, and
+    keep it following the sidebar's checkpoint until the user picks another."""
+    auto = f"{key}_auto"
+    derived = default_start(options, S.checkpoint_in_use())
+    current = st.session_state.get(key)
+    if current not in options or current == st.session_state.get(auto):
+        st.session_state[key] = derived
+    st.session_state[auto] = derived
+
+
+def start_warning(image, options, choice: str) -> None:
+    """Warn under a starting-model choice when the image looks unlike its data."""
+    entry = options.get(choice)
+    if image is None or not entry or "upload" in entry:
+        return
+    from topoviz.ui.sidebar import domain_warning
+
+    words = domain_warning(image, entry, "the starting model")
+    if words:
+        st.warning(words)
 
 
 def start_model(choice: str, seed: int) -> nn.Module:
@@ -845,8 +890,8 @@ def show_motion(run: Run, key: str) -> None:
         )
         st.image(
             figures.sharp(figures.segmentation_change(f0, mo.f), SHARP_SIDE),
-            caption=f"f ≥ 0.5 after step {mo.step}: {changed} pixels changed since the start "
-            "(green added, magenta removed)",
+            caption=f"f ≥ 0.5 after step {mo.step}: {changed} pixels of {where} changed "
+            "since the start (green added, magenta removed)",
             width="stretch",
         )
     st.caption(

@@ -20,7 +20,7 @@ REGION_HELP = {
 }
 
 STRUCTURE_LABELS = {
-    "": "guess from the name",
+    "": "guess (from the name, else the mask)",
     "membranes": "membranes: regions are the cells between walls",
     "curvilinear": "curvilinear: regions are the vessels / cracks / roads themselves",
 }
