@@ -117,7 +117,6 @@ with c[0]:
     )
     if len(options) == 1:
         st.caption("No checkpoint in models/manifest.json yet: the run starts untrained.")
-    T.start_warning(sel.image, options, st.session_state[T.START])
 with c[1]:
     S.persistent(T.LAM, st.slider, "λ", 0.0, 1.0, step=0.01, disabled=running)
 with c[2]:
@@ -145,6 +144,7 @@ with c[5]:
         "prediction (centred on the costliest hole of the starting f: the gap TopoLoss "
         "should close), its dots moving along their matching arrows chunk by chunk.",
     )
+T.start_warning(sel.image, options, st.session_state[T.START])  # full width, under the row
 d = st.columns([1, 1, 1.4, 1, 1, 1])
 with d[0]:
     S.persistent(

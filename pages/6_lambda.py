@@ -100,7 +100,6 @@ with c[0]:
         format_func=T.start_label,
         disabled=running,
     )
-    T.start_warning(sel.image, options, st.session_state[T.SWEEP_START])
 with c[1]:
     S.persistent(
         T.SWEEP_LAMS,
@@ -123,6 +122,7 @@ with c[3]:
     )
 with c[4]:
     S.persistent(T.SWEEP_SEED, st.number_input, "Seed", 0, 10_000, step=1, disabled=running)
+T.start_warning(sel.image, options, st.session_state[T.SWEEP_START])  # full width
 b = st.columns([2, 1, 1, 1, 1])
 with b[0]:
     T.rule_select(T.SWEEP_RULE, running)

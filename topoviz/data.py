@@ -412,12 +412,13 @@ def structure_of(spec: str | os.PathLike) -> str:
 #: decides, and a name with neither leaves it to the mask (:func:`guess_structure`).
 MEMBRANE_WORDS = ("membrane", "isbi", "cell", "fig3")
 
-#: Largest background region over the whole background, above which a mask's
-#: regions are taken as curvilinear: ISBI12's labels 0.06-0.16 (many cells), half
-#: of CrackForest's 1.0 (cracks that cross nothing). One line across an image
-#: (0.5: a wall between two cells, or a crack across a road) stays ambiguous, and
-#: below this the guess is membranes.
+#: Largest background region over the whole background: above OPEN_BACKGROUND a
+#: mask's regions are curvilinear, below CLOSED_BACKGROUND they are cells. ISBI12's
+#: labels give 0.06-0.16 (many cells); half of CrackForest's give 1.0 (cracks that
+#: cross nothing). In between (0.5: one line across an image, a wall between two
+#: cells or a crack across a road) the mask cannot tell.
 OPEN_BACKGROUND = 0.6
+CLOSED_BACKGROUND = 0.35
 
 
 def guess_structure(
@@ -425,10 +426,10 @@ def guess_structure(
 ) -> tuple[str, str]:
     """``(structure, why)``: what an image's regions are, and what said so.
 
-    The name first (:data:`CURVILINEAR_WORDS`, :data:`MEMBRANE_WORDS`); then
-    ``data``, the data set of the net that made the likelihood; then the mask:
-    walls between cells cut the background into many small regions, cracks and
-    vessels leave most of it one region (:data:`OPEN_BACKGROUND`). Else membranes.
+    The name first (:data:`CURVILINEAR_WORDS`, :data:`MEMBRANE_WORDS`); then the
+    mask, where it is clear: walls between cells cut the background into many
+    small regions, cracks and vessels leave most of it one region; then ``data``,
+    the data set of the net that made the likelihood; else membranes.
 
     Examples
     --------
@@ -438,7 +439,10 @@ def guess_structure(
     ('membranes', 'curvilinear')
     >>> guess_structure("cracks_0", walls)
     ('curvilinear', 'the name')
-    >>> guess_structure("003.png", walls, data="crackforest")[0]
+    >>> across = np.zeros((30, 30), bool); across[:, 14] = True   # wall or crack?
+    >>> guess_structure("003.png", across, data="crackforest")[0]
+    'curvilinear'
+    >>> guess_structure("003.png", crack, data="isbi12")[0]   # the mask is clear
     'curvilinear'
     """
     low = Path(str(name)).name.lower()
@@ -446,17 +450,19 @@ def guess_structure(
         return "curvilinear", "the name"
     if any(w in low for w in MEMBRANE_WORDS):
         return "membranes", "the name"
+    if mask is not None:
+        background = ~np.asarray(mask, bool)
+        if background.any():
+            regions = label(background, connectivity=2)
+            share = np.bincount(regions.ravel())[1:].max() / background.sum()
+            why = f"the mask (its largest background region is {share:.0%} of the background)"
+            if share > OPEN_BACKGROUND:
+                return "curvilinear", why
+            if share < CLOSED_BACKGROUND:
+                return "membranes", why
     if data:
         return structure_of(data), f"the data the net was trained on ({data})"
-    if mask is None:
-        return "membranes", "the default"
-    background = ~np.asarray(mask, bool)
-    regions = label(background, connectivity=2)
-    if not background.any():
-        return "membranes", "the default (the mask is all structure)"
-    share = np.bincount(regions.ravel())[1:].max() / background.sum()
-    kind = "curvilinear" if share > OPEN_BACKGROUND else "membranes"
-    return kind, f"the mask (its largest background region is {share:.0%} of the background)"
+    return "membranes", "the default"
 
 
 def carve_validation(split: Split, every: int) -> Split:

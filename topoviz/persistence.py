@@ -35,6 +35,7 @@ shapes, with and without frame) in ``tests/test_persistence.py``.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import threading
 from collections.abc import Iterable, Sequence
@@ -1436,6 +1437,7 @@ def warmup(background: bool = False) -> threading.Thread | None:
     if background:
         t = threading.Thread(target=_run, name="topoviz-warmup", daemon=True)
         t.start()
+        atexit.register(t.join, 60)  # not killed inside LLVM when the interpreter exits
         return t
     _run()
     return None

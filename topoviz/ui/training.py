@@ -24,6 +24,7 @@ they can be tested on their own.
 
 from __future__ import annotations
 
+import atexit
 import copy
 import threading
 import time
@@ -272,6 +273,9 @@ def warm_bf16(base: int = 16) -> threading.Thread | None:
 
     thread = threading.Thread(target=steps, name="topoviz-bf16-warmup", daemon=True)
     thread.start()
+    # a daemon thread still inside torch when the interpreter exits aborts the process
+    # ("terminate called without an active exception", exit code 134): wait for it
+    atexit.register(thread.join, 60)
     return thread
 
 
