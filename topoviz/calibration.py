@@ -116,6 +116,11 @@ def _stamp(mask: np.ndarray, rr: np.ndarray, cc: np.ndarray, radius: int, value:
     # Dilate only the path's bounding box grown by the radius: nothing farther can change.
     r0, c0 = max(rr.min() - radius, 0), max(cc.min() - radius, 0)
     r1, c1 = min(rr.max() + radius + 1, mask.shape[0]), min(cc.max() + radius + 1, mask.shape[1])
+    if len(rr) == 1:  # a point dilated by a disk is the disk (a break): no dilation to run
+        disk = _disk(radius)
+        top, left = rr[0] - radius, cc[0] - radius  # the disk's corner, maybe off the mask
+        mask[r0:r1, c0:c1][disk[r0 - top : r1 - top, c0 - left : c1 - left]] = value
+        return
     path = np.zeros((r1 - r0, c1 - c0), bool)
     path[rr - r0, cc - c0] = True
     if radius > 0:
