@@ -79,13 +79,13 @@ def unlike(p: Mapping[str, float], ref: Mapping[str, float]) -> list[str]:
     >>> unlike(dict(ref), ref)
     []
     >>> unlike({"log2_side": 9.0, "mean": 0.5, "std": 0.2, "texture": 0.2}, ref)
-    ['size (512 px a side vs 256)', 'texture (mean |pixel difference|) (0.20 vs 0.05)']
+    ['size (√(height × width) 512 px vs 256)', 'texture (mean |pixel difference|) (0.20 vs 0.05)']
     """
     out = []
     for k, t in TOLERANCE.items():
         if abs(p[k] - ref[k]) > t:
             if k == "log2_side":
-                out.append(f"size ({2 ** p[k]:.0f} px a side vs {2 ** ref[k]:.0f})")
+                out.append(f"size (√(height × width) {2 ** p[k]:.0f} px vs {2 ** ref[k]:.0f})")
             else:
                 out.append(f"{_WORDS[k]} ({p[k]:.2f} vs {ref[k]:.2f})")
     return out
