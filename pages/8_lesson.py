@@ -100,6 +100,7 @@ if step.state.get("dot") == "costliest" and len(m[1].dot_cost):
     S.set_dot((1, int(np.argmax(m[1].dot_cost))))
 elif step.state.get("dot") == "":
     S.set_dot(None)
+S.sync_url()  # the step's dot in the address bar now, not one step late
 dot = S.dot()
 pred = f >= 0.5
 

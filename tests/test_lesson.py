@@ -48,6 +48,8 @@ def test_next_and_back_walk_every_step_with_its_state():
         assert at.session_state["checkpoint"] == step.state["checkpoint"]
         if step.state["dot"] == "costliest":
             assert at.session_state["dot"].startswith("1:")
+        # the address bar holds this step's dot, not the one before's
+        assert at.query_params.get("dot", "") == at.session_state["dot"]
         if i < len(STEPS) - 1:
             next(b for b in at.button if "Next" in b.label).click().run()
             assert not at.exception, (step.view, [e.value for e in at.exception])
