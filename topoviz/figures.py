@@ -1166,9 +1166,12 @@ def critical_pixels_picture(
         canvas.crosses(d.death_pixel[idx], DIM_COLORS[k])
     if highlight is not None:
         k, i = highlight
-        # birth below its ring, death above: the two are often neighbours
-        canvas.ring(dgm[k].birth_pixel[i], "birth", below=True)
-        canvas.ring(dgm[k].death_pixel[i], "death")
+        birth, death = dgm[k].birth_pixel[i], dgm[k].death_pixel[i]
+        # each label on the side away from the other ring: the two pixels are often
+        # neighbours, and labels between them ran into each other
+        lower = death[0] >= 0 and birth[0] > death[0]  # birth lower in the picture
+        canvas.ring(birth, "birth", below=lower)
+        canvas.ring(death, "death", below=not lower)
     return canvas.array()
 
 
