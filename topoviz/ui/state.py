@@ -241,8 +241,8 @@ def structure(name: str, mask: Any = None) -> str:
     """What the regions are for merges / splits: the Inspect page's choice, else a guess.
 
     The guess (``topoviz.data.guess_structure``) reads the sample's or file's name,
-    and where the name says nothing (an upload's "003.png"), the data of the net
-    that made f, else the mask.
+    and where the name says nothing (an upload's "003.png"), the mask where it is
+    clear, else the data of the net that made f.
     """
     from topoviz.data import guess_structure
 
