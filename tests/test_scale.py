@@ -145,5 +145,6 @@ def test_the_example_training_loop_runs(tmp_path):
     )
     assert run.returncode == 0, run.stderr[-3000:]
     topo = [float(v) for v in re.findall(r"L_topo ([\d.]+)", run.stdout)]
-    assert len(topo) == 4 and topo[:2] == [0, 0] and topo[-1] > 0  # BCE, then TopoLoss
-    assert len(re.findall(r"Betti error \d+\.\d+", run.stdout)) == 2
+    # BCE (the start), then the λ = 0 control and the TopoLoss twin from it
+    assert len(topo) == 6 and topo[:4] == [0, 0, 0, 0] and topo[-1] > 0
+    assert len(re.findall(r"Betti error \d+\.\d+", run.stdout)) == 3

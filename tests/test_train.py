@@ -488,3 +488,76 @@ def test_an_interrupted_train_saves_its_progress_and_resume_finishes_it(
     assert meta2["data"] == TINY and meta2["lam"] == 0.1 and model.config["base"] == 4
     with pytest.raises(SystemExit, match="nothing to resume"):
         main(["train", "--resume", str(done)])
+
+
+def test_cli_bad_input_is_one_line_and_exit_code_2(tmp_path, capsys):
+    text = tmp_path / "text.pt"
+    text.write_text("not a checkpoint", encoding="utf-8")
+    cases = [
+        (["evaluate", "--checkpoint", str(tmp_path / "nope.pt")], "nope.pt"),
+        (["evaluate", "--checkpoint", str(text)], "not a checkpoint"),
+        (["evaluate", "--references", "--data", TINY, "--fold", "4/3"], "fold"),
+        (
+            ["evaluate", "--references", "--data", str(tmp_path / "none"), "--fold", "1/3"],
+            "not found",
+        ),
+        (
+            ["train", "--data", TINY, "--out", str(tmp_path / "m.pt"), "--init", str(text)],
+            "checkpoint",
+        ),
+    ]
+    for argv, words in cases:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err[-1].startswith(f"topoviz {argv[0]}: error: "), err  # one line, last
+        assert words in err[-1] and not any("Traceback" in line for line in err), (argv, err)
+
+
+def test_cli_training_options_are_checked_before_the_first_step(tmp_path, capsys):
+    # a bad --lam used to surface after the whole BCE pretraining, and lose its net
+    base = ["train", "--data", TINY, "--out", str(tmp_path / "m.pt"), "--steps", "3",
+            "--topo-steps", "3", "--log-every", "1"]  # fmt: skip
+    for extra, words in (
+        (["--lam", "-1"], "--lam must be a finite number"),
+        (["--lam", "nan"], "--lam must be a finite number"),
+        (["--topo-steps", "-5"], "--topo-steps must be >= 0"),
+        (["--topo-patch", "0"], "patch_size"),
+        (["--out", str(tmp_path)], "is a folder"),
+    ):
+        with pytest.raises(SystemExit, match=words):
+            main(base + extra)
+        assert "step" not in capsys.readouterr().err  # no step ran
+    assert not (tmp_path / "m.pt").exists()
+
+
+def test_cli_the_same_synthetic_spec_is_the_checkpoints_own_data(tmp_path, capsys):
+    from topoviz.__main__ import _same_data
+
+    meta = {"data": "synthetic:membranes?n=24&size=256&seed=0"}
+    assert _same_data("synthetic:membranes", meta)  # the defaults, written out
+    assert _same_data("synthetic:membranes?seed=0&size=256&n=24", meta)  # another order
+    assert not _same_data("synthetic:membranes?n=6", meta)
+    ckpt = tmp_path / "m.pt"
+    common = ["--batch", "2", "--patch", "16", "--base", "4", "--log-every", "0"]
+    main(["train", "--data", TINY, "--fold", "1/3", "--out", str(ckpt), "--steps", "2", *common])
+    capsys.readouterr()
+    spelled = TINY.replace("n=6&size=32&seed=0", "seed=0&size=32&n=6")
+    assert main(["evaluate", "--checkpoint", str(ckpt), "--data", spelled, "--n-patches", "2"]) == 0
+    out = capsys.readouterr()
+    assert "fold 1/3: 2 held-out image(s)" in out.out and "not the checkpoint's own" not in out.err
+    # its held-out fold, not every image: and --val-every on a net that trained on them
+    with pytest.raises(SystemExit, match="would not be a validation"):
+        main(["evaluate", "--checkpoint", str(ckpt), "--val-every", "2", "--n-patches", "2"])
+
+
+def test_cli_finds_a_checkpoints_data_from_another_folder(tmp_path, monkeypatch):
+    # the shipped checkpoints record their data relative to the project root, where
+    # the recipes run ("../shared/data/isbi12"): evaluate from elsewhere finds it
+    from topoviz.__main__ import _from_project, _same_data
+
+    root = Path(__file__).resolve().parents[1]
+    monkeypatch.chdir(tmp_path)
+    assert _from_project("sample_data") == str(root / "sample_data")
+    assert _from_project("no/such/folder") == "no/such/folder"  # nothing to find: as given
+    assert _from_project(TINY) == TINY
+    assert _same_data(str(root / "sample_data"), {"data": "sample_data"})

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import signal
 import sys
@@ -181,6 +182,7 @@ def _train(args: argparse.Namespace, device, world: int, rank: int) -> int:
         model, done_before, resumed = _resume_args(args)
     elif not args.data or not args.out:
         raise SystemExit("train: give --data and --out (or --resume CHECKPOINT)")
+    _check_train_options(args)  # now, not after the pretraining they would waste
     split = load_split(args.data, args.fold)
     fold = "all" if split.fold is None else f"{split.fold[0]}/{split.fold[1]}"
     if args.val_every:
@@ -305,7 +307,7 @@ def _train(args: argparse.Namespace, device, world: int, rank: int) -> int:
 
 def _split_for(args: argparse.Namespace, meta: dict):
     """The data, fold and split to score: the command line's, else the checkpoint's."""
-    data = args.data or meta.get("data")
+    data = args.data or _from_project(meta.get("data"))
     fold = args.fold or meta.get("fold")
     if meta and args.data and not args.fold and not _same_data(args.data, meta):
         fold = "all"  # another set than the checkpoint's: none of it was trained on
@@ -324,6 +326,15 @@ def _split_for(args: argparse.Namespace, meta: dict):
             f"warning: the checkpoint was trained on fold {meta.get('fold')}; "
             f"evaluating fold {fold} includes its training images"
         )
+    if args.val_every and meta and _same_data(str(data), meta):
+        trained_with = meta.get("val_every") or None
+        if trained_with != args.val_every:
+            raise SystemExit(
+                f"{args.command}: this checkpoint was trained "
+                + (f"with --val-every {trained_with}" if trained_with else "on every image")
+                + f" of its fold's training part, so the images --val-every {args.val_every} "
+                "sets aside were trained on: scoring them would not be a validation"
+            )
     split = load_split(data, fold)
     if args.val_every:
         split = carve_validation(split, args.val_every)
@@ -440,15 +451,54 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_train_options(args: argparse.Namespace) -> None:
+    """Refuse bad training options before the first step, naming the flag: a bad
+    --lam used to surface only when the pretraining was over, and its net was lost."""
+    import math
+
+    from topoviz.loss import TopoLoss
+
+    for flag, value in (("--steps", args.steps), ("--topo-steps", args.topo_steps)):
+        if value is not None and value < 0:
+            raise SystemExit(f"train: {flag} must be >= 0; got {value}")
+    if not (math.isfinite(args.lam) and args.lam >= 0):
+        raise SystemExit(f"train: --lam must be a finite number >= 0; got {args.lam}")
+    if args.topo_patches < 1:
+        raise SystemExit(f"train: --topo-patches must be >= 1; got {args.topo_patches}")
+    try:
+        TopoLoss(patch_size=args.topo_patch, patches_per_image=args.topo_patches,
+                 lam=args.lam, rule=args.rule, dims=args.topo_dims)  # fmt: skip
+    except (TypeError, ValueError) as error:
+        raise SystemExit(f"train: {error} (--topo-patch, --rule, --topo-dims)") from None
+    out = Path(args.out)
+    if out.is_dir():
+        raise SystemExit(f"train: --out {out} is a folder; give a file name such as {out}/net.pt")
+    if not out.parent.is_dir():
+        raise SystemExit(f"train: --out {out}: the folder {out.parent} does not exist")
+
+
+def _from_project(data):
+    """A checkpoint's data folder, as recorded (relative to the project root, where
+    the recipes run): found from the root when the current folder is elsewhere."""
+    if not isinstance(data, str) or parse_synthetic(data) is not None:
+        return data
+    path = Path(data)
+    root = Path(__file__).resolve().parents[1]
+    if not path.is_absolute() and not path.exists() and (root / path).exists():
+        return os.path.normpath(root / path)
+    return data
+
+
 def _same_data(data: str, meta: dict) -> bool:
     """Whether ``data`` names the set the checkpoint was trained on (same folder or
     the same synthetic spec)."""
     theirs = meta.get("data")
     if not isinstance(theirs, str):
         return False
-    if parse_synthetic(data) is not None or parse_synthetic(theirs) is not None:
-        return data == theirs
-    return Path(data).resolve() == Path(theirs).resolve()
+    ours, spec = parse_synthetic(data), parse_synthetic(theirs)
+    if ours is not None or spec is not None:
+        return ours == spec  # the parsed spec: defaults filled, any order of options
+    return Path(data).resolve() == Path(_from_project(theirs)).resolve()
 
 
 def _dims(text: str) -> tuple[int, ...]:
@@ -614,10 +664,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run a subcommand. Bad input (a missing file, a wrong fold, a checkpoint of
+    another kind, a bad value) ends with one line, ``topoviz SUBCOMMAND: error: …``,
+    and exit code 2, as argparse's own errors do; ``TOPOVIZ_TRACEBACK=1`` shows the
+    traceback instead."""
+    import os
+
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     args.argv = argv
-    return int(args.run(args) or 0)
+    try:
+        return int(args.run(args) or 0)
+    except (ValueError, OSError) as error:  # ImageError, CheckpointError are ValueErrors
+        if os.environ.get("TOPOVIZ_TRACEBACK"):
+            raise
+        what = str(error) or type(error).__name__
+        if isinstance(error, OSError) and error.filename and str(error.filename) not in what:
+            what = f"{what}: {error.filename}"
+        print(f"topoviz {args.command}: error: {' '.join(what.split())}", file=sys.stderr)
+        return 2
 
 
 def _end_process(code: int) -> None:
