@@ -529,14 +529,25 @@ def _add_train(sub) -> None:
     p.add_argument(
         "--steps", type=int, help=f"BCE pretraining steps (default {DEFAULT_STEPS}; 0 with --init)"
     )
-    p.add_argument("--topo-steps", type=int, default=0, help="BCE + λ·L_topo steps")
-    p.add_argument("--lam", type=float, default=0.0, help="λ (per-pixel-mean BCE scale)")
-    p.add_argument("--batch", type=int, default=8)
-    p.add_argument("--patch", type=int, default=65)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--topo-patch", type=int, default=65, help="side of the L_topo patches")
-    p.add_argument("--topo-patches", type=int, default=4, help="L_topo patches per crop")
-    p.add_argument("--rule", default="paper", choices=("paper", "optimal", "betti"))
+    p.add_argument(
+        "--topo-steps", type=int, default=0, help="BCE + λ·L_topo steps (default 0: BCE only)"
+    )
+    p.add_argument("--lam", type=float, default=0.0, help="λ (per-pixel-mean BCE scale; default 0)")
+    p.add_argument("--batch", type=int, default=8, help="crops per step (default 8)")
+    p.add_argument("--patch", type=int, default=65, help="side of the crops (default 65)")
+    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
+    p.add_argument(
+        "--topo-patch", type=int, default=65, help="side of the L_topo patches (default 65)"
+    )
+    p.add_argument(
+        "--topo-patches",
+        type=int,
+        default=4,
+        help="L_topo patches per crop (default 4; one when --topo-patch >= --patch: the crop)",
+    )
+    p.add_argument(
+        "--rule", default="paper", choices=("paper", "optimal", "betti"), help="default paper"
+    )
     p.add_argument(
         "--topo-dims",
         type=_dims,
@@ -544,7 +555,7 @@ def _add_train(sub) -> None:
         help="dimensions L_topo sums over: '1' (holes, the paper's footnote 8; default), "
         "'0,1' (Eq. 2.2 as written) or '0'",
     )
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="crops and L_topo patches (default 0)")
     p.add_argument(
         "--val-every",
         type=int,
@@ -605,7 +616,7 @@ def _add_evaluate(sub) -> None:
         "(metrics.one_pixel_references) and with --inject breaks / walls (calibration)",
     )
     p.add_argument(
-        "--inject", type=int, default=10, help="breaks and walls per image for --references"
+        "--inject", type=int, default=10, help="breaks and walls per image for --references (10)"
     )
     _add_scoring_options(p)
     p.set_defaults(run=_cmd_evaluate)
@@ -613,7 +624,9 @@ def _add_evaluate(sub) -> None:
 
 def _add_scoring_options(p) -> None:
     """The options ``evaluate`` and ``compare`` share."""
-    p.add_argument("--n-patches", type=int, default=100, help="Betti-error patches per image")
+    p.add_argument(
+        "--n-patches", type=int, default=100, help="Betti-error patches per image (default 100)"
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the Betti-error patches")
     p.add_argument("--json", action="store_true", help="print JSON instead of tables")
     p.add_argument(
