@@ -413,10 +413,11 @@ def structure_of(spec: str | os.PathLike) -> str:
 MEMBRANE_WORDS = ("membrane", "isbi", "cell", "fig3")
 
 #: Largest background region over the whole background: above OPEN_BACKGROUND a
-#: mask's regions are curvilinear, below CLOSED_BACKGROUND they are cells. ISBI12's
-#: labels give 0.06-0.16 (many cells); half of CrackForest's give 1.0 (cracks that
-#: cross nothing). In between (0.5: one line across an image, a wall between two
-#: cells or a crack across a road) the mask cannot tell.
+#: mask's regions are curvilinear, below CLOSED_BACKGROUND they are cells. Every
+#: ISBI12 label reads as cells, most CrackForest labels as cracks, a rare crack
+#: network as cells (tests/test_regions.py holds this on the real labels). In
+#: between (0.5: one line across an image, a wall between two cells or a crack across
+#: a road) the mask cannot tell.
 OPEN_BACKGROUND = 0.6
 CLOSED_BACKGROUND = 0.35
 
