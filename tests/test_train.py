@@ -561,3 +561,21 @@ def test_cli_finds_a_checkpoints_data_from_another_folder(tmp_path, monkeypatch)
     assert _from_project("no/such/folder") == "no/such/folder"  # nothing to find: as given
     assert _from_project(TINY) == TINY
     assert _same_data(str(root / "sample_data"), {"data": "sample_data"})
+
+
+def test_cli_scoring_options_are_refused_by_their_flag(capsys):
+    refs = ["evaluate", "--references", "--data", TINY, "--fold", "1/3"]
+    for extra, words in (
+        (["--n-patches", "0"], "--n-patches must be >= 1"),
+        (["--val-every", "1"], r"--val-every must be 0 \(off\) or >= 2"),
+        (["--inject", "-2"], "--inject must be >= 0"),
+    ):
+        with pytest.raises(SystemExit, match=words):
+            main(refs + extra)
+    with pytest.raises(SystemExit, match="--inject sets the breaks of --references"):
+        main(["evaluate", "--data", TINY, "--fold", "1/3", "--checkpoint", "x.pt", "--inject", "3"])
+    assert main(refs + ["--n-patches", "2", "--inject", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "GT + 2 breaks:" in out and "errors injected over the 2 image(s)" in out
+    assert "GT shifted 1 px: 0 errors" not in out  # none injected there: no line for it
+    assert "injected in all" not in out

@@ -307,6 +307,12 @@ def _train(args: argparse.Namespace, device, world: int, rank: int) -> int:
 
 def _split_for(args: argparse.Namespace, meta: dict):
     """The data, fold and split to score: the command line's, else the checkpoint's."""
+    if args.n_patches < 1:
+        raise SystemExit(f"{args.command}: --n-patches must be >= 1; got {args.n_patches}")
+    if args.val_every == 1 or args.val_every < 0:
+        raise SystemExit(
+            f"{args.command}: --val-every must be 0 (off) or >= 2; got {args.val_every}"
+        )
     data = args.data or _from_project(meta.get("data"))
     fold = args.fold or meta.get("fold")
     if meta and args.data and not args.fold and not _same_data(args.data, meta):
@@ -366,6 +372,11 @@ def _print_tables(data, fold, split, rows: dict[str, dict]) -> None:
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     if not args.checkpoint and not args.references:
         raise SystemExit("evaluate: give --checkpoint, or --references with --data and --fold")
+    if args.inject is not None and not args.references:
+        raise SystemExit("evaluate: --inject sets the breaks of --references; give both")
+    args.inject = 10 if args.inject is None else args.inject
+    if args.inject < 0:
+        raise SystemExit(f"evaluate: --inject must be >= 0; got {args.inject}")
     model, meta = checkpoints.load(args.checkpoint) if args.checkpoint else (None, {})
     data, fold, split, structure = _split_for(args, meta)
     options = dict(
@@ -399,9 +410,10 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         print(json.dumps(result, indent=2))
         return 0
     _print_tables(data, fold, split, rows)
+    n = len(split.held_names)
     for name, row in rows.items():
-        if "injected" in row:
-            print(f"{name}: {row['injected']} injected in all (known errors)")
+        if row.get("injected"):  # the shifted row has none: nothing to announce
+            print(f"{name}: {row['injected']} errors injected over the {n} image(s)")
     return 0
 
 
@@ -616,7 +628,7 @@ def _add_evaluate(sub) -> None:
         "(metrics.one_pixel_references) and with --inject breaks / walls (calibration)",
     )
     p.add_argument(
-        "--inject", type=int, default=10, help="breaks and walls per image for --references (10)"
+        "--inject", type=int, help="breaks and walls per image for --references (default 10)"
     )
     _add_scoring_options(p)
     p.set_defaults(run=_cmd_evaluate)
