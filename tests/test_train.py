@@ -25,6 +25,7 @@ from topoviz.data import (
     read_terms,
     sample_batch,
 )
+from topoviz.imageio import ImageError
 from topoviz.inference import predict
 from topoviz.persistence import warmup
 from topoviz.synthetic import make_dataset
@@ -579,3 +580,14 @@ def test_cli_scoring_options_are_refused_by_their_flag(capsys):
     assert "GT + 2 breaks:" in out and "errors injected over the 2 image(s)" in out
     assert "GT shifted 1 px: 0 errors" not in out  # none injected there: no line for it
     assert "injected in all" not in out
+
+
+def test_a_label_of_another_size_in_a_folder_is_named(tmp_path, capsys):
+    root = _write_folder(tmp_path / "set", ["a", "b", "c"], size=16)
+    label = next((root / "labels").glob("b.*"))
+    Image.fromarray(np.zeros((12, 16), np.uint8)).save(label)
+    with pytest.raises(ImageError, match=rf"{label}: The mask is 16×12 pixels") as caught:
+        load_split(root, "all")
+    assert "resize=True" not in str(caught.value)  # library advice, not for a data folder
+    assert main(["evaluate", "--references", "--data", str(root), "--fold", "all"]) == 2
+    assert f"{label}: The mask is 16×12" in capsys.readouterr().err

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from skimage.measure import label
 
-from topoviz.imageio import load_image, load_mask
+from topoviz.imageio import ImageError, load_image, load_mask
 from topoviz.synthetic import GENERATORS, make_dataset
 
 __all__ = [
@@ -234,12 +234,22 @@ def fold_split(items: Sequence[T], fold: int, k: int = 3) -> tuple[list[T], list
     return ordered[:lo] + ordered[hi:], ordered[lo:hi]
 
 
+def _named(path, read, *args, **kwargs):
+    """``read(*args, **kwargs)``; an ``ImageError`` names the file ``path`` (in a data
+    folder of many images, "the mask is 64×48 pixels…" alone does not say which)."""
+    try:
+        return read(*args, **kwargs)
+    except ImageError as error:
+        text = str(error).replace(" (or read it with resize=True)", "")
+        raise ImageError(f"{path}: {text}") from None
+
+
 def load_fov(
     paths: Sequence[str | os.PathLike], images: Sequence[np.ndarray]
 ) -> np.ndarray | list[np.ndarray]:
     """Field-of-view masks (bool, white = inside) read at their images' shapes."""
     fovs = [
-        load_mask(p, shape=np.shape(im), invert_polarity=False)
+        _named(p, load_mask, p, shape=np.shape(im), invert_polarity=False)
         for p, im in zip(paths, images, strict=True)
     ]
     if fovs and len({f.shape for f in fovs}) == 1:
@@ -258,9 +268,10 @@ def load_pairs(
     """
     images, masks = [], []
     for image_path, label_path in pairs:
-        image = load_image(image_path)
+        image = _named(image_path, load_image, image_path)
         images.append(image)
-        masks.append(load_mask(label_path, shape=image.shape, invert_polarity=False))
+        mask = _named(label_path, load_mask, label_path, shape=image.shape, invert_polarity=False)
+        masks.append(mask)
     if images and len({im.shape for im in images}) == 1:
         return np.stack(images), np.stack(masks)
     return images, masks
