@@ -6,7 +6,6 @@ import streamlit as st
 
 from topoviz import figures, provenance
 from topoviz.checkpoints import CheckpointError
-from topoviz.data import guess_structure
 from topoviz.imageio import png_bytes
 from topoviz.metrics import betti_numbers
 from topoviz.ui import cache, current
@@ -38,7 +37,7 @@ c = st.columns(3)
 c[0].image(sel.image, caption=f"image: {sel.name_md}", clamp=True, width="stretch")
 c[1].image(sel.f, caption=f"likelihood f: {sel.source_md}", clamp=True, width="stretch")
 c[2].image(pred.astype("float32"), caption="segmentation f ≥ 0.5", clamp=True, width="stretch")
-in_use = {e["name"]: e for e in cache.manifest()[0]}.get(S.checkpoint_in_use() or "")
+in_use = S.net_entry()
 if in_use is not None and (seen := provenance.seen_in_training(in_use, sel.name)):
     trained, words = seen
     (st.warning if trained else st.caption)(words)
@@ -74,7 +73,7 @@ structure = S.persistent(
     "the components of curvilinear structures (vessels, cracks, roads).",
 )
 if not structure:
-    structure, why = guess_structure(sel.name, sel.mask, S.net_data())
+    structure, why = cache.structure_guess(sel.name, sel.mask, S.net_data())
     st.caption(f"Guessed: **{structure}**, from {why}. Choose above if that is wrong.")
 g0, g1 = betti_numbers(sel.mask, frame=sel.frame)
 scores = evaluate(sel.f, sel.mask, structure=structure)

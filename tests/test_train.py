@@ -522,7 +522,7 @@ def test_cli_training_options_are_checked_before_the_first_step(tmp_path, capsys
         (["--lam", "-1"], "--lam must be a finite number"),
         (["--lam", "nan"], "--lam must be a finite number"),
         (["--topo-steps", "-5"], "--topo-steps must be >= 0"),
-        (["--topo-patch", "0"], "patch_size"),
+        (["--topo-patch", "0"], "--topo-patch must be at least 2 x 2"),
         (["--out", str(tmp_path)], "is a folder"),
     ):
         with pytest.raises(SystemExit, match=words):

@@ -72,8 +72,6 @@ def _run_stage(gen, stage: str, log_every: int, log=_log) -> tuple[int, float]:
 
 def _train_device(name: str):
     """The torch device of ``--device``; under torchrun, CUDA rank r uses GPU LOCAL_RANK."""
-    import os
-
     import torch
 
     cuda = torch.cuda.is_available()
@@ -86,8 +84,6 @@ def _train_device(name: str):
 
 def _start_distributed(device) -> tuple[int, int]:
     """Join the torchrun group (``WORLD_SIZE`` > 1): nccl on CUDA, gloo on CPU."""
-    import os
-
     import torch
     import torch.distributed as dist
 
@@ -463,25 +459,30 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+#: TopoLoss's arguments, as train's flags name them.
+_TOPO_FLAGS = {
+    "patch_size": "--topo-patch",
+    "patches_per_image": "--topo-patches",
+    "lam": "--lam",
+    "rule": "--rule",
+    "dims": "--topo-dims",
+}
+
+
 def _check_train_options(args: argparse.Namespace) -> None:
     """Refuse bad training options before the first step, naming the flag: a bad
     --lam used to surface only when the pretraining was over, and its net was lost."""
-    import math
-
     from topoviz.loss import TopoLoss
 
     for flag, value in (("--steps", args.steps), ("--topo-steps", args.topo_steps)):
         if value is not None and value < 0:
             raise SystemExit(f"train: {flag} must be >= 0; got {value}")
-    if not (math.isfinite(args.lam) and args.lam >= 0):
-        raise SystemExit(f"train: --lam must be a finite number >= 0; got {args.lam}")
-    if args.topo_patches < 1:
-        raise SystemExit(f"train: --topo-patches must be >= 1; got {args.topo_patches}")
-    try:
+    try:  # TopoLoss checks the rest; its message names its argument, we name the flag
         TopoLoss(patch_size=args.topo_patch, patches_per_image=args.topo_patches,
                  lam=args.lam, rule=args.rule, dims=args.topo_dims)  # fmt: skip
     except (TypeError, ValueError) as error:
-        raise SystemExit(f"train: {error} (--topo-patch, --rule, --topo-dims)") from None
+        name, rest = str(error).split(" ", 1)
+        raise SystemExit(f"train: {_TOPO_FLAGS.get(name, name)} {rest}") from None
     out = Path(args.out)
     if out.is_dir():
         raise SystemExit(f"train: --out {out} is a folder; give a file name such as {out}/net.pt")
@@ -693,8 +694,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     another kind, a bad value) ends with one line, ``topoviz SUBCOMMAND: error: …``,
     and exit code 2, as argparse's own errors do; ``TOPOVIZ_TRACEBACK=1`` shows the
     traceback instead."""
-    import os
-
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     args.argv = argv
@@ -716,8 +715,6 @@ def _end_process(code: int) -> None:
     rank of a 2-rank gloo run now and then aborted ("terminate called without an
     active exception", a C++ thread still joinable at exit), and torchrun then called
     the whole run failed (``python bench/bench_torchrun_exit.py`` counts them)."""
-    import os
-
     if int(os.environ.get("WORLD_SIZE", 1)) > 1:
         sys.stdout.flush()
         sys.stderr.flush()

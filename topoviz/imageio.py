@@ -332,7 +332,8 @@ def read_mask(
         notice, instead of refusing it: an image downscaled on reading
         (:func:`read_image`'s ``downscale``) keeps its mask. A mask of another
         aspect ratio is refused all the same (it cannot be this image's), and a
-        mask over `max_pixels` is shrunk (nearest neighbour) rather than refused.
+        mask over `max_pixels` is shrunk rather than refused, its structure kept
+        wherever it covers any of a new pixel (one-pixel lines survive).
     native : tuple of int, optional
         With `resize`: (height, width) of the image's file before it was
         downscaled. Then only a mask of that size (or of `shape`) is taken; one of
@@ -408,16 +409,8 @@ def read_mask(
 
     resized = False
     width, height = grey.size
-    if (
-        target is not None
-        and resize
-        and native is not None
-        and (height, width)
-        not in (
-            target,
-            native,
-        )
-    ):
+    other_image = native is not None and (height, width) not in (target, native)
+    if resize and target is not None and other_image:
         raise ImageError(
             f"The mask is {width}×{height} pixels but the image is {native[1]}×{native[0]}"
             + (f" (shown at {target[1]}×{target[0]})" if native != target else "")

@@ -30,7 +30,15 @@ from topoviz.matching import (
     match_images,
     take_order,
 )
-from topoviz.persistence import BatchDots, Diagram, _check_dims, _check_frame, batch_dots, diagrams
+from topoviz.persistence import (
+    BatchDots,
+    Diagram,
+    _check_dims,
+    _check_frame,
+    _is_int,
+    batch_dots,
+    diagrams,
+)
 
 __all__ = ["CriticalTargets", "critical_targets", "topo_loss", "TopoLoss", "SKIP_RULES"]
 
@@ -254,12 +262,7 @@ def _probabilities(f: torch.Tensor, name: str) -> np.ndarray:
 def _ground_truth(g, name: str) -> np.ndarray:
     """Host copy of a ground truth (tensor or array_like) as a 0/1 float64 mask."""
     if torch.is_tensor(g):
-        if g.is_floating_point():
-            a = _host_copy(g, name)
-        elif g.is_meta:
-            raise ValueError(f"{name} is a tensor on the 'meta' device: it holds no values")
-        else:
-            a = g.detach().to("cpu").numpy()
+        a = _host_copy(g, name)  # the one device -> host copy (an integer mask too)
     else:
         try:
             a = np.asarray(g)
@@ -273,16 +276,6 @@ def _ground_truth(g, name: str) -> np.ndarray:
         bad = int(np.count_nonzero(~np.isfinite(a)))
         raise ValueError(f"{name} has {bad} NaN or infinite value(s); a ground truth is binary")
     return (a > 0.5).astype(np.float64)
-
-
-def _is_int(x) -> bool:
-    return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
-
-
-def _squeezed(shape) -> tuple[int, ...]:
-    """``(B, 1, H, W)`` -> ``(B, H, W)``; any other shape as it is."""
-    shape = tuple(shape)
-    return shape[:1] + shape[2:] if len(shape) == 4 and shape[1] == 1 else shape
 
 
 def _one_channel(a, name: str, like: tuple[int, ...] | None = None):
@@ -533,8 +526,8 @@ class TopoLoss(nn.Module):
             An empty batch (B = 0) gives 0, still connected to ``prob``'s graph.
         """
         if torch.is_tensor(prob) and prob.ndim in (3, 4) and prob.shape[0] == 0:
-            _one_channel(prob, "prob")
-            _one_channel(_ground_truth(target, "target"), "target", _squeezed(prob.shape))
+            like = tuple(_one_channel(prob, "prob").shape)
+            _one_channel(_ground_truth(target, "target"), "target", like)
             self.last = {"patches": 0.0, "used": 0.0, "raw": 0.0}
             return _zero(prob)
         f_all = _one_channel(_probabilities(prob, "prob"), "prob")

@@ -244,11 +244,14 @@ def _as_array(x, name: str) -> np.ndarray:
     return t.cpu().numpy()
 
 
+def _is_int(x) -> bool:
+    """An integer argument (Python or numpy), not a bool."""
+    return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
+
+
 def _check_frame(frame) -> bool:
     """``frame`` as a bool, or a ``TypeError``: ``True``/``False`` (0 and 1 too)."""
-    if isinstance(frame, (bool, np.bool_)) or (
-        isinstance(frame, (int, np.integer)) and frame in (0, 1)
-    ):
+    if isinstance(frame, (bool, np.bool_)) or (_is_int(frame) and frame in (0, 1)):
         return bool(frame)
     raise TypeError(f"frame must be True or False; got {frame!r}")
 
@@ -292,7 +295,7 @@ def _check_dims(dims: Iterable[int]) -> tuple[int, ...]:
             f"dims must be a sequence of dimensions such as (1,) or (0, 1); got {dims!r}"
         )
     given = list(dims)
-    if any(isinstance(d, (bool, np.bool_)) or not isinstance(d, (int, np.integer)) for d in given):
+    if not all(_is_int(d) for d in given):
         raise TypeError(f"dims must hold integers 0 and/or 1; got {given!r}")
     out = tuple(sorted({int(d) for d in given}))
     if not out or any(d not in (0, 1) for d in out):

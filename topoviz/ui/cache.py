@@ -21,6 +21,7 @@ import streamlit as st
 
 from topoviz import checkpoints, figures, inference, provenance, synthetic
 from topoviz.calibration import calibration_set
+from topoviz.data import guess_structure
 from topoviz.imageio import ImageRead, MaskRead, load_image, load_mask, read_image, read_mask
 from topoviz.loss import critical_targets
 from topoviz.matching import Matching, betti_match, match
@@ -242,6 +243,13 @@ def evaluate(
     f: np.ndarray, g: np.ndarray, seed: int = 0, structure: str = "membranes"
 ) -> dict[str, float]:
     return evaluate_all(f, g, seed=seed, structure=structure)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def structure_guess(name: str, mask: np.ndarray | None, data: str | None) -> tuple[str, str]:
+    """:func:`topoviz.data.guess_structure`, once per image and mask (it labels the
+    mask's background; Inspect asks on every rerun)."""
+    return guess_structure(name, mask, data)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

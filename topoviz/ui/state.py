@@ -244,16 +244,21 @@ def structure(name: str, mask: Any = None) -> str:
     and where the name says nothing (an upload's "003.png"), the mask where it is
     clear, else the data of the net that made f.
     """
-    from topoviz.data import guess_structure
+    from topoviz.ui import cache
 
-    return st.session_state.get(STRUCTURE) or guess_structure(name, mask, net_data())[0]
+    return st.session_state.get(STRUCTURE) or cache.structure_guess(name, mask, net_data())[0]
+
+
+def net_entry() -> dict | None:
+    """The manifest entry of the shipped net the sidebar computes f with, or None."""
+    from topoviz.ui import cache
+
+    return {e["name"]: e for e in cache.manifest()[0]}.get(checkpoint_in_use() or "")
 
 
 def net_data() -> str | None:
     """The data set of the shipped net the sidebar computes f with, or None."""
-    from topoviz.ui import cache
-
-    entry = {e["name"]: e for e in cache.manifest()[0]}.get(checkpoint_in_use() or "")
+    entry = net_entry()
     return None if entry is None else entry.get("data")
 
 
