@@ -147,4 +147,5 @@ def test_the_example_training_loop_runs(tmp_path):
     topo = [float(v) for v in re.findall(r"L_topo ([\d.]+)", run.stdout)]
     # BCE (the start), then the λ = 0 control and the TopoLoss twin from it
     assert len(topo) == 6 and topo[:4] == [0, 0, 0, 0] and topo[-1] > 0
-    assert len(re.findall(r"Betti error \d+\.\d+", run.stdout)) == 3
+    assert len(re.findall(r"Betti error \d+\.\d+\n", run.stdout)) == 3  # the three nets
+    assert len(re.findall(r"Betti error \d+\.\d+ \(no net\)", run.stdout)) == 2  # for scale
