@@ -14,7 +14,12 @@ from topoviz.ui.cache import evaluate, reference_scores
 from topoviz.ui.compare import comparison_table, held_out_line, partners
 from topoviz.ui.export import inspect_metrics
 from topoviz.ui.sidebar import domain_warning
-from topoviz.ui.words import REGION_HELP, STRUCTURE_LABELS, calibration_sentence
+from topoviz.ui.words import (
+    REGION_HELP,
+    STRUCTURE_LABELS,
+    calibration_sentence,
+    region_blind_words,
+)
 
 sel = current()
 COMPARE = "inspect_compare"  # the second checkpoint, kept across pages
@@ -30,6 +35,8 @@ if S.teaching():
 if not sel.ok:
     st.info(sel.missing if sel.image is not None or sel.problem else INSPECT_HINT)
     st.stop()
+if sel.problem:  # a refused upload; the last usable one is what the page shows
+    st.error(sel.problem)
 
 pred = sel.f >= 0.5
 p0, p1 = betti_numbers(pred, frame=sel.frame)
@@ -57,10 +64,7 @@ d[1].download_button(
 
 if sel.mask is None:
     st.metric("Betti numbers of the segmentation (β0, β1)", f"({p0}, {p1})")
-    if sel.problem:
-        st.error(f"No ground truth: {sel.problem}")
-    else:
-        st.info("Upload a ground-truth mask to see where the topology breaks, and the metrics.")
+    st.info("Upload a ground-truth mask to see where the topology breaks, and the metrics.")
     st.stop()
 
 structure = S.persistent(
@@ -77,11 +81,14 @@ if not structure:
     st.caption(f"Guessed: **{structure}**, from {why}. Choose above if that is wrong.")
 g0, g1 = betti_numbers(sel.mask, frame=sel.frame)
 scores = evaluate(sel.f, sel.mask, structure=structure)
-top = st.columns(4)  # Betti pairs can be long (thousands of specks): give them room
+top = st.columns([3, 3, 2, 2, 2])  # Betti pairs can be long (thousands of specks)
 top[0].metric("β segmentation (β0, β1)", f"({p0}, {p1})")
 top[1].metric("β ground truth (β0, β1)", f"({g0}, {g1})")
 top[2].metric("False merges", f"{scores['merges']:.0f}", help=REGION_HELP["merges"])
 top[3].metric("False splits", f"{scores['splits']:.0f}", help=REGION_HELP["splits"])
+top[4].metric(
+    "Missed regions", f"{scores['missed']:.0f} of {scores['n_gt']:.0f}", help=REGION_HELP["missed"]
+)
 low = st.columns(4)
 low[0].metric(
     "Betti error",
@@ -91,6 +98,8 @@ low[0].metric(
 low[1].metric("ARI", f"{scores['ari']:.3f}", help="Adapted Rand index of the regions; 1 = perfect.")
 low[2].metric("VOI", f"{scores['voi']:.3f}", help="Variation of information; 0 = perfect.")
 low[3].metric("Accuracy", f"{scores['accuracy']:.3f}")
+if (blind := region_blind_words(sel.mask)) is not None:
+    st.caption(blind)
 
 refs = reference_scores(sel.mask, structure=structure)
 st.caption(calibration_sentence(refs, structure))
@@ -112,6 +121,7 @@ with st.expander("Calibration: the ground truth moved by one pixel, and with kno
             "injected": ["—" if "injected" not in r else f"{r['injected']}" for r in rows.values()],
             "merges": [f"{r['merges']:.0f}" for r in rows.values()],
             "splits": [f"{r['splits']:.0f}" for r in rows.values()],
+            "missed": [f"{r['missed']:.0f}" for r in rows.values()],
             "holes ≥ 25 px extra / missing (256²)": [
                 f"{r['holes_extra']:.2f} / {r['holes_missing']:.2f}" for r in rows.values()
             ],

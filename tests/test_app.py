@@ -168,6 +168,7 @@ def test_inspect_page_on_an_uploaded_image_and_mask():
     csv = next(b for b in at.get("download_button") if "CSV" in b.proto.label)
     assert csv.proto.label and not at.exception
     assert m["False merges"] == "1" and m["False splits"] == "0"  # the gap, counted once
+    assert not any("leaves only one" in c.value for c in at.caption)  # two cells: ARI sees
     legend = " ".join(m.value for m in at.markdown)  # the map's key says the same counts
     assert "**merged** (red): 1 false merge." in legend and "0 false splits" in legend
     holes = next(t.name for t in _figure(at, "errors").data if (t.name or "").startswith("pin"))
@@ -215,6 +216,9 @@ def test_inspect_guesses_cracks_from_an_open_mask_and_says_so():
     said = " ".join(c.value for c in at.caption)
     assert "Guessed: **curvilinear**, from the mask" in said
     assert metrics(at)["False splits"] == "1"  # the broken crack, counted as such
+    assert metrics(at)["Missed regions"] == "0 of 1"
+    # one background region: ARI and VOI are blind to the crack, and the page says so
+    assert any("leaves only one" in c.value for c in at.caption)
     at.selectbox(key="_w_structure").set_value("membranes").run()  # the user overrides it
     assert "Guessed:" not in " ".join(c.value for c in at.caption)
 
@@ -229,7 +233,37 @@ def test_a_mask_of_another_shape_is_refused_on_the_page_too():
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("not this image's mask" in e.value for e in at.sidebar.error)
-    assert any("No ground truth: the mask was refused" in e.value for e in at.error)
+    assert any("The mask mask.png was refused" in e.value for e in at.error)
+    assert metrics(at)["Betti numbers of the segmentation (β0, β1)"]  # the image stays
+
+
+def test_a_refused_upload_keeps_the_last_usable_image_and_mask():
+    image, mask = _wall()
+    at = _upload_page()
+    at.sidebar.get("file_uploader")[0].upload("wall.png", _png(image), "image/png")
+    at.sidebar.get("file_uploader")[1].upload("mask.png", _png(mask.astype(np.uint8) * 255))
+    at.run()
+    before = metrics(at)
+    assert before["False merges"] == "1"
+    # a wrong mask: refused, and the wall's own mask stays in use
+    at.sidebar.get("file_uploader")[1].upload("notes.png", b"plain text, not a PNG")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("notes.png was refused" in e.value and "Still using mask.png" in e.value
+               for e in at.error)
+    assert metrics(at) == before
+    # a broken image: refused, and the wall (with its mask) stays on the page
+    at.sidebar.get("file_uploader")[1].upload("mask.png", _png(mask.astype(np.uint8) * 255))
+    at.sidebar.get("file_uploader")[0].upload("broken.png", b"\x89PNG not really")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("broken.png was refused" in e.value and "Still showing wall.png" in e.value
+               for e in at.error)
+    assert metrics(at) == before
+    # the upload removed: nothing is kept
+    at.sidebar.get("file_uploader")[0].clear()
+    at.run()
+    assert any("Upload an image" in i.value for i in at.info)
 
 
 def test_inspect_says_when_the_net_trained_on_the_uploaded_image():

@@ -20,6 +20,8 @@ from topoviz.ui import state as S
 
 _RENDERED = "_sidebar_rendered"
 _PROBLEM = "_upload_problem"  # this run's refusal of an uploaded image or mask
+_GOOD_IMAGE = "_upload_good_image"  # (name, key, ImageRead) of the last usable upload
+_GOOD_MASK = "_upload_good_mask"  # (image key, mask key, name, MaskRead): its last usable mask
 # Generators whose structures are bright in the image (the rest are dark).
 _BRIGHT = {"roads", "fig3"}
 
@@ -158,30 +160,53 @@ def _sample() -> tuple[str, np.ndarray, np.ndarray, list[str]]:
 
 
 def _upload() -> tuple[str, np.ndarray | None, np.ndarray | None, list[str]]:
+    """The uploaded image and mask. A file that cannot be used is refused with its
+    reason, and the last image (and its mask) that could be used stays on the pages:
+    a wrong file loses nothing."""
     up = st.file_uploader("Image (PNG, TIFF, JPEG…)", key="upload_image")
     up_mask = st.file_uploader("Ground-truth mask (optional)", key="upload_mask")
     if up is None:
+        st.session_state.pop(_GOOD_IMAGE, None)
+        st.session_state.pop(_GOOD_MASK, None)
         st.info("Upload an image to inspect it, or switch back to a sample.")
         return "upload", None, None, []
     try:
         read = cache.read_upload(up.getvalue())
+        name, key = up.name, f"{up.name}:{up.size}"
+        st.session_state[_GOOD_IMAGE] = (name, key, read)
     except ImageError as error:
-        st.error(str(error))
-        st.session_state[_PROBLEM] = str(error)
-        return up.name, None, None, []
+        kept = st.session_state.get(_GOOD_IMAGE)
+        if kept is None:
+            st.error(str(error))
+            st.session_state[_PROBLEM] = str(error)
+            return up.name, None, None, []
+        name, key, read = kept
+        words = f"{plain(up.name)} was refused: {error} Still showing {plain(name)}."
+        st.error(words)
+        st.session_state[_PROBLEM] = words
     notices = list(read.notices)
-    mask = None
+    mask, mask_tag = None, None
     if up_mask is not None:
         try:
             width, height = read.source_size
             mread = cache.read_upload_mask(up_mask.getvalue(), read.array.shape, (height, width))
             mask, notices = mread.mask, notices + list(mread.notices)
+            mask_tag = f"{up_mask.name}:{up_mask.size}"
+            st.session_state[_GOOD_MASK] = (key, mask_tag, up_mask.name, mread)
         except ImageError as error:
-            st.error(f"Mask: {error}")
-            st.session_state[_PROBLEM] = f"the mask was refused: {error}"
+            kept = st.session_state.get(_GOOD_MASK)
+            refused = f"The mask {plain(up_mask.name)} was refused: {error}"
+            if kept is not None and kept[0] == key:  # this image's last good mask stays
+                mask_tag, mread = kept[1], kept[3]
+                mask, notices = mread.mask, notices + list(mread.notices)
+                words = f"{refused} Still using {plain(kept[2])}."
+            else:
+                words = refused
+            st.error(words)
+            st.session_state[_PROBLEM] = words
     for notice in notices:
         st.info(notice)
-    key = f"{up.name}:{up.size}:{None if up_mask is None else up_mask.size}"
+    key = f"{key}:{mask_tag}"
     if st.session_state.get("_dark_for") != key:  # guess the polarity once per upload
         st.session_state["_dark_for"] = key
         img = read.array
@@ -191,7 +216,7 @@ def _upload() -> tuple[str, np.ndarray | None, np.ndarray | None, list[str]]:
             else (img[mask].mean() < img[~mask].mean())
         )
         st.session_state[S.DARK] = bool(dark)
-    return up.name, read.array, mask, notices
+    return name, read.array, mask, notices
 
 
 def _likelihood(
