@@ -249,16 +249,19 @@ def test_a_refused_upload_keeps_the_last_usable_image_and_mask():
     at.sidebar.get("file_uploader")[1].upload("notes.png", b"plain text, not a PNG")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
-    assert any("notes.png was refused" in e.value and "Still using mask.png" in e.value
-               for e in at.error)
+    assert any(
+        "notes.png was refused" in e.value and "Still using mask.png" in e.value for e in at.error
+    )
     assert metrics(at) == before
     # a broken image: refused, and the wall (with its mask) stays on the page
     at.sidebar.get("file_uploader")[1].upload("mask.png", _png(mask.astype(np.uint8) * 255))
     at.sidebar.get("file_uploader")[0].upload("broken.png", b"\x89PNG not really")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
-    assert any("broken.png was refused" in e.value and "Still showing wall.png" in e.value
-               for e in at.error)
+    assert any(
+        "broken.png was refused" in e.value and "Still showing wall.png" in e.value
+        for e in at.error
+    )
     assert metrics(at) == before
     # the upload removed: nothing is kept
     at.sidebar.get("file_uploader")[0].clear()
