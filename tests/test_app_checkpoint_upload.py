@@ -145,6 +145,29 @@ def test_a_bad_checkpoint_is_a_clear_error_and_the_page_goes_on(make, message):
     assert not at.sidebar.error and at.session_state[S.SELECTION].f is not None
 
 
+def test_a_refused_checkpoint_keeps_the_last_usable_one_in_use():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at.switch_page("pages/5_finetune.py").run()
+    at.sidebar.radio(key="_w_likelihood").set_value("upload").run()
+    upload(at, checkpoint_bytes(tiny()), "good.pt")
+    f = at.session_state[S.SELECTION].f
+    assert f is not None and not at.sidebar.error
+    upload(at, _other_architecture(), "other.pt")  # a wrong file after a good one
+    assert not at.exception, [e.value for e in at.exception]
+    assert "other.pt cannot be used" in errors(at) and "Still using good.pt" in errors(at)
+    sel = at.session_state[S.SELECTION]
+    np.testing.assert_array_equal(sel.f, f)
+    assert sel.source == "uploaded checkpoint good.pt"
+    # fine-tuning still offers it, and starts from the good file
+    assert at.selectbox(key="_w_ft_start").options[-1] == T.UPLOADED_LABEL
+    assert at.session_state[S.GOOD_CHECKPOINT].name == "good.pt"
+    uploader = next(u for u in at.sidebar.get("file_uploader") if "Checkpoint" in u.label)
+    uploader.clear()  # the user removes the upload: nothing is kept
+    at.run()
+    assert at.session_state[S.SELECTION].f is None and not at.exception
+    assert T.UPLOADED_LABEL not in at.selectbox(key="_w_ft_start").options
+
+
 def test_an_oversized_checkpoint_is_refused_before_it_is_read(monkeypatch):
     def no_loading(*args, **kwargs):
         raise AssertionError("an oversized upload must not be loaded")

@@ -8,6 +8,7 @@ selection, or draws the sidebar itself when the page runs alone (tests).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import streamlit as st
@@ -319,8 +320,8 @@ def _remember_checkpoint() -> None:
     chosen for a moment), so the file lives under ``S.UPLOADED_CHECKPOINT``.
     """
     up = st.session_state.get(_CHECKPOINT_UPLOADER)
-    if up is None:
-        st.session_state.pop(S.UPLOADED_CHECKPOINT, None)
+    if up is None:  # removed by the user: forget it, and what it replaced
+        _forget_checkpoint()
     else:
         st.session_state[S.UPLOADED_CHECKPOINT] = cache.uploaded_checkpoint(
             up.name, up.size, up.getvalue
@@ -329,6 +330,7 @@ def _remember_checkpoint() -> None:
 
 def _forget_checkpoint() -> None:
     st.session_state.pop(S.UPLOADED_CHECKPOINT, None)
+    st.session_state.pop(S.GOOD_CHECKPOINT, None)
 
 
 def plain(text: object, limit: int = 80) -> str:
@@ -347,6 +349,30 @@ def plain(text: object, limit: int = 80) -> str:
 
 
 _plain = plain
+
+
+def _usable_net(up: cache.UploadedCheckpoint, image: np.ndarray) -> tuple[Any, dict, str]:
+    """The net and meta of an uploaded checkpoint, or why it cannot run on ``image``
+    (the third item, "" when it can)."""
+    name = _plain(up.name, 60)
+    try:
+        model, meta = cache.load_uploaded(up)
+    except CheckpointError as error:
+        # the message quotes the file (its keys, its config): shown as plain text
+        return None, {}, f"The checkpoint {name} cannot be used: {_plain(error, 800)}"
+    channels = int(model.config.get("in_channels", 1))
+    have = 1 if image.ndim == 2 else image.shape[2]
+    if channels != have:
+        return (
+            None,
+            {},
+            (
+                f"The checkpoint {name} takes {channels}-channel images but this image has "
+                f"{have} channel{'s' if have > 1 else ''} (the app reads every image as grey). "
+                "Upload a checkpoint trained on one-channel (grey) images."
+            ),
+        )
+    return model, meta, ""
 
 
 def _uploaded_likelihood(image: np.ndarray) -> tuple[np.ndarray | None, str]:
@@ -371,27 +397,24 @@ def _uploaded_likelihood(image: np.ndarray) -> tuple[np.ndarray | None, str]:
     if st.session_state.get(_CHECKPOINT_UPLOADER) is None:  # the uploader was redrawn empty
         st.caption(f"In use: {name}, uploaded earlier in this session.")
         st.button("Forget it", key="forget_checkpoint", on_click=_forget_checkpoint)
-    try:
-        model, meta = cache.load_uploaded(up)
-    except CheckpointError as error:
-        # the message quotes the file (its keys, its config): shown as plain text
-        st.error(f"The checkpoint {name} cannot be used: {_plain(error, 800)}")
+    model, meta, problem = _usable_net(up, image)
+    kept = st.session_state.get(S.GOOD_CHECKPOINT)
+    if problem and kept is not None and kept.digest != up.digest:
+        # a wrong file loses nothing: the last checkpoint that could be used stays
+        st.error(f"{problem} Still using {_plain(kept.name, 60)}.")
+        up = kept
+        name = _plain(up.name, 60)
+        model, meta, problem = _usable_net(up, image)
+    if problem:
+        st.error(problem)
         st.info("No likelihood: upload another checkpoint or choose another source of f.")
         return None, ""
+    st.session_state[S.GOOD_CHECKPOINT] = up
     config = ", ".join(f"{k} {_plain(v, 20)}" for k, v in model.config.items())
     st.caption(
         f"{name}: {_plain(nets.arch_of(model))} ({config}), trained on "
         f"{_plain(meta.get('data', 'unknown data'))}"
     )
-    channels = int(model.config.get("in_channels", 1))
-    have = 1 if image.ndim == 2 else image.shape[2]
-    if channels != have:
-        st.error(
-            f"The checkpoint {name} takes {channels}-channel images but this image has "
-            f"{have} channel{'s' if have > 1 else ''} (the app reads every image as grey). "
-            "Upload a checkpoint trained on one-channel (grey) images."
-        )
-        return None, ""
     try:
         f = cache.predict_upload(up.digest, up.data, image)
     except (RuntimeError, ValueError) as error:

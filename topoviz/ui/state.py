@@ -26,6 +26,7 @@ BLUR_NOISE = "blur_noise"
 SEED = "seed"
 SELECTION = "_selection"
 UPLOADED_CHECKPOINT = "_uploaded_checkpoint"  # a cache.UploadedCheckpoint; never in the URL
+GOOD_CHECKPOINT = "_good_checkpoint"  # the last uploaded checkpoint that could be used
 URL_LOADED = "_url_loaded"
 
 # View state shared between pages

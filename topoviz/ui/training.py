@@ -162,7 +162,8 @@ def start_options() -> dict[str, dict | None]:
     found, _ = cache.manifest()
     options: dict[str, dict | None] = {UNTRAINED: None}
     options |= {e["name"]: e for e in found if e["name"] not in (UNTRAINED, UPLOADED)}
-    up = st.session_state.get(S.UPLOADED_CHECKPOINT)
+    # the last upload that could be used: a refused one after it does not replace it
+    up = st.session_state.get(S.GOOD_CHECKPOINT) or st.session_state.get(S.UPLOADED_CHECKPOINT)
     if up is not None:
         try:
             model, _ = cache.load_uploaded(up)
