@@ -699,14 +699,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.argv = argv
     try:
         return int(args.run(args) or 0)
+    except SystemExit as error:  # the subcommands' own checks: SystemExit("CMD: why")
+        if not isinstance(error.code, str) or os.environ.get("TOPOVIZ_TRACEBACK"):
+            raise
+        what = error.code.removeprefix(f"{args.command}: ")
     except (ValueError, OSError) as error:  # ImageError, CheckpointError are ValueErrors
         if os.environ.get("TOPOVIZ_TRACEBACK"):
             raise
         what = str(error) or type(error).__name__
         if isinstance(error, OSError) and error.filename and str(error.filename) not in what:
             what = f"{what}: {error.filename}"
-        print(f"topoviz {args.command}: error: {' '.join(what.split())}", file=sys.stderr)
-        return 2
+    print(f"topoviz {args.command}: error: {' '.join(what.split())}", file=sys.stderr)
+    return 2
 
 
 def _end_process(code: int) -> None:
