@@ -236,6 +236,20 @@ def twin_of(meta: dict) -> str:
     return "betti" if meta.get("rule") == "betti" else "topo"
 
 
+def _as_run(line: str, meta: dict) -> str:
+    """The train command ``line`` that wrote a checkpoint of ``meta``, as today's CLI
+    must be given it: with ``--topo-dims`` where the run's dimensions are not today's
+    default (1). Before that flag, and before issue 11 made dimension 1 the default,
+    L_topo took dimensions 0 and 1; those recipes do not say so."""
+    words = shlex.split(line)
+    if "train" not in words or "--topo-dims" in words or "--topo-steps" not in words:
+        return line
+    if words[words.index("--topo-steps") + 1] == "0":
+        return line
+    dims = meta.get("topo_dims") or [0, 1]
+    return line if list(dims) == [1] else f"{line} --topo-dims {','.join(map(str, dims))}"
+
+
 def entry(pair: str, file: str, n_patches: int, in_recipes: bool) -> tuple[dict, dict, object]:
     """One manifest entry for the checkpoint ``file`` (relative to the project root),
     with ``metrics`` still None, and the checkpoint's meta and net."""
@@ -266,13 +280,13 @@ def entry(pair: str, file: str, n_patches: int, in_recipes: bool) -> tuple[dict,
     recipe = [f"bash models/recipes.sh {pair}"] if in_recipes else []
     recipe += [pre["recipe"]]
     if base is not None:
-        recipe += [base["recipe"]]
+        recipe += [_as_run(base["recipe"], base)]
         if meta["init"] == copy:
             recipe += [f"git show {BASE_COMMIT}:{shipped} > {copy}"]
         else:
             recipe += [shlex.join(["cp", _out_of(base["recipe"]), meta["init"]])]
     recipe += [
-        meta["recipe"],
+        _as_run(meta["recipe"], meta),
         shlex.join(["cp", _out_of(meta["recipe"]), file]),
         shlex.join([*evaluate_cmd, "--n-patches", str(n_patches), "--json"]),
     ]

@@ -592,8 +592,9 @@ def _add_train(sub) -> None:
         "--parts",
         type=int,
         default=1,
-        help="draw each batch as N parts seeded like N torchrun ranks (reproduces a "
-        "torchrun run of N ranks with --batch N x B on one process)",
+        help="draw each batch as N parts seeded like N torchrun ranks (replays a "
+        "torchrun run of N ranks with --batch N x B on one process: exactly without "
+        "BatchNorm, approximately with it, whose statistics are per rank there)",
     )
     p.add_argument(
         "--resume",

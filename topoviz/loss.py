@@ -470,7 +470,8 @@ class TopoLoss(nn.Module):
     def extra_repr(self) -> str:
         return (
             f"patch_size={self.patch_size}, patches_per_image={self.patches_per_image}, "
-            f"lam={self.lam}, rule={self.rule!r}, frame={self.frame}, skip={self.skip!r}"
+            f"lam={self.lam}, rule={self.rule!r}, dims={self.dims}, frame={self.frame}, "
+            f"skip={self.skip!r}, seed={self.seed}"
         )
 
     def sample_corners(self, batch: int, height: int, width: int) -> np.ndarray:
