@@ -12,10 +12,13 @@ the same batches: the control (λ = 0) and the twin (BCE + λ·L_topo), the comp
 that says what TopoLoss did. Prints BCE and L_topo as it trains, then each net's
 Betti error on held-out synthetic images, and for scale the same score of the held-out
 masks moved by one pixel (same topology) and with two breaks each (known errors).
-With the defaults on 2026-12-05 (31 s wall on a 2-core CPU, single-threaded): 0.588
-for the start, 0.150 for the control, 0.100 for the twin; 0.100 for the masks moved by
-one pixel and 0.763 with two breaks. The twin scores what a moved edge scores, the
-control 0.05 more, far less than two breaks. On 4 images of 20 patches and one seed
+With the defaults on 2026-12-05 (31 s wall on a 2-core CPU, single-threaded; the same
+figures in two runs): 0.600 for the start, 0.275 for the control, 0.113 for the twin;
+0.100 for the masks moved by one pixel and 0.763 with two breaks. The twin scores about
+what a moved edge scores, the control 0.16 more, far less than two breaks. (The same
+commit, 6cf1c2d, printed 0.588, 0.150 and 0.100 on the machine of an earlier session:
+a few hundred float32 training steps end elsewhere on another CPU.)
+On 4 images of 20 patches and one seed
 this illustrates the loop and measures nothing (models/README has the paired results
 over held-out folds).
 """
