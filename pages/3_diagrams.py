@@ -161,6 +161,10 @@ def _dot_views() -> None:
         "the selected dot's row is highlighted. "
         + " + ".join(f"dim {k}: {chosen[k].cost:.4f}" for k in dims)
         + (f" = {chosen.loss:.4f}." if len(dims) > 1 else ".")
+        + "".join(
+            figures.cost_parts_words(k, chosen[k].cost, part, eps)
+            for k, part in figures.cost_parts(shown, chosen, eps).items()
+        )
         + (
             " TopoLoss trains on dimension 1 (the paper's footnote 8): that is this page's "
             "L_topo with holes shown."
@@ -234,8 +238,10 @@ else:
 if S.teaching():
     st.caption(
         "Try the likelihood “ground truth blurred + noise” in the sidebar with blur σ = 0 and "
-        "noise 0: that is the ground truth itself, and L_topo = 0. Then blur it a little: the "
-        "dots leave the corner and L_topo grows, though the Betti numbers at 0.5 may still agree."
+        "noise 0. That f is the ground truth scaled into [0.05, 0.8] (as a cautious net would "
+        "say it), so every true hole's dot sits at (0.2, 0.95), not at the corner: L_topo is "
+        "0.0425 a dot, not 0, though the Betti numbers at 0.5 agree. Only L_topo = 0 promises "
+        "them; a small loss does not. Then blur it: the dots leave the corner and L_topo grows."
     )
 
 

@@ -16,7 +16,7 @@ from topoviz.ui.cache import diagram_of, matching_of
 
 KEY = "lesson_step"
 RUN = "_lesson_run"  # the live fine-tune of the lesson (not the Fine-tune page's run)
-SELECTION_KEYS = ("sample", "source", "likelihood", "checkpoint")
+SELECTION_KEYS = ("sample", "source", "likelihood", "checkpoint", "frame")
 
 if KEY not in st.session_state:
     st.session_state[KEY] = step_index(st.query_params.get("step", "1"))

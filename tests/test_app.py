@@ -83,6 +83,30 @@ def test_a_link_reproduces_the_view():
     assert any("Where the selected dot lives" in h.value for h in at.subheader)
 
 
+def test_a_link_carries_the_frame_and_the_source_of_f():
+    link = {"sample": "membranes_0", "frame": "False", "likelihood": "blurred"}
+    at = AppTest.from_file(str(ROOT / "pages/2_filtration.py"), default_timeout=60)
+    at.query_params.update({**link, "blur_sigma": "2.5", "blur_noise": "0.05", "seed": "7"})
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["frame"] is False and at.session_state["blur_sigma"] == 2.5
+    assert "σ = 2.5" in at.session_state["_selection"].source and "seed 7" in (
+        at.session_state["_selection"].source
+    )
+    assert at.query_params["frame"] == "False" and "checkpoint" not in at.query_params
+    # a trained net: its name goes into the address bar, the blur's settings leave it
+    at.sidebar.radio(key="_w_likelihood").set_value("checkpoint").run()
+    assert at.query_params["checkpoint"] == at.session_state["checkpoint"] != ""
+    assert "blur_sigma" not in at.query_params and "seed" not in at.query_params
+    # a hand-edited link with values off the sliders' ranges is clipped, not an error
+    bad = AppTest.from_file(str(ROOT / "pages/2_filtration.py"), default_timeout=60)
+    bad.query_params.update({**link, "frame": "maybe", "blur_sigma": "9", "seed": "-4"})
+    bad.run()
+    assert not bad.exception, [e.value for e in bad.exception]
+    assert bad.session_state["frame"] is True and bad.session_state["blur_sigma"] == 4.0
+    assert bad.session_state["seed"] == 0
+
+
 def test_classroom_deeper_gaps_cost_more():
     at = AppTest.from_file(str(ROOT / "pages/7_classroom.py"), default_timeout=60).run()
     assert not at.exception

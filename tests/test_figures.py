@@ -439,3 +439,26 @@ def test_a_highlighted_dot_is_ringed_with_or_without_forces(sample):
         frame_dot = int(np.flatnonzero(dgm_f[0].birth_pixel[:, 0] < 0)[0])
         empty = draw(f, None, highlight=(0, frame_dot), dgm=dgm_f)
         assert not [t for t in empty.data if (t.name or "").startswith("selected dot")]
+
+
+@given(
+    seed=hst.integers(0, 10_000),
+    eps=hst.sampled_from([0.0, 0.05, 0.2]),
+    top=hst.integers(1, 8),
+    rule=hst.sampled_from(["paper", "optimal"]),
+)
+def test_the_cost_parts_add_up_to_each_dimensions_cost(seed, eps, top, rule):
+    # the Diagrams page's table caption: rows + rest + hidden + unmatched = the cost
+    rng = np.random.default_rng(seed)
+    f = rng.random((12, 12))
+    g = np.zeros((12, 12))
+    g[::4, :] = g[:, ::4] = 1.0  # a grid: several true holes
+    dgm_f = diagram(f)
+    m = match(dgm_f, diagram(g), rule=rule)
+    parts = figures.cost_parts(dgm_f, m, eps, top=top)
+    for k, part in parts.items():
+        total = part["rows"] + part["rest"] + part["hidden"] + part["unmatched_gt"]
+        assert total == pytest.approx(m[k].cost, abs=1e-9)
+        assert part["n_hidden"] == int((dgm_f[k].persistence < eps).sum())
+        words = figures.cost_parts_words(k, m[k].cost, part, eps)
+        assert (words == "") == (m[k].cost - part["rows"] < max(5e-5, 0.005 * m[k].cost))

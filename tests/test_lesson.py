@@ -39,6 +39,7 @@ def test_step_index_clamps():
 def test_next_and_back_walk_every_step_with_its_state():
     at = AppTest.from_file(PAGE, default_timeout=120)
     at.session_state["sample"] = "vessels_0"  # the lesson sets its own sample
+    at.session_state["frame"] = False  # and the frame its counts are quoted with
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     for i, step in enumerate(STEPS):
@@ -46,6 +47,7 @@ def test_next_and_back_walk_every_step_with_its_state():
         assert at.query_params["step"] == str(i + 1)
         assert at.session_state["sample"] == step.state["sample"]
         assert at.session_state["checkpoint"] == step.state["checkpoint"]
+        assert at.session_state["frame"] is True
         if step.state["dot"] == "costliest":
             assert at.session_state["dot"].startswith("1:")
         # the address bar holds this step's dot, not the one before's

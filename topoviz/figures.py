@@ -993,6 +993,76 @@ def diagram_motion(
     return fig
 
 
+def cost_parts(
+    dgm_f: Diagram, matching: Matching, min_persistence: float = 0.0, top: int = 25
+) -> dict[int, dict[str, float]]:
+    """Where each dimension's L_topo comes from, as the Diagrams page shows it.
+
+    Per dimension: ``"rows"`` the cost of the ``top`` costliest dots at or above
+    ``min_persistence`` (the table's rows), ``"rest"`` the other dots at or above it,
+    ``"hidden"`` the dots below it (not drawn, not in the table; ``"n_hidden"`` of
+    them, ``"n_hidden_pulled"`` of those matched to a ground-truth dot), and
+    ``"unmatched_gt"`` the constant of the ground-truth dots no dot took. The four
+    costs add up to the dimension's cost.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from topoviz.matching import match
+    >>> from topoviz.persistence import diagram
+    >>> f = np.array([[0.9, 0.2, 0.7, 0.68, 0.7]]); g = np.array([[1.0, 0.0, 0.0, 0.0, 0.0]])
+    >>> m = match(diagram(f, frame=False), diagram(g, frame=False))
+    >>> parts = cost_parts(diagram(f, frame=False), m, min_persistence=0.05)[0]
+    >>> parts["n_hidden"], round(parts["hidden"], 6), round(parts["rows"], 4)
+    (1, 0.0002, 0.135)
+    """
+    out = {}
+    for k in dgm_f.dims:
+        m, d = matching[k], dgm_f[k]
+        big = d.persistence >= min_persistence
+        costs = m.dot_cost
+        shown = np.sort(costs[big])[::-1]
+        out[k] = {
+            "rows": float(shown[:top].sum()),
+            "rest": float(shown[top:].sum()),
+            "hidden": float(costs[~big].sum()),
+            "n_hidden": int((~big).sum()),
+            "n_hidden_pulled": int(((~big) & (m.partner >= 0)).sum()),
+            "unmatched_gt": m.unmatched_cost,
+        }
+    return out
+
+
+def cost_parts_words(dim: int, total: float, part: dict[str, float], eps: float) -> str:
+    """One sentence: the part of dimension ``dim``'s cost ``total`` that the table's
+    rows do not show (:func:`cost_parts`); "" when they show nearly all of it."""
+    off = total - part["rows"]
+    if off <= 0.005 * max(total, 1e-12) or off < 5e-5:
+        return ""
+    bits = []
+    if part["hidden"] >= 5e-5:
+        pulled = part["n_hidden_pulled"]
+        bits.append(
+            f"{part['hidden']:.4f} from {part['n_hidden']} dots below ε = {eps:g}, neither "
+            "drawn nor listed"
+            + (
+                f" ({pulled} of them pulled to a ground-truth dot: lower ε to see them)"
+                if pulled
+                else ""
+            )
+        )
+    if part["rest"] >= 5e-5:
+        bits.append(f"{part['rest']:.4f} from the dots above ε past the table's top rows")
+    if part["unmatched_gt"] >= 5e-5:
+        bits.append(
+            f"{part['unmatched_gt']:.4f} from ground-truth dots that no dot of f took "
+            "(a constant: no pixel is pushed for it)"
+        )
+    return (
+        f" Of dim {dim}'s {total:.4f}, the rows hold {part['rows']:.4f}; " + ", ".join(bits) + "."
+    )
+
+
 def dot_rows(
     dgm_f: Diagram,
     matching: Matching,

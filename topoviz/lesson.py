@@ -38,7 +38,14 @@ class Step:
     state: dict = field(default_factory=dict)
 
 
-_BASE = {"sample": SAMPLE, "source": "sample", "likelihood": "checkpoint", "checkpoint": BASELINE}
+# the frame on: every count the steps quote (cells as holes) is relative to it
+_BASE = {
+    "sample": SAMPLE,
+    "source": "sample",
+    "likelihood": "checkpoint",
+    "checkpoint": BASELINE,
+    "frame": True,
+}
 
 STEPS: tuple[Step, ...] = (
     Step(

@@ -117,12 +117,18 @@ def render() -> Selection:
         if source == "upload":
             st.caption(
                 "An uploaded image stays in this browser session: the address bar holds α, rule, "
-                "dimensions and dot but no image, so a copied link cannot show this view."
+                "dimensions, dot, frame and the source of f but no image, so a copied link "
+                "cannot show this view."
             )
         else:
             st.caption(
-                "The address bar holds sample, α, rule, dimensions and dot: copy it to share "
-                "this view."
+                "The address bar holds sample, source of f (checkpoint, blur), frame, α, rule, "
+                "dimensions and dot: copy it to share this view"
+                + (
+                    " (not an uploaded checkpoint)."
+                    if st.session_state[S.LIKELIHOOD] == "upload"
+                    else "."
+                )
             )
     sel = Selection(
         name,

@@ -1,7 +1,8 @@
 """Session-state keys in one place, and their mirror in the URL.
 
 The keys in :data:`SHARED` are written to ``st.query_params`` so that a link
-reproduces a view (sample, α, matching rule, dimensions, selected dot), as TensorFlow
+reproduces a view (sample, α, matching rule, dimensions, selected dot, frame, and
+where f comes from: the checkpoint, or the blur's settings), as TensorFlow
 Playground serialises its state into the URL.
 """
 
@@ -75,13 +76,35 @@ DEFAULTS: dict[str, Any] = {
     DIMS: "1",
 }
 
+
 #: Mirrored in the URL, with how to read each back from its text.
+def _flag(text: str) -> bool:
+    """A yes/no of the URL ("True" / "False", as ``sync_url`` writes it)."""
+    words = {"true": True, "1": True, "false": False, "0": False}
+    if text.lower() not in words:
+        raise ValueError(f"not a yes/no: {text!r}")
+    return words[text.lower()]
+
+
 SHARED: dict[str, Callable[[str], Any]] = {
     SAMPLE: str,
     ALPHA: float,
     RULE: str,
     DOT: str,
     DIMS: str,
+    FRAME: _flag,  # every count of holes depends on it: a link must carry it
+    LIKELIHOOD: str,
+    CHECKPOINT: str,
+    BLUR_SIGMA: float,
+    BLUR_NOISE: float,
+    SEED: int,
+}
+#: Keys written to the URL only while f comes from this source (else dropped from it).
+ONLY_FOR_SOURCE = {
+    CHECKPOINT: "checkpoint",
+    BLUR_SIGMA: "blurred",
+    BLUR_NOISE: "blurred",
+    SEED: "blurred",
 }
 
 
@@ -98,6 +121,12 @@ def init() -> None:
                 except ValueError:
                     pass  # a hand-edited link with a bad value keeps the default
         st.session_state[ALPHA] = min(1.0, max(0.0, float(st.session_state[ALPHA])))
+        # the sidebar's sliders refuse values off their range: a hand-edited link is clipped
+        st.session_state[BLUR_SIGMA] = min(4.0, max(0.0, float(st.session_state[BLUR_SIGMA])))
+        st.session_state[BLUR_NOISE] = min(0.4, max(0.0, float(st.session_state[BLUR_NOISE])))
+        st.session_state[SEED] = min(10_000, max(0, int(st.session_state[SEED])))
+        if st.session_state[LIKELIHOOD] not in LIKELIHOODS:
+            st.session_state[LIKELIHOOD] = DEFAULTS[LIKELIHOOD]
         if st.session_state[RULE] not in RULES:
             st.session_state[RULE] = "paper"
         if st.session_state[DIMS] not in DIMS_LABELS:
@@ -113,8 +142,13 @@ def sync_url() -> None:
     While an uploaded image is shown the sample is dropped from the URL: a copied
     link must not open a different image than the one on screen.
     """
+    source = st.session_state.get(LIKELIHOOD)
     for key in SHARED:
-        if key == SAMPLE and st.session_state.get(SOURCE) == "upload":
+        if (
+            (key == SAMPLE and st.session_state.get(SOURCE) == "upload")
+            or (key == LIKELIHOOD and source == "upload")  # a link cannot carry the file
+            or ONLY_FOR_SOURCE.get(key, source) != source
+        ):
             if key in st.query_params:
                 del st.query_params[key]
             continue
