@@ -53,7 +53,7 @@ def _filtration() -> None:
             "changing the topology; α then reads on that stretched scale."
         )
     f = sharpen(sel.f, t) if t != 1.0 else sel.f
-    alpha = S.persistent(S.ALPHA, c[0].slider, "Threshold α", 0.0, 1.0, step=0.01)
+    alpha = S.alpha_slider(c[0])
     dgm = diagram_of(f, sel.frame) if t != 1.0 else raw
     b = dgm.betti(alpha)  # read off the diagram; tests pin it to labelling the mask
     c = st.columns(4)

@@ -45,7 +45,7 @@ def _apply(state: dict) -> None:
 @st.fragment
 def _filtration_step(f: np.ndarray, dgm, frame: bool) -> None:
     """A move of α reruns this step's views only, as on the Filtration page."""
-    alpha = S.persistent(S.ALPHA, st.slider, "Threshold α", 0.0, 1.0, step=0.01)
+    alpha = S.alpha_slider()
     left, right = st.columns(2)
     superlevel.show(left, f, alpha, frame)
     right.plotly_chart(

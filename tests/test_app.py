@@ -62,9 +62,9 @@ def test_alpha_changes_the_betti_numbers_and_the_url():
     at.session_state["sample"] = "fig3_0"
     at.run()
     assert not at.exception
-    at.slider(key="_w_alpha").set_value(0.5).run()
+    at.select_slider(key="_w_alpha").set_value(0.5).run()
     low = metrics(at)
-    at.slider(key="_w_alpha").set_value(0.9).run()
+    at.select_slider(key="_w_alpha").set_value(0.9).run()
     high = metrics(at)
     assert (low["β0 (components)"], low["β1 (holes)"]) != (
         high["β0 (components)"],
@@ -494,7 +494,7 @@ def test_classroom_fig4_steps_on_exact_levels_and_the_last_step_has_one_componen
 def test_filtration_at_alpha_zero_and_a_saturated_net_is_sharpened():
     at = AppTest.from_file(str(ROOT / "pages/2_filtration.py"), default_timeout=90).run()
     assert not at.exception
-    at.slider(key="_w_alpha").set_value(0.0).run()
+    at.select_slider(key="_w_alpha").set_value(0.0).run()
     title = next(m.value for m in at.markdown if m.value.startswith("**f ≥ 0.00:"))
     m = metrics(at)
     # regression: the metric said β0 0 under a plot titled β0 = 1

@@ -379,9 +379,10 @@ def test_filtration_alpha_slider(page: Page, app_url: str) -> None:
     before_alpha = slider.input_value()
     before = (metric_value(page, "β0 (components)"), metric_value(page, "β1 (holes)"))
     slider.focus()
-    # to α = 1: only pixels with f = 1 remain, so β must change whatever f is
-    # (a trained net's f can keep the same β between 0.5 and 0.6)
-    slider.press("End")
+    # to α = 1, the slider's left end (it runs 1 → 0, as the charts' α axes do): only
+    # pixels with f = 1 remain, so β must change whatever f is (a trained net's f can
+    # keep the same β between 0.5 and 0.6)
+    slider.press("Home")
     try:
         page.wait_for_function(
             """([b0, b1]) => {

@@ -177,6 +177,19 @@ def persistent(
     return value
 
 
+#: α's values on the Filtration and Lesson sliders, from 1 down to 0 as the barcode
+#: and Betti curves beside them run: dragging right lowers α, as the filtration goes.
+ALPHA_STEPS = tuple(round(1.0 - i / 100, 2) for i in range(101))
+
+
+def alpha_slider(where: Any = st, label: str = "Threshold α") -> float:
+    """The shared α on a slider that runs 1 → 0, like the α axes of the charts."""
+    st.session_state[ALPHA] = round(float(st.session_state.get(ALPHA, DEFAULTS[ALPHA])), 2)
+    return persistent(
+        ALPHA, where.select_slider, label, ALPHA_STEPS, format_func=lambda a: f"{a:.2f}"
+    )
+
+
 def dims_of(choice: str) -> tuple[int, ...]:
     """A choice of dimensions as the app keeps it (``"0,1"``) as a tuple (``(0, 1)``)."""
     return tuple(int(k) for k in choice.split(","))
