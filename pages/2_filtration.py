@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 
 from topoviz import figures
-from topoviz.filtration import saturation, sharpen
+from topoviz.filtration import saturation, sharpen, unsharpen_level
 from topoviz.metrics import betti_numbers
 from topoviz.ui import current, superlevel
 from topoviz.ui import state as S
@@ -57,14 +57,16 @@ def _filtration() -> None:
     dgm = diagram_of(f, sel.frame) if t != 1.0 else raw
     b = dgm.betti(alpha)  # read off the diagram; tests pin it to labelling the mask
     c = st.columns(4)
-    c[0].metric("β0 (components)", b[0])
-    c[1].metric("β1 (holes)", b[1])
+    c[0].metric("β0 (components)", b[0], help="Of the superlevel set drawn below.")
+    c[1].metric("β1 (holes)", b[1], help="Of the superlevel set drawn below.")
     if truth is not None:
         c[2].metric("ground truth β0", truth[0])
         c[3].metric("ground truth β1", truth[1])
 
     left, right = st.columns(2)
-    superlevel.show(left, f, alpha, sel.frame)  # a still picture
+    # sharpened, the threshold is on f′ = sigmoid(logit(f) / t): say which f it is
+    note = "" if t == 1.0 else f" (that is, f ≥ {unsharpen_level(alpha, t):.3f})"
+    superlevel.show(left, f, alpha, sel.frame, name="f" if t == 1.0 else "f′", note=note)
     bars = right.slider("Bars per dimension", 10, 200, 60, step=10)
     right.plotly_chart(figures.barcode(dgm, alpha, max_bars=bars), key="barcode")
     st.plotly_chart(figures.betti_curves(dgm, np.linspace(0, 1, 201), alpha), key="betti")

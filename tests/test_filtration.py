@@ -8,7 +8,13 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from strategies import likelihoods
 
-from topoviz.filtration import event_levels, level_labels, saturation, sharpen
+from topoviz.filtration import (
+    event_levels,
+    level_labels,
+    saturation,
+    sharpen,
+    unsharpen_level,
+)
 from topoviz.metrics import betti_numbers
 from topoviz.persistence import diagram
 from topoviz.synthetic import fig3_likelihood
@@ -77,6 +83,19 @@ def test_sharpen_keeps_the_diagram_up_to_levels(f, t):
     for k in (0, 1):
         assert len(a[k]) == len(b[k])
         np.testing.assert_array_equal(a[k].birth_pixel, b[k].birth_pixel)
+
+
+@given(
+    f=likelihoods(max_side=8),
+    t=st.sampled_from([0.5, 2.0, 4.0, 8.0]),
+    alpha=st.floats(0.01, 0.99),
+)
+def test_the_sharpened_threshold_is_a_threshold_of_f(f, t, alpha):
+    # Filtration's heading "f′ ≥ α (that is, f ≥ a)": the same set, away from a tie
+    a = unsharpen_level(alpha, t)
+    f = np.asarray(f, np.float64)
+    assume(np.abs(f - a).min() > 1e-9)
+    np.testing.assert_array_equal(sharpen(f, t) >= alpha, f >= a)
 
 
 def test_saturation_sees_a_saturated_net_and_sharpen_spreads_it():

@@ -125,3 +125,17 @@ def sharpen(f: np.ndarray, t: float) -> np.ndarray:
     with np.errstate(divide="ignore"):
         logit = np.log(x) - np.log1p(-x)
     return 1.0 / (1.0 + np.exp(-logit / t))
+
+
+def unsharpen_level(alpha: float, t: float) -> float:
+    """The level of ``f`` that :func:`sharpen` maps to ``alpha``: ``sharpen(f, t) >= alpha``
+    exactly where ``f >= unsharpen_level(alpha, t)`` (up to rounding).
+
+    Examples
+    --------
+    >>> round(unsharpen_level(0.38, 4.0), 3), unsharpen_level(0.5, 4.0), unsharpen_level(1.0, 4.0)
+    (0.124, 0.5, 1.0)
+    """
+    if alpha <= 0.0 or alpha >= 1.0 or t == 1.0:
+        return float(alpha)
+    return float(1.0 / (1.0 + np.exp(-t * (np.log(alpha) - np.log1p(-alpha)))))

@@ -14,10 +14,19 @@ import numpy as np
 from topoviz import figures
 
 
-def show(where: Any, f: np.ndarray, alpha: float, frame: bool, side: int = 420) -> None:
+def show(
+    where: Any,
+    f: np.ndarray,
+    alpha: float,
+    frame: bool,
+    side: int = 420,
+    name: str = "f",
+    note: str = "",
+) -> None:
     """Draw ``f >= alpha`` coloured (:func:`topoviz.figures.superlevel_rgb`) into
     ``where`` (a column, a container or ``st``), ``side`` pixels wide, under a heading
-    with its β0 and β1."""
+    with its β0 and β1; ``name`` is what the heading calls ``f``, ``note`` follows the
+    threshold."""
     rgb, b0, b1 = figures.superlevel_rgb(f, alpha, frame)
-    where.markdown(f"**f ≥ {alpha:.2f}: {figures.betti_words(b0, b1)}**")
+    where.markdown(f"**{name} ≥ {alpha:.2f}{note}: {figures.betti_words(b0, b1)}**")
     where.image(figures.sharp(rgb, side), width=side)
