@@ -59,7 +59,13 @@ step = STEPS[i]
 if not st.session_state.get("_lesson_applied") == i:  # first visit of this step (or a link)
     st.session_state["_lesson_applied"] = i
     before = {k: st.session_state.get(k) for k in SELECTION_KEYS}
-    _apply(step.state)
+    state = step.state
+    run = st.session_state.get(RUN)
+    if step.view == "result" and run is not None and run.f is not None:
+        # the result of the live run: the sidebar keeps the net it started from (the
+        # "before"), not the shipped twin the step shows when there is no live run
+        state = {**state, "checkpoint": BASELINE}
+    _apply(state)
     if any(st.session_state.get(k) != v for k, v in before.items()):
         st.rerun()  # the sidebar (drawn before this page) must show the step's selection
 st.query_params["step"] = str(i + 1)
@@ -245,7 +251,9 @@ elif step.view == "result":
         before, after = T.compare(run)
         st.caption(
             f"From your live fine-tune on step 7: {run.done_steps} steps ({run.status}) of "
-            f"{T.start_label(run.start)} with λ = {run.lam:g}, in {run.train_seconds:.0f} s."
+            f"{T.start_label(run.start)} with λ = {run.lam:g}, in {run.train_seconds:.0f} s. "
+            "The fine-tuned copy lives on this page only; the sidebar (and every other page) "
+            "shows the net it started from."
         )
         c = st.columns(2)
         c[0].image(

@@ -130,3 +130,5 @@ def test_the_fine_tune_step_trains_live_and_the_result_shows_that_run(monkeypatc
     before, after = T.compare(run)
     assert table["Betti error"][1] == f"{after['betti_error']:.2f}"
     assert not any("was skipped" in i.value for i in at.info)
+    # the sidebar shows the net the run started from, not the shipped twin
+    assert at.session_state["checkpoint"] == BASELINE
