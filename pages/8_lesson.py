@@ -181,8 +181,21 @@ elif step.view in ("diagram", "matching"):
         ),
         key=f"lesson_{step.view}",
     )
+    holes = dgm[1]
+    hidden = int((holes.persistence < 0.05).sum())
+    st.caption(
+        f"Of f's {len(holes)} hole dots, the {hidden} closer to the diagonal than 0.05 "
+        f"(short-lived: noise) are hidden; the {len(holes) - hidden} drawn are the holes "
+        "that last."
+    )
     if show:
         st.metric("L_topo (Eq. 2.2, paper's matching, holes)", f"{m.loss:.3f}")
+        part = figures.cost_parts(dgm.restricted((1,)), m, 0.05)[1]
+        if part["hidden"] >= 5e-4:  # the arrows drawn are not the whole loss
+            st.caption(
+                f"{part['hidden']:.3f} of it comes from the hidden dots, "
+                f"{part['n_hidden_pulled']} of them pulled to the corner."
+            )
 elif step.view == "finetune":
     T.warm_bf16()  # the run trains in bfloat16 where the CPU has it (train.native_bf16)
     run: T.Run | None = st.session_state.get(RUN)
