@@ -367,6 +367,8 @@ def landscape_map(
     )
     if ct is not None and len(ct.pixel):
         ct, value, force, keep = _forces(f, ct, window, max_arrows, min_force)
+        # the legend's counts are of the drawn marks: say so when the cap cut some
+        capped = int((np.abs(force) >= min_force).sum()) > len(keep)
         # sized on one scale for every chart (|force| 1 or more: the largest mark), so
         # that two charts side by side compare (f′'s deeper gap: a larger mark)
         strength = np.minimum(np.abs(force[keep]), 1.0)
@@ -399,7 +401,8 @@ def landscape_map(
                         )  # fmt: skip
                     ],
                     hovertemplate="%{text}<extra></extra>",
-                    name=f"{words}: {len(on)} in view",
+                    name=f"{words}: {len(on)} in view"
+                    + (f" (of the {max_arrows} strongest)" if capped else ""),
                 )
             )
     px, ends = _highlighted(highlight, ct, dgm)

@@ -94,7 +94,8 @@ STEPS: tuple[Step, ...] = (
         "Each dot's birth and death are the values of two critical pixels. The gradient "
         "of L_topo (Eq. 2.3) moves only those: the missing cell's dot is pulled to the "
         "corner by raising the saddle in the gap (orange ▲: raised, magenta ▼: lowered). "
-        "Every other pixel is left to BCE.",
+        "The small marks are noise dots pushed to the diagonal, weak forces. Every other "
+        "pixel is left to BCE.",
         "forces",
         {**_BASE, "alpha": 0.5, "dot": "costliest"},
     ),
