@@ -495,7 +495,10 @@ def test_filtration_at_alpha_zero_and_a_saturated_net_is_sharpened():
     at = AppTest.from_file(str(ROOT / "pages/2_filtration.py"), default_timeout=90).run()
     assert not at.exception
     at.select_slider(key="_w_alpha").set_value(0.0).run()
-    title = next(m.value for m in at.markdown if m.value.startswith("**f ≥ 0.00:"))
+    # "f′" when the page sharpened f (a saturated net): the same set at α = 0
+    title = next(
+        m.value for m in at.markdown if m.value.startswith(("**f ≥ 0.00:", "**f′ ≥ 0.00:"))
+    )
     m = metrics(at)
     # regression: the metric said β0 0 under a plot titled β0 = 1
     assert f"β0 = {m['β0 (components)']} component" in title  # singular for 1
@@ -503,6 +506,9 @@ def test_filtration_at_alpha_zero_and_a_saturated_net_is_sharpened():
     if at.session_state["likelihood"] == "checkpoint":  # the shipped net is saturated
         assert any("saturated" in i.value for i in at.info)
         assert at.slider(key="sharpness").value > 1
+        at.select_slider(key="_w_alpha").set_value(0.38).run()
+        title = next(m.value for m in at.markdown if m.value.startswith("**f′ ≥ 0.38"))
+        assert "(that is, f ≥ 0.1" in title  # the level of f it is, at t = 4: 0.124
 
 
 def test_inspect_compares_with_the_pairs_other_net():

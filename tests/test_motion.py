@@ -111,7 +111,7 @@ def test_diagram_motion_draws_trails_arrows_and_the_step():
     assert any("after step 20" in (a.text or "") for a in fig.layout.annotations)
     names = [t.name or "" for t in fig.data]
     line = next(t for t, n in zip(fig.data, names, strict=True) if n.startswith("trails"))
-    assert "1 dots matched to a ground-truth dot" in line.name
+    assert "1 dot matched to a ground-truth dot" in line.name
     xs = [x for x in line.x if x is not None and np.isfinite(x)]
     assert np.allclose(xs, [0.7, 0.5, 0.3])  # the hole's path, oldest first
     ((starts, _ends),) = figures.matching_arrows(fig)

@@ -802,7 +802,7 @@ def diagram_plot(
             if mark is not None and mark[0] == k and 0 <= mark[1] < len(d):
                 drawn = np.union1d(drawn, [mark[1]])
         at = np.flatnonzero(drawn == selected[1]) if selected and selected[0] == k else []
-        legend_name = f"Dgm({name}) dim {k}: {int(shown.sum())} dots"
+        legend_name = f"Dgm({name}) dim {k}: {many(int(shown.sum()), 'dot')}"
         if (~big).any():
             legend_name += f" ({int((~big).sum())} below ε hidden)"
         if len(drawn) < int(big.sum()):
@@ -838,7 +838,7 @@ def diagram_plot(
                     y=g[:, 1],
                     mode="markers",
                     marker={"color": "black", "size": 12, "symbol": "diamond-open"},
-                    name=f"Dgm(g) dim {k}: {len(g)} dots",
+                    name=f"Dgm(g) dim {k}: {many(len(g), 'dot')}",
                     hovertemplate="ground truth dot (%{x:.2f}, %{y:.2f})<extra></extra>",
                 ),
                 row=1,
@@ -976,7 +976,7 @@ def diagram_motion(
             go.Scatter(
                 x=line[:, 0], y=line[:, 1], mode="lines",
                 line={"color": color, "width": 1.5}, opacity=0.35, hoverinfo="skip",
-                name=f"trails since step {trails.steps[0]}: {len(idx)} dots {name}",
+                name=f"trails since step {trails.steps[0]}: {many(len(idx), 'dot')} {name}",
                 connectgaps=False,
             ),
             row=1, col=1,

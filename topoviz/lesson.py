@@ -82,8 +82,9 @@ STEPS: tuple[Step, ...] = (
     ),
     Step(
         "Matching to the ground truth",
-        "The ground truth's dots all sit at the corner, one hole dot per cell. Match as "
-        "many of f's hole dots to them, those nearest the corner (Sec. 2.2); every other "
+        "The ground truth's dots all sit at the corner, one hole dot per cell. Match to "
+        "them as many of f's hole dots as there are cells, those nearest the corner (Sec. "
+        "2.2); every other "
         "dot is matched to the diagonal. The loss L_topo (Eq. 2.2) is the sum of the "
         "squared arrow lengths.",
         "matching",
