@@ -106,3 +106,19 @@ def test_saturation_sees_a_saturated_net_and_sharpen_spreads_it():
     assert saturation(diagram(sharpen(f, 4.0))) < 0.5
     with pytest.raises(ValueError, match="> 0"):
         sharpen(f, 0.0)
+
+
+@pytest.mark.parametrize("frame", [True, False])
+@pytest.mark.parametrize("seed", [0, 3, 7])
+def test_the_fig4_example_without_bumps_has_no_noise_class_at_any_event(seed, frame):
+    # Classroom's Fig. 4 tab: at every event a lecturer steps to, the classes alive are
+    # the figure's own (persistence >= 0.05) but for at most one, so the β on screen
+    # tell its story (with the bumps, up to 15 noise classes at one event on these seeds)
+    f, _ = fig3_likelihood(96, seed, 0.1, hills=0.0)
+    dgm = diagram(f.astype(np.float64), frame=frame)
+    for a in event_levels(dgm, min_persistence=0.05):
+        for k in (0, 1):
+            alive = dgm[k].alive(a)
+            assert (dgm[k].persistence[alive] < 0.05).sum() <= 1, (a, k)
+    bumpy, _ = fig3_likelihood(96, seed, 0.1)
+    assert ((bumpy >= 0.5) == (f >= 0.5)).all()  # the same segmentation at 0.5
