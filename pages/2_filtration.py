@@ -65,11 +65,8 @@ def _filtration() -> None:
 
     left, right = st.columns(2)
     # sharpened, the threshold is on f′ = sigmoid(logit(f) / t): say which f it is
-    note = (
-        ""
-        if t == 1.0 or alpha in (0.0, 1.0)
-        else f" (that is, f ≥ {unsharpen_level(alpha, t):.3f})"
-    )
+    level = unsharpen_level(alpha, t)  # α itself at t = 1 and at α = 0, 0.5, 1
+    note = "" if abs(level - alpha) < 5e-4 else f" (that is, f ≥ {level:.3f})"
     superlevel.show(left, f, alpha, sel.frame, name="f" if t == 1.0 else "f′", note=note)
     bars = right.slider("Bars per dimension", 10, 200, 60, step=10)
     right.plotly_chart(figures.barcode(dgm, alpha, max_bars=bars), key="barcode")
