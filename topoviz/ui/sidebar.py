@@ -191,26 +191,8 @@ def _upload() -> tuple[str, np.ndarray | None, np.ndarray | None, list[str]]:
         words = f"{plain(up.name)} was refused: {error} Still showing {plain(name)}."
         st.error(words)
         st.session_state[_PROBLEM] = words
-    notices = list(read.notices)
-    mask, mask_tag = None, None
-    if up_mask is not None:
-        try:
-            width, height = read.source_size
-            mread = cache.read_upload_mask(up_mask.getvalue(), read.array.shape, (height, width))
-            mask, notices = mread.mask, notices + list(mread.notices)
-            mask_tag = f"{up_mask.name}:{up_mask.size}"
-            st.session_state[_GOOD_MASK] = (key, mask_tag, up_mask.name, mread)
-        except ImageError as error:
-            kept = st.session_state.get(_GOOD_MASK)
-            refused = f"The mask {plain(up_mask.name)} was refused: {error}"
-            if kept is not None and kept[0] == key:  # this image's last good mask stays
-                mask_tag, mread = kept[1], kept[3]
-                mask, notices = mread.mask, notices + list(mread.notices)
-                words = f"{refused} Still using {plain(kept[2])}."
-            else:
-                words = refused
-            st.error(words)
-            st.session_state[_PROBLEM] = words
+    mask, mask_tag, mask_notices = _upload_mask(up_mask, read, key)
+    notices = [*read.notices, *mask_notices]
     for notice in notices:
         st.info(notice)
     key = f"{key}:{mask_tag}"
@@ -224,6 +206,33 @@ def _upload() -> tuple[str, np.ndarray | None, np.ndarray | None, list[str]]:
         )
         st.session_state[S.DARK] = bool(dark)
     return name, read.array, mask, notices
+
+
+def _upload_mask(
+    up_mask: Any, read: Any, key: str
+) -> tuple[np.ndarray | None, str | None, list[str]]:
+    """``(mask, tag, notices)`` of the uploaded mask ``up_mask`` for the image ``read``
+    (upload key ``key``); a refused mask leaves this image's last usable one in use."""
+    if up_mask is None:
+        return None, None, []
+    try:
+        width, height = read.source_size
+        mread = cache.read_upload_mask(up_mask.getvalue(), read.array.shape, (height, width))
+        tag = f"{up_mask.name}:{up_mask.size}"
+        st.session_state[_GOOD_MASK] = (key, tag, up_mask.name, mread)
+        return mread.mask, tag, list(mread.notices)
+    except ImageError as error:
+        refused = f"The mask {plain(up_mask.name)} was refused: {error}"
+        kept = st.session_state.get(_GOOD_MASK)
+        if kept is None or kept[0] != key:
+            st.error(refused)
+            st.session_state[_PROBLEM] = refused
+            return None, None, []
+        _, tag, name, mread = kept
+        words = f"{refused} Still using {plain(name)}."
+        st.error(words)
+        st.session_state[_PROBLEM] = words
+        return mread.mask, tag, list(mread.notices)
 
 
 def _likelihood(
