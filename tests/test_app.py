@@ -277,8 +277,12 @@ def test_a_refused_upload_keeps_the_last_usable_image_and_mask():
         "notes.png was refused" in e.value and "Still using mask.png" in e.value for e in at.error
     )
     assert metrics(at) == before
-    # a broken image: refused, and the wall (with its mask) stays on the page
+    # a broken image, sent as a browser replaces a file (a run with no file, then the
+    # file): refused, and the wall (with its mask) stays on the page
     at.sidebar.get("file_uploader")[1].upload("mask.png", _png(mask.astype(np.uint8) * 255))
+    at.sidebar.get("file_uploader")[0].clear()
+    at.run()
+    assert any("Upload an image" in i.value for i in at.info)
     at.sidebar.get("file_uploader")[0].upload("broken.png", b"\x89PNG not really")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
@@ -287,10 +291,10 @@ def test_a_refused_upload_keeps_the_last_usable_image_and_mask():
         for e in at.error
     )
     assert metrics(at) == before
-    # the upload removed: nothing is kept
+    # the upload removed: no image on the page
     at.sidebar.get("file_uploader")[0].clear()
     at.run()
-    assert any("Upload an image" in i.value for i in at.info)
+    assert any("Upload an image" in i.value for i in at.info) and not at.metric
 
 
 def test_inspect_says_when_the_net_trained_on_the_uploaded_image():

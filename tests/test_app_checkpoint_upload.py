@@ -152,7 +152,12 @@ def test_a_refused_checkpoint_keeps_the_last_usable_one_in_use():
     upload(at, checkpoint_bytes(tiny()), "good.pt")
     f = at.session_state[S.SELECTION].f
     assert f is not None and not at.sidebar.error
-    upload(at, _other_architecture(), "other.pt")  # a wrong file after a good one
+    # a wrong file after a good one, as a browser replaces a file: a change to no file
+    # (the uploader's callback runs), then the new file
+    next(u for u in at.sidebar.get("file_uploader") if "Checkpoint" in u.label).clear()
+    at.run()
+    assert at.session_state[S.SELECTION].f is None
+    upload(at, _other_architecture(), "other.pt")
     assert not at.exception, [e.value for e in at.exception]
     assert "other.pt cannot be used" in errors(at) and "Still using good.pt" in errors(at)
     sel = at.session_state[S.SELECTION]

@@ -370,6 +370,15 @@ def test_inspect_bad_upload(page: Page, app_url: str, tmp_path: Path) -> None:
     assert sidebar.locator('[data-testid="stAlert"]').filter(has_text="not an image").count() == 0
     assert_no_exception(page)
 
+    # a bad file after a good one (the browser sends a run with no file in between):
+    # refused, and the good image stays on the page
+    inputs.nth(0).set_input_files(bad)
+    wait_for_run(page, rerun=True)
+    kept = page.locator('[data-testid="stAlert"]').filter(has_text="Still showing good.png")
+    kept.first.wait_for(state="visible")
+    page.get_by_text("image: good.png").wait_for(state="visible")
+    assert_no_exception(page)
+
 
 def test_filtration_alpha_slider(page: Page, app_url: str) -> None:
     open_page(page, f"{app_url}/filtration")

@@ -173,8 +173,8 @@ def _upload() -> tuple[str, np.ndarray | None, np.ndarray | None, list[str]]:
     up = st.file_uploader("Image (PNG, TIFF, JPEG…)", key="upload_image")
     up_mask = st.file_uploader("Ground-truth mask (optional)", key="upload_mask")
     if up is None:
-        st.session_state.pop(_GOOD_IMAGE, None)
-        st.session_state.pop(_GOOD_MASK, None)
+        # the last usable upload is kept: a browser replacing a file sends a run with
+        # no file first, and the file that follows may be refused
         st.info("Upload an image to inspect it, or switch back to a sample.")
         return "upload", None, None, []
     try:
@@ -335,8 +335,8 @@ def _remember_checkpoint() -> None:
     chosen for a moment), so the file lives under ``S.UPLOADED_CHECKPOINT``.
     """
     up = st.session_state.get(_CHECKPOINT_UPLOADER)
-    if up is None:  # removed by the user: forget it, and what it replaced
-        _forget_checkpoint()
+    if up is None:  # removed, or being replaced: the last usable one is kept (S.GOOD_CHECKPOINT)
+        st.session_state.pop(S.UPLOADED_CHECKPOINT, None)
     else:
         st.session_state[S.UPLOADED_CHECKPOINT] = cache.uploaded_checkpoint(
             up.name, up.size, up.getvalue

@@ -162,9 +162,9 @@ def start_options() -> dict[str, dict | None]:
     found, _ = cache.manifest()
     options: dict[str, dict | None] = {UNTRAINED: None}
     options |= {e["name"]: e for e in found if e["name"] not in (UNTRAINED, UPLOADED)}
-    # the last upload that could be used: a refused one after it does not replace it
-    up = st.session_state.get(S.GOOD_CHECKPOINT) or st.session_state.get(S.UPLOADED_CHECKPOINT)
-    if up is not None:
+    up = st.session_state.get(S.UPLOADED_CHECKPOINT)
+    if up is not None:  # the last upload that could be used: a refused one does not replace it
+        up = st.session_state.get(S.GOOD_CHECKPOINT) or up
         try:
             model, _ = cache.load_uploaded(up)
         except CheckpointError:
