@@ -144,7 +144,9 @@ with c[5]:
         "prediction (centred on the costliest hole of the starting f: the gap TopoLoss "
         "should close), its dots moving along their matching arrows chunk by chunk.",
     )
-T.start_warning(sel.image, options, st.session_state[T.START])  # full width, under the row
+T.start_warning(
+    sel.image, options, st.session_state[T.START], sel.name
+)  # full width, under the row
 d = st.columns([1, 1, 1.4, 1, 1, 1])
 with d[0]:
     S.persistent(
@@ -209,6 +211,8 @@ def _live(drawn_running: bool) -> None:
         left.plotly_chart(figures.loss_curves([], CURVES, steps), key="ft_curves")
         return
     T.live_chunk(run, drawn_running)
+    if not T.on_this_image(run, st.session_state[S.SELECTION]):
+        st.warning(T.other_image_words(run))
     word = {"running": "running", "done": "done", "stopped": "stopped", "failed": "failed"}
     eta = run.eta_s()
     eta = f", about {eta:.0f} s to go" if eta is not None else ""
@@ -261,7 +265,9 @@ def _live(drawn_running: bool) -> None:
 st.fragment(run_every=T.TICK_S if running else None)(_live)(running)
 
 run = st.session_state.get(T.RUN)
-if run is not None and not run.running and run.f is not None:
+if run is not None and not run.running and run.f is not None and not T.on_this_image(run, sel):
+    st.caption("The last run's before / after is shown again when its image is in the sidebar.")
+elif run is not None and not run.running and run.f is not None:
     if len(run.snapshots) > 1:
         st.subheader("The likelihood during the run (paper Fig. 7)")
         shots = run.snapshots[:: max(1, len(run.snapshots) // 6)][:6]

@@ -122,7 +122,7 @@ with c[3]:
     )
 with c[4]:
     S.persistent(T.SWEEP_SEED, st.number_input, "Seed", 0, 10_000, step=1, disabled=running)
-T.start_warning(sel.image, options, st.session_state[T.SWEEP_START])  # full width
+T.start_warning(sel.image, options, st.session_state[T.SWEEP_START], sel.name)  # full width
 b = st.columns([2, 1, 1, 1, 1])
 with b[0]:
     T.rule_select(T.SWEEP_RULE, running)
@@ -174,6 +174,8 @@ def _live(drawn_running: bool) -> None:
         st.caption("Press **Start sweep**: the λ values run one after another.")
         return
     T.live_chunk(sweep, drawn_running)
+    if not T.on_this_image(sweep, st.session_state[S.SELECTION]):
+        st.warning(T.other_image_words(sweep).replace("last run", "last sweep"))
     now = (
         f"λ = {sweep.current.lam:g}, step {sweep.current.done_steps} / {sweep.steps}"
         if sweep.current is not None

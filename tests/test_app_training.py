@@ -403,6 +403,12 @@ def test_the_starting_model_follows_the_sidebars_net_and_warns_off_its_data():
         assert at.session_state[key] == "crackforest-f2-unet-bce"
         # a crack net on the synthetic membranes sample: said under the choice
         assert any("the starting model was trained on" in w.value for w in at.warning)
+        # and that the start is not the sidebar's net but its control
+        assert any(
+            "Starts from crackforest-f2-unet-bce, the λ = 0 control of the sidebar's "
+            "crackforest-f2-unet-topo" in c.value
+            for c in at.caption
+        )
     at.session_state["checkpoint"] = "isbi12-f3-unet-betti"  # the sidebar moves on:
     at.switch_page(FINETUNE).run()  # the start follows, as the user never picked one
     assert at.session_state[T.START] == "isbi12-f3-unet-bce"
@@ -410,3 +416,41 @@ def test_the_starting_model_follows_the_sidebars_net_and_warns_off_its_data():
     at.session_state["checkpoint"] = "membranes-unet-topo"
     at.run()  # a start the user picked stays
     assert at.session_state[T.START] == "vessels-f1-unet-topo"
+    assert not any("the λ = 0 control of the sidebar's" in c.value for c in at.caption)
+
+
+def test_a_run_on_another_image_is_labelled_so_and_its_results_are_not_shown():
+    at = _page(FINETUNE)
+    at.slider(key="_w_ft_steps").set_value(2).run()
+    at.button(key="ft_start_btn").click().run()
+    run = _until_done(at, T.RUN)
+    assert any("Before and after 2 steps" in s.value for s in at.subheader)
+    assert not any("not of the image in the sidebar" in w.value for w in at.warning)
+    at.session_state["sample"] = "membranes_1"  # the sidebar moves to another image
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(f"on {run.name}" in w.value and "not of the image" in w.value for w in at.warning)
+    assert not any("Before and after" in s.value for s in at.subheader)
+    at.session_state["sample"] = "membranes_0"  # and back: the results again
+    at.run()
+    assert any("Before and after 2 steps" in s.value for s in at.subheader)
+
+
+def test_finetune_warns_when_its_start_trained_on_the_uploaded_image():
+    from topoviz.imageio import png_bytes
+
+    image = np.full((64, 64), 0.8, np.float32)
+    image[:, 30:33] = 0.1
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["source"] = "upload"
+    at.session_state["likelihood"] = "checkpoint"
+    at.session_state["checkpoint"] = "isbi12-f1-unet-bce"  # held out 00-09
+    at.run()
+    at.switch_page(FINETUNE).run()
+    at.sidebar.get("file_uploader")[0].upload("15.png", png_bytes(image), "image/png")
+    at.sidebar.get("file_uploader")[1].upload("15_mask.png", png_bytes(image < 0.5))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(
+        "isbi12 image 15, isbi12-f1-unet-bce trained on it" in w.value for w in at.warning
+    ), [w.value for w in at.warning]

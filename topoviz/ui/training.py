@@ -218,16 +218,50 @@ def keep_start(key: str, options) -> None:
     st.session_state[auto] = derived
 
 
-def start_warning(image, options, choice: str) -> None:
-    """Warn under a starting-model choice when the image looks unlike its data."""
+def start_warning(image, options, choice: str, name: str = "") -> None:
+    """Under a starting-model choice: which net it is when it is not the sidebar's (the
+    sidebar's λ = 0 control), and warnings when the image looks unlike its data or
+    when its file ``name`` is numbered like an image that net trained on."""
     entry = options.get(choice)
     if image is None or not entry or "upload" in entry:
         return
+    from topoviz import provenance
     from topoviz.ui.sidebar import domain_warning
 
+    sidebar = S.checkpoint_in_use()
+    if sidebar and sidebar != choice and choice == default_start(options, sidebar):
+        st.caption(
+            f"Starts from {choice}, the λ = 0 control of the sidebar's {sidebar}: the net "
+            "its TopoLoss twin was fine-tuned from and is compared with. Choose the "
+            "starting model above to start from another."
+        )
     words = domain_warning(image, entry, "the starting model")
     if words:
         st.warning(words)
+    seen = provenance.seen_in_training(entry, name) if name else None
+    if seen is not None and seen[0]:
+        st.warning(seen[1].replace("the net trained", f"{choice} trained"))
+
+
+def on_this_image(run, sel) -> bool:
+    """Whether ``run`` trained on the image and mask the sidebar shows now (``sel``)."""
+    return (
+        sel.ok
+        and sel.mask is not None
+        and run.image.shape == sel.image.shape
+        and run.mask.shape == sel.mask.shape
+        and bool(np.array_equal(run.image, sel.image))
+        and bool(np.array_equal(run.mask, sel.mask))
+    )
+
+
+def other_image_words(run) -> str:
+    """What the page says above a run made on another image than the sidebar's."""
+    return (
+        f"These results are of the last run, on {run.name} from the "
+        f"{start_label(run.start)}, not of the image in the sidebar now. Press Start to "
+        "fine-tune on this one."
+    )
 
 
 def start_model(choice: str, seed: int) -> nn.Module:
