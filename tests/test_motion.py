@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -117,3 +119,23 @@ def test_diagram_motion_draws_trails_arrows_and_the_step():
     ((starts, _ends),) = figures.matching_arrows(fig)
     assert len(starts) == int((m[1].dot_cost > 1e-12).sum()) >= 1
     assert any(n.startswith("Dgm(g)") for n in names)
+
+
+@pytest.mark.data
+def test_the_window_of_a_large_hole_holds_its_structure(shared_data):
+    # CrackForest 045 under the fold-2 control: its costliest hole closes where a crack
+    # meets the frame, 270 px from the pixel where it dies; the window midway between
+    # them had held no structure at all (found in the browser)
+    from topoviz import checkpoints, inference
+    from topoviz.imageio import load_image, load_mask
+    from topoviz.ui.training import diagram_window
+
+    root = shared_data / "crackforest"
+    model, _ = checkpoints.load(
+        Path(__file__).resolve().parent.parent / "models/crackforest_f2_unet_bce.pt"
+    )
+    f = inference.predict(model, load_image(root / "images/045.png"))
+    mask = load_mask(root / "labels/045.png")
+    r0, r1, c0, c1 = diagram_window(f, mask, True, 65)
+    assert (r1 - r0, c1 - c0) == (65, 65)
+    assert mask[r0:r1, c0:c1].any() and (f[r0:r1, c0:c1] >= 0.5).any()

@@ -224,7 +224,11 @@ def costliest_window(
     shape: tuple[int, int],
     size: int,
 ) -> tuple[int, int, int, int]:
-    """A ``size × size`` window ``(r0, r1, c0, c1)`` centred on the costliest dot's pixels.
+    """A ``size × size`` window ``(r0, r1, c0, c1)`` around the costliest dot's pixels.
+
+    Centred between its birth and death pixels when both fit in the window, else on
+    the birth pixel: for a hole, the saddle where its loop closes (a gap, a crack
+    meeting the frame), where the death pixel lies somewhere inside a large region.
 
     Parameters
     ----------
@@ -244,6 +248,9 @@ def costliest_window(
     >>> px = np.array([[[5, 5], [7, 9]], [[50, 60], [-1, -1]]])
     >>> costliest_window(px, np.array([0.1, 0.5]), (100, 100), 20)
     (40, 60, 50, 70)
+    >>> far = np.array([[[90, 10], [5, 80]]])  # a large hole: its birth pixel, not the middle
+    >>> costliest_window(far, np.array([1.0]), (100, 100), 20)
+    (80, 100, 0, 20)
     """
     h, w = shape
     sh, sw = min(size, h), min(size, w)
@@ -251,8 +258,11 @@ def costliest_window(
     if len(cost):
         pts = np.asarray(points_pixels)[int(np.argmax(cost))]
         pts = pts[(pts >= 0).all(axis=1)]
-        if len(pts):
+        span = np.ptp(pts, axis=0) if len(pts) else None
+        if len(pts) and span[0] <= sh - 8 and span[1] <= sw - 8:
             centre = tuple(int(v) for v in np.round(pts.mean(axis=0)))
+        elif len(pts):
+            centre = tuple(int(v) for v in pts[0])  # the birth pixel (else the death's)
     r0 = min(max(centre[0] - sh // 2, 0), h - sh)
     c0 = min(max(centre[1] - sw // 2, 0), w - sw)
     return r0, r0 + sh, c0, c0 + sw
