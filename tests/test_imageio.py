@@ -588,3 +588,23 @@ def test_save_png_to_a_path_and_refusals(tmp_path):
 
 def test_limits_are_documented_numbers():
     assert MAX_PIXELS == 4096 * 4096 and MAX_BYTES == 50_000_000
+
+
+def test_a_photograph_given_as_a_mask_is_refused_and_a_soft_mask_is_not():
+    rng = np.random.default_rng(0)
+    photo = (rng.normal(128, 25, (40, 40)).clip(0, 255)).astype(np.uint8)
+    photo[0, 0], photo[1, 1] = 0, 255  # its full range, most of it mid-grey
+    with pytest.raises(ImageError, match="looks like an image, not a mask"):
+        read_mask(encode(Image.fromarray(photo)))
+    # a mask saved as a JPEG (ringing at every edge) or blurred is still read
+    big = np.zeros((64, 64), np.uint8)
+    big[:, 30:33] = big[20:23, :] = 255
+    for q in (95, 10):
+        buf = io.BytesIO()
+        Image.fromarray(big).save(buf, format="JPEG", quality=q)
+        read = read_mask(buf.getvalue())
+        assert (read.mask[:, 31]).all() and not read.mask[5, 5]
+    from scipy import ndimage as ndi
+
+    soft = (ndi.gaussian_filter(big.astype(float), 1.5)).round().astype(np.uint8)
+    assert read_mask(encode(Image.fromarray(soft))).mask[40, 31]

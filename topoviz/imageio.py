@@ -1041,6 +1041,10 @@ def _stretch(pixels: np.ndarray, notices: list[str], what: str, scale_notices: b
     return values
 
 
+#: The most pixels a mask may have in the middle half of its grey range (see _binarise).
+MASK_MIDDLE_MAX = 0.5
+
+
 def _binarise(values: np.ndarray, notices: list[str]) -> np.ndarray:
     """Foreground of a grey-level mask: the brighter level, or above half way."""
     low, high = float(values.min()), float(values.max())
@@ -1050,6 +1054,17 @@ def _binarise(values: np.ndarray, notices: list[str]) -> np.ndarray:
     between = int(values.size - np.count_nonzero(darkest) - np.count_nonzero(brightest))
     if between == 0:
         return brightest
+    # a mask, even a JPEG or a blurred one, keeps most pixels near its two levels; a
+    # photograph has most of them in the middle (an ISBI12 slice 87 %, a JPEG mask at
+    # quality 10 under 4 %, the label blurred by σ = 2 px 19 %)
+    unit = (values - low) / (high - low)
+    middle = float(np.count_nonzero((unit > 0.25) & (unit < 0.75))) / values.size
+    if middle > MASK_MIDDLE_MAX:
+        raise ImageError(
+            f"This looks like an image, not a mask: {_percent(middle)} of its pixels lie in "
+            "the middle of its grey range, where a mask has two levels (structure and "
+            "background). Upload the ground-truth mask (a black-and-white image)."
+        )
     notices.append(
         f"The mask was not binary: {between:,} pixels ({_percent(between / values.size)}) "
         "were neither its darkest nor its brightest grey; thresholded half way between."
