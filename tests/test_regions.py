@@ -484,3 +484,20 @@ def test_the_mask_tells_cells_from_cracks_on_the_real_labels(shared_data):
         else:
             assert from_mask.count("curvilinear") >= 0.8 * len(labels)
             assert from_mask.count("membranes") <= 0.02 * len(labels)
+
+
+def test_inspect_says_when_beta0_counts_a_diagonal_crack_in_pieces():
+    from topoviz.metrics import betti_numbers
+    from topoviz.ui.words import corner_words
+
+    crack = np.zeros((20, 20), bool)
+    crack[np.arange(2, 18), np.arange(2, 18)] = True  # one pixel wide, diagonal
+    # 16 pixels, each its own piece by edges; one crack by corners (plus the frame)
+    for frame, pieces, cracks in ((True, 17, 2), (False, 16, 1)):
+        words = corner_words(crack, "curvilinear", frame)
+        assert betti_numbers(crack, frame=frame)[0] == pieces  # the β0 beside the words
+        assert f"is {pieces} pieces" in words and f"and {cracks} when" in words
+    assert corner_words(crack, "membranes") is None
+    straight = np.zeros((20, 20), bool)
+    straight[2:18, 9:11] = True
+    assert corner_words(straight, "curvilinear") is None

@@ -7,6 +7,7 @@ one thing everywhere.
 from __future__ import annotations
 
 import numpy as np
+from skimage.measure import label
 
 from topoviz.metrics import regions
 
@@ -72,6 +73,26 @@ def region_blind_words(mask: np.ndarray) -> str | None:
         "leaves only one (its structures enclose nothing). So they see a false bridge "
         "that closes a loop, but not a missed or broken structure: those leave them at "
         "1 and 0. The counts above see them."
+    )
+
+
+def corner_words(mask: np.ndarray, structure: str, frame: bool = True) -> str | None:
+    """Why β0 of the ground truth can be far above its count of cracks or vessels, or
+    None: β (and the loss) join pixels by an edge, the curvilinear region counts also
+    by a corner, and a one-pixel diagonal line touches itself only at corners. With
+    ``frame`` the counts include the frame, as β0 does."""
+    if structure != "curvilinear":
+        return None
+    m = np.pad(np.asarray(mask, bool), 1, constant_values=True) if frame else np.asarray(mask)
+    by_edge = int(label(m, connectivity=1).max())
+    by_corner = int(label(m, connectivity=2).max())
+    if by_edge == by_corner:
+        return None
+    return (
+        f"β counts pixels joined by an edge, as the loss does: so this ground truth is "
+        f"{by_edge} pieces{' (the frame one of them)' if frame else ''}, and {by_corner} when "
+        "pixels that touch at a corner join, as the merge and split counts join them (a "
+        "one-pixel diagonal crack touches itself only at corners)."
     )
 
 
