@@ -296,7 +296,7 @@ elif run is not None and not run.running and run.f is not None:
     )
     with st.spinner("Measuring before and after…"):
         before, after = T.compare(run)
-    m = st.columns([1.7, 1.4, 1, 1, 1, 1])  # Betti pairs run to "(202, 54)": room for them
+    m = st.columns([1.7, 1.4, 1, 1, 1, 1, 1])  # Betti pairs run to "(202, 54)": room for them
     m[0].metric(
         "β of f ≥ 0.5 (β0, β1)",
         f"({after['beta0']:.0f}, {after['beta1']:.0f})",
@@ -319,12 +319,14 @@ elif run is not None and not run.running and run.f is not None:
         f"{after['betti_error']:.3f}",
         **_change(after["betti_error"] - before["betti_error"], ".3f"),
     )
-    for col, key, label in ((m[4], "merges", "False merges"), (m[5], "splits", "False splits")):
+    costs = (  # what the repair is for, and what it can cost (Inspect's pinholes)
+        (m[4], "merges", "False merges", REGION_HELP["merges"]),
+        (m[5], "splits", "False splits", REGION_HELP["splits"]),
+        (m[6], "pinholes", "Pinholes", "Holes of 25 px or more dug into the true structure."),
+    )
+    for col, key, label, words in costs:
         col.metric(
-            label,
-            f"{after[key]:.0f}",
-            **_change(after[key] - before[key], ".0f"),
-            help=REGION_HELP[key],
+            label, f"{after[key]:.0f}", **_change(after[key] - before[key], ".0f"), help=words
         )
     names = {
         "beta0": "β0 of f ≥ 0.5",
@@ -350,7 +352,8 @@ elif run is not None and not run.running and run.f is not None:
         }
     )
     table["change"] = table["after"] - table["before"]
-    st.dataframe(table, hide_index=True, key="ft_compare")
+    # every row in view: 35 px a row and the header (it had scrolled after ARI)
+    st.dataframe(table, hide_index=True, key="ft_compare", height=35 * (len(table) + 1) + 3)
     st.caption(
         f"Before = the {T.start_label(run.start)}; after = the same model trained "
         f"{run.done_steps} steps in {run.train_seconds:.1f} s ({run.steps_per_s:.2f} steps/s). "

@@ -71,7 +71,12 @@ def test_finetune_runs_and_compares_before_and_after():
     assert {"False merges", "False splits"} <= labels
     # a count that did not move reads "no change", not a red "+0"
     shown = {m.label: m for m in at.metric}
-    for label, key in (("False merges", "merges"), ("False splits", "splits")):
+    assert "Pinholes" in shown  # the cost of a repair, beside merges and splits
+    for label, key in (
+        ("False merges", "merges"),
+        ("False splits", "splits"),
+        ("Pinholes", "pinholes"),
+    ):
         moved = round(run.after[key] - run.before[key])
         delta = shown[label].proto.delta
         assert delta == ("no change" if moved == 0 else f"{moved:+d}"), (label, delta)
