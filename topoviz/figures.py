@@ -1421,12 +1421,31 @@ def loss_curves(
     return fig
 
 
-def lambda_sweep(results: Sequence[Mapping[str, float]], min_span: float = 0.05) -> go.Figure:
-    """Accuracy against Betti error, one point per λ (the paper's Fig. 6).
+def accuracy_range(accuracies: Sequence[float], min_span: float = 0.05) -> list[float]:
+    """The pixel-accuracy axis of both λ charts: at least ``min_span`` tall (5 points
+    of accuracy by default), so that a 0.2 % difference does not fill a chart, and the
+    same on both so the same change looks the same.
 
-    Points are joined in λ order (not run order). The accuracy axis spans at
-    least ``min_span`` (5 points of accuracy by default), so a 0.2 % difference
-    does not fill the plot.
+    Examples
+    --------
+    >>> [round(v, 3) for v in accuracy_range([0.92, 0.918])]
+    [0.889, 0.949]
+    """
+    lo, hi = (min(accuracies), max(accuracies)) if len(accuracies) else (0.0, 1.0)
+    pad = max(0.0, min_span - (hi - lo)) / 2 + 0.005
+    return [max(0.0, lo - pad), min(1.0, hi + pad)]
+
+
+def lambda_sweep(
+    results: Sequence[Mapping[str, float]],
+    min_span: float = 0.05,
+    before: Mapping[str, float] | None = None,
+) -> go.Figure:
+    """Accuracy against Betti error, one point per λ (the paper's Fig. 6), and the
+    starting model ``before`` as a grey cross where given.
+
+    Points are joined in λ order (not run order). The accuracy axis is
+    :func:`accuracy_range` (at least ``min_span`` tall).
     """
     results = sorted(results, key=lambda r: r["lam"])
     lam = [r["lam"] for r in results]
@@ -1442,12 +1461,28 @@ def lambda_sweep(results: Sequence[Mapping[str, float]], min_span: float = 0.05)
             name="λ sweep (joined in λ order)",
         )
     )
-    lo, hi = (min(acc), max(acc)) if acc else (0.0, 1.0)
-    pad = max(0.0, min_span - (hi - lo)) / 2 + 0.005
-    lo, hi = max(0.0, lo - pad), min(1.0, hi + pad)
-    fig.update_xaxes(title="Betti error (lower is better)", rangemode="tozero")
-    fig.update_yaxes(title="pixel accuracy", range=[lo, hi], tickformat=".1%")
-    fig.update_layout(height=380, margin={"l": 10, "r": 10, "t": 30, "b": 10})
+    if before is not None:
+        fig.add_scatter(
+            x=[before["betti_error"]],
+            y=[before["accuracy"]],
+            mode="markers+text",
+            text=["start"],
+            textposition="bottom center",
+            marker={"symbol": "x", "size": 10, "color": "gray"},
+            name="starting model",
+        )
+        acc = [*acc, before["accuracy"]]
+    xs = [r["betti_error"] for r in results] + ([before["betti_error"]] if before else [])
+    # room right of the last point for its label ("λ=0.05" was cut at the edge)
+    fig.update_xaxes(
+        title="Betti error (lower is better)", range=[0, 1.2 * max(xs, default=1.0) + 0.02]
+    )
+    fig.update_yaxes(title="pixel accuracy", range=accuracy_range(acc, min_span), tickformat=".1%")
+    fig.update_layout(
+        height=380,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        legend={"orientation": "h", "y": -0.25},
+    )
     return fig
 
 
@@ -1456,21 +1491,32 @@ def lambda_regions(
 ) -> go.Figure:
     """Paper Fig. 6b with region counts: accuracy (left axis) and merges / splits (right) vs λ.
 
-    One point per λ, in λ order, joined; the starting model is drawn as λ = "start"
-    at the left. Accuracy moves by tenths of a percent where the counts move by
-    whole regions: the two axes keep each readable. Where every row has
+    One point per λ, in λ order, joined; the starting model is drawn apart (crosses,
+    not joined) as "start" at the left. Accuracy is on :func:`accuracy_range`, as in
+    :func:`lambda_sweep`, the counts on the right axis. Where every row has
     ``pinholes`` (:func:`topoviz.metrics.hole_kinds`), they are drawn too: with the
     splits, what the loss costs for the merges it repairs.
     """
     rows = [{"lam": "start", **before}] + sorted(results, key=lambda r: r["lam"])
     x = ["start" if r["lam"] == "start" else f"{r['lam']:g}" for r in rows]
     fig = go.Figure()
+    # the start is no λ: its marks stand alone, the λ points are joined
     fig.add_scatter(
-        x=x,
-        y=[r["accuracy"] for r in rows],
+        x=x[1:],
+        y=[r["accuracy"] for r in rows[1:]],
         mode="lines+markers",
         name="pixel accuracy (left)",
         line={"color": "#444"},
+        legendgroup="accuracy",
+    )
+    fig.add_scatter(
+        x=x[:1],
+        y=[rows[0]["accuracy"]],
+        mode="markers",
+        marker={"color": "#444", "symbol": "x", "size": 9},
+        legendgroup="accuracy",
+        showlegend=False,
+        name="pixel accuracy (left), start",
     )
     counts = [
         ("merges", "#d62728", "false merges (right)"),
@@ -1480,17 +1526,27 @@ def lambda_regions(
         counts.append(("pinholes", "rgb" + str(ERROR_COLORS["pinholes"]), "pinholes (right)"))
     for key, colour, name in counts:
         fig.add_scatter(
-            x=x,
-            y=[r[key] for r in rows],
+            x=x[1:],
+            y=[r[key] for r in rows[1:]],
             mode="lines+markers",
             name=name,
             yaxis="y2",
             line={"color": colour, "dash": "dot"},
+            legendgroup=key,
         )
-    # accuracy: at least 0.2 % tall, in percent to two decimals (".3f" wrote 0.989
-    # twice on one axis); counts: whole numbers only (plotly chose ticks 0.303, 0.604)
+        fig.add_scatter(
+            x=x[:1],
+            y=[rows[0][key]],
+            mode="markers",
+            marker={"color": colour, "symbol": "x", "size": 9},
+            yaxis="y2",
+            legendgroup=key,
+            showlegend=False,
+            name=f"{name}, start",
+        )
+    # accuracy: the range of the other λ chart (accuracy_range), in percent to one
+    # decimal; counts: whole numbers only (plotly chose ticks 0.303, 0.604)
     acc = [r["accuracy"] for r in rows]
-    mid, span = (max(acc) + min(acc)) / 2, 1.15 * max(max(acc) - min(acc), 0.002)
     top = max([1.0] + [float(r[k]) for r in rows for k, _, _ in counts])
     fig.update_layout(
         height=360,
@@ -1498,8 +1554,8 @@ def lambda_regions(
         xaxis={"title": "λ", "type": "category"},
         yaxis={
             "title": "pixel accuracy",
-            "tickformat": ".2%",
-            "range": [mid - span / 2, mid + span / 2],
+            "tickformat": ".1%",
+            "range": accuracy_range(acc),
         },
         yaxis2={
             "title": "regions (count)",
