@@ -993,6 +993,9 @@ def diagram_motion(
         )  # fmt: skip
     title = next(a for a in fig.layout.annotations if not a.showarrow)  # the subplot's
     title.text = f"Dgm(f), {DIM_NAMES[k].split(' (')[0]} (dim {k}), after step {step}"
+    # the trails' two legend lines: room above the plot, or the title overprints them
+    extra = 22 * sum(1 for t in fig.data if (t.name or "").startswith("trails"))
+    fig.update_layout(height=fig.layout.height + extra, margin={"t": fig.layout.margin.t + extra})
     return fig
 
 
