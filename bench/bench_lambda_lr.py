@@ -9,7 +9,8 @@ prints the false merges, splits, pinholes and Betti error of each λ, before →
 
 Inputs: ISBI12 image and label 03 (held out by fold 1), the shipped
 ``isbi12-f1-unet-bce``, the page's defaults otherwise (40 steps, seed 0, λ 0, 0.05,
-0.2, 0.5).
+0.2, 0.5). Then the Fine-tune page's default view: the sample ``membranes_0`` from
+``membranes-unet-bce``, 60 steps, λ 0 and 0.1, at the same rates.
 
     python bench/bench_lambda_lr.py [--image 03] [--steps 40]
 """
@@ -31,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from topoviz import checkpoints  # noqa: E402
+from topoviz.imageio import load_image, load_mask  # noqa: E402
 from topoviz.train import native_bf16  # noqa: E402
 from topoviz.ui import training as T  # noqa: E402
 
@@ -56,13 +58,26 @@ def main() -> None:
         f"{args.steps} steps, seed 0, bfloat16 {'on' if amp else 'off'}"
     )
     print()
+    table(base, image, mask, T.DEFAULTS[T.SWEEP_LAMS], args.steps, amp)
+    print()
+    print("the Fine-tune page's default view: membranes_0 from membranes-unet-bce, 60 steps")
+    print()
+    entry = next(e for e in entries if e["name"] == "membranes-unet-bce")
+    base, _ = checkpoints.load(ROOT / entry["file"])
+    sample = ROOT / "sample_data"
+    image, mask = load_image(sample / "membranes_0.png"), load_mask(sample / "membranes_0_mask.png")
+    table(base, image, mask, (0.0, T.DEFAULTS[T.LAM]), T.DEFAULTS[T.STEPS], amp)
+
+
+def table(base, image, mask, lams, steps: int, amp: bool) -> None:
+    """One row per learning rate and λ: each count before → after the fine-tune."""
     print("| lr | λ | " + " | ".join(KEYS) + " | seconds |")
     print("| --- | --- | " + " | ".join("---" for _ in KEYS) + " | --- |")
     for lr in (1e-3, 3e-4, 1e-4):
-        for lam in T.DEFAULTS[T.SWEEP_LAMS]:
+        for lam in lams:
             t0 = time.perf_counter()
             run = T.new_run(
-                copy.deepcopy(base), image, mask, lam=lam, steps=args.steps, lr=lr, seed=0,
+                copy.deepcopy(base), image, mask, lam=lam, steps=steps, lr=lr, seed=0,
                 preview_every=0, amp=amp,
             )  # fmt: skip
             while run.running:
