@@ -266,7 +266,8 @@ elif step.view == "result":
             f"From your live fine-tune on step 7: {run.done_steps} steps ({run.status}) of "
             f"{T.start_label(run.start)} with λ = {run.lam:g}, in {run.train_seconds:.0f} s. "
             "The fine-tuned copy lives on this page only; the sidebar (and every other page) "
-            "shows the net it started from."
+            "shows the net it started from. One run has no control: BCE alone, trained the "
+            "same way, may change as much (λ experiments runs that control)."
         )
         c = st.columns(2)
         c[0].image(
