@@ -408,6 +408,7 @@ def test_lambda_regions_axes_read_whole_counts_and_distinct_percentages():
     assert all(list(t.x) == ["0", "0.5"] and "lines" in t.mode for t in lines)
     assert all(list(t.x) == ["start"] and t.mode == "markers" for t in starts)
     assert len(lines) == len(starts) == 3  # accuracy, merges, splits
+    assert list(fig.layout.xaxis.categoryarray) == ["start", "0", "0.5"]  # the start at left
     y, y2 = fig.layout.yaxis, fig.layout.yaxis2
     assert y.tickformat == ".1%" and y.range[0] < 0.9895 and y.range[1] > 0.9902
     assert list(y.range) == list(figures.lambda_sweep(runs, before=before).layout.yaxis.range)

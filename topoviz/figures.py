@@ -1554,7 +1554,9 @@ def lambda_regions(
     fig.update_layout(
         height=360,
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        xaxis={"title": "λ", "type": "category"},
+        # the start first, at the left (the λ traces come first, and plotly would
+        # order the categories as they first appear)
+        xaxis={"title": "λ", "type": "category", "categoryorder": "array", "categoryarray": x},
         yaxis={
             "title": "pixel accuracy",
             "tickformat": ".1%",
