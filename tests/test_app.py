@@ -291,10 +291,31 @@ def test_a_refused_upload_keeps_the_last_usable_image_and_mask():
         for e in at.error
     )
     assert metrics(at) == before
-    # the upload removed: no image on the page
+    # a mask uploaded with the refused image is not put on the kept one
+    other = np.zeros((64, 64), np.uint8)
+    other[10:13, :] = 255  # the right size, but another image's structure
+    at.sidebar.get("file_uploader")[1].upload("other.png", _png(other))
+    at.run()
+    assert any("other.png is not used" in i.value for i in at.info)
+    assert metrics(at) == before
+
+
+def test_a_removed_upload_does_not_come_back(monkeypatch):
+    from topoviz.ui import sidebar
+
+    image, mask = _wall()
+    at = _upload_page()
+    at.sidebar.get("file_uploader")[0].upload("wall.png", _png(image), "image/png")
+    at.run()
+    assert metrics(at)
+    monkeypatch.setattr(sidebar, "REPLACE_S", 0.0)  # the file stays away: removed
     at.sidebar.get("file_uploader")[0].clear()
     at.run()
     assert any("Upload an image" in i.value for i in at.info) and not at.metric
+    at.sidebar.get("file_uploader")[0].upload("broken.png", b"\x89PNG not really")
+    at.run()
+    assert not any("Still showing" in e.value for e in at.error)
+    assert any("could not be used" in i.value for i in at.info)
 
 
 def test_inspect_says_when_the_net_trained_on_the_uploaded_image():

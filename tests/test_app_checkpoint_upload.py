@@ -166,11 +166,23 @@ def test_a_refused_checkpoint_keeps_the_last_usable_one_in_use():
     # fine-tuning still offers it, and starts from the good file
     assert at.selectbox(key="_w_ft_start").options[-1] == T.UPLOADED_LABEL
     assert at.session_state[S.GOOD_CHECKPOINT].name == "good.pt"
-    uploader = next(u for u in at.sidebar.get("file_uploader") if "Checkpoint" in u.label)
-    uploader.clear()  # the user removes the upload: nothing is kept
-    at.run()
+    at.button(key="forget_kept_checkpoint").click().run()  # the user lets it go
+    assert S.GOOD_CHECKPOINT not in at.session_state
     assert at.session_state[S.SELECTION].f is None and not at.exception
     assert T.UPLOADED_LABEL not in at.selectbox(key="_w_ft_start").options
+
+
+def test_a_removed_checkpoint_does_not_come_back(monkeypatch):
+    from topoviz.ui import sidebar
+
+    at = upload(page(), checkpoint_bytes(tiny()), "good.pt")
+    assert at.session_state[S.SELECTION].f is not None
+    monkeypatch.setattr(sidebar, "REPLACE_S", 0.0)  # the file stays away: removed
+    next(u for u in at.sidebar.get("file_uploader") if "Checkpoint" in u.label).clear()
+    at.run()
+    upload(at, _other_architecture(), "other.pt")
+    assert "other.pt cannot be used" in errors(at) and "Still using" not in errors(at)
+    assert at.session_state[S.SELECTION].f is None
 
 
 def test_an_oversized_checkpoint_is_refused_before_it_is_read(monkeypatch):

@@ -7,6 +7,7 @@ selection, or draws the sidebar itself when the page runs alone (tests).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -172,11 +173,13 @@ def _upload() -> tuple[str, np.ndarray | None, np.ndarray | None, list[str]]:
     a wrong file loses nothing."""
     up = st.file_uploader("Image (PNG, TIFF, JPEG…)", key="upload_image")
     up_mask = st.file_uploader("Ground-truth mask (optional)", key="upload_mask")
+    if not _replacing("upload_image", up is None):  # removed, not replaced: forget it
+        st.session_state.pop(_GOOD_IMAGE, None)
+        st.session_state.pop(_GOOD_MASK, None)
     if up is None:
-        # the last usable upload is kept: a browser replacing a file sends a run with
-        # no file first, and the file that follows may be refused
         st.info("Upload an image to inspect it, or switch back to a sample.")
         return "upload", None, None, []
+    stand_in = False  # the kept image shows instead of a refused one
     try:
         read = cache.read_upload(up.getvalue())
         name, key = up.name, f"{up.name}:{up.size}"
@@ -188,10 +191,14 @@ def _upload() -> tuple[str, np.ndarray | None, np.ndarray | None, list[str]]:
             st.session_state[_PROBLEM] = str(error)
             return up.name, None, None, []
         name, key, read = kept
+        stand_in = True
         words = f"{plain(up.name)} was refused: {error} Still showing {plain(name)}."
         st.error(words)
         st.session_state[_PROBLEM] = words
-    mask, mask_tag, mask_notices = _upload_mask(up_mask, read, key)
+    if stand_in:  # a mask uploaded now belongs to the refused image, not to this one
+        mask, mask_tag, mask_notices = _kept_mask(key, up_mask)
+    else:
+        mask, mask_tag, mask_notices = _upload_mask(up_mask, read, key)
     notices = [*read.notices, *mask_notices]
     for notice in notices:
         st.info(notice)
@@ -206,6 +213,37 @@ def _upload() -> tuple[str, np.ndarray | None, np.ndarray | None, list[str]]:
         )
         st.session_state[S.DARK] = bool(dark)
     return name, read.array, mask, notices
+
+
+#: A browser replacing an uploaded file sends a run with no file, then one with the new
+#: file, within this many seconds; a file missing for longer was removed.
+REPLACE_S = 10.0
+
+
+def _replacing(uploader: str, empty: bool) -> bool:
+    """Whether what is kept of ``uploader``'s last usable file may still stand in: the
+    uploader holds a file, or it has been empty for less than :data:`REPLACE_S`
+    (``empty``: it is empty on this run)."""
+    since = f"_emptied_{uploader}"
+    if not empty:
+        started = st.session_state.pop(since, None)
+        return started is None or time.monotonic() - started < REPLACE_S
+    st.session_state.setdefault(since, time.monotonic())
+    return time.monotonic() - st.session_state[since] < REPLACE_S
+
+
+def _kept_mask(key: str, up_mask: Any) -> tuple[np.ndarray | None, str | None, list[str]]:
+    """While the kept image ``key`` stands in for a refused one: its own last usable
+    mask (or none), never a mask uploaded since."""
+    kept = st.session_state.get(_GOOD_MASK)
+    if kept is None or kept[0] != key:
+        if up_mask is not None:
+            st.info(f"The mask {plain(up_mask.name)} is not used: it is not this image's.")
+        return None, None, []
+    _, tag, name, mread = kept
+    if up_mask is not None and f"{up_mask.name}:{up_mask.size}" != tag:
+        st.info(f"The mask {plain(up_mask.name)} is not used: this image keeps {plain(name)}.")
+    return mread.mask, tag, list(mread.notices)
 
 
 def _upload_mask(
@@ -335,7 +373,9 @@ def _remember_checkpoint() -> None:
     chosen for a moment), so the file lives under ``S.UPLOADED_CHECKPOINT``.
     """
     up = st.session_state.get(_CHECKPOINT_UPLOADER)
-    if up is None:  # removed, or being replaced: the last usable one is kept (S.GOOD_CHECKPOINT)
+    if not _replacing(_CHECKPOINT_UPLOADER, up is None):  # removed, not replaced
+        st.session_state.pop(S.GOOD_CHECKPOINT, None)
+    if up is None:  # removed, or being replaced: S.GOOD_CHECKPOINT may stand in a moment
         st.session_state.pop(S.UPLOADED_CHECKPOINT, None)
     else:
         st.session_state[S.UPLOADED_CHECKPOINT] = cache.uploaded_checkpoint(
@@ -417,6 +457,7 @@ def _uploaded_likelihood(image: np.ndarray) -> tuple[np.ndarray | None, str]:
     if problem and kept is not None and kept.digest != up.digest:
         # a wrong file loses nothing: the last checkpoint that could be used stays
         st.error(f"{problem} Still using {_plain(kept.name, 60)}.")
+        st.button("Forget it", key="forget_kept_checkpoint", on_click=_forget_checkpoint)
         up = kept
         name = _plain(up.name, 60)
         model, meta, problem = _usable_net(up, image)
