@@ -99,7 +99,10 @@ low[0].metric(
 low[1].metric("ARI", f"{scores['ari']:.3f}", help="Adapted Rand index of the regions; 1 = perfect.")
 low[2].metric("VOI", f"{scores['voi']:.3f}", help="Variation of information; 0 = perfect.")
 low[3].metric("Accuracy", f"{scores['accuracy']:.3f}")
-for words in (region_blind_words(sel.mask), corner_words(sel.mask, structure, sel.frame)):
+for words in (
+    region_blind_words(sel.mask, structure),
+    corner_words(sel.mask, structure, sel.frame, int(scores["n_gt"])),
+):
     if words is not None:
         st.caption(words)
 

@@ -494,12 +494,33 @@ def test_inspect_says_when_beta0_counts_a_diagonal_crack_in_pieces():
 
     crack = np.zeros((20, 20), bool)
     crack[np.arange(2, 18), np.arange(2, 18)] = True  # one pixel wide, diagonal
-    # 16 pixels, each its own piece by edges; one crack by corners (plus the frame)
-    for frame, pieces, cracks in ((True, 17, 2), (False, 16, 1)):
-        words = corner_words(crack, "curvilinear", frame)
+    # 16 pixels, each its own piece by edges (plus the frame); one crack by corners,
+    # which is what the merge and split counts count (without the frame)
+    for frame, pieces in ((True, 17), (False, 16)):
+        words = corner_words(crack, "curvilinear", frame, n_gt=0)
         assert betti_numbers(crack, frame=frame)[0] == pieces  # the β0 beside the words
-        assert f"is {pieces} pieces" in words and f"and {cracks} when" in words
+        assert f"is {pieces} pieces" in words and "its structures are 1 pieces" in words
+        assert "weigh the 0 of at least 50 px" in words
+    # cracks touching the border: by corners each is still its own piece
+    border = np.zeros((30, 30), bool)
+    for c in (0, 10, 20):
+        border[np.arange(0, 10), np.arange(c, c + 10)] = True  # each from the top row
+    words = corner_words(border, "curvilinear", True)
+    assert "its structures are 3 pieces" in words
     assert corner_words(crack, "membranes") is None
     straight = np.zeros((20, 20), bool)
     straight[2:18, 9:11] = True
     assert corner_words(straight, "curvilinear") is None
+
+
+def test_inspect_says_when_ari_and_voi_cannot_see_the_structure():
+    from topoviz.ui.words import region_blind_words
+
+    crack = np.zeros((20, 20), bool)
+    crack[5:15, 8] = True  # encloses nothing: one background region
+    assert "The counts above see them" in region_blind_words(crack, "curvilinear")
+    assert "nothing to merge either" in region_blind_words(crack, "membranes")
+    assert "leaves none" in region_blind_words(np.ones((5, 5), bool))
+    wall = np.zeros((20, 20), bool)
+    wall[:, 8] = True  # two cells: ARI and VOI see a break in it
+    assert region_blind_words(wall, "membranes") is None

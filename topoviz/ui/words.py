@@ -58,41 +58,55 @@ def calibration_sentence(refs: dict[str, dict], structure: str) -> str:
     )
 
 
-def region_blind_words(mask: np.ndarray) -> str | None:
+def region_blind_words(mask: np.ndarray, structure: str = "curvilinear") -> str | None:
     """Why ARI and VOI cannot see this ground truth's structure, or None when they can.
 
     Both compare the regions *between* structures (:func:`topoviz.metrics.regions`).
     Where the ground truth leaves one region (cracks or vessels that enclose nothing:
-    75 of CrackForest's 118 labels), an empty prediction scores ARI 1 and VOI 0.
+    75 of CrackForest's 118 labels), an empty prediction scores ARI 1 and VOI 0; where
+    it leaves none, both are undefined.
     """
     labels = regions(mask)
-    if len(np.unique(labels[labels > 0])) > 1:
+    n = len(np.unique(labels[labels > 0]))
+    if n > 1:
         return None
+    if n == 0:
+        return "ARI and VOI compare the regions between structures; this ground truth leaves none."
     return (
         "ARI and VOI compare the regions between structures, and this ground truth "
         "leaves only one (its structures enclose nothing). So they see a false bridge "
         "that closes a loop, but not a missed or broken structure: those leave them at "
-        "1 and 0. The counts above see them."
+        "1 and 0. "
+        + (
+            "The counts above see them."
+            if structure == "curvilinear"
+            else "With one cell there is nothing to merge either: read the Betti numbers."
+        )
     )
 
 
-def corner_words(mask: np.ndarray, structure: str, frame: bool = True) -> str | None:
+def corner_words(
+    mask: np.ndarray, structure: str, frame: bool = True, n_gt: int | None = None
+) -> str | None:
     """Why β0 of the ground truth can be far above its count of cracks or vessels, or
     None: β (and the loss) join pixels by an edge, the curvilinear region counts also
-    by a corner, and a one-pixel diagonal line touches itself only at corners. With
-    ``frame`` the counts include the frame, as β0 does."""
+    by a corner (and without the frame), and a one-pixel diagonal line touches itself
+    only at corners. ``n_gt``: how many of those pieces the counts weigh (50 px of
+    skeleton or more: ``region_errors``' ``n_gt``)."""
     if structure != "curvilinear":
         return None
-    m = np.pad(np.asarray(mask, bool), 1, constant_values=True) if frame else np.asarray(mask)
-    by_edge = int(label(m, connectivity=1).max())
+    m = np.asarray(mask, bool)
+    by_edge = int(label(np.pad(m, 1, constant_values=True) if frame else m, connectivity=1).max())
     by_corner = int(label(m, connectivity=2).max())
-    if by_edge == by_corner:
+    if by_edge == by_corner + frame:
         return None
+    weighed = "" if n_gt is None else f"; the counts above weigh the {n_gt} of at least 50 px"
     return (
         f"β counts pixels joined by an edge, as the loss does: so this ground truth is "
-        f"{by_edge} pieces{' (the frame one of them)' if frame else ''}, and {by_corner} when "
-        "pixels that touch at a corner join, as the merge and split counts join them (a "
-        "one-pixel diagonal crack touches itself only at corners)."
+        f"{by_edge} pieces{' (the frame and what touches it one of them)' if frame else ''}. "
+        f"Joined also where pixels touch at a corner, as the merge and split counts join "
+        f"them, its structures are {by_corner} pieces{weighed} (a one-pixel diagonal crack "
+        "touches itself only at corners)."
     )
 
 
