@@ -3,8 +3,9 @@
 The page fine-tunes one starting net on one image for each λ and compares the rows.
 That comparison means something only if the λ = 0 row (the control: same start, seed,
 crops and steps, no L_topo) stays near the start; else the rows differ by what the
-one-image fine-tune did, not by λ. This runs the page's own sweep (``T.new_run`` and
-``T.compare``, bfloat16 where the page would use it) at three learning rates and
+one-image fine-tune did, not by λ. This runs what the page's sweep runs for each λ
+(``T.new_run``, then ``T.compare``; bfloat16 where the page would use it), at three
+learning rates, and
 prints the false merges, splits, pinholes and Betti error of each λ, before → after.
 
 Inputs: ISBI12 image and label 03 (held out by fold 1), the shipped
@@ -25,9 +26,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-from PIL import Image
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -46,8 +44,8 @@ def main() -> None:
     parser.add_argument("--image", default="03")
     parser.add_argument("--steps", type=int, default=T.DEFAULTS[T.SWEEP_STEPS])
     args = parser.parse_args()
-    image = np.asarray(Image.open(DATA / "images" / f"{args.image}.png"), np.float32) / 255
-    mask = np.asarray(Image.open(DATA / "labels" / f"{args.image}.png")) > 127
+    image = load_image(DATA / "images" / f"{args.image}.png")  # as the app reads them
+    mask = load_mask(DATA / "labels" / f"{args.image}.png")
     entries = json.loads((ROOT / "models" / "manifest.json").read_text())["checkpoints"]
     entry = next(e for e in entries if e["name"] == NET)
     base, _ = checkpoints.load(ROOT / entry["file"])

@@ -146,7 +146,7 @@ def _dot_views() -> None:
         )
 
     st.subheader("The loss, dot by dot")
-    rows = figures.dot_rows(shown, chosen, top=25, selected=dot, min_persistence=eps)
+    rows = figures.dot_rows(shown, chosen, selected=dot, min_persistence=eps)
     table = pd.DataFrame(rows)
     if len(table):
         table = table.style.apply(
@@ -157,13 +157,14 @@ def _dot_views() -> None:
         )
     st.dataframe(table, hide_index=True, height=300, column_config={"selected": None})
     st.caption(
-        "Top 25 dots of each dimension shown by cost (above ε), in the plot's coordinates; "
+        f"Top {figures.TABLE_TOP} dots of each dimension shown by cost (above ε), in the "
+        "plot's coordinates; "
         "the selected dot's row is highlighted. "
         + " + ".join(f"dim {k}: {chosen[k].cost:.4f}" for k in dims)
         + (f" = {chosen.loss:.4f}." if len(dims) > 1 else ".")
         + "".join(
             figures.cost_parts_words(k, chosen[k].cost, part, eps)
-            for k, part in figures.cost_parts(shown, chosen, eps).items()
+            for k, part in figures.cost_parts(shown, chosen, eps, selected=dot).items()
         )
         + (
             " TopoLoss trains on dimension 1 (the paper's footnote 8): that is this page's "

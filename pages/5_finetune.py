@@ -322,7 +322,7 @@ elif run is not None and not run.running and run.f is not None:
     costs = (  # what the repair is for, and what it can cost (Inspect's pinholes)
         (m[4], "merges", "False merges", REGION_HELP["merges"]),
         (m[5], "splits", "False splits", REGION_HELP["splits"]),
-        (m[6], "pinholes", "Pinholes", "Holes of 25 px or more dug into the true structure."),
+        (m[6], "pinholes", "Pinholes", REGION_HELP["pinholes"]),
     )
     for col, key, label, words in costs:
         col.metric(

@@ -127,6 +127,11 @@ with c[3]:
 with c[4]:
     S.persistent(T.SWEEP_SEED, st.number_input, "Seed", 0, 10_000, step=1, disabled=running)
 T.start_warning(sel.image, options, st.session_state[T.SWEEP_START], sel.name)  # full width
+if st.session_state[T.SWEEP_START] == T.UNTRAINED and st.session_state[T.SWEEP_LR] < 1e-3:
+    st.warning(
+        f"An untrained start learns little at lr {st.session_state[T.SWEEP_LR]:g} in a few "
+        "steps: choose 1e-3 or more (1e-4, the default, suits a trained start)."
+    )
 b = st.columns([2, 1, 1, 1, 1])
 with b[0]:
     T.rule_select(T.SWEEP_RULE, running)
@@ -179,7 +184,7 @@ def _live(drawn_running: bool) -> None:
         return
     T.live_chunk(sweep, drawn_running)
     if not T.on_this_image(sweep, st.session_state[S.SELECTION]):
-        st.warning(T.other_image_words(sweep).replace("last run", "last sweep"))
+        st.warning(T.other_image_words(sweep, "sweep", "Start sweep"))
     now = (
         f"λ = {sweep.current.lam:g}, step {sweep.current.done_steps} / {sweep.steps}"
         if sweep.current is not None

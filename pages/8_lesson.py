@@ -184,9 +184,10 @@ elif step.view in ("diagram", "matching"):
     holes = dgm[1]
     hidden = int((holes.persistence < 0.05).sum())
     st.caption(
-        f"Of f's {len(holes)} hole dots, the {hidden} closer to the diagonal than 0.05 "
-        f"(short-lived: noise) are hidden; the {len(holes) - hidden} drawn are the holes "
-        "that last."
+        f"Of f's {figures.many(len(holes), 'hole dot')}, "
+        f"{figures.many(hidden, 'dot')} closer to the diagonal than 0.05 (short-lived: "
+        f"noise) {'is' if hidden == 1 else 'are'} hidden; the "
+        f"{figures.many(len(holes) - hidden, 'dot')} drawn are the holes that last."
     )
     if show:
         st.metric("L_topo (Eq. 2.2, paper's matching, holes)", f"{m.loss:.3f}")
@@ -256,7 +257,7 @@ elif step.view == "finetune":
     st.fragment(run_every=T.TICK_S if running else None)(_live)(running)
 elif step.view == "result":
     run = st.session_state.get(RUN)
-    live = run is not None and run.f is not None and run.name == sel.name
+    live = run is not None and run.f is not None and T.on_this_image(run, sel)
     if live:
         if run.running:
             T.stop(run)

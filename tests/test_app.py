@@ -98,6 +98,13 @@ def test_a_link_carries_the_frame_and_the_source_of_f():
     at.sidebar.radio(key="_w_likelihood").set_value("checkpoint").run()
     assert at.query_params["checkpoint"] == at.session_state["checkpoint"] != ""
     assert "blur_sigma" not in at.query_params and "seed" not in at.query_params
+    # the image as f: the polarity travels too, against the sample's default
+    dark = AppTest.from_file(str(ROOT / "pages/2_filtration.py"), default_timeout=60)
+    dark.query_params.update({"sample": "membranes_0", "likelihood": "image", "dark": "False"})
+    dark.run()
+    assert not dark.exception and dark.session_state["dark"] is False
+    assert "inverted" not in dark.session_state["_selection"].source
+    assert dark.query_params["dark"] == "False" and "checkpoint" not in dark.query_params
     # a hand-edited link with values off the sliders' ranges is clipped, not an error
     bad = AppTest.from_file(str(ROOT / "pages/2_filtration.py"), default_timeout=60)
     bad.query_params.update({**link, "frame": "maybe", "blur_sigma": "9", "seed": "-4"})

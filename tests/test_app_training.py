@@ -459,3 +459,22 @@ def test_finetune_warns_when_its_start_trained_on_the_uploaded_image():
     assert any(
         "isbi12 image 15, isbi12-f1-unet-bce trained on it" in w.value for w in at.warning
     ), [w.value for w in at.warning]
+
+
+def test_a_run_is_on_this_image_whatever_the_source_of_f():
+    from types import SimpleNamespace
+
+    image, mask = np.zeros((8, 8), np.float32), np.zeros((8, 8), bool)
+    run = SimpleNamespace(image=image, mask=mask)
+    same = SimpleNamespace(image=image.copy(), mask=mask.copy(), f=None, ok=False)
+    assert T.on_this_image(run, same)  # no f (a source that failed): still this image
+    other = SimpleNamespace(image=image + 1, mask=mask, f=image, ok=True)
+    assert not T.on_this_image(run, other)
+    assert not T.on_this_image(run, SimpleNamespace(image=image, mask=None, f=image, ok=True))
+
+
+def test_the_lambda_page_says_an_untrained_start_needs_a_larger_rate():
+    at = _page(LAMBDA)
+    assert not any("untrained start" in w.value for w in at.warning)
+    at.selectbox(key=f"_w_{T.SWEEP_START}").set_value(T.UNTRAINED).run()
+    assert any("An untrained start learns little at lr 0.0001" in w.value for w in at.warning)

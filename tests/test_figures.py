@@ -467,10 +467,16 @@ def test_the_cost_parts_add_up_to_each_dimensions_cost(seed, eps, top, rule):
     g[::4, :] = g[:, ::4] = 1.0  # a grid: several true holes
     dgm_f = diagram(f)
     m = match(dgm_f, diagram(g), rule=rule)
-    parts = figures.cost_parts(dgm_f, m, eps, top=top)
+    selected = (1, int(rng.integers(len(dgm_f[1])))) if len(dgm_f[1]) else None
+    parts = figures.cost_parts(dgm_f, m, eps, top=top, selected=selected)
+    rows = figures.dot_rows(dgm_f, m, top=top, selected=selected, min_persistence=eps)
     for k, part in parts.items():
         total = part["rows"] + part["rest"] + part["hidden"] + part["unmatched_gt"]
         assert total == pytest.approx(m[k].cost, abs=1e-9)
-        assert part["n_hidden"] == int((dgm_f[k].persistence < eps).sum())
+        listed = [r["dot"] for r in rows if r["dim"] == k]  # the table's own rows
+        assert part["rows"] == pytest.approx(float(m[k].dot_cost[listed].sum()), abs=1e-12)
+        below = dgm_f[k].persistence < eps
+        below[listed] = False  # a selected dot below ε is listed, not hidden
+        assert part["n_hidden"] == int(below.sum())
         words = figures.cost_parts_words(k, m[k].cost, part, eps)
-        assert (words == "") == (m[k].cost - part["rows"] < max(5e-5, 0.005 * m[k].cost))
+        assert "; ." not in words and " 1 dots" not in words

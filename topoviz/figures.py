@@ -999,17 +999,35 @@ def diagram_motion(
     return fig
 
 
+#: The costliest dots of each dimension that the Diagrams page lists (:func:`dot_rows`).
+TABLE_TOP = 25
+
+
+def _listed(costs: np.ndarray, big: np.ndarray, top: int, selected: int | None) -> np.ndarray:
+    """Indices of the rows :func:`dot_rows` lists for one dimension: the ``top``
+    costliest dots among ``big`` (at or above ε), and the ``selected`` dot."""
+    keep = np.flatnonzero(big)
+    pick = list(keep[np.argsort(-costs[keep], kind="stable")][:top])
+    if selected is not None and 0 <= selected < len(costs) and selected not in pick:
+        pick.append(selected)
+    return np.asarray(pick, dtype=np.int64)
+
+
 def cost_parts(
-    dgm_f: Diagram, matching: Matching, min_persistence: float = 0.0, top: int = 25
+    dgm_f: Diagram,
+    matching: Matching,
+    min_persistence: float = 0.0,
+    top: int = TABLE_TOP,
+    selected: Dot | None = None,
 ) -> dict[int, dict[str, float]]:
     """Where each dimension's L_topo comes from, as the Diagrams page shows it.
 
-    Per dimension: ``"rows"`` the cost of the ``top`` costliest dots at or above
-    ``min_persistence`` (the table's rows), ``"rest"`` the other dots at or above it,
-    ``"hidden"`` the dots below it (not drawn, not in the table; ``"n_hidden"`` of
-    them, ``"n_hidden_pulled"`` of those matched to a ground-truth dot), and
-    ``"unmatched_gt"`` the constant of the ground-truth dots no dot took. The four
-    costs add up to the dimension's cost.
+    Per dimension: ``"rows"`` the cost of the dots :func:`dot_rows` lists (the
+    ``top`` costliest at or above ``min_persistence``, and the ``selected`` dot),
+    ``"rest"`` the other dots at or above it, ``"hidden"`` the other dots below it
+    (neither drawn nor listed; ``"n_hidden"`` of them, ``"n_hidden_pulled"`` of those
+    matched to a ground-truth dot), and ``"unmatched_gt"`` the constant of the
+    ground-truth dots no dot took. The four costs add up to the dimension's cost.
 
     Examples
     --------
@@ -1025,15 +1043,17 @@ def cost_parts(
     out = {}
     for k in dgm_f.dims:
         m, d = matching[k], dgm_f[k]
-        big = d.persistence >= min_persistence
         costs = m.dot_cost
-        shown = np.sort(costs[big])[::-1]
+        big = d.persistence >= min_persistence
+        listed = np.zeros(len(costs), bool)
+        listed[_listed(costs, big, top, selected[1] if selected and selected[0] == k else None)] = 1
+        hidden = ~big & ~listed
         out[k] = {
-            "rows": float(shown[:top].sum()),
-            "rest": float(shown[top:].sum()),
-            "hidden": float(costs[~big].sum()),
-            "n_hidden": int((~big).sum()),
-            "n_hidden_pulled": int(((~big) & (m.partner >= 0)).sum()),
+            "rows": float(costs[listed].sum()),
+            "rest": float(costs[big & ~listed].sum()),
+            "hidden": float(costs[hidden].sum()),
+            "n_hidden": int(hidden.sum()),
+            "n_hidden_pulled": int((hidden & (m.partner >= 0)).sum()),
             "unmatched_gt": m.unmatched_cost,
         }
     return out
@@ -1049,8 +1069,8 @@ def cost_parts_words(dim: int, total: float, part: dict[str, float], eps: float)
     if part["hidden"] >= 5e-5:
         pulled = part["n_hidden_pulled"]
         bits.append(
-            f"{part['hidden']:.4f} from {part['n_hidden']} dots below ε = {eps:g}, neither "
-            "drawn nor listed"
+            f"{part['hidden']:.4f} from {many(part['n_hidden'], 'dot')} below ε = {eps:g}, "
+            "neither drawn nor listed"
             + (
                 f" ({pulled} of them pulled to a ground-truth dot: lower ε to see them)"
                 if pulled
@@ -1064,6 +1084,8 @@ def cost_parts_words(dim: int, total: float, part: dict[str, float], eps: float)
             f"{part['unmatched_gt']:.4f} from ground-truth dots that no dot of f took "
             "(a constant: no pixel is pushed for it)"
         )
+    if not bits:  # the rest is spread too thin to name
+        return ""
     return (
         f" Of dim {dim}'s {total:.4f}, the rows hold {part['rows']:.4f}; " + ", ".join(bits) + "."
     )
@@ -1072,7 +1094,7 @@ def cost_parts_words(dim: int, total: float, part: dict[str, float], eps: float)
 def dot_rows(
     dgm_f: Diagram,
     matching: Matching,
-    top: int = 25,
+    top: int = TABLE_TOP,
     selected: Dot | None = None,
     min_persistence: float = 0.0,
 ) -> list[dict[str, Any]]:
@@ -1096,12 +1118,8 @@ def dot_rows(
     rows = []
     for k in dgm_f.dims:
         m, d = matching[k], dgm_f[k]
-        keep = np.flatnonzero(d.persistence >= min_persistence)
-        pick = list(keep[np.argsort(-m.dot_cost[keep], kind="stable")][:top])
-        if selected is not None and selected[0] == k and 0 <= selected[1] < len(d):
-            if selected[1] not in pick:
-                pick.append(selected[1])
-        for i in pick:
+        mine = selected[1] if selected is not None and selected[0] == k else None
+        for i in _listed(m.dot_cost, d.persistence >= min_persistence, top, mine):
             rows.append(
                 {
                     "dim": k,

@@ -1063,7 +1063,9 @@ def _binarise(values: np.ndarray, notices: list[str]) -> np.ndarray:
         raise ImageError(
             f"This looks like an image, not a mask: {_percent(middle)} of its pixels lie in "
             "the middle of its grey range, where a mask has two levels (structure and "
-            "background). Upload the ground-truth mask (a black-and-white image)."
+            "background). Upload the ground-truth mask (a black-and-white image); a map "
+            "that numbers its regions 1, 2, 3… is not read either: save its structure "
+            "white on black."
         )
     notices.append(
         f"The mask was not binary: {between:,} pixels ({_percent(between / values.size)}) "

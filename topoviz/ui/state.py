@@ -98,6 +98,7 @@ SHARED: dict[str, Callable[[str], Any]] = {
     BLUR_SIGMA: float,
     BLUR_NOISE: float,
     SEED: int,
+    DARK: _flag,
 }
 #: Keys written to the URL only while f comes from this source (else dropped from it).
 ONLY_FOR_SOURCE = {
@@ -105,6 +106,7 @@ ONLY_FOR_SOURCE = {
     BLUR_SIGMA: "blurred",
     BLUR_NOISE: "blurred",
     SEED: "blurred",
+    DARK: "image",
 }
 
 
@@ -125,8 +127,12 @@ def init() -> None:
         st.session_state[BLUR_SIGMA] = min(4.0, max(0.0, float(st.session_state[BLUR_SIGMA])))
         st.session_state[BLUR_NOISE] = min(0.4, max(0.0, float(st.session_state[BLUR_NOISE])))
         st.session_state[SEED] = min(10_000, max(0, int(st.session_state[SEED])))
-        if st.session_state[LIKELIHOOD] not in LIKELIHOODS:
+        if st.session_state[LIKELIHOOD] not in LIKELIHOODS or (
+            st.session_state[LIKELIHOOD] == "upload"  # a link carries no uploaded file
+        ):
             st.session_state[LIKELIHOOD] = DEFAULTS[LIKELIHOOD]
+        if DARK in st.query_params:  # the link's polarity, not the sample's default
+            st.session_state["_dark_for"] = st.session_state[SAMPLE]
         if st.session_state[RULE] not in RULES:
             st.session_state[RULE] = "paper"
         if st.session_state[DIMS] not in DIMS_LABELS:

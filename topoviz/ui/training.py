@@ -249,7 +249,7 @@ def start_warning(image, options, choice: str, name: str = "") -> None:
 def on_this_image(run, sel) -> bool:
     """Whether ``run`` trained on the image and mask the sidebar shows now (``sel``)."""
     return (
-        sel.ok
+        sel.image is not None
         and sel.mask is not None
         and run.image.shape == sel.image.shape
         and run.mask.shape == sel.mask.shape
@@ -258,12 +258,13 @@ def on_this_image(run, sel) -> bool:
     )
 
 
-def other_image_words(run) -> str:
-    """What the page says above a run made on another image than the sidebar's."""
+def other_image_words(run, what: str = "run", button: str = "Start") -> str:
+    """What the page says above a ``what`` ("run", "sweep") made on another image than
+    the sidebar's; ``button`` is the page's start button."""
     return (
-        f"These results are of the last run, on {run.name} from the "
-        f"{start_label(run.start)}, not of the image in the sidebar now. Press Start to "
-        "fine-tune on this one."
+        f"These results are of the last {what}, on {run.name} from the "
+        f"{start_label(run.start)}, not of the image in the sidebar now. Press {button} "
+        "to train on this one."
     )
 
 

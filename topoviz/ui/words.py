@@ -22,6 +22,7 @@ REGION_HELP = {
         "a spurious wall across a cell; curvilinear: a broken crack or vessel)."
     ),
     "missed": "True regions that no predicted region holds half of.",
+    "pinholes": "Holes of 25 px or more dug into the true structure, more than half on it.",
 }
 
 STRUCTURE_LABELS = {
