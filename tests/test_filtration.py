@@ -113,7 +113,7 @@ def test_saturation_sees_a_saturated_net_and_sharpen_spreads_it():
 def test_the_fig4_example_without_bumps_has_no_noise_class_at_any_event(seed, frame):
     # Classroom's Fig. 4 tab: at every event a lecturer steps to, the classes alive are
     # the figure's own (persistence >= 0.05) but for at most one, so the β on screen
-    # tell its story (with the bumps, 5 to 20 noise classes at one event on these seeds)
+    # tell its story (with the bumps, 4 to 20 noise classes at one event on these seeds)
     f, _ = fig3_likelihood(96, seed, 0.1, hills=0.0)
     dgm = diagram(f.astype(np.float64), frame=frame)
     for a in event_levels(dgm, min_persistence=0.05):
