@@ -105,6 +105,11 @@ def test_a_link_carries_the_frame_and_the_source_of_f():
     assert not dark.exception and dark.session_state["dark"] is False
     assert "inverted" not in dark.session_state["_selection"].source
     assert dark.query_params["dark"] == "False" and "checkpoint" not in dark.query_params
+    # a link cannot carry an uploaded checkpoint: the default source of f instead
+    up = AppTest.from_file(str(ROOT / "pages/2_filtration.py"), default_timeout=60)
+    up.query_params.update({"sample": "membranes_0", "likelihood": "upload"})
+    up.run()
+    assert not up.exception and up.session_state["likelihood"] == "checkpoint"
     # a hand-edited link with values off the sliders' ranges is clipped, not an error
     bad = AppTest.from_file(str(ROOT / "pages/2_filtration.py"), default_timeout=60)
     bad.query_params.update({**link, "frame": "maybe", "blur_sigma": "9", "seed": "-4"})

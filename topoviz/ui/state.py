@@ -128,7 +128,7 @@ def init() -> None:
         st.session_state[BLUR_NOISE] = min(0.4, max(0.0, float(st.session_state[BLUR_NOISE])))
         st.session_state[SEED] = min(10_000, max(0, int(st.session_state[SEED])))
         if st.session_state[LIKELIHOOD] not in LIKELIHOODS or (
-            st.session_state[LIKELIHOOD] == "upload"  # a link carries no uploaded file
+            st.query_params.get(LIKELIHOOD) == "upload"  # a link carries no uploaded file
         ):
             st.session_state[LIKELIHOOD] = DEFAULTS[LIKELIHOOD]
         if DARK in st.query_params:  # the link's polarity, not the sample's default
