@@ -478,3 +478,33 @@ def test_the_lambda_page_says_an_untrained_start_needs_a_larger_rate():
     assert not any("untrained start" in w.value for w in at.warning)
     at.selectbox(key=f"_w_{T.SWEEP_START}").set_value(T.UNTRAINED).run()
     assert any("An untrained start learns little at lr 0.0001" in w.value for w in at.warning)
+
+
+def test_finetune_trains_the_runs_control_on_the_same_crops():
+    at = _page(FINETUNE)
+    at.slider(key="_w_ft_steps").set_value(3)
+    at.slider(key="_w_ft_lam").set_value(0.3).run()
+    at.button(key="ft_start_btn").click().run()
+    run = _until_done(at, T.RUN)
+    table = next(d.value for d in at.dataframe if "before" in d.value.columns)
+    assert "λ = 0 control" not in table.columns
+    at.button(key="ft_control_btn").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = next(d.value for d in at.dataframe if "before" in d.value.columns)
+    assert {"λ = 0 control", "after − control"} <= set(table.columns)
+    held = at.session_state[T.CONTROL]
+    assert held[0] is run and not any(b.key == "ft_control_btn" for b in at.button)
+    # the control is the run at λ = 0: the same start and crops, trained again here
+    again = T.new_run(
+        T.start_model(run.start, run.seed), run.image, run.mask, lam=0.0, steps=3,
+        lr=run.lr, seed=run.seed, batch=run.batch, preview_every=0, f0=run.f0,
+        structure=run.structure, amp=run.amp,
+    )  # fmt: skip
+    while again.running:
+        T.advance(again, 60.0)
+    assert T.compare(again)[1] == held[1]
+    keys = ["beta0", "beta1", "l_topo", "betti_error", "merges", "splits", "holes_extra"]
+    keys += ["pinholes", "fragments", "ari", "voi", "voi_merge", "voi_split", "accuracy"]
+    assert list(table["λ = 0 control"]) == [held[1][k] for k in keys]  # the page's rows
+    diff = table["after"] - table["λ = 0 control"]
+    assert list(table["after − control"]) == list(diff)

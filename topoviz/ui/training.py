@@ -49,6 +49,8 @@ from topoviz.ui import state as S
 
 # session-state keys: the runs
 RUN = "_ft_run"
+CONTROL = "_ft_control"  # (the run, its λ = 0 control's measures after)
+CONTROL_ERROR = "_ft_control_error"
 SWEEP = "_sweep_run"
 ERROR = "_ft_error"
 SWEEP_ERROR = "_sweep_error"
@@ -633,6 +635,37 @@ def _advance(run: Run, budget_s: float) -> int:
 def stop(run: Run) -> None:
     """Ask ``run`` to stop; the next :func:`advance` ends it, keeping every step done."""
     run.stop_requested = True
+
+
+def control_of(run: Run) -> dict:
+    """The measures after the λ = 0 control of the finished ``run``: the same start,
+    seed (so the same crops, in the same order), steps, rate, batch, rule and bfloat16
+    setting, without L_topo, trained now. What a single run cannot tell apart: what
+    L_topo did, and what the fine-tune on this one image did anyway."""
+    control = new_run(
+        start_model(run.start, run.seed),
+        run.image,
+        run.mask,
+        lam=0.0,
+        steps=run.done_steps,
+        lr=run.lr,
+        seed=run.seed,
+        batch=run.batch,
+        preview_every=0,
+        name=run.name,
+        frame=run.frame,
+        start=run.start,
+        f0=run.f0,
+        rule=run.rule,
+        structure=run.structure,
+        amp=run.amp,
+        dims=run.dims,
+    )
+    while control.running:
+        advance(control, 60.0)
+    if control.status != "done":
+        raise RuntimeError(control.error or f"the control ended {control.status}")
+    return compare(control)[1]
 
 
 def compare(run: Run) -> tuple[dict, dict]:
