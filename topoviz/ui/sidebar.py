@@ -232,15 +232,21 @@ def _replacing(uploader: str, empty: bool) -> bool:
     return time.monotonic() - st.session_state[since] < REPLACE_S
 
 
+def _good_mask(key: str) -> tuple[str, str, Any] | None:
+    """``(tag, name, MaskRead)`` of the last usable mask of the upload ``key``, or None."""
+    kept = st.session_state.get(_GOOD_MASK)
+    return None if kept is None or kept[0] != key else kept[1:]
+
+
 def _kept_mask(key: str, up_mask: Any) -> tuple[np.ndarray | None, str | None, list[str]]:
     """While the kept image ``key`` stands in for a refused one: its own last usable
     mask (or none), never a mask uploaded since."""
-    kept = st.session_state.get(_GOOD_MASK)
-    if kept is None or kept[0] != key:
+    kept = _good_mask(key)
+    if kept is None:
         if up_mask is not None:
             st.info(f"The mask {plain(up_mask.name)} is not used: it is not this image's.")
         return None, None, []
-    _, tag, name, mread = kept
+    tag, name, mread = kept
     if up_mask is not None and f"{up_mask.name}:{up_mask.size}" != tag:
         st.info(f"The mask {plain(up_mask.name)} is not used: this image keeps {plain(name)}.")
     return mread.mask, tag, list(mread.notices)
@@ -260,16 +266,15 @@ def _upload_mask(
         st.session_state[_GOOD_MASK] = (key, tag, up_mask.name, mread)
         return mread.mask, tag, list(mread.notices)
     except ImageError as error:
-        refused = f"The mask {plain(up_mask.name)} was refused: {error}"
-        kept = st.session_state.get(_GOOD_MASK)
-        if kept is None or kept[0] != key:
-            st.error(refused)
-            st.session_state[_PROBLEM] = refused
-            return None, None, []
-        _, tag, name, mread = kept
-        words = f"{refused} Still using {plain(name)}."
+        kept = _good_mask(key)
+        words = f"The mask {plain(up_mask.name)} was refused: {error}" + (
+            "" if kept is None else f" Still using {plain(kept[1])}."
+        )
         st.error(words)
         st.session_state[_PROBLEM] = words
+        if kept is None:
+            return None, None, []
+        tag, _, mread = kept
         return mread.mask, tag, list(mread.notices)
 
 
