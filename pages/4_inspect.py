@@ -18,8 +18,6 @@ from topoviz.ui.words import (
     REGION_HELP,
     STRUCTURE_LABELS,
     calibration_sentence,
-    corner_words,
-    region_blind_words,
 )
 
 sel = current()
@@ -99,12 +97,8 @@ low[0].metric(
 low[1].metric("ARI", f"{scores['ari']:.3f}", help="Adapted Rand index of the regions; 1 = perfect.")
 low[2].metric("VOI", f"{scores['voi']:.3f}", help="Variation of information; 0 = perfect.")
 low[3].metric("Accuracy", f"{scores['accuracy']:.3f}")
-for words in (
-    region_blind_words(sel.mask, structure),
-    corner_words(sel.mask, structure, sel.frame, int(scores["n_gt"])),
-):
-    if words is not None:
-        st.caption(words)
+for words in cache.mask_words(sel.mask, structure, sel.frame, int(scores["n_gt"])):
+    st.caption(words)
 
 refs = reference_scores(sel.mask, structure=structure)
 st.caption(calibration_sentence(refs, structure))
