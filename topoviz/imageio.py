@@ -1055,8 +1055,9 @@ def _binarise(values: np.ndarray, notices: list[str]) -> np.ndarray:
     if between == 0:
         return brightest
     # a mask, even a JPEG or a blurred one, keeps most pixels near its two levels; a
-    # photograph has most of them in the middle (an ISBI12 slice 87 %, a JPEG mask at
-    # quality 10 under 4 %, the label blurred by σ = 2 px 19 %)
+    # photograph has most of them in the middle (`python bench/bench_mask_check.py`:
+    # the photographs of ../shared/data 53–100 %, their labels as JPEG at quality 10
+    # at most 4 %, blurred by σ = 2 px at most 21 %)
     unit = (values - low) / (high - low)
     middle = float(np.count_nonzero((unit > 0.25) & (unit < 0.75))) / values.size
     if middle > MASK_MIDDLE_MAX:
