@@ -65,8 +65,7 @@ def region_blind_words(mask: np.ndarray, structure: str = "curvilinear") -> str 
     Both compare the regions *between* structures (:func:`topoviz.metrics.regions`).
     Where the ground truth leaves one region (cracks or vessels that enclose nothing:
     75 of CrackForest's 118 labels: bench/bench_mask_check.py), an empty prediction
-    scores ARI 1 and VOI 0; where
-    it leaves none, both are undefined.
+    scores ARI 1 and VOI 0; where it leaves none, both are undefined.
     """
     labels = regions(mask)
     n = len(np.unique(labels[labels > 0]))
