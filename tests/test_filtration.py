@@ -122,3 +122,11 @@ def test_the_fig4_example_without_bumps_has_no_noise_class_at_any_event(seed, fr
             assert (dgm[k].persistence[alive] < 0.05).sum() <= 1, (a, k)
     bumpy, _ = fig3_likelihood(96, seed, 0.1)
     assert ((bumpy >= 0.5) == (f >= 0.5)).all()  # the same segmentation at 0.5
+    # for scale, the bumps: at some event several noise classes are alive at once
+    noisy = diagram(bumpy.astype(np.float64), frame=frame)
+    alive = [
+        int((noisy[k].persistence[noisy[k].alive(a)] < 0.05).sum())
+        for a in event_levels(noisy, min_persistence=0.05)
+        for k in (0, 1)
+    ]
+    assert max(alive) >= 4
