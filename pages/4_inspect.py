@@ -17,6 +17,8 @@ from topoviz.ui.sidebar import domain_warning
 from topoviz.ui.words import (
     REGION_HELP,
     STRUCTURE_LABELS,
+    betti_change_words,
+    betti_help,
     calibration_sentence,
 )
 
@@ -79,7 +81,8 @@ if not structure:
     structure, why = cache.structure_guess(sel.name, sel.mask, S.net_data())
     st.caption(f"Guessed: **{structure}**, from {why}. Choose above if that is wrong.")
 g0, g1 = betti_numbers(sel.mask, frame=sel.frame)
-scores = evaluate(sel.f, sel.mask, structure=structure)
+n_patches, seed, held = S.betti_protocol(sel.name)
+scores = evaluate(sel.f, sel.mask, seed=seed, structure=structure, n_patches=n_patches)
 top = st.columns([3, 3, 2, 2, 2])  # Betti pairs can be long (thousands of specks)
 top[0].metric("β segmentation (β0, β1)", f"({p0}, {p1})")
 top[1].metric("β ground truth (β0, β1)", f"({g0}, {g1})")
@@ -89,10 +92,11 @@ top[4].metric(
     "Missed regions", f"{scores['missed']:.0f} of {scores['n_gt']:.0f}", help=REGION_HELP["missed"]
 )
 low = st.columns(4)
+noise = cache.betti_noise(sel.f, sel.mask, seed, n_patches)
 low[0].metric(
     "Betti error",
-    f"{scores['betti_error']:.2f}",
-    help="Mean |Δβ1| over 100 random framed 65×65 patches (seed 0), as in the paper's tables.",
+    f"{scores['betti_error']:.2f} ± {noise:.2f}",
+    help=betti_help(n_patches, seed, held),
 )
 low[1].metric("ARI", f"{scores['ari']:.3f}", help="Adapted Rand index of the regions; 1 = perfect.")
 low[2].metric("VOI", f"{scores['voi']:.3f}", help="Variation of information; 0 = perfect.")
@@ -100,10 +104,10 @@ low[3].metric("Accuracy", f"{scores['accuracy']:.3f}")
 for words in cache.mask_words(sel.mask, structure, sel.frame, int(scores["n_gt"])):
     st.caption(words)
 
-refs = reference_scores(sel.mask, structure=structure)
+refs = reference_scores(sel.mask, seed=seed, structure=structure, n_patches=n_patches)
 st.caption(calibration_sentence(refs, structure))
 export = inspect_metrics(
-    sel.name, sel.source, sel.frame, structure, (p0, p1), (g0, g1), scores, refs
+    sel.name, sel.source, sel.frame, structure, (p0, p1), (g0, g1), scores, refs, (n_patches, seed)
 )
 st.download_button(
     "Download the metrics (CSV)",
@@ -172,7 +176,9 @@ with right:
         f"- **pinholes** (teal): {figures.many(scores['pinholes'], 'hole')} of at least 25 px dug "
         "into the true structure, more than half on it. TopoLoss can dig these while it "
         "repairs merges, and the merge count does not see them: compare before and after.\n\n"
-        "Predicted structure is drawn dark."
+        "Predicted structure is drawn dark, except where it is itself the error "
+        "(spurious structure, a false bridge between cracks): there it takes the "
+        "error's colour. Pinholes are ringed too."
     )
     if S.teaching():
         st.caption(
@@ -218,12 +224,20 @@ except (CheckpointError, RuntimeError, ValueError, OSError) as error:
     st.error(f"Checkpoint {choice} could not be used: {error}")
     st.stop()
 pred2 = f2 >= 0.5
-scores2 = evaluate(f2, sel.mask, structure=structure)
+if seen := provenance.seen_in_training(entry, sel.name, net=choice):
+    trained, words = seen
+    (st.warning if trained else st.caption)(words)
+scores2 = evaluate(f2, sel.mask, seed=seed, structure=structure, n_patches=n_patches)
 first = here or "this f"
 st.dataframe(
     comparison_table(scores, scores2, (first, choice)),
     hide_index=True,
     key="compare_table",
+)
+st.caption(
+    betti_change_words(
+        scores, scores2, cache.betti_noise(sel.f, sel.mask, seed, n_patches, f2), n_patches
+    )
 )
 left, right = st.columns(2)
 for col, name, p, key in ((left, first, pred, "first"), (right, choice, pred2, "second")):

@@ -76,6 +76,7 @@ def _start() -> None:
             structure=S.structure(sel.name, sel.mask),
             window=int(st.session_state[T.WINDOW]),
             amp=bool(st.session_state[T.AMP]),
+            betti=S.betti_protocol(sel.name)[:2],
         )
     except (ValueError, RuntimeError, OSError) as error:
         st.session_state[T.ERROR] = f"Could not start: {error}"
@@ -156,6 +157,8 @@ with c[5]:
 T.start_warning(
     sel.image, options, st.session_state[T.START], sel.name
 )  # full width, under the row
+if words := T.lr_words(st.session_state[T.START], st.session_state[T.LR]):
+    st.warning(words)
 d = st.columns([1, 1, 1.4, 1, 1, 1])
 with d[0]:
     S.persistent(
@@ -366,6 +369,10 @@ elif run is not None and not run.running and run.f is not None:
     if control is not None:  # the same run without L_topo: what L_topo itself did
         table["λ = 0 control"] = [control[k] for k in names]
         table["after − control"] = table["after"] - table["λ = 0 control"]
+    # a change of 1e-16 (VOI's merge part) reads "0.0000000000000001": round, and + 0.0
+    # turns the -0.0 of rounding into 0.0
+    numbers = table.columns[1:]
+    table[numbers] = table[numbers].round(6) + 0.0
     # every row in view: 35 px a row and the header (it had scrolled after ARI)
     st.dataframe(table, hide_index=True, key="ft_compare", height=35 * (len(table) + 1) + 3)
     if run.lam > 0 and control is None and run.status == "done":
@@ -382,7 +389,8 @@ elif run is not None and not run.running and run.f is not None:
     st.caption(
         f"Before = the {T.start_label(run.start)}; after = the same model trained "
         f"{run.done_steps} steps in {run.train_seconds:.1f} s ({run.steps_per_s:.2f} steps/s). "
-        "Betti error: mean |Δβ| over 100 random 65×65 patches (seed 0). One image, "
+        f"Betti error: mean |Δβ1| over {run.betti[0]} random framed 65×65 patches (seed "
+        f"{run.betti[1]}), as Inspect measures this image. One image, "
         "trained on and measured on: this shows the mechanism, not generalisation. "
         + (
             "The λ = 0 control trained the same start on the same crops for the same steps "

@@ -68,6 +68,7 @@ def _start() -> None:
             rule=st.session_state[T.SWEEP_RULE],
             dims=S.dims_of(st.session_state[T.SWEEP_DIMS]),
             structure=S.structure(sel.name, sel.mask),
+            betti=S.betti_protocol(sel.name)[:2],
         )
     except (ValueError, RuntimeError, OSError) as error:
         st.session_state[T.SWEEP_ERROR] = f"Could not start: {error}"
@@ -127,11 +128,8 @@ with c[3]:
 with c[4]:
     S.persistent(T.SWEEP_SEED, st.number_input, "Seed", 0, 10_000, step=1, disabled=running)
 T.start_warning(sel.image, options, st.session_state[T.SWEEP_START], sel.name)  # full width
-if st.session_state[T.SWEEP_START] == T.UNTRAINED and st.session_state[T.SWEEP_LR] < 1e-3:
-    st.warning(
-        f"An untrained start learns little at lr {st.session_state[T.SWEEP_LR]:g} in a few "
-        "steps: choose 1e-3 or more (1e-4, the default, suits a trained start)."
-    )
+if words := T.lr_words(st.session_state[T.SWEEP_START], st.session_state[T.SWEEP_LR]):
+    st.warning(words)
 b = st.columns([2, 1, 1, 1, 1])
 with b[0]:
     T.rule_select(T.SWEEP_RULE, running)

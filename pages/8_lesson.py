@@ -123,8 +123,14 @@ def _predicted(name: str) -> np.ndarray | None:
     return cache.predict_entry(entry, sel.image)
 
 
+def _scores(x: np.ndarray) -> dict:
+    """``cache.evaluate`` of ``x``, its Betti error drawn as Inspect draws it."""
+    n_patches, seed, _ = S.betti_protocol(sel.name)
+    return cache.evaluate(x, sel.mask, seed=seed, n_patches=n_patches)
+
+
 def _result_row(name: str, scores: dict, betti: tuple[int, int]) -> dict:
-    """A row of the result table: ``scores`` as ``cache.evaluate`` gives them."""
+    """A row of the result table: ``scores`` as :func:`_scores` gives them."""
     return {
         "model": name,
         "accuracy": f"{scores['accuracy']:.2%}",
@@ -143,7 +149,7 @@ def _result_table(rows: list[dict], gt_betti: tuple[int, int], key: str) -> None
 
 
 if step.view == "problem":
-    scores = cache.evaluate(f, sel.mask)
+    scores = _scores(f)
     bp = metrics.betti_numbers(pred, frame=frame)
     bg = metrics.betti_numbers(sel.mask, frame=frame)
     c = st.columns(3)
@@ -220,6 +226,7 @@ elif step.view == "finetune":
             frame=chosen.frame,
             start=start,
             window=LIVE["window"],
+            betti=S.betti_protocol(chosen.name)[:2],
         )
 
     T.run_buttons(
@@ -308,9 +315,7 @@ elif step.view == "result":
             width="stretch",
         )
         rows = [
-            _result_row(
-                name, cache.evaluate(x, sel.mask), metrics.betti_numbers(x >= 0.5, frame=frame)
-            )
+            _result_row(name, _scores(x), metrics.betti_numbers(x >= 0.5, frame=frame))
             for name, x in ((BASELINE, before), (TWIN, after))
         ]
         _result_table(rows, metrics.betti_numbers(sel.mask, frame=frame), "lesson_shipped")

@@ -498,13 +498,20 @@ def test_finetune_trains_the_runs_control_on_the_same_crops():
     again = T.new_run(
         T.start_model(run.start, run.seed), run.image, run.mask, lam=0.0, steps=3,
         lr=run.lr, seed=run.seed, batch=run.batch, preview_every=0, f0=run.f0,
-        structure=run.structure, amp=run.amp,
+        structure=run.structure, amp=run.amp, betti=run.betti,
     )  # fmt: skip
     while again.running:
         T.advance(again, 60.0)
-    assert T.compare(again)[1] == held[1]
+    # the same crops and steps: the same net, up to the order of float sums in torch's
+    # threads (l_topo moved by 2e-7 when other test files ran first)
+    assert T.compare(again)[1] == pytest.approx(held[1], rel=1e-5)
+    # the Betti error drawn as Inspect draws it for this image and net (the manifest's
+    # patch count of the sidebar's checkpoint)
+    assert run.betti == (400, 0)
     keys = ["beta0", "beta1", "l_topo", "betti_error", "merges", "splits", "holes_extra"]
     keys += ["pinholes", "fragments", "ari", "voi", "voi_merge", "voi_split", "accuracy"]
-    assert list(table["λ = 0 control"]) == [held[1][k] for k in keys]  # the page's rows
-    diff = table["after"] - table["λ = 0 control"]
-    assert list(table["after − control"]) == list(diff)
+    shown = [round(held[1][k], 6) + 0.0 for k in keys]  # the page rounds to 6 places
+    assert list(table["λ = 0 control"]) == shown  # the page's rows
+    diff = table["after"] - table["λ = 0 control"]  # of rounded numbers: 1e-6 apart
+    assert np.allclose(table["after − control"], diff, rtol=0, atol=1.5e-6)
+    assert all(len(repr(v)) < 12 for v in table["change"])  # no 1e-16 of float noise

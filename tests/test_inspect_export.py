@@ -11,7 +11,7 @@ import pytest
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
-from topoviz.metrics import betti_numbers, evaluate_all
+from topoviz.metrics import betti_error_noise, betti_numbers, evaluate_all
 from topoviz.ui.export import INSPECT_COLUMNS, inspect_metrics
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,7 +44,9 @@ def test_the_metrics_csv_holds_what_inspect_shows_and_the_library_computes(downl
     csv = pd.read_csv(io.BytesIO(downloads["membranes_0_metrics.csv"]))
 
     # columns: who, then β, then every metric of the library, in one header
-    scores = evaluate_all(sel.f, sel.mask, seed=0, structure="membranes")
+    # no checkpoint: the tables' 200 patches, seed 0 (provenance.betti_protocol)
+    scores = evaluate_all(sel.f, sel.mask, seed=0, structure="membranes", n_patches=200)
+    assert (csv["betti_patches"] == 200).all() and (csv["betti_seed"] == 0).all()
     assert tuple(csv.columns[: len(INSPECT_COLUMNS)]) == INSPECT_COLUMNS
     assert set(scores) <= set(csv.columns)
     # rows: this segmentation, then the calibration rows of the expander's table
@@ -64,7 +66,8 @@ def test_the_metrics_csv_holds_what_inspect_shows_and_the_library_computes(downl
 
     # ... and what the page shows, to its rounding
     shown = {m.label: m.value for m in at.metric}
-    assert shown["Betti error"] == f"{first['betti_error']:.2f}"
+    noise = betti_error_noise(sel.f, sel.mask, n_patches=200, seed=0)
+    assert shown["Betti error"] == f"{first['betti_error']:.2f} ± {noise:.2f}"
     assert shown["ARI"] == f"{first['ari']:.3f}"
     assert shown["VOI"] == f"{first['voi']:.3f}"
     assert shown["Accuracy"] == f"{first['accuracy']:.3f}"
@@ -79,8 +82,9 @@ def test_the_metrics_csv_holds_what_inspect_shows_and_the_library_computes(downl
 def test_inspect_metrics_puts_the_segmentation_first():
     scores = {"ari": 0.5, "merges": 1.0}
     refs = {"GT shifted 1 px": {"ari": 0.9, "merges": 0.0, "injected": 0}}
-    df = inspect_metrics("x", "image", True, "membranes", (3, 4), (1, 5), scores, refs)
+    df = inspect_metrics("x", "image", True, "membranes", (3, 4), (1, 5), scores, refs, (200, 7))
     assert list(df.columns) == [*INSPECT_COLUMNS, "ari", "merges", "injected"]
     assert list(df["segmentation"]) == ["f >= 0.5 (image)", "GT shifted 1 px"]
     assert df["beta1"][0] == 4 and np.isnan(df["beta1"][1]) and df["beta1_gt"][1] == 5
     assert df["ari"].tolist() == [0.5, 0.9]
+    assert df["betti_seed"].tolist() == [7, 7]  # every row says how its Betti error was drawn

@@ -424,7 +424,7 @@ def test_the_calibration_sentence_says_what_the_betti_error_shows_on_this_image(
     def refs(moved, broken):
         return {
             "GT shifted 1 px": {"merges": 0, "splits": 0, "betti_error": moved},
-            "GT with 10 breaks": {"injected": 10, "merges": 10, "splits": 0, "betti_error": broken},
+            "GT + 10 breaks": {"injected": 10, "merges": 10, "splits": 0, "betti_error": broken},
         }
 
     rises = calibration_sentence(refs(0.14, 0.59), "membranes")

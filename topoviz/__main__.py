@@ -37,6 +37,7 @@ from topoviz.data import (
     structure_of,
 )
 from topoviz.metrics import STRUCTURES, one_pixel_references
+from topoviz.provenance import TABLE_PATCHES
 from topoviz.stats import paired_comparison
 from topoviz.train import (
     DIRECTION,
@@ -639,7 +640,10 @@ def _add_evaluate(sub) -> None:
 def _add_scoring_options(p) -> None:
     """The options ``evaluate`` and ``compare`` share."""
     p.add_argument(
-        "--n-patches", type=int, default=100, help="Betti-error patches per image (default 100)"
+        "--n-patches",
+        type=int,
+        default=TABLE_PATCHES,
+        help=f"Betti-error patches per image (default {TABLE_PATCHES}, models/README's tables)",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the Betti-error patches")
     p.add_argument("--json", action="store_true", help="print JSON instead of tables")

@@ -26,7 +26,7 @@ from skimage.morphology import skeletonize
 
 from topoviz.metrics import STRUCTURES, _binary, _region_counts, _true_regions
 
-__all__ = ["shift", "inject_breaks", "inject_walls", "calibration_set"]
+__all__ = ["shift", "inject_breaks", "inject_walls", "calibration_set", "named_by_count"]
 
 
 def _check(gt: np.ndarray, structure: str, n: int) -> np.ndarray:
@@ -351,3 +351,38 @@ def calibration_set(
         both, walls = inject_walls(g, n, structure, seed, min_region, onto=broken[0])
         rows[f"GT + {n} breaks + {n} walls"] = (both, broken[1] + walls)
     return rows
+
+
+def named_by_count(
+    rows: dict[str, tuple[np.ndarray, int]], n: int
+) -> dict[str, tuple[np.ndarray, int]]:
+    """:func:`calibration_set`'s rows of one image named by what was made there.
+
+    Its names say ``n`` so that a data set's images pool row by row; where an
+    image had room for fewer, "GT + 10 breaks" over 7 breaks misleads a reader of
+    that image alone.
+
+    Examples
+    --------
+    >>> m = np.zeros((2, 2), bool)
+    >>> rows = {"GT shifted 1 px": (m, 0), "GT + 10 breaks": (m, 7),
+    ...         "GT + 10 walls": (m, 10), "GT + 10 breaks + 10 walls": (m, 16)}
+    >>> list(named_by_count(rows, 10))
+    ['GT shifted 1 px', 'GT + 7 breaks', 'GT + 10 walls', 'GT + 7 breaks + 9 walls']
+    >>> rows = {"GT + 10 breaks": (m, 1), "GT + 10 bridges": (m, 0)}
+    >>> list(named_by_count(rows, 10))
+    ['GT + 1 break', 'GT + 0 bridges']
+    """
+
+    def many(k: int, noun: str) -> str:  # "1 break", "2 breaks"
+        return f"{k} {noun if k == 1 else noun + 's'}"
+
+    breaks = next((made for name, (_, made) in rows.items() if name == f"GT + {n} breaks"), 0)
+    out = {}
+    for name, (mask, made) in rows.items():
+        if name == f"GT + {n} breaks + {n} walls":
+            name = f"GT + {many(breaks, 'break')} + {many(made - breaks, 'wall')}"
+        elif name.startswith(f"GT + {n} "):
+            name = f"GT + {many(made, name[len(f'GT + {n} ') : -1])}"
+        out[name] = (mask, made)
+    return out

@@ -1350,12 +1350,20 @@ def error_map_rgb(
     img = np.asarray(image, float)
     if img.ndim == 3:
         img = img.mean(axis=2)
+    pred = np.asarray(pred, bool)
     rgb = np.repeat((0.35 + 0.65 * img)[..., None] * 255, 3, axis=2)
+    on_top = []
     for kind, colour in ERROR_COLORS.items():
         m = errors.get(kind)
-        if m is not None and m.any():
+        if m is None or not m.any():
+            continue
+        if pred[m].mean() > 0.5:  # predicted structure (spurious; a crack's false bridge)
+            on_top.append((m, colour))
+        else:  # background regions: the dark prediction stays in front (a spurious wall)
             rgb[m] = 0.45 * rgb[m] + 0.55 * np.array(colour)
-    rgb[np.asarray(pred, bool)] *= 0.25
+    rgb[pred] *= 0.25
+    for m, colour in on_top:  # drawn dark, they would vanish in the prediction
+        rgb[m] = 0.3 * rgb[m] + 0.7 * np.array(colour)
     return np.clip(rgb, 0, 255).astype(np.uint8)
 
 
@@ -1367,18 +1375,27 @@ ERROR_WORDS = {"missing": ("missing structure", "piece"), "pinholes": ("pinholes
 
 
 def error_map(image: np.ndarray, pred: np.ndarray, errors: Mapping[str, np.ndarray]) -> go.Figure:
-    """The image, the predicted structure in black, and each kind of error tinted."""
+    """The image, the predicted structure in black, and each kind of error tinted;
+    pinholes, a few pixels wide, also ringed (up to :data:`MAX_RINGS`)."""
     rgb = error_map_rgb(image, pred, errors)
     fig = go.Figure(_image(rgb))
     for kind, colour in ERROR_COLORS.items():  # legend entries
         label, noun = ERROR_WORDS.get(kind, (kind, "region"))
+        x, y = [None], [None]
+        marker = {"color": f"rgb{colour}", "size": 12, "symbol": "square"}
+        m = errors.get(kind)
+        if kind in RINGED and m is not None and m.any():
+            y, x = _centres(m)
+            marker = {"color": f"rgb{colour}", "size": 16, "symbol": "circle-open",
+                      "line": {"width": 2}}  # fmt: skip
         fig.add_trace(
             go.Scatter(
-                x=[None],
-                y=[None],
+                x=x,
+                y=y,
                 mode="markers",
-                name=f"{label}: {_count(errors.get(kind), noun)}",
-                marker={"color": f"rgb{colour}", "size": 12, "symbol": "square"},
+                name=f"{label}: {_count(m, noun)}",
+                marker=marker,
+                hoverinfo="skip",
             )
         )
     _image_axes(fig)
@@ -1386,6 +1403,33 @@ def error_map(image: np.ndarray, pred: np.ndarray, errors: Mapping[str, np.ndarr
         height=460, margin={"l": 0, "r": 0, "t": 30, "b": 0}, legend={"orientation": "h"}
     )
     return fig
+
+
+#: Kinds of error small enough to miss on the map: each is ringed too.
+RINGED = ("pinholes",)
+#: Rings drawn at most (the largest regions first).
+MAX_RINGS = 200
+
+
+def _centres(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(rows, cols)`` of the centres of ``mask``'s 8-connected regions, the
+    :data:`MAX_RINGS` largest.
+
+    Examples
+    --------
+    >>> m = np.zeros((9, 9), bool); m[1:4, 1:4] = True; m[7, 7] = True
+    >>> [c.tolist() for c in _centres(m)]
+    [[2.0, 7.0], [2.0, 7.0]]
+    """
+    labels = label(mask, connectivity=2)
+    sizes = np.bincount(labels.ravel())[1:]
+    keep = np.argsort(-sizes, kind="stable")[:MAX_RINGS] + 1
+    rows, cols = np.nonzero(labels)
+    which = labels[rows, cols]
+    n = np.bincount(which, minlength=labels.max() + 1)
+    r = np.bincount(which, rows, minlength=n.size) / np.maximum(n, 1)
+    c = np.bincount(which, cols, minlength=n.size) / np.maximum(n, 1)
+    return r[keep], c[keep]
 
 
 def _count(mask: np.ndarray | None, noun: str = "region") -> str:

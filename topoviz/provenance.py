@@ -17,7 +17,16 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["PROFILES_FILE", "describe", "load_profiles", "nearest", "profile", "unlike"]
+__all__ = [
+    "PROFILES_FILE",
+    "TABLE_PATCHES",
+    "betti_protocol",
+    "describe",
+    "load_profiles",
+    "nearest",
+    "profile",
+    "unlike",
+]
 
 PROFILES_FILE = Path(__file__).resolve().parents[1] / "models" / "data_profiles.json"
 
@@ -150,11 +159,13 @@ def describe(entry: Mapping) -> str:
     return text + (f", loss {loss}" if loss else "")
 
 
-def seen_in_training(entry: Mapping, file_name: str) -> tuple[bool, str] | None:
+def seen_in_training(
+    entry: Mapping, file_name: str, net: str = "the net"
+) -> tuple[bool, str] | None:
     """``(trained, sentence)`` when ``file_name`` looks like an image of the net's own
     data set: one it trained on (``trained``: its scores are then not held-out
     scores) or one its fold held out; None when the name says nothing (not numbered
-    like the held-out images).
+    like the held-out images). ``net``: what the sentence calls the net.
 
     Examples
     --------
@@ -162,8 +173,9 @@ def seen_in_training(entry: Mapping, file_name: str) -> tuple[bool, str] | None:
     >>> trained, words = seen_in_training(e, "15.png")
     >>> trained, words[:46]
     (True, 'If this is isbi12 image 15, the net trained on')
-    >>> seen_in_training(e, "01.tif")[0]
-    False
+    >>> seen_in_training(e, "01.tif", net="isbi12-f1-unet-bce")[1][:66]
+    'If this is isbi12 image 01, isbi12-f1-unet-bce held it out (00–02)'
+
     >>> seen_in_training(e, "cells.png") is None, seen_in_training(e, "150.png") is None
     (True, True)
     """
@@ -174,14 +186,44 @@ def seen_in_training(entry: Mapping, file_name: str) -> tuple[bool, str] | None:
     data = entry.get("data", "its data")
     if stem in held:
         return False, (
-            f"If this is {data} image {stem}, this net held it out ({held[0]}–{held[-1]}): "
+            f"If this is {data} image {stem}, {net} held it out ({held[0]}–{held[-1]}): "
             "its scores here are held-out scores."
         )
     return True, (
-        f"If this is {data} image {stem}, the net trained on it (it held out only "
+        f"If this is {data} image {stem}, {net} trained on it (it held out only "
         f"{held[0]}–{held[-1]}): its scores here say how well it learnt this image, not how "
         "well it does on images it never saw."
     )
+
+
+#: Betti-error patches per image of ``evaluate``, ``compare`` and models/README's
+#: tables, where a manifest entry does not record its own (``metrics.n_patches``).
+TABLE_PATCHES = 200
+
+
+def betti_protocol(entry: Mapping | None, file_name: str) -> tuple[int, int, bool]:
+    """``(n_patches, seed, held_out)`` of the Betti error that ``evaluate`` and
+    ``compare`` gave ``file_name`` for the net of manifest ``entry``.
+
+    They score image ``i`` of a fold's held-out images with ``n_patches`` random
+    patches seeded ``i`` (:func:`topoviz.train.evaluate_predictions`). For a file
+    named like one of the net's held-out images that is its position (``held_out``
+    True: the app's number is then the manifest's); any other image gets seed 0.
+
+    Examples
+    --------
+    >>> e = {"held_out": ["10", "11", "12"], "metrics": {"n_patches": 200}}
+    >>> betti_protocol(e, "11.png"), betti_protocol(e, "05.png"), betti_protocol(None, "x")
+    ((200, 1, True), (200, 0, False), (200, 0, False))
+    """
+    if not entry:
+        return TABLE_PATCHES, 0, False
+    n = int((entry.get("metrics") or {}).get("n_patches") or TABLE_PATCHES)
+    held = [str(h) for h in entry.get("held_out") or []]
+    stem = Path(str(file_name)).stem
+    if stem in held:
+        return n, held.index(stem), True
+    return n, 0, False
 
 
 def _write(specs: Sequence[tuple[str, str]], out: Path) -> dict:

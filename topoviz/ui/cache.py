@@ -20,13 +20,14 @@ import numpy as np
 import streamlit as st
 
 from topoviz import checkpoints, figures, inference, provenance, synthetic
-from topoviz.calibration import calibration_set
+from topoviz.calibration import calibration_set, named_by_count
 from topoviz.data import guess_structure
 from topoviz.imageio import ImageRead, MaskRead, load_image, load_mask, read_image, read_mask
 from topoviz.loss import critical_targets
 from topoviz.matching import Matching, betti_match, match
 from topoviz.metrics import (
     RegionErrors,
+    betti_error_noise,
     evaluate_all,
     one_pixel_references,
     region_errors,
@@ -241,9 +242,24 @@ def push_landing_view(
 
 @st.cache_data(show_spinner="Measuring…", max_entries=16)
 def evaluate(
-    f: np.ndarray, g: np.ndarray, seed: int = 0, structure: str = "membranes"
+    f: np.ndarray,
+    g: np.ndarray,
+    seed: int = 0,
+    structure: str = "membranes",
+    n_patches: int = provenance.TABLE_PATCHES,
 ) -> dict[str, float]:
-    return evaluate_all(f, g, seed=seed, structure=structure)
+    """:func:`topoviz.metrics.evaluate_all`; ``seed`` and ``n_patches`` of the Betti
+    error as ``evaluate`` drew them for this image
+    (:func:`topoviz.ui.state.betti_protocol`)."""
+    return evaluate_all(f, g, seed=seed, structure=structure, n_patches=n_patches)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def betti_noise(
+    f: np.ndarray, g: np.ndarray, seed: int, n_patches: int, other: np.ndarray | None = None
+) -> float:
+    """:func:`topoviz.metrics.betti_error_noise` of what :func:`evaluate` measured."""
+    return betti_error_noise(f, g, n_patches=n_patches, seed=seed, other=other)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -276,18 +292,27 @@ def region_errors_of(f: np.ndarray, g: np.ndarray, structure: str) -> RegionErro
 
 @st.cache_data(show_spinner="Measuring the ground truth's references…", max_entries=16)
 def reference_scores(
-    g: np.ndarray, seed: int = 0, structure: str = "membranes", n: int = 10
+    g: np.ndarray,
+    seed: int = 0,
+    structure: str = "membranes",
+    n: int = 10,
+    n_patches: int = provenance.TABLE_PATCHES,
 ) -> dict[str, dict[str, float]]:
     """Metrics of segmentations made from the ground truth alone, with known errors.
 
     The ground truth moved by one pixel (``one_pixel_references``) and with ``n``
-    injected breaks and walls (``calibration.calibration_set``); each row's
-    ``"injected"`` is how many errors were made (0 for the moved ones).
+    injected breaks and walls (``calibration.calibration_set``, its rows named by
+    what this image had room for); each row's ``"injected"`` is how many errors
+    were made (0 for the moved ones). ``seed`` and ``n_patches``: of the Betti
+    error, as :func:`evaluate` takes them; the injections are seeded 0, as
+    ``evaluate --references`` seeds them (its ``--seed``).
     """
-    rows = {
-        name: {**evaluate_all(r, g, seed=seed, structure=structure), "injected": 0}
-        for name, r in one_pixel_references(g).items()
-    }
-    for name, (mask, made) in calibration_set(g, structure, n=n, seed=seed).items():
-        rows[name] = {**evaluate_all(mask, g, seed=seed, structure=structure), "injected": made}
+
+    def scores(mask: np.ndarray) -> dict[str, float]:
+        return evaluate_all(mask, g, seed=seed, structure=structure, n_patches=n_patches)
+
+    rows = {name: {**scores(r), "injected": 0} for name, r in one_pixel_references(g).items()}
+    made_rows = calibration_set(g, structure, n=n, seed=0)
+    for name, (mask, made) in named_by_count(made_rows, n).items():
+        rows[name] = {**scores(mask), "injected": made}
     return rows

@@ -13,6 +13,8 @@ INSPECT_COLUMNS = (
     "segmentation",
     "frame",
     "structure",
+    "betti_patches",
+    "betti_seed",
     "beta0_gt",
     "beta1_gt",
     "beta0",
@@ -29,12 +31,14 @@ def inspect_metrics(
     betti_gt: tuple[int, int],
     scores: Mapping[str, float],
     references: Mapping[str, Mapping[str, float]],
+    betti_protocol: tuple[int, int],
 ) -> pd.DataFrame:
     """Inspect's metrics table: the segmentation ``f >= 0.5`` first, then the
     calibration rows made from the ground truth alone (``references``).
 
     ``betti`` (β0, β1 of the segmentation) fills ``beta0`` / ``beta1`` of the first
-    row only; the calibration rows leave them empty.
+    row only; the calibration rows leave them empty. ``betti_protocol``: the Betti
+    error's ``(n_patches, seed)``, on every row.
     """
     rows = []
     for i, (name, r) in enumerate({f"f >= 0.5 ({source})": scores, **references}.items()):
@@ -43,6 +47,8 @@ def inspect_metrics(
             "segmentation": name,
             "frame": frame,
             "structure": structure,
+            "betti_patches": betti_protocol[0],
+            "betti_seed": betti_protocol[1],
             "beta0_gt": betti_gt[0],
             "beta1_gt": betti_gt[1],
             "beta0": betti[0] if i == 0 else None,

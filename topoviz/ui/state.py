@@ -310,6 +310,15 @@ def net_entry() -> dict | None:
     return {e["name"]: e for e in cache.manifest()[0]}.get(checkpoint_in_use() or "")
 
 
+def betti_protocol(name: str) -> tuple[int, int, bool]:
+    """``(n_patches, seed, held_out)`` of the Betti error of image ``name`` under the
+    sidebar's net: :func:`topoviz.provenance.betti_protocol`, so a held-out image
+    scores here as in the manifest and ``evaluate``."""
+    from topoviz.provenance import betti_protocol as protocol
+
+    return protocol(net_entry(), name)
+
+
 def net_data() -> str | None:
     """The data set of the shipped net the sidebar computes f with, or None."""
     entry = net_entry()

@@ -43,6 +43,7 @@ from topoviz.loss import topo_loss
 from topoviz.matching import Matching
 from topoviz.metrics import betti_numbers, evaluate_all
 from topoviz.persistence import Diagram
+from topoviz.provenance import TABLE_PATCHES
 from topoviz.train import StepReport, fine_tune, native_bf16
 from topoviz.ui import cache
 from topoviz.ui import state as S
@@ -83,18 +84,25 @@ PATCH = 65  # the paper's 65 × 65 training patches (Sec. 3)
 CHUNK_S = 2.0  # training time per fragment rerun; drawing and the tick add ~0.3 s to each
 TICK_S = 0.2  # run_every of the fragment while a run is going
 LAMBDA_CHOICES = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
-EVAL_SEED = 0  # Betti-error patches: the same for before and after
+#: Betti-error patches and their seed for before and after, unless a page passes the
+#: protocol its image was scored with elsewhere (:func:`topoviz.ui.state.betti_protocol`)
+BETTI = (TABLE_PATCHES, 0)
 MOTION_DIM = 1  # the diagram that moves: holes (the paper's footnote 8: dimension 1)
 MOTION_MIN_PERSISTENCE = 0.02  # dots nearer the diagonal are neither followed nor drawn
 MOTION_CONTEXT = 32  # pixels around the patch the net sees when the patch is predicted
 SHARP_SIDE = 260  # the moving patch's pictures: pixels stay sharp squares on a projector
 MOTION_KEEP = 300  # frames of the trails kept: every chunk of a 300-step run, from step 0
 
+#: The recipes' fine-tune learning rate (models/recipes.sh), for a trained start.
+RECIPE_LR = 1e-4
+#: The least rate at which an untrained net learns something in a few dozen steps.
+UNTRAINED_LR = 1e-3
+
 DEFAULTS = {
     START: "",  # first shipped checkpoint, else untrained (see default_start)
     LAM: 0.1,
     STEPS: 60,
-    LR: 1e-3,
+    LR: RECIPE_LR,  # as SWEEP_LR: on the default sample 60 steps at 1e-4 repair its merge
     SEED: 0,
     BATCH: 8,
     PREVIEW_EVERY: 10,
@@ -105,7 +113,7 @@ DEFAULTS = {
     # the recipes' fine-tune rate: from a trained net, the λ = 0 control then stays near
     # its start (ISBI12 03 from isbi12-f1-unet-bce, 40 steps: false merges 3 -> 3 at
     # 1e-4, 3 -> 9 at 1e-3), so the rows differ by λ, not by the one-image fine-tune
-    SWEEP_LR: 1e-4,
+    SWEEP_LR: RECIPE_LR,
     SWEEP_SEED: 0,
     RULE: "paper",
     SWEEP_RULE: "paper",
@@ -223,6 +231,39 @@ def keep_start(key: str, options) -> None:
     st.session_state[auto] = derived
 
 
+def lr_words(start: str, lr: float) -> str | None:
+    """A warning when the learning rate ``lr`` does not suit the starting model
+    ``start``, or None: an untrained net learns little below :data:`UNTRAINED_LR`;
+    from :data:`UNTRAINED_LR` up a trained net's first steps can undo some of what it
+    learnt, with or without L_topo (bench/bench_lambda_lr.py: the λ = 0 control of
+    ISBI12 image 03 went from 3 false merges to 9 in 40 steps at 1e-3, to 3 at 1e-4),
+    which a reader can take for L_topo's doing.
+
+    Examples
+    --------
+    >>> lr_words(UNTRAINED, 1e-3) is None, lr_words("a-bce", 1e-4) is None
+    (True, True)
+    >>> lr_words(UNTRAINED, 1e-4)[:47]
+    'An untrained start learns little at lr 0.0001 i'
+    >>> lr_words("a-bce", 1e-3)[:40]
+    'lr 0.001 moves a trained net fast: its f'
+    """
+    if start == UNTRAINED:
+        if lr >= UNTRAINED_LR:
+            return None
+        return (
+            f"An untrained start learns little at lr {lr:g} in a few steps: choose "
+            f"{UNTRAINED_LR:g} or more ({RECIPE_LR:g}, the default, suits a trained start)."
+        )
+    if lr < UNTRAINED_LR:
+        return None
+    return (
+        f"lr {lr:g} moves a trained net fast: its first steps can undo some of what it "
+        "learnt, with or without L_topo (the recipes fine-tune at "
+        f"{RECIPE_LR:g}). Read a change as L_topo's only beside the λ = 0 control."
+    )
+
+
 def start_warning(image, options, choice: str, name: str = "") -> None:
     """Under a starting-model choice: which net it is when it is not the sidebar's (the
     sidebar's λ = 0 control), and warnings when the image looks unlike its data or
@@ -336,12 +377,14 @@ def measure(
     structure: str = "membranes",
     rule: str = "paper",
     dims: tuple[int, ...] = (1,),
+    betti: tuple[int, int] = BETTI,
 ) -> dict[str, float]:
     """What the pages compare: β of f ≥ 0.5, L_topo of the whole image, every metric.
 
     ``structure`` says what the regions of the false merges / splits are
     (``topoviz.metrics.region_errors``); L_topo is that of the run: its matching
-    ``rule`` on its dimensions ``dims`` (as it trains).
+    ``rule`` on its dimensions ``dims`` (as it trains). ``betti``: the Betti error's
+    ``(n_patches, seed)``.
     """
     b0, b1 = betti_numbers(f >= 0.5, frame=frame)
     lt = topo_loss(
@@ -352,7 +395,8 @@ def measure(
         dims=dims,
     )
     out = {"beta0": float(b0), "beta1": float(b1), "l_topo": float(lt)}
-    out.update(evaluate_all(f, mask, seed=EVAL_SEED, structure=structure))
+    n_patches, seed = betti
+    out.update(evaluate_all(f, mask, seed=seed, structure=structure, n_patches=n_patches))
     return out
 
 
@@ -440,6 +484,7 @@ class Run:
     rule: str = "paper"
     dims: tuple[int, ...] = (1,)  # the dimensions of L_topo (the paper's: 1, footnote 8)
     structure: str = "membranes"  # the regions of merges / splits
+    betti: tuple[int, int] = BETTI  # the Betti error's patches and seed (measure)
     amp: bool = False  # the net's forward pass in bfloat16 (train.fine_tune's amp)
     window: tuple[int, int, int, int] | None = None  # the patch whose diagram moves
     motion: Motion | None = None
@@ -513,6 +558,7 @@ def new_run(
     window: int | None = None,
     amp: bool | None = None,
     dims: tuple[int, ...] = (1,),
+    betti: tuple[int, int] = BETTI,
 ) -> Run:
     """A run that will train ``model`` (in place: pass a copy) on one image and mask.
 
@@ -522,6 +568,7 @@ def new_run(
 
     ``window``: follow the diagram of the ``window``² patch around the costliest hole
     of the starting f after every chunk (0: of the whole image; None: no diagram).
+    ``betti``: the Betti error's ``(n_patches, seed)`` before and after (:func:`measure`).
     """
     image = gray(image)
     mask = np.asarray(mask, bool)
@@ -542,6 +589,7 @@ def new_run(
         rule=rule,
         dims=_sorted_dims(dims),
         structure=structure,
+        betti=(int(betti[0]), int(betti[1])),
         amp=native_bf16() if amp is None else bool(amp),
     )
     run.gen = fine_tune(
@@ -573,11 +621,11 @@ def _finish(run: Run, status: str) -> None:
     if run.gen is not None:
         run.gen.close()  # fine_tune leaves the model in eval mode
         run.gen = None
-    run.wall_end = time.monotonic()
     run.f = predict(run.model, run.image)
     if run.window is not None and run.motion is not None and run.motion.step < run.done_steps:
         r0, r1, c0, c1 = run.window
         motion_frame(run, run.f[r0:r1, c0:c1])
+    run.wall_end = time.monotonic()  # the wait includes the last likelihood
     run.status = status
 
 
@@ -602,6 +650,7 @@ def _advance(run: Run, budget_s: float) -> int:
         if run.stop_requested:
             _finish(run, "stopped")
             break
+        t_step = time.perf_counter()
         try:
             report = next(run.gen)
         except StopIteration:
@@ -612,6 +661,7 @@ def _advance(run: Run, budget_s: float) -> int:
             run.error, run.wall_end = f"{type(error).__name__}: {error}", time.monotonic()
             run.status = "failed"
             break
+        run.train_seconds += time.perf_counter() - t_step  # training alone
         if report.snapshot is not None:
             run.snapshots.append((report.step, report.snapshot))
             report.snapshot = None
@@ -628,7 +678,6 @@ def _advance(run: Run, budget_s: float) -> int:
             r0, r1, c0, c1 = run.window
             crop = run.snapshots[-1][1][r0:r1, c0:c1]
         motion_frame(run, crop)
-    run.train_seconds += time.perf_counter() - t0
     return n
 
 
@@ -660,6 +709,7 @@ def control_of(run: Run) -> dict:
         structure=run.structure,
         amp=run.amp,
         dims=run.dims,
+        betti=run.betti,
     )
     while control.running:
         advance(control, 60.0)
@@ -671,9 +721,13 @@ def control_of(run: Run) -> dict:
 def compare(run: Run) -> tuple[dict, dict]:
     """``(before, after)`` measurements of a finished run (computed once, then kept)."""
     if run.before is None:
-        run.before = measure(run.f0, run.mask, run.frame, run.structure, run.rule, run.dims)
+        run.before = measure(
+            run.f0, run.mask, run.frame, run.structure, run.rule, run.dims, run.betti
+        )
     if run.after is None and run.f is not None:
-        run.after = measure(run.f, run.mask, run.frame, run.structure, run.rule, run.dims)
+        run.after = measure(
+            run.f, run.mask, run.frame, run.structure, run.rule, run.dims, run.betti
+        )
     return run.before, run.after
 
 
@@ -705,6 +759,7 @@ class Sweep:
     rule: str = "paper"
     dims: tuple[int, ...] = (1,)  # the dimensions of L_topo
     structure: str = "membranes"  # the regions of merges / splits
+    betti: tuple[int, int] = BETTI  # the Betti error's patches and seed (measure)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
@@ -734,6 +789,7 @@ def new_sweep(
     rule: str = "paper",
     structure: str = "membranes",
     dims: tuple[int, ...] = (1,),
+    betti: tuple[int, int] = BETTI,
 ) -> Sweep:
     image = gray(image)
     dims = _sorted_dims(dims)
@@ -751,7 +807,8 @@ def new_sweep(
         seed=int(seed),
         model=model,
         f0=f0,
-        before=measure(f0, mask, frame, structure, rule, dims),
+        before=measure(f0, mask, frame, structure, rule, dims, betti),
+        betti=betti,
         structure=structure,
         rule=rule,
         dims=dims,
@@ -760,7 +817,7 @@ def new_sweep(
 
 def _result(run: Run) -> dict:
     row = {"lam": run.lam, "steps": run.done_steps, "status": run.status}
-    row.update(measure(run.f, run.mask, run.frame, run.structure, run.rule, run.dims))
+    row.update(measure(run.f, run.mask, run.frame, run.structure, run.rule, run.dims, run.betti))
     last = run.reports[-1] if run.reports else None
     row["bce_last"] = last.bce if last else float("nan")
     row["topo_last"] = last.topo if last else float("nan")
@@ -799,6 +856,7 @@ def _advance_sweep(sweep: Sweep, budget_s: float) -> int:
                 rule=sweep.rule,
                 dims=sweep.dims,
                 structure=sweep.structure,
+                betti=sweep.betti,
             )
         run = sweep.current
         run.stop_requested = sweep.stop_requested

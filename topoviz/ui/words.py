@@ -6,9 +6,12 @@ one thing everywhere.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 from skimage.measure import label
 
+from topoviz.figures import many
 from topoviz.metrics import regions
 
 REGION_HELP = {
@@ -32,10 +35,59 @@ STRUCTURE_LABELS = {
 }
 
 
+def betti_help(n_patches: int, seed: int, held: bool) -> str:
+    """The Betti error's help: how it was sampled, and whether ``evaluate`` and the
+    manifest give this image the same number (``held``: one of the net's held-out
+    images, scored with their patches; :func:`topoviz.provenance.betti_protocol`).
+
+    Examples
+    --------
+    >>> betti_help(200, 3, True)[:62]
+    'Mean |Δβ1| over 200 random framed 65×65 patches (seed 3); ± is'
+    """
+    said = (
+        f"Mean |Δβ1| over {n_patches} random framed 65×65 patches (seed {seed}); ± is one "
+        "standard error of that sampling: another draw of patches moves the number by "
+        "about that much. "
+    )
+    if held:
+        return said + (
+            "These are the patches `python -m topoviz evaluate` and models/README's tables "
+            "drew for this held-out image: the number is the manifest's."
+        )
+    return said + (
+        "`python -m topoviz evaluate` seeds image i of a fold with i, so for a fold image "
+        "its number can differ from this one by about that much."
+    )
+
+
+def betti_change_words(first: dict, second: dict, noise: float, n_patches: int) -> str:
+    """Whether the Betti error's change between two nets is more than the sampling
+    noise of that change (``noise``: one standard error of the paired difference over
+    the same patches, :func:`topoviz.metrics.betti_error_noise`).
+
+    Examples
+    --------
+    >>> print(betti_change_words({"betti_error": 0.51}, {"betti_error": 0.51}, 0.04, 200))
+    Betti error: the change +0.000 is within its sampling noise (± 0.040, one standard
+    error of the difference over the same 200 patches): on this image it says nothing
+    either way.
+    """
+    d = second["betti_error"] - first["betti_error"]
+    if abs(d) <= 2 * noise:
+        verdict, tail = "within", "on this image it says nothing either way."
+    else:
+        verdict, tail = "more than twice", "a difference on this image, not yet on others."
+    return (
+        f"Betti error: the change {d:+.3f} is {verdict} its sampling noise (± {noise:.3f}, "
+        f"one standard error of the difference over the same {n_patches} patches): {tail}"
+    )
+
+
 def calibration_sentence(refs: dict[str, dict], structure: str) -> str:
     """One sentence of scale: the ground truth moved by 1 px, and with N injected breaks."""
     shifted = refs["GT shifted 1 px"]
-    breaks = next(v for k, v in refs.items() if k.endswith("breaks"))
+    breaks = next(v for k, v in refs.items() if re.fullmatch(r"GT \+ \d+ breaks?", k))
     broken_kind = "merges" if structure == "membranes" else "splits"
     moved, broken = shifted["betti_error"], breaks["betti_error"]
     # what the patch Betti error says here depends on the image: on ISBI12 a moved
@@ -52,7 +104,7 @@ def calibration_sentence(refs: dict[str, dict], structure: str) -> str:
     return (
         f"For scale, the ground truth itself: moved by one pixel (same topology) it "
         f"scores {shifted['merges']:.0f} merges and {shifted['splits']:.0f} splits, "
-        f"but Betti error {moved:.2f}; with {breaks['injected']} breaks cut into it, "
+        f"but Betti error {moved:.2f}; with {many(breaks['injected'], 'break')} cut into it, "
         f"{breaks[broken_kind]:.0f} {broken_kind} are counted and the Betti error is "
         f"{broken:.2f}. Merges and splits tell a broken structure from a moved edge; "
         f"{betti}."
