@@ -35,11 +35,11 @@ truth = None if sel.mask is None else betti_numbers(sel.mask, frame=sel.frame)  
 @st.fragment
 def _filtration() -> None:
     c = st.columns([3, 2])
+    S.page_value("sharpness", 4.0 if sat > 0.5 else 1.0)  # a link's t comes first
     t = c[1].slider(
         "Sharpness t (temperature)",
         1.0,
         12.0,
-        4.0 if sat > 0.5 else 1.0,
         step=0.5,
         key="sharpness",
         help="Draws sigmoid(logit(f) / t): the same superlevel sets in the same order "
@@ -71,16 +71,6 @@ def _filtration() -> None:
     bars = right.slider("Bars per dimension", 10, 200, 60, step=10)
     right.plotly_chart(figures.barcode(dgm, alpha, max_bars=bars), key="barcode")
     st.plotly_chart(figures.betti_curves(dgm, np.linspace(0, 1, 201), alpha), key="betti")
-    if S.teaching():
-        st.caption(
-            f"With the frame {'on' if sel.frame else 'off'}: "
-            + (
-                "the frame is one component (dark grey, with everything touching the border) and "
-                "every background region is a hole."
-                if sel.frame
-                else "background touching the border is outside, not a hole."
-            )
-        )
     if st.toggle("▶ Play the filtration (animation)"):
         n = st.slider("Frames", 5, 41, 21, step=2)
         st.plotly_chart(

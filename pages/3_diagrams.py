@@ -34,15 +34,17 @@ c = st.columns([2, 3])
 with c[0]:
     dims = S.dims_view()
 n_dots = len(dgm_f)
+# a trained net's f: thousands of dots in the corners; a link's ε comes first
+S.page_value("dgm_eps", 0.05 if n_dots > 500 else 0.0)
 eps = c[1].slider(
     "Hide dots with persistence below ε",
     0.0,
     0.5,
-    0.05 if n_dots > 500 else 0.0,  # a trained net's f: thousands of dots in the corners
     step=0.01,
     key="dgm_eps",
     help="Like TTK's simplification slider: short-lived dots are noise at this scale.",
 )
+S.sync_url()  # ε in the address bar now (the sidebar wrote the URL before it was drawn)
 shown = dgm_f.restricted(dims)  # the dots of the dimensions shown
 hidden = {k: int((dgm_f[k].persistence < eps).sum()) for k in dims}
 st.caption(

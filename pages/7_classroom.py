@@ -140,14 +140,7 @@ def fig4_tab() -> None:
     )
     left, mid = st.columns(2)
     left.plotly_chart(figures.superlevel(f, alpha, frame=frame, label=labels[alpha]), key="c_super")
-    left.caption(
-        "f ≥ α: each component in its own saturated colour, each hole in a pale one"
-        + (
-            ", the frame and what touches it dark grey."
-            if frame
-            else "; near-white: outside (no frame)."
-        )
-    )
+    left.caption(figures.superlevel_key(frame))
     mid.plotly_chart(figures.diagram_plot(dgm, alpha=alpha), key="c_dgm")
     st.plotly_chart(figures.barcode(dgm, alpha, max_bars=12), key="c_bar")
 

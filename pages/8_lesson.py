@@ -246,7 +246,8 @@ elif step.view == "finetune":
         if run is None:
             st.caption(
                 f"Start trains a copy of {BASELINE} for {LIVE['steps']} steps "
-                f"(λ = {LIVE['lam']:g}) on this image: a few seconds."
+                f"(λ = {LIVE['lam']:g}) on this image: about 10 s on an idle 2-core machine, "
+                "longer on a busy one (the bar then says how long is left)."
             )
             return
         T.live_chunk(run, drawn_running)  # then the buttons, the result step's numbers

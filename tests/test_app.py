@@ -83,6 +83,45 @@ def test_a_link_reproduces_the_view():
     assert any("Where the selected dot lives" in h.value for h in at.subheader)
 
 
+def test_a_link_carries_the_pages_own_sliders_epsilon_and_sharpness():
+    """A shared Diagrams link opened with ε = 0.05 where it had been made at 0.07
+    (55 components shown instead of 33): the page's own sliders travel too."""
+    at = AppTest.from_file(str(ROOT / "pages/3_diagrams.py"), default_timeout=60)
+    at.query_params.update({"sample": "vessels_0", "dgm_eps": "0.07"})
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.slider(key="dgm_eps").value == 0.07
+    assert any("ε = 0.07" in c.value for c in at.caption)
+    at.slider(key="dgm_eps").set_value(0.12).run()
+    assert at.query_params["dgm_eps"] == "0.12"  # written by the page, not one run late
+    wild = AppTest.from_file(str(ROOT / "pages/3_diagrams.py"), default_timeout=60)
+    wild.query_params.update({"dgm_eps": "9"})  # a hand-edited link: clipped
+    wild.run()
+    assert not wild.exception and wild.slider(key="dgm_eps").value == 0.5
+    flt = AppTest.from_file(str(ROOT / "pages/2_filtration.py"), default_timeout=60)
+    flt.query_params.update({"sample": "membranes_0", "sharpness": "6.5"})
+    flt.run()
+    assert not flt.exception and flt.slider(key="sharpness").value == 6.5
+    assert flt.query_params["sharpness"] == "6.5" and "dgm_eps" not in flt.query_params
+
+
+def test_a_sample_of_other_structures_than_the_nets_says_so():
+    """cracks_0 through the membranes net: its profile passes for the net's data, so
+    nothing had said that f was a membrane net's guess."""
+    at = AppTest.from_file(str(ROOT / "pages/2_filtration.py"), default_timeout=60)
+    at.session_state["sample"] = "cracks_0"
+    at.session_state["checkpoint"] = "membranes-unet-bce"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    said = " ".join(w.value for w in at.sidebar.warning)
+    assert "cracks_0 is a synthetic cracks image; membranes-unet-bce was trained on" in said
+    offer = [b for b in at.sidebar.button if b.key == "use_kind"]
+    assert offer and "crackforest" in offer[0].label
+    at.session_state["sample"] = "membranes_1"
+    at.run()
+    assert not any("synthetic" in w.value for w in at.sidebar.warning)
+
+
 def test_a_link_carries_the_frame_and_the_source_of_f():
     link = {"sample": "membranes_0", "frame": "False", "likelihood": "blurred"}
     at = AppTest.from_file(str(ROOT / "pages/2_filtration.py"), default_timeout=60)

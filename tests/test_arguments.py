@@ -153,6 +153,8 @@ def test_an_unknown_rule_names_betti_too():
         ({"patch_size": 1}, "at least 2"),
         ({"patches_per_image": 1.5}, "integer >= 1"),
         ({"patches_per_image": 0}, "integer >= 1"),
+        ({"seed": "a"}, "seed must be None or an integer >= 0; got 'a'"),
+        ({"seed": -1}, "seed must be None"),
     ],
 )
 def test_topoloss_checks_its_arguments_when_built(kwargs, words):
@@ -272,3 +274,11 @@ def test_a_break_is_the_disk_the_dilation_made():
             big[r + pad, c + pad] = True
             big = ndimage.binary_dilation(big, _disk(radius)) if radius else big
         np.testing.assert_array_equal(got, big[pad : pad + h, pad : pad + w])
+
+
+def test_match_names_an_array_given_for_a_diagram():
+    """betti_match takes images, match diagrams: an array gave AttributeError."""
+    from topoviz.matching import match
+
+    with pytest.raises(TypeError, match="dgm_f must be a Diagram .* use match_images"):
+        match(F, G)

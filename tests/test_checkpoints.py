@@ -479,11 +479,18 @@ def test_predict_works_with_the_six_layer_net_and_any_module():
         (np.zeros((8, 8, 3)), {}, "channel"),
         (np.zeros((8, 8)), {"tile": 16, "overlap": 16}, "overlap"),
         (np.array([["a"]]), {}, "real numbers"),
+        (np.full((8, 8), 200, np.uint8), {}, r"got \[200, 200\] \(an 8-bit image: divide"),
+        (np.full((8, 8), -0.5), {}, r"must lie in \[0, 1\]"),
     ],
 )
 def test_predict_refuses_bad_input(image, kwargs, message):
     with pytest.raises(ValueError, match=message):
         predict(small_net(), image, **kwargs)
+
+
+def test_predict_reads_a_boolean_image_as_zeros_and_ones():
+    net, image = small_net(), np.eye(8, dtype=bool)
+    assert np.array_equal(predict(net, image), predict(net, image.astype(np.float32)))
 
 
 def test_str_subclasses_in_meta_are_saved_as_plain_str(tmp_path):
@@ -495,3 +502,11 @@ def test_str_subclasses_in_meta_are_saved_as_plain_str(tmp_path):
     checkpoints.save(path, nets.build("unet", base=4, depth=1), {"torch": torch.__version__})
     _, meta = checkpoints.load(path)
     assert meta["torch"] == str(torch.__version__) and type(meta["torch"]) is str
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+def test_an_endless_file_of_size_zero_is_read_no_further_than_the_limit():
+    """/dev/zero, a FIFO or a /proc file reports size 0 and never ends: reading it
+    whole ran out of memory (23 GB before the kernel killed it)."""
+    with pytest.raises(CheckpointError, match="holds more than the 1.0 KiB allowed"):
+        load("/dev/zero", max_bytes=1024)

@@ -390,6 +390,12 @@ def test_lambda_sweep_joins_points_in_lambda_order_on_an_honest_axis():
     assert list(fig.data[0].x) == [2.0, 1.0, 0.5]
     lo, hi = fig.layout.yaxis.range
     assert hi - lo >= 0.05 and lo <= 0.950 and hi >= 0.952  # 0.2 % does not fill the plot
+    # seen in the browser: four λ at one spot, four labels on top of each other
+    same = [{"lam": v, "accuracy": 0.95, "betti_error": 0.045 + v / 100} for v in (0, 0.05, 0.2)]
+    apart = {"lam": 0.5, "accuracy": 0.95, "betti_error": 0.4}
+    assert list(figures.lambda_sweep([*same, apart]).data[0].text) == [
+        "λ=0, 0.05, 0.2", "", "", "λ=0.5"
+    ]  # fmt: skip
 
 
 def test_lambda_regions_axes_read_whole_counts_and_distinct_percentages():

@@ -505,3 +505,15 @@ def test_serial_and_parallel_dispatchers_keep_their_own_cache_entries():
         assert parallel.targetoptions.get("parallel") and not serial.targetoptions.get("parallel")
         index = (parallel._cache._cache_file._index_path, serial._cache._cache_file._index_path)
         assert index[0] != index[1], index
+
+
+def test_one_ulp_past_one_is_rounding_and_a_little_more_is_refused():
+    """A float32 sigmoid can return 1 + 1.2e-7: topo_loss clips it, so must diagram
+    (it refused it as "got values in [0.5, 1]", a message contradicting itself)."""
+    f = np.full((5, 5), 0.5, np.float32)
+    f[2, 2] = np.nextafter(np.float32(1), np.float32(2))
+    clipped = f.copy()
+    clipped[2, 2] = 1
+    assert diagram(f) == diagram(clipped) and f[2, 2] > 1  # the caller's array unchanged
+    with pytest.raises(ValueError, match=r"got values in \[0.5, 1.00100005\]"):
+        diagram(np.where(f > 1, np.float32(1.001), f))

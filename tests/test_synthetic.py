@@ -277,3 +277,41 @@ def test_committed_sample_data_is_what_the_generators_make():
         assert np.array_equal(stored_mask, mask), item["name"]
         # one grey level of slack for floating-point differences across platforms
         assert np.abs(stored - image).max() <= 1.5 / 255, item["name"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["--size", "8"], "--size must be in 32..2048; got 8"),
+        (["--size", "100000"], "--size must be in 32..2048"),
+        (["--out", "FILE"], "is a file; give a folder"),
+    ],
+)
+def test_the_sample_writer_refuses_in_one_line(argv, words, tmp_path, capsys):
+    from topoviz.synthetic import main
+
+    file = tmp_path / "f.txt"
+    file.write_text("keep me")
+    with pytest.raises(SystemExit) as exc:
+        main([str(file) if a == "FILE" else a for a in argv])
+    assert exc.value.code == 2 and words in capsys.readouterr().err
+    assert file.read_text() == "keep me"
+
+
+@pytest.mark.parametrize("seed", [0, 1, 17, 42, 99])
+@pytest.mark.parametrize("frame", [True, False])
+def test_fig4s_example_has_only_the_figures_own_events(seed, frame):
+    """Classroom's Fig. 4 steps through event_levels of fig3_likelihood(hills=0):
+    the structures appear (0.8), the two gaps close (about 0.4), the holes fill, all
+    at once (0.02). The background's exponential tail had made each hole fill at its
+    own level in 0.020-0.024, four steps a class could not tell apart."""
+    from topoviz.filtration import event_levels
+    from topoviz.persistence import diagram
+
+    f, _ = fig3_likelihood(96, seed, 0.1, hills=0.0)
+    levels = event_levels(diagram(f.astype(np.float64), frame=frame), min_persistence=0.05)
+    assert len(levels) == 7  # f's values are float32: compare to their precision
+    assert levels[0] == 1.0 and levels[2] == 0.5 and levels[6] == 0.0  # α's ends, 0.5
+    assert levels[1] == pytest.approx(0.8, abs=1e-6)  # the structures appear
+    assert levels[3:5] == pytest.approx([0.4, 0.4], abs=0.002)  # the two gaps close
+    assert levels[5] == pytest.approx(0.02, abs=1e-6)  # the holes fill, all at once

@@ -605,3 +605,75 @@ def test_a_label_of_another_size_in_a_folder_is_named(tmp_path, capsys):
     assert "resize=True" not in str(caught.value)  # library advice, not for a data folder
     assert main(["evaluate", "--references", "--data", str(root), "--fold", "all"]) == 2
     assert f"{label}: The mask is 16×12" in capsys.readouterr().err
+
+
+def test_cli_refuses_nonsense_sizes_by_their_flag(tmp_path, capsys):
+    """--base 0 had silently trained base 16, --base with the six-layer net was
+    ignored, a 1-px crop trained on nothing, and a synthetic set of 20000² images
+    ended in numpy's MemoryError traceback."""
+    out = ["--out", str(tmp_path / "n.pt"), "--steps", "1"]
+    train = ["train", "--data", TINY, "--fold", "1/3", *out]
+    for extra, words in (
+        (["--base", "0"], r"--base must be in 1\.\.256; got 0"),
+        (["--arch", "sixlayer", "--base", "8"], "--base sets a U-Net's channels"),
+        (["--patch", "1"], "--patch must be >= 8; got 1"),
+        (["--batch", "0"], "--batch must be >= 1"),
+    ):
+        assert re.search(words, refused(train + extra, capsys)), extra
+    big = ["train", "--data", "synthetic:membranes?size=20000", *out]
+    assert "16 <= size <= 4096" in refused(big, capsys)
+    many = ["train", "--data", "synthetic:membranes?n=100000&size=64", *out]
+    assert "at most 128 M pixels in all" in refused(many, capsys)
+    assert not (tmp_path / "n.pt").exists()
+
+
+def test_cli_says_in_one_line_when_memory_runs_out(monkeypatch, capsys):
+    import topoviz.__main__ as cli
+
+    def greedy(args):
+        raise RuntimeError(
+            "[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate "
+            "memory: you tried to allocate 360000000000 bytes."
+        )
+
+    monkeypatch.setattr(cli, "_cmd_evaluate", greedy)  # build_parser reads the name
+    err = refused(["evaluate", "--data", TINY, "--fold", "1/3", "--references"], capsys)
+    assert "not enough memory for this run" in err and "360000000000 bytes" in err
+
+    def bug(args):
+        raise RuntimeError("a bug, not memory")
+
+    monkeypatch.setattr(cli, "_cmd_evaluate", bug)
+    with pytest.raises(RuntimeError, match="a bug"):  # other errors keep their traceback
+        main(["evaluate", "--data", TINY, "--fold", "1/3", "--references"])
+
+
+def test_cli_warns_once_per_kind_of_what_the_reader_noticed(tmp_path, capsys):
+    """A data folder's labels are taken as given (white = structure). ISBI12's own
+    download marks the cells white: scored that way, accuracy read 0.909 where it
+    was 0.091, without a word. Now each kind of notice is one warning line."""
+    root = _write_folder(tmp_path / "set", ["a", "b", "c"], size=16)
+    for name in ("a", "b"):  # cells white, membrane black: the other polarity
+        lab = np.full((16, 16), 255, np.uint8)
+        lab[:, 8] = 0
+        Image.fromarray(lab).save(root / "labels" / f"{name}.png")
+    capsys.readouterr()
+    argv = ["evaluate", "--references", "--data", str(root), "--fold", "all"]
+    assert main([*argv, "--n-patches", "2", "--inject", "1"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    said = [line for line in err if "94% foreground, kept as given" in line]
+    assert len(said) == 1, err
+    assert said[0].startswith("topoviz evaluate: warning: 2 of 3 labels, e.g. ")
+
+
+def test_evaluate_scores_all_of_other_data_for_a_checkpoint_saved_without_meta(tmp_path, capsys):
+    """README: `evaluate --checkpoint C --data OTHER` scores all of OTHER unless --fold
+    is given; a net saved by checkpoints.save with no meta had asked for --fold."""
+    from topoviz import checkpoints
+
+    path = tmp_path / "bare.pt"
+    checkpoints.save(path, _net(), {})
+    capsys.readouterr()
+    assert main(["evaluate", "--checkpoint", str(path), "--data", TINY, "--n-patches", "2"]) == 0
+    err = capsys.readouterr().err
+    assert "not the checkpoint's own data (it names none): evaluating all its images" in err

@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shlex
 import signal
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -199,7 +201,7 @@ def _train(args: argparse.Namespace, device, world: int, rank: int) -> int:
             log(f"--init given: skipping the {args.steps} BCE pretraining step(s) asked for")
         bce_steps = 0
     else:
-        kw = {"base": args.base} if args.arch == "unet" and args.base else {}
+        kw = {"base": args.base} if args.base is not None else {}
         model = nets.build(args.arch, seed=args.seed, **kw)
         bce_steps = DEFAULT_STEPS if args.steps is None else args.steps
     model.to(device)
@@ -312,10 +314,13 @@ def _split_for(args: argparse.Namespace, meta: dict):
         )
     data = args.data or _from_project(meta.get("data"))
     fold = args.fold or meta.get("fold")
-    if meta and args.data and not args.fold and not _same_data(args.data, meta):
+    checkpoint = getattr(args, "checkpoint", None) or getattr(args, "control", None)
+    if checkpoint and args.data and not args.fold and not _same_data(args.data, meta):
         fold = "all"  # another set than the checkpoint's: none of it was trained on
+        theirs = meta.get("data")
         _log(
-            f"--data {args.data} is not the checkpoint's own data ({meta.get('data')}): "
+            f"--data {args.data} is not the checkpoint's own data "
+            f"({theirs if theirs else 'it names none'}): "
             "evaluating all its images (give --fold K/N to score one fold)"
         )
     if not data:
@@ -366,6 +371,29 @@ def _print_tables(data, fold, split, rows: dict[str, dict]) -> None:
         )
 
 
+def _json(obj) -> str:
+    """``obj`` as strict JSON: an undefined score (ARI / VOI of a ground truth with no
+    region, NaN) is ``null``, which every JSON reader takes; bare ``NaN`` is not JSON.
+
+    Examples
+    --------
+    >>> import json as j
+    >>> j.loads(_json({"ari": float("nan"), "n": [1, 2.5]}))
+    {'ari': None, 'n': [1, 2.5]}
+    """
+
+    def strict(x):
+        if isinstance(x, float) and not math.isfinite(x):
+            return None
+        if isinstance(x, dict):
+            return {k: strict(v) for k, v in x.items()}
+        if isinstance(x, (list, tuple)):
+            return [strict(v) for v in x]
+        return x
+
+    return json.dumps(strict(obj), indent=2, allow_nan=False)
+
+
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     if not args.checkpoint and not args.references:
         raise SystemExit("evaluate: give --checkpoint, or --references with --data and --fold")
@@ -404,7 +432,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             result["references"][name] = row
         rows.update(result["references"])
     if args.json:
-        print(json.dumps(result, indent=2))
+        print(_json(result))
         return 0
     _print_tables(data, fold, split, rows)
     n = len(split.held_names)
@@ -452,7 +480,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         "results": dict(zip(names, results, strict=True)),
     }
     if args.json:
-        print(json.dumps(out, indent=2))
+        print(_json(out))
         return 0
     _print_tables(data, fold, split, dict(zip(names, results, strict=True)))
     print(f"\nPaired per image: {names[1]} against {names[0]} (Wilcoxon signed-rank, two-sided)")
@@ -470,6 +498,11 @@ _TOPO_FLAGS = {
 }
 
 
+#: Bounds of ``train``'s --patch and --base (base 16 is the shipped nets' 0.5 M
+#: weights; 256 would be 256 times as many, 120 M).
+MIN_PATCH, MAX_BASE = 8, 256
+
+
 def _check_train_options(args: argparse.Namespace) -> None:
     """Refuse bad training options before the first step, naming the flag: a bad
     --lam used to surface only when the pretraining was over, and its net was lost."""
@@ -478,6 +511,15 @@ def _check_train_options(args: argparse.Namespace) -> None:
     for flag, value in (("--steps", args.steps), ("--topo-steps", args.topo_steps)):
         if value is not None and value < 0:
             raise SystemExit(f"train: {flag} must be >= 0; got {value}")
+    if args.batch < 1:
+        raise SystemExit(f"train: --batch must be >= 1; got {args.batch}")
+    if args.patch < MIN_PATCH:  # a 1-px crop has no structure to learn from
+        raise SystemExit(f"train: --patch must be >= {MIN_PATCH}; got {args.patch}")
+    if args.base is not None and not args.init and not args.resume:
+        if args.arch != "unet":
+            raise SystemExit(f"train: --base sets a U-Net's channels; --arch {args.arch} has none")
+        if not 1 <= args.base <= MAX_BASE:  # base 0 had silently meant the default
+            raise SystemExit(f"train: --base must be in 1..{MAX_BASE}; got {args.base}")
     try:  # TopoLoss checks the rest; its message names its argument, we name the flag
         TopoLoss(patch_size=args.topo_patch, patches_per_image=args.topo_patches,
                  lam=args.lam, rule=args.rule, dims=args.topo_dims)  # fmt: skip
@@ -539,7 +581,7 @@ def _add_train(sub) -> None:
     p.add_argument("--fold", default="1/3", help="K/N: hold out the K-th of N parts, or 'all'")
     p.add_argument("--out", help="checkpoint to write (with --resume: default that file)")
     p.add_argument("--arch", default="unet", choices=sorted(nets.ARCHITECTURES))
-    p.add_argument("--base", type=int, default=0, help="unet channels (default: the net's)")
+    p.add_argument("--base", type=int, default=None, help="unet channels (default: the net's, 16)")
     p.add_argument(
         "--steps", type=int, help=f"BCE pretraining steps (default {DEFAULT_STEPS}; 0 with --init)"
     )
@@ -702,8 +744,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     args.argv = argv
+
+    def warn(message, category, *rest, **kw) -> None:  # what the readers noticed
+        print(f"topoviz {args.command}: warning: {message}", file=sys.stderr)
+
     try:
-        return int(args.run(args) or 0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", UserWarning)
+            warnings.showwarning = warn
+            return int(args.run(args) or 0)
     except SystemExit as error:  # the subcommands' own checks: SystemExit("CMD: why")
         if not isinstance(error.code, str) or os.environ.get("TOPOVIZ_TRACEBACK"):
             raise
@@ -714,8 +763,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         what = str(error) or type(error).__name__
         if isinstance(error, OSError) and error.filename and str(error.filename) not in what:
             what = f"{what}: {error.filename}"
+    except (MemoryError, RuntimeError) as error:  # torch's "can't allocate memory"
+        if os.environ.get("TOPOVIZ_TRACEBACK") or not _out_of_memory(error):
+            raise
+        first = (str(error).splitlines() or [""])[0]
+        what = f"not enough memory for this run ({first[:200] or type(error).__name__})"
     print(f"topoviz {args.command}: error: {' '.join(what.split())}", file=sys.stderr)
     return 2
+
+
+def _out_of_memory(error: BaseException) -> bool:
+    """Whether ``error`` says memory ran out (numpy's MemoryError, torch's allocator)."""
+    words = str(error).lower()
+    return isinstance(error, MemoryError) or "allocate" in words or "out of memory" in words
 
 
 def _end_process(code: int) -> None:

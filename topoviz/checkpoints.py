@@ -169,14 +169,18 @@ def _read_bytes(source: Source, max_bytes: int) -> bytes:
         data = bytes(source)
     elif hasattr(source, "getvalue"):  # BytesIO, Streamlit's UploadedFile
         data = source.getvalue()
-    elif hasattr(source, "read"):
-        data = source.read(max_bytes + 1)
-    else:
-        path = Path(source)
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise CheckpointError(_too_big(size, max_bytes))
-        data = path.read_bytes()
+    else:  # a stream or a path: read no further than the limit
+        if hasattr(source, "read"):
+            data = source.read(max_bytes + 1)
+        else:
+            path = Path(source)
+            size = path.stat().st_size
+            if size > max_bytes:
+                raise CheckpointError(_too_big(size, max_bytes))
+            with path.open("rb") as file:  # /dev/zero, a FIFO, /proc: size 0, endless
+                data = file.read(max_bytes + 1)
+        if len(data) > max_bytes:  # how much more is unknown
+            raise CheckpointError(f"the file holds more than the {_amount(max_bytes)} allowed")
     if len(data) > max_bytes:
         raise CheckpointError(_too_big(len(data), max_bytes))
     return data

@@ -18,6 +18,8 @@ part. ISBI12's 30 slices give fold 1 = 00–09, 2 = 10–19, 3 = 20–29.
 from __future__ import annotations
 
 import os
+import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +30,7 @@ import numpy as np
 import torch
 from skimage.measure import label
 
-from topoviz.imageio import ImageError, load_image, load_mask
+from topoviz.imageio import ImageError, load_mask, read_image, read_mask
 from topoviz.synthetic import GENERATORS, make_dataset
 
 __all__ = [
@@ -241,7 +243,13 @@ def _named(path, read, *args, **kwargs):
         return read(*args, **kwargs)
     except ImageError as error:
         text = str(error).replace(" (or read it with resize=True)", "")
+        for app, here in _APP_WORDS:  # the reader's words are the upload's; here a file's
+            text = text.replace(app, here)
         raise ImageError(f"{path}: {text}") from None
+
+
+#: The image reader's advice, said to someone uploading, as said of a data folder's file.
+_APP_WORDS = ((" before uploading", ""), ("Upload a ", "Use a "), ("Upload the ", "Use the "))
 
 
 def load_fov(
@@ -266,15 +274,36 @@ def load_pairs(
     ``H×W`` arrays (everything here that takes a set accepts either). Each mask is
     read at its image's shape, so a size mismatch raises a clear error.
     """
-    images, masks = [], []
+    images, masks, said = [], [], []
     for image_path, label_path in pairs:
-        image = _named(image_path, load_image, image_path)
-        images.append(image)
-        mask = _named(label_path, load_mask, label_path, shape=image.shape, invert_polarity=False)
-        masks.append(mask)
+        read = _named(image_path, read_image, image_path)
+        images.append(read.array)
+        said += [("image", image_path, n) for n in read.notices]
+        label = _named(
+            label_path, read_mask, label_path, shape=read.array.shape, invert_polarity=False
+        )
+        masks.append(label.mask)
+        said += [("label", label_path, n) for n in label.notices]
+    _warn_notices(said, len(pairs))
     if images and len({im.shape for im in images}) == 1:
         return np.stack(images), np.stack(masks)
     return images, masks
+
+
+def _warn_notices(said: Sequence[tuple[str, object, str]], total: int) -> None:
+    """One ``UserWarning`` per kind of notice (what the reader converted or kept: RGB
+    made grey, a label more than half foreground), with how many files it concerns
+    and the first of them: 118 CrackForest photographs give one line, not 118."""
+    groups: dict[tuple[str, str], list[tuple[object, str]]] = {}
+    for kind, path, text in said:
+        groups.setdefault((kind, re.sub(r"\d[\d.,]*", "#", text)), []).append((path, text))
+    for (kind, _), found in groups.items():
+        path, text = found[0]
+        warnings.warn(f"{len(found)} of {total} {kind}s, e.g. {path}: {text}", stacklevel=3)
+
+
+#: Bounds of a ``synthetic:`` set: side, and pixels over all its images.
+MAX_SYNTHETIC_SIDE, MAX_SYNTHETIC_PIXELS = 4096, 2**27
 
 
 def parse_synthetic(spec: str) -> dict | None:
@@ -301,8 +330,13 @@ def parse_synthetic(spec: str) -> dict | None:
             out[key] = int(value)
         except ValueError:
             raise ValueError(f"{key} must be an integer in {spec!r}; got {value!r}") from None
-    if out["n"] < 1 or out["size"] < 16:
-        raise ValueError(f"need n >= 1 and size >= 16 in {spec!r}")
+    if out["n"] < 1 or not 16 <= out["size"] <= MAX_SYNTHETIC_SIDE:
+        raise ValueError(f"need n >= 1 and 16 <= size <= {MAX_SYNTHETIC_SIDE} in {spec!r}")
+    if out["n"] * out["size"] ** 2 > MAX_SYNTHETIC_PIXELS:  # ~1 GB of images and masks
+        raise ValueError(
+            f"{spec!r} asks for {out['n']} images of {out['size']}² pixels; at most "
+            f"{MAX_SYNTHETIC_PIXELS // 2**20} M pixels in all (fewer images, or smaller)"
+        )
     return out
 
 
@@ -382,8 +416,16 @@ def load_split(spec: str | os.PathLike, fold: str | tuple[int, int] | None = "1/
     pairs = list_pairs(spec)
     terms = read_terms(spec) or "unknown (no License/terms line in SOURCE.txt)"
     train, held = (pairs, pairs) if fk is None else fold_split(pairs, *fk)
-    ti, tm = load_pairs(train)
-    hi, hm = load_pairs(held)
+    images, masks = load_pairs(pairs)  # each file read once, its notices said once
+    where = {pair: i for i, pair in enumerate(pairs)}
+
+    def part(chosen):
+        idx = [where[pair] for pair in chosen]
+        if isinstance(images, np.ndarray):
+            return images[idx], masks[idx]
+        return [images[i] for i in idx], [masks[i] for i in idx]
+
+    (ti, tm), (hi, hm) = part(train), part(held)
     fov_paths = list_fov(spec, held)
     return Split(
         spec,

@@ -536,6 +536,22 @@ def superlevel_rgb(f: np.ndarray, alpha: float, frame: bool = True) -> tuple[np.
     return rgb, b0, b1
 
 
+def superlevel_key(frame: bool) -> str:
+    """The colour key of :func:`superlevel_rgb`'s pictures, and what β0 counts.
+
+    >>> superlevel_key(False)[-36:]
+    'near-white: outside, and not a hole.'
+    """
+    said = "Each component in its own saturated colour, each hole in a pale one. "
+    if frame:
+        return said + (
+            "The frame (the paper's one-pixel border of value 1 around the image) is not "
+            "drawn but is one component of β0; structure touching the image's edge has "
+            "joined it and is dark grey, and every background region is a hole."
+        )
+    return said + "Background touching the image's edge is near-white: outside, and not a hole."
+
+
 def betti_words(b0: int, b1: int) -> str:
     """β0 and β1 in words, singular where a number is 1.
 
@@ -1501,6 +1517,35 @@ def accuracy_range(accuracies: Sequence[float], min_span: float = 0.05) -> list[
     return [max(0.0, lo - pad), min(1.0, hi + pad)]
 
 
+def _shared_labels(
+    xs: Sequence[float], ys: Sequence[float], spans: tuple[float, float], lams: Sequence[float]
+) -> list[str]:
+    """``"λ=…"`` labels of points in λ order, where points within 4 % of the axes'
+    ``spans`` of an earlier labelled one add their λ to its label and get none.
+
+    >>> _shared_labels([0.1, 0.1, 0.5], [0.9, 0.9, 0.8], (1.0, 0.1), [0, 0.05, 0.2])
+    ['λ=0, 0.05', '', 'λ=0.2']
+    """
+    labels: list[str] = []
+    heads: list[int] = []  # the points that carry a label
+    for i, (x, y) in enumerate(zip(xs, ys, strict=True)):
+        near = next(
+            (
+                h
+                for h in heads
+                if abs(xs[h] - x) <= 0.04 * spans[0] and abs(ys[h] - y) <= 0.04 * spans[1]
+            ),
+            None,
+        )
+        if near is None:
+            heads.append(i)
+            labels.append(f"λ={lams[i]:g}")
+        else:
+            labels[near] += f", {lams[i]:g}"
+            labels.append("")
+    return labels
+
+
 def lambda_sweep(
     results: Sequence[Mapping[str, float]],
     min_span: float = 0.05,
@@ -1515,12 +1560,18 @@ def lambda_sweep(
     results = sorted(results, key=lambda r: r["lam"])
     lam = [r["lam"] for r in results]
     acc = [r["accuracy"] for r in results]
+    betti = [r["betti_error"] for r in results]
+    all_acc = [*acc, before["accuracy"]] if before is not None else acc
+    x_max = 1.2 * max([*betti, *([before["betti_error"]] if before else [])], default=1.0) + 0.02
+    y_range = accuracy_range(all_acc, min_span)
     fig = go.Figure(
         go.Scatter(
-            x=[r["betti_error"] for r in results],
+            x=betti,
             y=acc,
             mode="markers+lines+text",
-            text=[f"λ={v:g}" for v in lam],
+            # points that land on one spot share one label ("λ=0, 0.05, 0.2" had
+            # been four labels on top of each other)
+            text=_shared_labels(betti, acc, (x_max, y_range[1] - y_range[0]), lam),
             # neighbouring λ often land close together: their labels above and below
             textposition=["top center" if i % 2 == 0 else "bottom center" for i in range(len(lam))],
             name="λ sweep (joined in λ order)",
@@ -1536,13 +1587,9 @@ def lambda_sweep(
             marker={"symbol": "x", "size": 10, "color": "gray"},
             name="starting model",
         )
-        acc = [*acc, before["accuracy"]]
-    xs = [r["betti_error"] for r in results] + ([before["betti_error"]] if before else [])
     # room right of the last point for its label ("λ=0.05" was cut at the edge)
-    fig.update_xaxes(
-        title="Betti error (lower is better)", range=[0, 1.2 * max(xs, default=1.0) + 0.02]
-    )
-    fig.update_yaxes(title="pixel accuracy", range=accuracy_range(acc, min_span), tickformat=".1%")
+    fig.update_xaxes(title="Betti error (lower is better)", range=[0, x_max])
+    fig.update_yaxes(title="pixel accuracy", range=y_range, tickformat=".1%")
     fig.update_layout(
         height=380,
         margin={"l": 10, "r": 10, "t": 30, "b": 10},

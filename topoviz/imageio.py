@@ -431,6 +431,11 @@ def read_mask(
             )
         else:
             notices.append("Flipped the mask as asked, so that its dark pixels are the structure.")
+    elif fraction > 0.5:  # kept as asked, but say so: ISBI12's download marks cells white
+        notices.append(
+            f"The mask is {_percent(fraction)} foreground, kept as given (white = "
+            "structure); if its white marks the regions between the structures, invert it."
+        )
     if not mask.any():
         notices.append("The mask has no foreground (every pixel is background).")
 

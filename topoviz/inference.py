@@ -83,6 +83,8 @@ def predict(
     it is changed.
     """
     image = np.asarray(image)
+    if image.dtype == bool:
+        image = image.astype(np.float32)
     if image.ndim == 2:
         image = image[..., None]
     if image.ndim != 3 or min(image.shape[:2]) < 1:
@@ -91,6 +93,13 @@ def predict(
         raise ValueError(f"image must be real numbers, got dtype {image.dtype}")
     if not np.isfinite(image).all():
         raise ValueError("image contains NaN or infinity")
+    lo, hi = float(image.min()), float(image.max())
+    if lo < 0 or hi > 1:  # the nets trained on [0, 1]: 0..255 gave f = 1 everywhere
+        raise ValueError(
+            f"image values must lie in [0, 1], as topoviz.imageio.load_image reads them; "
+            f"got [{lo:.4g}, {hi:.4g}]"
+            + (" (an 8-bit image: divide it by 255)" if hi > 1 and hi <= 255 and lo >= 0 else "")
+        )
     if tile < 1 or not 0 <= overlap < tile:
         raise ValueError(f"need tile >= 1 and 0 <= overlap < tile, got {tile}, {overlap}")
     if margin < 0:

@@ -16,7 +16,7 @@ __all__ = ["LIVE", "STEPS", "Step", "step_index"]
 SAMPLE = "membranes_0"
 BASELINE = "membranes-unet-bce"
 TWIN = "membranes-unet-topo"
-#: The live fine-tune of the lesson's step 7: a few seconds on a 2-core machine, from
+#: The live fine-tune of the lesson's step 7: about 10 s on an idle 2-core machine, from
 #: BASELINE, on the lesson's image; the diagram of the 65² patch around its costliest
 #: hole moves while it trains.
 LIVE = {"lam": 0.1, "steps": 30, "lr": 1e-3, "seed": 0, "batch": 8, "window": 65}
@@ -102,7 +102,7 @@ STEPS: tuple[Step, ...] = (
     ),
     Step(
         "One fine-tune",
-        "Press Start: the same net trains for a few seconds with L = L_bce + λ·L_topo, "
+        "Press Start: the same net trains for 30 steps with L = L_bce + λ·L_topo, "
         "here, live. Watch the diagram of the patch around the broken membrane: each dot "
         "slides along its orange arrow, leaving a faint trail; the missing cell's dot "
         "climbs towards the corner. Green: pixels the training added to the segmentation; "

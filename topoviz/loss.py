@@ -463,6 +463,8 @@ class TopoLoss(nn.Module):
         self.frame = _check_frame(frame)
         self.dims = _check_dims(dims)
         self.skip = skip
+        if seed is not None and not (_is_int(seed) and int(seed) >= 0):
+            raise ValueError(f"seed must be None or an integer >= 0; got {seed!r}")
         self.seed = seed
         self._rng = np.random.default_rng(seed)
         self.last: dict[str, float] = {}

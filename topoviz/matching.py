@@ -276,6 +276,13 @@ def match(dgm_f: Diagram, dgm_g: Diagram, rule: str = "paper") -> Matching:
     >>> round(m.loss, 4)    # the ring's dot (0.1, 1) and the gap's hole (0.7, 1)
     0.5
     """
+    for name, d in (("dgm_f", dgm_f), ("dgm_g", dgm_g)):
+        if not isinstance(d, Diagram):  # betti_match takes images: an easy mix-up
+            raise TypeError(
+                f"{name} must be a Diagram (topoviz.persistence.diagram(f)); got "
+                f"{type(d).__name__}. To match images, use match_images(f, g) or "
+                "betti_match(f, g)"
+            )
     if rule == "betti":
         raise ValueError(
             "rule 'betti' needs the images, not only their diagrams: use betti_match(f, g)"

@@ -274,16 +274,22 @@ def _check_likelihood(f: np.ndarray, name: str = "f", keep_float32: bool = False
         arr = arr.astype(np.float64)
     if not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
         raise ValueError(f"{name} must hold real numbers; got dtype {arr.dtype}")
+    # one ulp of a float dtype past 0 or 1 is rounding (a float32 sigmoid can return
+    # 1 + 1.2e-7), not logits: clipped, as topo_loss clips it
+    floating = np.issubdtype(arr.dtype, np.floating)
+    tol = max(1e-6, float(np.finfo(arr.dtype).eps)) if floating else 0.0
     arr = arr.astype(np.float64, copy=False)
     if not np.isfinite(arr).all():
         bad = int(np.count_nonzero(~np.isfinite(arr)))
         raise ValueError(f"{name} has {bad} NaN or infinite value(s); a likelihood must be finite")
     lo, hi = float(arr.min()), float(arr.max())
-    if lo < 0.0 or hi > 1.0:
+    if lo < -tol or hi > 1.0 + tol:
         raise ValueError(
-            f"{name} must be a likelihood in [0, 1]; got values in [{lo:.4g}, {hi:.4g}]"
+            f"{name} must be a likelihood in [0, 1]; got values in [{lo:.9g}, {hi:.9g}]"
             " (pass probabilities, e.g. torch.sigmoid(logits), not logits)"
         )
+    if lo < 0.0 or hi > 1.0:
+        arr = np.clip(arr, 0.0, 1.0)  # a new array: the caller's stays as it was
     return arr
 
 

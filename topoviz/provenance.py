@@ -19,9 +19,11 @@ import numpy as np
 
 __all__ = [
     "PROFILES_FILE",
+    "DATA_KINDS",
     "TABLE_PATCHES",
     "betti_protocol",
     "describe",
+    "kind_mismatch",
     "load_profiles",
     "nearest",
     "profile",
@@ -193,6 +195,38 @@ def seen_in_training(
         f"If this is {data} image {stem}, {net} trained on it (it held out only "
         f"{held[0]}–{held[-1]}): its scores here say how well it learnt this image, not how "
         "well it does on images it never saw."
+    )
+
+
+#: What the structures of each shipped training set are, as the samples' generators
+#: name them (a membranes net on a cracks sample guesses membranes).
+DATA_KINDS = {
+    "synthetic-membranes": "membranes",
+    "synthetic-vessels": "vessels",
+    "isbi12": "membranes",
+    "crackforest": "cracks",
+}
+
+
+def kind_mismatch(sample: str, kind: str, entry: Mapping, net: str) -> str | None:
+    """A warning when the sample ``sample`` (made by generator ``kind``) is shown
+    through a net trained on another kind of structure; None when the kinds agree or
+    the net's data is not one of :data:`DATA_KINDS`. Profiles (:func:`unlike`) can
+    miss it: synthetic cracks and membranes share size, brightness and texture.
+
+    >>> e = {"data": "synthetic-membranes"}
+    >>> kind_mismatch("cracks_0", "cracks", e, "m-bce")[:61]
+    'cracks_0 is a synthetic cracks image; m-bce was trained on me'
+    >>> kind_mismatch("membranes_1", "membranes", e, "m-bce") is None
+    True
+    """
+    theirs = DATA_KINDS.get(str(entry.get("data", "")))
+    if theirs is None or theirs == kind:
+        return None
+    return (
+        f"{sample} is a synthetic {kind} image; {net} was trained on {theirs} "
+        f"({entry['data']}). Its f here is a {theirs} net's guess, not a {kind} "
+        "segmentation."
     )
 
 

@@ -714,6 +714,8 @@ def _fig3(
     if hills == 0:  # a flat ridge: pixel-sized wobbles of the distance make no maxima
         inside = np.minimum(inside, 0.8)
     outside = 0.02 + 0.03 * hills * bumps + 0.39 * np.exp(-sdf / (0.25 * band))
+    if hills == 0:  # a flat floor: the exponential's tail made each hole die at its own
+        outside = np.where(outside < 0.05, 0.02, outside)  # level in 0.020-0.024
     f = np.where(g, inside, outside)
 
     # Two gaps, each a valley across the stroke: the middle of the bridge and the
@@ -786,8 +788,9 @@ def fig3_likelihood(
     """Fig. 3(c): ``(f, g)``, a likelihood with shallow gaps and its ground truth.
 
     ``hills`` scales the gentle bumps that give Dgm(f) its small noise dots. At 0 there
-    are none and the ridge tops are flat (at 0.8): a clean filtration to narrate, as
-    in the paper's Fig. 4. ``f >= 0.5`` is the same for every value.
+    are none, the ridge tops are flat (at 0.8) and so is the background's floor (0.02,
+    where f falls below 0.05): a clean filtration to narrate, as in the paper's Fig. 4.
+    ``f >= 0.5`` is the same for every value.
     """
     if not 0.0 <= hills <= 1.0:
         raise ValueError(f"hills must lie in [0, 1], got {hills}")
@@ -913,6 +916,11 @@ def write_samples(out: str | Path, size: int = 256, seeds=SAMPLE_SEEDS) -> list[
     return index
 
 
+#: The largest side ``python -m topoviz.synthetic --size`` writes (the app shows
+#: samples whole).
+MAX_SAMPLE_SIDE = 2048
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m topoviz.synthetic",
@@ -921,7 +929,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", default="sample_data", help="output folder (default: sample_data)")
     parser.add_argument("--size", type=int, default=256, help="image side in pixels (default: 256)")
     args = parser.parse_args(argv)
-    index = write_samples(args.out, args.size)
+    if not 32 <= args.size <= MAX_SAMPLE_SIDE:  # the generators need 32 a side
+        parser.error(f"--size must be in 32..{MAX_SAMPLE_SIDE}; got {args.size}")
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        parser.error(f"--out {args.out} is a file; give a folder")
+    try:
+        index = write_samples(args.out, args.size)
+    except (ValueError, OSError) as error:
+        parser.error(str(error))
     print(f"wrote {len(index)} image/mask pairs to {args.out}")
 
 

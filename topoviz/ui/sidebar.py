@@ -118,13 +118,14 @@ def render() -> Selection:
         if source == "upload":
             st.caption(
                 "An uploaded image stays in this browser session: the address bar holds α, rule, "
-                "dimensions, dot, frame and the source of f but no image, so a copied link "
-                "cannot show this view."
+                "dimensions, dot, frame, ε, sharpness and the source of f but no image, so a "
+                "copied link cannot show this view."
             )
         else:
             st.caption(
                 "The address bar holds sample, source of f (checkpoint, blur), frame, α, rule, "
-                "dimensions and dot: copy it to share this view"
+                "dimensions, dot, Diagrams' ε and Filtration's sharpness: copy it to share "
+                "this view"
                 + (
                     " (not an uploaded checkpoint)."
                     if st.session_state[S.LIKELIHOOD] == "upload"
@@ -349,7 +350,25 @@ def domain_warning(image: np.ndarray, entry: dict, net: str = "this net") -> str
 
 def _domain_check(image: np.ndarray, entry: dict, found: list[dict]) -> None:
     """Warn when ``image`` looks unlike the data ``entry`` was trained on, and offer
-    the shipped checkpoint trained on the nearest data (same loss)."""
+    the shipped checkpoint trained on the nearest data (same loss); and when a sample
+    shows other structures than the net's data (``provenance.kind_mismatch``), offer
+    one trained on its kind."""
+    if st.session_state.get(S.SOURCE) == "sample":
+        name = st.session_state.get(S.SAMPLE)
+        kind = next((d.get("generator") for d in cache.sample_index() if d["name"] == name), None)
+        words = kind and provenance.kind_mismatch(name, kind, entry, entry["name"])
+        if words:
+            st.warning(words)
+            fits = [e for e in found if provenance.DATA_KINDS.get(e.get("data")) == kind]
+            best = next((e for e in fits if e.get("loss") == entry.get("loss")), None)
+            if best is not None:
+                st.button(
+                    f"Use {best['name']} (trained on {best['data']})",
+                    key="use_kind",
+                    on_click=_use_checkpoint,
+                    args=(best["name"],),
+                )
+            return
     words = domain_warning(image, entry)
     if words is None:
         return

@@ -116,6 +116,10 @@ def init() -> None:
         st.session_state.setdefault(key, value)
     if not st.session_state.get(URL_LOADED):
         st.session_state[URL_LOADED] = True
+        # a page's own sliders: kept until their page draws them (page_value)
+        st.session_state[PAGE_LINK] = {
+            k: st.query_params[k] for k in PAGE_SHARED if k in st.query_params
+        }
         for key, parse in SHARED.items():
             if key in st.query_params:
                 try:
@@ -142,12 +146,43 @@ def init() -> None:
             st.session_state[DIMS] = "0,1"  # a link from before the choice: show its dot
 
 
+#: A page's own sliders that a link carries too, with their ranges: Diagrams' ε and
+#: Filtration's sharpness t (a link without them opened another view).
+PAGE_SHARED: dict[str, tuple[float, float]] = {"dgm_eps": (0.0, 0.5), "sharpness": (1.0, 12.0)}
+PAGE_LINK = "_page_link"  # the link's values of PAGE_SHARED, until their page reads them
+
+
+def page_value(key: str, default: float) -> None:
+    """Before the page's own slider ``key`` (of :data:`PAGE_SHARED`) is drawn: start it
+    at the link's value (clipped to its range), else at ``default``. Draw the slider
+    with ``key=key`` and no value of its own."""
+    if key in st.session_state:
+        return
+    lo, hi = PAGE_SHARED[key]
+    value = default
+    text = st.session_state.get(PAGE_LINK, {}).pop(key, None)  # the link's, once
+    if text is not None:
+        try:
+            value = min(hi, max(lo, float(text)))
+        except ValueError:
+            pass  # a hand-edited link with a bad value keeps the default
+    st.session_state[key] = value
+
+
 def sync_url() -> None:
     """Write the shared keys to ``st.query_params`` (only those that changed).
 
     While an uploaded image is shown the sample is dropped from the URL: a copied
-    link must not open a different image than the one on screen.
+    link must not open a different image than the one on screen. A page's own slider
+    (:data:`PAGE_SHARED`) is written while its page has it, and dropped after.
     """
+    for key in PAGE_SHARED:
+        if key in st.session_state:
+            text = f"{float(st.session_state[key]):g}"
+            if st.query_params.get(key) != text:
+                st.query_params[key] = text
+        elif key in st.query_params:
+            del st.query_params[key]
     source = st.session_state.get(LIKELIHOOD)
     for key in SHARED:
         if (

@@ -25,8 +25,8 @@ def show(
 ) -> None:
     """Draw ``f >= alpha`` coloured (:func:`topoviz.figures.superlevel_rgb`) into
     ``where`` (a column, a container or ``st``), ``side`` pixels wide, under a heading
-    with its β0 and β1; ``name`` is what the heading calls ``f``, ``note`` follows the
-    threshold."""
+    with its β0 and β1 and over its colour key; ``name`` is what the heading calls
+    ``f``, ``note`` follows the threshold."""
     rgb, b0, b1 = figures.superlevel_rgb(f, alpha, frame)
     where.markdown(f"**{name} ≥ {alpha:.2f}{note}: {figures.betti_words(b0, b1)}**")
-    where.image(figures.sharp(rgb, side), width=side)
+    where.image(figures.sharp(rgb, side), width=side, caption=figures.superlevel_key(frame))
