@@ -47,7 +47,9 @@ with left:
         help="The whole image is subsampled (3-D: to 128 pixels a side, top view: 256); a "
         "window is drawn at full resolution.",
     )
-    half = st.slider("Window half-size (pixels)", 8, 64, 24)
+    half = st.slider(
+        "Window half-size (pixels)", 8, 64, 24, disabled=zoom == "whole image"
+    )  # the whole image has no window to size
     tau = st.slider(
         "Forces of at least",
         0.0,

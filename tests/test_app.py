@@ -461,7 +461,7 @@ def test_diagrams_page_has_the_betti_panel_and_the_landing_view():
     assert not at.exception
     heads = " ".join(h.value for h in at.subheader)
     assert "Where does each push land?" in heads
-    assert any(m.value.startswith("#### Betti: L_topo") for m in at.markdown)
+    assert any(m.value.startswith("##### Betti: L_topo") for m in at.markdown)
     m = metrics(at)
     counts = {k: int(v) for k, v in m.items() if k.endswith("(betti)") and "," in k}
     assert len(counts) == 4 and sum(counts.values()) > 0
@@ -474,8 +474,8 @@ def _headed_losses(at: AppTest) -> dict[str, float]:
     """The three headings' L_topo, by rule title."""
     out = {}
     for m in at.markdown:
-        if m.value.startswith("#### ") and ": L_topo = " in m.value:
-            title, value = m.value[5:].split(": L_topo = ")
+        if m.value.startswith("##### ") and ": L_topo = " in m.value:
+            title, value = m.value[6:].split(": L_topo = ")
             out[title] = float(value)
     return out
 

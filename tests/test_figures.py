@@ -184,7 +184,7 @@ def test_landscape_map_points_each_force_the_way_it_pushes(sample):
         # the legend counts what is drawn, and says when the cap of 40 left some out
         capped = len(figures._in_window(ct, window).pixel) > 40
         assert capped  # this sample has more forces in the window than 40
-        assert t.name.endswith(f": {len(t.x)} in view (of the 40 strongest)")
+        assert t.name.endswith(f": {len(t.x)} in view (the 40 strongest of both kinds are drawn)")
     every = figures.landscape_map(f, ct, max_arrows=10**6, window=window)
     assert all(t.name.endswith(" in view") for t in every.data[1:] if "the loss" in t.name)
     # each mark's direction is its force's sign (the hover text carries the force)

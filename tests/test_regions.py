@@ -499,7 +499,7 @@ def test_inspect_says_when_beta0_counts_a_diagonal_crack_in_pieces():
     for frame, pieces in ((True, 17), (False, 16)):
         words = corner_words(crack, "curvilinear", frame, n_gt=0)
         assert betti_numbers(crack, frame=frame)[0] == pieces  # the β0 beside the words
-        assert f"is {pieces} pieces" in words and "its structures are 1 pieces" in words
+        assert f"is {pieces} pieces" in words and "its structures are 1 piece" in words
         assert "weigh the 0 of at least 50 px" in words
     # cracks touching the border: by corners each is still its own piece
     border = np.zeros((30, 30), bool)
@@ -511,6 +511,12 @@ def test_inspect_says_when_beta0_counts_a_diagonal_crack_in_pieces():
     straight = np.zeros((20, 20), bool)
     straight[2:18, 9:11] = True
     assert corner_words(straight, "curvilinear") is None
+    # a tree touching the border: β0 (framed) and the corner count both say 1 piece,
+    # so there is nothing to explain ("this ground truth is 1 pieces" had been said)
+    tree = np.zeros((20, 20), bool)
+    tree[0:12, 9] = True
+    tree[11, 3:16] = True
+    assert corner_words(tree, "curvilinear", True) is None
 
 
 def test_inspect_says_when_ari_and_voi_cannot_see_the_structure():

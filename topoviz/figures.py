@@ -402,7 +402,7 @@ def landscape_map(
                     ],
                     hovertemplate="%{text}<extra></extra>",
                     name=f"{words}: {len(on)} in view"
-                    + (f" (of the {max_arrows} strongest)" if capped else ""),
+                    + (f" (the {max_arrows} strongest of both kinds are drawn)" if capped else ""),
                 )
             )
     px, ends = _highlighted(highlight, ct, dgm)

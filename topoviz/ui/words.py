@@ -149,17 +149,19 @@ def corner_words(
     if structure != "curvilinear":
         return None
     m = np.asarray(mask, bool)
-    by_edge = int(label(np.pad(m, 1, constant_values=True) if frame else m, connectivity=1).max())
+    framed = np.pad(m, 1, constant_values=True) if frame else m
+    by_edge = int(label(framed, connectivity=1).max())
+    if by_edge == int(label(framed, connectivity=2).max()):
+        return None  # no piece touches another only at a corner: nothing to explain
     by_corner = int(label(m, connectivity=2).max())
-    if by_edge == by_corner + frame:
-        return None
     weighed = "" if n_gt is None else f"; the counts above weigh the {n_gt} of at least 50 px"
     return (
         f"β counts pixels joined by an edge, as the loss does: so this ground truth is "
-        f"{by_edge} pieces{' (the frame and what touches it one of them)' if frame else ''}. "
+        f"{many(by_edge, 'piece')}"
+        f"{' (the frame and what touches it one of them)' if frame else ''}. "
         f"Joined also where pixels touch at a corner, as the merge and split counts join "
-        f"them, its structures are {by_corner} pieces{weighed} (a one-pixel diagonal crack "
-        "touches itself only at corners)."
+        f"them, its structures are {many(by_corner, 'piece')}{weighed} (a one-pixel "
+        "diagonal crack touches itself only at corners)."
     )
 
 
