@@ -8,6 +8,7 @@ import streamlit as st
 
 from topoviz.persistence import warmup
 from topoviz.ui import nav, render
+from topoviz.ui.state import PAGE
 
 st.set_page_config(page_title="topoviz", page_icon=":material/donut_large:", layout="wide")
 
@@ -73,5 +74,6 @@ pages = {
 }
 page = st.navigation(pages, position="hidden")  # our own menu: topoviz.ui.nav
 nav.links(pages)
+st.session_state[PAGE] = page.url_path  # the sidebar gives back a lesson's changes elsewhere
 render()
 page.run()

@@ -58,6 +58,7 @@ i = st.session_state[KEY]
 step = STEPS[i]
 if not st.session_state.get("_lesson_applied") == i:  # first visit of this step (or a link)
     st.session_state["_lesson_applied"] = i
+    S.enter_lesson()  # the user's own view, given back on leaving the Lesson
     before = {k: st.session_state.get(k) for k in SELECTION_KEYS}
     state = step.state
     run = st.session_state.get(RUN)

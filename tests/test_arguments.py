@@ -282,3 +282,14 @@ def test_match_names_an_array_given_for_a_diagram():
 
     with pytest.raises(TypeError, match="dgm_f must be a Diagram .* use match_images"):
         match(F, G)
+
+
+def test_a_level_or_temperature_of_nan_is_refused():
+    """dgm.betti(nan) said no class was alive; sharpen(f, nan) returned NaN."""
+    from topoviz.filtration import sharpen
+    from topoviz.persistence import diagram
+
+    with pytest.raises(ValueError, match="alpha must be a finite level"):
+        diagram(F).betti(float("nan"))
+    with pytest.raises(ValueError, match="finite number > 0; got nan"):
+        sharpen(F, float("nan"))

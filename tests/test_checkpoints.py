@@ -510,3 +510,15 @@ def test_an_endless_file_of_size_zero_is_read_no_further_than_the_limit():
     whole ran out of memory (23 GB before the kernel killed it)."""
     with pytest.raises(CheckpointError, match="holds more than the 1.0 KiB allowed"):
         load("/dev/zero", max_bytes=1024)
+
+
+def test_a_saved_checkpoint_gets_the_mode_of_any_new_file(tmp_path):
+    """save wrote through mkstemp, whose file is 0600 whatever the umask: a shared
+    checkpoint could not be read by the group that reads everything else."""
+    import os
+    import stat
+
+    save(tmp_path / "n.pt", small_net(), {})
+    (tmp_path / "plain").write_bytes(b"")
+    mode = stat.S_IMODE(os.stat(tmp_path / "n.pt").st_mode)
+    assert mode == stat.S_IMODE(os.stat(tmp_path / "plain").st_mode)

@@ -132,3 +132,33 @@ def test_the_fine_tune_step_trains_live_and_the_result_shows_that_run(monkeypatc
     assert not any("was skipped" in i.value for i in at.info)
     # the sidebar shows the net the run started from, not the shipped twin
     assert at.session_state["checkpoint"] == BASELINE
+
+
+def test_leaving_the_lesson_offers_the_view_the_user_had_before():
+    """A teacher explored cracks_0 with the image as f and α 0.3, opened the Lesson,
+    then Landscape: every page showed the lesson's sample and twin, the view lost."""
+    from streamlit.testing.v1 import AppTest
+
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    app.sidebar.selectbox(key="_w_sample").set_value("cracks_0")
+    app.sidebar.radio(key="_w_likelihood").set_value("image").run()
+    app.session_state["alpha"] = 0.3
+    app.switch_page("pages/8_lesson.py").run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert app.session_state["sample"] == "membranes_0"  # the lesson's
+    assert not any(b.key == "lesson_back" for b in app.sidebar.button)  # not in the Lesson
+    app.switch_page("pages/1_landscape.py").run()
+    assert app.session_state["sample"] == "membranes_0"  # kept until the user chooses
+    back = next(b for b in app.sidebar.button if b.key == "lesson_back")
+    back.click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    got = {k: app.session_state[k] for k in ("sample", "likelihood", "alpha")}
+    assert got == {"sample": "cracks_0", "likelihood": "image", "alpha": 0.3}
+    assert not any(b.key == "lesson_back" for b in app.sidebar.button)
+    # back in the Lesson, it sets its step again; "Keep this one" forgets the old view
+    app.switch_page("pages/8_lesson.py").run()
+    assert app.session_state["sample"] == "membranes_0"
+    app.switch_page("pages/2_filtration.py").run()
+    next(b for b in app.sidebar.button if b.key == "lesson_keep").click().run()
+    assert app.session_state["sample"] == "membranes_0"
+    assert not any(b.key == "lesson_back" for b in app.sidebar.button)

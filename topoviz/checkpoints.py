@@ -158,10 +158,24 @@ def save(path: str | os.PathLike | IO[bytes], model: nn.Module, meta: dict | Non
     try:
         with os.fdopen(fd, "wb") as f:
             torch.save(payload, f)
+        os.chmod(tmp, _new_file_mode())  # mkstemp's file is 0600: the mode open() gives
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _new_file_mode() -> int:
+    """The mode ``open()`` gives a new file here: 0o666 less the process's umask, read
+    from /proc (``os.umask`` can only be read by setting it, for every thread at once);
+    0o644 where /proc does not say."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o644
 
 
 def _read_bytes(source: Source, max_bytes: int) -> bytes:

@@ -120,8 +120,8 @@ def sharpen(f: np.ndarray, t: float) -> np.ndarray:
     x = np.clip(np.asarray(f, np.float64), 0.0, 1.0)
     if t == 1.0:
         return x
-    if t <= 0:
-        raise ValueError(f"the temperature t must be > 0; got {t}")
+    if not t > 0 or not np.isfinite(t):  # NaN passed "t <= 0" and gave an f of NaN
+        raise ValueError(f"the temperature t must be a finite number > 0; got {t}")
     with np.errstate(divide="ignore"):
         logit = np.log(x) - np.log1p(-x)
     return 1.0 / (1.0 + np.exp(-logit / t))

@@ -154,6 +154,8 @@ class Dots:
         >>> dgm[0].alive(0.0).tolist(), dgm.betti(0.0), dgm.betti(0.1)
         ([True], {0: 1, 1: 0}, {0: 1, 1: 0})
         """
+        if not np.all(np.isfinite(alpha)):  # NaN compared False everywhere: "none alive"
+            raise ValueError(f"alpha must be a finite level; got {alpha!r}")
         return (self.birth >= alpha) & ((self.death < alpha) | self.essential)
 
     def betti(self, alpha: float = 0.5) -> int:
@@ -1265,7 +1267,9 @@ def diagram(
         Homology dimensions to compute, a subset of ``(0, 1)``.
     backend : {"auto", "numba", "gudhi"}
         ``"gudhi"`` is the reference (``gudhi.CubicalComplex(vertices=1 - f)``);
-        ``"auto"`` uses the compiled sweep. Both give the same dots.
+        ``"auto"`` uses the compiled sweep. Both give the same dots as a multiset; their
+        order, and where values tie the critical pixels chosen, can differ, so compare
+        sorted points rather than ``==`` of two backends' diagrams.
 
     Returns
     -------

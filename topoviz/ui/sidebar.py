@@ -94,6 +94,13 @@ def current() -> Selection:
 def render() -> Selection:
     S.init()
     with st.sidebar:
+        if S.lesson_left():  # the Lesson set its sample, net and α for every page
+            st.info("The Lesson chose this image, net and α.")
+            back, keep = st.columns(2)
+            back.button("Back to my view", key="lesson_back", on_click=S.give_back_lesson,
+                        help="The sample, source of f, frame, α and dot you had before "
+                        "the Lesson.")  # fmt: skip
+            keep.button("Keep this one", key="lesson_keep", on_click=S.keep_lesson_view)
         st.header("Data")
         source = S.persistent(
             S.SOURCE,

@@ -110,6 +110,37 @@ ONLY_FOR_SOURCE = {
 }
 
 
+PAGE = "_page"  # the url path of the page this run draws (set by app.py)
+BEFORE_LESSON = "_before_lesson"  # the user's own view, while the Lesson has changed it
+#: What the Lesson sets, and so keeps to give back (its steps' selection, α and dot).
+LESSON_KEYS = (SAMPLE, SOURCE, LIKELIHOOD, CHECKPOINT, FRAME, ALPHA, DOT)
+
+
+def enter_lesson() -> None:
+    """Keep the user's own view before the Lesson first changes it (once per visit)."""
+    st.session_state.setdefault(BEFORE_LESSON, {k: st.session_state.get(k) for k in LESSON_KEYS})
+
+
+def lesson_left() -> bool:
+    """Whether this run draws a page other than the Lesson while the Lesson's view is
+    still in place of the user's own (:func:`enter_lesson`); ``app.py`` names the
+    page, a page run on its own (a test) names none."""
+    return st.session_state.get(PAGE) not in (None, "lesson") and BEFORE_LESSON in st.session_state
+
+
+def give_back_lesson() -> None:
+    """Put back the view the user had before the Lesson changed it (a button's
+    callback: before the sidebar draws its widgets)."""
+    for key, value in st.session_state.pop(BEFORE_LESSON, {}).items():
+        st.session_state[key] = value
+    st.session_state.pop("_lesson_applied", None)  # back in the Lesson: its step again
+
+
+def keep_lesson_view() -> None:
+    """Keep the Lesson's view as the user's own (forget the one before it)."""
+    st.session_state.pop(BEFORE_LESSON, None)
+
+
 def init() -> None:
     """Fill missing keys with defaults; on a session's first run, read the URL."""
     for key, value in DEFAULTS.items():
