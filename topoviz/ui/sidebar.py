@@ -367,14 +367,7 @@ def _domain_check(image: np.ndarray, entry: dict, found: list[dict]) -> None:
         if words:
             st.warning(words)
             fits = [e for e in found if provenance.DATA_KINDS.get(e.get("data")) == kind]
-            best = next((e for e in fits if e.get("loss") == entry.get("loss")), None)
-            if best is not None:
-                st.button(
-                    f"Use {best['name']} (trained on {best['data']})",
-                    key="use_kind",
-                    on_click=_use_checkpoint,
-                    args=(best["name"],),
-                )
+            _offer(fits, entry, "", "use_kind")
             return
     words = domain_warning(image, entry)
     if words is None:
@@ -383,12 +376,18 @@ def _domain_check(image: np.ndarray, entry: dict, found: list[dict]) -> None:
     near = provenance.nearest(provenance.profile(image), cache.data_profiles())
     if near is None or near == entry.get("data"):
         return
-    same = [e for e in found if e.get("data") == near]
-    best = next((e for e in same if e.get("loss") == entry.get("loss")), same[0] if same else None)
+    _offer([e for e in found if e.get("data") == near], entry, ", the nearest", "use_nearest")
+
+
+def _offer(candidates: list[dict], entry: dict, why: str, key: str) -> None:
+    """A button switching the sidebar to one of ``candidates``: the one with
+    ``entry``'s loss, else the first (none without candidates)."""
+    same_loss = (e for e in candidates if e.get("loss") == entry.get("loss"))
+    best = next(same_loss, candidates[0] if candidates else None)
     if best is not None:
         st.button(
-            f"Use {best['name']} (trained on {near}, the nearest)",
-            key="use_nearest",
+            f"Use {best['name']} (trained on {best['data']}{why})",
+            key=key,
             on_click=_use_checkpoint,
             args=(best["name"],),
         )
