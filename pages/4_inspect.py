@@ -234,11 +234,18 @@ st.dataframe(
     hide_index=True,
     key="compare_table",
 )
-st.caption(
-    betti_change_words(
-        scores, scores2, cache.betti_noise(sel.f, sel.mask, seed, n_patches, f2), n_patches
-    )
+said = betti_change_words(
+    scores, scores2, cache.betti_noise(sel.f, sel.mask, seed, n_patches, f2), n_patches
 )
+own_patches, own_seed, _ = provenance.betti_protocol(entry, sel.name)
+if (own_patches, own_seed) != (n_patches, seed):  # the pairing, not its manifest number
+    own = cache.betti_error_of(f2, sel.mask, own_seed, own_patches)
+    said += (
+        f" {choice}'s Betti error is drawn here on the first net's patches (seed {seed}), "
+        f"to pair the two patch by patch; on its own patches ({own_patches}, seed "
+        f"{own_seed}, as `evaluate` scores it for this image) it is {own:.2f}."
+    )
+st.caption(said)
 left, right = st.columns(2)
 for col, name, p, key in ((left, first, pred, "first"), (right, choice, pred2, "second")):
     errors_p = cache.topology_errors_of(p, sel.mask, structure)

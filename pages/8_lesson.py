@@ -27,6 +27,7 @@ def _go(i: int) -> None:
         T.stop(run)  # leaving the fine-tune step ends its run, keeping the steps done
         T.advance(run)
     st.session_state[KEY] = min(max(i, 0), len(STEPS) - 1)
+    S.enter_lesson()  # before the step changes the user's view, if not kept yet
     _apply(STEPS[st.session_state[KEY]].state)
 
 
@@ -67,6 +68,7 @@ if not st.session_state.get("_lesson_applied") == i:  # first visit of this step
         # "before"), not the shipped twin the step shows when there is no live run
         state = {**state, "checkpoint": BASELINE}
     _apply(state)
+    S.lesson_view_set()  # what the Lesson chose: a user who changes it has moved on
     if any(st.session_state.get(k) != v for k, v in before.items()):
         st.rerun()  # the sidebar (drawn before this page) must show the step's selection
 st.query_params["step"] = str(i + 1)

@@ -658,3 +658,63 @@ def test_inspect_compare_with_a_broken_checkpoint_is_a_message(tmp_path, monkeyp
     assert any("membranes-unet-bomb could not be used" in e.value for e in at.error)
     assert metrics(at)["False merges"] == "1"  # the first net's numbers stand
     assert any("errors" in (c.proto.id or "") for c in at.get("plotly_chart"))  # its map
+
+
+def test_inspect_scores_a_held_out_image_as_the_manifest_does(shared_data):
+    """The researcher's check: Inspect's Betti error of ISBI12 image 13 under
+    isbi12-f2-unet-bce read 0.46 (100 patches, seed 0) where evaluate and the manifest
+    say 0.41 (200 patches, seed 3: its place among the fold's held-out images)."""
+    import json
+
+    entry = next(
+        e
+        for e in json.loads((ROOT / "models" / "manifest.json").read_text())["checkpoints"]
+        if e["name"] == "isbi12-f2-unet-bce"
+    )
+    i = entry["held_out"].index("13")
+    want = entry["metrics"]["per_image"]["betti_error"][i]
+    root = shared_data / "isbi12"
+    at = AppTest.from_file(str(ROOT / "pages/4_inspect.py"), default_timeout=180)
+    at.session_state["source"] = "upload"
+    at.session_state["likelihood"] = "checkpoint"
+    at.session_state["checkpoint"] = "isbi12-f2-unet-bce"
+    at.run()
+    at.sidebar.get("file_uploader")[0].upload(
+        "13.png", (root / "images" / "13.png").read_bytes(), "image/png"
+    )
+    at.sidebar.get("file_uploader")[1].upload(
+        "13.png", (root / "labels" / "13.png").read_bytes(), "image/png"
+    )
+    at.session_state["inspect_compare"] = "isbi12-f1-unet-bce"  # trained on 10-29
+    at.session_state["_inspect_compare_for"] = "isbi12-f2-unet-bce"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = metrics(at)["Betti error"]
+    assert shown.startswith(f"{want:.2f} ± "), (shown, want)
+    # the second net trained on this image: said as for the first
+    said = " ".join(w.value for w in at.warning)
+    assert "If this is isbi12 image 13, isbi12-f1-unet-bce trained on it" in said
+    # its number is drawn on the first net's patches, and its own is given too
+    caption = next(c.value for c in at.caption if c.value.startswith("Betti error: the change"))
+    assert "sampling noise (± " in caption
+    assert "isbi12-f1-unet-bce's Betti error is drawn here on the first net's patches" in caption
+
+
+def test_a_pages_own_slider_leaves_the_link_on_another_page():
+    """ε set on Diagrams stayed in the address bar on Filtration, and a link copied
+    there opened Diagrams later with that stale ε."""
+    app = AppTest.from_file(APP, default_timeout=60).run()
+    app.switch_page("pages/3_diagrams.py").run()
+    app.slider(key="dgm_eps").set_value(0.2).run()
+    assert app.query_params["dgm_eps"] == "0.2"
+    app.switch_page("pages/2_filtration.py").run()
+    app.run()  # Streamlit forgets the slider not drawn at the end of a run
+    assert not app.exception, [e.value for e in app.exception]
+    assert "dgm_eps" not in app.query_params and "sharpness" in app.query_params
+
+
+def test_finetune_warns_when_the_rate_does_not_suit_the_start():
+    at = AppTest.from_file(str(ROOT / "pages/5_finetune.py"), default_timeout=60).run()
+    assert not any("moves a trained net fast" in w.value for w in at.warning)  # 1e-4
+    at.select_slider(key="_w_ft_lr").set_value(1e-3).run()
+    assert any("lr 0.001 moves a trained net fast" in w.value for w in at.warning)

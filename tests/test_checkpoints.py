@@ -522,3 +522,12 @@ def test_a_saved_checkpoint_gets_the_mode_of_any_new_file(tmp_path):
     (tmp_path / "plain").write_bytes(b"")
     mode = stat.S_IMODE(os.stat(tmp_path / "n.pt").st_mode)
     assert mode == stat.S_IMODE(os.stat(tmp_path / "plain").st_mode)
+
+
+def test_a_pipe_is_refused_without_waiting_for_a_writer(tmp_path):
+    import os
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(CheckpointError, match="is a pipe or a socket"):
+        load(fifo)  # open() would wait for a writer for ever

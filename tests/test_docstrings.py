@@ -24,6 +24,10 @@ MODULES = [
     "figures",
     "ui.clicks",
     "ui.compare",
+    "ui.training",
+    "ui.words",
+    "data",
+    "__main__",
 ]
 
 

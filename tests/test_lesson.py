@@ -162,3 +162,19 @@ def test_leaving_the_lesson_offers_the_view_the_user_had_before():
     next(b for b in app.sidebar.button if b.key == "lesson_keep").click().run()
     assert app.session_state["sample"] == "membranes_0"
     assert not any(b.key == "lesson_back" for b in app.sidebar.button)
+    # kept, then a view of one's own, then the Lesson and its Next: Back gives that view
+    # (it gave the Lesson's: the step was applied before the view was kept)
+    app.sidebar.selectbox(key="_w_sample").set_value("vessels_0").run()
+    app.switch_page("pages/8_lesson.py").run()
+    next(b for b in app.button if b.label == "Next ▶").click().run()
+    app.switch_page("pages/1_landscape.py").run()
+    next(b for b in app.sidebar.button if b.key == "lesson_back").click().run()
+    assert app.session_state["sample"] == "vessels_0"
+    # a user who picks another sample after the Lesson has moved on: no offer left
+    app.switch_page("pages/8_lesson.py").run()
+    app.switch_page("pages/1_landscape.py").run()
+    assert any(b.key == "lesson_back" for b in app.sidebar.button)
+    app.sidebar.selectbox(key="_w_sample").set_value("roads_0").run()
+    app.run()
+    assert not any(b.key == "lesson_back" for b in app.sidebar.button)
+    assert app.session_state["sample"] == "roads_0"

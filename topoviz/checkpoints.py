@@ -19,6 +19,7 @@ import itertools
 import os
 import re
 import reprlib
+import stat
 import tempfile
 import warnings
 import zipfile
@@ -188,7 +189,10 @@ def _read_bytes(source: Source, max_bytes: int) -> bytes:
             data = source.read(max_bytes + 1)
         else:
             path = Path(source)
-            size = path.stat().st_size
+            info = path.stat()
+            if stat.S_ISFIFO(info.st_mode) or stat.S_ISSOCK(info.st_mode):  # open() waits
+                raise CheckpointError(f"{path} is a pipe or a socket, not a checkpoint file")
+            size = info.st_size
             if size > max_bytes:
                 raise CheckpointError(_too_big(size, max_bytes))
             with path.open("rb") as file:  # /dev/zero, a FIFO, /proc: size 0, endless

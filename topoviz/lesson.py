@@ -102,7 +102,9 @@ STEPS: tuple[Step, ...] = (
     ),
     Step(
         "One fine-tune",
-        "Press Start: the same net trains for 30 steps with L = L_bce + λ·L_topo, "
+        "Press Start: the same net trains for 30 steps with L = L_bce + λ·L_topo (at lr "
+        "1e-3, ten times the recipes' rate, so that 30 steps show the change: a demo of "
+        "the mechanism, not a recipe), "
         "here, live. Watch the diagram of the patch around the broken membrane: each dot "
         "slides along its orange arrow, leaving a faint trail; the missing cell's dot "
         "climbs towards the corner. Green: pixels the training added to the segmentation; "

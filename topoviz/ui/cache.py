@@ -27,6 +27,7 @@ from topoviz.loss import critical_targets
 from topoviz.matching import Matching, betti_match, match
 from topoviz.metrics import (
     RegionErrors,
+    betti_error,
     betti_error_noise,
     evaluate_all,
     one_pixel_references,
@@ -252,6 +253,13 @@ def evaluate(
     error as ``evaluate`` drew them for this image
     (:func:`topoviz.ui.state.betti_protocol`)."""
     return evaluate_all(f, g, seed=seed, structure=structure, n_patches=n_patches)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def betti_error_of(f: np.ndarray, g: np.ndarray, seed: int, n_patches: int) -> float:
+    """:func:`topoviz.metrics.betti_error` alone (Inspect's second net, on its own
+    patches)."""
+    return betti_error(f, g, n_patches=n_patches, seed=seed)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

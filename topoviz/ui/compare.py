@@ -64,6 +64,8 @@ def comparison_table(
     >>> t = comparison_table({**a, "merges": 6.0}, b, ("bce", "topo"))
     >>> t.iloc[0]["measure"], [float(v) for v in t.iloc[0][["bce", "topo", "change"]]]
     ('False merges', [6.0, 4.0, -2.0])
+    >>> float(comparison_table({**a, "ari": 0.83}, {**a, "ari": 1.0}, ("x", "y")).iloc[6]["change"])
+    0.17
     """
     table = pd.DataFrame(
         {
@@ -73,6 +75,10 @@ def comparison_table(
         }
     )
     table["change"] = table[names[1]] - table[names[0]]
+    # 0.17000000000000004 (float noise) read as a real digit: round; + 0.0 turns the
+    # -0.0 of rounding into 0.0
+    numbers = table.columns[1:]
+    table[numbers] = table[numbers].round(6) + 0.0
     return table
 
 

@@ -99,7 +99,7 @@ def render() -> Selection:
             back, keep = st.columns(2)
             back.button("Back to my view", key="lesson_back", on_click=S.give_back_lesson,
                         help="The sample, source of f, frame, α and dot you had before "
-                        "the Lesson.")  # fmt: skip
+                        "the Lesson (an uploaded image must be uploaded again).")  # fmt: skip
             keep.button("Keep this one", key="lesson_keep", on_click=S.keep_lesson_view)
         st.header("Data")
         source = S.persistent(

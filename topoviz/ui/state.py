@@ -114,6 +114,8 @@ PAGE = "_page"  # the url path of the page this run draws (set by app.py)
 BEFORE_LESSON = "_before_lesson"  # the user's own view, while the Lesson has changed it
 #: What the Lesson sets, and so keeps to give back (its steps' selection, α and dot).
 LESSON_KEYS = (SAMPLE, SOURCE, LIKELIHOOD, CHECKPOINT, FRAME, ALPHA, DOT)
+LESSON_SELECTION = (SAMPLE, SOURCE, LIKELIHOOD, CHECKPOINT, FRAME)  # the sidebar's part
+LESSON_VIEW = "_lesson_view"  # the selection the Lesson set last
 
 
 def enter_lesson() -> None:
@@ -121,11 +123,23 @@ def enter_lesson() -> None:
     st.session_state.setdefault(BEFORE_LESSON, {k: st.session_state.get(k) for k in LESSON_KEYS})
 
 
+def lesson_view_set() -> None:
+    """Note the selection the Lesson has just set (:func:`lesson_left` compares)."""
+    st.session_state[LESSON_VIEW] = {k: st.session_state.get(k) for k in LESSON_SELECTION}
+
+
 def lesson_left() -> bool:
     """Whether this run draws a page other than the Lesson while the Lesson's view is
     still in place of the user's own (:func:`enter_lesson`); ``app.py`` names the
-    page, a page run on its own (a test) names none."""
-    return st.session_state.get(PAGE) not in (None, "lesson") and BEFORE_LESSON in st.session_state
+    page, a page run on its own (a test) names none. A user who has since chosen
+    another sample, source of f, net or frame has moved on: the old view is dropped."""
+    if st.session_state.get(PAGE) in (None, "lesson") or BEFORE_LESSON not in st.session_state:
+        return False
+    chosen = st.session_state.get(LESSON_VIEW, {})
+    if any(st.session_state.get(k) != v for k, v in chosen.items()):
+        keep_lesson_view()
+        return False
+    return True
 
 
 def give_back_lesson() -> None:
@@ -137,8 +151,10 @@ def give_back_lesson() -> None:
 
 
 def keep_lesson_view() -> None:
-    """Keep the Lesson's view as the user's own (forget the one before it)."""
+    """Keep the Lesson's view as the user's own (forget the one before it); back in
+    the Lesson, its step is applied again and the view before it kept anew."""
     st.session_state.pop(BEFORE_LESSON, None)
+    st.session_state.pop("_lesson_applied", None)
 
 
 def init() -> None:
@@ -180,6 +196,7 @@ def init() -> None:
 #: A page's own sliders that a link carries too, with their ranges: Diagrams' ε and
 #: Filtration's sharpness t (a link without them opened another view).
 PAGE_SHARED: dict[str, tuple[float, float]] = {"dgm_eps": (0.0, 0.5), "sharpness": (1.0, 12.0)}
+PAGE_OF = {"dgm_eps": "diagrams", "sharpness": "filtration"}  # the page that owns each
 PAGE_LINK = "_page_link"  # the link's values of PAGE_SHARED, until their page reads them
 
 
@@ -207,8 +224,9 @@ def sync_url() -> None:
     link must not open a different image than the one on screen. A page's own slider
     (:data:`PAGE_SHARED`) is written while its page has it, and dropped after.
     """
+    page = st.session_state.get(PAGE)  # None: a page run on its own (a test)
     for key in PAGE_SHARED:
-        if key in st.session_state:
+        if key in st.session_state and page in (None, PAGE_OF[key]):
             text = f"{float(st.session_state[key]):g}"
             if st.query_params.get(key) != text:
                 st.query_params[key] = text

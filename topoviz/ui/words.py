@@ -52,8 +52,9 @@ def betti_help(n_patches: int, seed: int, held: bool) -> str:
     )
     if held:
         return said + (
-            "These are the patches `python -m topoviz evaluate` and models/README's tables "
-            "drew for this held-out image: the number is the manifest's."
+            "The file is named like one of the net's held-out images: if it is that "
+            "image, these are the patches `python -m topoviz evaluate` and models/README's "
+            "tables drew for it, and the number is the manifest's."
         )
     return said + (
         "`python -m topoviz evaluate` seeds image i of a fold with i, so for a fold image "
