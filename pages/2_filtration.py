@@ -42,6 +42,8 @@ def _filtration() -> None:
         12.0,
         step=0.5,
         key="sharpness",
+        on_change=S.keep_page_value,
+        args=("sharpness",),
         help="Draws sigmoid(logit(f) / t): the same superlevel sets in the same order "
         "(same dots, same critical pixels), with the levels spread out.",
     )

@@ -42,6 +42,8 @@ eps = c[1].slider(
     0.5,
     step=0.01,
     key="dgm_eps",
+    on_change=S.keep_page_value,
+    args=("dgm_eps",),
     help="Like TTK's simplification slider: short-lived dots are noise at this scale.",
 )
 S.sync_url()  # ε in the address bar now (the sidebar wrote the URL before it was drawn)

@@ -119,7 +119,8 @@ def fig4_tab() -> None:
     dgm = diagram_of(f, frame)
     st.caption(
         "Lower α step by step. Each step is a critical value of f (exact; labels are "
-        "rounded) where a component or hole is born or dies; the diagram builds up as the "
+        "rounded) where a component or hole is born or dies, besides α = 1, 0.5 (the "
+        "segmentation's threshold) and 0; the diagram builds up as the "
         "filtration runs (open circles: still alive at α, drawn at their current death "
         "coordinate 1 − α). This f is Fig. 3's without its small bumps and with a flat "
         "ridge top, so the steps are the figure's own events: the structures appear, the "

@@ -486,3 +486,21 @@ def test_the_cost_parts_add_up_to_each_dimensions_cost(seed, eps, top, rule):
         assert part["n_hidden"] == int(below.sum())
         words = figures.cost_parts_words(k, m[k].cost, part, eps)
         assert "; ." not in words and " 1 dots" not in words
+
+
+def test_the_error_map_rings_pinholes_and_small_spurious_specks():
+    """A 10-px spurious speck of a 512² image was 2 × 3 screen pixels: counted in the
+    legend, invisible on the map. Pinholes and specks under 64 px are ringed."""
+    pred = np.zeros((60, 60), bool)
+    errors = {k: np.zeros((60, 60), bool) for k in figures.ERROR_COLORS}
+    errors["spurious"][5:8, 5:8] = True  # 9 px: ringed
+    errors["spurious"][20:40, 20:40] = True  # 400 px: seen without a ring
+    errors["pinholes"][50:55, 50:55] = True
+    pred |= errors["spurious"]
+    fig = figures.error_map(np.ones((60, 60)), pred, errors)
+    traces = {t.name.split(":")[0]: t for t in fig.data[1:]}
+    assert (list(traces["spurious"].x), list(traces["spurious"].y)) == ([6.0], [6.0])
+    assert (list(traces["pinholes"].x), list(traces["pinholes"].y)) == ([52.0], [52.0])
+    assert list(traces["merged"].x) == [None]  # a legend entry only
+    rgb = figures.error_map_rgb(np.ones((60, 60)), pred, errors)
+    assert rgb[30, 30, 2] > 100 and rgb[30, 30, 0] > 80  # purple on the dark prediction

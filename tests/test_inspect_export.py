@@ -67,14 +67,14 @@ def test_the_metrics_csv_holds_what_inspect_shows_and_the_library_computes(downl
     # ... and what the page shows, to its rounding
     shown = {m.label: m.value for m in at.metric}
     noise = betti_error_noise(sel.f, sel.mask, n_patches=200, seed=0)
-    assert shown["Betti error"] == f"{first['betti_error']:.2f} ± {noise:.2f}"
+    assert shown["Betti error"] == f"{first['betti_error']:.3f} ± {noise:.3f}"
     assert shown["ARI"] == f"{first['ari']:.3f}"
     assert shown["VOI"] == f"{first['voi']:.3f}"
     assert shown["Accuracy"] == f"{first['accuracy']:.3f}"
     assert shown["False merges"] == f"{first['merges']:.0f}"
     assert shown["β segmentation (β0, β1)"] == f"({first['beta0']:.0f}, {first['beta1']:.0f})"
     for i, row in csv.iterrows():  # the calibration table, row by row
-        assert table["Betti error"][i] == f"{row['betti_error']:.2f}"
+        assert table["Betti error"][i] == f"{row['betti_error']:.3f}"
         assert table["merges"][i] == f"{row['merges']:.0f}"
         assert table["ARI"][i] == f"{row['ari']:.3f}"
 

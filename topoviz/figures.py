@@ -1401,7 +1401,7 @@ def error_map(image: np.ndarray, pred: np.ndarray, errors: Mapping[str, np.ndarr
         marker = {"color": f"rgb{colour}", "size": 12, "symbol": "square"}
         m = errors.get(kind)
         if kind in RINGED and m is not None and m.any():
-            y, x = _centres(m)
+            y, x = _centres(m, RINGED[kind])
             marker = {"color": f"rgb{colour}", "size": 16, "symbol": "circle-open",
                       "line": {"width": 2}}  # fmt: skip
         fig.add_trace(
@@ -1421,25 +1421,32 @@ def error_map(image: np.ndarray, pred: np.ndarray, errors: Mapping[str, np.ndarr
     return fig
 
 
-#: Kinds of error small enough to miss on the map: each is ringed too.
-RINGED = ("pinholes",)
+#: Kinds of error small enough to miss on the map, and the area (pixels) below which
+#: a region of that kind is ringed too (pinholes: all; spurious specks: the small ones,
+#: 10 px of a 512² image is 2 × 3 screen pixels).
+RINGED = {"pinholes": None, "spurious": 64}
 #: Rings drawn at most (the largest regions first).
 MAX_RINGS = 200
 
 
-def _centres(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(rows, cols)`` of the centres of ``mask``'s 8-connected regions, the
-    :data:`MAX_RINGS` largest.
+def _centres(mask: np.ndarray, below: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(rows, cols)`` of the centres of ``mask``'s 8-connected regions (those of
+    fewer than ``below`` pixels where given), the :data:`MAX_RINGS` largest.
 
     Examples
     --------
     >>> m = np.zeros((9, 9), bool); m[1:4, 1:4] = True; m[7, 7] = True
     >>> [c.tolist() for c in _centres(m)]
     [[2.0, 7.0], [2.0, 7.0]]
+    >>> [c.tolist() for c in _centres(m, below=5)]
+    [[7.0], [7.0]]
     """
     labels = label(mask, connectivity=2)
     sizes = np.bincount(labels.ravel())[1:]
-    keep = np.argsort(-sizes, kind="stable")[:MAX_RINGS] + 1
+    order = np.argsort(-sizes, kind="stable")
+    if below is not None:
+        order = order[sizes[order] < below]
+    keep = order[:MAX_RINGS] + 1
     rows, cols = np.nonzero(labels)
     which = labels[rows, cols]
     n = np.bincount(which, minlength=labels.max() + 1)

@@ -96,11 +96,17 @@ def render() -> Selection:
     with st.sidebar:
         if S.lesson_left():  # the Lesson set its sample, net and α for every page
             st.info("The Lesson chose this image, net and α.")
-            back, keep = st.columns(2)
-            back.button("Back to my view", key="lesson_back", on_click=S.give_back_lesson,
-                        help="The sample, source of f, frame, α and dot you had before "
-                        "the Lesson (an uploaded image must be uploaded again).")  # fmt: skip
-            keep.button("Keep this one", key="lesson_keep", on_click=S.keep_lesson_view)
+            st.button(
+                "Back to my view",
+                key="lesson_back",
+                on_click=S.give_back_lesson,
+                width="stretch",
+                help="The sample, source of f, frame, α and dot you had before the Lesson "
+                "(an uploaded image must be uploaded again).",
+            )
+            st.button(
+                "Keep this one", key="lesson_keep", on_click=S.keep_lesson_view, width="stretch"
+            )
         st.header("Data")
         source = S.persistent(
             S.SOURCE,
@@ -360,6 +366,7 @@ def _domain_check(image: np.ndarray, entry: dict, found: list[dict]) -> None:
     the shipped checkpoint trained on the nearest data (same loss); and when a sample
     shows other structures than the net's data (``provenance.kind_mismatch``), offer
     one trained on its kind."""
+    kind = None
     if st.session_state.get(S.SOURCE) == "sample":
         name = st.session_state.get(S.SAMPLE)
         kind = next((d.get("generator") for d in cache.sample_index() if d["name"] == name), None)
@@ -376,6 +383,8 @@ def _domain_check(image: np.ndarray, entry: dict, found: list[dict]) -> None:
     near = provenance.nearest(provenance.profile(image), cache.data_profiles())
     if near is None or near == entry.get("data"):
         return
+    if kind in provenance.STRUCTURE_KINDS and provenance.DATA_KINDS.get(near) != kind:
+        return  # a net of other structures: offering it sent the user round in a loop
     _offer([e for e in found if e.get("data") == near], entry, ", the nearest", "use_nearest")
 
 

@@ -202,19 +202,31 @@ PAGE_LINK = "_page_link"  # the link's values of PAGE_SHARED, until their page r
 
 def page_value(key: str, default: float) -> None:
     """Before the page's own slider ``key`` (of :data:`PAGE_SHARED`) is drawn: start it
-    at the link's value (clipped to its range), else at ``default``. Draw the slider
-    with ``key=key`` and no value of its own."""
+    at the link's value (clipped to its range), else at the user's last choice
+    (:func:`keep_page_value`), else at ``default``. Draw the slider with ``key=key``,
+    ``on_change=keep_page_value, args=(key,)`` and no value of its own."""
     if key in st.session_state:
         return
     lo, hi = PAGE_SHARED[key]
-    value = default
+    value = st.session_state.get(_kept(key), default)  # the user's own choice, if any
     text = st.session_state.get(PAGE_LINK, {}).pop(key, None)  # the link's, once
     if text is not None:
         try:
-            value = min(hi, max(lo, float(text)))
+            value = st.session_state[_kept(key)] = min(hi, max(lo, float(text)))
         except ValueError:
             pass  # a hand-edited link with a bad value keeps the default
     st.session_state[key] = value
+
+
+def keep_page_value(key: str) -> None:
+    """The ``on_change`` of a page's own slider: keep the user's choice for when the
+    page is opened again (Streamlit forgets a widget its page did not draw; the value
+    then went back to the page's default, 0.08 to 0.05)."""
+    st.session_state[_kept(key)] = st.session_state[key]
+
+
+def _kept(key: str) -> str:
+    return f"_kept_{key}"
 
 
 def sync_url() -> None:

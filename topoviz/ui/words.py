@@ -70,18 +70,19 @@ def betti_change_words(first: dict, second: dict, noise: float, n_patches: int) 
     Examples
     --------
     >>> print(betti_change_words({"betti_error": 0.51}, {"betti_error": 0.51}, 0.04, 200))
-    Betti error: the change +0.000 is within its sampling noise (± 0.040, one standard
-    error of the difference over the same 200 patches): on this image it says nothing
-    either way.
+    Betti error: the change +0.000 is within two standard errors of its sampling noise
+    (one is 0.040, of the difference over the same 200 patches): on this image it says
+    nothing either way.
     """
     d = second["betti_error"] - first["betti_error"]
     if abs(d) <= 2 * noise:
         verdict, tail = "within", "on this image it says nothing either way."
     else:
-        verdict, tail = "more than twice", "a difference on this image, not yet on others."
+        verdict, tail = "more than", "a difference on this image, not yet on others."
     return (
-        f"Betti error: the change {d:+.3f} is {verdict} its sampling noise (± {noise:.3f}, "
-        f"one standard error of the difference over the same {n_patches} patches): {tail}"
+        f"Betti error: the change {d:+.3f} is {verdict} two standard errors of its "
+        f"sampling noise (one is {noise:.3f}, of the difference over the same {n_patches} "
+        f"patches): {tail}"
     )
 
 
