@@ -515,3 +515,20 @@ def test_finetune_trains_the_runs_control_on_the_same_crops():
     diff = table["after"] - table["λ = 0 control"]  # of rounded numbers: 1e-6 apart
     assert np.allclose(table["after − control"], diff, rtol=0, atol=1.5e-6)
     assert all(len(repr(v)) < 12 for v in table["change"])  # no 1e-16 of float noise
+
+
+def test_the_default_rate_repairs_the_default_samples_merge_in_the_default_steps():
+    """Fine-tune live's defaults (lr 1e-4, the recipes' rate, since a trained start at
+    1e-3 could undo what it learnt in one step): from the shipped net, the default
+    run still repairs the default sample's one false merge."""
+    image, mask = cache.load_sample("membranes_0")
+    run = T.new_run(
+        T.start_model("membranes-unet-bce", 0), image, mask,
+        lam=T.DEFAULTS[T.LAM], steps=T.DEFAULTS[T.STEPS], lr=T.DEFAULTS[T.LR],
+        batch=T.DEFAULTS[T.BATCH], preview_every=0,
+    )  # fmt: skip
+    while run.running:
+        T.advance(run, 60.0)
+    before, after = T.compare(run)
+    assert T.DEFAULTS[T.LR] == 1e-4 and (before["merges"], after["merges"]) == (1, 0)
+    assert after["l_topo"] < before["l_topo"] / 4
