@@ -677,3 +677,11 @@ def test_evaluate_scores_all_of_other_data_for_a_checkpoint_saved_without_meta(t
     assert main(["evaluate", "--checkpoint", str(path), "--data", TINY, "--n-patches", "2"]) == 0
     err = capsys.readouterr().err
     assert "not the checkpoint's own data (it names none): evaluating all its images" in err
+
+
+def test_train_does_not_overwrite_a_shipped_checkpoint(capsys):
+    shipped = Path(__file__).resolve().parents[1] / "models" / "membranes_unet_bce.pt"
+    before = shipped.read_bytes()
+    argv = ["train", "--data", TINY, "--fold", "1/3", "--out", str(shipped), "--steps", "1"]
+    assert "is a shipped checkpoint; write elsewhere" in refused(argv, capsys)
+    assert shipped.read_bytes() == before

@@ -529,6 +529,12 @@ def _check_train_options(args: argparse.Namespace) -> None:
     out = Path(args.out)
     if out.is_dir():
         raise SystemExit(f"train: --out {out} is a folder; give a file name such as {out}/net.pt")
+    shipped = Path(__file__).resolve().parents[1] / "models"
+    if not args.resume and out.is_file() and out.resolve().parent == shipped:
+        raise SystemExit(  # it was overwritten without a word
+            f"train: --out {out} is a shipped checkpoint; write elsewhere and copy it into "
+            "models/ (as models/recipes.sh does)"
+        )
     if not out.parent.is_dir():
         raise SystemExit(f"train: --out {out}: the folder {out.parent} does not exist")
 
