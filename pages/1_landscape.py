@@ -94,7 +94,11 @@ with left:
             f"L_topo (Eq. 2.2), {' + '.join(f'dim {k}' for k in dims)}", f"{matching.loss:.3f}"
         )
         strong = int(np.count_nonzero(force >= max(tau, 1e-9)))
-        st.metric(f"critical pixels with |force| ≥ {tau:.2f} (whole image)", strong)
+        st.metric(
+            f"critical pixels with |force| ≥ {tau:.2f}",
+            strong,
+            help="Counted over the whole image, whatever the window shows.",
+        )
         st.caption(
             f"{int(np.count_nonzero(force > 1e-9))} critical pixels have some force: every dot "
             f"of the diagram shown ({len(shown)} here) not yet at its target "

@@ -110,7 +110,9 @@ elif sel.mask is None:
     )
 
 T.keep_start(T.START, options)
-c = st.columns([2, 1, 1, 1, 1, 1.6])
+# three rows, so that no choice is cut at 1280 px ("checkpoint membranes-u…"): what
+# trains and what is drawn; the run's numbers; the loss's terms and the buttons
+c = st.columns([2.2, 1.8, 1.8])
 with c[0]:
     S.persistent(
         T.START,
@@ -128,21 +130,6 @@ with c[0]:
     if len(options) == 1:
         st.caption("No checkpoint in models/manifest.json yet: the run starts untrained.")
 with c[1]:
-    S.persistent(T.LAM, st.slider, "λ", 0.0, 1.0, step=0.01, disabled=running)
-with c[2]:
-    S.persistent(T.STEPS, st.slider, "Steps", 1, 300, step=1, disabled=running)
-with c[3]:
-    S.persistent(
-        T.LR,
-        st.select_slider,
-        "Learning rate",
-        [1e-4, 3e-4, 1e-3, 3e-3, 1e-2],
-        format_func=lambda v: f"{v:g}",
-        disabled=running,
-    )
-with c[4]:
-    S.persistent(T.SEED, st.number_input, "Seed", 0, 10_000, step=1, disabled=running)
-with c[5]:
     S.persistent(
         T.WINDOW,
         st.selectbox,
@@ -154,32 +141,51 @@ with c[5]:
         "prediction (centred on the costliest hole of the starting f: the gap TopoLoss "
         "should close), its dots moving along their matching arrows chunk by chunk.",
     )
+with c[2]:
+    T.rule_select(T.RULE, running)
 T.start_warning(
     sel.image, options, st.session_state[T.START], sel.name
 )  # full width, under the row
-if words := T.lr_words(st.session_state[T.START], st.session_state[T.LR]):
-    st.warning(words)
-d = st.columns([1, 1, 1.4, 1, 1, 1])
-with d[0]:
+b = st.columns(6)
+with b[0]:
+    S.persistent(T.LAM, st.slider, "λ", 0.0, 1.0, step=0.01, disabled=running)
+with b[1]:
+    S.persistent(T.STEPS, st.slider, "Steps", 1, 300, step=1, disabled=running)
+with b[2]:
+    S.persistent(
+        T.LR,
+        st.select_slider,
+        "Learning rate",
+        [1e-4, 3e-4, 1e-3, 3e-3, 1e-2],
+        format_func=lambda v: f"{v:g}",
+        disabled=running,
+    )
+with b[3]:
+    S.persistent(T.SEED, st.number_input, "Seed", 0, 10_000, step=1, disabled=running)
+with b[4]:
     S.persistent(
         T.BATCH,
         st.selectbox,
-        f"Batch ({T.PATCH}×{T.PATCH} patches)",
+        f"Batch ({T.PATCH}² patches)",
         [2, 4, 8, 16],
         disabled=running,
     )
-with d[1]:
+with b[5]:
     S.persistent(
         T.PREVIEW_EVERY,
         st.selectbox,
-        "Likelihood every N steps",
+        "f every N steps",
         [1, 5, 10, 20, 50],
         disabled=running,
-        help="Predicting the whole image costs about a step; fewer previews train faster.",
+        help="How often the whole likelihood is predicted and shown. Predicting the whole "
+        "image costs about a step; fewer previews train faster.",
     )
-with d[2]:
-    T.rule_select(T.RULE, running)
+if words := T.lr_words(st.session_state[T.START], st.session_state[T.LR]):
+    st.warning(words)
+d = st.columns([1.8, 1.8, 1, 1, 1])
+with d[0]:
     T.dims_select(T.DIMS, running)
+with d[1]:
     S.persistent(
         T.AMP,
         st.toggle,
@@ -193,7 +199,7 @@ with d[2]:
         ),
     )
 T.run_buttons(
-    d[3:6],
+    d[2:5],
     "ft",
     "Start",
     start=_start,
@@ -308,7 +314,8 @@ elif run is not None and not run.running and run.f is not None:
     )
     with st.spinner("Measuring before and after…"):
         before, after = T.compare(run)
-    m = st.columns([1.7, 1.4, 1, 1, 1, 1, 1])  # Betti pairs run to "(202, 54)": room for them
+    # two rows of metrics: in one row of seven their labels were cut at 1280 px
+    m = st.columns(4) + st.columns(4)[:3]
     m[0].metric(
         "β of f ≥ 0.5 (β0, β1)",
         f"({after['beta0']:.0f}, {after['beta1']:.0f})",

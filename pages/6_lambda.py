@@ -93,7 +93,9 @@ elif sel.mask is None:
     )
 
 T.keep_start(T.SWEEP_START, options)
-c = st.columns([2, 2, 1, 1, 1])
+# the start and the λ values wide (a fourth λ chip was hidden at 1280 px), then the rest
+top = st.columns([1, 1])
+c = [*top, *st.columns(3)]
 with c[0]:
     S.persistent(
         T.SWEEP_START,
