@@ -152,14 +152,7 @@ with b[0]:
 with b[1]:
     S.persistent(T.STEPS, st.slider, "Steps", 1, 300, step=1, disabled=running)
 with b[2]:
-    S.persistent(
-        T.LR,
-        st.select_slider,
-        "Learning rate",
-        [1e-4, 3e-4, 1e-3, 3e-3, 1e-2],
-        format_func=lambda v: f"{v:g}",
-        disabled=running,
-    )
+    T.lr_select(T.LR, running)
 with b[3]:
     S.persistent(T.SEED, st.number_input, "Seed", 0, 10_000, step=1, disabled=running)
 with b[4]:

@@ -117,16 +117,7 @@ with c[1]:
 with c[2]:
     S.persistent(T.SWEEP_STEPS, st.slider, "Steps per λ", 1, 200, step=1, disabled=running)
 with c[3]:
-    S.persistent(
-        T.SWEEP_LR,
-        st.select_slider,
-        "Learning rate",
-        [1e-4, 3e-4, 1e-3, 3e-3, 1e-2],
-        format_func=lambda v: f"{v:g}",
-        disabled=running,
-        help="1e-4 is the recipes' fine-tune rate, for a trained start; an untrained net "
-        "needs 1e-3 or more. A larger rate moves the λ = 0 control too.",
-    )
+    T.lr_select(T.SWEEP_LR, running)
 with c[4]:
     S.persistent(T.SWEEP_SEED, st.number_input, "Seed", 0, 10_000, step=1, disabled=running)
 T.start_warning(sel.image, options, st.session_state[T.SWEEP_START], sel.name)  # full width

@@ -960,6 +960,29 @@ def run_buttons(
     )
 
 
+#: The learning rates a run can use.
+LR_CHOICES = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)
+LR_HELP = (
+    f"{RECIPE_LR:g} is the recipes' fine-tune rate, for a trained start; an untrained net "
+    f"needs {UNTRAINED_LR:g} or more. A larger rate moves the λ = 0 control too."
+)
+
+
+def lr_select(key: str, disabled: bool) -> None:
+    """The learning-rate slider of a run (kept across pages like the other controls)."""
+    from topoviz.ui import state as S
+
+    S.persistent(
+        key,
+        st.select_slider,
+        "Learning rate",
+        list(LR_CHOICES),
+        format_func=lambda v: f"{v:g}",
+        disabled=disabled,
+        help=LR_HELP,
+    )
+
+
 def rule_select(key: str, disabled: bool) -> None:
     """The matching-rule selectbox of a run (kept across pages like the other controls)."""
     from topoviz.ui import state as S
