@@ -144,6 +144,7 @@ def test_evaluate_all_on_a_perfect_prediction():
         "ari": 1.0,
         "voi": pytest.approx(0.0, abs=1e-12),
         "betti_error": 0.0,
+        "betti_error_se": 0.0,
         "betti_extra": 0.0,
         "betti_missing": 0.0,
         "merges": 0.0,
@@ -318,3 +319,15 @@ def test_spurious_and_missing_are_the_components_touching_nothing(gt, seed):
     missing = [i for i in range(1, fg.max() + 1) if not pred[fg == i].any()]
     np.testing.assert_array_equal(errs["spurious"], np.isin(fp, spurious) & (fp > 0))
     np.testing.assert_array_equal(errs["missing"], np.isin(fg, missing) & (fg > 0))
+
+
+def test_evaluate_all_gives_the_betti_errors_noise_from_the_same_patches():
+    """Inspect had drawn the patches twice: once for the Betti error, once for its
+    noise. evaluate_all now gives both from one pass; they must be the same numbers."""
+    from topoviz.metrics import betti_error_noise
+
+    rng = np.random.default_rng(0)
+    g, f = rng.random((80, 80)) > 0.7, rng.random((80, 80))
+    scores = evaluate_all(f, g, n_patches=30, seed=2)
+    assert scores["betti_error_se"] == betti_error_noise(f, g, n_patches=30, seed=2) > 0
+    assert evaluate_all(f, g, n_patches=1)["betti_error_se"] == 0.0  # one patch: no spread

@@ -429,17 +429,19 @@ def evaluate_all(
     ``patch_size``² framed patches, dimension 1) with the Betti error split by sign
     (``betti_extra``, ``betti_missing``: the positive and negative parts of
     beta_1(pred) - beta_1(gt) over the same patches, see
-    :func:`patch_betti_differences`); the region-level counts of
-    :func:`region_errors` (``merges``, ``splits``, ``missed``, ``n_gt``); the VOI's
-    parts (``voi_merge``, ``voi_split``, :func:`voi_parts`); and the beta_1 error on
-    ``hole_patch_size``² framed patches counting holes of at least ``min_hole``
-    pixels (``holes_extra``, ``holes_missing``, ``holes_error``, :func:`hole_errors`),
-    and the spurious holes of the whole image by kind (``pinholes``, ``fragments``,
+    :func:`patch_betti_differences`) and its sampling noise (``betti_error_se``, as
+    :func:`betti_error_noise` gives it, from the same pass over the patches); the
+    region-level counts of :func:`region_errors` (``merges``, ``splits``, ``missed``,
+    ``n_gt``); the VOI's parts (``voi_merge``, ``voi_split``, :func:`voi_parts`);
+    and the beta_1 error on ``hole_patch_size``² framed patches counting holes of at
+    least ``min_hole`` pixels (``holes_extra``, ``holes_missing``, ``holes_error``,
+    :func:`hole_errors`), and the spurious holes of the whole image by kind (``pinholes``, ``fragments``,
     :func:`hole_kinds`), which a repaired merge does not hide.
     """
     diffs = patch_betti_differences(
         pred, gt, patch_size=patch_size, n_patches=n_patches, seed=seed, threshold=threshold
     )[:, 0]
+    errors = np.abs(diffs)  # per patch: the Betti error and its sampling noise, one pass
     regions_ = region_errors(pred, gt, structure, min_region=min_region, threshold=threshold)
     parts = voi_parts(pred, gt, threshold)
     holes = hole_errors(
@@ -449,7 +451,10 @@ def evaluate_all(
         "accuracy": accuracy(pred, gt, threshold),
         "ari": adapted_rand_index(pred, gt, threshold),
         "voi": variation_of_information(pred, gt, threshold),
-        "betti_error": float(np.abs(diffs).mean()),
+        "betti_error": float(errors.mean()),
+        "betti_error_se": float(errors.std(ddof=1) / np.sqrt(len(errors)))
+        if len(errors) > 1
+        else 0.0,
         "betti_extra": float(np.clip(diffs, 0, None).mean()),
         "betti_missing": float(np.clip(-diffs, 0, None).mean()),
         **{k: float(v) for k, v in regions_.counts().items()},

@@ -264,9 +264,11 @@ def betti_error_of(f: np.ndarray, g: np.ndarray, seed: int, n_patches: int) -> f
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def betti_noise(
-    f: np.ndarray, g: np.ndarray, seed: int, n_patches: int, other: np.ndarray | None = None
+    f: np.ndarray, g: np.ndarray, seed: int, n_patches: int, other: np.ndarray
 ) -> float:
-    """:func:`topoviz.metrics.betti_error_noise` of what :func:`evaluate` measured."""
+    """:func:`topoviz.metrics.betti_error_noise` of ``other``'s Betti error minus
+    ``f``'s over the patches :func:`evaluate` drew (one net's own noise comes with
+    :func:`evaluate`: ``betti_error_se``)."""
     return betti_error_noise(f, g, n_patches=n_patches, seed=seed, other=other)
 
 
