@@ -435,8 +435,9 @@ def evaluate_all(
     ``n_gt``); the VOI's parts (``voi_merge``, ``voi_split``, :func:`voi_parts`);
     and the beta_1 error on ``hole_patch_size``² framed patches counting holes of at
     least ``min_hole`` pixels (``holes_extra``, ``holes_missing``, ``holes_error``,
-    :func:`hole_errors`), and the spurious holes of the whole image by kind (``pinholes``, ``fragments``,
-    :func:`hole_kinds`), which a repaired merge does not hide.
+    :func:`hole_errors`), and the spurious holes of the whole image by kind
+    (``pinholes``, ``fragments``, :func:`hole_kinds`), which a repaired merge does not
+    hide.
     """
     diffs = patch_betti_differences(
         pred, gt, patch_size=patch_size, n_patches=n_patches, seed=seed, threshold=threshold
