@@ -93,6 +93,7 @@ def test_stop_keeps_the_steps_and_sessions_do_not_share_runs():
     one.slider(key="_w_ft_steps").set_value(300)
     one.slider(key="_w_ft_lam").set_value(0.0).run()
     one.button(key="ft_start_btn").click().run()
+    one.run()  # the click's own script run only draws the run (live_chunk)
     run = one.session_state[T.RUN]
     assert run.running and run.done_steps >= 1
 
@@ -111,6 +112,24 @@ def test_stop_keeps_the_steps_and_sessions_do_not_share_runs():
     one.button(key="ft_reset_btn").click().run()
     assert T.RUN not in one.session_state
     assert T.RUN not in other.session_state
+
+
+def test_a_new_run_replaces_the_old_result_before_it_trains():
+    """The Start click's script run draws the new run and ends at once: a first
+    chunk there had kept the last run's before / after on screen, faded, for 2 s."""
+    at = _page(FINETUNE)
+    at.slider(key="_w_ft_steps").set_value(2).run()
+    at.button(key="ft_start_btn").click().run()
+    first = _until_done(at, T.RUN)
+    assert any("Before and after 2 steps" in s.value for s in at.subheader)
+    at.button(key="ft_start_btn").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    run = at.session_state[T.RUN]
+    assert run is not first and run.running and run.done_steps == 0
+    assert not any("Before and after" in s.value for s in at.subheader)
+    assert any("step 0 / 2" in p.proto.text for p in at.get("progress"))
+    at.run()  # the fragment's next call trains
+    assert at.session_state[T.RUN].done_steps >= 1
 
 
 def test_lambda_sweep_gives_one_point_per_lambda():

@@ -490,6 +490,7 @@ class Run:
     motion: Motion | None = None
     wall_start: float | None = None  # time.monotonic() of the first chunk
     wall_end: float | None = None  # ... and of the run's end
+    drawn: bool = False  # live_chunk has drawn it once (its first chunk waits for that)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
@@ -760,6 +761,7 @@ class Sweep:
     dims: tuple[int, ...] = (1,)  # the dimensions of L_topo
     structure: str = "membranes"  # the regions of merges / splits
     betti: tuple[int, int] = BETTI  # the Betti error's patches and seed (measure)
+    drawn: bool = False  # live_chunk has drawn it once (its first chunk waits for that)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
@@ -909,8 +911,15 @@ def live_chunk(job: Run | Sweep, drawn_running: bool) -> None:
     that chunk may belong to a script run already replaced by a click's (the
     module's docstring), whose ``st.rerun()`` is lost. A Stop clicked as a run ended
     left a page that said "stopped" under an enabled Stop, without its before/after.
+
+    A new job's first call only draws it. That call is part of the script run of the
+    Start click, and the page's old result (the last run's before / after, below the
+    fragment) stayed on screen, faded, until that script run ended: a chunk there
+    kept it for the chunk's 2 s. The next call, the fragment's first tick, trains.
     """
-    if job.running:
+    if job.running and not job.drawn:
+        job.drawn = True
+    elif job.running:
         if isinstance(job, Sweep):
             advance_sweep(job)
         else:
