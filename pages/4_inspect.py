@@ -168,7 +168,9 @@ with right:
         "that holds half or more of k ≥ 2 true regions counts k − 1 (so the map's red "
         "regions can be fewer): a gap in a wall, or a false bridge.\n"
         f"- **split** (orange): {figures.many(scores['splits'], 'false split')}. A true "
-        "region cut in k ≥ 2 pieces counts k − 1: a spurious wall, or a broken crack.\n"
+        "region cut in k ≥ 2 pieces counts k − 1: a spurious wall, or a broken crack"
+        + (" (ringed where it breaks)" if structure == "curvilinear" else "")
+        + ".\n"
         "- **spurious** (purple): predicted structure where the ground truth has none.\n"
         "- **missing structure** (blue): a piece of ground-truth structure with no "
         "predicted pixel on it. Not the table's *missed regions* (true regions that no "

@@ -504,3 +504,19 @@ def test_the_error_map_rings_pinholes_and_small_spurious_specks():
     assert list(traces["merged"].x) == [None]  # a legend entry only
     rgb = figures.error_map_rgb(np.ones((60, 60)), pred, errors)
     assert rgb[30, 30, 2] > 100 and rgb[30, 30, 0] > 80  # purple on the dark prediction
+
+
+def test_the_error_map_rings_a_broken_crack_where_it_breaks():
+    """A split crack was tinted whole: the map did not say where it broke."""
+    gt = np.zeros((40, 120), bool)
+    gt[20, 5:115] = True
+    pred = gt.copy()
+    pred[20, 40:43] = False  # one 3-px gap: two pieces
+    errors = metrics.topology_errors(pred, gt, "curvilinear", min_region=10)
+    assert errors["split"].sum() == gt.sum()  # the whole crack is the split region
+    fig = figures.error_map(np.ones(gt.shape), pred, errors)
+    split = next(t for t in fig.data[1:] if t.name.startswith("split"))
+    assert split.name == "split: 1 region, ringed where broken"
+    assert list(split.y) == [20.0] and 39 <= split.x[0] <= 43  # at the gap, not mid-crack
+    membranes = metrics.topology_errors(~pred, ~gt, "membranes")
+    assert "breaks" not in membranes

@@ -1392,7 +1392,9 @@ ERROR_WORDS = {"missing": ("missing structure", "piece"), "pinholes": ("pinholes
 
 def error_map(image: np.ndarray, pred: np.ndarray, errors: Mapping[str, np.ndarray]) -> go.Figure:
     """The image, the predicted structure in black, and each kind of error tinted;
-    pinholes, a few pixels wide, also ringed (up to :data:`MAX_RINGS`)."""
+    pinholes, a few pixels wide, also ringed (up to :data:`MAX_RINGS`), and split
+    cracks or vessels ringed where they break (``errors["breaks"]``, from
+    :func:`topoviz.metrics.topology_errors`)."""
     rgb = error_map_rgb(image, pred, errors)
     fig = go.Figure(_image(rgb))
     for kind, colour in ERROR_COLORS.items():  # legend entries
@@ -1400,16 +1402,20 @@ def error_map(image: np.ndarray, pred: np.ndarray, errors: Mapping[str, np.ndarr
         x, y = [None], [None]
         marker = {"color": f"rgb{colour}", "size": 12, "symbol": "square"}
         m = errors.get(kind)
-        if kind in RINGED and m is not None and m.any():
-            y, x = _centres(m, RINGED[kind])
+        name = f"{label}: {_count(m, noun)}"
+        rings = m if kind in RINGED else errors.get("breaks") if kind == "split" else None
+        if rings is not None and rings.any():
+            y, x = _centres(rings, RINGED.get(kind))
             marker = {"color": f"rgb{colour}", "size": 16, "symbol": "circle-open",
                       "line": {"width": 2}}  # fmt: skip
+            if kind == "split":
+                name += ", ringed where broken"
         fig.add_trace(
             go.Scatter(
                 x=x,
                 y=y,
                 mode="markers",
-                name=f"{label}: {_count(m, noun)}",
+                name=name,
                 marker=marker,
                 hoverinfo="skip",
             )
