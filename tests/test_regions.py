@@ -411,7 +411,7 @@ def test_cli_compare_pairs_two_checkpoints(tmp_path, capsys):
     capsys.readouterr()
     assert main(["compare", paths[0], str(tmp_path / "other.pt")]) == 2  # one line, exit 2
     err = capsys.readouterr().err
-    assert err.startswith("topoviz compare: error: ") and "different data or folds" in err
+    assert err.startswith("python -m topoviz compare: error: ") and "different data or folds" in err
 
 
 def test_the_calibration_sentence_says_what_the_betti_error_shows_on_this_image():

@@ -271,7 +271,7 @@ def refused(argv: list[str], capsys) -> str:
     capsys.readouterr()
     assert main(argv) == 2, argv
     err = capsys.readouterr().err
-    assert err.startswith(f"topoviz {argv[0]}: error: ") and err.count("\n") == 1, err
+    assert err.startswith(f"python -m topoviz {argv[0]}: error: ") and err.count("\n") == 1, err
     return err
 
 
@@ -518,7 +518,7 @@ def test_cli_bad_input_is_one_line_and_exit_code_2(tmp_path, capsys):
     for argv, words in cases:
         assert main(argv) == 2, argv
         err = capsys.readouterr().err.strip().splitlines()
-        assert err[-1].startswith(f"topoviz {argv[0]}: error: "), err  # one line, last
+        assert err[-1].startswith(f"python -m topoviz {argv[0]}: error: "), err  # one line, last
         assert words in err[-1] and not any("Traceback" in line for line in err), (argv, err)
 
 
@@ -663,7 +663,7 @@ def test_cli_warns_once_per_kind_of_what_the_reader_noticed(tmp_path, capsys):
     err = capsys.readouterr().err.splitlines()
     said = [line for line in err if "94% foreground, kept as given" in line]
     assert len(said) == 1, err
-    assert said[0].startswith("topoviz evaluate: warning: 2 of 3 labels, e.g. ")
+    assert said[0].startswith("python -m topoviz evaluate: warning: 2 of 3 labels, e.g. ")
 
 
 def test_evaluate_scores_all_of_other_data_for_a_checkpoint_saved_without_meta(tmp_path, capsys):

@@ -54,6 +54,9 @@ from topoviz.train import (
 )
 
 DEFAULT_STEPS = 500
+#: How the CLI names itself in usage lines and in its own one-line errors and warnings
+#: (argparse's errors and ours had read "python -m topoviz train" and "topoviz train").
+PROG = "python -m topoviz"
 
 
 def _log(msg: str) -> None:
@@ -733,7 +736,7 @@ SUBCOMMANDS: list[Callable] = [_add_train, _add_evaluate, _add_compare]
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m topoviz",
+        prog=PROG,
         description="topoviz: topology-preserving segmentation (TopoLoss) from the command line",
     )
     sub = parser.add_subparsers(dest="command", metavar="SUBCOMMAND", required=True)
@@ -744,15 +747,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run a subcommand. Bad input (a missing file, a wrong fold, a checkpoint of
-    another kind, a bad value) ends with one line, ``topoviz SUBCOMMAND: error: …``,
-    and exit code 2, as argparse's own errors do; ``TOPOVIZ_TRACEBACK=1`` shows the
-    traceback instead."""
+    another kind, a bad value) ends with one line, ``python -m topoviz SUBCOMMAND:
+    error: …``, and exit code 2, as argparse's own errors do; ``TOPOVIZ_TRACEBACK=1``
+    shows the traceback instead."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     args.argv = argv
 
     def warn(message, category, *rest, **kw) -> None:  # what the readers noticed
-        print(f"topoviz {args.command}: warning: {message}", file=sys.stderr)
+        print(f"{PROG} {args.command}: warning: {message}", file=sys.stderr)
 
     try:
         with warnings.catch_warnings():
@@ -774,7 +777,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         first = (str(error).splitlines() or [""])[0]
         what = f"not enough memory for this run ({first[:200] or type(error).__name__})"
-    print(f"topoviz {args.command}: error: {' '.join(what.split())}", file=sys.stderr)
+    print(f"{PROG} {args.command}: error: {' '.join(what.split())}", file=sys.stderr)
     return 2
 
 
