@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import pickle
+import struct
 import zipfile
 from pathlib import Path
 
@@ -177,6 +178,22 @@ def test_a_truncated_checkpoint(tmp_path, keep):
     data = buf.getvalue()
     with pytest.raises(CheckpointError, match="truncated|corrupted"):
         load(data[: int(len(data) * keep)])
+
+
+def test_a_flipped_byte_in_a_tensor_is_refused_by_its_checksum():
+    """torch.load does not check the zip's CRCs: one flipped byte in a tensor loaded
+    silently and moved the net's weights."""
+    buf = io.BytesIO()
+    save(buf, small_net(), {})
+    data = bytearray(buf.getvalue())
+    load(bytes(data))
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as z:
+        entry = next(i for i in z.infolist() if "/data/" in i.filename and i.file_size > 64)
+    at = entry.header_offset  # the local header: 30 bytes, the name, the extra field
+    name_len, extra_len = struct.unpack("<HH", bytes(data[at + 26 : at + 30]))
+    data[at + 30 + name_len + extra_len + entry.file_size // 2] ^= 0xFF
+    with pytest.raises(CheckpointError, match=r"corrupted: the bytes of .*data/.* checksum"):
+        load(bytes(data))
 
 
 def test_unknown_architecture():

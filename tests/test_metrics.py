@@ -331,3 +331,38 @@ def test_evaluate_all_gives_the_betti_errors_noise_from_the_same_patches():
     scores = evaluate_all(f, g, n_patches=30, seed=2)
     assert scores["betti_error_se"] == betti_error_noise(f, g, n_patches=30, seed=2) > 0
     assert evaluate_all(f, g, n_patches=1)["betti_error_se"] == 0.0  # one patch: no spread
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(2, 9),
+    st.integers(2, 9),
+    st.integers(0, 2**32 - 1),
+    st.sampled_from([0.1, 0.3, 0.7, 0.9]),
+    st.booleans(),
+)
+def test_betti_numbers_at_a_level_agree_with_the_diagram_for_float32(h, w, seed, alpha, frame):
+    """A float32 likelihood quantised to tenths: numpy had compared float32(0.7) with
+    the float32 rounding of 0.7 (equal: in), the diagram in float64 (below: out)."""
+    rng = np.random.default_rng(seed)
+    f = (rng.integers(0, 11, (h, w)) / 10).astype(np.float32)
+    d = diagram(f, frame=frame).betti(alpha)
+    assert betti_numbers(f, frame=frame, threshold=alpha) == (d[0], d[1])
+
+
+def test_a_ground_truth_of_exactly_one_half_is_structure_for_the_loss_and_the_metrics():
+    """A mask resized bilinearly has 0.5 on its edges: the loss had read g > 0.5 and
+    the metrics g >= 0.5, so one called a ring perfect and the other broken."""
+    import torch
+
+    from topoviz.loss import topo_loss
+
+    g = np.zeros((9, 9))
+    g[2:7, 2:7] = 0.5
+    g[4, 4] = 0
+    f = np.where(g >= 0.5, 0.9, 0.1)
+    assert accuracy(f, g) == 1.0
+    assert topo_loss(torch.tensor(f), g).item() == pytest.approx(
+        topo_loss(torch.tensor(f), g >= 0.5).item()
+    )
+    assert topo_loss(torch.tensor(f), g >= 0.5).item() < 0.1

@@ -216,7 +216,8 @@ def _check_zip(data: bytes) -> None:
     zeros into a few MB, and ``torch.load`` would inflate them before any check:
     compressed entries, entries that declare more bytes than the file holds (or
     overlap), and more than :data:`MAX_ENTRIES` entries are refused from the zip
-    directory alone, before ``torch.load`` reads anything.
+    directory alone, before ``torch.load`` reads anything. Then each entry is checked
+    against its CRC-32, which ``torch.load`` does not do.
     """
     # Every central-directory record starts with this signature: the count bounds
     # the entries before zipfile builds an object for each.
@@ -261,6 +262,20 @@ def _check_zip(data: bytes) -> None:
         raise CheckpointError(
             f"refused: the zip directory declares {_amount(total)} of entries but the file "
             f"holds only {_amount(len(data))}; it was not read"
+        )
+    # every entry against its CRC-32 (stored, so no more bytes read than the file's):
+    # torch.load does not check them, and a flipped byte in a tensor loaded silently
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            bad = z.testzip()
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
+        raise CheckpointError(
+            f"the checkpoint is corrupted: an entry cannot be read ({type(e).__name__})"
+        ) from None
+    if bad is not None:
+        raise CheckpointError(
+            f"the checkpoint is corrupted: the bytes of {quote(bad, 80)} do not match their "
+            "checksum (was the file damaged in a download or copy?)"
         )
 
 

@@ -1304,7 +1304,7 @@ def push_landing_picture(
     drawn."""
     drawn = np.argsort(-landings.size, kind="stable")[:max_marks]
     panels = []
-    for z in (image, (np.asarray(g) > 0.5).astype(float)):
+    for z in (image, (np.asarray(g) >= 0.5).astype(float)):
         canvas = _Canvas(z, side=side)
         for (up, right), (_, colour, _) in LANDING_STYLE.items():
             kind = drawn[(landings.up[drawn] == up) & (landings.right[drawn] == right)]

@@ -275,7 +275,7 @@ def _ground_truth(g, name: str) -> np.ndarray:
     if np.issubdtype(a.dtype, np.floating) and not np.isfinite(a).all():
         bad = int(np.count_nonzero(~np.isfinite(a)))
         raise ValueError(f"{name} has {bad} NaN or infinite value(s); a ground truth is binary")
-    return (a > 0.5).astype(np.float64)
+    return (a >= 0.5).astype(np.float64)
 
 
 def _one_channel(a, name: str, like: tuple[int, ...] | None = None):
@@ -326,8 +326,8 @@ def topo_loss(
         1 by float rounding (one ulp of the dtype, at least 1e-6) are clipped for the
         pairing; anything further out, NaN or an empty ``f`` raise a ``ValueError``.
     g : array_like or torch.Tensor, shape (H, W)
-        Binary ground truth (True / values > 0.5 = the thin structure), on any
-        device. NaN raises a ``ValueError``.
+        Binary ground truth (True / values ≥ 0.5 = the thin structure, as the
+        metrics read it), on any device. NaN raises a ``ValueError``.
     frame : bool
         Relative homology: pad a frame of value 1 (Sec. 2.3).
     rule : {"paper", "optimal", "betti"}
@@ -543,7 +543,7 @@ class TopoLoss(nn.Module):
         fp = np.stack([f_all[i, r : r + ph, c : c + pw] for i, r, c in corners])
         gp = np.stack([g_all[i, r : r + ph, c : c + pw] for i, r, c in corners])
         if self.skip == "threshold":
-            keep = np.flatnonzero(((fp >= 0.5) != (gp > 0.5)).any(axis=(1, 2)))
+            keep = np.flatnonzero(((fp >= 0.5) != (gp >= 0.5)).any(axis=(1, 2)))
         else:
             keep = np.arange(len(corners))
         self.last = {"patches": float(len(corners)), "used": float(len(keep)), "raw": 0.0}

@@ -68,7 +68,9 @@ def _binary(x: np.ndarray, threshold: float, name: str) -> np.ndarray:
             "likelihood in [0, 1] (divide an 8-bit image by 255, pass probabilities "
             "(torch.sigmoid) rather than logits)"
         )
-    return arr >= threshold
+    # in float64, as persistence.Dots.alive compares a level: numpy compares float32
+    # with the float32 rounding of the threshold, so f = float32(0.7) passed 0.7
+    return arr.astype(np.float64, copy=False) >= threshold
 
 
 def _pair(pred, gt, threshold: float) -> tuple[np.ndarray, np.ndarray]:

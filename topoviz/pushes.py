@@ -82,7 +82,7 @@ def push_landings(
     f : ndarray (H, W)
         The likelihood the targets were computed on.
     g : ndarray (H, W)
-        Ground truth (True / values > 0.5 = the structure).
+        Ground truth (True / values ≥ 0.5 = the structure).
     ct : CriticalTargets
         From :func:`topoviz.loss.critical_targets` with any matching rule.
     matching : Matching, optional
@@ -121,7 +121,7 @@ def push_landings(
     joins the background, goes up (wrong), as every dot sent to the diagonal does.
     """
     f = np.asarray(f, float)
-    truth = np.asarray(g) > 0.5
+    truth = np.asarray(g) >= 0.5
     r, c = ct.pixel[:, 0], ct.pixel[:, 1]
     gap = ct.target - f[r, c]
     moved = np.abs(gap) > min_push
