@@ -649,9 +649,10 @@ def test_cli_says_in_one_line_when_memory_runs_out(monkeypatch, capsys):
 
 
 def test_cli_warns_once_per_kind_of_what_the_reader_noticed(tmp_path, capsys):
-    """A data folder's labels are taken as given (white = structure). ISBI12's own
-    download marks the cells white: scored that way, accuracy read 0.909 where it
-    was 0.091, without a word. Now each kind of notice is one warning line."""
+    """ISBI12's own download marks the cells white: read as given, accuracy read
+    0.909 where it was 0.091, without a word. A label more than half foreground is
+    now flipped, as the app flips an uploaded one, and each kind of notice is one
+    warning line."""
     root = _write_folder(tmp_path / "set", ["a", "b", "c"], size=16)
     for name in ("a", "b"):  # cells white, membrane black: the other polarity
         lab = np.full((16, 16), 255, np.uint8)
@@ -661,9 +662,21 @@ def test_cli_warns_once_per_kind_of_what_the_reader_noticed(tmp_path, capsys):
     argv = ["evaluate", "--references", "--data", str(root), "--fold", "all"]
     assert main([*argv, "--n-patches", "2", "--inject", "1"]) == 0
     err = capsys.readouterr().err.splitlines()
-    said = [line for line in err if "94% foreground, kept as given" in line]
+    said = [line for line in err if "looked inverted (94% foreground" in line]
     assert len(said) == 1, err
     assert said[0].startswith("python -m topoviz evaluate: warning: 2 of 3 labels, e.g. ")
+    assert "flipped so that white = structure" in said[0]
+    # ... so the file scores as the app scores it: the same pair, flipped or made right
+    scores = []
+    for lab in (np.full((16, 16), 255, np.uint8), np.zeros((16, 16), np.uint8)):
+        lab[:, 8] = 255 - lab[0, 0]  # one membrane column, in either polarity
+        Image.fromarray(lab).save(root / "labels" / "a.png")
+        assert main(["evaluate", "--references", "--data", str(root), "--fold", "all",
+                     "--n-patches", "2", "--inject", "1", "--json"]) == 0  # fmt: skip
+        scores.append(json.loads(capsys.readouterr().out))
+    drop = re.compile(r'"seconds": [0-9.e-]+')  # timings differ run to run
+    same = [drop.sub("", json.dumps(x, sort_keys=True)) for x in scores]
+    assert same[0] == same[1]
 
 
 def test_evaluate_scores_all_of_other_data_for_a_checkpoint_saved_without_meta(tmp_path, capsys):

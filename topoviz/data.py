@@ -273,15 +273,17 @@ def load_pairs(
     Returns ``N×H×W`` arrays when every image has the same size, else lists of
     ``H×W`` arrays (everything here that takes a set accepts either). Each mask is
     read at its image's shape, so a size mismatch raises a clear error.
+
+    A label more than half foreground is flipped (the thin structure is normally
+    the minority; ISBI12's own download marks the cells white), as the app flips
+    such an uploaded mask, so a file scores the same in both; a warning names it.
     """
     images, masks, said = [], [], []
     for image_path, label_path in pairs:
         read = _named(image_path, read_image, image_path)
         images.append(read.array)
         said += [("image", image_path, n) for n in read.notices]
-        label = _named(
-            label_path, read_mask, label_path, shape=read.array.shape, invert_polarity=False
-        )
+        label = _named(label_path, read_mask, label_path, shape=read.array.shape)
         masks.append(label.mask)
         said += [("label", label_path, n) for n in label.notices]
     _warn_notices(said, len(pairs))
