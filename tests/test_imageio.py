@@ -610,3 +610,30 @@ def test_a_photograph_given_as_a_mask_is_refused_and_a_soft_mask_is_not():
 
     soft = (ndi.gaussian_filter(big.astype(float), 1.5)).round().astype(np.uint8)
     assert read_mask(encode(Image.fromarray(soft))).mask[40, 31]
+
+
+def test_a_cameras_12_bit_data_in_a_16_bit_file_is_said_to_look_near_black():
+    """A microscope's 12-bit image stored as 16 bits (values 150..3950) is near black
+    read as / 65535 (at most 0.06): it was read so without a word. It is still read
+    so (a dim 16-bit likelihood is right as it is), and a notice says how to fix it."""
+    import io
+
+    from PIL import Image
+
+    raw = np.linspace(150, 3950, 64 * 64).reshape(64, 64).astype(np.uint16)
+    for fmt in ("TIFF", "PNG"):
+        buffer = io.BytesIO()
+        Image.fromarray(raw).save(buffer, format=fmt)
+        read = read_image(buffer.getvalue())
+        np.testing.assert_allclose(read.array, raw / 65535, rtol=1e-6)
+        assert len(read.notices) == 1 and "uses 6% of its range" in read.notices[0]
+        assert "12-bit data, rescale it (value / 4,095)" in read.notices[0]
+    full = raw.astype(np.uint32) * 16  # the same picture over the whole 16-bit range
+    buffer = io.BytesIO()
+    Image.fromarray(full.astype(np.uint16)).save(buffer, format="PNG")
+    assert read_image(buffer.getvalue()).notices == ()
+    mask = np.zeros((64, 64), np.uint16)
+    mask[:, 5] = 4095
+    buffer = io.BytesIO()
+    Image.fromarray(mask).save(buffer, format="PNG")
+    assert read_mask(buffer.getvalue()).notices == ()  # a mask's two levels: nothing to say

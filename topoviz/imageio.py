@@ -212,7 +212,9 @@ def read_image(
     Grey levels by pixel format (Pillow's mode):
 
     * ``1`` and ``L`` (8-bit): value / 1 or / 255;
-    * ``I;16``, ``I;16B`` (16-bit): value / 65535, so 32768 → 0.50000763;
+    * ``I;16``, ``I;16B`` (16-bit): value / 65535, so 32768 → 0.50000763 (notice
+      when every value stays below 1024, 4096 or 16384: a camera's 10-, 12- or
+      14-bit data look near black so);
     * ``I`` (32-bit integer) and signed 16-bit: stretched from the image's own
       minimum…maximum to 0…1 (notice);
     * ``F`` (32-bit float): kept if already within [0, 1], else stretched (notice);
@@ -1007,6 +1009,8 @@ def _grey_levels(
             notices.append("Converted RGB to grayscale (luminance 0.299 R + 0.587 G + 0.114 B).")
     elif pixels.dtype.kind == "u" and pixels.dtype.itemsize == 2:
         values = pixels.astype(np.float32) / np.float32(65535)
+        if scale_notices:  # a mask's levels are binarised: nothing to say of its scale
+            _dim_sixteen_bit(pixels, notices)
     elif mode == "F":
         values = _stretch(pixels.astype(np.float32), notices, "Floating-point", scale_notices)
     elif pixels.dtype.kind in "iu":
@@ -1015,6 +1019,34 @@ def _grey_levels(
     else:  # pragma: no cover - every working mode is handled above
         raise ImageError(f"Pillow mode {mode!r} cannot be read as grey levels.")
     return np.ascontiguousarray(values, dtype=np.float32), alpha
+
+
+#: Bit depths that cameras write into 16-bit files (microscopes: 10, 12 or 14 bits).
+_CAMERA_BITS = (10, 12, 14)
+
+
+def _dim_sixteen_bit(pixels: np.ndarray, notices: list[str]) -> None:
+    """A notice when a 16-bit image stays below 2**b for a camera's bit depth b
+    (:data:`_CAMERA_BITS`): a 12-bit microscope image read as / 65535 is near black
+    (6 % of the range), and a net sees nothing like its training data. Only said,
+    not rescaled: a 16-bit likelihood of a dark f (``png_bytes(f, bits=16)``) is as
+    dim, and is read right as it is.
+
+    Examples
+    --------
+    >>> said = []
+    >>> _dim_sixteen_bit(np.array([150, 3950], np.uint16), said); said[0][:52]
+    'This 16-bit image uses 6% of its range (highest 3,95'
+    """
+    top = int(pixels.max()) if pixels.size else 0
+    bits = next((b for b in _CAMERA_BITS if 255 < top < 2**b), None)
+    if bits is not None:
+        notices.append(
+            f"This 16-bit image uses {_percent(top / 65535)} of its range (highest {top:,}), "
+            f"read as value / 65,535: it looks near black. If it holds a camera's {bits}-bit "
+            f"data, rescale it (value / {2**bits - 1:,}) before uploading, so that a net "
+            "sees the contrast it was trained on."
+        )
 
 
 def _stretch(pixels: np.ndarray, notices: list[str], what: str, scale_notices: bool) -> np.ndarray:
