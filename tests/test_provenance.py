@@ -41,8 +41,18 @@ def test_an_em_like_slice_is_unlike_synthetic_membranes():
     refs = load_profiles()
     p = profile(em_like())
     reasons = unlike(p, refs["synthetic-membranes"])
-    assert any("size" in r for r in reasons)
+    assert any("brightness" in r for r in reasons)
     assert nearest(p, refs) == "isbi12"
+
+
+def test_an_images_extent_alone_does_not_make_it_unlike_its_data():
+    """A 3000² mosaic of ISBI12 slices was 'unlike isbi12' for its size: an image's
+    extent says nothing of its pixel scale, so the side is profiled, not compared."""
+    refs = load_profiles()
+    small, big = profile(em_like(256)), profile(em_like(1024))
+    assert small["log2_side"] == 8 and big["log2_side"] == 10
+    assert unlike(small, refs["isbi12"]) == unlike(big, refs["isbi12"]) == []
+    assert nearest(small, refs) == nearest(big, refs) == "isbi12"
 
 
 @pytest.mark.data
@@ -93,7 +103,7 @@ def test_an_upload_unlike_the_training_data_is_warned_and_the_url_drops_the_samp
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     warning = " ".join(w.value for w in at.sidebar.warning)
-    assert "unlike synthetic-membranes" in warning and "size" in warning
+    assert "unlike synthetic-membranes" in warning and "brightness" in warning
     assert "trained on synthetic-membranes" in " ".join(c.value for c in at.sidebar.caption)
     # the address bar no longer names a sample that is not on screen
     assert "sample" not in at.query_params
@@ -103,3 +113,40 @@ def test_an_upload_unlike_the_training_data_is_warned_and_the_url_drops_the_samp
     button.click().run()
     assert at.session_state["checkpoint"] == "tiny-isbi12"
     assert not at.sidebar.warning
+
+
+def test_an_upload_whose_mask_shows_vessels_is_not_offered_a_membranes_net(tiny_manifest):
+    """A fundus-like upload had been offered an ISBI12 net (the nearest profile) and
+    never the vessels one: its mask says what it shows, and only nets of that kind
+    are offered."""
+    entry = {"file": "models/tiny.pt", "arch": "unet", "loss": "bce", "fold": 1, "folds": 3}
+    entries = [
+        {**entry, "name": "tiny-isbi12", "data": "isbi12"},
+        {**entry, "name": "tiny-vessels", "data": "synthetic-vessels"},
+        {**entry, "name": "tiny-cracks", "data": "crackforest"},
+    ]
+    (tiny_manifest / "models/manifest.json").write_text(
+        json.dumps({"checkpoints": entries}), encoding="utf-8"
+    )
+    shutil.copy(PROFILES_FILE, tiny_manifest / "models/data_profiles.json")
+    image = em_like(256)  # ISBI12's brightness and contrast: its profile says isbi12
+    mask = np.zeros((256, 256), bool)
+    mask[40:200, 120:123] = True  # one long vessel: most of the background one region
+    mask[120:123, 40:200] = True
+    at = AppTest.from_file(str(ROOT / "pages/4_inspect.py"), default_timeout=60)
+    at.session_state["source"] = "upload"
+    at.session_state["likelihood"] = "checkpoint"
+    at.session_state["checkpoint"] = "tiny-isbi12"
+    at.run()
+    at.sidebar.get("file_uploader")[0].upload("scan.png", png_bytes(image), "image/png")
+    at.sidebar.get("file_uploader")[1].upload("scan_mask.png", png_bytes(mask))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    warning = " ".join(w.value for w in at.sidebar.warning)
+    assert "scan.png shows curvilinear structures" in warning and "tiny-isbi12" in warning
+    offered = [b.label for b in at.sidebar.button if b.key in ("use_kind", "use_nearest")]
+    assert len(offered) == 1 and "tiny-isbi12" not in offered[0], offered
+    assert "tiny-vessels" in offered[0] or "tiny-cracks" in offered[0]
+    next(b for b in at.sidebar.button if b.key == "use_kind").click().run()
+    assert at.session_state["checkpoint"] in ("tiny-vessels", "tiny-cracks")
+    assert not any("shows curvilinear" in w.value for w in at.sidebar.warning)

@@ -331,7 +331,7 @@ def _likelihood(
     choice = S.persistent(S.CHECKPOINT, st.selectbox, "Checkpoint", list(files))
     entry = files[choice]
     st.caption(f"{entry.get('arch', '?')} {provenance.describe(entry)}")
-    _domain_check(image, entry, found)
+    _domain_check(image, entry, found, name, mask)
     try:
         return cache.predict_entry(entry, image), (
             f"checkpoint {choice}, trained on {entry.get('data', 'unknown data')}"
@@ -361,31 +361,57 @@ def domain_warning(image: np.ndarray, entry: dict, net: str = "this net") -> str
     )
 
 
-def _domain_check(image: np.ndarray, entry: dict, found: list[dict]) -> None:
+def _domain_check(
+    image: np.ndarray, entry: dict, found: list[dict], name: str, mask: np.ndarray | None
+) -> None:
     """Warn when ``image`` looks unlike the data ``entry`` was trained on, and offer
-    the shipped checkpoint trained on the nearest data (same loss); and when a sample
-    shows other structures than the net's data (``provenance.kind_mismatch``), offer
-    one trained on its kind."""
+    the shipped checkpoint trained on the nearest data of the image's own kind of
+    structure (same loss); and when a sample, or an upload whose name or mask says
+    what it shows, holds other structures than the net's data
+    (``provenance.kind_mismatch``, ``provenance.structure_mismatch``), offer one
+    trained on its kind."""
     kind = None
     if st.session_state.get(S.SOURCE) == "sample":
-        name = st.session_state.get(S.SAMPLE)
-        kind = next((d.get("generator") for d in cache.sample_index() if d["name"] == name), None)
-        words = kind and provenance.kind_mismatch(name, kind, entry, entry["name"])
+        sample = st.session_state.get(S.SAMPLE)
+        kind = next((d.get("generator") for d in cache.sample_index() if d["name"] == sample), None)
+        words = kind and provenance.kind_mismatch(sample, kind, entry, entry["name"])
         if words:
             st.warning(words)
             fits = [e for e in found if provenance.DATA_KINDS.get(e.get("data")) == kind]
             _offer(fits, entry, "", "use_kind")
             return
+    structure = _upload_structure(name, mask)
+    if structure is not None:
+        words = provenance.structure_mismatch(name, structure, entry, entry["name"])
+        if words:
+            st.warning(words)
+            fits = provenance.of_structure(cache.data_profiles(), structure)
+            near = provenance.nearest(provenance.profile(image), fits)
+            _offer([e for e in found if e.get("data") == near], entry, ", the nearest", "use_kind")
+            return
     words = domain_warning(image, entry)
     if words is None:
         return
     st.warning(words)
-    near = provenance.nearest(provenance.profile(image), cache.data_profiles())
+    profiles = cache.data_profiles()
+    if structure is not None:  # never offer a net of other structures than the mask's
+        profiles = provenance.of_structure(profiles, structure)
+    near = provenance.nearest(provenance.profile(image), profiles)
     if near is None or near == entry.get("data"):
         return
     if kind in provenance.STRUCTURE_KINDS and provenance.DATA_KINDS.get(near) != kind:
         return  # a net of other structures: offering it sent the user round in a loop
     _offer([e for e in found if e.get("data") == near], entry, ", the nearest", "use_nearest")
+
+
+def _upload_structure(name: str, mask: np.ndarray | None) -> str | None:
+    """What an uploaded image shows, "membranes" or "curvilinear", where its file's
+    name or its mask says so (:func:`topoviz.data.guess_structure` without the net's
+    data, which would make the answer follow the net); else None."""
+    if st.session_state.get(S.SOURCE) != "upload":
+        return None
+    structure, why = cache.structure_guess(name, mask, None)
+    return structure if why.startswith(("the name", "the mask")) else None
 
 
 def _offer(candidates: list[dict], entry: dict, why: str, key: str) -> None:
