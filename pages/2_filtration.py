@@ -37,21 +37,23 @@ def _filtration() -> None:
     c = st.columns([3, 2])
     S.page_value("sharpness", 4.0 if sat > 0.5 else 1.0)  # a link's t comes first
     t = c[1].slider(
-        "Sharpness t (temperature)",
+        "Spread t (temperature)",
         1.0,
         12.0,
         step=0.5,
         key="sharpness",
         on_change=S.keep_page_value,
         args=("sharpness",),
-        help="Draws sigmoid(logit(f) / t): the same superlevel sets in the same order "
-        "(same dots, same critical pixels), with the levels spread out.",
+        help="Draws f′ = sigmoid(logit(f) / t): a larger t spreads the levels of a "
+        "saturated net apart (less sharp). The same superlevel sets in the same order: the "
+        "same pairs and critical pixels, at other levels, so the barcode's α and its bar "
+        "ends are on f′, not the values of Diagrams' dots (t = 1 shows f itself).",
     )
     if sat > 0.5:
         st.info(
             f"This f is saturated: {sat:.0%} of its events happen within 0.05 of 0 or 1 (a "
             "trained net is confident), so at t = 1 the barcode is a solid block and the "
-            "animation shows nothing between. Sharpness t > 1 spreads the levels out without "
+            "animation shows nothing between. A spread t > 1 pulls the levels apart without "
             "changing the topology; α then reads on that stretched scale."
         )
     f = sharpen(sel.f, t) if t != 1.0 else sel.f

@@ -44,7 +44,9 @@ eps = c[1].slider(
     key="dgm_eps",
     on_change=S.keep_page_value,
     args=("dgm_eps",),
-    help="Like TTK's simplification slider: short-lived dots are noise at this scale.",
+    help="Persistence = birth − death, a dot's height above the diagonal along the "
+    "plot's axes: short-lived dots are noise at this scale. They are hidden and counted; "
+    "the numbers on the page still include them.",
 )
 S.sync_url()  # ε in the address bar now (the sidebar wrote the URL before it was drawn)
 shown = dgm_f.restricted(dims)  # the dots of the dimensions shown
@@ -246,8 +248,14 @@ if S.teaching():
         "Try the likelihood “ground truth blurred + noise” in the sidebar with blur σ = 0 and "
         "noise 0. That f is the ground truth scaled into [0.05, 0.8] (as a cautious net would "
         "say it), so every true hole's dot sits at (0.2, 0.95), not at the corner: L_topo is "
-        "0.0425 a dot (0.0025 for a hole the frame closes: its birth is the frame's 1, its dot "
-        "(0, 0.95)), not 0, though the Betti numbers at 0.5 agree. Only L_topo = 0 promises "
+        "0.0425 a dot"
+        + (
+            " (0.0025 for the one hole born with the frame, whose birth is the frame's 1: "
+            "its dot is (0, 0.95))"
+            if sel.frame
+            else ""
+        )
+        + ", not 0, though the Betti numbers at 0.5 agree. Only L_topo = 0 promises "
         "them; a small loss does not. Then blur it: the dots leave the corner and L_topo grows."
     )
 

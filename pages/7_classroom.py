@@ -46,14 +46,16 @@ def kept(key: str, default: object, widget: Callable[..., Any], *args: Any, **kw
 def fig3_tab() -> None:
     _, g0 = example(int(seed), 0.1)
     gb = betti_numbers(g0 > 0.5, frame=frame)
+    paper = betti_numbers(g0 > 0.5, frame=False)
     st.caption(
         "The ground truth g: two rings joined by a bridge "
         f"(here β0 = {gb[0]}, β1 = {gb[1]}"
         + (
             ": with the frame on, the frame is one more component and the background "
-            "between it and the rings one more hole"
+            "between it and the rings one more hole; the paper's figure counts without "
+            f"it, β0 = {paper[0]}, β1 = {paper[1]}, as the sidebar's frame switched off does"
             if frame
-            else ""
+            else ", as in the paper's figure"
         )
         + "). Two likelihoods f and f′ give **the same** "
         "segmentation at 0.5 — the bridge and one ring are broken — but f′ has deeper gaps. "

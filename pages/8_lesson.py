@@ -173,7 +173,7 @@ elif step.view in ("landscape", "forces"):
     window = _window(dot)
     left.image(figures.minimap(f, window), caption="f, the window in orange", width="stretch")
     right.plotly_chart(
-        draw(f, ct, highlight=dot, window=window, max_arrows=20, dgm=dgm),
+        draw(f, ct, highlight=dot, window=window, max_arrows=20, min_force=0.05, dgm=dgm),
         key=f"lesson_{step.view}",
     )
 elif step.view == "filtration":
@@ -195,8 +195,8 @@ elif step.view in ("diagram", "matching"):
     hidden = int((holes.persistence < 0.05).sum())
     st.caption(
         f"Of f's {figures.many(len(holes), 'hole dot')}, "
-        f"{figures.many(hidden, 'dot')} closer to the diagonal than 0.05 (short-lived: "
-        f"noise) {'is' if hidden == 1 else 'are'} hidden; the "
+        f"{figures.many(hidden, 'dot')} of persistence below 0.05 (death − birth: "
+        f"short-lived, noise) {'is' if hidden == 1 else 'are'} hidden; the "
         f"{figures.many(len(holes) - hidden, 'dot')} drawn are the holes that last."
     )
     if show:

@@ -68,15 +68,19 @@ STEPS: tuple[Step, ...] = (
     Step(
         "The filtration: every threshold at once",
         "Instead of one threshold, lower α from 1 to 0. Components are born and merge, "
-        "holes (cells) open and fill. Each is born at one α and dies at another.",
+        "holes (cells) open and fill. Each is born at one α and dies at another. "
+        "Structure pixels touching by a side are one component; cells touching only at a "
+        "corner are one hole (a diagonal step of membrane does not part them).",
         "filtration",
         {**_BASE, "alpha": 0.5, "dot": ""},
     ),
     Step(
         "The persistence diagram",
-        "Each component or hole becomes a dot at (1 − birth, 1 − death). Dots near the "
-        "diagonal live briefly (noise); dots near the corner (0, 1) are sure. A perfect "
-        "segmentation has all its dots exactly at the corner.",
+        "Each component or hole becomes a dot at (1 − birth, 1 − death); here the holes "
+        "(dimension 1), the cells. Dots near the diagonal live briefly (noise); dots near "
+        "the corner (0, 1) are sure. A perfect likelihood has exactly as many dots at the "
+        "corner as the ground truth has cells, and no others (any 0/1 map puts all its "
+        "dots at the corner, right topology or not: the count is what matters).",
         "diagram",
         {**_BASE, "alpha": 0.5, "dot": ""},
     ),
@@ -85,8 +89,8 @@ STEPS: tuple[Step, ...] = (
         "The ground truth's dots all sit at the corner, one hole dot per cell. Match to "
         "them as many of f's hole dots as there are cells, those nearest the corner (Sec. "
         "2.2); every other "
-        "dot is matched to the diagonal. The loss L_topo (Eq. 2.2) is the sum of the "
-        "squared arrow lengths.",
+        "dot is matched to the diagonal (the short-lived ones are hidden here, below ε = "
+        "0.05). The loss L_topo (Eq. 2.2) is the sum of the squared arrow lengths.",
         "matching",
         {**_BASE, "alpha": 0.5, "dot": "costliest"},
     ),
@@ -95,8 +99,8 @@ STEPS: tuple[Step, ...] = (
         "Each dot's birth and death are the values of two critical pixels. The gradient "
         "of L_topo (Eq. 2.3) moves only those: the missing cell's dot is pulled to the "
         "corner by raising the saddle in the gap (orange ▲: raised, magenta ▼: lowered). "
-        "The small marks are noise dots pushed to the diagonal, weak forces. Every other "
-        "pixel is left to BCE.",
+        "Only forces of 0.05 or more are drawn: the many noise dots pushed to the "
+        "diagonal move their pixels far more weakly. Every other pixel is left to BCE.",
         "forces",
         {**_BASE, "alpha": 0.5, "dot": "costliest"},
     ),
@@ -106,7 +110,7 @@ STEPS: tuple[Step, ...] = (
         "1e-3, ten times the recipes' rate, so that 30 steps show the change: a demo of "
         "the mechanism, not a recipe), "
         "here, live. Watch the diagram of the patch around the broken membrane: each dot "
-        "slides along its orange arrow, leaving a faint trail; the missing cell's dot "
+        "moves towards its match, leaving a faint trail; the missing cell's dot "
         "climbs towards the corner. Green: pixels the training added to the segmentation; "
         "magenta: pixels it removed.",
         "finetune",

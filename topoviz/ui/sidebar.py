@@ -161,8 +161,12 @@ def render() -> Selection:
 
 
 _FRAME_HELP = (
-    "Pad a one-pixel frame of value 1 (Sec. 2.3): structures cut by the border close "
-    "loops, the frame counts as one component and every background region as a hole."
+    "Pad a one-pixel frame of value 1, the paper's stand-in for relative homology "
+    "(Sec. 2.3): structures cut by the border close loops. The counts shown are the "
+    "padded image's: the frame is one more component, and every background region is a "
+    "hole, one more than relative homology counts (a Y cut by the border: 3 holes here, "
+    "the paper's 2 handles). The frame's own class is a dot at the corner (0, 1) in "
+    "both diagrams, so the loss is the same either way."
 )
 
 
