@@ -12,7 +12,7 @@ from topoviz.ui import cache, current
 from topoviz.ui import state as S
 from topoviz.ui.cache import evaluate, reference_scores
 from topoviz.ui.compare import comparison_table, held_out_line, partners
-from topoviz.ui.export import inspect_metrics
+from topoviz.ui.export import download_name, inspect_metrics
 from topoviz.ui.sidebar import domain_warning
 from topoviz.ui.words import (
     REGION_HELP,
@@ -53,13 +53,13 @@ d = st.columns(2)
 d[0].download_button(
     "Download likelihood (16-bit PNG)",
     png_bytes(sel.f, bits=16),
-    file_name=f"{sel.name}_likelihood.png",
+    file_name=download_name(sel.name, "likelihood.png"),
     mime="image/png",
 )
 d[1].download_button(
     "Download segmentation (PNG)",
     png_bytes(pred),
-    file_name=f"{sel.name}_segmentation.png",
+    file_name=download_name(sel.name, "segmentation.png"),
     mime="image/png",
 )
 
@@ -116,7 +116,7 @@ export = inspect_metrics(
 st.download_button(
     "Download the metrics (CSV)",
     export.to_csv(index=False),
-    file_name=f"{sel.name}_metrics.csv",
+    file_name=download_name(sel.name, "metrics.csv"),
     mime="text/csv",
     help="This segmentation's scores and, for scale, the calibration rows below.",
 )
@@ -163,7 +163,7 @@ left.plotly_chart(figures.error_map(sel.image, pred, errors), key="errors")
 left.download_button(
     "Download the error map (PNG)",
     png_bytes(figures.error_map_rgb(sel.image, pred, errors)),
-    file_name=f"{sel.name}_errors.png",
+    file_name=download_name(sel.name, "errors.png"),
     mime="image/png",
 )
 with right:
@@ -222,7 +222,9 @@ if choice == NO_COMPARE:
     st.stop()
 entry = next(e for e in entries if e["name"] == choice)
 st.caption(f"{choice}: {entry.get('arch', '?')} {provenance.describe(entry)}")
-if words := domain_warning(sel.image, entry, choice):
+# trained on the sidebar net's data, it gets the sidebar's warning already (in the
+# same words but for the net's name, the page had said it twice)
+if entry.get("data") != S.net_data() and (words := domain_warning(sel.image, entry, choice)):
     st.warning(words)
 try:
     f2 = cache.predict_entry(entry, sel.image)

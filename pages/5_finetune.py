@@ -388,7 +388,8 @@ elif run is not None and not run.running and run.f is not None:
         st.error(error)
     st.caption(
         f"Before = the {T.start_label(run.start)}; after = the same model trained "
-        f"{run.done_steps} steps in {run.train_seconds:.1f} s ({run.steps_per_s:.2f} steps/s). "
+        f"{run.done_steps} steps in {run.train_seconds:.1f} s of training ({run.steps_per_s:.2f} "
+        "steps/s; the Steps/s above also counts the drawing between chunks). "
         f"Betti error: mean |Δβ1| over {run.betti[0]} random framed 65×65 patches (seed "
         f"{run.betti[1]}), as Inspect measures this image. One image, "
         "trained on and measured on: this shows the mechanism, not generalisation. "

@@ -228,6 +228,22 @@ def _upload_page() -> AppTest:
     return at.run()
 
 
+def test_inspect_says_when_an_image_is_too_small_for_its_metrics():
+    """A 20² crop showed 'Missed regions 0 of 0' and 'Betti error 4.000 ± 0.000'
+    as if both were measured: every true region is under the counts' 50 px, and
+    every 65² patch is the whole image."""
+    image = np.full((20, 20), 0.8, np.float32)
+    image[:, 9] = 0.1
+    at = _upload_page()
+    at.sidebar.get("file_uploader")[0].upload("crack_crop.png", _png(image), "image/png")
+    at.sidebar.get("file_uploader")[1].upload("crack_crop_mask.png", _png(image < 0.5))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    said = " ".join(c.value for c in at.caption)
+    assert "No true region of this ground truth is large enough to count" in said
+    assert "smaller than a 65×65 patch" in said
+
+
 def test_inspect_page_on_an_uploaded_image_and_mask():
     image, mask = _wall()
     at = _upload_page()

@@ -36,7 +36,7 @@ from topoviz.metrics import (
 )
 from topoviz.persistence import Diagram, diagram
 from topoviz.pushes import push_landings
-from topoviz.ui.words import corner_words, region_blind_words
+from topoviz.ui.words import corner_words, region_blind_words, small_image_words
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "sample_data"
@@ -282,9 +282,14 @@ def structure_guess(name: str, mask: np.ndarray | None, data: str | None) -> tup
 @st.cache_data(show_spinner=False, max_entries=16)
 def mask_words(mask: np.ndarray, structure: str, frame: bool, n_gt: int) -> list[str]:
     """What Inspect says of what the ground truth lets its metrics see
-    (:func:`topoviz.ui.words.region_blind_words`, :func:`~topoviz.ui.words.corner_words`),
-    once per mask: both label it, and Inspect asks on every rerun."""
-    said = (region_blind_words(mask, structure), corner_words(mask, structure, frame, n_gt))
+    (:func:`topoviz.ui.words.small_image_words`, :func:`~topoviz.ui.words.region_blind_words`,
+    :func:`~topoviz.ui.words.corner_words`), once per mask: they label it, and Inspect
+    asks on every rerun."""
+    said = (
+        small_image_words(mask, structure, n_gt),
+        region_blind_words(mask, structure),
+        corner_words(mask, structure, frame, n_gt),
+    )
     return [w for w in said if w is not None]
 
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import PurePath
 
 import pandas as pd
+
+from topoviz.data import IMAGE_SUFFIXES
 
 #: The leading columns of Inspect's metrics CSV; the metric columns follow, named as in
 #: ``topoviz.metrics.evaluate_all`` (plus ``injected`` for the calibration rows).
@@ -56,3 +59,17 @@ def inspect_metrics(
         }
         rows.append(row | dict(r))
     return pd.DataFrame(rows)
+
+
+def download_name(image: str, what: str) -> str:
+    """The file name of a download about ``image``: its name without the extension of
+    an image file, then ``_what`` ("em.png_metrics.csv" read as a PNG's name).
+
+    >>> download_name("em_scan.png", "metrics.csv"), download_name("membranes_0", "errors.png")
+    ('em_scan_metrics.csv', 'membranes_0_errors.png')
+    >>> download_name("a.b.tiff", "likelihood.png")
+    'a.b_likelihood.png'
+    """
+    path = PurePath(image)
+    stem = path.stem if path.suffix.lower() in IMAGE_SUFFIXES else path.name
+    return f"{stem}_{what}"

@@ -113,6 +113,35 @@ def calibration_sentence(refs: dict[str, dict], structure: str) -> str:
     )
 
 
+def small_image_words(mask: np.ndarray, structure: str, n_gt: int, patch: int = 65) -> str | None:
+    """What an image too small for the metrics' scales makes of them, or None.
+
+    Region counts skip true regions under 50 pixels (cells) or 50 skeleton pixels
+    (cracks, vessels); the Betti error's 65² patches are clipped to the image.
+
+    >>> tiny = np.zeros((20, 20), bool); tiny[:, 9] = True
+    >>> small_image_words(tiny, "curvilinear", 0)[:60]
+    'No true region of this ground truth is large enough to count'
+    >>> small_image_words(np.zeros((80, 80), bool), "membranes", 3) is None
+    True
+    """
+    said = []
+    if n_gt == 0 and np.any(mask):
+        unit = "pixels" if structure == "membranes" else "skeleton pixels (its length)"
+        said.append(
+            "No true region of this ground truth is large enough to count (50 "
+            f"{unit} or more), so false merges, splits and missed regions read 0 and say "
+            "nothing here."
+        )
+    if min(np.shape(mask)) < patch:
+        said.append(
+            f"The image is smaller than a {patch}×{patch} patch: each of the Betti error's "
+            "patches is the whole image, so it is the whole image's error, with no sampling "
+            "noise (± 0)."
+        )
+    return " ".join(said) or None
+
+
 def region_blind_words(mask: np.ndarray, structure: str = "curvilinear") -> str | None:
     """Why ARI and VOI cannot see this ground truth's structure, or None when they can.
 
