@@ -7,6 +7,8 @@ taken for masks, a generator that checked its arguments only when first iterated
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
 import torch
@@ -293,3 +295,47 @@ def test_a_level_or_temperature_of_nan_is_refused():
         diagram(F).betti(float("nan"))
     with pytest.raises(ValueError, match="finite number > 0; got nan"):
         sharpen(F, float("nan"))
+
+
+# ----------------------------------------------- a developer's slips, said in words
+
+
+def test_a_seed_given_where_dims_goes_is_named():
+    """betti_error(p, g, 20, 10, 1) meant seed=1; it said 'int is not iterable'."""
+    with pytest.raises(TypeError, match=r"fifth argument is dims; pass seed= by name"):
+        metrics.betti_error(G > 0.5, G > 0.5, 9, 10, 1)
+
+
+def test_an_8_bit_array_given_to_diagram_is_told_to_divide_by_255():
+    with pytest.raises(ValueError, match="8-bit image or mask: divide it by 255"):
+        diagram((G * 255).astype(np.uint8))
+    with pytest.raises(ValueError, match=r"torch.sigmoid\(logits\)"):
+        diagram(G * 3.0)  # floats past 1: logits, more likely
+
+
+def test_a_wrapped_net_is_named_with_the_net_inside():
+    net = nets.build("unet", base=2, depth=1)
+    with pytest.raises(ValueError, match=r"save its net, model.module"):
+        checkpoints.save(io.BytesIO(), torch.nn.DataParallel(net), {})
+
+
+def test_a_channels_first_image_is_named_so():
+    from topoviz.inference import predict
+
+    net = nets.build("unet", base=2, depth=1)
+    with pytest.raises(ValueError, match=r"looks channels-first.*transpose\(1, 2, 0\)"):
+        predict(net, np.zeros((1, 32, 32), np.float32))
+
+
+def test_every_module_is_an_attribute_of_the_package():
+    """`import topoviz; topoviz.metrics` had raised AttributeError."""
+    import pathlib
+
+    import topoviz
+
+    names = {p.stem for p in pathlib.Path(topoviz.__file__).parent.glob("*.py")}
+    for name in sorted(names - {"__init__", "__main__"}):
+        assert getattr(topoviz, name).__name__ == f"topoviz.{name}", name
+    assert topoviz.betti_match is betti_match and topoviz.match_images is match_images
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        topoviz.nope  # noqa: B018

@@ -126,7 +126,16 @@ def predict(
         raise ValueError(f"margin must be >= 0, got {margin}")
     expected = getattr(model, "config", {}).get("in_channels")
     if expected is not None and image.shape[2] != expected:
-        raise ValueError(f"the model takes {expected} channel(s), the image has {image.shape[2]}")
+        first = image.shape[0] == expected  # (C, H, W), as torch lays out channels
+        raise ValueError(
+            f"the model takes {expected} channel(s), the image has {image.shape[2]}"
+            + (
+                f" (its shape {image.shape} looks channels-first: predict takes (H, W) or "
+                "(H, W, C); pass image.transpose(1, 2, 0))"
+                if first
+                else ""
+            )
+        )
 
     param = next(model.parameters(), None)
     device = param.device if param is not None else torch.device("cpu")

@@ -207,6 +207,12 @@ def patch_betti_differences(
     array([[-1]])
     """
     p, g = _pair(pred, gt, threshold)
+    if isinstance(dims, (str, bytes)) or not hasattr(dims, "__iter__"):
+        # betti_error(p, g, 65, 100, 1) meant seed=1: 'int is not iterable' said nothing
+        raise TypeError(
+            f"dims must be a sequence of dimensions such as (1,) or (0, 1); got {dims!r} "
+            "(the fifth argument is dims; pass seed= by name)"
+        )
     if any(d not in (0, 1) for d in dims) or not dims:
         raise ValueError(f"dims must be a non-empty subset of (0, 1); got {dims}")
     _check_patches(patch_size, n_patches)
@@ -712,7 +718,9 @@ def region_errors(
     between them are broken. A true cell covered ``>= 20 %`` each by ``k >= 2``
     predicted cells is a false split counted ``k - 1`` times (a spurious wall). A
     true cell held by no predicted cell is *missed* (filled with membrane, or cut
-    into slivers). A pinhole (a small spurious hole inside a membrane) is neither:
+    so that no piece holds half of it: a cell cut into two pieces of 45 % each by a
+    wall is both a split and missed, one of 60 % and 40 % a split only). A pinhole
+    (a small spurious hole inside a membrane) is neither:
     it covers no cell; :func:`hole_errors` counts those.
 
     **Curvilinear.** The ground truth's components are reduced to their skeletons

@@ -317,7 +317,12 @@ def arch_of(model: nn.Module) -> str:
         if type(model) is cls:
             return name
     known = ", ".join(c.__name__ for c in ARCHITECTURES.values())
-    raise ValueError(f"{type(model).__name__} is not a topoviz architecture ({known})")
+    inner = next((a for a in ("_orig_mod", "module") if hasattr(model, a)), None)
+    hint = (  # torch.compile keeps the net in _orig_mod, (Distributed)DataParallel in module
+        f"; save its net, model.{inner}" if inner and type(getattr(model, inner)) in
+        ARCHITECTURES.values() else ""
+    )  # fmt: skip
+    raise ValueError(f"{type(model).__name__} is not a topoviz architecture ({known}){hint}")
 
 
 def n_parameters(model: nn.Module) -> int:

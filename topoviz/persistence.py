@@ -280,6 +280,7 @@ def _check_likelihood(f: np.ndarray, name: str = "f", keep_float32: bool = False
     # 1 + 1.2e-7), not logits: clipped, as topo_loss clips it
     floating = np.issubdtype(arr.dtype, np.floating)
     tol = max(1e-6, float(np.finfo(arr.dtype).eps)) if floating else 0.0
+    integer = np.issubdtype(arr.dtype, np.integer)
     arr = arr.astype(np.float64, copy=False)
     if not np.isfinite(arr).all():
         bad = int(np.count_nonzero(~np.isfinite(arr)))
@@ -288,7 +289,11 @@ def _check_likelihood(f: np.ndarray, name: str = "f", keep_float32: bool = False
     if lo < -tol or hi > 1.0 + tol:
         raise ValueError(
             f"{name} must be a likelihood in [0, 1]; got values in [{lo:.9g}, {hi:.9g}]"
-            " (pass probabilities, e.g. torch.sigmoid(logits), not logits)"
+            + (
+                " (an 8-bit image or mask: divide it by 255)"
+                if integer and lo >= 0 and hi <= 255
+                else " (pass probabilities, e.g. torch.sigmoid(logits), not logits)"
+            )
         )
     if lo < 0.0 or hi > 1.0:
         arr = np.clip(arr, 0.0, 1.0)  # a new array: the caller's stays as it was

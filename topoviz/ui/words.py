@@ -24,7 +24,8 @@ REGION_HELP = {
         "False splits: true regions cut into pieces by the prediction (membranes: "
         "a spurious wall across a cell; curvilinear: a broken crack or vessel)."
     ),
-    "missed": "True regions that no predicted region holds half of.",
+    "missed": "True regions that no predicted region holds half of (filled in, or cut so "
+    "that no piece holds half: such a cut region also counts as a split).",
     "pinholes": "Holes of 25 px or more dug into the true structure, more than half on it.",
 }
 
