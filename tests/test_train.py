@@ -692,6 +692,25 @@ def test_evaluate_scores_all_of_other_data_for_a_checkpoint_saved_without_meta(t
     assert "not the checkpoint's own data (it names none): evaluating all its images" in err
 
 
+def test_evaluate_says_a_missing_folder_first_and_each_images_betti_seed(tmp_path, capsys):
+    """A missing --data folder was first called 'not the checkpoint's own data:
+    evaluating all its images', then not found. And the per-image Betti error
+    depends on the image's place in the folder: its seed is now in the JSON."""
+    from topoviz import checkpoints
+
+    path = tmp_path / "bare.pt"
+    checkpoints.save(path, _net(), {})
+    capsys.readouterr()
+    argv = ["evaluate", "--checkpoint", str(path), "--data", str(tmp_path / "none")]
+    err = refused(argv, capsys)
+    assert err.startswith("python -m topoviz evaluate: error: data folder not found")
+    assert "own data" not in err
+    argv = ["evaluate", "--checkpoint", str(path), "--data", TINY, "--n-patches", "2"]
+    assert main([*argv, "--json", "--seed", "5"]) == 0
+    rows = json.loads(capsys.readouterr().out)["per_image"]
+    assert [r["betti_seed"] for r in rows] == list(range(5, 5 + len(rows)))
+
+
 def test_train_does_not_overwrite_a_shipped_checkpoint(capsys):
     shipped = Path(__file__).resolve().parents[1] / "models" / "membranes_unet_bce.pt"
     before = shipped.read_bytes()

@@ -318,6 +318,9 @@ def _split_for(args: argparse.Namespace, meta: dict):
     data = args.data or _from_project(meta.get("data"))
     fold = args.fold or meta.get("fold")
     checkpoint = getattr(args, "checkpoint", None) or getattr(args, "control", None)
+    if args.data and parse_synthetic(args.data) is None and not Path(args.data).is_dir():
+        # before the note on whose data it is: that note came first, then this error
+        raise SystemExit(f"{args.command}: data folder not found: {args.data}")
     if checkpoint and args.data and not args.fold and not _same_data(args.data, meta):
         fold = "all"  # another set than the checkpoint's: none of it was trained on
         theirs = meta.get("data")

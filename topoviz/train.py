@@ -534,7 +534,8 @@ def evaluate_predictions(
     Returns
     -------
     dict
-        ``{"n": N, "structure": str, "per_image": [{"name", every key of
+        ``{"n": N, "structure": str, "per_image": [{"name", "betti_seed" (the seed
+        of its Betti error's patches, ``seed + i``), every key of
         metrics.evaluate_all}, ...], "mean": {metric: float}, "std": {metric:
         float}, "total": {count: int}, "betti_parts": {"extra": float, "missing":
         float}, "seconds": float}``; ``mean`` and ``std``
@@ -550,7 +551,9 @@ def evaluate_predictions(
     t0 = time.perf_counter()
     rows = []
     for i, (pred, mask) in enumerate(zip(preds, masks, strict=True)):
-        row = {"name": names[i] if names is not None else str(i)}
+        # the Betti error's patches are drawn with seed + i: said per image, so that a
+        # number can be redrawn alone (Inspect draws an upload with seed 0)
+        row = {"name": names[i] if names is not None else str(i), "betti_seed": seed + i}
         fov = None if fovs is None else np.asarray(fovs[i], bool)
         pred = apply_fov(pred, mask, fov)
         row.update(
