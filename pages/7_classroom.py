@@ -125,9 +125,10 @@ def fig4_tab() -> None:
         "segmentation's threshold) and 0; the diagram builds up as the "
         "filtration runs (open circles: still alive at α, drawn at their current death "
         "coordinate 1 − α). This f is Fig. 3's without its small bumps and with a flat "
-        "ridge top, so the steps are the figure's own events: the structures appear, the "
-        "bridge's gap closes (two components merge), the ring's gap closes (a hole is "
-        "born), the holes fill."
+        "ridge top, so the steps are the figure's own events, in the order of its Fig. "
+        "4(d): the structures appear (two components, the longer handle), the ring's gap "
+        "closes (the shorter handle is born), the bridge's gap closes (the extra component "
+        "dies), the holes fill."
     )
     steps = event_levels(dgm, min_persistence=0.05)  # the exact levels, never rounded
     labels = dict(zip(steps, level_labels(steps), strict=True))

@@ -339,7 +339,25 @@ def test_diagram_plot_at_alpha_zero_draws_the_essential_class_alive(small):
     fig = figures.diagram_plot(dgm_f, alpha=0.0)
     trace = next(t for t in fig.data if (t.name or "").startswith("Dgm(f) dim 0"))
     open_ = np.asarray(trace.marker.symbol) == 100
-    assert open_.sum() == 1 and dgm_f[0].essential[open_].all()
+    index = np.asarray(trace.customdata)[:, 0].astype(int)  # each point's own dot
+    assert open_.sum() == 1 and dgm_f[0].essential[index[open_]].all()
+    # the alive first: the legend shows the first point's mark, the open circle
+    assert open_[0] and "born by α = 0.00" in trace.name
+
+
+def test_diagram_plot_at_a_level_keys_every_dimension_with_the_alive_mark():
+    """Fig. 4's legend showed dim 0 with an open circle and dim 1 with a filled one
+    (each its first point's), over dots drawn open."""
+    from topoviz.synthetic import fig3_likelihood
+
+    f, _ = fig3_likelihood(96, 0, 0.1, hills=0.0)
+    dgm = diagram(f.astype(np.float64))
+    fig = figures.diagram_plot(dgm, alpha=0.3)
+    for k in (0, 1):
+        trace = next(t for t in fig.data if (t.name or "").startswith(f"Dgm(f) dim {k}"))
+        symbols = np.asarray(trace.marker.symbol)
+        assert symbols[0] == 100 and (symbols == 100).any(), k
+    assert fig.layout.yaxis.title.text == "1 − death" and fig.layout.yaxis2.title.text is None
 
 
 def test_diagram_plot_hides_dots_below_epsilon_and_says_how_many(sample):

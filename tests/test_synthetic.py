@@ -302,7 +302,7 @@ def test_the_sample_writer_refuses_in_one_line(argv, words, tmp_path, capsys):
 @pytest.mark.parametrize("frame", [True, False])
 def test_fig4s_example_has_only_the_figures_own_events(seed, frame):
     """Classroom's Fig. 4 steps through event_levels of fig3_likelihood(hills=0):
-    the structures appear (0.8), the two gaps close (about 0.4), the holes fill, all
+    the structures appear (0.8), the two gaps close (0.4, 0.38), the holes fill, all
     at once (0.02). The background's exponential tail had made each hole fill at its
     own level in 0.020-0.024, four steps a class could not tell apart."""
     from topoviz.filtration import event_levels
@@ -313,5 +313,11 @@ def test_fig4s_example_has_only_the_figures_own_events(seed, frame):
     assert len(levels) == 7  # f's values are float32: compare to their precision
     assert levels[0] == 1.0 and levels[2] == 0.5 and levels[6] == 0.0  # α's ends, 0.5
     assert levels[1] == pytest.approx(0.8, abs=1e-6)  # the structures appear
-    assert levels[3:5] == pytest.approx([0.4, 0.4], abs=0.002)  # the two gaps close
+    # the two gaps close in the paper's Fig. 4(d) order: the shorter handle is born
+    # (the ring's gap, 0.4), then the extra component dies (the bridge's, 0.38)
+    assert levels[3:5] == pytest.approx([0.4, 0.38], abs=0.002)
+    dgm = diagram(f.astype(np.float64), frame=frame)
+    before, ring, bridge = (dgm.betti(a) for a in levels[2:5])
+    assert ring[1] == before[1] + 1 and ring[0] == before[0]
+    assert bridge[0] == ring[0] - 1 and bridge[1] == ring[1]
     assert levels[5] == pytest.approx(0.02, abs=1e-6)  # the holes fill, all at once

@@ -817,8 +817,12 @@ def diagram_plot(
         for mark in (highlight, selected):
             if mark is not None and mark[0] == k and 0 <= mark[1] < len(d):
                 drawn = np.union1d(drawn, [mark[1]])
+        if alpha is not None:  # the alive (open) first: the legend shows the first's mark
+            drawn = drawn[np.argsort(~alive[drawn], kind="stable")]
         at = np.flatnonzero(drawn == selected[1]) if selected and selected[0] == k else []
         legend_name = f"Dgm({name}) dim {k}: {many(int(shown.sum()), 'dot')}"
+        if alpha is not None:  # not all of the diagram: the barcode counts every bar
+            legend_name += f" born by α = {alpha:.2f}"
         if (~big).any():
             legend_name += f" ({int((~big).sum())} below ε hidden)"
         if len(drawn) < int(big.sum()):
@@ -888,7 +892,8 @@ def diagram_plot(
         # stretch the range of 1 - birth to [-0.5, 1.5]
         fig.update_xaxes(title="1 − birth", range=[-0.03, 1.03], constrain="domain", row=1, col=c)
         fig.update_yaxes(
-            title="1 − death",
+            # on the first panel only: the second's sat over the first panel's dots
+            title="1 − death" if c == 1 else None,
             range=[-0.03, 1.03],
             scaleanchor=f"x{'' if c == 1 else c}",
             # a narrow column shrinks the square (under its title), where plotly would

@@ -732,11 +732,16 @@ def _fig3(
     off_rings = (np.hypot(yy - cl[0], xx - cl[1]) > rads[0]) & (
         np.hypot(yy - cr[0], xx - cr[1]) > rads[1]
     )
+    # Without hills (Classroom's Fig. 4) the bridge's gap is 0.02 deeper than the
+    # ring's, so the events come in the order of the paper's Fig. 4(d): the shorter
+    # handle is born (the ring's gap closes) before the extra component dies (the
+    # bridge's). At equal depths they came 0.0003 apart, the bridge first.
+    bridge_depth = gap_depth + (0.02 if hills == 0 else 0.0)
     strokes = [
-        (xx - (x0 + x1) / 2, yy - cy, off_rings & (xx > x0) & (xx < x1)),  # the bridge
-        (rr * phi, np.hypot(yy - cr[0], xx - cr[1]) - rr, np.abs(phi) < np.pi / 2),  # the ring
+        (xx - (x0 + x1) / 2, yy - cy, off_rings & (xx > x0) & (xx < x1), bridge_depth),
+        (rr * phi, np.hypot(yy - cr[0], xx - cr[1]) - rr, np.abs(phi) < np.pi / 2, gap_depth),
     ]
-    for along, across, near in strokes:
+    for along, across, near, gap_depth in strokes:  # noqa: B020 - each stroke's own depth
         a = np.abs(along)
         floor = 0.5 - gap_depth + (gap_depth - 0.02) * (a / r_cut) ** 2
         floor = floor - 0.02 * (across / half) ** 2  # the saddle is on the centre line
