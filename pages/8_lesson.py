@@ -144,6 +144,31 @@ def _result_row(name: str, scores: dict, betti: tuple[int, int]) -> dict:
     }
 
 
+def _before_after(before: np.ndarray, after: np.ndarray, was: str, now: str) -> None:
+    """The segmentations before and after (what changed coloured), and magnified,
+    where the topology was repaired: a few hundred changed pixels are specks on the
+    whole image, below the table that says what they did."""
+    c = st.columns([2, 2, 1.5])
+    c[0].image((before >= 0.5).astype("float32"), caption=was, width="stretch")
+    changed = int(((before >= 0.5) != (after >= 0.5)).sum())
+    picture = figures.segmentation_change(before, after)
+    c[1].image(
+        picture,
+        caption=f"{now}: {changed} pixels changed (green added, magenta removed)",
+        width="stretch",
+    )
+    window = figures.repair_window(before, after, sel.mask, half=10)
+    if window is not None:
+        r0, r1, c0, c1 = window
+        zoom = np.repeat(np.repeat(picture[r0:r1, c0:c1], 10, axis=0), 10, axis=1)
+        c[2].image(
+            zoom,
+            caption=f"magnified where it parts a merged cell (else its largest change): "
+            f"rows {r0}–{r1 - 1}, columns {c0}–{c1 - 1}",
+            width="stretch",
+        )
+
+
 def _result_table(rows: list[dict], gt_betti: tuple[int, int], key: str) -> None:
     """The rows and the ground truth's Betti numbers (its other cells: —)."""
     gt = dict.fromkeys(rows[0], "—") | {"model": "ground truth"}
@@ -180,6 +205,8 @@ elif step.view == "filtration":
     _filtration_step(f, dgm, frame)
 elif step.view in ("diagram", "matching"):
     show = step.view == "matching"
+    if show:  # the number first: below the chart it was off a 1280 x 720 projector
+        st.metric("L_topo (Eq. 2.2, paper's matching, holes)", f"{m.loss:.3f}")
     st.plotly_chart(
         figures.diagram_plot(
             dgm,
@@ -200,7 +227,6 @@ elif step.view in ("diagram", "matching"):
         f"{figures.many(len(holes) - hidden, 'dot')} drawn are the holes that last."
     )
     if show:
-        st.metric("L_topo (Eq. 2.2, paper's matching, holes)", f"{m.loss:.3f}")
         part = figures.cost_parts(dgm.restricted((1,)), m, 0.05)[1]
         if part["hidden"] >= 5e-4:  # the arrows drawn are not the whole loss
             st.caption(
@@ -282,22 +308,12 @@ elif step.view == "result":
             "shows the net it started from. One run has no control: BCE alone, trained the "
             "same way, may change as much (λ experiments runs that control)."
         )
-        c = st.columns(2)
-        c[0].image(
-            (run.f0 >= 0.5).astype("float32"), caption="before the fine-tune", width="stretch"
-        )
-        changed = int(((run.f0 >= 0.5) != (run.f >= 0.5)).sum())
-        c[1].image(
-            figures.segmentation_change(run.f0, run.f),
-            caption=f"after {run.done_steps} steps: {changed} pixels changed "
-            "(green added, magenta removed)",
-            width="stretch",
-        )
         rows = [
             _result_row(name, x, (x["beta0"], x["beta1"]))
             for name, x in (("before", before), (f"after {run.done_steps} steps", after))
         ]
         _result_table(rows, metrics.betti_numbers(sel.mask, frame=frame), "lesson_live")
+        _before_after(run.f0, run.f, "before the fine-tune", f"after {run.done_steps} steps")
     before, after = _predicted(BASELINE), _predicted(TWIN)
     if before is None or after is None:
         if not live:
@@ -310,17 +326,9 @@ elif step.view == "result":
             "differs (0 for the control, > 0 for the twin; models/manifest.json has both "
             "recipes)."
         )
-        c = st.columns(2)
-        c[0].image((before >= 0.5).astype("float32"), caption=f"λ = 0: {BASELINE}", width="stretch")
-        changed = int(((before >= 0.5) != (after >= 0.5)).sum())
-        c[1].image(
-            figures.segmentation_change(before, after),
-            caption=f"with TopoLoss: {TWIN}, {changed} pixels differ from the control "
-            "(green added, magenta removed)",
-            width="stretch",
-        )
         rows = [
             _result_row(name, _scores(x), metrics.betti_numbers(x >= 0.5, frame=frame))
             for name, x in ((BASELINE, before), (TWIN, after))
         ]
         _result_table(rows, metrics.betti_numbers(sel.mask, frame=frame), "lesson_shipped")
+        _before_after(before, after, f"λ = 0: {BASELINE}", f"with TopoLoss: {TWIN}")

@@ -538,3 +538,19 @@ def test_the_error_map_rings_a_broken_crack_where_it_breaks():
     assert list(split.y) == [20.0] and 39 <= split.x[0] <= 43  # at the gap, not mid-crack
     membranes = metrics.topology_errors(~pred, ~gt, "membranes")
     assert "breaks" not in membranes
+
+
+def test_the_repair_window_finds_the_closed_gap_not_the_larger_thickening():
+    """Lesson step 8 zooms on the repair: the added pixels beside the merged region
+    that part it, not a larger band of thickened membrane beside it."""
+    gt = np.zeros((80, 80), bool)
+    gt[:, 40] = True  # one wall: two cells
+    before = gt.copy()
+    before[60:63, 40] = False  # a gap: the cells merge
+    after = gt.copy()
+    after[5:30, 41:44] = True  # 75 px of thickening, beside the merged region too
+    r0, r1, c0, c1 = figures.repair_window(before, after, gt, half=6)
+    assert r0 <= 60 and 62 < r1 and c0 <= 40 < c1  # the 3 px that closed the gap
+    assert figures.repair_window(before, before, gt) is None
+    r0, r1, _, _ = figures.repair_window(gt, after, gt, half=6)  # nothing repaired
+    assert r0 <= 5 and 29 < r1  # then the largest change
