@@ -193,7 +193,7 @@ def _dot_views() -> None:
         # still pictures: a plotly chart here cost the browser a fifth of a second a click
         left.image(
             figures.critical_pixels_picture(sel.image, shown, dot, max_dots=20),
-            caption="The image: birth (triangle) and death (cross) pixels of the 20 most "
+            caption="The image: birth (disc) and death (cross) pixels of the 20 most "
             "persistent dots of each dimension shown (blue: components, burgundy: holes); "
             "amber rings: the selected dot's.",
         )

@@ -482,7 +482,7 @@ def test_click_a_dot_selects_it(page: Page, app_url: str) -> None:
     first = _click_dot(page, 0, 0)
     assert page.evaluate(_CHARTS) == [[True, [first]], [True, []], [True, []]]
     assert page.get_by_text("Click a dot in a chart, or pick it").count() == 0
-    for caption in ("The image: birth (triangle)", "f around it, magnified"):
+    for caption in ("The image: birth (disc)", "f around it, magnified"):
         page.locator('[data-testid="stImage"]').filter(has_text=caption).wait_for()
     second = _click_dot(page, 0, 3)
     assert second != first

@@ -1263,6 +1263,11 @@ class _Canvas:
                 [(x, y + s * m), (x - m, y - s * m), (x + m, y - s * m)], fill, outline
             )
 
+    def discs(self, pix: np.ndarray, fill: str, half: float = 5) -> None:
+        """A filled disc, white-rimmed, on each pixel of ``pix`` in the window."""
+        for x, y in map(self.at, pix[self.inside(pix)]):
+            self.draw.ellipse([(x - half, y - half), (x + half, y + half)], fill, "white")
+
     def crosses(self, pix: np.ndarray, fill: str, half: float = 5) -> None:
         for x, y in map(self.at, pix[self.inside(pix)]):
             for d in (-half, half):
@@ -1301,7 +1306,7 @@ def critical_pixels_picture(
     """Where dots live in the image, as a still picture: an RGB ``uint8`` array.
 
     The image (or its ``window`` ``(r0, r1, c0, c1)``) ``side`` pixels across, with
-    the birth (triangle) and death (cross) pixels of the ``max_dots`` most persistent
+    the birth (disc) and death (cross) pixels of the ``max_dots`` most persistent
     dots of each dimension (of those with persistence at least ``min_persistence``)
     and amber rings, labelled, on the ``highlight`` dot's two pixels.
     """
@@ -1310,7 +1315,8 @@ def critical_pixels_picture(
         d = dgm[k]
         idx = top_dots(dgm, k, max_dots)
         idx = idx[d.persistence[idx] >= min_persistence]
-        canvas.triangles(d.birth_pixel[idx], True, DIM_COLORS[k])
+        # discs, not triangles: on the same page triangles are the loss's pushes
+        canvas.discs(d.birth_pixel[idx], DIM_COLORS[k])
         canvas.crosses(d.death_pixel[idx], DIM_COLORS[k])
     if highlight is not None:
         k, i = highlight
