@@ -194,7 +194,7 @@ def init() -> None:
 
 
 #: A page's own sliders that a link carries too, with their ranges: Diagrams' ε and
-#: Filtration's sharpness t (a link without them opened another view).
+#: Filtration's spread t (a link without them opened another view).
 PAGE_SHARED: dict[str, tuple[float, float]] = {"dgm_eps": (0.0, 0.5), "sharpness": (1.0, 12.0)}
 PAGE_OF = {"dgm_eps": "diagrams", "sharpness": "filtration"}  # the page that owns each
 PAGE_LINK = "_page_link"  # the link's values of PAGE_SHARED, until their page reads them
