@@ -628,6 +628,10 @@ def test_a_cameras_12_bit_data_in_a_16_bit_file_is_said_to_look_near_black():
         np.testing.assert_allclose(read.array, raw / 65535, rtol=1e-6)
         assert len(read.notices) == 1 and "uses 6% of its range" in read.notices[0]
         assert "12-bit data, rescale it (value / 4,095)" in read.notices[0]
+    buffer = io.BytesIO()
+    Image.fromarray((raw // 16).astype(np.uint16)).save(buffer, format="PNG")  # 8-bit data
+    said = read_image(buffer.getvalue()).notices
+    assert len(said) == 1 and "8-bit data, rescale it (value / 255)" in said[0]
     full = raw.astype(np.uint32) * 16  # the same picture over the whole 16-bit range
     buffer = io.BytesIO()
     Image.fromarray(full.astype(np.uint16)).save(buffer, format="PNG")

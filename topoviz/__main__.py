@@ -320,6 +320,8 @@ def _split_for(args: argparse.Namespace, meta: dict):
     checkpoint = getattr(args, "checkpoint", None) or getattr(args, "control", None)
     if args.data and parse_synthetic(args.data) is None and not Path(args.data).is_dir():
         # before the note on whose data it is: that note came first, then this error
+        if Path(args.data).exists():
+            raise SystemExit(f"{args.command}: --data {args.data} is a file, not a folder")
         raise SystemExit(f"{args.command}: data folder not found: {args.data}")
     if checkpoint and args.data and not args.fold and not _same_data(args.data, meta):
         fold = "all"  # another set than the checkpoint's: none of it was trained on

@@ -477,6 +477,11 @@ OPEN_BACKGROUND = 0.6
 CLOSED_BACKGROUND = 0.35
 
 
+#: How :func:`guess_structure`'s answer begins when the image itself decided it (its
+#: file's name, its mask), not the net's data or the default.
+BY_IMAGE = ("the name", "the mask")
+
+
 def guess_structure(
     name: str, mask: np.ndarray | None = None, data: str | None = None
 ) -> tuple[str, str]:
@@ -503,15 +508,15 @@ def guess_structure(
     """
     low = Path(str(name)).name.lower()
     if any(w in low for w in CURVILINEAR_WORDS):
-        return "curvilinear", "the name"
+        return "curvilinear", BY_IMAGE[0]
     if any(w in low for w in MEMBRANE_WORDS):
-        return "membranes", "the name"
+        return "membranes", BY_IMAGE[0]
     if mask is not None:
         background = ~np.asarray(mask, bool)
         if background.any():
             regions = label(background, connectivity=2)
             share = np.bincount(regions.ravel())[1:].max() / background.sum()
-            why = f"the mask (its largest background region is {share:.0%} of the background)"
+            why = f"{BY_IMAGE[1]} (its largest background region is {share:.0%} of the background)"
             if share > OPEN_BACKGROUND:
                 return "curvilinear", why
             if share < CLOSED_BACKGROUND:

@@ -518,7 +518,7 @@ def superlevel_rgb(f: np.ndarray, alpha: float, frame: bool = True) -> tuple[np.
     structure touching the border joins (drawn dark grey), and every background
     region is a hole; without it, background touching the border is outside.
     """
-    x = np.asarray(f) >= alpha
+    x = np.asarray(f, np.float64) >= alpha  # as the diagram compares: float32(0.7) < 0.7
     fg = label(x, connectivity=1)
     bg = label(~x, connectivity=2)
     rgb = np.empty((*x.shape, 3), np.uint8)

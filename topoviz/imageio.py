@@ -213,8 +213,8 @@ def read_image(
 
     * ``1`` and ``L`` (8-bit): value / 1 or / 255;
     * ``I;16``, ``I;16B`` (16-bit): value / 65535, so 32768 → 0.50000763 (notice
-      when every value stays below 1024, 4096 or 16384: a camera's 10-, 12- or
-      14-bit data look near black so);
+      when every value stays below 256, 1024, 4096 or 16384: 8-bit data or a
+      camera's 10-, 12- or 14-bit data look near black so);
     * ``I`` (32-bit integer) and signed 16-bit: stretched from the image's own
       minimum…maximum to 0…1 (notice);
     * ``F`` (32-bit float): kept if already within [0, 1], else stretched (notice);
@@ -1021,8 +1021,8 @@ def _grey_levels(
     return np.ascontiguousarray(values, dtype=np.float32), alpha
 
 
-#: Bit depths that cameras write into 16-bit files (microscopes: 10, 12 or 14 bits).
-_CAMERA_BITS = (10, 12, 14)
+#: Bit depths written into 16-bit files (microscopes: 10, 12 or 14 bits; 8 bits, too).
+_CAMERA_BITS = (8, 10, 12, 14)
 
 
 def _dim_sixteen_bit(pixels: np.ndarray, notices: list[str]) -> None:
@@ -1039,7 +1039,7 @@ def _dim_sixteen_bit(pixels: np.ndarray, notices: list[str]) -> None:
     'This 16-bit image uses 6% of its range (highest 3,95'
     """
     top = int(pixels.max()) if pixels.size else 0
-    bits = next((b for b in _CAMERA_BITS if 255 < top < 2**b), None)
+    bits = next((b for b in _CAMERA_BITS if 0 < top < 2**b), None)  # all black: no word
     if bits is not None:
         notices.append(
             f"This 16-bit image uses {_percent(top / 65535)} of its range (highest {top:,}), "

@@ -545,8 +545,11 @@ def topology_errors(
     ground-truth structure; ``"missing"``: ground-truth components the prediction
     misses entirely; ``"pinholes"``: predicted holes of at least ``min_hole`` pixels
     dug into the true structure (:func:`hole_kind_masks`, counted by
-    :func:`hole_kinds`). Curvilinear structures also get ``"breaks"``: where a split
-    crack or vessel is broken (:func:`_breaks`). Returns one boolean mask per kind.
+    :func:`hole_kinds`). Curvilinear structures also get ``"breaks"``: the skeleton
+    pixels of a split crack or vessel where it breaks (no predicted component within
+    ``tolerance`` pixels holds them, or a neighbour is held by another one), which
+    the error map rings. ``min_region`` and ``tolerance`` are :func:`region_errors`'.
+    Returns one boolean mask per kind.
     """
     p, g = _pair(pred, gt, threshold)
     found = region_errors(p, g, structure, min_region=min_region, tolerance=tolerance)

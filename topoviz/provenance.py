@@ -41,7 +41,6 @@ PROFILES_FILE = Path(__file__).resolve().parents[1] / "models" / "data_profiles.
 #: ISBI12 slices had been called unlike ISBI12 for its size).
 TOLERANCE = {"mean": 0.12, "std": 0.06, "texture": 0.03}
 _WORDS = {
-    "log2_side": "size",
     "mean": "mean brightness",
     "std": "contrast (intensity std)",
     "texture": "texture (mean |pixel difference|)",
@@ -49,7 +48,8 @@ _WORDS = {
 
 
 def profile(image: np.ndarray) -> dict[str, float]:
-    """Four numbers that tell data sets apart: side, brightness, contrast, texture.
+    """Four numbers of an image: its side, and three that tell data sets apart
+    (:data:`TOLERANCE`): brightness, contrast, texture.
 
     Parameters
     ----------

@@ -16,6 +16,7 @@ import streamlit as st
 
 from topoviz import nets, provenance
 from topoviz.checkpoints import CheckpointError, quote
+from topoviz.data import BY_IMAGE
 from topoviz.imageio import ImageError
 from topoviz.ui import cache, nav, working
 from topoviz.ui import state as S
@@ -389,9 +390,13 @@ def _domain_check(
         words = provenance.structure_mismatch(name, structure, entry, entry["name"])
         if words:
             st.warning(words)
-            fits = provenance.of_structure(cache.data_profiles(), structure)
-            near = provenance.nearest(provenance.profile(image), fits)
-            _offer([e for e in found if e.get("data") == near], entry, ", the nearest", "use_kind")
+            kin = [e for e in found if provenance.known_structure(e.get("data")) == structure]
+            # the nearest profile among data that have a net, else the first such net
+            profiles = {d: p for d, p in cache.data_profiles().items() if d in
+                        {e.get("data") for e in kin}}  # fmt: skip
+            near = provenance.nearest(provenance.profile(image), profiles)
+            fits = [e for e in kin if e.get("data") == near] or kin
+            _offer(fits, entry, ", the nearest" if near else "", "use_kind")
             return
     words = domain_warning(image, entry)
     if words is None:
@@ -415,7 +420,7 @@ def _upload_structure(name: str, mask: np.ndarray | None) -> str | None:
     if st.session_state.get(S.SOURCE) != "upload":
         return None
     structure, why = cache.structure_guess(name, mask, None)
-    return structure if why.startswith(("the name", "the mask")) else None
+    return structure if why.startswith(BY_IMAGE) else None
 
 
 def _offer(candidates: list[dict], entry: dict, why: str, key: str) -> None:
