@@ -554,3 +554,11 @@ def test_the_repair_window_finds_the_closed_gap_not_the_larger_thickening():
     assert figures.repair_window(before, before, gt) is None
     r0, r1, _, _ = figures.repair_window(gt, after, gt, half=6)  # nothing repaired
     assert r0 <= 5 and 29 < r1  # then the largest change
+
+
+def test_the_superlevel_picture_counts_at_a_level_as_the_diagram_does():
+    """float32(0.7) is below 0.7: the picture had counted it in, the diagram out."""
+    f = np.full((9, 9), 0.1, np.float32)
+    f[4, 4] = 0.7
+    _, b0, b1 = figures.superlevel_rgb(f, 0.7)
+    assert (b0, b1) == betti_numbers(f, threshold=0.7) == tuple(diagram(f).betti(0.7).values())
