@@ -23,7 +23,7 @@ import stat
 import tempfile
 import warnings
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -231,13 +231,7 @@ def _check_zip(data: bytes) -> None:
             "the checkpoint is truncated or corrupted: its zip directory is missing "
             f"({len(data)} bytes; was the download or copy cut short?)"
         )
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as z:
-            entries = z.infolist()
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
-        raise CheckpointError(
-            f"the checkpoint is corrupted: its zip directory cannot be read ({type(e).__name__})"
-        ) from None
+    entries = _read_zip(data, zipfile.ZipFile.infolist, "its zip directory cannot be read")
     names = [i.filename for i in entries]
     if not any(n.endswith("/data.pkl") for n in names):
         shown = quote(names[:5], 200)
@@ -265,18 +259,21 @@ def _check_zip(data: bytes) -> None:
         )
     # every entry against its CRC-32 (stored, so no more bytes read than the file's):
     # torch.load does not check them, and a flipped byte in a tensor loaded silently
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as z:
-            bad = z.testzip()
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
-        raise CheckpointError(
-            f"the checkpoint is corrupted: an entry cannot be read ({type(e).__name__})"
-        ) from None
+    bad = _read_zip(data, zipfile.ZipFile.testzip, "an entry cannot be read")
     if bad is not None:
         raise CheckpointError(
             f"the checkpoint is corrupted: the bytes of {quote(bad, 80)} do not match their "
             "checksum (was the file damaged in a download or copy?)"
         )
+
+
+def _read_zip(data: bytes, read: Callable[[zipfile.ZipFile], Any], what: str) -> Any:
+    """``read`` of ``data`` opened as a zip; a damaged one is a CheckpointError saying ``what``."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            return read(z)
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
+        raise CheckpointError(f"the checkpoint is corrupted: {what} ({type(e).__name__})") from None
 
 
 def _unpickle(data: bytes) -> Any:
