@@ -8,7 +8,7 @@ from topoviz import figures, provenance
 from topoviz.checkpoints import CheckpointError
 from topoviz.imageio import png_bytes
 from topoviz.metrics import betti_numbers
-from topoviz.ui import cache, current
+from topoviz.ui import cache, current, working
 from topoviz.ui import state as S
 from topoviz.ui.cache import evaluate, reference_scores
 from topoviz.ui.compare import comparison_table, held_out_line, partners
@@ -38,6 +38,8 @@ if not sel.ok:
     st.stop()
 if sel.problem:  # a refused upload; the last usable one is what the page shows
     st.error(sel.problem)
+if fitted := working.fitted_notice(sel.notices):  # said in the sidebar only, it was missed
+    st.info(f"{fitted} Every number on this page is of what is shown, not of the whole image.")
 
 pred = sel.f >= 0.5
 p0, p1 = betti_numbers(pred, frame=sel.frame)

@@ -144,11 +144,15 @@ def _result_row(name: str, scores: dict, betti: tuple[int, int]) -> dict:
     }
 
 
+#: figures.HIGHLIGHT (#ffbf00) as RGB: the repair's pixels in Lesson step 8.
+AMBER = (255, 191, 0)
+
+
 def _before_after(before: np.ndarray, after: np.ndarray, was: str, now: str) -> None:
-    """The segmentations before and after (what changed coloured), and magnified,
-    where the topology was repaired: a few hundred changed pixels are specks on the
-    whole image, below the table that says what they did."""
-    c = st.columns([2, 2, 1.5])
+    """The segmentations before and after (what changed coloured), then both
+    magnified where the topology was repaired, the pixels that did it in amber: a
+    few hundred changed pixels are specks on the whole image."""
+    c = st.columns(2)
     c[0].image((before >= 0.5).astype("float32"), caption=was, width="stretch")
     changed = int(((before >= 0.5) != (after >= 0.5)).sum())
     picture = figures.segmentation_change(before, after)
@@ -157,16 +161,24 @@ def _before_after(before: np.ndarray, after: np.ndarray, was: str, now: str) -> 
         caption=f"{now}: {changed} pixels changed (green added, magenta removed)",
         width="stretch",
     )
-    window = figures.repair_window(before, after, sel.mask, half=10)
-    if window is not None:
-        r0, r1, c0, c1 = window
-        zoom = np.repeat(np.repeat(picture[r0:r1, c0:c1], 10, axis=0), 10, axis=1)
-        c[2].image(
-            zoom,
-            caption=f"magnified where it parts a merged cell (else its largest change): "
-            f"rows {r0}–{r1 - 1}, columns {c0}–{c1 - 1}",
-            width="stretch",
-        )
+    piece = figures.repair_piece(before, after, sel.mask)
+    if piece is None:
+        return
+    r0, r1, c0, c1 = figures.window_around(np.argwhere(piece).tolist(), piece.shape, 10, 2)
+    still = figures.segmentation_change(before, before)  # black and white
+    picture[piece] = AMBER
+
+    def zoom(rgb: np.ndarray) -> np.ndarray:
+        return np.repeat(np.repeat(rgb[r0:r1, c0:c1], 12, axis=0), 12, axis=1)
+
+    c = st.columns([1, 1, 2])
+    c[0].image(zoom(still), caption="before, magnified", width="stretch")
+    c[1].image(zoom(picture), caption="after, magnified", width="stretch")
+    c[2].caption(
+        f"Rows {r0}–{r1 - 1}, columns {c0}–{c1 - 1}. In amber, the pixels that part the "
+        "falsely merged cell (else, where nothing was parted, the largest change). Cells "
+        "touching only at a corner are one region: a membrane must be closed side to side."
+    )
 
 
 def _result_table(rows: list[dict], gt_betti: tuple[int, int], key: str) -> None:

@@ -123,3 +123,18 @@ def test_the_diagrams_page_on_a_large_upload_sends_a_few_mb_per_chart():
     assert len(charts) >= 2
     sizes = [len(chart.proto.spec) for chart in charts]
     assert max(sizes) < FEW_MB, sizes
+
+
+def test_inspect_says_its_numbers_are_of_the_crop_of_a_large_upload():
+    """A 1100×900 upload was scored on its 1024×900 crop; only the sidebar said so."""
+    image = (np.random.default_rng(1).integers(0, 256, (900, 1100)) / 255).astype(np.float32)
+    at = AppTest.from_file(str(ROOT / "pages/4_inspect.py"), default_timeout=300)
+    at.session_state[S.SOURCE] = "upload"
+    at.session_state[S.LIKELIHOOD] = "image"
+    at.run()
+    up = next(u for u in at.sidebar.get("file_uploader") if u.label.startswith("Image"))
+    up.set_value(("wide.png", png_bytes(image), "image/png"))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    said = " ".join(i.value for i in at.info)
+    assert "1100×900" in said and "Every number on this page is of what is shown" in said

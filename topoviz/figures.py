@@ -1180,18 +1180,15 @@ def window_around(
     return max(0, r - half), min(h, r + half + 1), max(0, c - half), min(w, c + half + 1)
 
 
-def repair_window(
-    before: np.ndarray, after: np.ndarray, gt: np.ndarray, half: int = 16
-) -> tuple[int, int, int, int] | None:
-    """A window on where ``after`` repaired ``before``'s topology: around the piece of
+def repair_piece(before: np.ndarray, after: np.ndarray, gt: np.ndarray) -> np.ndarray | None:
+    """Where ``after`` repaired ``before``'s topology, as a mask: the piece of
     structure it added that parts a region ``before`` merged falsely (a closed gap),
-    else around the largest cluster of changed pixels; None when nothing changed. A few
-    hundred changed pixels are specks on a whole 256² image: this is where to zoom.
+    else the largest cluster of changed pixels; None when nothing changed.
 
     >>> gt = np.zeros((40, 40), bool); gt[:, 20] = True          # a wall: two cells
     >>> before = gt.copy(); before[10:13, 20] = False            # broken: one cell
-    >>> repair_window(before, gt, gt, half=5)
-    (6, 17, 15, 26)
+    >>> np.argwhere(repair_piece(before, gt, gt)).tolist()
+    [[10, 20], [11, 20], [12, 20]]
     """
     b, a = np.asarray(before) >= 0.5, np.asarray(after) >= 0.5
     changed = a != b
@@ -1200,16 +1197,29 @@ def repair_window(
     merged = topology_errors(b, np.asarray(gt, bool))["merged"]
     added = label(a & ~b, connectivity=2)
     near = np.unique(added[ndimage.binary_dilation(merged, iterations=2)])
-    keep = None
     for k in near[near > 0]:  # the piece of added structure that parts a merged region
         piece = added == k
         if label(merged & ~piece, connectivity=2).max() > label(merged, connectivity=2).max():
-            keep = piece
-            break
-    if keep is None:  # no merge repaired by one piece: the largest cluster of changes
-        labels = label(changed, connectivity=2)
-        keep = labels == np.argmax(np.bincount(labels.ravel())[1:]) + 1
-    return window_around(np.argwhere(keep).tolist(), a.shape, half, margin=2)
+            return piece
+    labels = label(changed, connectivity=2)  # no merge repaired by one piece
+    return labels == np.argmax(np.bincount(labels.ravel())[1:]) + 1
+
+
+def repair_window(
+    before: np.ndarray, after: np.ndarray, gt: np.ndarray, half: int = 16
+) -> tuple[int, int, int, int] | None:
+    """A window on :func:`repair_piece`, at least ``2 * half + 1`` pixels across: a
+    few hundred changed pixels are specks on a whole 256² image, this is where to zoom.
+
+    >>> gt = np.zeros((40, 40), bool); gt[:, 20] = True
+    >>> before = gt.copy(); before[10:13, 20] = False
+    >>> repair_window(before, gt, gt, half=5)
+    (6, 17, 15, 26)
+    """
+    piece = repair_piece(before, after, gt)
+    if piece is None:
+        return None
+    return window_around(np.argwhere(piece).tolist(), piece.shape, half, margin=2)
 
 
 def dot_pixels(dgm: Diagram, dot: Dot) -> list[tuple[int, int]]:

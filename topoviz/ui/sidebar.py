@@ -167,7 +167,8 @@ _FRAME_HELP = (
     "padded image's: the frame is one more component, and every background region is a "
     "hole, one more than relative homology counts (a Y cut by the border: 3 holes here, "
     "the paper's 2 handles). The frame's own class is a dot at the corner (0, 1) in "
-    "both diagrams, so the loss is the same either way."
+    "both diagrams and costs nothing; the loss changes only where the border closes or "
+    "opens other loops."
 )
 
 

@@ -15,6 +15,20 @@ import streamlit as st
 
 #: Longest side the interactive views work on.
 MAX_SIDE = 1024
+_WORK_ON = "the interactive views work on"  # in every notice of :func:`fit`
+
+
+def fitted_notice(notices) -> str | None:
+    """Of a selection's notices, the one that says it was cropped or downscaled.
+
+    >>> fitted_notice(["RGB made grey.", fit(np.zeros((2000, 10)), None)[2]])[:24]
+    'The image is 10×2000 pix'
+    >>> fitted_notice(["RGB made grey."]) is None
+    True
+    """
+    return next((n for n in notices if _WORK_ON in n), None)
+
+
 CROP, DOWNSCALE = "crop", "downscale"
 
 
@@ -46,10 +60,7 @@ def fit(
     h, w = image.shape[:2]
     if max(h, w) <= max_side:
         return image, mask, ""
-    size = (
-        f"The image is {w}×{h} pixels (width×height); the interactive views work on "
-        f"at most {max_side}×{max_side}"
-    )
+    size = f"The image is {w}×{h} pixels (width×height); {_WORK_ON} at most {max_side}×{max_side}"
     if how == DOWNSCALE:
         k = math.ceil(max(h, w) / max_side)
         small = _blocks(image, k).mean(axis=(1, 3)).astype(image.dtype, copy=False)
