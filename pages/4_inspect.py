@@ -174,7 +174,8 @@ with right:
         "that holds half or more of k ≥ 2 true regions counts k − 1 (so the map's red "
         "regions can be fewer): a gap in a wall, or a false bridge.\n"
         f"- **split** (orange): {figures.many(scores['splits'], 'false split')}. A true "
-        "region cut in k ≥ 2 pieces counts k − 1: a spurious wall, or a broken crack"
+        "region cut in k ≥ 2 pieces (each at least a fifth of it; of a crack or vessel, "
+        "or 50 px of its length) counts k − 1: a spurious wall, or a broken crack"
         + (" (ringed where it breaks)" if structure == "curvilinear" else "")
         + ".\n"
         "- **spurious** (purple): predicted structure where the ground truth has none.\n"

@@ -237,7 +237,7 @@ def _live(drawn_running: bool) -> None:
     m = st.columns(5)
     m[0].metric(
         "Steps/s",
-        f"{run.wall_steps_per_s:.2f}",
+        f"{run.wall_steps_per_s:.2f}" if run.done_steps else "—",  # not 0.00 before a step
         help="Steps per second since Start, drawing included (what you wait); "
         f"training alone: {run.steps_per_s:.2f} steps/s.",
     )

@@ -298,7 +298,7 @@ elif step.view == "finetune":
             run.done_steps / max(1, run.steps),
             text=f"step {run.done_steps} / {run.steps} — {run.status}"
             + (f", about {eta:.0f} s to go" if eta is not None else "")
-            + f" ({run.wall_steps_per_s:.1f} steps/s)",
+            + (f" ({run.wall_steps_per_s:.1f} steps/s)" if run.done_steps else ""),
         )
         if run.status == "failed":
             st.error(f"The run failed: {run.error}")
