@@ -112,8 +112,9 @@ def _out_of(command: str) -> str:
 
 def _data_label(meta: dict) -> str:
     """``synthetic-NAME`` for generated data, else the data folder's name."""
-    syn = meta.get("synthetic")
-    return f"synthetic-{syn['name']}" if syn else Path(meta["data"]).name
+    from topoviz.provenance import data_label
+
+    return data_label(meta)
 
 
 def measure(meta: dict, model, n_patches: int) -> dict:

@@ -711,6 +711,27 @@ def test_evaluate_says_a_missing_folder_first_and_each_images_betti_seed(tmp_pat
     assert [r["betti_seed"] for r in rows] == list(range(5, 5 + len(rows)))
 
 
+def test_evaluate_warns_when_the_images_look_unlike_the_checkpoints_data(tmp_path, capsys):
+    """The app's sidebar warned about a net applied to unlike data; the CLI scored
+    it without a word. Random uint8 noise is far from ISBI12's texture."""
+    from topoviz import checkpoints
+
+    root = _write_folder(tmp_path / "set", ["a", "b", "c"], size=16)
+    path = tmp_path / "isbi.pt"
+    checkpoints.save(path, _net(), {"data": "../shared/data/isbi12", "fold": "1/3"})
+    capsys.readouterr()
+    argv = ["evaluate", "--checkpoint", str(path), "--data", str(root), "--n-patches", "2"]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    said = [line for line in err.splitlines() if "look unlike isbi12" in line]
+    assert len(said) == 1 and said[0].startswith("python -m topoviz evaluate: warning: 3 of 3")
+    assert "texture" in said[0]
+    checkpoints.save(path, _net(), {"data": str(root), "fold": "1/3"})  # its own data
+    capsys.readouterr()
+    assert main([*argv, "--fold", "1/3"]) == 0
+    assert "look unlike" not in capsys.readouterr().err
+
+
 def test_train_does_not_overwrite_a_shipped_checkpoint(capsys):
     shipped = Path(__file__).resolve().parents[1] / "models" / "membranes_unet_bce.pt"
     before = shipped.read_bytes()

@@ -39,7 +39,7 @@ from topoviz.data import (
     structure_of,
 )
 from topoviz.metrics import STRUCTURES, one_pixel_references
-from topoviz.provenance import TABLE_PATCHES
+from topoviz.provenance import TABLE_PATCHES, data_label, load_profiles, profile, unlike
 from topoviz.stats import paired_comparison
 from topoviz.train import (
     DIRECTION,
@@ -422,6 +422,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     rows: dict[str, dict] = {}
     result: dict = {}
     if model is not None:
+        _warn_unlike(split.held_out[0], split.held_names, meta, str(data))
         result = evaluate(model, *split.held_out, **options)
         result["checkpoint"] = str(args.checkpoint)
         rows[Path(args.checkpoint).stem] = result
@@ -450,6 +451,25 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _warn_unlike(images, names, meta: dict, data: str) -> None:
+    """A warning when the images scored look unlike the data the checkpoint was
+    trained on (:func:`topoviz.provenance.unlike`, as the app's sidebar warns): its
+    scores there may say little. Nothing for its own data or unprofiled data."""
+    ref = load_profiles().get(data_label(meta))
+    if ref is None or _same_data(data, meta):
+        return
+    found = [(n, unlike(profile(im), ref)) for n, im in zip(names, images, strict=True)]
+    found = [(n, why) for n, why in found if why]
+    if found:
+        name, why = found[0]
+        warnings.warn(
+            f"{len(found)} of {len(names)} images look unlike {data_label(meta)}, the data the "
+            f"checkpoint was trained on (e.g. {name}: {'; '.join(why)}): its likelihood, "
+            "and so its scores, may mean little there",
+            stacklevel=2,
+        )
+
+
 def _cmd_compare(args: argparse.Namespace) -> int:
     loaded = [checkpoints.load(c) for c in (args.control, args.method)]
     metas = [meta for _, meta in loaded]
@@ -462,6 +482,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
             "give --data and --fold to score both on the same images"
         )
     data, fold, split, structure = _split_for(args, metas[0])
+    _warn_unlike(split.held_out[0], split.held_names, metas[0], str(data))
     options = dict(
         n_patches=args.n_patches,
         seed=args.seed,

@@ -22,6 +22,7 @@ __all__ = [
     "DATA_KINDS",
     "TABLE_PATCHES",
     "betti_protocol",
+    "data_label",
     "describe",
     "kind_mismatch",
     "of_structure",
@@ -236,6 +237,26 @@ def kind_mismatch(sample: str, kind: str, entry: Mapping, net: str) -> str | Non
         f"({entry['data']}). Its f here is a {theirs} net's guess, not a {kind} "
         "segmentation."
     )
+
+
+def data_label(meta: Mapping) -> str:
+    """A checkpoint's training data by the name its profile and manifest entry use:
+    ``synthetic-NAME`` for generated data, else the data folder's name.
+
+    >>> data_label({"data": "../shared/data/isbi12"})
+    'isbi12'
+    >>> data_label({"data": "synthetic:vessels?n=24&size=256&seed=0"})
+    'synthetic-vessels'
+    >>> data_label({"synthetic": {"name": "membranes"}, "data": "x"})
+    'synthetic-membranes'
+    """
+    syn = meta.get("synthetic")
+    if isinstance(syn, Mapping) and syn.get("name"):
+        return f"synthetic-{syn['name']}"
+    data = str(meta.get("data", ""))
+    if data.startswith("synthetic:"):
+        return "synthetic-" + data.removeprefix("synthetic:").partition("?")[0]
+    return Path(data.rstrip("/")).name
 
 
 def known_structure(data: str) -> str | None:
