@@ -39,8 +39,11 @@ def paired_comparison(
     -----
     ``scipy.stats.wilcoxon(d, zero_method="wilcox")``: the ranks of ``|d_i|`` over
     the non-zero differences, the statistic the smaller of the positive and
-    negative rank sums; exact for small samples without ties, the normal
-    approximation (with tie correction) otherwise.
+    negative rank sums. With scipy ≥ 1.15 (as requirements.txt asks) the p-value is
+    exact for up to 50 differences without ties, exact by enumerating every sign
+    flip for up to 13 with ties, and the normal approximation (tie-corrected)
+    otherwise; scipy 1.13-1.14 took the approximation wherever ranks tied, which
+    moves the published p-values of small tied samples (models/README.md).
 
     Examples
     --------
