@@ -123,7 +123,7 @@ st.download_button(
     help="This segmentation's scores and, for scale, the calibration rows below.",
 )
 with st.expander("Calibration: the ground truth moved by one pixel, and with known errors"):
-    rows = {f"f ≥ 0.5 ({sel.source})": scores, **refs}
+    rows = {f"f ≥ 0.5 ({sel.source_md})": scores, **refs}  # st.table renders Markdown
     st.table(
         {
             "segmentation": list(rows),

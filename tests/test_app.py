@@ -228,6 +228,23 @@ def _upload_page() -> AppTest:
     return at.run()
 
 
+def test_a_new_image_that_keeps_the_last_mask_is_told_so():
+    """Replacing the image and keeping the mask scored the new image against the
+    old image's mask without a word (same size, so nothing refused it)."""
+    image, mask = _wall()
+    at = _upload_page()
+    at.sidebar.get("file_uploader")[0].upload("wall.png", _png(image), "image/png")
+    at.sidebar.get("file_uploader")[1].upload("wall_mask.png", _png(mask))
+    at.run()
+    said = " ".join(i.value for i in at.sidebar.info)
+    assert "was uploaded with" not in said
+    at.sidebar.get("file_uploader")[0].upload("other.png", _png(image[::-1]), "image/png")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    said = " ".join(i.value for i in at.sidebar.info)
+    assert "was uploaded with wall.png and is used with this image" in said, said
+
+
 def test_inspect_says_when_an_image_is_too_small_for_its_metrics():
     """A 20² crop showed 'Missed regions 0 of 0' and 'Betti error 4.000 ± 0.000'
     as if both were measured: every true region is under the counts' 50 px, and

@@ -8,6 +8,7 @@ import dataclasses
 import io
 import os
 import pickle
+import re
 from pathlib import Path
 
 import hostile
@@ -287,11 +288,45 @@ def test_markdown_in_an_uploaded_name_or_meta_is_shown_as_text():
     assert not at.exception and not at.sidebar.error, errors(at)
     sel = at.session_state[S.SELECTION]
     assert sel.source == f"uploaded checkpoint {link}.pt"  # the name itself, as typed
-    escaped = r"\[click\](https://evil.example)!\[x\](https://evil.example/x.png)"
     shown = " ".join(c.value for c in at.caption) + " " + captions(at)
-    assert f"f = uploaded checkpoint {escaped}.pt" in shown  # the page's caption
-    assert r"trained on \*\*bold\*\*" in shown  # the sidebar's caption
-    assert "[click](" not in shown.replace(r"\[click\](", "")
+    assert f"f = uploaded checkpoint {link}.pt" in as_read(shown)  # the page's caption
+    assert "trained on **bold**" in as_read(shown)  # the sidebar's caption
+    pieces = [c.value for c in at.caption] + [c.value for c in at.sidebar.caption]
+    named_there = [c for c in pieces if "evil" in c or "bold" in c]
+    assert named_there and not any(markup(c) for c in named_there), named_there
     # an uploaded image's name, shown in the Inspect and Home captions, likewise
     named = dataclasses.replace(sel, name=f"{link}.png")
-    assert named.name_md == f"{escaped}.png"
+    assert as_read(named.name_md) == f"{link}.png" and not markup(named.name_md)
+
+
+def as_read(md: str) -> str:
+    """Markdown source as a reader sees it: escapes undone, zero-width spaces gone."""
+    return re.sub(r"\\(.)", r"\1", md).replace("\u200b", "")
+
+
+def markup(md: str) -> list[str]:
+    """What in ``md`` Markdown or Streamlit would still render: an unescaped ``[``,
+    ``*`` or ``$``, a link address, a ``www.`` autolink, an emoji or icon code."""
+    found = re.findall(r"(?<!\\)[\[*$`]|https?://|www\.|:[a-z_/]+:", md)
+    return found
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "vessel **BOLD** [click](https://evil.example) ![i](https://evil.example/x.png)",
+        "www.evil-example.com.png",
+        "$x^2$ :material/warning: :smile:.png",
+        "abc\u202egnp.exe",
+        "<img src=x onerror=alert(1)>.png",
+    ],
+)
+def test_plain_switches_off_every_markup_a_file_name_can_carry(name):
+    """A hostile tester's names: autolinks, emoji and icon codes and a right-to-left
+    override still rendered (or reordered what was shown) after the old escaping."""
+    from topoviz.ui.sidebar import plain
+
+    shown = plain(name, 200)
+    assert not markup(shown), markup(shown)
+    assert as_read(shown) == name.replace("\u202e", "")  # the name, as typed
+    assert "\u202e" not in shown

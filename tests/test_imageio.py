@@ -470,8 +470,8 @@ def test_empty_mask_is_valid_with_a_notice():
     read = read_mask(encode(Image.new("L", (5, 5), 0)))
     assert not read.mask.any() and not read.inverted
     assert any("no foreground" in notice for notice in read.notices)
-    white = read_mask(encode(Image.new("L", (5, 5), 255)))  # all structure: flipped
-    assert not white.mask.any() and white.inverted
+    white = read_mask(encode(Image.new("L", (5, 5), 255)))  # all structure: no polarity
+    assert white.mask.all() and not white.inverted  # to read, so not flipped to empty
     assert load_mask(encode(Image.new("L", (5, 5), 255)), invert_polarity=False).all()
 
 

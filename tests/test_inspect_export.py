@@ -90,3 +90,15 @@ def test_inspect_metrics_puts_the_segmentation_first():
     assert df["beta1"][0] == 4 and np.isnan(df["beta1"][1]) and df["beta1_gt"][1] == 5
     assert df["ari"].tolist() == [0.5, 0.9]
     assert df["betti_seed"].tolist() == [7, 7]  # every row says how its Betti error was drawn
+
+
+def test_a_file_name_that_is_a_formula_is_not_one_in_the_csv():
+    """An upload named '=HYPERLINK(...).png' wrote a formula into the CSV's first cell."""
+    from topoviz.ui.export import inspect_metrics
+
+    scores = {"accuracy": 1.0}
+    table = inspect_metrics(
+        "=HYPERLINK(1).png", "-1+1", True, "membranes", (1, 1), (1, 1), scores, {}, (200, 0)
+    )
+    assert table["image"][0] == "'=HYPERLINK(1).png"
+    assert table["segmentation"][0] == "f >= 0.5 (-1+1)"  # a formula only at the start

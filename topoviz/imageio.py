@@ -423,7 +423,10 @@ def read_mask(
         resized = True
 
     fraction = float(mask.mean())
-    inverted = fraction > 0.5 if invert_polarity is None else bool(invert_polarity)
+    # all foreground (or all background) is no polarity to read: kept as it is, as a
+    # flip made an all-white mask an empty one
+    guess = 0.5 < fraction < 1.0
+    inverted = guess if invert_polarity is None else bool(invert_polarity)
     if inverted:
         mask = ~mask
         if invert_polarity is None:
@@ -1058,7 +1061,10 @@ def _stretch(pixels: np.ndarray, notices: list[str], what: str, scale_notices: b
                 "Every pixel of this image is NaN or infinite; there is nothing to show."
             )
         count = int(finite.size - np.count_nonzero(finite))
-        notices.append(f"{count:,} pixels were not numbers (NaN or infinite); they were set to 0.")
+        notices.append(
+            f"{count:,} pixel{'s were' if count != 1 else ' was'} not numbers (NaN or "
+            "infinite); set to 0."
+        )
         pixels = np.where(finite, pixels, np.nan)
         low, high = float(np.nanmin(pixels)), float(np.nanmax(pixels))
     else:

@@ -46,8 +46,8 @@ def inspect_metrics(
     rows = []
     for i, (name, r) in enumerate({f"f >= 0.5 ({source})": scores, **references}.items()):
         row = {
-            "image": image,
-            "segmentation": name,
+            "image": cell(image),
+            "segmentation": cell(name),
             "frame": frame,
             "structure": structure,
             "betti_patches": betti_protocol[0],
@@ -59,6 +59,17 @@ def inspect_metrics(
         }
         rows.append(row | dict(r))
     return pd.DataFrame(rows)
+
+
+def cell(text: str) -> str:
+    """``text`` for a CSV cell a spreadsheet will not run: a leading ``=``, ``+``,
+    ``-``, ``@``, tab or carriage return (a file named "=HYPERLINK(...).png" is a
+    formula to Excel and LibreOffice) gets a ``'`` before it.
+
+    >>> cell("=HYPERLINK(1).png"), cell("cells.png")
+    ("'=HYPERLINK(1).png", 'cells.png')
+    """
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def download_name(image: str, what: str) -> str:

@@ -7,6 +7,7 @@ selection, or draws the sidebar itself when the page runs alone (tests).
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +18,7 @@ import streamlit as st
 from topoviz import nets, provenance
 from topoviz.checkpoints import CheckpointError, quote
 from topoviz.data import BY_IMAGE
-from topoviz.imageio import ImageError
+from topoviz.imageio import MAX_BYTES, ImageError
 from topoviz.ui import cache, nav, working
 from topoviz.ui import state as S
 
@@ -191,8 +192,11 @@ def _upload() -> tuple[str, np.ndarray | None, np.ndarray | None, list[str]]:
     """The uploaded image and mask. A file that cannot be used is refused with its
     reason, and the last image (and its mask) that could be used stays on the pages:
     a wrong file loses nothing."""
-    up = st.file_uploader("Image (PNG, TIFF, JPEG…)", key="upload_image")
-    up_mask = st.file_uploader("Ground-truth mask (optional)", key="upload_mask")
+    # the readers' own limit, not Streamlit's 200 MB, in the boxes' text
+    up = st.file_uploader("Image (PNG, TIFF, JPEG…)", key="upload_image", max_upload_size=MB)
+    up_mask = st.file_uploader(
+        "Ground-truth mask (optional)", key="upload_mask", max_upload_size=MB
+    )
     if not _replacing("upload_image", up is None):  # removed, not replaced: forget it
         st.session_state.pop(_GOOD_IMAGE, None)
         st.session_state.pop(_GOOD_MASK, None)
@@ -252,6 +256,10 @@ def _replacing(uploader: str, empty: bool) -> bool:
     return time.monotonic() - st.session_state[since] < REPLACE_S
 
 
+_MASK_WITH = "_mask_with"  # each uploaded mask's first image (upload keys)
+MB = MAX_BYTES // 1_000_000  # the image and mask uploaders' limit, in Streamlit's MB
+
+
 def _good_mask(key: str) -> tuple[str, str, Any] | None:
     """``(tag, name, MaskRead)`` of the last usable mask of the upload ``key``, or None."""
     kept = st.session_state.get(_GOOD_MASK)
@@ -284,7 +292,17 @@ def _upload_mask(
         mread = cache.read_upload_mask(up_mask.getvalue(), read.array.shape, (height, width))
         tag = f"{up_mask.name}:{up_mask.size}"
         st.session_state[_GOOD_MASK] = (key, tag, up_mask.name, mread)
-        return mread.mask, tag, list(mread.notices)
+        notices = list(mread.notices)
+        # the image it came with: a new image of the same size silently took it over
+        first = st.session_state.setdefault(_MASK_WITH, {}).setdefault(tag, key)
+        if first != key:
+            other = plain(first.rsplit(":", 1)[0])
+            notices.append(
+                f"The mask {plain(up_mask.name)} was uploaded with {other} and is used with "
+                "this image because it has the same size: upload this image's own mask if "
+                "it is not."
+            )
+        return mread.mask, tag, notices
     except ImageError as error:
         kept = _good_mask(key)
         words = f"The mask {plain(up_mask.name)} was refused: {error}" + (
@@ -388,7 +406,7 @@ def _domain_check(
             return
     structure = _upload_structure(name, mask)
     if structure is not None:
-        words = provenance.structure_mismatch(name, structure, entry, entry["name"])
+        words = provenance.structure_mismatch(plain(name), structure, entry, entry["name"])
         if words:
             st.warning(words)
             kin = [e for e in found if provenance.known_structure(e.get("data")) == structure]
@@ -475,7 +493,20 @@ def plain(text: object, limit: int = 80) -> str:
     text = text if isinstance(text, str) else quote(text, limit)
     text = " ".join(text[: 4 * limit].split())
     text = text if len(text) <= limit else text[: limit - 1] + "…"
-    return "".join("\\" + c if c in "\\`*_[]<>#|~$" else c for c in text)
+    text = "".join(c for c in text if c not in _BIDI)  # "abc\u202egnp.exe" read "abcexe.png"
+    # a zero-width space where Markdown or Streamlit would make a link or an icon of
+    # the text itself (escapes do not stop those): "www.x.com", "https://x", ":smile:",
+    # ":material/warning:"
+    text = re.sub(r"(?i)\bwww(?=\.)", "www\u200b", text)
+    text = re.sub(r":(?=//|[\w/+-]+:)", ":\u200b", text)
+    return "".join("\\" + c if c in _MARKUP else c for c in text)
+
+
+#: Unicode's bidirectional controls: in a file name they reorder what is shown.
+_BIDI = set("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+#: Characters that start Markdown (links, emphasis, code, HTML, LaTeX, tables; "@" an
+#: e-mail autolink, "&" an entity), escaped with a backslash.
+_MARKUP = set("\\`*_[]<>#|~$@!&")
 
 
 _plain = plain
