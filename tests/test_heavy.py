@@ -80,16 +80,22 @@ def test_fit_crops_or_downscales_to_the_working_resolution():
     assert same.shape == (MAX_SIDE, 900) and notice == ""
 
 
-def test_the_sidebar_gives_the_pages_a_working_resolution_with_a_notice():
-    image = (np.random.default_rng(0).integers(0, 256, (1300, 1500)) / 255).astype(np.float32)
-    at = AppTest.from_file(str(ROOT / "pages/2_filtration.py"), default_timeout=120)
+def _uploaded(page: str, name: str, image: np.ndarray) -> AppTest:
+    """``page`` after an upload of ``image`` as ``name`` (f: the image itself)."""
+    at = AppTest.from_file(str(ROOT / page), default_timeout=300)
     at.session_state[S.SOURCE] = "upload"
     at.session_state[S.LIKELIHOOD] = "image"
     at.run()
     up = next(u for u in at.sidebar.get("file_uploader") if u.label.startswith("Image"))
-    up.set_value(("big.png", png_bytes(image), "image/png"))
+    up.set_value((name, png_bytes(image), "image/png"))
     at.run()
     assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_the_sidebar_gives_the_pages_a_working_resolution_with_a_notice():
+    image = (np.random.default_rng(0).integers(0, 256, (1300, 1500)) / 255).astype(np.float32)
+    at = _uploaded("pages/2_filtration.py", "big.png", image)
     sel = at.session_state[S.SELECTION]
     assert sel.image.shape == sel.f.shape == (1024, 1024)
     warning = " ".join(w.value for w in at.sidebar.warning)
@@ -128,13 +134,6 @@ def test_the_diagrams_page_on_a_large_upload_sends_a_few_mb_per_chart():
 def test_inspect_says_its_numbers_are_of_the_crop_of_a_large_upload():
     """A 1100×900 upload was scored on its 1024×900 crop; only the sidebar said so."""
     image = (np.random.default_rng(1).integers(0, 256, (900, 1100)) / 255).astype(np.float32)
-    at = AppTest.from_file(str(ROOT / "pages/4_inspect.py"), default_timeout=300)
-    at.session_state[S.SOURCE] = "upload"
-    at.session_state[S.LIKELIHOOD] = "image"
-    at.run()
-    up = next(u for u in at.sidebar.get("file_uploader") if u.label.startswith("Image"))
-    up.set_value(("wide.png", png_bytes(image), "image/png"))
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
+    at = _uploaded("pages/4_inspect.py", "wide.png", image)
     said = " ".join(i.value for i in at.info)
     assert "1100×900" in said and "Every number on this page is of what is shown" in said
