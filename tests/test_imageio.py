@@ -641,3 +641,16 @@ def test_a_cameras_12_bit_data_in_a_16_bit_file_is_said_to_look_near_black():
     buffer = io.BytesIO()
     Image.fromarray(mask).save(buffer, format="PNG")
     assert read_mask(buffer.getvalue()).notices == ()  # a mask's two levels: nothing to say
+
+
+def test_a_transposed_mask_is_said_to_be_one():
+    """A mask of the image's size with width and height swapped was refused as any
+    other size; the message now says it looks rotated or transposed."""
+    mask = np.zeros((256, 200), bool)
+    mask[:, 5] = True
+    for resize in (False, True):
+        with pytest.raises(ImageError, match="width and height are the image's swapped"):
+            read_mask(png_bytes(mask), shape=(200, 256), resize=resize)
+    with pytest.raises(ImageError) as refused:
+        read_mask(png_bytes(mask), shape=(100, 256))
+    assert "swapped" not in str(refused.value)

@@ -416,6 +416,7 @@ def read_mask(
         raise ImageError(
             f"The mask is {width}×{height} pixels but the image is {native[1]}×{native[0]}"
             + (f" (shown at {target[1]}×{target[0]})" if native != target else "")
+            + _swapped(width, height, native[1], native[0])
             + ": it is not this image's mask. Upload the mask made for this image."
         )
     if target is not None and mask.shape != target:
@@ -1118,6 +1119,19 @@ def _binarise(values: np.ndarray, notices: list[str]) -> np.ndarray:
     return values >= np.float32((low + high) / 2)
 
 
+def _swapped(width: int, height: int, image_width: int, image_height: int) -> str:
+    """Words for a mask whose width and height are the image's swapped, else "".
+
+    >>> print(_swapped(200, 256, 256, 200))
+     (its width and height are the image's swapped: saved rotated or transposed?)
+    >>> _swapped(100, 100, 100, 100), _swapped(20, 30, 40, 60)
+    ('', '')
+    """
+    if (width, height) == (image_height, image_width) and width != height:
+        return " (its width and height are the image's swapped: saved rotated or transposed?)"
+    return ""
+
+
 def _fit_mask(
     mask: np.ndarray,
     target: tuple[int, int],
@@ -1134,14 +1148,17 @@ def _fit_mask(
     if not resize:
         raise ImageError(
             f"The mask is {width}×{height} pixels but the image is "
-            f"{target_width}×{target_height} (width×height). Use the mask made for this "
-            "image, or resize it to the image's size (or read it with resize=True)."
+            f"{target_width}×{target_height} (width×height)"
+            + _swapped(width, height, target_width, target_height)
+            + ". Use the mask made for this image, or resize it to the image's size (or "
+            "read it with resize=True)."
         )
     if abs(width / height - target_width / target_height) > 0.01 * (target_width / target_height):
         raise ImageError(
             f"The mask is {width}×{height} pixels but the image is {target_width}×"
-            f"{target_height}: another shape, so it is not this image's mask (stretched to "
-            "fit, every structure would be out of place). Upload the mask made for this image."
+            f"{target_height}{_swapped(width, height, target_width, target_height)}: another "
+            "shape, so it is not this image's mask (stretched to fit, every structure would "
+            "be out of place). Upload the mask made for this image."
         )
     resized = Image.fromarray(mask.astype(np.uint8) * np.uint8(255)).resize(
         (target_width, target_height), Image.Resampling.NEAREST
