@@ -144,6 +144,9 @@ def _result_row(name: str, scores: dict, betti: tuple[int, int]) -> dict:
     }
 
 
+#: The legend's name for the costliest hole's two pixels on steps 2 and 6: dots and
+#: their dimensions are taught later (steps 3-4).
+MISSING_CELL = "the missing cell: birth = its gap's pass, death = its floor"
 #: figures.HIGHLIGHT (#ffbf00) as RGB: the repair's pixels in Lesson step 8.
 AMBER = (255, 191, 0)
 
@@ -210,7 +213,16 @@ elif step.view in ("landscape", "forces"):
     window = _window(dot)
     left.image(figures.minimap(f, window), caption="f, the window in orange", width="stretch")
     right.plotly_chart(
-        draw(f, ct, highlight=dot, window=window, max_arrows=20, min_force=0.05, dgm=dgm),
+        draw(
+            f,
+            ct,
+            highlight=dot,
+            window=window,
+            max_arrows=20,
+            min_force=0.05,
+            dgm=dgm,
+            highlight_name=MISSING_CELL,
+        ),  # fmt: skip
         key=f"lesson_{step.view}",
     )
 elif step.view == "filtration":

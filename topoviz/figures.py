@@ -190,6 +190,7 @@ def landscape(
     window: tuple[int, int, int, int] | None = None,
     min_force: float = 0.0,
     dgm: Diagram | None = None,
+    highlight_name: str | None = None,
 ) -> go.Figure:
     """``f`` as a 3-D surface with critical pixels and their forces (Eq. 2.3).
 
@@ -199,7 +200,8 @@ def landscape(
     a gap), down lowers it (cut a spurious bridge). Only the ``max_arrows``
     strongest forces of at least ``min_force`` are drawn. ``window = (row0, row1,
     col0, col1)`` draws only that part of ``f`` (axes keep the image's own pixel
-    coordinates). ``highlight`` marks a dot's pixels as :func:`landscape_map` does.
+    coordinates). ``highlight`` marks a dot's pixels as :func:`landscape_map` does,
+    named ``highlight_name`` in the legend (default: its dimension and number).
     """
     f = np.asarray(f, float)
     (r0, r1, c0, c1), rows, cols, z = _grid(f, window, max_side)
@@ -277,7 +279,7 @@ def landscape(
                 mode="markers+text",
                 text=ends,
                 marker={"size": 9, "color": HIGHLIGHT, "line": {"color": "black", "width": 2}},
-                name=f"selected dot (dim {dim}, #{idx})",
+                name=highlight_name or f"selected dot (dim {dim}, #{idx})",
             )
         )
     fig.update_layout(
@@ -334,6 +336,7 @@ def landscape_map(
     window: tuple[int, int, int, int] | None = None,
     min_force: float = 0.0,
     dgm: Diagram | None = None,
+    highlight_name: str | None = None,
 ) -> go.Figure:
     """The landscape of :func:`landscape` seen from above: ``f`` as grey (white is
     high), each of the ``max_arrows`` strongest forces of at least ``min_force`` a
@@ -342,7 +345,8 @@ def landscape_map(
     every chart). A 2-D chart, quick to
     draw in a browser without a graphics card (a 3-D scene costs seconds of CPU
     there). ``highlight`` rings a dot's birth and death pixels, read from ``dgm``
-    when given (so also when no forces are drawn), else from ``ct``.
+    when given (so also when no forces are drawn), else from ``ct``; the legend names
+    it ``highlight_name`` (default: its dimension and number).
 
     Examples
     --------
@@ -421,7 +425,7 @@ def landscape_map(
                     "color": "rgba(0,0,0,0)",
                     "line": {"color": HIGHLIGHT, "width": 4},
                 },
-                name=f"selected dot (dim {highlight[0]}, #{highlight[1]})",
+                name=highlight_name or f"selected dot (dim {highlight[0]}, #{highlight[1]})",
             )
         )
     fig.update_xaxes(title="column", range=[c0 - 0.5, c1 - 0.5], showgrid=False, zeroline=False)
