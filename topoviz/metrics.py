@@ -552,7 +552,7 @@ def topology_errors(
     Returns one boolean mask per kind.
     """
     p, g = _pair(pred, gt, threshold)
-    found = region_errors(p, g, structure, min_region=min_region, tolerance=tolerance)
+    found, truth, owner = _region_parts(p, g, structure, min_region, tolerance)
     fp, fg = label(p, connectivity=1), label(g, connectivity=1)
     # a component touching nothing of the other mask: one count per label, one pass
     # (a loop over labels took 20 s on a noisy 1024² prediction)
@@ -567,14 +567,15 @@ def topology_errors(
         "pinholes": hole_kind_masks(p, g, min_hole)["pinholes"],
     }
     if structure == "curvilinear":
-        masks["breaks"] = _breaks(p, g, found.split, tolerance)
+        masks["breaks"] = _breaks(truth.skel & found.split, owner)
     return masks
 
 
-def _breaks(p: np.ndarray, g: np.ndarray, split: np.ndarray, tolerance: int) -> np.ndarray:
-    """Where split curvilinear regions are broken: the skeleton pixels of ``split``
-    that no predicted component holds (region_errors' rule: the nearest within
-    ``tolerance``), and those whose skeleton neighbour a different one holds.
+def _breaks(skel: np.ndarray, owner: np.ndarray) -> np.ndarray:
+    """Where split curvilinear regions are broken: of their skeleton pixels ``skel``,
+    those no predicted component holds (``owner`` 0: region_errors' own assignment,
+    the nearest within its tolerance), and those whose skeleton neighbour a different
+    one holds.
 
     A split crack is thin and long; tinted whole, it did not say where it breaks.
 
@@ -582,14 +583,13 @@ def _breaks(p: np.ndarray, g: np.ndarray, split: np.ndarray, tolerance: int) -> 
     --------
     >>> gt = np.zeros((5, 20), bool); gt[2, 1:19] = True
     >>> pred = gt.copy(); pred[2, 9:11] = False          # a 2-px gap
-    >>> split = topology_errors(pred, gt, "curvilinear", min_region=5, tolerance=0)["split"]
-    >>> np.flatnonzero(_breaks(pred, gt, split, tolerance=0)[2]).tolist()
+    >>> found = topology_errors(pred, gt, "curvilinear", min_region=5, tolerance=0)
+    >>> np.flatnonzero(found["breaks"][2]).tolist()
     [8, 9, 10, 11]
     """
-    skel = skeletonize(g) & split
     if not skel.any():
         return skel
-    owner = np.where(skel, _nearest_label(label(p, connectivity=2), tolerance), 0)
+    owner = np.where(skel, owner, 0)
     # a skeleton pixel beside one of another owner, 8-connected: max and min of the
     # neighbours' owners (off the skeleton: ignored) differ from its own
     big = np.iinfo(owner.dtype).max
@@ -762,14 +762,22 @@ def region_errors(
     >>> region_errors(np.roll(gt, 1, axis=1), gt).counts()
     {'merges': 0, 'splits': 0, 'missed': 0, 'n_gt': 2}
     """
+    p, g = _pair(pred, gt, threshold)
+    return _region_parts(p, g, structure, min_region, tolerance)[0]
+
+
+def _region_parts(p: np.ndarray, g: np.ndarray, structure: str, min_region: int, tolerance: int):
+    """``(RegionErrors, truth, owner)`` of binary ``p`` and ``g``: what
+    :func:`region_errors` returns, with the true regions (:class:`_TrueRegions`) and
+    the predicted region each pixel is given to, which :func:`topology_errors` reads
+    where a crack breaks."""
     if structure not in STRUCTURES:
         raise ValueError(f"structure must be one of {STRUCTURES}; got {structure!r}")
     if min_region < 1 or tolerance < 0:
         raise ValueError("min_region must be >= 1 and tolerance >= 0")
-    p, g = _pair(pred, gt, threshold)
     truth = _true_regions(g, structure, min_region)
-    merges, splits, missed, merged_ids, split_ids, rp = _region_counts(p, truth, tolerance)
-    return RegionErrors(
+    merges, splits, missed, merged_ids, split_ids, rp, owner = _region_counts(p, truth, tolerance)
+    found = RegionErrors(
         merges=merges,
         splits=splits,
         missed=missed,
@@ -777,6 +785,7 @@ def region_errors(
         merged=np.isin(rp, merged_ids) & (rp > 0),
         split=np.isin(truth.labels, split_ids) & (truth.labels > 0),
     )
+    return found, truth, owner
 
 
 @dataclass(frozen=True)
@@ -817,7 +826,8 @@ def _true_regions(g: np.ndarray, structure: str, min_region: int) -> _TrueRegion
 
 
 def _region_counts(p: np.ndarray, truth: _TrueRegions, tolerance: int):
-    """``(merges, splits, missed, merged_ids, split_ids, pred_labels)`` of a binary ``p``."""
+    """``(merges, splits, missed, merged_ids, split_ids, pred_labels, owner)`` of a
+    binary ``p``; ``owner``: the predicted region each pixel's units are counted in."""
     if truth.structure == "membranes":
         rp, n_p = label(~p, connectivity=2, return_num=True)
         owner, piece_units = rp, None
@@ -830,7 +840,7 @@ def _region_counts(p: np.ndarray, truth: _TrueRegions, tolerance: int):
         piece_units = truth.min_region
     table = _overlap_table(truth.units, owner, truth.n, n_p)
     counted = _count_errors(table, truth.size, truth.big, 0.5, 0.2, piece_units)
-    return (*counted, rp)
+    return (*counted, rp, owner)
 
 
 def _nearest_label(labels: np.ndarray, tolerance: int) -> np.ndarray:
