@@ -149,12 +149,7 @@ T.start_warning(
 b = st.columns(6)
 with b[0]:
     S.persistent(T.LAM, st.slider, "λ", 0.0, 1.0, step=0.01, disabled=running)
-with b[1]:
-    S.persistent(T.STEPS, st.slider, "Steps", 1, 300, step=1, disabled=running)
-with b[2]:
-    T.lr_select(T.LR, running)
-with b[3]:
-    S.persistent(T.SEED, st.number_input, "Seed", 0, 10_000, step=1, disabled=running)
+T.steps_lr_seed(b[1:4], (T.STEPS, T.LR, T.SEED), running, "Steps", 300)
 with b[4]:
     S.persistent(
         T.BATCH,

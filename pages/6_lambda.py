@@ -114,12 +114,7 @@ with c[1]:
         format_func=lambda v: f"{v:g}",
         disabled=running,
     )
-with c[2]:
-    S.persistent(T.SWEEP_STEPS, st.slider, "Steps per λ", 1, 200, step=1, disabled=running)
-with c[3]:
-    T.lr_select(T.SWEEP_LR, running)
-with c[4]:
-    S.persistent(T.SWEEP_SEED, st.number_input, "Seed", 0, 10_000, step=1, disabled=running)
+T.steps_lr_seed(c[2:5], (T.SWEEP_STEPS, T.SWEEP_LR, T.SWEEP_SEED), running, "Steps per λ", 200)
 T.start_warning(sel.image, options, st.session_state[T.SWEEP_START], sel.name)  # full width
 if words := T.lr_words(st.session_state[T.SWEEP_START], st.session_state[T.SWEEP_LR]):
     st.warning(words)

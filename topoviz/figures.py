@@ -25,7 +25,7 @@ from skimage.measure import label
 from topoviz.imageio import png_bytes
 from topoviz.loss import CriticalTargets
 from topoviz.matching import Matching
-from topoviz.metrics import betti_numbers, topology_errors
+from topoviz.metrics import betti_numbers, region_errors
 from topoviz.persistence import Diagram
 
 __all__ = [
@@ -1198,7 +1198,7 @@ def repair_piece(before: np.ndarray, after: np.ndarray, gt: np.ndarray) -> np.nd
     changed = a != b
     if not changed.any():
         return None
-    merged = topology_errors(b, np.asarray(gt, bool))["merged"]
+    merged = region_errors(b, np.asarray(gt, bool)).merged  # no map's other masks
     added = label(a & ~b, connectivity=2)
     near = np.unique(added[ndimage.binary_dilation(merged, iterations=2)])
     for k in near[near > 0]:  # the piece of added structure that parts a merged region

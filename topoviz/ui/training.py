@@ -992,6 +992,20 @@ def lr_select(key: str, disabled: bool) -> None:
     )
 
 
+def steps_lr_seed(
+    cols, keys: tuple[str, str, str], disabled: bool, steps_label: str, max_steps: int
+) -> None:
+    """A run's steps slider, learning rate and seed in three columns ``cols``, kept
+    under ``keys`` (steps, lr, seed): Fine-tune live's and λ experiments' rows."""
+    steps, lr, seed = keys
+    with cols[0]:
+        S.persistent(steps, st.slider, steps_label, 1, max_steps, step=1, disabled=disabled)
+    with cols[1]:
+        lr_select(lr, disabled)
+    with cols[2]:
+        S.persistent(seed, st.number_input, "Seed", 0, 10_000, step=1, disabled=disabled)
+
+
 def rule_select(key: str, disabled: bool) -> None:
     """The matching-rule selectbox of a run (kept across pages like the other controls)."""
     from topoviz.ui import state as S
