@@ -411,8 +411,8 @@ def _domain_check(
             st.warning(words)
             kin = [e for e in found if provenance.known_structure(e.get("data")) == structure]
             # the nearest profile among data that have a net, else the first such net
-            profiles = {d: p for d, p in cache.data_profiles().items() if d in
-                        {e.get("data") for e in kin}}  # fmt: skip
+            have = {e.get("data") for e in kin}
+            profiles = {d: p for d, p in cache.data_profiles().items() if d in have}
             near = provenance.nearest(provenance.profile(image), profiles)
             fits = [e for e in kin if e.get("data") == near] or kin
             _offer(fits, entry, ", the nearest" if near else "", "use_kind")

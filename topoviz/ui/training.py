@@ -979,8 +979,6 @@ LR_HELP = (
 
 def lr_select(key: str, disabled: bool) -> None:
     """The learning-rate slider of a run (kept across pages like the other controls)."""
-    from topoviz.ui import state as S
-
     S.persistent(
         key,
         st.select_slider,
@@ -1008,8 +1006,6 @@ def steps_lr_seed(
 
 def rule_select(key: str, disabled: bool) -> None:
     """The matching-rule selectbox of a run (kept across pages like the other controls)."""
-    from topoviz.ui import state as S
-
     S.persistent(
         key,
         st.selectbox,
@@ -1023,8 +1019,6 @@ def rule_select(key: str, disabled: bool) -> None:
 
 def dims_select(key: str, disabled: bool) -> None:
     """The selectbox of the dimensions L_topo trains on (kept across pages)."""
-    from topoviz.ui import state as S
-
     S.persistent(
         key,
         st.selectbox,
