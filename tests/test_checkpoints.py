@@ -433,7 +433,7 @@ def test_predict_tiles_a_large_image_and_matches_the_whole(monkeypatch):
     assert whole.std() > 0.05  # a meaningful comparison
     diff = np.abs(tiled - whole)
     # each tile's edge, where the net sees zero padding, is left to its neighbour:
-    # the seams (0.2-0.45 on 1000² images with the shipped nets) are gone
+    # the seams (up to 0.58 with the shipped nets: bench/bench_tiling.py) are gone
     assert diff.max() < 0.01, diff.max()
 
 

@@ -33,8 +33,8 @@ def _ramp(n: int, before: int, after: int) -> np.ndarray:
     tile's edge, rises linearly over the middle third and is 1 beyond. A tile's
     prediction is wrong near its edge, where the net's receptive field reaches into
     zero padding instead of the image; a weight rising from the edge itself (over a
-    fixed 32 px) had kept some of that: seams of 0.2 in f on a 1000² membrane image, 0.45
-    on a 1000² mosaic of ISBI12 slices.
+    fixed 32 px) had kept some of that: seams of 0.13-0.58 in f on 600² and 1000² images
+    (``bench/bench_tiling.py``).
 
     Examples
     --------
@@ -84,7 +84,8 @@ def predict(
         (:func:`_ramp`): a tile's edge sees less context than the whole image
         would give. With 128 the tiled likelihood of the shipped nets on a 1000²
         image is the whole image's to 2e-4 or better (with the old blending, from
-        each tile's very edge over 32 px: up to 0.2-0.45); the tests hold 0.01.
+        each tile's very edge over 32 px: up to 0.58; ``bench/bench_tiling.py``); the
+        tests hold 0.01.
     margin : int
         The image is mirrored (reflect padding) by this many pixels on every side
         before the net sees it, and the result cropped back. A net trained on
