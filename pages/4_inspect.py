@@ -164,7 +164,7 @@ left, right = st.columns([2, 1])
 left.plotly_chart(figures.error_map(sel.image, pred, errors), key="errors")
 left.download_button(
     "Download the error map (PNG)",
-    png_bytes(figures.error_map_rgb(sel.image, pred, errors)),
+    png_bytes(figures.error_map_picture(sel.image, pred, errors)),
     file_name=download_name(sel.name, "errors.png"),
     mime="image/png",
 )
@@ -176,7 +176,12 @@ with right:
         f"- **split** (orange): {figures.many(scores['splits'], 'false split')}. A true "
         "region cut in k ≥ 2 pieces (each at least a fifth of it; of a crack or vessel, "
         "or 50 px of its length) counts k − 1: a spurious wall, or a broken crack"
-        + (" (ringed where it breaks)" if structure == "curvilinear" else "")
+        + (
+            " (ringed where it breaks, so a crack can have more rings than it counts: "
+            "a break that cuts off a piece too short to count is ringed too)"
+            if structure == "curvilinear"
+            else ""
+        )
         + ".\n"
         "- **spurious** (purple): predicted structure where the ground truth has none.\n"
         "- **missing structure** (blue): a piece of ground-truth structure with no "
@@ -187,7 +192,8 @@ with right:
         "repairs merges, and the merge count does not see them: compare before and after.\n\n"
         "Predicted structure is drawn dark, except where it is itself the error "
         "(spurious structure, a false bridge between cracks): there it takes the "
-        "error's colour. Pinholes, and spurious specks under 64 px, are ringed too."
+        "error's colour. Pinholes, and spurious specks and missing pieces under 64 px, are "
+        "ringed too. The PNG download is this map with its rings and legend."
     )
     if S.teaching():
         st.caption(

@@ -12,6 +12,7 @@ from topoviz.ui import current
 from topoviz.ui import state as S
 from topoviz.ui import training as T
 from topoviz.ui.cache import shipped_lambdas
+from topoviz.ui.export import download_name
 from topoviz.ui.words import REGION_HELP, lambda_phrase
 
 sel = current()
@@ -20,7 +21,11 @@ if st.session_state[T.AMP]:
     T.warm_bf16()  # in the background, while the page is read
 st.title("Fine-tune live")
 if S.teaching():
-    shipped = shipped_lambdas("isbi12")
+    twins = [
+        f"{label} twins {lambda_phrase(lams['paper'])}"
+        for data, label in (("isbi12", "ISBI12"), ("crackforest", "CrackForest"))
+        if "paper" in (lams := shipped_lambdas(data))
+    ]
     st.caption(
         "Train a small network for a few steps with L = L_bce + λ·L_topo (Eq. 2.1) on random "
         f"{T.PATCH}×{T.PATCH} crops of the current image and its mask, and watch the likelihood "
@@ -28,9 +33,9 @@ if S.teaching():
         "against a per-pixel *mean* BCE on 65² crops; the authors' code sums L_topo over a "
         "whole image, so their λ ≈ 1e-4 is about 0.006–0.03 here (derived in topoviz.train). "
         + (
-            f"The shipped ISBI12 twins use {lambda_phrase(shipped['paper'])}, each chosen on "
-            "a validation split of its fold's training images. "
-            if "paper" in shipped
+            f"Shipped λ (paper's rule): {'; '.join(twins)}; each fold's chosen on a "
+            "validation split of its training images. "
+            if twins
             else ""
         )
         + "Every session trains its own copy of the model."
@@ -77,6 +82,8 @@ def _start() -> None:
             window=int(st.session_state[T.WINDOW]),
             amp=bool(st.session_state[T.AMP]),
             betti=S.betti_protocol(sel.name)[:2],
+            file_name=sel.name,
+            origin=T.start_entry(choice),
         )
     except (ValueError, RuntimeError, OSError) as error:
         st.session_state[T.ERROR] = f"Could not start: {error}"
@@ -90,6 +97,29 @@ def _stop() -> None:
 def _reset() -> None:
     st.session_state.pop(T.RUN, None)
     st.session_state.pop(T.ERROR, None)
+
+
+def _download(run: T.Run) -> None:
+    """The fine-tuned net as a checkpoint file: upload it in the sidebar (Source of f:
+    Upload a checkpoint) to inspect it, or load it with ``topoviz.checkpoints.load``."""
+    if run.status == "failed" or not run.done_steps:
+        return
+    try:
+        data = T.checkpoint_bytes(run)
+    except ValueError as error:  # a diverged run: save refuses NaN weights
+        st.warning(f"The fine-tuned net cannot be downloaded: {error}.")
+        return
+    st.download_button(
+        "Download the fine-tuned net (.pt)",
+        data,
+        file_name=download_name(run.file_name or "image", f"finetuned_{run.done_steps}steps.pt"),
+        mime="application/octet-stream",
+        key="ft_download",
+        help="A topoviz checkpoint of the net after this run. Upload it in the sidebar "
+        "(Source of f: Upload a checkpoint) to inspect it on any image, or load it with "
+        "topoviz.checkpoints.load. It records its start, this run's settings and the image "
+        "it was fine-tuned on, which the app then names as seen in training.",
+    )
 
 
 def _train_control(run: T.Run) -> None:
@@ -381,6 +411,7 @@ elif run is not None and not run.running and run.f is not None:
         )
     if error := st.session_state.get(T.CONTROL_ERROR):
         st.error(error)
+    _download(run)
     st.caption(
         f"Before = the {T.start_label(run.start)}; after = the same model trained "
         f"{run.done_steps} steps in {run.train_seconds:.1f} s of training ({run.steps_per_s:.2f} "

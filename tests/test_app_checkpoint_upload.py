@@ -330,3 +330,40 @@ def test_plain_switches_off_every_markup_a_file_name_can_carry(name):
     assert not markup(shown), markup(shown)
     assert as_read(shown) == name.replace("\u202e", "")  # the name, as typed
     assert "\u202e" not in shown
+
+
+def test_a_fine_tuned_net_downloads_and_comes_back_as_an_upload(downloads):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at.switch_page("pages/5_finetune.py").run()
+    start = at.session_state[T.START]
+    assert start != T.UPLOADED
+    at.slider(key="_w_ft_steps").set_value(2)
+    at.slider(key="_w_ft_lam").set_value(0.1).run()
+    at.button(key="ft_start_btn").click().run()
+    for _ in range(20):
+        if not at.session_state[T.RUN].running:
+            break
+        at.run()
+    run = at.session_state[T.RUN]
+    assert not at.exception and run.status == "done"
+    name = f"{run.file_name}_finetuned_2steps.pt"
+    assert any("fine-tuned net" in b.proto.label for b in at.get("download_button"))
+    model, meta = checkpoints.load(downloads[name])
+    # what the app reads of a net: its data, the image it saw, the Betti error's patches
+    assert meta["fine_tuned_on"] == [run.file_name] and meta["steps"] == {"bce": 0, "topo": 2}
+    assert meta["data"] == "synthetic-membranes"  # the start's, by the name profiles use
+    assert meta["lam"] == 0.1 and meta["init"] == f"checkpoint {start}"
+    assert meta["metrics"]["n_patches"] == run.betti[0]
+    np.testing.assert_allclose(predict(model, run.image), run.f, atol=1e-6)
+    # uploaded again: its f is the run's, Inspect says it has seen this image, and
+    # Fine-tune starts from it
+    at.sidebar.radio(key="_w_likelihood").set_value("upload").run()
+    upload(at, downloads[name], name)
+    assert not at.exception and not at.sidebar.error, errors(at)
+    np.testing.assert_allclose(at.session_state[S.SELECTION].f, run.f, atol=1e-6)
+    assert at.session_state[T.START] == T.UPLOADED
+    at.switch_page("pages/4_inspect.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(
+        f"fine-tuned on an image named {run.file_name}" in w.value for w in at.warning
+    ), [w.value for w in at.warning]

@@ -453,6 +453,11 @@ def test_lambda_regions_axes_read_whole_counts_and_distinct_percentages():
         "false merges (right)",
         "false splits (right)",
     ]
+    # equal counts (1 merge, 1 split) drew one mark over the other: each series sits a
+    # little apart in its λ, its start with it
+    assert fig.layout.scattermode == "group"
+    groups = {t.name.removesuffix(", start"): t.offsetgroup for t in fig.data}
+    assert len(set(groups.values())) == 3 and len(groups) == 3
 
 
 def test_a_highlighted_dot_is_ringed_with_or_without_forces(sample):
@@ -534,10 +539,35 @@ def test_the_error_map_rings_a_broken_crack_where_it_breaks():
     assert errors["split"].sum() == gt.sum()  # the whole crack is the split region
     fig = figures.error_map(np.ones(gt.shape), pred, errors)
     split = next(t for t in fig.data[1:] if t.name.startswith("split"))
-    assert split.name == "split: 1 region, ringed where broken"
+    assert split.name == "split: 1 region, broken at 1 place (ringed)"
     assert list(split.y) == [20.0] and 39 <= split.x[0] <= 43  # at the gap, not mid-crack
     membranes = metrics.topology_errors(~pred, ~gt, "membranes")
     assert "breaks" not in membranes
+    # the PNG download: the same ring, drawn at the image's resolution, and the legend
+    pic = figures.error_map_picture(np.ones(gt.shape), pred, errors)
+    r, c, radius = 20, int(round(split.x[0])), figures.RING_RADIUS
+    orange = list(figures.ERROR_COLORS["split"])
+    assert pic[r - radius, c].tolist() == orange == pic[r + radius, c].tolist()
+    assert pic.shape[0] > gt.shape[0] + 16 * 4  # a line of legend a kind of error
+    legend = pic[gt.shape[0] :]
+    assert (np.abs(legend.astype(int) - orange).sum(axis=2) == 0).any()  # its key
+    # a second break that cuts off a piece too short to count: ringed, not counted
+    pred[20, 100:102] = False
+    errors = metrics.topology_errors(pred, gt, "curvilinear", min_region=20)
+    assert metrics.region_errors(pred, gt, "curvilinear", min_region=20).splits == 1
+    split = next(t for t in figures.error_map(np.ones(gt.shape), pred, errors).data[1:]
+                 if t.name.startswith("split"))  # fmt: skip
+    assert split.name == "split: 1 region, broken at 2 places (ringed)"
+
+
+def test_small_missing_pieces_are_ringed():
+    """A missing pixel inside a broken crack was counted in the legend, unseen."""
+    pred = np.zeros((60, 60), bool)
+    errors = {k: np.zeros((60, 60), bool) for k in figures.ERROR_COLORS}
+    errors["missing"][30, 30] = True
+    fig = figures.error_map(np.ones((60, 60)), pred, errors)
+    missing = next(t for t in fig.data[1:] if t.name.startswith("missing"))
+    assert (list(missing.x), list(missing.y)) == ([30.0], [30.0])
 
 
 def test_the_repair_window_finds_the_closed_gap_not_the_larger_thickening():

@@ -115,11 +115,23 @@ def test_float_outside_unit_range_is_stretched_with_a_notice():
     assert any("stretched" in notice for notice in read.notices)
 
 
-def test_float_nan_becomes_zero_with_a_notice_and_all_nan_is_refused():
-    pixels = np.array([[np.nan, 0.5], [1.0, np.inf]], dtype=np.float32)
+def test_float_nan_becomes_the_median_grey_with_a_notice_and_all_nan_is_refused():
+    # 0, the darkest value, was read as structure: a NaN block came out as a crack
+    pixels = np.array([[np.nan, 0.5], [1.0, np.inf], [0.25, 0.75]], dtype=np.float32)
     read = read_image(encode(Image.fromarray(pixels), "TIFF"))
-    np.testing.assert_array_equal(read.array, [[0, 0.5], [1, 0]])
-    assert any("2 pixels were not numbers" in notice for notice in read.notices)
+    np.testing.assert_array_equal(read.array, [[0.625, 0.5], [1, 0.625], [0.25, 0.75]])
+    assert any(
+        "2 pixels were not numbers" in n and "median grey (0.625)" in n for n in read.notices
+    )
+    one = read_image(
+        encode(Image.fromarray(np.array([[np.nan, 0.5], [0.5, 0.5]], np.float32)), "TIFF")
+    )
+    assert any(n.startswith("1 pixel was not a number") for n in one.notices)
+    mask = read_mask(
+        encode(Image.fromarray(np.array([[np.nan, 1.0], [0.0, 0.0]], np.float32)), "TIFF")
+    )
+    assert mask.mask.tolist() == [[False, True], [False, False]]  # background
+    assert any("read as background" in n for n in mask.notices)
     with pytest.raises(ImageError, match="NaN"):
         read_image(encode(Image.fromarray(np.full((2, 2), np.nan, np.float32)), "TIFF"))
 
@@ -514,6 +526,19 @@ def test_an_upload_keeps_only_its_own_mask():
     other = STRUCTURE.repeat(3, 0).repeat(3, 1)  # 18×12: the same shape, another image's
     with pytest.raises(ImageError, match=r"18×12 pixels but the image is 12×8 \(shown at 6×4\)"):
         read_mask(encode(Image.fromarray(other)), shape=(4, 6), resize=True, native=(8, 12))
+
+
+def test_a_mask_saved_at_a_fraction_of_the_images_size_is_upscaled_with_a_notice():
+    # a 240×160 mask of a 480×320 image was refused as "not this image's mask"
+    half = STRUCTURE  # 6×4
+    full = STRUCTURE.repeat(2, 0).repeat(2, 1)  # 12×8: the image's size
+    read = read_mask(encode(Image.fromarray(half)), shape=(8, 12), resize=True, native=(8, 12))
+    np.testing.assert_array_equal(read.mask, full)
+    assert read.resized and any("1/2 of the image's 12×8" in n for n in read.notices)
+    assert not any("Resized the mask" in n for n in read.notices)  # said once
+    two_thirds = STRUCTURE.repeat(4, 0).repeat(4, 1)  # 24×16 against 36×24: 2/3
+    with pytest.raises(ImageError, match="not a whole fraction of it"):
+        read_mask(encode(Image.fromarray(two_thirds)), shape=(24, 36), resize=True, native=(24, 36))
 
 
 def test_a_mask_over_the_pixel_limit_shrinks_with_its_image_keeping_thin_lines():

@@ -8,29 +8,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 from topoviz.metrics import betti_error_noise, betti_numbers, evaluate_all
 from topoviz.ui.export import INSPECT_COLUMNS, inspect_metrics
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def downloads(monkeypatch) -> dict[str, bytes]:
-    """Every file the page offers for download, by file name (AppTest keeps no media)."""
-    files: dict[str, bytes] = {}
-    keep = MemoryMediaFileStorage.load_and_get_id
-
-    def load(self, path_or_data, mimetype, kind, filename=None):
-        if filename is not None and isinstance(path_or_data, (bytes, str)):
-            data = path_or_data.encode() if isinstance(path_or_data, str) else path_or_data
-            files[filename] = data
-        return keep(self, path_or_data, mimetype, kind, filename)
-
-    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", load)
-    return files
 
 
 def test_the_metrics_csv_holds_what_inspect_shows_and_the_library_computes(downloads):

@@ -1448,35 +1448,40 @@ def error_map_rgb(
 ERROR_WORDS = {"missing": ("missing structure", "piece"), "pinholes": ("pinholes", "hole")}
 
 
+def _legend(errors: Mapping[str, np.ndarray]) -> list[tuple[tuple, str, tuple | None]]:
+    """``(colour, words, ring centres (rows, cols) or None)`` of each kind of error, in
+    the order of :data:`ERROR_COLORS`: what the map's legend and rings show."""
+    entries = []
+    for kind, colour in ERROR_COLORS.items():
+        words, noun = ERROR_WORDS.get(kind, (kind, "region"))
+        m = errors.get(kind)
+        words = f"{words}: {_count(m, noun)}"
+        rings = m if kind in RINGED else errors.get("breaks") if kind == "split" else None
+        centres = None
+        if rings is not None and rings.any():
+            centres = _centres(rings, RINGED.get(kind))
+            if kind == "split":  # one split crack can break at several places
+                words += f", broken at {_count(rings, 'place')} (ringed)"
+        entries.append((colour, words, centres))
+    return entries
+
+
 def error_map(image: np.ndarray, pred: np.ndarray, errors: Mapping[str, np.ndarray]) -> go.Figure:
     """The image, the predicted structure in black, and each kind of error tinted;
-    pinholes, a few pixels wide, also ringed (up to :data:`MAX_RINGS`), and split
-    cracks or vessels ringed where they break (``errors["breaks"]``, from
+    small regions of some kinds also ringed (:data:`RINGED`, up to :data:`MAX_RINGS`),
+    and split cracks or vessels ringed where they break (``errors["breaks"]``, from
     :func:`topoviz.metrics.topology_errors`)."""
     rgb = error_map_rgb(image, pred, errors)
     fig = go.Figure(_image(rgb))
-    for kind, colour in ERROR_COLORS.items():  # legend entries
-        label, noun = ERROR_WORDS.get(kind, (kind, "region"))
+    for colour, words, centres in _legend(errors):  # legend entries, and the rings
         x, y = [None], [None]
         marker = {"color": f"rgb{colour}", "size": 12, "symbol": "square"}
-        m = errors.get(kind)
-        name = f"{label}: {_count(m, noun)}"
-        rings = m if kind in RINGED else errors.get("breaks") if kind == "split" else None
-        if rings is not None and rings.any():
-            y, x = _centres(rings, RINGED.get(kind))
+        if centres is not None:
+            y, x = centres
             marker = {"color": f"rgb{colour}", "size": 16, "symbol": "circle-open",
                       "line": {"width": 2}}  # fmt: skip
-            if kind == "split":
-                name += ", ringed where broken"
         fig.add_trace(
-            go.Scatter(
-                x=x,
-                y=y,
-                mode="markers",
-                name=name,
-                marker=marker,
-                hoverinfo="skip",
-            )
+            go.Scatter(x=x, y=y, mode="markers", name=words, marker=marker, hoverinfo="skip")
         )
     _image_axes(fig)
     fig.update_layout(
@@ -1485,10 +1490,60 @@ def error_map(image: np.ndarray, pred: np.ndarray, errors: Mapping[str, np.ndarr
     return fig
 
 
+def error_map_picture(
+    image: np.ndarray, pred: np.ndarray, errors: Mapping[str, np.ndarray]
+) -> np.ndarray:
+    """:func:`error_map` as one RGB uint8 picture (the PNG download): the map at the
+    image's resolution with the same rings, and its legend written beneath.
+
+    Examples
+    --------
+    >>> pred = np.zeros((40, 40), bool)
+    >>> errors = {"pinholes": np.zeros((40, 40), bool)}
+    >>> errors["pinholes"][20, 20] = True
+    >>> pic = error_map_picture(np.ones((40, 40)), pred, errors)
+    >>> pic.shape[1] >= 40 and pic.shape[0] > 40, pic.dtype
+    (True, dtype('uint8'))
+    >>> pic[20, 20 + RING_RADIUS].tolist() == list(ERROR_COLORS["pinholes"])  # ringed
+    True
+    """
+    from PIL import Image, ImageDraw
+    from skimage.draw import circle_perimeter
+
+    rgb = error_map_rgb(image, pred, errors)
+    height, width = rgb.shape[:2]
+    entries = _legend(errors)
+    for colour, _, centres in entries:
+        for r, c in zip(*(centres or ((), ())), strict=True):
+            for radius in (RING_RADIUS, RING_RADIUS + 1):  # two pixels wide
+                rr, cc = circle_perimeter(
+                    int(round(r)), int(round(c)), radius, shape=(height, width)
+                )
+                rgb[rr, cc] = colour
+    line = 16  # the legend: one line a kind of error, under the map
+    canvas = Image.new("RGB", (max(width, 420), height + line * len(entries) + 6), "white")
+    canvas.paste(Image.fromarray(rgb), (0, 0))
+    draw = ImageDraw.Draw(canvas)
+    for i, (colour, words, centres) in enumerate(entries):
+        top = height + 4 + i * line
+        box = (4, top + 2, 14, top + 12)
+        if centres is None:
+            draw.rectangle(box, fill=colour)
+        else:
+            draw.ellipse(box, outline=colour, width=2)
+        draw.text((20, top), words, fill="black")
+    return np.asarray(canvas)
+
+
+#: The radius (pixels) of a ring drawn into :func:`error_map_picture`.
+RING_RADIUS = 6
+
+
 #: Kinds of error small enough to miss on the map, and the area (pixels) below which
-#: a region of that kind is ringed too (pinholes: all; spurious specks: the small ones,
-#: 10 px of a 512² image is 2 × 3 screen pixels).
-RINGED = {"pinholes": None, "spurious": 64}
+#: a region of that kind is ringed too (pinholes: all; spurious specks and missing
+#: pieces: the small ones, 10 px of a 512² image is 2 × 3 screen pixels; a missing
+#: pixel in a broken crack is drawn inside the split crack's tint).
+RINGED = {"pinholes": None, "spurious": 64, "missing": 64}
 #: Rings drawn at most (the largest regions first).
 MAX_RINGS = 200
 
@@ -1691,6 +1746,7 @@ def lambda_regions(
         name="pixel accuracy (left)",
         line={"color": "#444"},
         legendgroup="accuracy",
+        offsetgroup="accuracy",
     )
     fig.add_scatter(
         x=x[:1],
@@ -1698,6 +1754,7 @@ def lambda_regions(
         mode="markers",
         marker={"color": "#444", "symbol": "x", "size": 9},
         legendgroup="accuracy",
+        offsetgroup="accuracy",
         showlegend=False,
         name="pixel accuracy (left), start",
     )
@@ -1716,6 +1773,7 @@ def lambda_regions(
             yaxis="y2",
             line={"color": colour, "dash": "dot"},
             legendgroup=key,
+            offsetgroup=key,
         )
         fig.add_scatter(
             x=x[:1],
@@ -1724,6 +1782,7 @@ def lambda_regions(
             marker={"color": colour, "symbol": "x", "size": 9},
             yaxis="y2",
             legendgroup=key,
+            offsetgroup=key,
             showlegend=False,
             name=f"{name}, start",
         )
@@ -1734,6 +1793,10 @@ def lambda_regions(
     fig.update_layout(
         height=360,
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        # each series a little apart within its λ: equal counts (1 merge, 1 split) had
+        # drawn one mark over the other
+        scattermode="group",
+        scattergap=0.75,
         # the start first, at the left (the λ traces come first, and plotly would
         # order the categories as they first appear)
         xaxis={"title": "λ", "type": "category", "categoryorder": "array", "categoryarray": x},

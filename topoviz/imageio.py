@@ -412,15 +412,30 @@ def read_mask(
     resized = False
     width, height = grey.size
     other_image = native is not None and (height, width) not in (target, native)
+    fraction = other_image and _fraction(width, height, native[1], native[0])
+    if fraction:
+        other_image = False  # the image's mask saved at a half, a third, ... of its size
+        notices.append(
+            f"The mask is {width}×{height} pixels, 1/{fraction} "
+            f"of the image's {native[1]}×{native[0]} on each side: read as this image's mask "
+            f"at a lower resolution and resized to {target[1]}×{target[0]} (nearest "
+            "neighbour), so its edges are blocky. Upload the full-size mask if you have it."
+        )
     if resize and target is not None and other_image:
         raise ImageError(
             f"The mask is {width}×{height} pixels but the image is {native[1]}×{native[0]}"
             + (f" (shown at {target[1]}×{target[0]})" if native != target else "")
             + _swapped(width, height, native[1], native[0])
-            + ": it is not this image's mask. Upload the mask made for this image."
+            + (
+                ": the same shape at another scale, but not a whole fraction of it (a half, "
+                "a third, ...), so it was not taken for this image's mask. Resize it to the "
+                "image's size (nearest neighbour) or upload the mask made for this image."
+                if _same_aspect(width, height, native[1], native[0])
+                else ": it is not this image's mask. Upload the mask made for this image."
+            )
         )
     if target is not None and mask.shape != target:
-        mask = _fit_mask(mask, target, resize, notices, (height, width))
+        mask = _fit_mask(mask, target, resize, notices, (height, width), say=not fraction)
         resized = True
 
     fraction = float(mask.mean())
@@ -1062,10 +1077,6 @@ def _stretch(pixels: np.ndarray, notices: list[str], what: str, scale_notices: b
                 "Every pixel of this image is NaN or infinite; there is nothing to show."
             )
         count = int(finite.size - np.count_nonzero(finite))
-        notices.append(
-            f"{count:,} pixel{'s were' if count != 1 else ' was'} not numbers (NaN or "
-            "infinite); set to 0."
-        )
         pixels = np.where(finite, pixels, np.nan)
         low, high = float(np.nanmin(pixels)), float(np.nanmax(pixels))
     else:
@@ -1080,8 +1091,21 @@ def _stretch(pixels: np.ndarray, notices: list[str], what: str, scale_notices: b
         values = ((pixels.astype(np.float64) - low) / (high - low)).astype(np.float32)
         if scale_notices:
             notices.append(f"{what} image with values from {low:g} to {high:g}: stretched to 0–1.")
-    if finite is not None:
-        values = np.nan_to_num(values, nan=0.0)
+    if finite is not None and not finite.all():
+        # an image's gap gets its median grey: 0 is the darkest value, which a net reads
+        # as structure (a NaN block came out outlined as a crack); a mask's is background
+        fill = float(np.median(values[finite])) if scale_notices else 0.0
+        values = np.where(finite, values, np.float32(fill))
+        was = "pixel was not a number" if count == 1 else "pixels were not numbers"
+        notices.append(
+            f"{count:,} {was} (NaN or infinite): "
+            + (
+                f"set to the image's median grey ({fill:.3g}). They are still scored with "
+                "the rest of the image."
+                if scale_notices
+                else "read as background."
+            )
+        )
     return values
 
 
@@ -1119,6 +1143,25 @@ def _binarise(values: np.ndarray, notices: list[str]) -> np.ndarray:
     return values >= np.float32((low + high) / 2)
 
 
+def _fraction(width: int, height: int, image_width: int, image_height: int) -> int:
+    """k (2 to 8) when a mask of ``width``×``height`` is the image's size divided by k on
+    both sides (rounded either way), else 0.
+
+    >>> _fraction(240, 160, 480, 320), _fraction(171, 107, 512, 320), _fraction(300, 200, 480, 320)
+    (2, 3, 0)
+    >>> _fraction(240, 320, 480, 320), _fraction(480, 320, 480, 320)
+    (0, 0)
+    """
+    for k in range(2, 9):
+        if abs(width * k - image_width) < k and abs(height * k - image_height) < k:
+            return k
+    return 0
+
+
+def _same_aspect(width: int, height: int, image_width: int, image_height: int) -> bool:
+    return abs(width / height - image_width / image_height) <= 0.01 * (image_width / image_height)
+
+
 def _swapped(width: int, height: int, image_width: int, image_height: int) -> str:
     """Words for a mask whose width and height are the image's swapped, else "".
 
@@ -1138,11 +1181,12 @@ def _fit_mask(
     resize: bool,
     notices: list[str],
     file_size: tuple[int, int],
+    say: bool = True,
 ) -> np.ndarray:
     """Resize a mask to (H, W) = `target` (nearest neighbour), or refuse: with
     `resize` False, or when its aspect ratio differs (it cannot be the image's
     mask: stretched, every structure would be out of place). `file_size` (H, W) is
-    the mask file's size, for the messages."""
+    the mask file's size, for the messages; `say`: add a notice of the resize."""
     height, width = file_size
     target_height, target_width = target
     if not resize:
@@ -1153,7 +1197,7 @@ def _fit_mask(
             + ". Use the mask made for this image, or resize it to the image's size (or "
             "read it with resize=True)."
         )
-    if abs(width / height - target_width / target_height) > 0.01 * (target_width / target_height):
+    if not _same_aspect(width, height, target_width, target_height):
         raise ImageError(
             f"The mask is {width}×{height} pixels but the image is {target_width}×"
             f"{target_height}{_swapped(width, height, target_width, target_height)}: another "
@@ -1163,10 +1207,11 @@ def _fit_mask(
     resized = Image.fromarray(mask.astype(np.uint8) * np.uint8(255)).resize(
         (target_width, target_height), Image.Resampling.NEAREST
     )
-    notices.append(
-        f"Resized the mask from {width}×{height} to {target_width}×{target_height} pixels "
-        "(nearest neighbour), as the image was."
-    )
+    if say:
+        notices.append(
+            f"Resized the mask from {width}×{height} to {target_width}×{target_height} pixels "
+            "(nearest neighbour) to fit the image."
+        )
     return np.asarray(resized) > 127
 
 

@@ -24,6 +24,7 @@ __all__ = [
     "betti_protocol",
     "data_label",
     "describe",
+    "entry_of_meta",
     "kind_mismatch",
     "of_structure",
     "structure_mismatch",
@@ -183,12 +184,23 @@ def seen_in_training(
 
     >>> seen_in_training(e, "cells.png") is None, seen_in_training(e, "150.png") is None
     (True, True)
+
+    A net fine-tuned in the app (``fine_tuned_on``) has seen that image, held out or not:
+
+    >>> seen_in_training(e | {"fine_tuned_on": ["01"]}, "01.png")[0]
+    True
     """
     held = [str(h) for h in entry.get("held_out") or []]
     stem = Path(str(file_name)).stem
+    data = entry.get("data", "its data")
+    if stem in _names(entry.get("fine_tuned_on")):
+        return True, (
+            f"{net[:1].upper()}{net[1:]} was fine-tuned on an image named {stem} (in the "
+            "app's Fine-tune live): if this is that image, its scores here say how well it "
+            "fit this image, not how well it does on images it never saw."
+        )
     if not held or not stem.isdigit() or len(stem) != len(held[0]):
         return None
-    data = entry.get("data", "its data")
     if stem in held:
         return False, (
             f"If this is {data} image {stem}, {net} held it out ({held[0]}–{held[-1]}): "
@@ -330,9 +342,63 @@ def betti_protocol(entry: Mapping | None, file_name: str) -> tuple[int, int, boo
     n = int((entry.get("metrics") or {}).get("n_patches") or TABLE_PATCHES)
     held = [str(h) for h in entry.get("held_out") or []]
     stem = Path(str(file_name)).stem
-    if stem in held:
-        return n, held.index(stem), True
+    if stem in held:  # the seed stays the fold's after a fine-tune on it; "held out" does not
+        return n, held.index(stem), stem not in _names(entry.get("fine_tuned_on"))
     return n, 0, False
+
+
+#: At most this many names are read from a checkpoint's ``held_out`` / ``fine_tuned_on``
+#: (an uploaded file's meta is anybody's: a list of a million names is not read).
+MAX_NAMES = 10_000
+
+
+def _names(value: object) -> list[str]:
+    """The image names (strings of up to 255 characters) in the list ``value``; [] when
+    it is not a list or is too long a one."""
+    if not isinstance(value, list) or len(value) > MAX_NAMES:
+        return []
+    return [v for v in value if isinstance(v, str) and 0 < len(v) <= 255]
+
+
+def entry_of_meta(meta: Mapping, name: str) -> dict:
+    """A manifest-like entry for a checkpoint known only by its ``meta`` (an uploaded
+    file), so that what the app says of a shipped net (its data, the images it held
+    out or was fine-tuned on, the Betti error's patches) it says of this one too.
+    Only fields of the expected types are read: an uploaded file's meta is untrusted.
+
+    Examples
+    --------
+    >>> m = {"data": "../shared/data/isbi12", "held_out": ["00", "01"], "fold": 1,
+    ...      "folds": 3, "fine_tuned_on": ["01"], "metrics": {"n_patches": 100}}
+    >>> e = entry_of_meta(m, "mine.pt")
+    >>> e["data"], e["held_out"], e["fine_tuned_on"], betti_protocol(e, "01.png")
+    ('isbi12', ['00', '01'], ['01'], (100, 1, False))
+    >>> entry_of_meta({"held_out": "00", "metrics": {"n_patches": -3}}, "x.pt")
+    {'name': 'x.pt'}
+    """
+    entry: dict = {"name": str(name)}
+    if isinstance(meta.get("data"), str) or isinstance(meta.get("synthetic"), Mapping):
+        if label := data_label(meta):
+            entry["data"] = label
+    for key in ("held_out", "fine_tuned_on"):
+        if names := _names(meta.get(key)):
+            entry[key] = names
+    for key in ("fold", "folds"):
+        if type(meta.get(key)) is int and 0 < meta[key] <= 1000:
+            entry[key] = meta[key]
+    n = (
+        (meta.get("metrics") or {}).get("n_patches")
+        if isinstance(meta.get("metrics"), Mapping)
+        else None
+    )
+    if type(n) is int and 0 < n <= 100_000:
+        entry["metrics"] = {"n_patches": n}
+    for key in ("loss", "rule"):
+        if isinstance(meta.get(key), str) and len(meta[key]) <= 20:
+            entry[key] = meta[key]
+    if type(meta.get("lam")) in (int, float) and math.isfinite(meta["lam"]):
+        entry["lam"] = float(meta["lam"])
+    return entry
 
 
 def _write(specs: Sequence[tuple[str, str]], out: Path) -> dict:

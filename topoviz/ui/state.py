@@ -400,10 +400,30 @@ def structure(name: str, mask: Any = None) -> str:
 
 
 def net_entry() -> dict | None:
-    """The manifest entry of the shipped net the sidebar computes f with, or None."""
+    """The manifest entry of the shipped net the sidebar computes f with, or for an
+    uploaded checkpoint an entry made from its meta
+    (:func:`topoviz.provenance.entry_of_meta`); None when f comes from no net."""
     from topoviz.ui import cache
 
+    if st.session_state.get(LIKELIHOOD) == "upload":
+        return uploaded_entry()
     return {e["name"]: e for e in cache.manifest()[0]}.get(checkpoint_in_use() or "")
+
+
+def uploaded_entry() -> dict | None:
+    """:func:`topoviz.provenance.entry_of_meta` of the uploaded checkpoint in use (the
+    last one that loaded), or None."""
+    from topoviz.provenance import entry_of_meta
+    from topoviz.ui import cache
+
+    up = st.session_state.get(GOOD_CHECKPOINT)
+    if up is None:
+        return None
+    try:
+        _, meta = cache.load_uploaded(up)
+    except ValueError:  # CheckpointError: the sidebar says why
+        return None
+    return entry_of_meta(meta, up.name)
 
 
 def betti_protocol(name: str) -> tuple[int, int, bool]:

@@ -205,8 +205,12 @@ def default_start(options, sidebar: str | None = None) -> str:
     ...         "b-bce": {"pair": "b", "lam": 0.0}, "b-topo": {"pair": "b", "lam": 0.1}}
     >>> default_start(opts, "b-topo"), default_start(opts, "a-bce"), default_start(opts)
     ('b-bce', 'a-bce', 'a-bce')
+    >>> default_start(opts | {UPLOADED: {"upload": None}}, UPLOADED)
+    'uploaded'
     """
     entry = options.get(sidebar) if sidebar else None
+    if entry and "upload" in entry:
+        return sidebar
     if entry and "upload" not in entry:
         control = next(
             (
@@ -224,7 +228,10 @@ def keep_start(key: str, options) -> None:
     """Set the starting model ``st.session_state[key]`` to :func:`default_start`, and
     keep it following the sidebar's checkpoint until the user picks another."""
     auto = f"{key}_auto"
-    derived = default_start(options, S.checkpoint_in_use())
+    sidebar = S.checkpoint_in_use()
+    if sidebar is None and st.session_state.get(S.LIKELIHOOD) == "upload" and UPLOADED in options:
+        sidebar = UPLOADED  # f comes from the uploaded net: fine-tune that one
+    derived = default_start(options, sidebar)
     current = st.session_state.get(key)
     if current not in options or current == st.session_state.get(auto):
         st.session_state[key] = derived
@@ -268,8 +275,8 @@ def start_warning(image, options, choice: str, name: str = "") -> None:
     """Under a starting-model choice: which net it is when it is not the sidebar's (the
     sidebar's λ = 0 control), and warnings when the image looks unlike its data or
     when its file ``name`` is numbered like an image that net trained on."""
-    entry = options.get(choice)
-    if image is None or not entry or "upload" in entry:
+    entry = start_entry(choice, options)
+    if image is None or not entry:
         return
     from topoviz import provenance
     from topoviz.ui.sidebar import domain_warning
@@ -284,9 +291,10 @@ def start_warning(image, options, choice: str, name: str = "") -> None:
     words = domain_warning(image, entry, "the starting model")
     if words:
         st.warning(words)
-    seen = provenance.seen_in_training(entry, name) if name else None
+    net = "the uploaded checkpoint" if choice == UPLOADED else choice
+    seen = provenance.seen_in_training(entry, name, net) if name else None
     if seen is not None and seen[0]:
-        st.warning(seen[1].replace("the net trained", f"{choice} trained"))
+        st.warning(seen[1])
 
 
 def on_this_image(run, sel) -> bool:
@@ -309,6 +317,22 @@ def other_image_words(run, what: str = "run", button: str = "Start") -> str:
         f"{start_label(run.start)}, not of the image in the sidebar now. Press {button} "
         "to train on this one."
     )
+
+
+def start_entry(choice: str, options: dict | None = None) -> dict | None:
+    """What is known of the starting model ``choice``: its manifest entry, for the
+    uploaded checkpoint :func:`topoviz.provenance.entry_of_meta` of its meta, None for
+    an untrained net (or one that no longer loads)."""
+    from topoviz.provenance import entry_of_meta
+
+    entry = (start_options() if options is None else options).get(choice)
+    if not entry or "upload" not in entry:
+        return entry
+    try:
+        _, meta = cache.load_uploaded(entry["upload"])
+    except CheckpointError:
+        return None
+    return entry_of_meta(meta, entry["upload"].name)
 
 
 def start_model(choice: str, seed: int) -> nn.Module:
@@ -491,6 +515,9 @@ class Run:
     wall_start: float | None = None  # time.monotonic() of the first chunk
     wall_end: float | None = None  # ... and of the run's end
     drawn: bool = False  # live_chunk has drawn it once (its first chunk waits for that)
+    file_name: str = ""  # the image's file name as given (``name`` is Markdown)
+    origin: dict | None = None  # what is known of the start (:func:`start_entry`)
+    saved: bytes | None = None  # the fine-tuned checkpoint's file (:func:`checkpoint_bytes`)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
@@ -560,6 +587,8 @@ def new_run(
     amp: bool | None = None,
     dims: tuple[int, ...] = (1,),
     betti: tuple[int, int] = BETTI,
+    file_name: str = "",
+    origin: dict | None = None,
 ) -> Run:
     """A run that will train ``model`` (in place: pass a copy) on one image and mask.
 
@@ -570,6 +599,8 @@ def new_run(
     ``window``: follow the diagram of the ``window``² patch around the costliest hole
     of the starting f after every chunk (0: of the whole image; None: no diagram).
     ``betti``: the Betti error's ``(n_patches, seed)`` before and after (:func:`measure`).
+    ``file_name`` and ``origin`` (:func:`start_entry`) go into the fine-tuned
+    checkpoint's meta (:func:`fine_tuned_meta`).
     """
     image = gray(image)
     mask = np.asarray(mask, bool)
@@ -592,6 +623,8 @@ def new_run(
         structure=structure,
         betti=(int(betti[0]), int(betti[1])),
         amp=native_bf16() if amp is None else bool(amp),
+        file_name=str(file_name),
+        origin=origin,
     )
     run.gen = fine_tune(
         model,
@@ -687,6 +720,66 @@ def stop(run: Run) -> None:
     run.stop_requested = True
 
 
+def fine_tuned_meta(run: Run) -> dict:
+    """The meta of ``run``'s fine-tuned net, for :func:`topoviz.checkpoints.save`.
+
+    It keeps what the app reads of its start (data, fold, held-out images, the Betti
+    error's patches: the same image scores with the same patches when the file is
+    uploaded again) and adds the image it was fine-tuned on (``fine_tuned_on``: the
+    app then says it has seen that image) and the run's settings.
+
+    Examples
+    --------
+    >>> run = Run("*a*", None, None, True, "isbi12-f1-unet-bce", 0.1, 60, 1e-4, 0, 8,
+    ...           10, None, None, reports=[None] * 42, file_name="dir/03.png",
+    ...           origin={"data": "isbi12", "held_out": ["00", "03"], "fold": 1})
+    >>> m = fine_tuned_meta(run)
+    >>> m["data"], m["held_out"], m["fine_tuned_on"], m["steps"], m["loss"]
+    ('isbi12', ['00', '03'], ['03'], {'bce': 0, 'topo': 42}, 'bce+topo')
+    """
+    from pathlib import PurePath
+
+    origin = run.origin or {}
+    stem = PurePath(run.file_name.replace("\\", "/")).stem
+    meta: dict = {k: origin[k] for k in ("data", "fold", "folds", "held_out") if k in origin}
+    meta["fine_tuned_on"] = [*origin.get("fine_tuned_on", []), *([stem] if stem else [])]
+    meta["metrics"] = {"n_patches": int(run.betti[0])}
+    meta |= {
+        "loss": "bce+topo" if run.lam > 0 else "bce",
+        "lam": run.lam,
+        "rule": run.rule,
+        "topo_dims": list(run.dims),
+        "steps": {"bce": 0, "topo": run.done_steps},
+        "lr": run.lr,
+        "seed": run.seed,
+        "batch": run.batch,
+        "patch": PATCH,
+        "frame": run.frame,
+        "amp": "bf16" if run.amp else None,
+        "init": start_label(run.start),
+        "recipe": (
+            f"Fine-tune live (topoviz app): {run.done_steps} of {run.steps} steps ({run.status}) "
+            f"on {run.file_name or 'one image'} from the {start_label(run.start)}"
+        ),
+        "torch": str(torch.__version__),
+    }
+    return meta
+
+
+def checkpoint_bytes(run: Run) -> bytes:
+    """The fine-tuned net of the ended ``run`` as a checkpoint file
+    (:func:`topoviz.checkpoints.save`), made once."""
+    import io
+
+    from topoviz import checkpoints
+
+    if run.saved is None:
+        buffer = io.BytesIO()
+        checkpoints.save(buffer, run.model, fine_tuned_meta(run))
+        run.saved = buffer.getvalue()
+    return run.saved
+
+
 def control_of(run: Run) -> dict:
     """The measures after the λ = 0 control of the finished ``run``: the same start,
     seed (so the same crops, in the same order), steps, rate, batch, rule and bfloat16
@@ -762,6 +855,9 @@ class Sweep:
     structure: str = "membranes"  # the regions of merges / splits
     betti: tuple[int, int] = BETTI  # the Betti error's patches and seed (measure)
     drawn: bool = False  # live_chunk has drawn it once (its first chunk waits for that)
+    file_name: str = ""  # the image's file name as given (``name`` is Markdown)
+    origin: dict | None = None  # what is known of the start (:func:`start_entry`)
+    saved: bytes | None = None  # the fine-tuned checkpoint's file (:func:`checkpoint_bytes`)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
@@ -950,6 +1046,12 @@ def run_buttons(
         on_click=start,
         disabled=running or not can_start,
         width="stretch",
+        help="A new run from the starting model"
+        + (
+            "; the last one's result is replaced (a stopped run is not continued)."
+            if has_run
+            else "."
+        ),
     )
     cols[1].button(
         "Stop",
@@ -958,6 +1060,8 @@ def run_buttons(
         on_click=stop,
         disabled=not running,
         width="stretch",
+        help="Ends the run after the step in progress: the steps done are kept and measured. "
+        f"{start_label} then begins a new run.",
     )
     cols[2].button(
         "Reset",
