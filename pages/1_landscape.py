@@ -47,22 +47,42 @@ with left:
         help="The whole image is subsampled (3-D: to 128 pixels a side, top view: 256); a "
         "window is drawn at full resolution.",
     )
+    # these three travel in a link (state.PAGE_SHARED): it reopens the same view
+    for key, default in (("half", 24), ("force_min", 0.05), ("arrows", 150)):
+        S.page_value(key, default)
     half = st.slider(
-        "Window half-size (pixels)", 8, 64, 24, disabled=zoom == "whole image"
-    )  # the whole image has no window to size
+        "Window half-size (pixels)",
+        8,
+        64,
+        key="half",
+        on_change=S.keep_page_value,
+        args=("half",),
+        disabled=zoom == "whole image",  # the whole image has no window to size
+    )
     tau = st.slider(
         "Forces of at least",
         0.0,
         0.5,
-        0.05,
         step=0.01,
+        key="force_min",
+        on_change=S.keep_page_value,
+        args=("force_min",),
         help="Every dot not already at its target pushes its two critical pixels; most "
         "pushes are tiny. The chart draws, and the count below counts, only forces of at "
         "least this size.",
         disabled=ct is None,
     )
-    arrows = st.slider("At most this many drawn (the strongest)", 10, 500, 150, step=10)
+    arrows = st.slider(
+        "At most this many drawn (the strongest)",
+        10,
+        500,
+        step=10,
+        key="arrows",
+        on_change=S.keep_page_value,
+        args=("arrows",),
+    )
     draw = figures.landscape if S.three_d() else figures.landscape_map
+S.sync_url()  # the sliders above in the address bar now (the sidebar wrote it before them)
 window, around = None, []
 if dot is not None:
     around = figures.dot_pixels(dgm, dot)

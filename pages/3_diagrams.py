@@ -187,8 +187,13 @@ def _dot_views() -> None:
             "Click a dot in a chart, or pick it in the list above, to see its birth and death "
             "pixels in the image and landscape."
         )
+    elif (window := figures.window_around(figures.dot_pixels(dgm_f, dot), sel.f.shape)) is None:
+        st.info(  # as Landscape says it
+            "This dot has no pixel in the image: its class is born in the frame (the frame's "
+            "own component, value 1) and never dies, so there is nothing to mark. Pick "
+            "another dot to see its pixels."
+        )
     else:
-        window = figures.window_around(figures.dot_pixels(dgm_f, dot), sel.f.shape)
         left, right = st.columns(2)
         # still pictures: a plotly chart here cost the browser a fifth of a second a click
         left.image(

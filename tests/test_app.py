@@ -576,6 +576,24 @@ def test_a_selected_dot_draws_its_pixels_and_3d_landscape_in_every_view(dims):
     assert any("of each dimension shown" in c for c in captions)
 
 
+def test_the_frames_own_component_selected_is_said_not_a_traceback():
+    """The first dot of the list with components shown is the frame's component: born
+    in the frame, it has no pixel, and the page raised a TypeError (its link lost the dot)."""
+    from topoviz.persistence import diagram
+
+    at = AppTest.from_file(str(ROOT / "pages/3_diagrams.py"), default_timeout=90)
+    at.query_params.update({"sample": "membranes_0", "dims": "0"})
+    at.run()
+    sel = at.session_state["_selection"]
+    d = diagram(sel.f, frame=True)[0]
+    (frame_dot,) = np.flatnonzero(d.birth_pixel[:, 0] < 0)
+    at.session_state["dot"] = f"0:{frame_dot}"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("has no pixel in the image" in i.value for i in at.info)
+    assert at.query_params["dot"] == f"0:{frame_dot}"  # the link keeps it
+
+
 def test_a_link_with_a_bad_dimension_keeps_the_default():
     at = AppTest.from_file(str(ROOT / "pages/1_landscape.py"), default_timeout=60)
     at.query_params.update({"sample": "membranes_0", "dims": "2"})
@@ -583,6 +601,50 @@ def test_a_link_with_a_bad_dimension_keeps_the_default():
     assert not at.exception
     assert at.session_state["dims"] == "1"
     assert any(k.startswith("L_topo (Eq. 2.2), dim 1") for k in metrics(at))
+    # and says so: a hand-edited or old link was corrected without a word
+    assert any("dims=2 is not a value here" in w.value for w in at.sidebar.warning)
+    at.sidebar.button(key="link_notes_ok").click().run()
+    assert not any("From the link" in w.value for w in at.sidebar.warning)
+
+
+@pytest.mark.parametrize(
+    ("params", "said"),
+    [
+        ({"alpha": "abc"}, "alpha=abc is not a value here: the default, 0.5 instead"),
+        ({"alpha": "5"}, "alpha=5 is not a value here: 1.0, the nearest in 0.0–1.0 instead"),
+        ({"alpha": "nan"}, "alpha=nan is not a value here"),
+        ({"rule": "foo"}, "rule=foo is not a value here: the default, paper instead"),
+        ({"sample": "membranes_9"}, "there is no sample membranes_9: membranes_0 is shown"),
+        (
+            {"checkpoint": "membranes-unet-topo-v0"},
+            "no shipped checkpoint is called membranes-unet-topo-v0: ",
+        ),
+        ({"sharpness": "100"}, "sharpness=100 is not a value here: 12, the nearest in 1–12"),
+        ({"sharpness": "5"}, None),
+        ({"force_min": "-3"}, "force_min=-3 is not a value here: 0, the nearest in 0–0.5"),
+    ],
+)
+def test_a_link_value_the_app_cannot_show_is_named_in_the_sidebar(params, said):
+    at = AppTest.from_file(str(ROOT / "pages/1_landscape.py"), default_timeout=60)
+    at.query_params.update(params)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    warnings = " ".join(w.value.replace("\\", "") for w in at.sidebar.warning)  # unescaped
+    if said is None:
+        assert "From the link" not in warnings
+    else:
+        assert said in warnings, warnings
+
+
+def test_a_landscape_link_reopens_its_sliders():
+    at = AppTest.from_file(str(ROOT / "pages/1_landscape.py"), default_timeout=60)
+    at.query_params.update({"force_min": "0.09", "half": "27", "arrows": "60"})
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    values = {s.key: s.value for s in at.slider if s.key in ("force_min", "half", "arrows")}
+    assert values == {"force_min": 0.09, "half": 27, "arrows": 60}
+    at.slider(key="half").set_value(40).run()
+    assert at.query_params["half"] == "40" and at.query_params["force_min"] == "0.09"
 
 
 def test_classroom_rules_disagree_on_the_spurious_blob():

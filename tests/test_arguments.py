@@ -325,6 +325,16 @@ def test_a_channels_first_image_is_named_so():
     net = nets.build("unet", base=2, depth=1)
     with pytest.raises(ValueError, match=r"looks channels-first.*transpose\(1, 2, 0\)"):
         predict(net, np.zeros((1, 32, 32), np.float32))
+    # a stack of images, a path instead of a net, an unknown rule: each named
+    with pytest.raises(ValueError, match=r"a stack of 2 images: predict takes one image"):
+        predict(net, np.zeros((2, 32, 32), np.float32))
+    with pytest.raises(TypeError, match=r"got str\. Load a checkpoint file with"):
+        predict("net.pt", np.zeros((32, 32), np.float32))
+    from topoviz.loss import topo_loss
+
+    f = torch.full((16, 16), 0.5)
+    with pytest.raises(ValueError, match=r"rule must be one of \('paper', 'optimal', 'betti'\)"):
+        topo_loss(f, np.zeros((16, 16)), rule="foo")
 
 
 def test_every_module_is_an_attribute_of_the_package():

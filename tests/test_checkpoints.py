@@ -559,6 +559,8 @@ def test_a_pipe_is_refused_without_waiting_for_a_writer(tmp_path):
     os.mkfifo(fifo)
     with pytest.raises(CheckpointError, match="is a pipe or a socket"):
         load(fifo)  # open() would wait for a writer for ever
+    with pytest.raises(CheckpointError, match="is a folder, not a checkpoint file"):
+        load(tmp_path)  # "[Errno 21] Is a directory"
 
 
 @pytest.mark.parametrize("n", [1, 37, 512, 513, 600, 1000, 1031, 1032, 2100])

@@ -738,3 +738,22 @@ def test_train_does_not_overwrite_a_shipped_checkpoint(capsys):
     argv = ["train", "--data", TINY, "--fold", "1/3", "--out", str(shipped), "--steps", "1"]
     assert "is a shipped checkpoint; write elsewhere" in refused(argv, capsys)
     assert shipped.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("bad", "said"),
+    [
+        (lambda im, m: ((im * 255).astype(np.uint8), m), r"image 0 values .* divide it by 255"),
+        (lambda im, m: (im * 255.0, m), r", 255\] \(an 8-bit image: divide it by 255\)"),
+        (lambda im, m: (im, m[:, :-1]), r"mask 0 is \(31, 32\) but its image is \(32, 32\)"),
+        (lambda im, m: (im[:2], m), "2 images and 4 masks"),
+        (lambda im, m: (np.where(im > 0.5, np.nan, im), m), "image 0 contains NaN"),
+    ],
+)
+def test_fine_tune_refuses_data_that_predict_would_refuse_at_the_call(tiny, bad, said):
+    """An 8-bit set trained without a word, and predict then refused its images."""
+    images, masks = tiny
+    with pytest.raises(ValueError, match=said):
+        fine_tune(_net(), bad(images, masks), 0.1, 3, batch=2, patch=32)  # not a step run
+    with pytest.raises(ValueError, match=r"a pair \(images, masks\)"):
+        fine_tune(_net(), images, 0.1, 3, batch=2, patch=32)

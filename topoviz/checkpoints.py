@@ -192,6 +192,8 @@ def _read_bytes(source: Source, max_bytes: int) -> bytes:
             info = path.stat()
             if stat.S_ISFIFO(info.st_mode) or stat.S_ISSOCK(info.st_mode):  # open() waits
                 raise CheckpointError(f"{path} is a pipe or a socket, not a checkpoint file")
+            if stat.S_ISDIR(info.st_mode):  # open() said "[Errno 21] Is a directory"
+                raise CheckpointError(f"{path} is a folder, not a checkpoint file (a .pt file)")
             size = info.st_size
             if size > max_bytes:
                 raise CheckpointError(_too_big(size, max_bytes))

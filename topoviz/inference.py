@@ -105,6 +105,11 @@ def predict(
     statistics); the model's own mode is restored afterwards, and nothing else of
     it is changed.
     """
+    if not isinstance(model, nn.Module):  # a path: "'str' object has no attribute ..."
+        raise TypeError(
+            f"model must be a torch network (nn.Module); got {type(model).__name__}. Load a "
+            "checkpoint file with topoviz.checkpoints.load(path)[0]"
+        )
     image = np.asarray(image)
     if image.dtype == bool:
         image = image.astype(np.float32)
@@ -130,12 +135,16 @@ def predict(
     expected = getattr(model, "config", {}).get("in_channels")
     if expected is not None and image.shape[2] != expected:
         first = image.shape[0] == expected  # (C, H, W), as torch lays out channels
+        batch = not first and image.shape[2] > 4  # (N, H, W): a stack of grey images
         raise ValueError(
             f"the model takes {expected} channel(s), the image has {image.shape[2]}"
             + (
                 f" (its shape {image.shape} looks channels-first: predict takes (H, W) or "
                 "(H, W, C); pass image.transpose(1, 2, 0))"
                 if first
+                else f" (its shape {image.shape} looks like a stack of {image.shape[0]} images: "
+                "predict takes one image, (H, W) or (H, W, C); call it on each)"
+                if batch
                 else ""
             )
         )

@@ -371,6 +371,8 @@ def topo_loss(
     g_np = _ground_truth(g, "g")
     if g_np.shape != tuple(f.shape):
         raise ValueError(f"g has shape {g_np.shape} but f has {tuple(f.shape)}")
+    if rule not in ALL_RULES:  # match's own message sends "betti" elsewhere
+        raise ValueError(f"rule must be one of {ALL_RULES}; got {rule!r}")
     dgm_f, _, m = match_images(f_np, g_np, frame, rule, dims)
     ct = critical_targets(dgm_f, m)
     rows = torch.as_tensor(ct.pixel[:, 0], device=f.device)

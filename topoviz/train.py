@@ -290,10 +290,9 @@ def fine_tune(
         raise ValueError(f"steps must be >= 0; got {steps}")
     if lam < 0 or not math.isfinite(lam):
         raise ValueError(f"lam must be a finite number >= 0; got {lam}")
-    images, masks = data
-    _check_masks(masks, "data")
+    images, masks = _check_data(data, "data")
     if eval_data is not None:
-        _check_masks(eval_data[1], "eval_data")
+        _check_data(eval_data, "eval_data")
     world, rank = _world()
     if parts < 1 or batch % parts:
         raise ValueError(f"batch ({batch}) must be a positive multiple of parts ({parts})")
@@ -390,6 +389,49 @@ def fine_tune(
             model.eval()
 
     return steps_run()
+
+
+def _check_data(data, name: str) -> tuple:
+    """``data`` as ``(images, masks)``: a pair of equal-length sequences, each image
+    real, finite and in [0, 1] (as :func:`topoviz.imageio.load_image` reads it; 0..255
+    trains a net that :func:`topoviz.inference.predict` then refuses to run), each mask
+    binary and of its image's height and width; else a ValueError saying which."""
+    try:
+        images, masks = data
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{name} must be a pair (images, masks) of two lists, as topoviz.data.load_pairs "
+            f"returns; got {type(data).__name__}"
+            + (f" of length {len(data)}" if hasattr(data, "__len__") else "")
+        ) from None
+    if len(images) != len(masks) or not len(images):
+        raise ValueError(
+            f"{name}: {len(images)} images and {len(masks)} masks; need as many of each, "
+            "at least one"
+        )
+    for i, (image, mask) in enumerate(zip(images, masks, strict=True)):
+        a = np.asarray(image)
+        if a.dtype.kind not in "biuf" or a.ndim not in (2, 3):
+            raise ValueError(
+                f"{name}: image {i} must be a real (H, W) or (H, W, C) array; got dtype "
+                f"{a.dtype}, shape {a.shape}"
+            )
+        if a.dtype.kind == "f" and not np.isfinite(a).all():
+            raise ValueError(f"{name}: image {i} contains NaN or infinity")
+        lo, hi = float(a.min()), float(a.max())
+        if lo < 0 or hi > 1:
+            raise ValueError(
+                f"{name}: image {i} values must lie in [0, 1], as topoviz.imageio.load_image "
+                f"reads them; got [{lo:.4g}, {hi:.4g}]"
+                + (" (an 8-bit image: divide it by 255)" if 1 < hi <= 255 and lo >= 0 else "")
+            )
+        if np.shape(mask) != a.shape[:2]:
+            raise ValueError(
+                f"{name}: mask {i} is {np.shape(mask)} but its image is {a.shape[:2]} "
+                "(height, width)"
+            )
+    _check_masks(masks, name)
+    return images, masks
 
 
 def _check_masks(masks, name: str) -> None:

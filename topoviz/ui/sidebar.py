@@ -96,6 +96,7 @@ def current() -> Selection:
 def render() -> Selection:
     S.init()
     with st.sidebar:
+        link_notes = st.container()  # filled last: the sample and net are checked below
         if S.lesson_left():  # the Lesson set its sample, net and α for every page
             st.info("The Lesson chose this image, net and α.")
             st.button(
@@ -130,6 +131,7 @@ def render() -> Selection:
         S.persistent(S.FRAME, st.toggle, "Frame (relative homology)", help=_FRAME_HELP)
         S.persistent(S.TEACH, st.toggle, "Teaching mode", help="Short explanations on each page.")
         S.sync_url()
+        _say_link_notes(link_notes)
         if source == "upload":
             st.caption(
                 "An uploaded image stays in this browser session: the address bar holds α, rule, "
@@ -173,10 +175,24 @@ _FRAME_HELP = (
 )
 
 
+def _say_link_notes(where) -> None:
+    """What the opening link asked for and did not get (:func:`topoviz.ui.state.link_note`),
+    until the user says OK: a hand-edited or old link was otherwise corrected silently."""
+    notes = st.session_state.get(S.LINK_NOTES)
+    if not notes:
+        return
+    with where:
+        st.warning("From the link: " + "; ".join(_plain(n, 200) for n in notes) + ".")
+        st.button(
+            "OK", key="link_notes_ok", on_click=st.session_state.pop, args=(S.LINK_NOTES, None)
+        )
+
+
 def _sample() -> tuple[str, np.ndarray, np.ndarray, list[str]]:
     index = cache.sample_index()
     names = [i["name"] for i in index]
     if st.session_state[S.SAMPLE] not in names:
+        S.link_note(f"there is no sample {st.session_state[S.SAMPLE]!s:.40}: {names[0]} is shown")
         st.session_state[S.SAMPLE] = names[0]
     name = S.persistent(S.SAMPLE, st.selectbox, "Sample", names)
     item = index[names.index(name)]
@@ -351,6 +367,11 @@ def _likelihood(
         )
     files = {e["name"]: e for e in found}
     if st.session_state[S.CHECKPOINT] not in files:
+        if st.session_state[S.CHECKPOINT]:  # a link's name, of a net no longer shipped
+            S.link_note(
+                f"no shipped checkpoint is called {st.session_state[S.CHECKPOINT]!s:.60}: "
+                f"{next(iter(files))} is used"
+            )
         st.session_state[S.CHECKPOINT] = next(iter(files))
     choice = S.persistent(S.CHECKPOINT, st.selectbox, "Checkpoint", list(files))
     entry = files[choice]

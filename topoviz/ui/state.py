@@ -8,6 +8,7 @@ Playground serialises its state into the URL.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -167,42 +168,92 @@ def init() -> None:
         st.session_state[PAGE_LINK] = {
             k: st.query_params[k] for k in PAGE_SHARED if k in st.query_params
         }
+        for key, text in st.session_state[PAGE_LINK].items():  # said now, with the rest
+            lo, hi = PAGE_SHARED[key]
+            try:
+                read = float(text)
+            except ValueError:
+                read = math.nan
+            if not math.isfinite(read):
+                _link_ignored(key, "the page's default")
+            elif not lo <= read <= hi:
+                _link_ignored(
+                    key, f"{type(lo)(min(hi, max(lo, read))):g}, the nearest in {lo:g}–{hi:g}"
+                )
         for key, parse in SHARED.items():
             if key in st.query_params:
                 try:
-                    st.session_state[key] = parse(st.query_params[key])
-                except ValueError:
-                    pass  # a hand-edited link with a bad value keeps the default
-        st.session_state[ALPHA] = min(1.0, max(0.0, float(st.session_state[ALPHA])))
+                    value = parse(st.query_params[key])
+                    if isinstance(value, float) and not math.isfinite(value):
+                        raise ValueError(key)
+                    st.session_state[key] = value
+                except ValueError:  # a hand-edited link with a bad value keeps the default
+                    _link_ignored(key, f"the default, {DEFAULTS[key]}")
         # the sidebar's sliders refuse values off their range: a hand-edited link is clipped
-        st.session_state[BLUR_SIGMA] = min(4.0, max(0.0, float(st.session_state[BLUR_SIGMA])))
-        st.session_state[BLUR_NOISE] = min(0.4, max(0.0, float(st.session_state[BLUR_NOISE])))
-        st.session_state[SEED] = min(10_000, max(0, int(st.session_state[SEED])))
-        if st.session_state[LIKELIHOOD] not in LIKELIHOODS or (
-            st.query_params.get(LIKELIHOOD) == "upload"  # a link carries no uploaded file
+        for key, lo, hi in (
+            (ALPHA, 0.0, 1.0),
+            (BLUR_SIGMA, 0.0, 4.0),
+            (BLUR_NOISE, 0.0, 0.4),
+            (SEED, 0, 10_000),
         ):
+            value = st.session_state[key]
+            st.session_state[key] = type(lo)(min(hi, max(lo, value)))
+            if st.session_state[key] != value:
+                _link_ignored(key, f"{st.session_state[key]}, the nearest in {lo}–{hi}")
+        if st.query_params.get(LIKELIHOOD) == "upload":  # a link carries no uploaded file
             st.session_state[LIKELIHOOD] = DEFAULTS[LIKELIHOOD]
+            link_note("an uploaded checkpoint cannot travel in a link: a shipped one is used")
+        for key, allowed in ((LIKELIHOOD, LIKELIHOODS), (RULE, RULES), (DIMS, DIMS_LABELS)):
+            if st.session_state[key] not in allowed:
+                st.session_state[key] = DEFAULTS[key]
+                _link_ignored(key, f"the default, {DEFAULTS[key]}")
         if DARK in st.query_params:  # the link's polarity, not the sample's default
             st.session_state["_dark_for"] = st.session_state[SAMPLE]
-        if st.session_state[RULE] not in RULES:
-            st.session_state[RULE] = "paper"
-        if st.session_state[DIMS] not in DIMS_LABELS:
-            st.session_state[DIMS] = DEFAULTS[DIMS]
+        if st.query_params.get(DOT) and dot() is None:
+            _link_ignored(DOT, "no dot")
         picked = dot()
         if DIMS not in st.query_params and picked is not None and picked[0] == 0:
             st.session_state[DIMS] = "0,1"  # a link from before the choice: show its dot
 
 
+LINK_NOTES = "_link_notes"  # what a link asked for and did not get (said in the sidebar)
+
+
+def link_note(text: str) -> None:
+    """Say, in the sidebar, something a link asked for and did not get (``text``: a
+    clause; the sidebar escapes it)."""
+    notes = st.session_state.setdefault(LINK_NOTES, [])
+    if text not in notes:
+        notes.append(text)
+
+
+def _link_ignored(key: str, instead: str) -> None:
+    shown = str(st.query_params.get(key, ""))[:40]
+    link_note(f"{key}={shown} is not a value here: {instead} instead")
+
+
 #: A page's own sliders that a link carries too, with their ranges: Diagrams' ε and
 #: Filtration's spread t (a link without them opened another view).
-PAGE_SHARED: dict[str, tuple[float, float]] = {"dgm_eps": (0.0, 0.5), "sharpness": (1.0, 12.0)}
-PAGE_OF = {"dgm_eps": "diagrams", "sharpness": "filtration"}  # the page that owns each
+PAGE_SHARED: dict[str, tuple[float, float]] = {
+    "dgm_eps": (0.0, 0.5),
+    "sharpness": (1.0, 12.0),
+    "force_min": (0.0, 0.5),  # Landscape: the forces drawn and counted
+    "half": (8, 64),  # Landscape: the window's half-size (whole pixels: int bounds)
+    "arrows": (10, 500),  # Landscape: the most forces drawn
+}
+PAGE_OF = {  # the page that owns each
+    "dgm_eps": "diagrams",
+    "sharpness": "filtration",
+    "force_min": "landscape",
+    "half": "landscape",
+    "arrows": "landscape",
+}
 PAGE_LINK = "_page_link"  # the link's values of PAGE_SHARED, until their page reads them
 
 
 def page_value(key: str, default: float) -> None:
     """Before the page's own slider ``key`` (of :data:`PAGE_SHARED`) is drawn: start it
-    at the link's value (clipped to its range), else at the user's last choice
+    at the link's value (clipped to its range, whole for int bounds), else at the user's last choice
     (:func:`keep_page_value`), else at ``default``. Draw the slider with ``key=key``,
     ``on_change=keep_page_value, args=(key,)`` and no value of its own."""
     if key in st.session_state:
@@ -212,9 +263,12 @@ def page_value(key: str, default: float) -> None:
     text = st.session_state.get(PAGE_LINK, {}).pop(key, None)  # the link's, once
     if text is not None:
         try:
-            value = st.session_state[_kept(key)] = min(hi, max(lo, float(text)))
-        except ValueError:
-            pass  # a hand-edited link with a bad value keeps the default
+            read = float(text)
+            if not math.isfinite(read):
+                raise ValueError(text)
+            value = st.session_state[_kept(key)] = type(lo)(min(hi, max(lo, read)))
+        except ValueError:  # a hand-edited link with a bad value keeps the default (init
+            pass  # has said so in the sidebar)
     st.session_state[key] = value
 
 
