@@ -49,8 +49,9 @@ def _filtration() -> None:
         "same pairs and critical pixels, at other levels, so the barcode's α and its bar "
         "ends are on f′, not the values of Diagrams' dots (t = 1 shows f itself).",
     )
-    if sat > 0.5:
-        st.info(
+    if sat > 0.5:  # a caption under t once spread: a box across the page had pushed the
+        # superlevel set below a 1280 x 720 fold
+        (st.info if t == 1.0 else c[1].caption)(
             f"This f is saturated: {sat:.0%} of its events happen within 0.05 of 0 or 1 (a "
             "trained net is confident), so at t = 1 the barcode is a solid block and the "
             "animation shows nothing between. A spread t > 1 pulls the levels apart without "
@@ -78,7 +79,10 @@ def _filtration() -> None:
     if st.toggle("▶ Play the filtration (animation)"):
         n = st.slider("Frames", 5, 41, 21, step=2)
         st.plotly_chart(
-            figures.superlevel_animation(f, np.linspace(0.95, 0.05, n), sel.frame), key="anim"
+            figures.superlevel_animation(
+                f, np.linspace(0.95, 0.05, n), sel.frame, "f" if t == 1.0 else "f′"
+            ),
+            key="anim",
         )
     S.sync_url()  # α, as the sidebar would on a full run
 

@@ -30,7 +30,8 @@ if S.teaching():
     )
 
 dgm_f = diagram_of(sel.f, sel.frame)
-c = st.columns([2, 3])
+# the controls in one row: stacked, they pushed the diagrams below a 1280 x 720 fold
+c = st.columns([2.2, 2, 2.6])
 with c[0]:
     dims = S.dims_view()
 n_dots = len(dgm_f)
@@ -51,7 +52,7 @@ eps = c[1].slider(
 S.sync_url()  # ε in the address bar now (the sidebar wrote the URL before it was drawn)
 shown = dgm_f.restricted(dims)  # the dots of the dimensions shown
 hidden = {k: int((dgm_f[k].persistence < eps).sum()) for k in dims}
-st.caption(
+SHOWN = (  # said under the charts
     "Shown: "
     + ", ".join(
         f"{len(dgm_f[k]) - hidden[k]} of {len(dgm_f[k])} {figures.DIM_NAMES[k]}" for k in dims
@@ -75,18 +76,19 @@ if sel.mask is None:
             )
         ],
     )
+    st.caption(SHOWN)
     S.sync_url()  # the dot, when a click chose it
     st.stop()
 
 dgm_g = diagram_of(sel.g, sel.frame)
-rule = S.persistent(
-    S.RULE,
-    st.radio,
-    "Matching used for the table and the forces",
-    list(S.RULES),
-    format_func=S.RULE_LABELS.get,
-    horizontal=True,
-)
+with c[2]:
+    rule = S.persistent(
+        S.RULE,
+        st.selectbox,
+        "Matching used for the table and the forces",
+        list(S.RULES),
+        format_func=S.RULE_LABELS.get,
+    )
 # every number below is over the dimensions shown: the headings' L_topo, the table,
 # Theorem 1 and the pushes (with "holes", the loss TopoLoss trains with)
 matchings = {r: matching_of(sel.f, sel.g, sel.frame, r).restricted(dims) for r in S.RULES}
@@ -116,7 +118,6 @@ def _dot_views() -> None:
         # a heading two sizes down: "Optimal: L_topo = …" still wrapped in a third of a
         # 1280-px page, and its chart then sat 30 px below its neighbours
         col.markdown(f"##### {titles[r]}: L_topo = {m.loss:.4f}")
-    st.caption(f"L_topo over the dimensions shown ({over}).")
     clicks.plot(
         dot,
         [
@@ -124,6 +125,7 @@ def _dot_views() -> None:
             for col, (r, m) in zip(columns, matchings.items(), strict=True)
         ],
     )
+    st.caption(f"{SHOWN} L_topo over the dimensions shown ({over}).")
     split = disagreements(matchings["paper"], matchings["betti"])
     n_split = sum(len(v) for v in split.values())
     if n_split == 0:

@@ -138,15 +138,21 @@ if error := st.session_state.get(T.SWEEP_ERROR):
 
 
 def _table(sweep: T.Sweep) -> pd.DataFrame:
-    rows = [{"λ": "start", "steps": 0, **{k: sweep.before[k] for k in _COLS}}]
-    rows += [
-        {"λ": f"{r['lam']:g}", "steps": r["steps"], **{k: r[k] for k in _COLS}}
-        for r in sweep.results
-    ]
-    names = _COLS | {"l_topo": f"L_topo (whole image, {T.dims_words(sweep.dims)})"}
-    return pd.DataFrame(rows).rename(columns=names)
+    def row(lam: str, steps: int, r: dict) -> dict:
+        return {
+            "λ": lam,
+            "steps": steps,
+            "β0, β1": f"{r['beta0']:.0f}, {r['beta1']:.0f}",
+            **{name: r[k] for k, name in _COLS.items()},
+        }
+
+    rows = [row("start", 0, sweep.before)]
+    rows += [row(f"{r['lam']:g}", r["steps"], r) for r in sweep.results]
+    return pd.DataFrame(rows)
 
 
+#: The table's numbers, with their formats: twelve columns of eight decimals were cut
+#: at 1280 px (β0 clipped, β1 out of view).
 _COLS = {
     "accuracy": "Accuracy",
     "merges": "False merges",
@@ -155,9 +161,17 @@ _COLS = {
     "betti_error": "Betti error",
     "ari": "ARI",
     "voi": "VOI",
-    "l_topo": "L_topo (whole image)",
-    "beta0": "β0",
-    "beta1": "β1",
+    "l_topo": "L_topo",
+}
+_FORMATS = {
+    "Accuracy": "percent",
+    "False merges": "%d",
+    "False splits": "%d",
+    "Pinholes": "%d",
+    "Betti error": "%.3f",
+    "ARI": "%.3f",
+    "VOI": "%.3f",
+    "L_topo": "%.3f",
 }
 
 
@@ -202,7 +216,21 @@ def _live(drawn_running: bool) -> None:
     else:
         st.caption("A point appears when the first λ has finished.")
     # full width below the plots: in a half column the table was cut off
-    st.dataframe(_table(sweep), hide_index=True, key="sw_table", width="stretch")
+    st.dataframe(
+        _table(sweep),
+        hide_index=True,
+        key="sw_table",
+        width="stretch",
+        column_config={
+            name: st.column_config.NumberColumn(
+                format=fmt,
+                help=f"On the whole image, over {T.dims_words(sweep.dims)}"
+                if name == "L_topo"
+                else None,
+            )
+            for name, fmt in _FORMATS.items()
+        },
+    )
     if sweep.status == "stopped":
         st.caption("Stopped: a λ stopped early shows its steps in the table.")
 

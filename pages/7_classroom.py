@@ -129,6 +129,15 @@ def fig4_tab() -> None:
         "4(d): the structures appear (two components, the longer handle), the ring's gap "
         "closes (the shorter handle is born), the bridge's gap closes (the extra component "
         "dies), the holes fill."
+        + (
+            " **The frame is on** (sidebar): its border of value 1 is there from α = 1, one "
+            "component that encloses the square as one hole, so the counts carry one "
+            "component and one hole more than the paper's Fig. 4 until the last step, where "
+            "everything has joined the frame, and the barcode has the frame's bars. The "
+            "events keep their order; switch the frame off for the figure's own counts."
+            if frame
+            else ""
+        )
     )
     steps = event_levels(dgm, min_persistence=0.05)  # the exact levels, never rounded
     labels = dict(zip(steps, level_labels(steps), strict=True))

@@ -15,6 +15,9 @@ from topoviz.ui import training as T
 from topoviz.ui.cache import diagram_of, matching_of
 
 KEY = "lesson_step"
+#: The steps whose text sits beside their picture, not above it: below the text the
+#: picture the step is about began at or under a 1280 x 720 projector's fold.
+BESIDE = ("landscape", "filtration", "forces", "finetune")
 RUN = "_lesson_run"  # the live fine-tune of the lesson (not the Fine-tune page's run)
 SELECTION_KEYS = ("sample", "source", "likelihood", "checkpoint", "frame")
 
@@ -77,6 +80,7 @@ sel = current()
 st.markdown(
     """<style>
 .st-key-lesson_text p, .st-key-lesson_text li {font-size: 1.6rem; line-height: 1.45;}
+.st-key-lesson_side p, .st-key-lesson_side li {font-size: 1.35rem; line-height: 1.4;}
 .st-key-lesson_text h1 {font-size: 2.6rem;}
 </style>""",
     unsafe_allow_html=True,
@@ -94,7 +98,11 @@ nav[1].button(
 nav[2].progress((i + 1) / len(STEPS), text=f"Step {i + 1} of {len(STEPS)}")
 with st.container(key="lesson_text"):
     st.title(f"{i + 1}. {step.title}")
-    st.markdown(step.text)
+    if step.view not in BESIDE:
+        st.markdown(step.text)
+side, body = st.columns([1, 2]) if step.view in BESIDE else (st.container(), st.container())
+if step.view in BESIDE:
+    side.container(key="lesson_side").markdown(step.text)
 if not sel.ok or sel.mask is None:
     st.info(sel.missing or "This lesson needs a sample with a ground truth.")
     st.stop()
@@ -115,7 +123,10 @@ pred = f >= 0.5
 
 
 def _window(d: tuple[int, int] | None, half: int = 20) -> tuple[int, int, int, int] | None:
-    return None if d is None else figures.window_around(figures.dot_pixels(dgm, d), f.shape, half)
+    # a margin of 12: with 6 the pass sat at the window's edge, far from its floor
+    return (
+        None if d is None else figures.window_around(figures.dot_pixels(dgm, d), f.shape, half, 12)
+    )
 
 
 def _predicted(name: str) -> np.ndarray | None:
@@ -208,8 +219,9 @@ if step.view == "problem":
     )
 elif step.view in ("landscape", "forces"):
     ct = critical_targets(dgm.restricted((1,)), m) if step.view == "forces" else None
-    draw = figures.landscape if S.three_d() else figures.landscape_map
-    left, right = st.columns([1, 2])
+    with side:
+        draw = figures.landscape if S.three_d() else figures.landscape_map
+    left, right = side, body
     window = _window(dot)
     left.image(figures.minimap(f, window), caption="f, the window in orange", width="stretch")
     right.plotly_chart(
@@ -226,7 +238,8 @@ elif step.view in ("landscape", "forces"):
         key=f"lesson_{step.view}",
     )
 elif step.view == "filtration":
-    _filtration_step(f, dgm, frame)
+    with body:
+        _filtration_step(f, dgm, frame)
 elif step.view in ("diagram", "matching"):
     show = step.view == "matching"
     if show:  # the number first: below the chart it was off a 1280 x 720 projector
@@ -239,6 +252,7 @@ elif step.view in ("diagram", "matching"):
             highlight=dot,
             min_persistence=0.05,
             dims=(1,),
+            highlight_name="the missing cell's dot" if dot is not None else None,
         ),
         key=f"lesson_{step.view}",
     )
@@ -246,7 +260,7 @@ elif step.view in ("diagram", "matching"):
     hidden = int((holes.persistence < 0.05).sum())
     st.caption(
         f"Of f's {figures.many(len(holes), 'hole dot')}, "
-        f"{figures.many(hidden, 'dot')} of persistence below 0.05 (death − birth: "
+        f"{figures.many(hidden, 'dot')} of persistence below 0.05 (birth − death: "
         f"short-lived, noise) {'is' if hidden == 1 else 'are'} hidden; the "
         f"{figures.many(len(holes) - hidden, 'dot')} drawn are the holes that last."
     )
@@ -258,65 +272,66 @@ elif step.view in ("diagram", "matching"):
                 f"{part['n_hidden_pulled']} of them pulled to the corner."
             )
 elif step.view == "finetune":
-    T.warm_bf16()  # the run trains in bfloat16 where the CPU has it (train.native_bf16)
-    run: T.Run | None = st.session_state.get(RUN)
-    running = run is not None and run.running
-    T.one_stop(running)
-
-    def _start() -> None:
-        names = {e["name"] for e in cache.manifest()[0]}
-        start = BASELINE if BASELINE in names else T.UNTRAINED
-        chosen = st.session_state[S.SELECTION]
-        st.session_state[RUN] = T.new_run(
-            T.start_model(start, LIVE["seed"]),
-            chosen.image,
-            chosen.mask,
-            lam=LIVE["lam"],
-            steps=LIVE["steps"],
-            lr=LIVE["lr"],
-            seed=LIVE["seed"],
-            batch=LIVE["batch"],
-            name=chosen.name,
-            frame=chosen.frame,
-            start=start,
-            window=LIVE["window"],
-            betti=S.betti_protocol(chosen.name)[:2],
-        )
-
-    T.run_buttons(
-        st.columns([1, 1, 1, 3])[:3],
-        "lesson",
-        "Start",
-        start=_start,
-        stop=lambda: T.stop(st.session_state[RUN]),
-        reset=lambda: st.session_state.pop(RUN, None),
-        running=running,
-        can_start=True,
-        has_run=run is not None,
-    )
-
-    def _live(drawn_running: bool) -> None:  # drawn_running: training.live_chunk
+    with body:  # beside the step's text
+        T.warm_bf16()  # the run trains in bfloat16 where the CPU has it (train.native_bf16)
         run: T.Run | None = st.session_state.get(RUN)
-        if run is None:
-            st.caption(
-                f"Start trains a copy of {BASELINE} for {LIVE['steps']} steps "
-                f"(λ = {LIVE['lam']:g}) on this image: about 10 s on an idle 2-core machine, "
-                "longer on a busy one (the bar then says how long is left)."
-            )
-            return
-        T.live_chunk(run, drawn_running)  # then the buttons, the result step's numbers
-        eta = run.eta_s()
-        st.progress(
-            run.done_steps / max(1, run.steps),
-            text=f"step {run.done_steps} / {run.steps} — {run.status}"
-            + (f", about {eta:.0f} s to go" if eta is not None else "")
-            + (f" ({run.wall_steps_per_s:.1f} steps/s)" if run.done_steps else ""),
-        )
-        if run.status == "failed":
-            st.error(f"The run failed: {run.error}")
-        T.show_motion(run, "lesson")
+        running = run is not None and run.running
+        T.one_stop(running)
 
-    st.fragment(run_every=T.TICK_S if running else None)(_live)(running)
+        def _start() -> None:
+            names = {e["name"] for e in cache.manifest()[0]}
+            start = BASELINE if BASELINE in names else T.UNTRAINED
+            chosen = st.session_state[S.SELECTION]
+            st.session_state[RUN] = T.new_run(
+                T.start_model(start, LIVE["seed"]),
+                chosen.image,
+                chosen.mask,
+                lam=LIVE["lam"],
+                steps=LIVE["steps"],
+                lr=LIVE["lr"],
+                seed=LIVE["seed"],
+                batch=LIVE["batch"],
+                name=chosen.name,
+                frame=chosen.frame,
+                start=start,
+                window=LIVE["window"],
+                betti=S.betti_protocol(chosen.name)[:2],
+            )
+
+        T.run_buttons(
+            st.columns([1, 1, 1, 3])[:3],
+            "lesson",
+            "Start",
+            start=_start,
+            stop=lambda: T.stop(st.session_state[RUN]),
+            reset=lambda: st.session_state.pop(RUN, None),
+            running=running,
+            can_start=True,
+            has_run=run is not None,
+        )
+
+        def _live(drawn_running: bool) -> None:  # drawn_running: training.live_chunk
+            run: T.Run | None = st.session_state.get(RUN)
+            if run is None:
+                st.caption(
+                    f"Start trains a copy of {BASELINE} for {LIVE['steps']} steps "
+                    f"(λ = {LIVE['lam']:g}) on this image: about 10 s on an idle 2-core machine, "
+                    "longer on a busy one (the bar then says how long is left)."
+                )
+                return
+            T.live_chunk(run, drawn_running)  # then the buttons, the result step's numbers
+            eta = run.eta_s()
+            st.progress(
+                run.done_steps / max(1, run.steps),
+                text=f"step {run.done_steps} / {run.steps} — {run.status}"
+                + (f", about {eta:.0f} s to go" if eta is not None else "")
+                + (f" ({run.wall_steps_per_s:.1f} steps/s)" if run.done_steps else ""),
+            )
+            if run.status == "failed":
+                st.error(f"The run failed: {run.error}")
+            T.show_motion(run, "lesson")
+
+        st.fragment(run_every=T.TICK_S if running else None)(_live)(running)
 elif step.view == "result":
     run = st.session_state.get(RUN)
     live = run is not None and run.f is not None and T.on_this_image(run, sel)

@@ -683,11 +683,15 @@ def test_filtration_at_alpha_zero_and_a_saturated_net_is_sharpened():
     assert f"β0 = {m['β0 (components)']} component" in title  # singular for 1
     assert f"β1 = {m['β1 (holes)']} hole" in title
     if at.session_state["likelihood"] == "checkpoint":  # the shipped net is saturated
-        assert any("saturated" in i.value for i in at.info)
+        # spread already (t > 1): said under t, not in a box that pushed the picture down
+        assert any("saturated" in c.value for c in at.caption)
+        assert not any("saturated" in i.value for i in at.info)
         assert at.slider(key="sharpness").value > 1
         at.select_slider(key="_w_alpha").set_value(0.38).run()
         title = next(m.value for m in at.markdown if m.value.startswith("**f′ ≥ 0.38"))
         assert "(that is, f ≥ 0.1" in title  # the level of f it is, at t = 4: 0.124
+        at.slider(key="sharpness").set_value(1.0).run()  # at t = 1 the box says it
+        assert any("saturated" in i.value for i in at.info)
 
 
 def test_inspect_compares_with_the_pairs_other_net():

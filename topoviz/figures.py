@@ -587,7 +587,9 @@ def superlevel(
     return fig
 
 
-def superlevel_animation(f: np.ndarray, alphas: Sequence[float], frame: bool = True) -> go.Figure:
+def superlevel_animation(
+    f: np.ndarray, alphas: Sequence[float], frame: bool = True, name: str = "f"
+) -> go.Figure:
     """The filtration as a plotly animation: one frame per ``alpha`` (play button)."""
     alphas = [float(a) for a in alphas]
     # every frame is sent at once: the more frames, the smaller each (a few MB in all)
@@ -595,7 +597,7 @@ def superlevel_animation(f: np.ndarray, alphas: Sequence[float], frame: bool = T
     frames, titles = [], []
     for a in alphas:
         rgb, b0, b1 = superlevel_rgb(f, a, frame)
-        titles.append(f"α = {a:.2f}: β0 = {b0}, β1 = {b1}")
+        titles.append(f"{name} ≥ {a:.2f}: β0 = {b0}, β1 = {b1}")
         frames.append(
             go.Frame(
                 data=[_image(rgb, max_side=side)],
@@ -744,6 +746,7 @@ def diagram_plot(
     selected: Dot | None = None,
     height: int | None = None,
     name: str = "f",
+    highlight_name: str | None = None,
 ) -> go.Figure:
     """Dgm(f) (and Dgm(g)) per dimension in the paper's coordinates, with matching.
 
@@ -762,7 +765,8 @@ def diagram_plot(
     clicked dot in the same way (:mod:`topoviz.ui.clicks`). ``height`` in pixels (by
     default one for a chart as wide as half the page): each diagram stays a square
     under its title, so a chart taller than its width leaves space below. ``name``
-    is the likelihood's name in the legend (``"f′"``: "Dgm(f′)").
+    is the likelihood's name in the legend (``"f′"``: "Dgm(f′)"), ``highlight_name``
+    the highlighted dot's (default: "selected dot #N").
     """
     dims = dgm_f.dims if dims is None else tuple(k for k in dims if k in dgm_f.dims)
     fig = make_subplots(
@@ -888,7 +892,7 @@ def diagram_plot(
                         "color": "rgba(0,0,0,0)",
                         "line": {"color": HIGHLIGHT, "width": 4},
                     },
-                    name=f"selected dot #{highlight[1]}",
+                    name=highlight_name or f"selected dot #{highlight[1]}",
                 ),
                 row=1,
                 col=c,
