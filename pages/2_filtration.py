@@ -51,12 +51,18 @@ def _filtration() -> None:
     )
     if sat > 0.5:  # a caption under t once spread: a box across the page had pushed the
         # superlevel set below a 1280 x 720 fold
-        (st.info if t == 1.0 else c[1].caption)(
-            f"This f is saturated: {sat:.0%} of its events happen within 0.05 of 0 or 1 (a "
-            "trained net is confident), so at t = 1 the barcode is a solid block and the "
-            "animation shows nothing between. A spread t > 1 pulls the levels apart without "
-            "changing the topology; α then reads on that stretched scale."
-        )
+        if t == 1.0:
+            st.info(
+                f"This f is saturated: {sat:.0%} of its events happen within 0.05 of 0 or 1 "
+                "(a trained net is confident), so at t = 1 the barcode is a solid block and "
+                "the animation shows nothing between. A spread t > 1 pulls the levels apart "
+                "without changing the topology; α then reads on that stretched scale."
+            )
+        else:
+            c[1].caption(
+                f"f is saturated ({sat:.0%} of its events within 0.05 of 0 or 1): t spreads "
+                "its levels apart, the topology unchanged; α reads on f′."
+            )
     f = sharpen(sel.f, t) if t != 1.0 else sel.f
     alpha = S.alpha_slider(c[0])
     dgm = diagram_of(f, sel.frame) if t != 1.0 else raw

@@ -17,7 +17,7 @@ from topoviz.ui.cache import diagram_of, matching_of
 KEY = "lesson_step"
 #: The steps whose text sits beside their picture, not above it: below the text the
 #: picture the step is about began at or under a 1280 x 720 projector's fold.
-BESIDE = ("landscape", "filtration", "forces", "finetune")
+BESIDE = ("landscape", "filtration", "diagram", "matching", "forces", "finetune")
 RUN = "_lesson_run"  # the live fine-tune of the lesson (not the Fine-tune page's run)
 SELECTION_KEYS = ("sample", "source", "likelihood", "checkpoint", "frame")
 
@@ -242,9 +242,9 @@ elif step.view == "filtration":
         _filtration_step(f, dgm, frame)
 elif step.view in ("diagram", "matching"):
     show = step.view == "matching"
-    if show:  # the number first: below the chart it was off a 1280 x 720 projector
-        st.metric("L_topo (Eq. 2.2, paper's matching, holes)", f"{m.loss:.3f}")
-    st.plotly_chart(
+    if show:  # under the text: below the chart it was off a 1280 x 720 projector
+        side.metric("L_topo (Eq. 2.2, paper's matching, holes)", f"{m.loss:.3f}")
+    body.plotly_chart(
         figures.diagram_plot(
             dgm,
             dgm_g if show else None,
@@ -258,7 +258,7 @@ elif step.view in ("diagram", "matching"):
     )
     holes = dgm[1]
     hidden = int((holes.persistence < 0.05).sum())
-    st.caption(
+    body.caption(
         f"Of f's {figures.many(len(holes), 'hole dot')}, "
         f"{figures.many(hidden, 'dot')} of persistence below 0.05 (birth − death: "
         f"short-lived, noise) {'is' if hidden == 1 else 'are'} hidden; the "
@@ -267,7 +267,7 @@ elif step.view in ("diagram", "matching"):
     if show:
         part = figures.cost_parts(dgm.restricted((1,)), m, 0.05)[1]
         if part["hidden"] >= 5e-4:  # the arrows drawn are not the whole loss
-            st.caption(
+            body.caption(
                 f"{part['hidden']:.3f} of it comes from the hidden dots, "
                 f"{part['n_hidden_pulled']} of them pulled to the corner."
             )
@@ -299,7 +299,7 @@ elif step.view == "finetune":
             )
 
         T.run_buttons(
-            st.columns([1, 1, 1, 3])[:3],
+            st.columns(3),  # beside the text: a quarter of this column cut "Start" to "St…"
             "lesson",
             "Start",
             start=_start,

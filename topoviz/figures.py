@@ -1511,7 +1511,7 @@ def error_map_picture(
     >>> pic[20, 20 + RING_RADIUS].tolist() == list(ERROR_COLORS["pinholes"])  # ringed
     True
     """
-    from PIL import Image, ImageDraw
+    from PIL import Image, ImageDraw, ImageFont
     from skimage.draw import circle_perimeter
 
     rgb = error_map_rgb(image, pred, errors)
@@ -1524,18 +1524,22 @@ def error_map_picture(
                     int(round(r)), int(round(c)), radius, shape=(height, width)
                 )
                 rgb[rr, cc] = colour
-    line = 16  # the legend: one line a kind of error, under the map
-    canvas = Image.new("RGB", (max(width, 420), height + line * len(entries) + 6), "white")
+    line = 20  # the legend: one line a kind of error, under the map
+    canvas = Image.new("RGB", (max(width, 480), height + line * len(entries) + 8), "white")
     canvas.paste(Image.fromarray(rgb), (0, 0))
     draw = ImageDraw.Draw(canvas)
+    try:  # Pillow's own font at a readable size (its bitmap font is 10 px high)
+        font = ImageFont.load_default(size=14)
+    except (TypeError, ImportError, OSError):  # no FreeType: the bitmap font
+        font = ImageFont.load_default()
     for i, (colour, words, centres) in enumerate(entries):
-        top = height + 4 + i * line
-        box = (4, top + 2, 14, top + 12)
+        top = height + 6 + i * line
+        box = (4, top + 3, 16, top + 15)
         if centres is None:
             draw.rectangle(box, fill=colour)
         else:
             draw.ellipse(box, outline=colour, width=2)
-        draw.text((20, top), words, fill="black")
+        draw.text((24, top), words, fill="black", font=font)
     return np.asarray(canvas)
 
 
