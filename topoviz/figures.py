@@ -386,6 +386,7 @@ def landscape_map(
                     x=ct.pixel[on, 1],
                     y=ct.pixel[on, 0],
                     mode="markers",
+                    cliponaxis=False,  # a push at the image's edge was cut in half
                     marker={
                         "symbol": symbol,
                         "color": colour,
