@@ -246,10 +246,15 @@ if seen := provenance.seen_in_training(entry, sel.name, net=choice):
     (st.warning if trained else st.caption)(words)
 scores2 = evaluate(f2, sel.mask, seed=seed, structure=structure, n_patches=n_patches)
 first = here or "this f"
-st.dataframe(
-    comparison_table(scores, scores2, (first, choice)),
-    hide_index=True,
-    key="compare_table",
+table = comparison_table(scores, scores2, (first, choice))
+st.dataframe(table, hide_index=True, key="compare_table")
+st.download_button(
+    "Download the comparison (CSV)",
+    table.to_csv(index=False),
+    file_name=download_name(sel.name, f"{first}_vs_{choice}.csv".replace(" ", "_")),
+    mime="text/csv",
+    help="The table above, both nets' numbers on this image and mask (the Betti error on "
+    f"the same {n_patches} patches, seed {seed}).",
 )
 said = betti_change_words(
     scores, scores2, cache.betti_noise(sel.f, sel.mask, seed, n_patches, f2), n_patches

@@ -85,3 +85,20 @@ def test_a_file_name_that_is_a_formula_is_not_one_in_the_csv():
     )
     assert table["image"][0] == "'=HYPERLINK(1).png"
     assert table["segmentation"][0] == "f >= 0.5 (-1+1)"  # a formula only at the start
+
+
+def test_the_comparison_with_a_second_checkpoint_downloads_as_shown(downloads):
+    """Only the first net's numbers could be downloaded; the comparison was on screen only."""
+    at = AppTest.from_file(str(ROOT / "pages/4_inspect.py"), default_timeout=180)
+    at.session_state["sample"] = "membranes_0"
+    at.session_state["likelihood"] = "checkpoint"
+    at.session_state["checkpoint"] = "membranes-unet-bce"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = next(d.value for d in at.dataframe if "change" in d.value.columns)
+    name = "membranes_0_membranes-unet-bce_vs_membranes-unet-topo.csv"
+    csv = pd.read_csv(io.BytesIO(downloads[name]))
+    assert list(csv.columns) == list(shown.columns)
+    assert list(csv["measure"]) == list(shown["measure"])
+    for column in shown.columns[1:]:
+        np.testing.assert_allclose(csv[column], shown[column], rtol=1e-12)
