@@ -13,7 +13,7 @@ from topoviz.ui import state as S
 from topoviz.ui.cache import evaluate, reference_scores
 from topoviz.ui.compare import comparison_table, held_out_line, partners
 from topoviz.ui.export import download_name, inspect_metrics
-from topoviz.ui.sidebar import domain_warning
+from topoviz.ui.sidebar import domain_warning, plain
 from topoviz.ui.words import (
     REGION_HELP,
     STRUCTURE_LABELS,
@@ -49,8 +49,8 @@ c[1].image(sel.f, caption=f"likelihood f: {sel.source_md}", clamp=True, width="s
 c[2].image(pred.astype("float32"), caption="segmentation f ≥ 0.5", clamp=True, width="stretch")
 in_use = S.net_entry()
 if in_use is not None and (seen := provenance.seen_in_training(in_use, sel.name)):
-    trained, words = seen
-    (st.warning if trained else st.caption)(words)
+    trained, words = seen  # names from an uploaded file's meta: shown as text
+    (st.warning if trained else st.caption)(plain(words, 400))
 d = st.columns(2)
 d[0].download_button(
     "Download likelihood (16-bit PNG)",
@@ -233,7 +233,9 @@ entry = next(e for e in entries if e["name"] == choice)
 st.caption(f"{choice}: {entry.get('arch', '?')} {provenance.describe(entry)}")
 # trained on the sidebar net's data, it gets the sidebar's warning already (in the
 # same words but for the net's name, the page had said it twice)
-if entry.get("data") != S.net_data() and (words := domain_warning(sel.image, entry, choice)):
+# (an uploaded net gets no such warning there: say it here whatever its data)
+shipped_data = S.net_data() if S.checkpoint_in_use() else None
+if entry.get("data") != shipped_data and (words := domain_warning(sel.image, entry, choice)):
     st.warning(words)
 try:
     f2 = cache.predict_entry(entry, sel.image)

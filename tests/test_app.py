@@ -645,6 +645,23 @@ def test_a_landscape_link_reopens_its_sliders():
     assert values == {"force_min": 0.09, "half": 27, "arrows": 60}
     at.slider(key="half").set_value(40).run()
     assert at.query_params["half"] == "40" and at.query_params["force_min"] == "0.09"
+    # values off the sliders' grid land on its nearest point (12.7 was cut to 12)
+    grid = AppTest.from_file(str(ROOT / "pages/1_landscape.py"), default_timeout=60)
+    grid.query_params.update({"half": "12.7", "arrows": "157"})
+    grid.run()
+    assert {s.key: s.value for s in grid.slider if s.key in ("half", "arrows")} == {
+        "half": 13,
+        "arrows": 160,
+    }
+
+
+def test_a_links_dot_that_is_not_in_the_diagram_is_said_where_the_dot_is_picked():
+    at = AppTest.from_file(str(ROOT / "pages/3_diagrams.py"), default_timeout=90)
+    at.query_params.update({"sample": "membranes_0", "dims": "1", "dot": "1:99999"})
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("The link's dot 1:99999 is not in this diagram" in c.value for c in at.caption)
+    assert at.session_state["dot"] == ""
 
 
 def test_classroom_rules_disagree_on_the_spurious_blob():

@@ -364,6 +364,6 @@ def test_a_fine_tuned_net_downloads_and_comes_back_as_an_upload(downloads):
     assert at.session_state[T.START] == T.UPLOADED
     at.switch_page("pages/4_inspect.py").run()
     assert not at.exception, [e.value for e in at.exception]
-    assert any(
-        f"fine-tuned on an image named {run.file_name}" in w.value for w in at.warning
-    ), [w.value for w in at.warning]
+    assert any(f"fine-tuned on an image named {run.file_name}" in w.value for w in at.warning), [
+        w.value for w in at.warning
+    ]

@@ -328,6 +328,8 @@ def test_a_channels_first_image_is_named_so():
     # a stack of images, a path instead of a net, an unknown rule: each named
     with pytest.raises(ValueError, match=r"a stack of 2 images: predict takes one image"):
         predict(net, np.zeros((2, 32, 32), np.float32))
+    with pytest.raises(ValueError, match=r"the image has 5$"):  # five bands: no stack
+        predict(net, np.zeros((32, 32, 5), np.float32))
     with pytest.raises(TypeError, match=r"got str\. Load a checkpoint file with"):
         predict("net.pt", np.zeros((32, 32), np.float32))
     from topoviz.loss import topo_loss

@@ -456,8 +456,11 @@ def test_lambda_regions_axes_read_whole_counts_and_distinct_percentages():
     # equal counts (1 merge, 1 split) drew one mark over the other: each series sits a
     # little apart in its λ, its start with it
     assert fig.layout.scattermode == "group"
-    groups = {t.name.removesuffix(", start"): t.offsetgroup for t in fig.data}
-    assert len(set(groups.values())) == 3 and len(groups) == 3
+    groups: dict[str, set] = {}
+    for t in fig.data:  # each series and its start: one group, its own
+        groups.setdefault(t.name.removesuffix(", start"), set()).add(t.offsetgroup)
+    assert all(len(g) == 1 for g in groups.values()) and len(groups) == 3
+    assert len(set().union(*groups.values())) == 3
 
 
 def test_a_highlighted_dot_is_ringed_with_or_without_forces(sample):
@@ -568,6 +571,12 @@ def test_small_missing_pieces_are_ringed():
     fig = figures.error_map(np.ones((60, 60)), pred, errors)
     missing = next(t for t in fig.data[1:] if t.name.startswith("missing"))
     assert (list(missing.x), list(missing.y)) == ([30.0], [30.0])
+    # a large missing piece alone: nothing to ring, so the legend keeps its square
+    errors["missing"][:] = False
+    errors["missing"][5:25, 5:25] = True
+    fig = figures.error_map(np.ones((60, 60)), pred, errors)
+    missing = next(t for t in fig.data[1:] if t.name.startswith("missing"))
+    assert missing.marker.symbol == "square" and list(missing.x) == [None]
 
 
 def test_the_repair_window_finds_the_closed_gap_not_the_larger_thickening():

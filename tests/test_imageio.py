@@ -131,7 +131,13 @@ def test_float_nan_becomes_the_median_grey_with_a_notice_and_all_nan_is_refused(
         encode(Image.fromarray(np.array([[np.nan, 1.0], [0.0, 0.0]], np.float32)), "TIFF")
     )
     assert mask.mask.tolist() == [[False, True], [False, False]]  # background
-    assert any("read as background" in n for n in mask.notices)
+    assert any("its background" in n for n in mask.notices)
+    # an inverted mask (white cells the majority) is flipped: NaN stays background
+    cells = np.ones((6, 6), np.float32)
+    cells[2, :] = 0.0
+    cells[0, 0] = np.nan
+    flipped = read_mask(encode(Image.fromarray(cells), "TIFF"))
+    assert flipped.inverted and not flipped.mask[0, 0] and flipped.mask[2].all()
     with pytest.raises(ImageError, match="NaN"):
         read_image(encode(Image.fromarray(np.full((2, 2), np.nan, np.float32)), "TIFF"))
 

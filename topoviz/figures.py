@@ -1465,7 +1465,9 @@ def _legend(errors: Mapping[str, np.ndarray]) -> list[tuple[tuple, str, tuple | 
         centres = None
         if rings is not None and rings.any():
             centres = _centres(rings, RINGED.get(kind))
-            if kind == "split":  # one split crack can break at several places
+            if not len(centres[0]):  # none small enough to ring: the legend's square
+                centres = None
+            elif kind == "split":  # one split crack can break at several places
                 words += f", broken at {_count(rings, 'place')} (ringed)"
         entries.append((colour, words, centres))
     return entries

@@ -427,15 +427,19 @@ def read_mask(
             + (f" (shown at {target[1]}×{target[0]})" if native != target else "")
             + _swapped(width, height, native[1], native[0])
             + (
-                ": the same shape at another scale, but not a whole fraction of it (a half, "
-                "a third, ...), so it was not taken for this image's mask. Resize it to the "
-                "image's size (nearest neighbour) or upload the mask made for this image."
+                ": the same shape, larger, so it was not taken for this image's mask. "
+                "Resize it to the image's size or upload the mask made for this image."
+                if _same_aspect(width, height, native[1], native[0]) and width > native[1]
+                else ": the same shape at another scale, but not a whole fraction of it (a "
+                "half, a third, ...), so it was not taken for this image's mask. Resize it "
+                "to the image's size (nearest neighbour) or upload the mask made for this "
+                "image."
                 if _same_aspect(width, height, native[1], native[0])
                 else ": it is not this image's mask. Upload the mask made for this image."
             )
         )
     if target is not None and mask.shape != target:
-        mask = _fit_mask(mask, target, resize, notices, (height, width), say=not fraction)
+        mask = _fit_mask(mask, target, resize, notices, (height, width), fraction=bool(fraction))
         resized = True
 
     fraction = float(mask.mean())
@@ -1092,9 +1096,11 @@ def _stretch(pixels: np.ndarray, notices: list[str], what: str, scale_notices: b
         if scale_notices:
             notices.append(f"{what} image with values from {low:g} to {high:g}: stretched to 0–1.")
     if finite is not None and not finite.all():
-        # an image's gap gets its median grey: 0 is the darkest value, which a net reads
-        # as structure (a NaN block came out outlined as a crack); a mask's is background
-        fill = float(np.median(values[finite])) if scale_notices else 0.0
+        # the median: 0, the darkest value, a net reads as structure (a NaN block came
+        # out outlined as a crack); in a mask the median is the majority's level, which
+        # is background whichever way the mask is drawn (0 became structure once an
+        # inverted mask was flipped)
+        fill = float(np.median(values[finite]))
         values = np.where(finite, values, np.float32(fill))
         was = "pixel was not a number" if count == 1 else "pixels were not numbers"
         notices.append(
@@ -1103,7 +1109,7 @@ def _stretch(pixels: np.ndarray, notices: list[str], what: str, scale_notices: b
                 f"set to the image's median grey ({fill:.3g}). They are still scored with "
                 "the rest of the image."
                 if scale_notices
-                else "read as background."
+                else "read as the mask's majority level, its background."
             )
         )
     return values
@@ -1181,12 +1187,13 @@ def _fit_mask(
     resize: bool,
     notices: list[str],
     file_size: tuple[int, int],
-    say: bool = True,
+    fraction: bool = False,
 ) -> np.ndarray:
     """Resize a mask to (H, W) = `target` (nearest neighbour), or refuse: with
     `resize` False, or when its aspect ratio differs (it cannot be the image's
     mask: stretched, every structure would be out of place). `file_size` (H, W) is
-    the mask file's size, for the messages; `say`: add a notice of the resize."""
+    the mask file's size, for the messages. `fraction`: the mask is the image's size
+    divided by a whole number, said already (a rounded side is no other aspect)."""
     height, width = file_size
     target_height, target_width = target
     if not resize:
@@ -1197,7 +1204,7 @@ def _fit_mask(
             + ". Use the mask made for this image, or resize it to the image's size (or "
             "read it with resize=True)."
         )
-    if not _same_aspect(width, height, target_width, target_height):
+    if not fraction and not _same_aspect(width, height, target_width, target_height):
         raise ImageError(
             f"The mask is {width}×{height} pixels but the image is {target_width}×"
             f"{target_height}{_swapped(width, height, target_width, target_height)}: another "
@@ -1207,7 +1214,7 @@ def _fit_mask(
     resized = Image.fromarray(mask.astype(np.uint8) * np.uint8(255)).resize(
         (target_width, target_height), Image.Resampling.NEAREST
     )
-    if say:
+    if not fraction:
         notices.append(
             f"Resized the mask from {width}×{height} to {target_width}×{target_height} pixels "
             "(nearest neighbour) to fit the image."

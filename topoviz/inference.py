@@ -135,7 +135,8 @@ def predict(
     expected = getattr(model, "config", {}).get("in_channels")
     if expected is not None and image.shape[2] != expected:
         first = image.shape[0] == expected  # (C, H, W), as torch lays out channels
-        batch = not first and image.shape[2] > 4  # (N, H, W): a stack of grey images
+        # (N, H, W): a stack of grey images, N below the sides (an (H, W, C) image's C is)
+        batch = not first and image.shape[2] > 4 and image.shape[0] < min(image.shape[1:])
         raise ValueError(
             f"the model takes {expected} channel(s), the image has {image.shape[2]}"
             + (

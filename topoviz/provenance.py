@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -347,6 +348,9 @@ def betti_protocol(entry: Mapping | None, file_name: str) -> tuple[int, int, boo
     return n, 0, False
 
 
+#: The most Betti-error patches an uploaded checkpoint's meta may ask for (each page
+#: view draws them: 20,000 took 49 s of server time).
+MAX_PATCHES = 1000
 #: At most this many names are read from a checkpoint's ``held_out`` / ``fine_tuned_on``
 #: (an uploaded file's meta is anybody's: a list of a million names is not read).
 MAX_NAMES = 10_000
@@ -375,10 +379,17 @@ def entry_of_meta(meta: Mapping, name: str) -> dict:
     ('isbi12', ['00', '01'], ['01'], (100, 1, False))
     >>> entry_of_meta({"held_out": "00", "metrics": {"n_patches": -3}}, "x.pt")
     {'name': 'x.pt'}
+    >>> bad = {"data": "x" * 100, "synthetic": {"name": ["a"]}, "metrics": {"n_patches": 10**5}}
+    >>> entry_of_meta(bad, "x.pt")
+    {'name': 'x.pt'}
     """
     entry: dict = {"name": str(name)}
-    if isinstance(meta.get("data"), str) or isinstance(meta.get("synthetic"), Mapping):
-        if label := data_label(meta):
+    syn = meta.get("synthetic")
+    if isinstance(meta.get("data"), str) and (
+        not isinstance(syn, Mapping) or isinstance(syn.get("name"), str)
+    ):
+        label = data_label(meta)
+        if re.fullmatch(r"[\w.+-]{1,64}", label):  # a data set's name, not a paragraph
             entry["data"] = label
     for key in ("held_out", "fine_tuned_on"):
         if names := _names(meta.get(key)):
@@ -391,7 +402,7 @@ def entry_of_meta(meta: Mapping, name: str) -> dict:
         if isinstance(meta.get("metrics"), Mapping)
         else None
     )
-    if type(n) is int and 0 < n <= 100_000:
+    if type(n) is int and 0 < n <= MAX_PATCHES:
         entry["metrics"] = {"n_patches": n}
     for key in ("loss", "rule"):
         if isinstance(meta.get(key), str) and len(meta[key]) <= 20:

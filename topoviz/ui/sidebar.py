@@ -135,13 +135,15 @@ def render() -> Selection:
         if source == "upload":
             st.caption(
                 "An uploaded image stays in this browser session: the address bar holds α, rule, "
-                "dimensions, dot, frame, ε, spread t and the source of f but no image, so a "
+                "dimensions, dot, frame, ε, spread t, Landscape's sliders and the source of f "
+                "but no image, so a "
                 "copied link cannot show this view."
             )
         else:
             st.caption(
                 "The address bar holds sample, source of f (checkpoint, blur), frame, α, rule, "
-                "dimensions, dot, Diagrams' ε and Filtration's spread t: copy it to share "
+                "dimensions, dot, Diagrams' ε, Filtration's spread t and Landscape's sliders: "
+                "copy it to share "
                 "this view"
                 + (
                     " (not an uploaded checkpoint)."

@@ -249,6 +249,8 @@ PAGE_OF = {  # the page that owns each
     "arrows": "landscape",
 }
 PAGE_LINK = "_page_link"  # the link's values of PAGE_SHARED, until their page reads them
+#: The steps of those sliders that have one beyond whole numbers of int bounds.
+PAGE_STEP = {"arrows": 10}
 
 
 def page_value(key: str, default: float) -> None:
@@ -266,6 +268,9 @@ def page_value(key: str, default: float) -> None:
             read = float(text)
             if not math.isfinite(read):
                 raise ValueError(text)
+            step = PAGE_STEP.get(key, 1 if isinstance(lo, int) else 0)
+            if step:  # on the slider's grid (half=12.7 was cut to 12, arrows=155 off it)
+                read = lo + round((read - lo) / step) * step
             value = st.session_state[_kept(key)] = type(lo)(min(hi, max(lo, read)))
         except ValueError:  # a hand-edited link with a bad value keeps the default (init
             pass  # has said so in the sidebar)
@@ -486,11 +491,14 @@ def betti_protocol(name: str) -> tuple[int, int, bool]:
     scores here as in the manifest and ``evaluate``."""
     from topoviz.provenance import betti_protocol as protocol
 
-    return protocol(net_entry(), name)
+    n, seed, held = protocol(net_entry(), name)
+    # an uploaded net has no manifest number to match (its seed still follows its fold)
+    return n, seed, held and st.session_state.get(LIKELIHOOD) != "upload"
 
 
 def net_data() -> str | None:
-    """The data set of the shipped net the sidebar computes f with, or None."""
+    """The data set of the net the sidebar computes f with (a shipped one, or an
+    uploaded one whose meta names it), or None."""
     entry = net_entry()
     return None if entry is None else entry.get("data")
 
@@ -530,6 +538,11 @@ def pick_dot(dgm: Any, top: int = 40, label: str = "Select a dot") -> tuple[int,
             options.append(f"{k}:{i}")
             labels[f"{k}:{i}"] = f"dim {k} #{i}"
         else:
+            if k in dgm.dims and st.query_params.get(DOT) == f"{k}:{i}":  # not a view change
+                st.caption(
+                    f"The link's dot {k}:{i} is not in this diagram ({len(dgm[k])} dots of "
+                    f"dimension {k}): no dot is selected."
+                )
             set_dot(None)
     gen = st.session_state.get(DOT_SET, 0)
     wkey = f"_w_dot_{gen}"

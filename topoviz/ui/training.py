@@ -279,7 +279,7 @@ def start_warning(image, options, choice: str, name: str = "") -> None:
     if image is None or not entry:
         return
     from topoviz import provenance
-    from topoviz.ui.sidebar import domain_warning
+    from topoviz.ui.sidebar import domain_warning, plain
 
     sidebar = S.checkpoint_in_use()
     if sidebar and sidebar != choice and choice == default_start(options, sidebar):
@@ -294,7 +294,7 @@ def start_warning(image, options, choice: str, name: str = "") -> None:
     net = "the uploaded checkpoint" if choice == UPLOADED else choice
     seen = provenance.seen_in_training(entry, name, net) if name else None
     if seen is not None and seen[0]:
-        st.warning(seen[1])
+        st.warning(plain(seen[1], 400))  # names from an uploaded file's meta: as text
 
 
 def on_this_image(run, sel) -> bool:
@@ -855,9 +855,6 @@ class Sweep:
     structure: str = "membranes"  # the regions of merges / splits
     betti: tuple[int, int] = BETTI  # the Betti error's patches and seed (measure)
     drawn: bool = False  # live_chunk has drawn it once (its first chunk waits for that)
-    file_name: str = ""  # the image's file name as given (``name`` is Markdown)
-    origin: dict | None = None  # what is known of the start (:func:`start_entry`)
-    saved: bytes | None = None  # the fine-tuned checkpoint's file (:func:`checkpoint_bytes`)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
