@@ -164,7 +164,12 @@ def _dot_views() -> None:
             {c: "{:.3f}" for c in table.columns if c.startswith(("1 −", "target"))}
             | {"cost": "{:.4f}"}
         )
-    st.dataframe(table, hide_index=True, height=300, column_config={"selected": None})
+    st.dataframe(  # no taller than its rows (one row sat above seven empty ones)
+        table,
+        hide_index=True,
+        height=min(300, 35 * (len(rows) + 1) + 3),
+        column_config={"selected": None},
+    )
     st.caption(
         f"Top {figures.TABLE_TOP} dots of each dimension shown by cost (above ε), in the "
         "plot's coordinates; "

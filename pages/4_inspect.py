@@ -212,6 +212,10 @@ if not others:
     st.caption("No other shipped checkpoint to compare with (models/manifest.json).")
     st.stop()
 offer = partners(entries, here)
+uploaded = st.session_state[S.LIKELIHOOD] == "upload"
+if uploaded and (base := (S.uploaded_entry() or {}).get("fine_tuned_from")) in others:
+    offer = [base, *partners(entries, base)]  # an app fine-tune: the net it started from
+    offer = [n for n in offer if n in others]
 # a new first checkpoint (or a first visit) offers its own pair again
 if st.session_state.get(COMPARE_FOR, "") != here or st.session_state.get(COMPARE) not in (
     NO_COMPARE,

@@ -353,6 +353,7 @@ def test_a_fine_tuned_net_downloads_and_comes_back_as_an_upload(downloads):
     assert meta["fine_tuned_on"] == [run.file_name] and meta["steps"] == {"bce": 0, "topo": 2}
     assert meta["data"] == "synthetic-membranes"  # the start's, by the name profiles use
     assert meta["lam"] == 0.1 and meta["init"] == f"checkpoint {start}"
+    assert meta["fine_tuned_from"] == start
     assert meta["metrics"]["n_patches"] == run.betti[0]
     np.testing.assert_allclose(predict(model, run.image), run.f, atol=1e-6)
     # uploaded again: its f is the run's, Inspect says it has seen this image, and
@@ -364,6 +365,6 @@ def test_a_fine_tuned_net_downloads_and_comes_back_as_an_upload(downloads):
     assert at.session_state[T.START] == T.UPLOADED
     at.switch_page("pages/4_inspect.py").run()
     assert not at.exception, [e.value for e in at.exception]
-    assert any(f"fine-tuned on an image named {run.file_name}" in w.value for w in at.warning), [
-        w.value for w in at.warning
-    ]
+    shown = [w.value.replace("\\", "") for w in at.warning]  # as text: Markdown escaped
+    assert any(f"fine-tuned on an image named {run.file_name}" in w for w in shown), shown
+    assert at.session_state["inspect_compare"] == start  # compared with the net it came from

@@ -1501,7 +1501,8 @@ def error_map_picture(
     image: np.ndarray, pred: np.ndarray, errors: Mapping[str, np.ndarray]
 ) -> np.ndarray:
     """:func:`error_map` as one RGB uint8 picture (the PNG download): the map at the
-    image's resolution with the same rings, and its legend written beneath.
+    image's resolution, framed by :data:`PICTURE_PAD` white pixels so that a ring at
+    its edge is drawn whole, with the same rings, and its legend written beneath.
 
     Examples
     --------
@@ -1509,34 +1510,34 @@ def error_map_picture(
     >>> errors = {"pinholes": np.zeros((40, 40), bool)}
     >>> errors["pinholes"][20, 20] = True
     >>> pic = error_map_picture(np.ones((40, 40)), pred, errors)
-    >>> pic.shape[1] >= 40 and pic.shape[0] > 40, pic.dtype
+    >>> pic.shape[1] >= 40 + 2 * PICTURE_PAD and pic.shape[0] > 40, pic.dtype
     (True, dtype('uint8'))
-    >>> pic[20, 20 + RING_RADIUS].tolist() == list(ERROR_COLORS["pinholes"])  # ringed
+    >>> at = 20 + PICTURE_PAD  # the pinhole, in the picture
+    >>> pic[at, at + RING_RADIUS].tolist() == list(ERROR_COLORS["pinholes"])  # ringed
     True
     """
     from PIL import Image, ImageDraw, ImageFont
-    from skimage.draw import circle_perimeter
 
     rgb = error_map_rgb(image, pred, errors)
     height, width = rgb.shape[:2]
+    pad = PICTURE_PAD
     entries = _legend(errors)
-    for colour, _, centres in entries:
-        for r, c in zip(*(centres or ((), ())), strict=True):
-            for radius in (RING_RADIUS, RING_RADIUS + 1):  # two pixels wide
-                rr, cc = circle_perimeter(
-                    int(round(r)), int(round(c)), radius, shape=(height, width)
-                )
-                rgb[rr, cc] = colour
     line = 20  # the legend: one line a kind of error, under the map
-    canvas = Image.new("RGB", (max(width, 480), height + line * len(entries) + 8), "white")
-    canvas.paste(Image.fromarray(rgb), (0, 0))
+    size = (max(width + 2 * pad, 480), height + 2 * pad + line * len(entries) + 8)
+    canvas = Image.new("RGB", size, "white")
+    canvas.paste(Image.fromarray(rgb), (pad, pad))
     draw = ImageDraw.Draw(canvas)
+    r = RING_RADIUS
+    for colour, _, centres in entries:
+        for y, x in zip(*(centres or ((), ())), strict=True):
+            y, x = round(float(y)) + pad, round(float(x)) + pad
+            draw.ellipse((x - r, y - r, x + r, y + r), outline=colour, width=2)
     try:  # Pillow's own font at a readable size (its bitmap font is 10 px high)
         font = ImageFont.load_default(size=14)
     except (TypeError, ImportError, OSError):  # no FreeType: the bitmap font
         font = ImageFont.load_default()
     for i, (colour, words, centres) in enumerate(entries):
-        top = height + 6 + i * line
+        top = height + 2 * pad + 6 + i * line
         box = (4, top + 3, 16, top + 15)
         if centres is None:
             draw.rectangle(box, fill=colour)
@@ -1546,6 +1547,8 @@ def error_map_picture(
     return np.asarray(canvas)
 
 
+#: White pixels around the map in :func:`error_map_picture` (a ring at the edge whole).
+PICTURE_PAD = 8
 #: The radius (pixels) of a ring drawn into :func:`error_map_picture`.
 RING_RADIUS = 6
 
@@ -1807,7 +1810,7 @@ def lambda_regions(
         # each series a little apart within its λ: equal counts (1 merge, 1 split) had
         # drawn one mark over the other
         scattermode="group",
-        scattergap=0.75,
+        scattergap=0.4,
         # the start first, at the left (the λ traces come first, and plotly would
         # order the categories as they first appear)
         xaxis={"title": "λ", "type": "category", "categoryorder": "array", "categoryarray": x},
@@ -1820,7 +1823,8 @@ def lambda_regions(
             "title": "regions (count)",
             "overlaying": "y",
             "side": "right",
-            "range": [0, 1.15 * top],
+            # a little below 0: marks at 0 (no merge, no split) were cut in half
+            "range": [-0.08 * top, 1.15 * top],
             "tickformat": "d",
             "dtick": max(1, int(np.ceil(top / 5))),
         },

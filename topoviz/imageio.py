@@ -419,7 +419,9 @@ def read_mask(
             f"The mask is {width}×{height} pixels, 1/{fraction} "
             f"of the image's {native[1]}×{native[0]} on each side: read as this image's mask "
             f"at a lower resolution and resized to {target[1]}×{target[0]} (nearest "
-            "neighbour), so its edges are blocky. Upload the full-size mask if you have it."
+            "neighbour), so its edges are blocky, and a structure thinner than a pixel at "
+            "that resolution may come out broken (see the ground truth's Betti numbers). "
+            "Upload the full-size mask if you have it."
         )
     if resize and target is not None and other_image:
         raise ImageError(

@@ -407,6 +407,9 @@ def entry_of_meta(meta: Mapping, name: str) -> dict:
     for key in ("loss", "rule"):
         if isinstance(meta.get(key), str) and len(meta[key]) <= 20:
             entry[key] = meta[key]
+    base = meta.get("fine_tuned_from")  # a shipped net's name (the app's fine-tunes)
+    if isinstance(base, str) and re.fullmatch(r"[\w.+-]{1,64}", base):
+        entry["fine_tuned_from"] = base
     if type(meta.get("lam")) in (int, float) and math.isfinite(meta["lam"]):
         entry["lam"] = float(meta["lam"])
     return entry

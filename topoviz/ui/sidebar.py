@@ -317,8 +317,8 @@ def _upload_mask(
             other = plain(first.rsplit(":", 1)[0])
             notices.append(
                 f"The mask {plain(up_mask.name)} was uploaded with {other} and is used with "
-                "this image because it has the same size: upload this image's own mask if "
-                "it is not."
+                f"this image because this image has the size of {other}: upload this "
+                "image's own mask if it is not."
             )
         return mread.mask, tag, notices
     except ImageError as error:

@@ -24,9 +24,16 @@ def show(
     note: str = "",
 ) -> None:
     """Draw ``f >= alpha`` coloured (:func:`topoviz.figures.superlevel_rgb`) into
-    ``where`` (a column, a container or ``st``), ``side`` pixels wide, under a heading
+    ``where`` (a column, a container or ``st``), drawn ``side`` pixels wide and shown
+    at its column's width, under a heading
     with its β0 and β1 and over its colour key; ``name`` is what the heading calls
     ``f``, ``note`` follows the threshold."""
     rgb, b0, b1 = figures.superlevel_rgb(f, alpha, frame)
     where.markdown(f"**{name} ≥ {alpha:.2f}{note}: {figures.betti_words(b0, b1)}**")
-    where.image(figures.sharp(rgb, side), width=side, caption=figures.superlevel_key(frame))
+    # shown at most ``side`` wide, and no wider than its column: a fixed width spilled
+    # out of a narrow column (the Lesson's, beside its text) under the chart next to it
+    where.image(
+        figures.sharp(rgb, side),
+        width="stretch",
+        caption=figures.superlevel_key(frame),
+    )

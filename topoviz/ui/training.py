@@ -757,6 +757,10 @@ def fine_tuned_meta(run: Run) -> dict:
         "frame": run.frame,
         "amp": "bf16" if run.amp else None,
         "init": start_label(run.start),
+        # the shipped net it came from (Inspect offers it as the comparison)
+        "fine_tuned_from": run.start
+        if run.start not in (UNTRAINED, UPLOADED)
+        else origin.get("fine_tuned_from"),
         "recipe": (
             f"Fine-tune live (topoviz app): {run.done_steps} of {run.steps} steps ({run.status}) "
             f"on {run.file_name or 'one image'} from the {start_label(run.start)}"
