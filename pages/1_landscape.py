@@ -48,39 +48,25 @@ with left:
         "window is drawn at full resolution.",
     )
     # these three travel in a link (state.PAGE_SHARED): it reopens the same view
-    for key, default in (("half", 24), ("force_min", 0.05), ("arrows", 150)):
-        S.page_value(key, default)
-    half = st.slider(
+    half = S.page_slider(
+        st,
         "Window half-size (pixels)",
-        8,
-        64,
-        key="half",
-        on_change=S.keep_page_value,
-        args=("half",),
+        "half",
+        24,
         disabled=zoom == "whole image",  # the whole image has no window to size
     )
-    tau = st.slider(
+    tau = S.page_slider(
+        st,
         "Forces of at least",
-        0.0,
-        0.5,
+        "force_min",
+        0.05,
         step=0.01,
-        key="force_min",
-        on_change=S.keep_page_value,
-        args=("force_min",),
         help="Every dot not already at its target pushes its two critical pixels; most "
         "pushes are tiny. The chart draws, and the count below counts, only forces of at "
         "least this size.",
         disabled=ct is None,
     )
-    arrows = st.slider(
-        "At most this many drawn (the strongest)",
-        10,
-        500,
-        step=10,
-        key="arrows",
-        on_change=S.keep_page_value,
-        args=("arrows",),
-    )
+    arrows = S.page_slider(st, "At most this many drawn (the strongest)", "arrows", 150, step=10)
     draw = figures.landscape if S.three_d() else figures.landscape_map
 S.sync_url()  # the sliders above in the address bar now (the sidebar wrote it before them)
 window, around = None, []

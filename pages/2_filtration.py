@@ -35,15 +35,12 @@ truth = None if sel.mask is None else betti_numbers(sel.mask, frame=sel.frame)  
 @st.fragment
 def _filtration() -> None:
     c = st.columns([3, 2])
-    S.page_value("sharpness", 4.0 if sat > 0.5 else 1.0)  # a link's t comes first
-    t = c[1].slider(
+    t = S.page_slider(  # a link's t comes first
+        c[1],
         "Spread t (temperature)",
-        1.0,
-        12.0,
+        "sharpness",
+        4.0 if sat > 0.5 else 1.0,
         step=0.5,
-        key="sharpness",
-        on_change=S.keep_page_value,
-        args=("sharpness",),
         help="Draws f′ = sigmoid(logit(f) / t): a larger t spreads the levels of a "
         "saturated net apart (less sharp). The same superlevel sets in the same order: the "
         "same pairs and critical pixels, at other levels, so the barcode's α and its bar "

@@ -36,15 +36,12 @@ with c[0]:
     dims = S.dims_view()
 n_dots = len(dgm_f)
 # a trained net's f: thousands of dots in the corners; a link's ε comes first
-S.page_value("dgm_eps", 0.05 if n_dots > 500 else 0.0)
-eps = c[1].slider(
+eps = S.page_slider(
+    c[1],
     "Hide dots with persistence below ε",
-    0.0,
-    0.5,
+    "dgm_eps",
+    0.05 if n_dots > 500 else 0.0,
     step=0.01,
-    key="dgm_eps",
-    on_change=S.keep_page_value,
-    args=("dgm_eps",),
     help="Persistence = birth − death, a dot's height above the diagonal along the "
     "plot's axes: short-lived dots are noise at this scale. They are hidden and counted; "
     "the numbers on the page still include them.",

@@ -228,6 +228,18 @@ def test_the_loaded_model_is_cached_by_content():
     assert cache.load_uploaded(three)[0] is not cache.load_uploaded(one)[0]
 
 
+def _fine_tune_two_steps(at: AppTest) -> T.Run:
+    """Two steps at λ = 0.1 on the Fine-tune page ``at`` shows, run to the end."""
+    at.slider(key="_w_ft_steps").set_value(2)
+    at.slider(key="_w_ft_lam").set_value(0.1).run()
+    at.button(key="ft_start_btn").click().run()
+    for _ in range(20):
+        if not at.session_state[T.RUN].running:
+            break
+        at.run()
+    return at.session_state[T.RUN]
+
+
 def test_finetune_starts_from_a_copy_of_the_uploaded_checkpoint():
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
     at.switch_page("pages/5_finetune.py").run()
@@ -239,14 +251,7 @@ def test_finetune_starts_from_a_copy_of_the_uploaded_checkpoint():
     shared, _ = cache.load_uploaded(at.session_state[S.UPLOADED_CHECKPOINT])
     weights = copy.deepcopy(shared.state_dict())
     start.set_value(T.UPLOADED)
-    at.slider(key="_w_ft_steps").set_value(2)
-    at.slider(key="_w_ft_lam").set_value(0.1).run()
-    at.button(key="ft_start_btn").click().run()
-    for _ in range(20):
-        if not at.session_state[T.RUN].running:
-            break
-        at.run()
-    run = at.session_state[T.RUN]
+    run = _fine_tune_two_steps(at)
     assert not at.exception and run.status == "done" and run.start == T.UPLOADED
     np.testing.assert_array_equal(run.f0, at.session_state[S.SELECTION].f)  # the upload's f
     assert run.model is not shared
@@ -337,14 +342,7 @@ def test_a_fine_tuned_net_downloads_and_comes_back_as_an_upload(downloads):
     at.switch_page("pages/5_finetune.py").run()
     start = at.session_state[T.START]
     assert start != T.UPLOADED
-    at.slider(key="_w_ft_steps").set_value(2)
-    at.slider(key="_w_ft_lam").set_value(0.1).run()
-    at.button(key="ft_start_btn").click().run()
-    for _ in range(20):
-        if not at.session_state[T.RUN].running:
-            break
-        at.run()
-    run = at.session_state[T.RUN]
+    run = _fine_tune_two_steps(at)
     assert not at.exception and run.status == "done"
     name = f"{run.file_name}_finetuned_2steps.pt"
     assert any("fine-tuned net" in b.proto.label for b in at.get("download_button"))

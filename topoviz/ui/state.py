@@ -277,6 +277,15 @@ def page_value(key: str, default: float) -> None:
     st.session_state[key] = value
 
 
+def page_slider(where: Any, label: str, key: str, default: float, **kwargs: Any) -> Any:
+    """A page's own slider ``key`` of :data:`PAGE_SHARED` (its range) in ``where``,
+    started by :func:`page_value` at the link's value, the user's last or ``default``,
+    and kept by :func:`keep_page_value`; ``kwargs`` go to ``st.slider`` (step, help…)."""
+    page_value(key, default)
+    lo, hi = PAGE_SHARED[key]
+    return where.slider(label, lo, hi, key=key, on_change=keep_page_value, args=(key,), **kwargs)
+
+
 def keep_page_value(key: str) -> None:
     """The ``on_change`` of a page's own slider: keep the user's choice for when the
     page is opened again (Streamlit forgets a widget its page did not draw; the value
