@@ -195,6 +195,26 @@ def _before_after(before: np.ndarray, after: np.ndarray, was: str, now: str) -> 
     )
 
 
+CONTROL = "_lesson_control"  # (run, the measures after its λ = 0 control)
+
+
+def _control(run: T.Run) -> dict | None:
+    """The measures after ``run``'s λ = 0 control, trained once (a few seconds) when the
+    result step first shows that run; None when it cannot be (said on the page)."""
+    held = st.session_state.get(CONTROL)
+    if held is None or held[0] is not run:
+        if not run.done_steps:
+            return None
+        with st.spinner("Training the control: the same crops and steps without L_topo…"):
+            try:
+                held = (run, T.control_of(run))
+            except (RuntimeError, ValueError, OSError) as error:
+                st.error(f"The control could not be trained: {error}")
+                return None
+        st.session_state[CONTROL] = held
+    return held[1]
+
+
 def _result_table(rows: list[dict], gt_betti: tuple[int, int], key: str) -> None:
     """The rows and the ground truth's Betti numbers (its other cells: —)."""
     gt = dict.fromkeys(rows[0], "—") | {"model": "ground truth"}
@@ -315,7 +335,7 @@ elif step.view == "finetune":
             if run is None:
                 st.caption(
                     f"Start trains a copy of {BASELINE} for {LIVE['steps']} steps "
-                    f"(λ = {LIVE['lam']:g}) on this image: about 10 s on an idle 2-core machine, "
+                    f"(λ = {LIVE['lam']:g}) on this image: a few seconds on an idle machine, "
                     "longer on a busy one (the bar then says how long is left)."
                 )
                 return
@@ -340,18 +360,21 @@ elif step.view == "result":
             T.stop(run)
             T.advance(run)
         before, after = T.compare(run)
+        control = _control(run)
         st.caption(
             f"From your live fine-tune on step 7: {run.done_steps} steps ({run.status}) of "
-            f"{T.start_label(run.start)} with λ = {run.lam:g}, in {run.train_seconds:.0f} s. "
-            "The fine-tuned copy lives on this page only; the sidebar (and every other page) "
-            "shows the net it started from. One run has no control: BCE alone, trained the "
-            "same way, may change as much (λ experiments runs that control)."
+            f"{T.start_label(run.start)} with λ = {run.lam:g}, in {run.train_seconds:.0f} s, "
+            "and its control: the same start, crops and steps with λ = 0 (BCE alone). The "
+            "fine-tuned copies live on this page only; the sidebar (and every other page) "
+            "shows the net they started from."
         )
-        rows = [
-            _result_row(name, x, (x["beta0"], x["beta1"]))
-            for name, x in (("before", before), (f"after {run.done_steps} steps", after))
-        ]
+        named = [("before", before), (f"after {run.done_steps} steps, with L_topo", after)]
+        if control is not None:
+            named.append((f"after {run.done_steps} steps, BCE alone (λ = 0)", control))
+        rows = [_result_row(name, x, (x["beta0"], x["beta1"])) for name, x in named]
         _result_table(rows, metrics.betti_numbers(sel.mask, frame=frame), "lesson_live")
+        if control is not None:
+            st.markdown(T.control_verdict(before["merges"], after["merges"], control["merges"]))
         _before_after(run.f0, run.f, "before the fine-tune", f"after {run.done_steps} steps")
     before, after = _predicted(BASELINE), _predicted(TWIN)
     if before is None or after is None:

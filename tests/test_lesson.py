@@ -126,9 +126,20 @@ def test_the_fine_tune_step_trains_live_and_the_result_shows_that_run(monkeypatc
     _to_step(at, "result")
     assert any("live fine-tune on step 7: 3 steps" in c.value for c in at.caption)
     table = at.dataframe[0].value
-    assert list(table["model"]) == ["before", "after 3 steps", "ground truth"]
+    assert list(table["model"]) == [
+        "before",
+        "after 3 steps, with L_topo",
+        "after 3 steps, BCE alone (λ = 0)",  # the control: what L_topo itself did
+        "ground truth",
+    ]
     before, after = T.compare(run)
     assert table["Betti error"][1] == f"{after['betti_error']:.2f}"
+    control = T.control_of(run)  # the same crops and steps: the same numbers again
+    assert table["false merges"][2] == f"{control['merges']:.0f}"
+    verdict = T.control_verdict(before["merges"], after["merges"], control["merges"])
+    assert any(m.value == verdict for m in at.markdown)
+    at.run()  # trained once: a rerun reuses it
+    assert at.session_state["_lesson_control"][0] is run
     assert not any("was skipped" in i.value for i in at.info)
     # the sidebar shows the net the run started from, not the shipped twin
     assert at.session_state["checkpoint"] == BASELINE

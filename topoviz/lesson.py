@@ -16,10 +16,12 @@ __all__ = ["LIVE", "STEPS", "Step", "step_index"]
 SAMPLE = "membranes_0"
 BASELINE = "membranes-unet-bce"
 TWIN = "membranes-unet-topo"
-#: The live fine-tune of the lesson's step 7: about 10 s on an idle 2-core machine, from
-#: BASELINE, on the lesson's image; the diagram of the 65² patch around its costliest
-#: hole moves while it trains.
-LIVE = {"lam": 0.1, "steps": 30, "lr": 1e-3, "seed": 0, "batch": 8, "window": 65}
+#: The live fine-tune of the lesson's step 7, from BASELINE on the lesson's image at the
+#: recipes' rate; the diagram of the 65² patch around its costliest hole moves while it
+#: trains, and step 8 sets it beside its λ = 0 control (the same crops without L_topo).
+#: bench/bench_lesson.py: at these settings TopoLoss closed the sample's gap in every run
+#: of five seeds, BCE alone in some (a shallow gap: which crops BCE sees decides it).
+LIVE = {"lam": 0.1, "steps": 20, "lr": 1e-4, "seed": 0, "batch": 8, "window": 65}
 
 
 @dataclass(frozen=True)
@@ -106,22 +108,21 @@ STEPS: tuple[Step, ...] = (
     ),
     Step(
         "One fine-tune",
-        "Press Start: the same net trains for 30 steps with L = L_bce + λ·L_topo (at lr "
-        "1e-3, ten times the recipes' rate, so that 30 steps show the change: a demo of "
-        "the mechanism, not a recipe), "
-        "here, live. Watch the diagram of the patch around the broken membrane: each dot "
-        "moves towards its match, leaving a faint trail; the missing cell's dot "
-        "climbs towards the corner. Green: pixels the training added to the segmentation; "
-        "magenta: pixels it removed.",
+        "Press Start: the same net trains for 20 steps with L = L_bce + λ·L_topo, here, "
+        "live. Watch the diagram of the patch around the broken membrane: each dot moves "
+        "towards its match, leaving a faint trail; the missing cell's dot climbs towards "
+        "the corner. Green: pixels the training added to the segmentation; magenta: pixels "
+        "it removed. The next step trains the same 20 steps without L_topo, for comparison.",
         "finetune",
         {**_BASE, "alpha": 0.5, "dot": ""},
     ),
     Step(
         "The result",
-        "The same measures before and after the fine-tune, on this image. Accuracy hardly "
-        "moves; the Betti numbers, false merges, ARI and the Betti error say whether the "
-        "topology did. (One image shows the mechanism; models/README.md reports the "
-        "held-out numbers.)",
+        "The same measures before and after the fine-tune, and after the same steps on the "
+        "same crops without L_topo (BCE alone: the control). Accuracy hardly moves; the "
+        "Betti numbers, false merges, ARI and the Betti error say whether the topology "
+        "did, and the control says whether L_topo did it. (One image shows the mechanism; "
+        "models/README.md reports the held-out numbers.)",
         "result",
         {**_BASE, "checkpoint": TWIN, "alpha": 0.5, "dot": ""},
     ),

@@ -784,6 +784,35 @@ def checkpoint_bytes(run: Run) -> bytes:
     return run.saved
 
 
+def control_verdict(before: float, after: float, control: float) -> str:
+    """What a run and its λ = 0 control say of L_topo, from the false merges before,
+    after the run and after the control (the Lesson's step 8).
+
+    Examples
+    --------
+    >>> control_verdict(1, 0, 1)[:43]
+    'With L_topo the merged cells came apart (1 '
+    >>> control_verdict(1, 0, 0)[:38]
+    'BCE alone parted them too on these cro'
+    """
+    shallow = (
+        " This gap is shallow: bench/bench_lesson.py trains this step with five seeds (other "
+        "crops) at three lengths, and L_topo parted the cells in every run, BCE alone in "
+        "about half: which crops BCE happens to see decides it, where L_topo aims at the gap."
+    )
+    if after < before <= control:
+        return (
+            f"With L_topo the merged cells came apart ({before:.0f} false merge → "
+            f"{after:.0f}); BCE alone, on the same crops for the same steps, left "
+            f"{control:.0f}. That difference is L_topo's doing." + shallow
+        )
+    if after < before and control < before:
+        return "BCE alone parted them too on these crops, as L_topo did." + shallow
+    if control < before:
+        return "BCE alone parted them on these crops; L_topo did not in these steps." + shallow
+    return "Neither run parted the merged cells in these steps." + shallow
+
+
 def control_of(run: Run) -> dict:
     """The measures after the λ = 0 control of the finished ``run``: the same start,
     seed (so the same crops, in the same order), steps, rate, batch, rule and bfloat16
