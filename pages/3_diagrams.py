@@ -278,15 +278,15 @@ for col, (words, n) in zip(c, counts.items(), strict=True):
 st.image(
     landing_map,
     caption="The image (left) and the ground truth (right), each push marked at its "
-    "critical pixel: triangle up raised, down lowered; green lands right, red wrong."
+    "critical pixel: triangle up raised, down lowered; blue lands right, vermillion wrong."
     + ("" if sum(counts.values()) <= 1500 else " The 1500 largest pushes are drawn."),
 )
 if S.teaching():
     st.caption(
         "The critical pixels of the dots the chosen rule pulls towards a ground-truth dot "
         "(and, with the toggle, of the dots it sends to the diagonal): a triangle up is "
-        "raised, a triangle down lowered. Green lands right (raised on the true structure "
+        "raised, a triangle down lowered. Blue lands right (raised on the true structure "
         "— a saddle on a true membrane — or lowered off it — a minimum inside a true cell); "
-        "red lands "
-        "wrong: raised off the truth, or lowered on it, which digs a pinhole in a membrane."
+        "vermillion (orange-red) lands wrong: raised off the truth, or lowered on it, which "
+        "digs a pinhole in a membrane."
     )

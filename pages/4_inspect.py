@@ -170,30 +170,33 @@ left.download_button(
 )
 with right:
     st.markdown(
-        f"- **merged** (red): {figures.many(scores['merges'], 'false merge')}. A predicted region "
-        "that holds half or more of k ≥ 2 true regions counts k − 1 (so the map's red "
+        f"- **merged** (vermillion): {figures.many(scores['merges'], 'false merge')}. A "
+        "predicted region that holds half or more of k ≥ 2 true regions counts k − 1 (so "
+        "the map's vermillion "
         "regions can be fewer): a gap in a wall, or a false bridge.\n"
         f"- **split** (orange): {figures.many(scores['splits'], 'false split')}. A true "
         "region cut in k ≥ 2 pieces (each at least a fifth of it; of a crack or vessel, "
         "or 50 px of its length) counts k − 1: a spurious wall, or a broken crack"
         + (
-            " (ringed where it breaks, so a crack can have more rings than it counts: "
-            "a break that cuts off a piece too short to count is ringed too)"
+            " (crossed ✕ where it breaks, so a crack can have more crosses than it counts: "
+            "a break that cuts off a piece too short to count is crossed too)"
             if structure == "curvilinear"
             else ""
         )
         + ".\n"
-        "- **spurious** (purple): predicted structure where the ground truth has none.\n"
+        "- **spurious** (pink): predicted structure where the ground truth has none; "
+        "specks under 64 px boxed □.\n"
         "- **missing structure** (blue): a piece of ground-truth structure with no "
-        "predicted pixel on it. Not the table's *missed regions* (true regions that no "
-        "predicted region holds half of).\n"
-        f"- **pinholes** (teal): {figures.many(scores['pinholes'], 'hole')} of at least 25 px dug "
+        "predicted pixel on it; pieces under 64 px marked ◇. Not the table's *missed "
+        "regions* (true regions that no predicted region holds half of).\n"
+        f"- **pinholes** (sky blue, ringed ○): {figures.many(scores['pinholes'], 'hole')} of "
+        "at least 25 px dug "
         "into the true structure, more than half on it. TopoLoss can dig these while it "
         "repairs merges, and the merge count does not see them: compare before and after.\n\n"
         "Predicted structure is drawn dark, except where it is itself the error "
         "(spurious structure, a false bridge between cracks): there it takes the "
-        "error's colour. Pinholes, and spurious specks and missing pieces under 64 px, are "
-        "ringed too. The PNG download is this map with its rings and legend."
+        "error's colour. Each kind has its mark as well as its colour, told apart with any "
+        "colour vision. The PNG download is this map with its marks and legend."
     )
     if S.teaching():
         st.caption(

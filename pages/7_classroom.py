@@ -178,7 +178,8 @@ def _rules_example() -> dict:
 
 LANDING_CAPTION = (
     "f (left) and the ground truth (right); triangle up: the loss raises the pixel, down: "
-    "lowers it; green lands right (raised on the truth or lowered off it), red wrong. "
+    "lowers it; blue lands right (raised on the truth or lowered off it), vermillion "
+    "(orange-red) wrong. "
     "Each push is judged at its own pixel: sending a spurious blob to the diagonal also "
     "raises its death pixel, the saddle off the truth beside it, and that push counts as "
     "wrong though the move as a whole removes the blob."

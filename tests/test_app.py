@@ -278,11 +278,11 @@ def test_inspect_page_on_an_uploaded_image_and_mask():
     assert m["False merges"] == "1" and m["False splits"] == "0"  # the gap, counted once
     assert not any("leaves only one" in c.value for c in at.caption)  # two cells: ARI sees
     legend = " ".join(m.value for m in at.markdown)  # the map's key says the same counts
-    assert "**merged** (red): 1 false merge." in legend and "0 false splits" in legend
+    assert "**merged** (vermillion): 1 false merge." in legend and "0 false splits" in legend
     holes = next(t.name for t in _figure(at, "errors").data if (t.name or "").startswith("pin"))
-    shown = next(m.value for m in at.markdown if "**pinholes** (teal)" in m.value)
+    shown = next(m.value for m in at.markdown if "**pinholes** (sky blue, ringed ○)" in m.value)
     n = int(holes.split(": ")[1].split()[0])
-    assert f"**pinholes** (teal): {n} hole" in shown  # the map and the key agree
+    assert f"**pinholes** (sky blue, ringed ○): {n} hole" in shown  # the map and the key agree
     # for scale: the mask moved by one pixel, and with known breaks and walls
     assert any("moved by one pixel (same topology)" in c.value for c in at.caption)
     table = at.table[0].value
@@ -439,7 +439,10 @@ def test_inspect_shows_a_pinhole_dug_into_a_thick_wall():
     assert not at.exception, [e.value for e in at.exception]
     names = [t.name for t in _figure(at, "errors").data if t.name]
     assert "pinholes: 1 hole" in names and "merged: 0 regions" in names
-    assert any("**pinholes** (teal): 1 hole of at least 25 px" in m.value for m in at.markdown)
+    assert any(
+        "**pinholes** (sky blue, ringed ○): 1 hole of at least 25 px" in m.value
+        for m in at.markdown
+    )
 
 
 def _figure(at: AppTest, key: str):

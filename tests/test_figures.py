@@ -479,7 +479,12 @@ def test_a_highlighted_dot_is_ringed_with_or_without_forces(sample):
             tuple(int(v) for v in d.birth_pixel[i]),
             tuple(int(v) for v in d.death_pixel[i]),
         }
-        assert list(ring[0].text) == ["birth", "death"]
+        if draw is figures.landscape:
+            assert list(ring[0].text) == ["birth", "death"]
+        else:  # the top view labels them on a dark box, readable on black and on white
+            labels = [a for a in fig.layout.annotations if a.text in ("birth", "death")]
+            assert [a.text for a in labels] == ["birth", "death"]
+            assert all(a.bgcolor and a.font.color == figures.HIGHLIGHT for a in labels)
         # the frame's essential dot has no pixel in the image: nothing ringed, no error
         frame_dot = int(np.flatnonzero(dgm_f[0].birth_pixel[:, 0] < 0)[0])
         empty = draw(f, None, highlight=(0, frame_dot), dgm=dgm_f)
@@ -547,12 +552,22 @@ def test_the_error_map_rings_a_broken_crack_where_it_breaks():
     assert list(split.y) == [20.0] and 39 <= split.x[0] <= 43  # at the gap, not mid-crack
     membranes = metrics.topology_errors(~pred, ~gt, "membranes")
     assert "breaks" not in membranes
-    # the PNG download: the same ring, drawn at the image's resolution, and the legend
+    # a break is marked by a cross, its own shape as well as its colour
+    assert split.marker.symbol == figures.RING_SYMBOLS["split"] == "x-thin-open"
+    # the PNG download: the same mark, drawn at the image's resolution, and the legend
     pic = figures.error_map_picture(np.ones(gt.shape), pred, errors)
     pad, radius = figures.PICTURE_PAD, figures.RING_RADIUS
     r, c = 20 + pad, int(round(split.x[0])) + pad
     orange = list(figures.ERROR_COLORS["split"])
-    assert pic[r - radius, c].tolist() == orange == pic[r + radius, c].tolist()
+
+    def near(y: int, x: int) -> bool:  # the mark's colour within a pixel of (y, x)
+        return bool(
+            (np.abs(pic[y - 1 : y + 2, x - 1 : x + 2].astype(int) - orange).sum(2) == 0).any()
+        )
+
+    for dy, dx in ((-1, -1), (1, 1), (-1, 1), (1, -1)):  # the four ends of the cross
+        assert near(r + dy * radius, c + dx * radius), (dy, dx)
+    assert not near(r - radius, c)  # a cross, not a ring
     assert pic.shape[0] > gt.shape[0] + 2 * pad + 16 * 4  # a line of legend a kind of error
     legend = pic[gt.shape[0] + 2 * pad :]
     assert (np.abs(legend.astype(int) - orange).sum(axis=2) == 0).any()  # its key

@@ -66,8 +66,8 @@ HIGHLIGHT = "#ffbf00"
 SVG_DOTS = 3000
 
 # Component colours (saturated) and hole colours (pale), cycled by label.
-_COMPONENTS = np.array(
-    [[31, 95, 191], [44, 160, 44], [148, 103, 189], [23, 190, 207], [188, 189, 34], [214, 39, 40]],
+_COMPONENTS = np.array(  # Okabe–Ito: told apart with any colour vision
+    [[0, 114, 178], [213, 94, 0], [0, 158, 115], [204, 121, 167], [230, 159, 0], [86, 180, 233]],
     np.uint8,
 )
 _HOLES = np.array(
@@ -413,14 +413,17 @@ def landscape_map(
             )
     px, ends = _highlighted(highlight, ct, dgm)
     if len(px):
+        for (row, col), end in zip(px, ends, strict=True):  # amber on a dark box: the
+            # amber text alone was lost on a white membrane (1.6 : 1)
+            fig.add_annotation(
+                x=col, y=row, text=end, showarrow=False, yshift=20,
+                font={"color": HIGHLIGHT, "size": 14}, bgcolor="rgba(0,0,0,0.75)",
+            )  # fmt: skip
         fig.add_trace(
             go.Scatter(
                 x=px[:, 1],
                 y=px[:, 0],
-                mode="markers+text",
-                text=ends,
-                textposition="top center",
-                textfont={"color": HIGHLIGHT, "size": 14},
+                mode="markers",
                 marker={
                     "size": 22,
                     "color": "rgba(0,0,0,0)",
@@ -1348,11 +1351,14 @@ def critical_pixels_picture(
     return canvas.array()
 
 
+#: Right and wrong in Okabe and Ito's colour-blind-safe palette: the green and red they
+#: replaced are one olive to a deuteranope (about one man in twelve in a class).
+RIGHT, WRONG = "#0072B2", "#D55E00"  # blue, vermillion
 LANDING_STYLE = {  # (pushed up?, lands right?) -> marker symbol, colour, words
-    (True, True): ("triangle-up", "#2ca02c", "up, right (on the truth)"),
-    (False, True): ("triangle-down", "#2ca02c", "down, right (off the truth)"),
-    (True, False): ("triangle-up", "#d62728", "up, wrong (off the truth)"),
-    (False, False): ("triangle-down", "#d62728", "down, wrong (on the truth: a pinhole)"),
+    (True, True): ("triangle-up", RIGHT, "up, right (on the truth)"),
+    (False, True): ("triangle-down", RIGHT, "down, right (off the truth)"),
+    (True, False): ("triangle-up", WRONG, "up, wrong (off the truth)"),
+    (False, False): ("triangle-down", WRONG, "down, wrong (on the truth: a pinhole)"),
 }
 
 
@@ -1362,7 +1368,7 @@ def push_landing_picture(
     """Where each push of the loss lands, as a still picture (an RGB ``uint8`` array):
     the image and the ground truth side by side, each ``side`` pixels across, every
     moved critical pixel marked by direction (triangle up / down) and by whether it
-    lands right (green) or wrong (red), :data:`LANDING_STYLE`; see
+    lands right (blue) or wrong (vermillion), :data:`LANDING_STYLE`; see
     :func:`topoviz.pushes.push_landings`. Only the ``max_marks`` largest pushes are
     drawn."""
     drawn = np.argsort(-landings.size, kind="stable")[:max_marks]
@@ -1405,12 +1411,31 @@ def landscape_picture(
 # ------------------------------------------------------------------------ inspect
 
 
+#: The kinds of error in Okabe and Ito's colour-blind-safe palette (the tab10 purple,
+#: blue and teal they replaced were one colour to a deuteranope), each also marked by a
+#: shape of its own where it is ringed (:data:`RING_SYMBOLS`).
 ERROR_COLORS = {
-    "merged": (214, 39, 40),
-    "split": (255, 127, 14),
-    "spurious": (148, 103, 189),
-    "missing": (31, 119, 180),
-    "pinholes": (23, 190, 207),
+    "merged": (213, 94, 0),  # vermillion
+    "split": (230, 159, 0),  # orange
+    "spurious": (204, 121, 167),  # reddish purple
+    "missing": (0, 114, 178),  # blue
+    "pinholes": (86, 180, 233),  # sky blue
+}
+#: The colour words the pages use for :data:`ERROR_COLORS`.
+ERROR_COLOR_WORDS = {
+    "merged": "vermillion",
+    "split": "orange",
+    "spurious": "pink",
+    "missing": "blue",
+    "pinholes": "sky blue",
+}
+#: The mark of each ringed kind (plotly's symbol names; error_map_picture draws the
+#: same): a second cue besides the colour.
+RING_SYMBOLS = {
+    "pinholes": "circle-open",
+    "spurious": "square-open",
+    "missing": "diamond-open",
+    "split": "x-thin-open",
 }
 
 
@@ -1453,9 +1478,9 @@ def error_map_rgb(
 ERROR_WORDS = {"missing": ("missing structure", "piece"), "pinholes": ("pinholes", "hole")}
 
 
-def _legend(errors: Mapping[str, np.ndarray]) -> list[tuple[tuple, str, tuple | None]]:
-    """``(colour, words, ring centres (rows, cols) or None)`` of each kind of error, in
-    the order of :data:`ERROR_COLORS`: what the map's legend and rings show."""
+def _legend(errors: Mapping[str, np.ndarray]) -> list[tuple[tuple, str, tuple | None, str]]:
+    """``(colour, words, ring centres (rows, cols) or None, symbol)`` of each kind of
+    error, in the order of :data:`ERROR_COLORS`: what the map's legend and rings show."""
     entries = []
     for kind, colour in ERROR_COLORS.items():
         words, noun = ERROR_WORDS.get(kind, (kind, "region"))
@@ -1469,24 +1494,24 @@ def _legend(errors: Mapping[str, np.ndarray]) -> list[tuple[tuple, str, tuple | 
                 centres = None
             elif kind == "split":  # one split crack can break at several places
                 words += f", broken at {_count(rings, 'place')} (ringed)"
-        entries.append((colour, words, centres))
+        entries.append((colour, words, centres, RING_SYMBOLS.get(kind, "circle-open")))
     return entries
 
 
 def error_map(image: np.ndarray, pred: np.ndarray, errors: Mapping[str, np.ndarray]) -> go.Figure:
     """The image, the predicted structure in black, and each kind of error tinted;
     small regions of some kinds also ringed (:data:`RINGED`, up to :data:`MAX_RINGS`),
-    and split cracks or vessels ringed where they break (``errors["breaks"]``, from
+    and split cracks or vessels crossed where they break (``errors["breaks"]``, from
     :func:`topoviz.metrics.topology_errors`)."""
     rgb = error_map_rgb(image, pred, errors)
     fig = go.Figure(_image(rgb))
-    for colour, words, centres in _legend(errors):  # legend entries, and the rings
+    for colour, words, centres, symbol in _legend(errors):  # legend entries, and the rings
         x, y = [None], [None]
         marker = {"color": f"rgb{colour}", "size": 12, "symbol": "square"}
         if centres is not None:
             y, x = centres
-            marker = {"color": f"rgb{colour}", "size": 16, "symbol": "circle-open",
-                      "line": {"width": 2}}  # fmt: skip
+            marker = {"color": f"rgb{colour}", "size": 16, "symbol": symbol,
+                      "line": {"width": 2, "color": f"rgb{colour}"}}  # fmt: skip
         fig.add_trace(
             go.Scatter(x=x, y=y, mode="markers", name=words, marker=marker, hoverinfo="skip")
         )
@@ -1527,24 +1552,35 @@ def error_map_picture(
     canvas = Image.new("RGB", size, "white")
     canvas.paste(Image.fromarray(rgb), (pad, pad))
     draw = ImageDraw.Draw(canvas)
-    r = RING_RADIUS
-    for colour, _, centres in entries:
+    for colour, _, centres, symbol in entries:
         for y, x in zip(*(centres or ((), ())), strict=True):
-            y, x = round(float(y)) + pad, round(float(x)) + pad
-            draw.ellipse((x - r, y - r, x + r, y + r), outline=colour, width=2)
+            _mark(draw, symbol, round(float(x)) + pad, round(float(y)) + pad, RING_RADIUS, colour)
     try:  # Pillow's own font at a readable size (its bitmap font is 10 px high)
         font = ImageFont.load_default(size=14)
     except (TypeError, ImportError, OSError):  # no FreeType: the bitmap font
         font = ImageFont.load_default()
-    for i, (colour, words, centres) in enumerate(entries):
+    for i, (colour, words, centres, symbol) in enumerate(entries):
         top = height + 2 * pad + 6 + i * line
-        box = (4, top + 3, 16, top + 15)
         if centres is None:
-            draw.rectangle(box, fill=colour)
+            draw.rectangle((4, top + 3, 16, top + 15), fill=colour)
         else:
-            draw.ellipse(box, outline=colour, width=2)
+            _mark(draw, symbol, 10, top + 9, 6, colour)
         draw.text((24, top), words, fill="black", font=font)
     return np.asarray(canvas)
+
+
+def _mark(draw: Any, symbol: str, x: int, y: int, r: int, colour: tuple) -> None:
+    """One of :data:`RING_SYMBOLS` drawn with PIL, centred at ``(x, y)``, ``r`` wide."""
+    box = (x - r, y - r, x + r, y + r)
+    if symbol == "square-open":
+        draw.rectangle(box, outline=colour, width=2)
+    elif symbol == "diamond-open":
+        draw.polygon([(x, y - r), (x + r, y), (x, y + r), (x - r, y)], outline=colour, width=2)
+    elif symbol == "x-thin-open":
+        draw.line((x - r, y - r, x + r, y + r), fill=colour, width=2)
+        draw.line((x - r, y + r, x + r, y - r), fill=colour, width=2)
+    else:
+        draw.ellipse(box, outline=colour, width=2)
 
 
 #: White pixels around the map in :func:`error_map_picture` (a ring at the edge whole).
@@ -1772,20 +1808,24 @@ def lambda_regions(
         showlegend=False,
         name="pixel accuracy (left), start",
     )
+    # each count its colour (the error map's), its mark and its dash: merges and splits
+    # were red and orange dotted lines alike, one colour to a deuteranope
     counts = [
-        ("merges", "#d62728", "false merges (right)"),
-        ("splits", "#ff7f0e", "false splits (right)"),
+        ("merges", "merged", "false merges (right)", "square", "dash"),
+        ("splits", "split", "false splits (right)", "diamond", "dot"),
     ]
     if all("pinholes" in r for r in rows):
-        counts.append(("pinholes", "rgb" + str(ERROR_COLORS["pinholes"]), "pinholes (right)"))
-    for key, colour, name in counts:
+        counts.append(("pinholes", "pinholes", "pinholes (right)", "x", "dashdot"))
+    for key, kind, name, symbol, dash in counts:
+        colour = "rgb" + str(ERROR_COLORS[kind])
         fig.add_scatter(
             x=x[1:],
             y=[r[key] for r in rows[1:]],
             mode="lines+markers",
             name=name,
             yaxis="y2",
-            line={"color": colour, "dash": "dot"},
+            marker={"symbol": symbol, "size": 8},
+            line={"color": colour, "dash": dash},
             legendgroup=key,
             offsetgroup=key,
         )
@@ -1793,7 +1833,7 @@ def lambda_regions(
             x=x[:1],
             y=[rows[0][key]],
             mode="markers",
-            marker={"color": colour, "symbol": "x", "size": 9},
+            marker={"color": colour, "symbol": f"{symbol}-open", "size": 9},
             yaxis="y2",
             legendgroup=key,
             offsetgroup=key,
@@ -1803,7 +1843,7 @@ def lambda_regions(
     # accuracy: the range of the other λ chart (accuracy_range), in percent to one
     # decimal; counts: whole numbers only (plotly chose ticks 0.303, 0.604)
     acc = [r["accuracy"] for r in rows]
-    top = max([1.0] + [float(r[k]) for r in rows for k, _, _ in counts])
+    top = max([1.0] + [float(r[k]) for r in rows for k, *_ in counts])
     fig.update_layout(
         height=360,
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
