@@ -34,7 +34,8 @@ a one-pixel gap merges two cells, a stray bridge joins two vessels.
 **TopoLoss** (Hu, Li, Samaras, Chen, NeurIPS 2019) measures this with *persistent
 homology*: it thresholds the likelihood *f* at every level α, records when each
 component and loop is born and dies (the persistence diagram), matches those dots to
-the ground truth's, and pushes only the few **critical pixels** that decide the topology.
+the ground truth's, and pushes only the few **critical pixels** that decide the topology
+(the pixels whose values are the births and deaths of those dots).
 This app lets you see each step: the likelihood as a landscape with its critical pixels
 and forces, the filtration as α sweeps, the diagrams and their matching dot by dot,
 and, on your own image, where a segmentation breaks or merges structures.
@@ -44,8 +45,15 @@ the **Classroom** rebuilds the paper's own small examples (Fig. 3 and 4) step by
     )
     st.page_link(
         "pages/8_lesson.py",
-        label="Teaching? Open the Lesson: eight steps for a projector (link: /lesson?step=1)",
+        label="New here? Start with the Lesson: eight steps from a segmentation 99 % right and "
+        "topologically wrong to what TopoLoss changes (large type for a projector; link: "
+        "/lesson?step=1)",
         icon=":material/slideshow:",
+    )
+    st.page_link(
+        "pages/7_classroom.py",
+        label="Then the Classroom: the paper's Fig. 3 and Fig. 4 built step by step",
+        icon=":material/school:",
     )
     sel = st.session_state.get("_selection")
     if sel is not None and sel.ok:

@@ -20,10 +20,11 @@ if S.teaching():
     st.caption(
         "The likelihood f as terrain: structure is high ground (seen from above here, "
         "white is high; switch on 3-D to turn it). Thresholding at α floods everything "
-        "below α. The loss moves only **critical pixels**, each towards the value its "
-        "matched dot asks for (Eq. 2.3): up (orange ▲) raises a saddle to close a gap, down "
-        "(magenta ▼) lowers a pass to cut a spurious bridge; the larger the mark, the "
-        "stronger the force."
+        "below α. The loss moves only **critical pixels**, the pixels whose values are the "
+        "births and deaths of the diagram's dots, each towards the value its matched dot asks "
+        "for (Eq. 2.3): up (orange ▲) raises a saddle (the low pass where a ridge has a gap) "
+        "to close the gap, down (magenta ▼) lowers the saddle of a spurious bridge to cut "
+        "it; the larger the mark, the stronger the force."
     )
 
 dgm = diagram_of(sel.f, sel.frame)
@@ -39,7 +40,7 @@ if sel.mask is not None:
 else:
     st.info("Without a ground-truth mask there is no matching, so no forces: critical pixels only.")
 with left:
-    dot = S.pick_dot(shown, label="Dot to highlight")
+    dot = S.pick_dot(shown, label="Dot to highlight", matching=matching if ct is not None else None)
     h, w = sel.f.shape
     zoom = st.radio(
         "Window",
@@ -117,6 +118,7 @@ with left:
             signed = ct.force(sel.f)[i]
             st.caption(
                 f"Strongest force {signed:+.3f} at pixel {tuple(int(v) for v in ct.pixel[i])} "
-                f"({ct.end[i]} of a dim-{ct.dim[i]} dot, target {ct.target[i]:.2f})."
+                f"({ct.end[i]} of a dim-{ct.dim[i]} dot, target {ct.target[i]:.2f}). A force is "
+                "Eq. 2.3's gradient, 2·(f(c) − target), so it runs from −2 to 2 on f's 0 to 1."
             )
     st.caption(f"f = {sel.source_md}.")

@@ -41,10 +41,10 @@ def _filtration() -> None:
         "sharpness",
         4.0 if sat > 0.5 else 1.0,
         step=0.5,
-        help="Draws f′ = sigmoid(logit(f) / t): a larger t spreads the levels of a "
+        help="Draws fₜ = sigmoid(logit(f) / t): a larger t spreads the levels of a "
         "saturated net apart (less sharp). The same superlevel sets in the same order: the "
         "same pairs and critical pixels, at other levels, so the barcode's α and its bar "
-        "ends are on f′, not the values of Diagrams' dots (t = 1 shows f itself).",
+        "ends are on fₜ, not the values of Diagrams' dots (t = 1 shows f itself).",
     )
     if sat > 0.5:  # a caption under t once spread: a box across the page had pushed the
         # superlevel set below a 1280 x 720 fold
@@ -58,7 +58,7 @@ def _filtration() -> None:
         else:
             c[1].caption(
                 f"f is saturated ({sat:.0%} of its events within 0.05 of 0 or 1): t spreads "
-                "its levels apart, the topology unchanged; α reads on f′."
+                "its levels apart, the topology unchanged; α reads on fₜ."
             )
     f = sharpen(sel.f, t) if t != 1.0 else sel.f
     alpha = S.alpha_slider(c[0])
@@ -72,10 +72,10 @@ def _filtration() -> None:
         c[3].metric("ground truth β1", truth[1])
 
     left, right = st.columns(2)
-    # sharpened, the threshold is on f′ = sigmoid(logit(f) / t): say which f it is
+    # sharpened, the threshold is on fₜ = sigmoid(logit(f) / t): say which f it is
     level = unsharpen_level(alpha, t)  # α itself at t = 1 and at α = 0, 0.5, 1
     note = "" if abs(level - alpha) < 5e-4 else f" (that is, f ≥ {level:.3f})"
-    superlevel.show(left, f, alpha, sel.frame, name="f" if t == 1.0 else "f′", note=note)
+    superlevel.show(left, f, alpha, sel.frame, name="f" if t == 1.0 else "fₜ", note=note)
     bars = right.slider("Bars per dimension", 10, 200, 60, step=10)
     right.plotly_chart(figures.barcode(dgm, alpha, max_bars=bars), key="barcode")
     st.plotly_chart(figures.betti_curves(dgm, np.linspace(0, 1, 201), alpha), key="betti")
@@ -83,7 +83,7 @@ def _filtration() -> None:
         n = st.slider("Frames", 5, 41, 21, step=2)
         st.plotly_chart(
             figures.superlevel_animation(
-                f, np.linspace(0.95, 0.05, n), sel.frame, "f" if t == 1.0 else "f′"
+                f, np.linspace(0.95, 0.05, n), sel.frame, "f" if t == 1.0 else "fₜ"
             ),
             key="anim",
         )

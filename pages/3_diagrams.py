@@ -14,6 +14,7 @@ from topoviz.pushes import disagreements
 from topoviz.ui import clicks, current
 from topoviz.ui import state as S
 from topoviz.ui.cache import diagram_of, matching_of, push_landing_view
+from topoviz.ui.training import RULE_HELP
 
 sel = current()
 st.title("Persistence diagrams & matching")
@@ -85,6 +86,7 @@ with c[2]:
         "Matching used for the table and the forces",
         list(S.RULES),
         format_func=S.RULE_LABELS.get,
+        help=RULE_HELP,
     )
 # every number below is over the dimensions shown: the headings' L_topo, the table,
 # Theorem 1 and the pushes (with "holes", the loss TopoLoss trains with)
@@ -106,7 +108,7 @@ def _diagram(m, mark):
 @st.fragment
 def _dot_views() -> None:
     S.follow_clicks(*(f"dgm_{r}" for r in S.RULES))
-    dot = S.pick_dot(shown)
+    dot = S.pick_dot(shown, matching=chosen)  # the costliest dots of the rule first
     titles = {"paper": "Paper", "optimal": "Optimal", "betti": "Betti"}
     # one dimension: the three rules side by side; two: a rule a row, each chart
     # holding both dimensions' diagrams at a readable size

@@ -694,9 +694,9 @@ def test_filtration_at_alpha_zero_and_a_saturated_net_is_sharpened():
     at = AppTest.from_file(str(ROOT / "pages/2_filtration.py"), default_timeout=90).run()
     assert not at.exception
     at.select_slider(key="_w_alpha").set_value(0.0).run()
-    # "f′" when the page sharpened f (a saturated net): the same set at α = 0
+    # "fₜ" when the page sharpened f (a saturated net): the same set at α = 0
     title = next(
-        m.value for m in at.markdown if m.value.startswith(("**f ≥ 0.00:", "**f′ ≥ 0.00:"))
+        m.value for m in at.markdown if m.value.startswith(("**f ≥ 0.00:", "**fₜ ≥ 0.00:"))
     )
     m = metrics(at)
     # regression: the metric said β0 0 under a plot titled β0 = 1
@@ -708,7 +708,7 @@ def test_filtration_at_alpha_zero_and_a_saturated_net_is_sharpened():
         assert not any("saturated" in i.value for i in at.info)
         assert at.slider(key="sharpness").value > 1
         at.select_slider(key="_w_alpha").set_value(0.38).run()
-        title = next(m.value for m in at.markdown if m.value.startswith("**f′ ≥ 0.38"))
+        title = next(m.value for m in at.markdown if m.value.startswith("**fₜ ≥ 0.38"))
         assert "(that is, f ≥ 0.1" in title  # the level of f it is, at t = 4: 0.124
         at.slider(key="sharpness").set_value(1.0).run()  # at t = 1 the box says it
         assert any("saturated" in i.value for i in at.info)
@@ -857,3 +857,22 @@ def test_the_offer_of_a_net_of_the_samples_kind_does_not_send_the_user_round():
     assert at.session_state["checkpoint"].startswith("crackforest")
     assert any("looks unlike crackforest" in w.value for w in at.sidebar.warning)
     assert not any(b.key in ("use_kind", "use_nearest") for b in at.sidebar.button)
+
+
+def test_the_costliest_dot_can_be_picked_on_diagrams_and_landscape():
+    """The Lesson's missing cell (the loss's largest term) was in neither page's list:
+    40 whole cells outlast it in persistence."""
+    from topoviz.ui.cache import matching_of
+
+    for page in ("pages/3_diagrams.py", "pages/1_landscape.py"):
+        at = AppTest.from_file(str(ROOT / page), default_timeout=90)
+        at.query_params.update({"sample": "membranes_0", "dims": "1"})
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        sel = at.session_state["_selection"]
+        m = matching_of(sel.f, sel.g, sel.frame, "paper").restricted((1,))
+        costliest = int(np.argmax(m[1].dot_cost))
+        box = next(s for s in at.selectbox if s.label in ("Select a dot", "Dot to highlight"))
+        assert box.options[1].startswith(f"dim 1 #{costliest}: cost ")  # first, by its cost
+        box.set_value(f"1:{costliest}").run()
+        assert at.session_state["dot"] == f"1:{costliest}"

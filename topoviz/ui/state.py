@@ -523,18 +523,35 @@ def teaching() -> bool:
     return bool(st.session_state.get(TEACH, True))
 
 
-def pick_dot(dgm: Any, top: int = 40, label: str = "Select a dot") -> tuple[int, int] | None:
-    """A selectbox of the most persistent dots of each dimension, bound to :data:`DOT`.
+def pick_dot(
+    dgm: Any, top: int = 40, label: str = "Select a dot", matching: Any = None, costly: int = 10
+) -> tuple[int, int] | None:
+    """A selectbox of the most persistent dots of each dimension, bound to :data:`DOT`;
+    with a ``matching``, its ``costly`` costliest dots of each dimension first (the
+    loss's largest terms: a missing cell's dot is born late, and 40 whole cells outlast
+    it in persistence, so the Lesson's dot was in neither page's list).
 
     The choice is shared by every page and mirrored in the URL, so picking a dot on
     one view lights up its pixels on the others.
     """
     options = [""]
     labels = {"": "— none —"}
+    for k in dgm.dims if matching is not None else ():
+        cost = matching[k].dot_cost
+        for i in np.argsort(-cost, kind="stable")[:costly]:
+            if cost[i] <= 0:
+                break
+            d = dgm[k]
+            options.append(f"{k}:{i}")
+            labels[f"{k}:{i}"] = (
+                f"dim {k} #{i}: cost {cost[i]:.4f} (born {d.birth[i]:.2f}, dies {d.death[i]:.2f})"
+            )
     for k in dgm.dims:
         d = dgm[k]
         for i in np.argsort(-d.persistence, kind="stable")[:top]:
             key = f"{k}:{i}"
+            if key in labels:  # listed first, by its cost
+                continue
             options.append(key)
             labels[key] = (
                 f"dim {k} #{i}: born {d.birth[i]:.2f}, dies {d.death[i]:.2f} "

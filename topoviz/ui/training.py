@@ -151,8 +151,10 @@ RULE_LABELS = {
 }
 RULE_HELP = (
     "How Dgm(f) is matched to Dgm(g). The paper's rule pulls up the k dots nearest the "
-    "corner wherever they lie; Betti matching (Stucki et al. 2023) pulls up only a feature "
-    "at the place of a true one and pushes every other down."
+    "corner wherever they lie; optimal (W2) is the matching of least total squared "
+    "distance (the 2-Wasserstein matching, computed exactly: never costlier than the "
+    "paper's); Betti matching (Stucki et al. 2023, after the paper) pulls up only a "
+    "feature at the place of a true one and pushes every other down."
 )
 
 
