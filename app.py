@@ -45,9 +45,9 @@ the **Classroom** rebuilds the paper's own small examples (Fig. 3 and 4) step by
     )
     st.page_link(
         "pages/8_lesson.py",
-        label="New here? Start with the Lesson: eight steps from a segmentation 99 % right and "
-        "topologically wrong to what TopoLoss changes (large type for a projector; link: "
-        "/lesson?step=1)",
+        # one line (a page link does not wrap): a teacher's link is /lesson?step=1
+        label="New here? Start with the Lesson: eight steps, from a segmentation 99 % right "
+        "and topologically wrong to TopoLoss",
         icon=":material/slideshow:",
     )
     st.page_link(
@@ -80,9 +80,9 @@ pages = {
         st.Page("pages/8_lesson.py", title="Lesson", icon=":material/slideshow:"),
     ],
 }
-# captions carry the colour keys and the numbers' meaning: Streamlit's faded grey is
-# 3.9 : 1 on white (WCAG asks 4.5 : 1 for small text), this one 8.9 : 1
-st.html("<style>[data-testid='stCaptionContainer'] {color: #4a4a4a;}</style>")
+# captions carry the colour keys and the numbers' meaning: Streamlit fades them (opacity
+# 0.6) to 3.9 : 1 on white (WCAG asks 4.5 : 1 for small text); this grey is 7 : 1
+st.html("<style>[data-testid='stCaptionContainer'] {color: #595959; opacity: 1;}</style>")
 page = st.navigation(pages, position="hidden")  # our own menu: topoviz.ui.nav
 nav.links(pages)
 st.session_state[PAGE] = page.url_path  # the sidebar gives back a lesson's changes elsewhere
