@@ -81,7 +81,8 @@ pages = {
     ],
 }
 # captions carry the colour keys and the numbers' meaning: Streamlit fades them (opacity
-# 0.6) to 3.9 : 1 on white (WCAG asks 4.5 : 1 for small text); this grey is 7 : 1
+# 0.6) below the 4.5 : 1 on white that WCAG asks of small text; this grey is above it
+# (tests/test_app.py computes its contrast)
 st.html("<style>[data-testid='stCaptionContainer'] {color: #595959; opacity: 1;}</style>")
 page = st.navigation(pages, position="hidden")  # our own menu: topoviz.ui.nav
 nav.links(pages)

@@ -10,6 +10,7 @@ from topoviz.loss import critical_targets
 from topoviz.ui import current
 from topoviz.ui import state as S
 from topoviz.ui.cache import diagram_of, matching_of
+from topoviz.ui.words import FRAME_DOT
 
 sel = current()
 st.title("Likelihood landscape")
@@ -75,11 +76,7 @@ if dot is not None:
     around = figures.dot_pixels(dgm, dot)
     if not around:
         with left:
-            st.caption(
-                "This dot has no pixel in the image: its class is born in the frame (the "
-                "frame's own component, value 1) and never dies, so there is nothing to "
-                "mark, and the window shows the whole image."
-            )
+            st.caption(f"{FRAME_DOT} The window shows the whole image.")
 elif ct is not None and len(ct.pixel):
     around = [ct.pixel[int(np.argmax(np.abs(ct.force(sel.f))))]]
 if zoom != "whole image":

@@ -14,7 +14,7 @@ from topoviz.pushes import disagreements
 from topoviz.ui import clicks, current
 from topoviz.ui import state as S
 from topoviz.ui.cache import diagram_of, matching_of, push_landing_view
-from topoviz.ui.training import RULE_HELP
+from topoviz.ui.words import FRAME_DOT, RULE_HELP
 
 sel = current()
 st.title("Persistence diagrams & matching")
@@ -194,11 +194,7 @@ def _dot_views() -> None:
             "pixels in the image and landscape."
         )
     elif (window := figures.window_around(figures.dot_pixels(dgm_f, dot), sel.f.shape)) is None:
-        st.info(  # as Landscape says it
-            "This dot has no pixel in the image: its class is born in the frame (the frame's "
-            "own component, value 1) and never dies, so there is nothing to mark. Pick "
-            "another dot to see its pixels."
-        )
+        st.info(f"{FRAME_DOT} Pick another dot to see its pixels.")
     else:
         left, right = st.columns(2)
         # still pictures: a plotly chart here cost the browser a fifth of a second a click

@@ -168,14 +168,15 @@ left.download_button(
     file_name=download_name(sel.name, "errors.png"),
     mime="image/png",
 )
+colour = figures.ERROR_COLOR_WORDS  # the key names the map's colours
 with right:
     st.markdown(
-        f"- **merged** (vermillion): {figures.many(scores['merges'], 'false merge')}. A "
+        f"- **merged** ({colour['merged']}): {figures.many(scores['merges'], 'false merge')}. A "
         "predicted region that holds half or more of k ≥ 2 true regions counts k − 1 (so "
-        "the map's vermillion "
+        f"the map's {colour['merged']} "
         "regions can be fewer): a gap in a wall, or a false bridge.\n"
-        f"- **split** (orange): {figures.many(scores['splits'], 'false split')}. A true "
-        "region cut in k ≥ 2 pieces (each at least a fifth of it; of a crack or vessel, "
+        f"- **split** ({colour['split']}): {figures.many(scores['splits'], 'false split')}. "
+        "A true region cut in k ≥ 2 pieces (each at least a fifth of it; of a crack or vessel, "
         "or 50 px of its length) counts k − 1: a spurious wall, or a broken crack"
         + (
             " (crossed ✕ where it breaks, so a crack can have more crosses than it counts: "
@@ -184,13 +185,13 @@ with right:
             else ""
         )
         + ".\n"
-        "- **spurious** (pink): predicted structure where the ground truth has none; "
-        "specks under 64 px boxed □.\n"
-        "- **missing structure** (blue): a piece of ground-truth structure with no "
-        "predicted pixel on it; pieces under 64 px marked ◇. Not the table's *missed "
+        f"- **spurious** ({colour['spurious']}): predicted structure where the ground truth "
+        "has none; specks under 64 px boxed □.\n"
+        f"- **missing structure** ({colour['missing']}): a piece of ground-truth structure "
+        "with no predicted pixel on it; pieces under 64 px marked ◇. Not the table's *missed "
         "regions* (true regions that no predicted region holds half of).\n"
-        f"- **pinholes** (sky blue, ringed ○): {figures.many(scores['pinholes'], 'hole')} of "
-        "at least 25 px dug "
+        f"- **pinholes** ({colour['pinholes']}, ringed ○): "
+        f"{figures.many(scores['pinholes'], 'hole')} of at least 25 px dug "
         "into the true structure, more than half on it. TopoLoss can dig these while it "
         "repairs merges, and the merge count does not see them: compare before and after.\n\n"
         "Predicted structure is drawn dark, except where it is itself the error "

@@ -125,10 +125,8 @@ def _download(run: T.Run) -> None:
 def _train_control(run: T.Run) -> None:
     """Train the λ = 0 control of ``run`` (a few seconds, before the page redraws)."""
     st.session_state.pop(T.CONTROL_ERROR, None)
-    try:
-        st.session_state[T.CONTROL] = (run, T.control_of(run))
-    except (RuntimeError, ValueError, OSError) as error:
-        st.session_state[T.CONTROL_ERROR] = f"The control could not be trained: {error}"
+    if error := T.train_control(T.CONTROL, run):
+        st.session_state[T.CONTROL_ERROR] = error
 
 
 if not sel.ok:
@@ -389,8 +387,7 @@ elif run is not None and not run.running and run.f is not None:
         }
     )
     table["change"] = table["after"] - table["before"]
-    held = st.session_state.get(T.CONTROL)
-    control = held[1] if held is not None and held[0] is run else None
+    control = T.held_control(T.CONTROL, run)
     if control is not None:  # the same run without L_topo: what L_topo itself did
         table["λ = 0 control"] = [control[k] for k in names]
         table["after − control"] = table["after"] - table["λ = 0 control"]

@@ -143,7 +143,7 @@ def _table(sweep: T.Sweep) -> pd.DataFrame:
             "λ": lam,
             "steps": steps,
             "β0, β1": f"{r['beta0']:.0f}, {r['beta1']:.0f}",
-            **{name: r[k] for k, name in _COLS.items()},
+            **{name: r[k] for k, (name, _) in _COLS.items()},
         }
 
     rows = [row("start", 0, sweep.before)]
@@ -153,25 +153,15 @@ def _table(sweep: T.Sweep) -> pd.DataFrame:
 
 #: The table's numbers, with their formats: twelve columns of eight decimals were cut
 #: at 1280 px (β0 clipped, β1 out of view).
-_COLS = {
-    "accuracy": "Accuracy",
-    "merges": "False merges",
-    "splits": "False splits",
-    "pinholes": "Pinholes",
-    "betti_error": "Betti error",
-    "ari": "ARI",
-    "voi": "VOI",
-    "l_topo": "L_topo",
-}
-_FORMATS = {
-    "Accuracy": "percent",
-    "False merges": "%d",
-    "False splits": "%d",
-    "Pinholes": "%d",
-    "Betti error": "%.3f",
-    "ARI": "%.3f",
-    "VOI": "%.3f",
-    "L_topo": "%.3f",
+_COLS = {  # key: (column, format)
+    "accuracy": ("Accuracy", "percent"),
+    "merges": ("False merges", "%d"),
+    "splits": ("False splits", "%d"),
+    "pinholes": ("Pinholes", "%d"),
+    "betti_error": ("Betti error", "%.3f"),
+    "ari": ("ARI", "%.3f"),
+    "voi": ("VOI", "%.3f"),
+    "l_topo": ("L_topo", "%.3f"),
 }
 
 
@@ -228,7 +218,7 @@ def _live(drawn_running: bool) -> None:
                 if name == "L_topo"
                 else None,
             )
-            for name, fmt in _FORMATS.items()
+            for name, fmt in _COLS.values()
         },
     )
     if sweep.status == "stopped":

@@ -178,7 +178,7 @@ def _before_after(before: np.ndarray, after: np.ndarray, was: str, now: str) -> 
     piece = figures.repair_piece(before, after, sel.mask)
     if piece is None:
         return
-    r0, r1, c0, c1 = figures.window_around(np.argwhere(piece).tolist(), piece.shape, 10, 2)
+    r0, r1, c0, c1 = figures.repair_window(piece, half=10)
     still = figures.segmentation_change(before, before)  # black and white
     picture[piece] = AMBER
 
@@ -207,18 +207,11 @@ RESULT_WORDS = (
 def _control(run: T.Run) -> dict | None:
     """The measures after ``run``'s λ = 0 control, trained once (a few seconds) when the
     result step first shows that run; None when it cannot be (said on the page)."""
-    held = st.session_state.get(CONTROL)
-    if held is None or held[0] is not run:
-        if not run.done_steps:
-            return None
+    if T.held_control(CONTROL, run) is None and run.done_steps:
         with st.spinner("Training the control: the same crops and steps without L_topo…"):
-            try:
-                held = (run, T.control_of(run))
-            except (RuntimeError, ValueError, OSError) as error:
-                st.error(f"The control could not be trained: {error}")
-                return None
-        st.session_state[CONTROL] = held
-    return held[1]
+            if error := T.train_control(CONTROL, run):
+                st.error(error)
+    return T.held_control(CONTROL, run)
 
 
 def _result_table(rows: list[dict], gt_betti: tuple[int, int], key: str) -> None:

@@ -876,3 +876,21 @@ def test_the_costliest_dot_can_be_picked_on_diagrams_and_landscape():
         assert box.options[1].startswith(f"dim 1 #{costliest}: cost ")  # first, by its cost
         box.set_value(f"1:{costliest}").run()
         assert at.session_state["dot"] == f"1:{costliest}"
+
+
+def test_captions_are_dark_enough_to_read_on_white():
+    """WCAG 2's contrast of app.py's caption grey on white: at least 4.5 : 1 for small
+    text (Streamlit's faded captions were below it, and they carry the colour keys)."""
+    import re
+
+    css = (ROOT / "app.py").read_text()
+    colour = re.search(r"stCaptionContainer'\] \{color: #([0-9a-f]{6}); opacity: 1;", css)
+    assert colour, "the caption style is gone from app.py"
+
+    def luminance(hex6: str) -> float:
+        c = [int(hex6[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+        c = [v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4 for v in c]
+        return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]
+
+    contrast = 1.05 / (luminance(colour.group(1)) + 0.05)
+    assert contrast >= 4.5, contrast

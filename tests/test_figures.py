@@ -548,7 +548,7 @@ def test_the_error_map_rings_a_broken_crack_where_it_breaks():
     assert errors["split"].sum() == gt.sum()  # the whole crack is the split region
     fig = figures.error_map(np.ones(gt.shape), pred, errors)
     split = next(t for t in fig.data[1:] if t.name.startswith("split"))
-    assert split.name == "split: 1 region, broken at 1 place (ringed)"
+    assert split.name == "split: 1 region, broken at 1 place (crossed)"
     assert list(split.y) == [20.0] and 39 <= split.x[0] <= 43  # at the gap, not mid-crack
     membranes = metrics.topology_errors(~pred, ~gt, "membranes")
     assert "breaks" not in membranes
@@ -577,7 +577,7 @@ def test_the_error_map_rings_a_broken_crack_where_it_breaks():
     assert metrics.region_errors(pred, gt, "curvilinear", min_region=20).splits == 1
     split = next(t for t in figures.error_map(np.ones(gt.shape), pred, errors).data[1:]
                  if t.name.startswith("split"))  # fmt: skip
-    assert split.name == "split: 1 region, broken at 2 places (ringed)"
+    assert split.name == "split: 1 region, broken at 2 places (crossed)"
 
 
 def test_small_missing_pieces_are_ringed():
@@ -605,11 +605,11 @@ def test_the_repair_window_finds_the_closed_gap_not_the_larger_thickening():
     before[60:63, 40] = False  # a gap: the cells merge
     after = gt.copy()
     after[5:30, 41:44] = True  # 75 px of thickening, beside the merged region too
-    r0, r1, c0, c1 = figures.repair_window(before, after, gt, half=6)
+    r0, r1, c0, c1 = figures.repair_window(figures.repair_piece(before, after, gt), half=6)
     assert r0 <= 60 and 62 < r1 and c0 <= 40 < c1  # the 3 px that closed the gap
-    assert figures.repair_window(before, before, gt) is None
-    r0, r1, _, _ = figures.repair_window(gt, after, gt, half=6)  # nothing repaired
-    assert r0 <= 5 and 29 < r1  # then the largest change
+    assert figures.repair_window(figures.repair_piece(before, before, gt)) is None
+    r0, r1, _, _ = figures.repair_window(figures.repair_piece(gt, after, gt), half=6)
+    assert r0 <= 5 and 29 < r1  # nothing repaired: then the largest change
 
 
 def test_the_superlevel_picture_counts_at_a_level_as_the_diagram_does():

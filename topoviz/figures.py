@@ -414,7 +414,7 @@ def landscape_map(
     px, ends = _highlighted(highlight, ct, dgm)
     if len(px):
         for (row, col), end in zip(px, ends, strict=True):  # amber on a dark box: the
-            # amber text alone was lost on a white membrane (1.6 : 1)
+            # amber text alone was unreadable on a white membrane
             fig.add_annotation(
                 x=col, y=row, text=end, showarrow=False, yshift=20,
                 font={"color": HIGHLIGHT, "size": 14}, bgcolor="rgba(0,0,0,0.75)",
@@ -1217,18 +1217,15 @@ def repair_piece(before: np.ndarray, after: np.ndarray, gt: np.ndarray) -> np.nd
     return labels == np.argmax(np.bincount(labels.ravel())[1:]) + 1
 
 
-def repair_window(
-    before: np.ndarray, after: np.ndarray, gt: np.ndarray, half: int = 16
-) -> tuple[int, int, int, int] | None:
-    """A window on :func:`repair_piece`, at least ``2 * half + 1`` pixels across: a
+def repair_window(piece: np.ndarray | None, half: int = 16) -> tuple[int, int, int, int] | None:
+    """A window on a :func:`repair_piece`, at least ``2 * half + 1`` pixels across: a
     few hundred changed pixels are specks on a whole 256² image, this is where to zoom.
 
     >>> gt = np.zeros((40, 40), bool); gt[:, 20] = True
     >>> before = gt.copy(); before[10:13, 20] = False
-    >>> repair_window(before, gt, gt, half=5)
+    >>> repair_window(repair_piece(before, gt, gt), half=5)
     (6, 17, 15, 26)
     """
-    piece = repair_piece(before, after, gt)
     if piece is None:
         return None
     return window_around(np.argwhere(piece).tolist(), piece.shape, half, margin=2)
@@ -1493,7 +1490,7 @@ def _legend(errors: Mapping[str, np.ndarray]) -> list[tuple[tuple, str, tuple | 
             if not len(centres[0]):  # none small enough to ring: the legend's square
                 centres = None
             elif kind == "split":  # one split crack can break at several places
-                words += f", broken at {_count(rings, 'place')} (ringed)"
+                words += f", broken at {_count(rings, 'place')} (crossed)"
         entries.append((colour, words, centres, RING_SYMBOLS.get(kind, "circle-open")))
     return entries
 

@@ -57,6 +57,36 @@ def _shared(spans: list[tuple[int, int]], k: int) -> tuple[int, int]:
     return max(before, 0), max(after, 0)
 
 
+def check_image(image: np.ndarray, what: str = "image") -> np.ndarray:
+    """``image`` as an array a net takes: (H, W) or (H, W, C), real, finite, in [0, 1]
+    (as :func:`topoviz.imageio.load_image` reads it); else a ValueError that calls it
+    ``what``. :func:`predict` and :func:`topoviz.train.fine_tune` check their images so.
+
+    >>> try:
+    ...     check_image(np.full((4, 4), 200, np.uint8))
+    ... except ValueError as error:
+    ...     print(str(error)[-45:])
+    [200, 200] (an 8-bit image: divide it by 255)
+    """
+    image = np.asarray(image)
+    if image.ndim not in (2, 3) or min(image.shape[:2], default=0) < 1:
+        raise ValueError(f"{what} must be (H, W) or (H, W, C), got shape {image.shape}")
+    if image.dtype != bool and (
+        not np.issubdtype(image.dtype, np.number) or np.issubdtype(image.dtype, np.complexfloating)
+    ):
+        raise ValueError(f"{what} must be real numbers, got dtype {image.dtype}")
+    if not np.isfinite(image).all():
+        raise ValueError(f"{what} contains NaN or infinity")
+    lo, hi = float(image.min()), float(image.max())
+    if lo < 0 or hi > 1:  # the nets trained on [0, 1]: 0..255 gave f = 1 everywhere
+        raise ValueError(
+            f"{what} values must lie in [0, 1], as topoviz.imageio.load_image reads them; "
+            f"got [{lo:.4g}, {hi:.4g}]"
+            + (" (an 8-bit image: divide it by 255)" if 1 < hi <= 255 and lo >= 0 else "")
+        )
+    return image
+
+
 def predict(
     model: nn.Module,
     image: np.ndarray,
@@ -110,24 +140,11 @@ def predict(
             f"model must be a torch network (nn.Module); got {type(model).__name__}. Load a "
             "checkpoint file with topoviz.checkpoints.load(path)[0]"
         )
-    image = np.asarray(image)
+    image = check_image(image)
     if image.dtype == bool:
         image = image.astype(np.float32)
     if image.ndim == 2:
         image = image[..., None]
-    if image.ndim != 3 or min(image.shape[:2]) < 1:
-        raise ValueError(f"image must be (H, W) or (H, W, C), got shape {image.shape}")
-    if not np.issubdtype(image.dtype, np.number) or np.issubdtype(image.dtype, np.complexfloating):
-        raise ValueError(f"image must be real numbers, got dtype {image.dtype}")
-    if not np.isfinite(image).all():
-        raise ValueError("image contains NaN or infinity")
-    lo, hi = float(image.min()), float(image.max())
-    if lo < 0 or hi > 1:  # the nets trained on [0, 1]: 0..255 gave f = 1 everywhere
-        raise ValueError(
-            f"image values must lie in [0, 1], as topoviz.imageio.load_image reads them; "
-            f"got [{lo:.4g}, {hi:.4g}]"
-            + (" (an 8-bit image: divide it by 255)" if hi > 1 and hi <= 255 and lo >= 0 else "")
-        )
     if tile < 1 or not 0 <= overlap < tile:
         raise ValueError(f"need tile >= 1 and 0 <= overlap < tile, got {tile}, {overlap}")
     if margin < 0:

@@ -57,7 +57,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from topoviz.data import apply_fov, sample_batch
-from topoviz.inference import predict
+from topoviz.inference import check_image, predict
 from topoviz.loss import TopoLoss
 from topoviz.metrics import evaluate_all
 
@@ -392,9 +392,9 @@ def fine_tune(
 
 
 def _check_data(data, name: str) -> tuple:
-    """``data`` as ``(images, masks)``: a pair of equal-length sequences, each image
-    real, finite and in [0, 1] (as :func:`topoviz.imageio.load_image` reads it; 0..255
-    trains a net that :func:`topoviz.inference.predict` then refuses to run), each mask
+    """``data`` as ``(images, masks)``: a pair of equal-length sequences, each image as
+    :func:`topoviz.inference.check_image` takes it (0..255 trained a net that
+    :func:`topoviz.inference.predict` then refused to run), each mask
     binary and of its image's height and width; else a ValueError saying which."""
     try:
         images, masks = data
@@ -410,21 +410,7 @@ def _check_data(data, name: str) -> tuple:
             "at least one"
         )
     for i, (image, mask) in enumerate(zip(images, masks, strict=True)):
-        a = np.asarray(image)
-        if a.dtype.kind not in "biuf" or a.ndim not in (2, 3):
-            raise ValueError(
-                f"{name}: image {i} must be a real (H, W) or (H, W, C) array; got dtype "
-                f"{a.dtype}, shape {a.shape}"
-            )
-        if a.dtype.kind == "f" and not np.isfinite(a).all():
-            raise ValueError(f"{name}: image {i} contains NaN or infinity")
-        lo, hi = float(a.min()), float(a.max())
-        if lo < 0 or hi > 1:
-            raise ValueError(
-                f"{name}: image {i} values must lie in [0, 1], as topoviz.imageio.load_image "
-                f"reads them; got [{lo:.4g}, {hi:.4g}]"
-                + (" (an 8-bit image: divide it by 255)" if 1 < hi <= 255 and lo >= 0 else "")
-            )
+        a = check_image(image, f"{name}: image {i}")  # as predict checks it
         if np.shape(mask) != a.shape[:2]:
             raise ValueError(
                 f"{name}: mask {i} is {np.shape(mask)} but its image is {a.shape[:2]} "

@@ -170,16 +170,11 @@ def init() -> None:
         }
         for key, text in st.session_state[PAGE_LINK].items():  # said now, with the rest
             lo, hi = PAGE_SHARED[key]
-            try:
-                read = float(text)
-            except ValueError:
-                read = math.nan
-            if not math.isfinite(read):
+            value = _page_read(key, text)
+            if value is None:
                 _link_ignored(key, "the page's default")
-            elif not lo <= read <= hi:
-                _link_ignored(
-                    key, f"{type(lo)(min(hi, max(lo, read))):g}, the nearest in {lo:g}–{hi:g}"
-                )
+            elif not lo <= float(text) <= hi:
+                _link_ignored(key, f"{value:g}, the nearest in {lo:g}–{hi:g}")
         for key, parse in SHARED.items():
             if key in st.query_params:
                 try:
@@ -255,26 +250,34 @@ PAGE_STEP = {"arrows": 10}
 
 def page_value(key: str, default: float) -> None:
     """Before the page's own slider ``key`` (of :data:`PAGE_SHARED`) is drawn: start it
-    at the link's value (clipped to its range, whole for int bounds), else at the user's last choice
-    (:func:`keep_page_value`), else at ``default``. Draw the slider with ``key=key``,
-    ``on_change=keep_page_value, args=(key,)`` and no value of its own."""
+    at the link's value (:func:`_page_read`), else at the user's last choice
+    (:func:`keep_page_value`), else at ``default``. :func:`page_slider` draws the
+    slider so."""
     if key in st.session_state:
         return
-    lo, hi = PAGE_SHARED[key]
     value = st.session_state.get(_kept(key), default)  # the user's own choice, if any
     text = st.session_state.get(PAGE_LINK, {}).pop(key, None)  # the link's, once
-    if text is not None:
-        try:
-            read = float(text)
-            if not math.isfinite(read):
-                raise ValueError(text)
-            step = PAGE_STEP.get(key, 1 if isinstance(lo, int) else 0)
-            if step:  # on the slider's grid (half=12.7 was cut to 12, arrows=155 off it)
-                read = lo + round((read - lo) / step) * step
-            value = st.session_state[_kept(key)] = type(lo)(min(hi, max(lo, read)))
-        except ValueError:  # a hand-edited link with a bad value keeps the default (init
-            pass  # has said so in the sidebar)
+    read = None if text is None else _page_read(key, text)
+    if read is not None:  # else a hand-edited link's bad value: the default (said by init)
+        value = st.session_state[_kept(key)] = read
     st.session_state[key] = value
+
+
+def _page_read(key: str, text: str) -> float | None:
+    """A link's ``text`` for the page slider ``key`` as the slider takes it: clipped to
+    its range and on its grid (half=12.7 had been cut to 12, arrows=155 was off it);
+    None when it is not a finite number."""
+    try:
+        read = float(text)
+    except ValueError:
+        return None
+    if not math.isfinite(read):
+        return None
+    lo, hi = PAGE_SHARED[key]
+    step = PAGE_STEP.get(key, 1 if isinstance(lo, int) else 0)
+    if step:
+        read = lo + round((read - lo) / step) * step
+    return type(lo)(min(hi, max(lo, read)))
 
 
 def page_slider(where: Any, label: str, key: str, default: float, **kwargs: Any) -> Any:
@@ -478,13 +481,14 @@ def net_entry() -> dict | None:
     return {e["name"]: e for e in cache.manifest()[0]}.get(checkpoint_in_use() or "")
 
 
-def uploaded_entry() -> dict | None:
-    """:func:`topoviz.provenance.entry_of_meta` of the uploaded checkpoint in use (the
-    last one that loaded), or None."""
+def uploaded_entry(up: Any = None) -> dict | None:
+    """:func:`topoviz.provenance.entry_of_meta` of the uploaded checkpoint ``up`` (a
+    ``cache.UploadedCheckpoint``; by default the one in use, the last that loaded), or
+    None when there is none or it does not load."""
     from topoviz.provenance import entry_of_meta
     from topoviz.ui import cache
 
-    up = st.session_state.get(GOOD_CHECKPOINT)
+    up = st.session_state.get(GOOD_CHECKPOINT) if up is None else up
     if up is None:
         return None
     try:

@@ -47,6 +47,7 @@ from topoviz.provenance import TABLE_PATCHES
 from topoviz.train import StepReport, fine_tune, native_bf16
 from topoviz.ui import cache
 from topoviz.ui import state as S
+from topoviz.ui.words import RULE_HELP
 
 # session-state keys: the runs
 RUN = "_ft_run"
@@ -149,13 +150,6 @@ RULE_LABELS = {
     "optimal": "optimal (W2)",
     "betti": "Betti matching: same place",
 }
-RULE_HELP = (
-    "How Dgm(f) is matched to Dgm(g). The paper's rule pulls up the k dots nearest the "
-    "corner wherever they lie; optimal (W2) is the matching of least total squared "
-    "distance (the 2-Wasserstein matching, computed exactly: never costlier than the "
-    "paper's); Betti matching (Stucki et al. 2023, after the paper) pulls up only a "
-    "feature at the place of a true one and pushes every other down."
-)
 
 
 def init() -> None:
@@ -325,16 +319,10 @@ def start_entry(choice: str, options: dict | None = None) -> dict | None:
     """What is known of the starting model ``choice``: its manifest entry, for the
     uploaded checkpoint :func:`topoviz.provenance.entry_of_meta` of its meta, None for
     an untrained net (or one that no longer loads)."""
-    from topoviz.provenance import entry_of_meta
-
     entry = (start_options() if options is None else options).get(choice)
     if not entry or "upload" not in entry:
         return entry
-    try:
-        _, meta = cache.load_uploaded(entry["upload"])
-    except CheckpointError:
-        return None
-    return entry_of_meta(meta, entry["upload"].name)
+    return S.uploaded_entry(entry["upload"])
 
 
 def start_model(choice: str, seed: int) -> nn.Module:
@@ -813,6 +801,23 @@ def control_verdict(before: float, after: float, control: float) -> str:
     if control < before:
         return "BCE alone parted them on these crops; L_topo did not in these steps." + shallow
     return "Neither run parted the merged cells in these steps." + shallow
+
+
+def held_control(key: str, run: Run) -> dict | None:
+    """The measures after ``run``'s λ = 0 control kept under ``key`` by
+    :func:`train_control`, or None (none trained, or for another run)."""
+    held = st.session_state.get(key)
+    return held[1] if held is not None and held[0] is run else None
+
+
+def train_control(key: str, run: Run) -> str | None:
+    """Train ``run``'s λ = 0 control (:func:`control_of`, a few seconds) and keep its
+    measures under ``key``; the words of what went wrong, or None."""
+    try:
+        st.session_state[key] = (run, control_of(run))
+    except (RuntimeError, ValueError, OSError) as error:
+        return f"The control could not be trained: {error}"
+    return None
 
 
 def control_of(run: Run) -> dict:

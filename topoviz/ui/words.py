@@ -204,3 +204,20 @@ def lambda_phrase(lams: tuple[float, ...]) -> str:
         return f"{lams[0]:g}"
     *head, last = (f"{x:g}" for x in lams)
     return f"{', '.join(head)} and {last} (folds 1–{len(lams)})"
+
+
+#: What Landscape and Diagrams say of a selected dot with no pixel in the image.
+FRAME_DOT = (
+    "This dot has no pixel in the image: its class is born in the frame (the frame's own "
+    "component, value 1) and never dies, so there is nothing to mark."
+)
+
+
+#: The matching rules, in words (the rule choice's help on every page that offers it).
+RULE_HELP = (
+    "How Dgm(f) is matched to Dgm(g). The paper's rule pulls up the k dots nearest the "
+    "corner wherever they lie; optimal (W2) is the matching of least total squared "
+    "distance (the 2-Wasserstein matching, computed exactly: never costlier than the "
+    "paper's); Betti matching (Stucki et al. 2023, after the paper) pulls up only a "
+    "feature at the place of a true one and pushes every other down."
+)
