@@ -12,7 +12,6 @@ from topoviz.ui import current
 from topoviz.ui import state as S
 from topoviz.ui import training as T
 from topoviz.ui.cache import shipped_lambdas
-from topoviz.ui.export import download_name
 from topoviz.ui.words import REGION_HELP, lambda_phrase
 
 sel = current()
@@ -97,29 +96,6 @@ def _stop() -> None:
 def _reset() -> None:
     st.session_state.pop(T.RUN, None)
     st.session_state.pop(T.ERROR, None)
-
-
-def _download(run: T.Run) -> None:
-    """The fine-tuned net as a checkpoint file: upload it in the sidebar (Source of f:
-    Upload a checkpoint) to inspect it, or load it with ``topoviz.checkpoints.load``."""
-    if run.status == "failed" or not run.done_steps:
-        return
-    try:
-        data = T.checkpoint_bytes(run)
-    except ValueError as error:  # a diverged run: save refuses NaN weights
-        st.warning(f"The fine-tuned net cannot be downloaded: {error}.")
-        return
-    st.download_button(
-        "Download the fine-tuned net (.pt)",
-        data,
-        file_name=download_name(run.file_name or "image", f"finetuned_{run.done_steps}steps.pt"),
-        mime="application/octet-stream",
-        key="ft_download",
-        help="A topoviz checkpoint of the net after this run. Upload it in the sidebar "
-        "(Source of f: Upload a checkpoint) to inspect it on any image, or load it with "
-        "topoviz.checkpoints.load. It records its start, this run's settings and the image "
-        "it was fine-tuned on, which the app then names as seen in training.",
-    )
 
 
 def _train_control(run: T.Run) -> None:
@@ -408,7 +384,7 @@ elif run is not None and not run.running and run.f is not None:
         )
     if error := st.session_state.get(T.CONTROL_ERROR):
         st.error(error)
-    _download(run)
+    T.download_button(run, key="ft_download")
     st.caption(
         f"Before = the {T.start_label(run.start)}; after = the same model trained "
         f"{run.done_steps} steps in {run.train_seconds:.1f} s of training ({run.steps_per_s:.2f} "

@@ -376,6 +376,7 @@ elif step.view == "result":
         if control is not None:
             st.markdown(T.control_verdict(before["merges"], after["merges"], control["merges"]))
         _before_after(run.f0, run.f, "before the fine-tune", f"after {run.done_steps} steps")
+        T.download_button(run, key="lesson_download")
     before, after = _predicted(BASELINE), _predicted(TWIN)
     if before is None or after is None:
         if not live:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 from streamlit.testing.v1 import AppTest
 
+from topoviz import checkpoints
+from topoviz.inference import predict
 from topoviz.lesson import BASELINE, LIVE, STEPS, TWIN, step_index
 from topoviz.ui import training as T
 
@@ -104,7 +107,7 @@ def test_the_result_step_says_when_the_live_fine_tune_was_skipped():
     assert list(table.iloc[2]) == ["ground truth", "—", table.iloc[2]["β0, β1"], "—", "—", "—"]
 
 
-def test_the_fine_tune_step_trains_live_and_the_result_shows_that_run(monkeypatch):
+def test_the_fine_tune_step_trains_live_and_the_result_shows_that_run(monkeypatch, downloads):
     monkeypatch.setitem(LIVE, "steps", 3)  # the page reads the same dict
     at = AppTest.from_file(PAGE, default_timeout=180)
     at.query_params["step"] = "1"
@@ -143,6 +146,11 @@ def test_the_fine_tune_step_trains_live_and_the_result_shows_that_run(monkeypatc
     assert not any("was skipped" in i.value for i in at.info)
     # the sidebar shows the net the run started from, not the shipped twin
     assert at.session_state["checkpoint"] == BASELINE
+    # the fine-tuned net downloads, as on Fine-tune live, and loads with its start named
+    (name,) = [n for n in downloads if n.endswith("_finetuned_3steps.pt")]
+    model, meta = checkpoints.load(downloads[name])
+    assert meta["fine_tuned_from"] == BASELINE and meta["steps"] == {"bce": 0, "topo": 3}
+    np.testing.assert_allclose(predict(model, run.image), run.f, atol=1e-6)
 
 
 def test_leaving_the_lesson_offers_the_view_the_user_had_before():

@@ -774,6 +774,32 @@ def checkpoint_bytes(run: Run) -> bytes:
     return run.saved
 
 
+def download_button(run: Run, key: str) -> None:
+    """The fine-tuned net of the ended ``run`` as a checkpoint file to download: upload
+    it in the sidebar (Source of f: Upload a checkpoint) to inspect it, or load it with
+    ``topoviz.checkpoints.load``. Nothing for a failed run or one without a step."""
+    from topoviz.ui.export import download_name
+
+    if run.status == "failed" or not run.done_steps:
+        return
+    try:
+        data = checkpoint_bytes(run)
+    except ValueError as error:  # a diverged run: save refuses NaN weights
+        st.warning(f"The fine-tuned net cannot be downloaded: {error}.")
+        return
+    st.download_button(
+        "Download the fine-tuned net (.pt)",
+        data,
+        file_name=download_name(run.file_name or "image", f"finetuned_{run.done_steps}steps.pt"),
+        mime="application/octet-stream",
+        key=key,
+        help="A topoviz checkpoint of the net after this run. Upload it in the sidebar "
+        "(Source of f: Upload a checkpoint) to inspect it on any image, or load it with "
+        "topoviz.checkpoints.load. It records its start, this run's settings and the image "
+        "it was fine-tuned on, which the app then names as seen in training.",
+    )
+
+
 def control_verdict(before: float, after: float, control: float) -> str:
     """What a run and its λ = 0 control say of L_topo, from the false merges before,
     after the run and after the control (the Lesson's step 8).
