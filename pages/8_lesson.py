@@ -17,7 +17,7 @@ from topoviz.ui.cache import diagram_of, matching_of
 KEY = "lesson_step"
 #: The steps whose text sits beside their picture, not above it: below the text the
 #: picture the step is about began at or under a 1280 x 720 projector's fold.
-BESIDE = ("landscape", "filtration", "diagram", "matching", "forces", "finetune")
+BESIDE = ("problem", "landscape", "filtration", "diagram", "matching", "forces", "finetune")
 RUN = "_lesson_run"  # the live fine-tune of the lesson (not the Fine-tune page's run)
 SELECTION_KEYS = ("sample", "source", "likelihood", "checkpoint", "frame")
 
@@ -225,9 +225,9 @@ if step.view == "problem":
     scores = _scores(f)
     bp = metrics.betti_numbers(pred, frame=frame)
     bg = metrics.betti_numbers(sel.mask, frame=frame)
-    # the numbers beside the error map, not above it: at 1280 x 720 the map began
-    # below the fold, and the merged cells the step is about were not on screen
-    left, right = st.columns([1, 2])
+    # the text and the numbers beside the error map, not above it: at 1280 x 720 the
+    # map began below the fold, and the merged cells the step is about were cut
+    left, right = side, body
     left.metric("Pixel accuracy", f"{scores['accuracy']:.1%}")
     left.metric("Cells (holes, β1): segmentation", bp[1], f"{bp[1] - bg[1]:+d}", delta_color="off")
     left.metric("Cells (holes, β1): ground truth", bg[1])
@@ -272,6 +272,7 @@ elif step.view in ("diagram", "matching"):
             min_persistence=0.05,
             dims=(1,),
             highlight_name="the missing cell's dot" if dot is not None else None,
+            height=430,  # the square ends above a 1280 x 720 projector's fold
         ),
         key=f"lesson_{step.view}",
     )
