@@ -4,7 +4,7 @@ A plain loop (your net, your data loader, your optimiser); the one line that add
 the topological loss is marked ``<- TopoLoss``. It takes *probabilities*, on any
 device and in any float dtype; the persistence pairing runs on a CPU copy.
 
-    python examples/own_training_loop.py                 # about half a minute
+    python examples/own_training_loop.py                 # a minute or two on a 2-core CPU
     python examples/own_training_loop.py --device cuda --amp --steps 2000
 
 Trains a U-Net with BCE only (the start), then two copies of it for as many steps on

@@ -257,6 +257,38 @@ def test_patch_larger_than_image_and_non_square():
     assert torch.isfinite(TopoLoss(patch_size=65, patches_per_image=2)(prob, g))
 
 
+def test_a_patch_covering_the_image_is_counted_once():
+    """Eight patches of a 10 x 10 image with patch_size 10 were eight copies of the
+    image: the loss came out 8 times topo_loss's (4.0 against 0.5)."""
+    rng = np.random.default_rng(7)
+    prob = torch.tensor(rng.random((2, 1, 10, 10)))
+    g = random_mask(rng, (2, 1, 10, 10))
+    module = TopoLoss(patch_size=10, patches_per_image=8, skip="none")
+    want = np.mean([float(topo_loss(prob[i, 0], g[i, 0])) for i in range(2)])
+    assert float(module(prob, g)) == pytest.approx(want)
+    assert module.last["patches"] == 2
+    # a patch the image's height but not its width still samples eight places
+    wide = TopoLoss(patch_size=10, patches_per_image=8, skip="none")
+    wide(torch.tensor(rng.random((1, 1, 10, 30))), np.zeros((1, 1, 10, 30)))
+    assert wide.last["patches"] == 8
+
+
+@pytest.mark.parametrize(
+    "scale, words",
+    [(255, r"values in \[0, 255\].*divide an 8-bit mask by 255"), (0.3, "empty")],
+)
+def test_a_ground_truth_on_another_scale_is_refused(scale, words):
+    """A 0/255 mask passed (thresholded at 0.5), and one scaled to 0/0.3 came out
+    empty: its holes' loss was gone without a word."""
+    g = random_mask(np.random.default_rng(1), (1, 1, 12, 12)).astype(np.float64)
+    assert g.max() == 1
+    with pytest.raises(ValueError, match=words):
+        topo_loss(torch.rand(12, 12), g[0, 0] * scale)
+    with pytest.raises(ValueError, match=words):
+        TopoLoss()(torch.rand(1, 1, 12, 12), g * scale)
+    assert np.isfinite(float(topo_loss(torch.rand(12, 12), np.zeros((12, 12)))))  # empty: fine
+
+
 def test_perfect_prediction_skips_every_patch():
     g = torch.zeros(2, 1, 30, 30)
     g[:, :, 10, :] = 1

@@ -414,6 +414,34 @@ def test_cli_compare_pairs_two_checkpoints(tmp_path, capsys):
     assert err.startswith("python -m topoviz compare: error: ") and "different data or folds" in err
 
 
+def test_cli_compare_keeps_two_checkpoints_of_one_file_name_apart(tmp_path, capsys):
+    """Two runs' ``best.pt``: the results were keyed by file stem, and the method's
+    numbers stood under both names."""
+    import torch
+
+    from topoviz import checkpoints, nets
+    from topoviz.__main__ import main
+
+    torch.set_num_threads(1)
+    data = "synthetic:membranes?n=6&size=48&seed=0"
+    paths = []
+    for seed, run in ((0, "a"), (1, "b")):
+        (tmp_path / run).mkdir()
+        path = tmp_path / run / "best.pt"
+        checkpoints.save(path, nets.build("unet", base=4, seed=seed), {"data": data, "fold": "1/3"})
+        paths.append(str(path))
+    assert main(["compare", *paths, "--n-patches", "5", "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert list(res["results"]) == ["a/best", "b/best"]
+    for m, row in res["paired"].items():  # each name holds its own net's numbers
+        assert row["control"] == pytest.approx(
+            np.mean([r[m] for r in res["results"]["a/best"]["per_image"]])
+        )
+        assert row["method"] == pytest.approx(
+            np.mean([r[m] for r in res["results"]["b/best"]["per_image"]])
+        )
+
+
 def test_the_calibration_sentence_says_what_the_betti_error_shows_on_this_image():
     """Inspect's scale sentence quotes the rows and words the Betti error's verdict
     from them: on the synthetic membranes 10 breaks score four times a 1-px shift

@@ -532,6 +532,8 @@ def test_cli_training_options_are_checked_before_the_first_step(tmp_path, capsys
         (["--topo-steps", "-5"], "--topo-steps must be >= 0"),
         (["--topo-patch", "0"], "--topo-patch must be at least 2 x 2"),
         (["--out", str(tmp_path)], "is a folder"),
+        # λ without its stage: the run was BCE alone, its checkpoint recording λ 0.1
+        (["--topo-steps", "0", "--lam", "0.1"], "--lam 0.1 weighs L_topo in the --topo-steps"),
     ):
         assert re.search(words, refused(base + extra, capsys))  # one line: no step ran
     assert not (tmp_path / "m.pt").exists()

@@ -470,6 +470,25 @@ def _warn_unlike(images, names, meta: dict, data: str) -> None:
         )
 
 
+def _labels(control: str, method: str) -> list[str]:
+    """The two checkpoints' names in compare's tables: their file stems, with as much
+    of their folders as tells them apart (two runs' ``best.pt`` had shared one row, the
+    method's numbers under both names), else "(control)" / "(method)".
+
+    >>> _labels("runs/a/best.pt", "runs/b/best.pt"), _labels("x/bce.pt", "x/topo.pt")
+    (['a/best', 'b/best'], ['bce', 'topo'])
+    >>> _labels("net.pt", "./net.pt")
+    ['net (control)', 'net (method)']
+    """
+    paths = [Path(control), Path(method)]
+    for depth in range(1, 1 + max(len(p.parts) for p in paths)):
+        names = ["/".join([*p.parent.parts[len(p.parent.parts) - depth + 1 :], p.stem])
+                 for p in paths]  # fmt: skip
+        if names[0] != names[1]:
+            return names
+    return [f"{paths[0].stem} (control)", f"{paths[1].stem} (method)"]
+
+
 def _cmd_compare(args: argparse.Namespace) -> int:
     loaded = [checkpoints.load(c) for c in (args.control, args.method)]
     metas = [meta for _, meta in loaded]
@@ -491,7 +510,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         fovs=split.held_fov,
     )
     results = [evaluate(model, *split.held_out, **options) for model, _ in loaded]
-    names = [Path(c).stem for c in (args.control, args.method)]
+    names = _labels(args.control, args.method)
     table = {}
     for m in (*METRICS, *REGION_METRICS):
         table[m] = paired_comparison(
@@ -555,6 +574,13 @@ def _check_train_options(args: argparse.Namespace) -> None:
     except (TypeError, ValueError) as error:
         name, rest = str(error).split(" ", 1)
         raise SystemExit(f"train: {_TOPO_FLAGS.get(name, name)} {rest}") from None
+    if args.lam > 0 and not args.topo_steps and not args.resume:
+        # λ weighs L_topo in the fine-tuning stage only: without that stage the run
+        # was BCE alone, and its checkpoint recorded a λ it never used
+        raise SystemExit(
+            f"train: --lam {args.lam:g} weighs L_topo in the --topo-steps stage; give "
+            "--topo-steps N (with --steps 0 and --init CKPT to only fine-tune)"
+        )
     out = Path(args.out)
     if out.is_dir():
         raise SystemExit(f"train: --out {out} is a folder; give a file name such as {out}/net.pt")
@@ -612,9 +638,13 @@ def _add_train(sub) -> None:
             "part of a fold. λ is for a per-pixel-mean BCE (see topoviz.train)."
         ),
     )
-    p.add_argument("--data", help="folder (images/, labels/) or synthetic:NAME")
-    p.add_argument("--fold", default="1/3", help="K/N: hold out the K-th of N parts, or 'all'")
-    p.add_argument("--out", help="checkpoint to write (with --resume: default that file)")
+    p.add_argument(
+        "--data", help="folder (images/, labels/) or synthetic:NAME (required, unless --resume)"
+    )
+    p.add_argument(
+        "--fold", default="1/3", help="K/N: hold out the K-th of N parts, or 'all' (default 1/3)"
+    )
+    p.add_argument("--out", help="checkpoint to write (required; with --resume: default that file)")
     p.add_argument("--arch", default="unet", choices=sorted(nets.ARCHITECTURES))
     p.add_argument("--base", type=int, default=None, help="unet channels (default: the net's, 16)")
     p.add_argument(

@@ -275,6 +275,21 @@ def _ground_truth(g, name: str) -> np.ndarray:
     if np.issubdtype(a.dtype, np.floating) and not np.isfinite(a).all():
         bad = int(np.count_nonzero(~np.isfinite(a)))
         raise ValueError(f"{name} has {bad} NaN or infinite value(s); a ground truth is binary")
+    if a.size and not a.dtype == bool:
+        lo, hi = float(a.min()), float(a.max())
+        # thresholded at 0.5: a 0/255 mask passed, and a scaled one (0 / 0.3) came out
+        # empty without a word, and with it the loss of every hole it has
+        if lo < 0 or hi > 1:
+            hint = " (divide an 8-bit mask by 255)" if hi > 1 else ""
+            raise ValueError(
+                f"{name} has values in [{lo:g}, {hi:g}]; a ground truth is 0/1 (or bool), "
+                f"thresholded at 0.5{hint}"
+            )
+        if 0 < hi < 0.5:
+            raise ValueError(
+                f"{name}'s largest value is {hi:g}: thresholded at 0.5 the ground truth is "
+                "empty; a ground truth is 0/1 (or bool)"
+            )
     return (a >= 0.5).astype(np.float64)
 
 
@@ -327,7 +342,9 @@ def topo_loss(
         pairing; anything further out, NaN or an empty ``f`` raise a ``ValueError``.
     g : array_like or torch.Tensor, shape (H, W)
         Binary ground truth (True / values ≥ 0.5 = the thin structure, as the
-        metrics read it), on any device. NaN raises a ``ValueError``.
+        metrics read it), on any device. NaN, values outside [0, 1] (a 0/255 mask)
+        and a largest value in (0, 0.5) (a scaled mask, empty at 0.5) raise a
+        ``ValueError``.
     frame : bool
         Relative homology: pad a frame of value 1 (Sec. 2.3).
     rule : {"paper", "optimal", "betti"}
@@ -398,9 +415,12 @@ class TopoLoss(nn.Module):
     patch_size : int or (int, int)
         Patch height and width (65 in the paper); clipped to the image size.
     patches_per_image : int
-        Patches sampled per image and call.
+        Patches sampled per image and call; one where the patch covers the whole
+        image (the same patch would only be counted again).
     lam : float
-        Weight lambda of Eq. 2.1; the module returns ``lam * L_topo``.
+        Weight lambda of Eq. 2.1; the module returns ``lam * L_topo``. The default,
+        1, returns L_topo itself; against a per-pixel-mean BCE the paper's weight is
+        about 0.006–0.03 here (the derivation is in :mod:`topoviz.train`).
     rule : {"paper", "optimal", "betti"}
         Matching rule.
     frame : bool
@@ -481,10 +501,13 @@ class TopoLoss(nn.Module):
     def sample_corners(self, batch: int, height: int, width: int) -> np.ndarray:
         """Top-left corners ``(image, row, col)`` of the patches of one call."""
         ph, pw = min(self.patch_size[0], height), min(self.patch_size[1], width)
-        n = batch * self.patches_per_image
+        # a patch as large as the image is the image: sampling it again would only
+        # count the same patch, and multiply the loss, several times
+        per = 1 if (ph, pw) == (height, width) else self.patches_per_image
+        n = batch * per
         rows = self._rng.integers(0, height - ph + 1, n)
         cols = self._rng.integers(0, width - pw + 1, n)
-        images = np.repeat(np.arange(batch), self.patches_per_image)
+        images = np.repeat(np.arange(batch), per)
         return np.stack([images, rows, cols], axis=1)
 
     def _targets(

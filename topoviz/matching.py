@@ -116,6 +116,13 @@ class DimMatching:
     via: np.ndarray | None = None
     via_points: np.ndarray | None = None
 
+    def __repr__(self) -> str:
+        matched = int((self.partner >= 0).sum())
+        return (
+            f"DimMatching(dim={self.dim}, dots={len(self.points)}, gt_dots="
+            f"{len(self.gt_points)}, matched={matched}, cost={self.cost:.6g})"
+        )
+
     @property
     def dot_cost(self) -> np.ndarray:
         """``||p - gamma*(p)||^2`` for every dot of Dgm(f) (the terms of Eq. 2.2)."""
@@ -165,6 +172,19 @@ class Matching:
     @property
     def loss(self) -> float:
         return float(sum(m.cost for m in self.dims.values()))
+
+    def __repr__(self) -> str:
+        """A line per dimension, not every array (a 65² patch's printed 38 000 characters).
+
+        >>> import numpy as np
+        >>> f = np.array([[0.9, 0.2, 0.7]]); g = np.array([[1.0, 0.0, 0.0]])
+        >>> match(diagram(f, frame=False), diagram(g, frame=False))
+        Matching(rule='paper', loss=0.135,
+          DimMatching(dim=0, dots=2, gt_dots=1, matched=1, cost=0.135),
+          DimMatching(dim=1, dots=0, gt_dots=0, matched=0, cost=0))
+        """
+        parts = "".join(f",\n  {self.dims[k]!r}" for k in sorted(self.dims))
+        return f"Matching(rule={self.rule!r}, loss={self.loss:.6g}{parts})"
 
     def restricted(self, dims: Iterable[int]) -> Matching:
         """The same matching with only the dimensions ``dims``; its ``loss`` is then

@@ -112,7 +112,9 @@ def betti_numbers(
     frame : bool
         Add a one-pixel foreground frame around the mask (relative homology, as the
         loss does on patches): the frame is one more component, structures touching
-        the border join it, and every background region becomes a hole.
+        the border join it, and every background region becomes a hole. On by
+        default, as the Betti error counts; ``frame=False`` gives the mask's own
+        numbers (a ring: (1, 1), not (2, 2); an empty mask: (0, 0), not (1, 1)).
     threshold : float, optional
         Count the segmentation ``mask >= threshold`` of a likelihood in [0, 1]
         (0.5 as in the paper).
@@ -629,6 +631,13 @@ class RegionErrors:
     n_gt: int
     merged: np.ndarray
     split: np.ndarray
+
+    def __repr__(self) -> str:
+        """The counts, not the two masks."""
+        return (
+            f"RegionErrors(merges={self.merges}, splits={self.splits}, "
+            f"missed={self.missed}, n_gt={self.n_gt})"
+        )
 
     def counts(self) -> dict[str, int]:
         """``{"merges", "splits", "missed", "n_gt"}`` as plain ints."""

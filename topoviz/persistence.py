@@ -106,6 +106,15 @@ class Dots:
     def __len__(self) -> int:
         return len(self.points)
 
+    def __repr__(self) -> str:
+        """A line, not every array (a 65² patch's dots printed thousands of lines).
+
+        >>> import numpy as np
+        >>> diagram(np.array([[0.9, 0.2, 0.7]]), frame=False)[0]
+        Dots(dim=0, n=2, essential=1)
+        """
+        return f"Dots(dim={self.dim}, n={len(self)}, essential={int(self.essential.sum())})"
+
     def __eq__(self, other: object) -> bool:
         """The same dimension and the same dots, pixels and flags, in the same order.
 
@@ -196,6 +205,16 @@ class Diagram:
     @property
     def dims(self) -> tuple[int, ...]:
         return tuple(sorted(self.dots))
+
+    def __repr__(self) -> str:
+        """A line: the shape, the frame and how many dots each dimension has.
+
+        >>> import numpy as np
+        >>> diagram(np.array([[0.9, 0.2, 0.7]]), frame=False)
+        Diagram(shape=(1, 3), frame=False, dots={0: 2, 1: 0})
+        """
+        counts = {k: len(self.dots[k]) for k in self.dims}
+        return f"Diagram(shape={tuple(self.shape)}, frame={self.frame}, dots={counts})"
 
     def betti(self, alpha: float = 0.5) -> dict[int, int]:
         """Betti numbers of ``f >= alpha``, one per computed dimension."""
