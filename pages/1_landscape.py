@@ -10,7 +10,7 @@ from topoviz.loss import critical_targets
 from topoviz.ui import current
 from topoviz.ui import state as S
 from topoviz.ui.cache import diagram_of, matching_of
-from topoviz.ui.words import FRAME_DOT
+from topoviz.ui.words import FRAME_DOT, RULE_HELP, RULE_WORDS
 
 sel = current()
 st.title("Likelihood landscape")
@@ -33,10 +33,21 @@ left, right = st.columns([1, 2])
 with left:
     # the forces of the dimensions shown (with "holes", those TopoLoss trains with)
     dims = S.dims_view("Forces of")
+    # the forces and L_topo hang on the rule: chosen here as on Diagrams (one choice
+    # for both), where it had come unseen from Diagrams or a link
+    rule = S.persistent(
+        S.RULE,
+        st.selectbox,
+        "Matching used for the forces",
+        list(S.RULES),
+        format_func=S.RULE_LABELS.get,
+        help=RULE_HELP,
+        disabled=sel.mask is None,
+    )
 shown = dgm.restricted(dims)
 ct = None
 if sel.mask is not None:
-    matching = matching_of(sel.f, sel.g, sel.frame, st.session_state[S.RULE]).restricted(dims)
+    matching = matching_of(sel.f, sel.g, sel.frame, rule).restricted(dims)
     ct = critical_targets(shown, matching)
 else:
     st.info("Without a ground-truth mask there is no matching, so no forces: critical pixels only.")
@@ -95,7 +106,8 @@ with left:
     if ct is not None:
         force = np.abs(ct.force(sel.f))
         st.metric(
-            f"L_topo (Eq. 2.2), {' + '.join(f'dim {k}' for k in dims)}", f"{matching.loss:.3f}"
+            f"L_topo (Eq. 2.2, {RULE_WORDS[rule]}), {' + '.join(f'dim {k}' for k in dims)}",
+            f"{matching.loss:.3f}",
         )
         strong = int(np.count_nonzero(force >= max(tau, 1e-9)))
         st.metric(
@@ -116,6 +128,7 @@ with left:
             st.caption(
                 f"Strongest force {signed:+.3f} at pixel {tuple(int(v) for v in ct.pixel[i])} "
                 f"({ct.end[i]} of a dim-{ct.dim[i]} dot, target {ct.target[i]:.2f}). A force is "
-                "Eq. 2.3's gradient, 2·(f(c) − target), so it runs from −2 to 2 on f's 0 to 1."
+                "minus Eq. 2.3's gradient, 2·(target − f(c)): positive raises f (▲), negative "
+                "lowers it (▼), from −2 to 2 on f's 0 to 1."
             )
     st.caption(f"f = {sel.source_md}.")

@@ -134,6 +134,7 @@ def _dot_views() -> None:
             f"Paper and Betti matching disagree on {n_split} dot{'' if n_split == 1 else 's'}"
             + "".join(
                 f"; dim {k}: {', '.join(f'#{i}' for i in v[:12])}"
+                + (f" and {len(v) - 12} more" if len(v) > 12 else "")
                 for k, v in split.items()
                 if len(v)
             )
@@ -268,7 +269,12 @@ if S.teaching():
 
 
 st.subheader("Where does each push land?")
-everything = st.toggle("Also the dots sent to the diagonal (pushes over 0.05)", False)
+everything = st.toggle(
+    "Also the dots sent to the diagonal (forces over 0.05)",
+    False,
+    help="A push's force is 2·(target − f(c)) (minus Eq. 2.3's gradient), as Landscape "
+    "measures it: the diagonal's many small pushes are left out below 0.05.",
+)
 counts, landing_map = push_landing_view(sel.image, sel.f, sel.g, sel.frame, rule, everything, dims)
 c = st.columns(4)
 for col, (words, n) in zip(c, counts.items(), strict=True):
@@ -277,7 +283,11 @@ st.image(
     landing_map,
     caption="The image (left) and the ground truth (right), each push marked at its "
     "critical pixel: triangle up raised, down lowered; blue lands right, vermillion wrong."
-    + ("" if sum(counts.values()) <= 1500 else " The 1500 largest pushes are drawn."),
+    + ("" if sum(counts.values()) <= 1500 else " The 1500 largest pushes are drawn.")
+    + " The counts are of the pushes of dots pulled towards a ground-truth dot, however "
+    "small"
+    + (", and of those sent to the diagonal with a force over 0.05" if everything else "")
+    + "; Landscape counts every force over its threshold, towards the diagonal or not.",
 )
 if S.teaching():
     st.caption(

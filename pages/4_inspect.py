@@ -131,7 +131,7 @@ with st.expander("Calibration: the ground truth moved by one pixel, and with kno
             "merges": [f"{r['merges']:.0f}" for r in rows.values()],
             "splits": [f"{r['splits']:.0f}" for r in rows.values()],
             "missed": [f"{r['missed']:.0f}" for r in rows.values()],
-            "holes ≥ 25 px extra / missing (256²)": [
+            "holes ≥ 25 px extra / missing (mean per 256² patch)": [
                 f"{r['holes_extra']:.2f} / {r['holes_missing']:.2f}" for r in rows.values()
             ],
             "pinholes / fragments ≥ 25 px": [

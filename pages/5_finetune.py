@@ -240,9 +240,22 @@ def _live(drawn_running: bool) -> None:
         help="Steps per second since Start, drawing included (what you wait); "
         f"training alone: {run.steps_per_s:.2f} steps/s.",
     )
-    m[1].metric("BCE", f"{last.bce:.4f}" if last else "—")
-    m[2].metric("λ·L_topo", f"{last.lam * last.topo:.4f}" if last else "—")
-    m[3].metric("Total loss", f"{last.loss:.4f}" if last else "—")
+    on_batch = "Of the last step, on its training batch: "
+    m[1].metric(
+        "BCE",
+        f"{last.bce:.4f}" if last else "—",
+        help=on_batch + f"the per-pixel mean over its {run.batch} random 65² crops.",
+    )
+    m[2].metric(
+        "λ·L_topo",
+        f"{last.lam * last.topo:.4f}" if last else "—",
+        help=on_batch + "λ times L_topo of one framed 65² patch per crop, the mean over "
+        "the crops: what the step trains with. Not the whole image's L_topo that the "
+        "before / after table reports.",
+    )
+    m[3].metric(
+        "Total loss", f"{last.loss:.4f}" if last else "—", help=on_batch + "BCE + λ·L_topo."
+    )
     m[4].metric(
         "Patches with L_topo > 0",
         f"{last.patches_used} / {run.batch}" if last and run.lam > 0 else "—",

@@ -137,13 +137,20 @@ if error := st.session_state.get(T.SWEEP_ERROR):
     st.error(error)
 
 
+def _name(key: str, sweep: T.Sweep) -> str:
+    """A column's name; L_topo's names its dimensions (the sweep's choice)."""
+    name = _COLS[key][0]
+    return f"{name} ({T.dims_words(sweep.dims)})" if key == "l_topo" else name
+
+
 def _table(sweep: T.Sweep) -> pd.DataFrame:
     def row(lam: str, steps: int, r: dict) -> dict:
         return {
             "λ": lam,
             "steps": steps,
             "β0, β1": f"{r['beta0']:.0f}, {r['beta1']:.0f}",
-            **{name: r[k] for k, (name, _) in _COLS.items()},
+            # accuracy in percent with two places: "percent" printed 99% beside 99.02%
+            **{_name(k, sweep): r[k] * (100 if k == "accuracy" else 1) for k in _COLS},
         }
 
     rows = [row("start", 0, sweep.before)]
@@ -154,7 +161,7 @@ def _table(sweep: T.Sweep) -> pd.DataFrame:
 #: The table's numbers, with their formats: twelve columns of eight decimals were cut
 #: at 1280 px (β0 clipped, β1 out of view).
 _COLS = {  # key: (column, format)
-    "accuracy": ("Accuracy", "percent"),
+    "accuracy": ("Accuracy", "%.2f %%"),
     "merges": ("False merges", "%d"),
     "splits": ("False splits", "%d"),
     "pinholes": ("Pinholes", "%d"),
@@ -212,13 +219,13 @@ def _live(drawn_running: bool) -> None:
         key="sw_table",
         width="stretch",
         column_config={
-            name: st.column_config.NumberColumn(
+            _name(k, sweep): st.column_config.NumberColumn(
                 format=fmt,
                 help=f"On the whole image, over {T.dims_words(sweep.dims)}"
-                if name == "L_topo"
+                if k == "l_topo"
                 else None,
             )
-            for name, fmt in _COLS.values()
+            for k, (_, fmt) in _COLS.items()
         },
     )
     if sweep.status == "stopped":

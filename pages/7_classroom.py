@@ -43,6 +43,13 @@ def kept(key: str, default: object, widget: Callable[..., Any], *args: Any, **kw
     return S.persistent(key, widget, *args, **kwargs)
 
 
+GAP_HELP = (
+    "How far below 0.5 the likelihood dips in the broken places (the gaps): at 0.1 the "
+    "pass across a gap is f = 0.4. Any depth gives the same segmentation at 0.5; a "
+    "deeper gap costs more L_topo, since its dot lies farther from the ground truth's."
+)
+
+
 def fig3_tab() -> None:
     _, g0 = example(int(seed), 0.1)
     gb = betti_numbers(g0 > 0.5, frame=frame)
@@ -58,16 +65,19 @@ def fig3_tab() -> None:
             else ", as in the paper's figure"
         )
         + "). Two likelihoods f and f′ give **the same** "
-        "segmentation at 0.5 — the bridge and one ring are broken — but f′ has deeper gaps. "
+        "segmentation at 0.5 — the bridge and one ring are broken — but f′ has deeper gaps "
+        "(as the sliders start). "
         "Counting Betti numbers cannot tell them apart; the topological loss can: closing "
         "f′'s deeper gaps takes more effort."
     )
     solid = S.three_d("3-D landscapes")
     c = st.columns(2)
     with c[0]:
-        depth = kept("c_depth", 0.1, st.slider, "Gap depth of f", 0.02, 0.4, step=0.02)
+        depth = kept("c_depth", 0.1, st.slider, "Gap depth of f", 0.02, 0.4, step=0.02,
+                     help=GAP_HELP)  # fmt: skip
     with c[1]:
-        depth2 = kept("c_depth2", 0.4, st.slider, "Gap depth of f′", 0.02, 0.4, step=0.02)
+        depth2 = kept("c_depth2", 0.4, st.slider, "Gap depth of f′", 0.02, 0.4, step=0.02,
+                      help=GAP_HELP)  # fmt: skip
     for col, name, d in ((c[0], "f", depth), (c[1], "f′", depth2)):
         f, g = example(int(seed), d)
         dgm = diagram_of(f, frame)
@@ -193,6 +203,14 @@ def rules_tab() -> None:
         "spurious blob — and pulls it up, pushing the faint true one down. Betti matching pulls "
         "up only a feature at the same place as a true one: the faint blob goes up, the "
         "spurious one down."
+    )
+    st.caption(
+        "With the frame on, as TopoLoss trains on patches"
+        + (", here whatever the sidebar says" if not frame else "")
+        + ": the frame adds its own component and makes the background around the blob a "
+        "hole, so Dgm(g) has two component dots and one hole dot for one blob. Without the "
+        "frame the brightest blob, the spurious one, is the component that never dies, and "
+        "both rules match it to the truth's one component: on this example they agree."
     )
     built = _rules_example()
     for col, r, title in zip(

@@ -603,11 +603,31 @@ def test_a_link_with_a_bad_dimension_keeps_the_default():
     at.run()
     assert not at.exception
     assert at.session_state["dims"] == "1"
-    assert any(k.startswith("L_topo (Eq. 2.2), dim 1") for k in metrics(at))
+    assert any(k == "L_topo (Eq. 2.2, paper's matching), dim 1" for k in metrics(at))
     # and says so: a hand-edited or old link was corrected without a word
     assert any("dims=2 is not a value here" in w.value for w in at.sidebar.warning)
     at.sidebar.button(key="link_notes_ok").click().run()
     assert not any("From the link" in w.value for w in at.sidebar.warning)
+
+
+def test_landscape_names_the_rule_its_forces_and_loss_come_from():
+    """The rule came unseen from Diagrams or a link: one view showed 0.583 (Betti) or
+    0.435 (paper) under the same label."""
+    from topoviz.matching import match_images
+
+    at = AppTest.from_file(str(ROOT / "pages/1_landscape.py"), default_timeout=60)
+    at.query_params.update({"sample": "membranes_1", "rule": "betti", "frame": "False"})
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key="_w_rule").value == "betti"
+    sel = at.session_state["_selection"]
+    shown = {k: v for k, v in metrics(at).items() if k.startswith("L_topo")}
+    want = match_images(sel.f, sel.g, frame=False, rule="betti")[2].restricted((1,)).loss
+    assert shown == {"L_topo (Eq. 2.2, Betti matching), dim 1": f"{want:.3f}"}
+    at.selectbox(key="_w_rule").set_value("paper").run()  # one choice with Diagrams
+    assert at.session_state["rule"] == "paper"
+    paper = match_images(sel.f, sel.g, frame=False, rule="paper")[2].restricted((1,)).loss
+    assert metrics(at)["L_topo (Eq. 2.2, paper's matching), dim 1"] == f"{paper:.3f}"
 
 
 @pytest.mark.parametrize(

@@ -262,6 +262,48 @@ def test_non_finite_weights():
         load(to_bytes(checkpoint_dict(model, state_dict=state)))
 
 
+def _with(model: nn.Module, change) -> bytes:
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    change(state)
+    return to_bytes(checkpoint_dict(model, state_dict=state))
+
+
+def _negative_variance(state: dict) -> None:
+    for k in state:
+        if k.endswith("running_var"):
+            state[k].fill_(-1.0)
+
+
+def _huge(state: dict) -> None:
+    for k, v in state.items():
+        if v.is_floating_point() and not k.endswith("running_var"):
+            v.mul_(1e30)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (_negative_variance, "BatchNorm variances are negative"),
+        (_huge, "output on a 64×64 test image is NaN or infinite"),
+        (
+            lambda s: s.update({"head.weight": s["head.weight"].to(torch.complex64)}),
+            "wrong number types head.weight complex64",
+        ),  # fmt: skip
+        (
+            lambda s: s.update({"head.weight": s["head.weight"].to(torch.int8)}),
+            "wrong number types head.weight int8",
+        ),
+    ],
+)
+def test_weights_that_are_finite_but_make_no_likelihood_are_refused(change, message):
+    """A hostile tester's checkpoints: finite weights whose f was NaN everywhere (every
+    page that drew it raised), complex ones (a warning in the log) and int8 ones (f =
+    0.5 everywhere) loaded as if sound."""
+    with pytest.raises(CheckpointError, match=message):
+        load(_with(small_net(), change))
+    load(_with(small_net(), lambda s: None))  # untouched: loads
+
+
 def test_size_limit_and_missing_file(tmp_path):
     buf = io.BytesIO()
     save(buf, small_net(), {})

@@ -497,6 +497,12 @@ def test_an_interrupted_train_saves_its_progress_and_resume_finishes_it(
     assert meta2["resumed_from"] == str(ckpt) and meta2["recipe"] == meta["recipe"]
     assert meta2["data"] == TINY and meta2["lam"] == 0.1 and model.config["base"] == 4
     assert re.search("nothing to resume", refused(["train", "--resume", str(done)], capsys))
+    # an odd record of the run (the file is untrusted) is said in one line, not raised
+    for odd in ({"steps": 5}, {"run": {"targets": {"bce": 5, "topo": 1}}}):
+        bad = tmp_path / "odd.pt"
+        checkpoints.save(bad, model, {**meta, **odd})
+        said = refused(["train", "--resume", str(bad)], capsys)
+        assert re.search("records its run in a form train does not read", said), said
 
 
 def test_cli_bad_input_is_one_line_and_exit_code_2(tmp_path, capsys):
@@ -530,6 +536,8 @@ def test_cli_training_options_are_checked_before_the_first_step(tmp_path, capsys
         (["--lam", "-1"], "--lam must be a finite number"),
         (["--lam", "nan"], "--lam must be a finite number"),
         (["--topo-steps", "-5"], "--topo-steps must be >= 0"),
+        (["--seed", "-1"], "--seed must be >= 0"),
+        (["--lr", "nan"], "--lr must be a finite number > 0"),
         (["--topo-patch", "0"], "--topo-patch must be at least 2 x 2"),
         (["--out", str(tmp_path)], "is a folder"),
         # λ without its stage: the run was BCE alone, its checkpoint recording λ 0.1
@@ -579,9 +587,12 @@ def test_cli_finds_a_checkpoints_data_from_another_folder(tmp_path, monkeypatch)
 def test_cli_scoring_options_are_refused_by_their_flag(capsys):
     refs = ["evaluate", "--references", "--data", TINY, "--fold", "1/3"]
     for extra, words in (
-        (["--n-patches", "0"], "--n-patches must be >= 1"),
+        (["--n-patches", "0"], r"--n-patches must be in 1\.\.100000"),
+        (["--n-patches", "100000000"], r"--n-patches must be in 1\.\.100000"),  # ran on
         (["--val-every", "1"], r"--val-every must be 0 \(off\) or >= 2"),
-        (["--inject", "-2"], "--inject must be >= 0"),
+        (["--inject", "-2"], r"--inject must be in 0\.\.100"),
+        (["--inject", "100000000"], r"--inject must be in 0\.\.100"),
+        (["--seed", "-1"], "--seed must be >= 0"),
     ):
         assert re.search(words, refused(refs + extra, capsys))
     assert re.search(

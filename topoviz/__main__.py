@@ -144,12 +144,19 @@ def _resume_args(args: argparse.Namespace) -> tuple[object, dict, dict]:
     run = meta.get("run")
     if not isinstance(run, dict) or "targets" not in run:
         raise SystemExit(f"train: {args.resume} records no run to resume (not written by train)")
-    done = dict(meta.get("steps", {}))
-    left = {k: int(run["targets"][k]) - int(done.get(k, 0)) for k in ("bce", "topo")}
+    try:  # the meta is the file's, untrusted: a bad record is said, not a traceback
+        done = {k: int(meta.get("steps", {}).get(k, 0)) for k in ("bce", "topo")}
+        left = {k: int(run["targets"][k]) - done[k] for k in ("bce", "topo")}
+        options = dict(run["options"])
+    except (AttributeError, KeyError, TypeError, ValueError):
+        raise SystemExit(
+            f"train: {args.resume} records its run in a form train does not read "
+            "(steps, targets and options of the interrupted run)"
+        ) from None
     if max(left.values()) <= 0:
         raise SystemExit(f"train: {args.resume} finished its run; nothing to resume")
     for key in _RESUMED:
-        setattr(args, key, run["options"].get(key, getattr(args, key, None)))
+        setattr(args, key, options.get(key, getattr(args, key, None)))
     args.topo_dims = tuple(args.topo_dims)
     args.steps, args.topo_steps = max(left["bce"], 0), max(left["topo"], 0)
     args.init = meta.get("init")
@@ -307,10 +314,20 @@ def _train(args: argparse.Namespace, device, world: int, rank: int) -> int:
     return 0
 
 
+#: Bounds of the scoring flags: 200 Betti patches an image make the tables, and 10
+#: injected breaks the calibration rows; these are far above, and still end.
+MAX_N_PATCHES = 100_000
+MAX_INJECT = 100
+
+
 def _split_for(args: argparse.Namespace, meta: dict):
     """The data, fold and split to score: the command line's, else the checkpoint's."""
-    if args.n_patches < 1:
-        raise SystemExit(f"{args.command}: --n-patches must be >= 1; got {args.n_patches}")
+    if not 1 <= args.n_patches <= MAX_N_PATCHES:  # 1e8 ran for minutes, growing past 2 GB
+        raise SystemExit(
+            f"{args.command}: --n-patches must be in 1..{MAX_N_PATCHES}; got {args.n_patches}"
+        )
+    if args.seed < 0:
+        raise SystemExit(f"{args.command}: --seed must be >= 0; got {args.seed}")
     if args.val_every == 1 or args.val_every < 0:
         raise SystemExit(
             f"{args.command}: --val-every must be 0 (off) or >= 2; got {args.val_every}"
@@ -408,8 +425,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     if args.inject is not None and not args.references:
         raise SystemExit("evaluate: --inject sets the breaks of --references; give both")
     args.inject = 10 if args.inject is None else args.inject
-    if args.inject < 0:
-        raise SystemExit(f"evaluate: --inject must be >= 0; got {args.inject}")
+    if not 0 <= args.inject <= MAX_INJECT:  # 1e8 cut breaks for minutes
+        raise SystemExit(f"evaluate: --inject must be in 0..{MAX_INJECT}; got {args.inject}")
     model, meta = checkpoints.load(args.checkpoint) if args.checkpoint else (None, {})
     data, fold, split, structure = _split_for(args, meta)
     options = dict(
@@ -561,6 +578,10 @@ def _check_train_options(args: argparse.Namespace) -> None:
             raise SystemExit(f"train: {flag} must be >= 0; got {value}")
     if args.batch < 1:
         raise SystemExit(f"train: --batch must be >= 1; got {args.batch}")
+    if args.seed < 0:  # numpy's and torch's words came after the data had loaded
+        raise SystemExit(f"train: --seed must be >= 0; got {args.seed}")
+    if not (math.isfinite(args.lr) and args.lr > 0):
+        raise SystemExit(f"train: --lr must be a finite number > 0; got {args.lr}")
     if args.patch < MIN_PATCH:  # a 1-px crop has no structure to learn from
         raise SystemExit(f"train: --patch must be >= {MIN_PATCH}; got {args.patch}")
     if args.base is not None and not args.init and not args.resume:

@@ -516,6 +516,15 @@ def _check_fit(model: nn.Module, state: dict, arch: str, config: dict) -> nn.Mod
         for k, v in expected.items()
         if k in state and state[k].shape != v.shape
     ]
+    # complex weights loaded with a warning in the server's log, integer ones silently
+    # (and gave f = 0.5 everywhere): a float weight must be stored as a real float
+    kinds = [
+        f"{k} {str(state[k].dtype).removeprefix('torch.')} instead of a float"
+        for k, v in expected.items()
+        if k in state
+        and v.is_floating_point()
+        and (not state[k].is_floating_point() or state[k].is_complex())
+    ]
     nonfinite = [
         k
         for k, v in state.items()
@@ -528,6 +537,8 @@ def _check_fit(model: nn.Module, state: dict, arch: str, config: dict) -> nn.Mod
         problems.append(f"unexpected keys {listed(unexpected)}")
     if shapes:
         problems.append(f"wrong shapes {listed(shapes)}")
+    if kinds:
+        problems.append(f"wrong number types {listed(kinds)}")
     if not problems:
         model = model.to_empty(device="cpu")  # no larger than the file: _check_stored
         try:
@@ -543,4 +554,38 @@ def _check_fit(model: nn.Module, state: dict, arch: str, config: dict) -> nn.Mod
         raise CheckpointError(
             f"the checkpoint's weights contain NaN or infinity ({listed(nonfinite)})"
         )
+    negative = [k for k, v in state.items() if k.endswith("running_var") and bool((v < 0).any())]
+    if negative:  # BatchNorm divides by sqrt(running_var + eps): NaN everywhere
+        raise CheckpointError(
+            f"the checkpoint's BatchNorm variances are negative ({listed(negative)}), so the "
+            "net's output would be NaN"
+        )
+    _check_output(model)
     return model
+
+
+#: The side of the grey test image every loaded net must turn into a finite f.
+PROBE = 64
+
+
+def _check_output(model: nn.Module) -> None:
+    """A :class:`CheckpointError` unless ``model`` turns a grey test image into finite
+    logits: finite weights can still overflow (weights of 1e30), and such a net had
+    passed every check and then broken each page that drew its f."""
+    c = int(getattr(model, "config", {}).get("in_channels", 1))
+    x = torch.full((1, c, PROBE, PROBE), 0.5)
+    x[..., ::2, :] = 0.25  # stripes: not a constant, which some layers map to 0
+    try:
+        with torch.inference_mode():
+            out = model.eval()(x)
+    except (RuntimeError, ValueError) as e:
+        raise CheckpointError(
+            f"the net fails on a {PROBE}×{PROBE} test image: {_cut(str(e).splitlines()[0], 200)}"
+        ) from None
+    if not bool(torch.isfinite(out).all()):
+        bad = int((~torch.isfinite(out)).sum())
+        raise CheckpointError(
+            f"the net's output on a {PROBE}×{PROBE} test image is NaN or infinite at "
+            f"{bad} of {out.numel()} pixels (weights too large, or a broken normalisation): "
+            "its likelihood would be unusable"
+        )

@@ -505,6 +505,8 @@ def guess_structure(
     'curvilinear'
     >>> guess_structure("003.png", crack, data="isbi12")[0]   # the mask is clear
     'curvilinear'
+    >>> guess_structure("003.png", np.zeros((30, 30), bool), data="isbi12")[0]  # empty
+    'membranes'
     """
     low = Path(str(name)).name.lower()
     if any(w in low for w in CURVILINEAR_WORDS):
@@ -513,7 +515,7 @@ def guess_structure(
         return "membranes", BY_IMAGE[0]
     if mask is not None:
         background = ~np.asarray(mask, bool)
-        if background.any():
+        if background.any() and not background.all():  # an empty mask says nothing
             regions = label(background, connectivity=2)
             share = np.bincount(regions.ravel())[1:].max() / background.sum()
             why = f"{BY_IMAGE[1]} (its largest background region is {share:.0%} of the background)"

@@ -149,6 +149,8 @@ def describe(entry: Mapping) -> str:
     'trained on isbi12 (fold 1 of 3, held out: 00–01), loss bce'
     >>> describe({"data": "isbi12", "loss": "bce+topo", "lam": 0.1, "rule": "betti"})
     'trained on isbi12, loss bce + 0.1 · L_topo (Betti matching)'
+    >>> describe({"data": "isbi12", "loss": "bce+topo", "lam": 0.1, "topo_dims": [0, 1]})
+    "trained on isbi12, loss bce + 0.1 · L_topo (the paper's matching, components and holes)"
     """
     data = entry.get("data", "unknown data")
     parts = []
@@ -162,8 +164,31 @@ def describe(entry: Mapping) -> str:
     loss = entry.get("loss")
     if loss == "bce+topo" and entry.get("lam") is not None:
         rule = RULE_WORDS.get(entry.get("rule", "paper"), entry.get("rule"))
-        return text + f", loss bce + {entry['lam']:g} · L_topo ({rule})"
+        dims = topo_dims_of(entry)
+        words = {(1,): "holes", (0, 1): "components and holes", (0,): "components"}
+        over = f", {words[tuple(dims)]}" if dims and tuple(dims) in words else ""
+        return text + f", loss bce + {entry['lam']:g} · L_topo ({rule}{over})"
     return text + (f", loss {loss}" if loss else "")
+
+
+def topo_dims_of(entry: Mapping) -> list[int] | None:
+    """The dimensions a net's L_topo summed over: the entry's ``topo_dims``, else the
+    last ``--topo-dims`` of its recipe (the first pairs recorded it there only), else
+    None (not known).
+
+    Examples
+    --------
+    >>> topo_dims_of({"topo_dims": [1]}), topo_dims_of({"recipe": ["train --topo-dims 0,1"]})
+    ([1], [0, 1])
+    >>> topo_dims_of({"recipe": "python -m topoviz train --lam 0.1"}) is None
+    True
+    """
+    if isinstance(dims := entry.get("topo_dims"), list) and all(isinstance(d, int) for d in dims):
+        return dims
+    recipe = entry.get("recipe")
+    lines = [recipe] if isinstance(recipe, str) else recipe if isinstance(recipe, list) else []
+    found = re.findall(r"--topo-dims[ =]([01](?:,[01])?)\b", " ".join(map(str, lines)))
+    return [int(d) for d in found[-1].split(",")] if found else None
 
 
 def seen_in_training(

@@ -224,8 +224,8 @@ def push_landing_view(
     dims: tuple[int, ...] = (0, 1),
 ) -> tuple[dict[str, int], Any]:
     """Counts and picture of :func:`topoviz.pushes.push_landings` for ``rule`` on the
-    dimensions ``dims`` (with ``everything``, also the pushes over 0.05 towards the
-    diagonal).
+    dimensions ``dims`` (with ``everything``, also the pushes towards the diagonal
+    whose force ``2·|target − f(c)|`` is over 0.05, in Landscape's measure).
 
     Built once per view, not on each click of a dot. The picture is shared between
     sessions: never write into it.
@@ -236,7 +236,7 @@ def push_landing_view(
         g,
         critical_targets(diagram_of(f, frame).restricted(dims), chosen),
         chosen,
-        diagonal_over=0.05 if everything else None,
+        diagonal_over=0.025 if everything else None,  # |target − f(c)|: half the force
     )
     return landings.counts(), figures.push_landing_picture(image, g, landings)
 

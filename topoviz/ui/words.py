@@ -22,10 +22,14 @@ REGION_HELP = {
     ),
     "splits": (
         "False splits: true regions cut into pieces by the prediction (membranes: "
-        "a spurious wall across a cell; curvilinear: a broken crack or vessel)."
+        "a spurious wall across a cell; curvilinear: a broken crack or vessel). A piece "
+        "counts when it covers 20 % of the true region (curvilinear: 20 % of its skeleton "
+        "or 50 skeleton pixels): specks, which β0 counts one by one, do not."
     ),
     "missed": "True regions that no predicted region holds half of (filled in, or cut so "
-    "that no piece holds half: such a cut region also counts as a split).",
+    "that no piece holds half: such a cut region also counts as a split), of the true "
+    "regions large enough to count (50 px or more; the β1 beside it counts every "
+    "hole, the smallest and, with the frame, the background touching the border too).",
     "pinholes": "Holes of 25 px or more dug into the true structure, more than half on it.",
 }
 
@@ -221,3 +225,6 @@ RULE_HELP = (
     "paper's); Betti matching (Stucki et al. 2023, after the paper) pulls up only a "
     "feature at the place of a true one and pushes every other down."
 )
+
+#: The matching rules, named where a number says which one it is over.
+RULE_WORDS = {"paper": "paper's matching", "optimal": "optimal matching", "betti": "Betti matching"}
