@@ -312,7 +312,7 @@ def as_read(md: str) -> str:
 def markup(md: str) -> list[str]:
     """What in ``md`` Markdown or Streamlit would still render: an unescaped ``[``,
     ``*`` or ``$``, a link address, a ``www.`` autolink, an emoji or icon code."""
-    found = re.findall(r"(?<!\\)[\[*$`]|https?://|www\.|:[a-z_/]+:", md)
+    found = re.findall(r"(?<!\\)[\[*$`]|https?://|www\.|:[a-z_/]+:|:[a-z-]+\\?\[", md)
     return found
 
 
@@ -322,6 +322,7 @@ def markup(md: str) -> list[str]:
         "vessel **BOLD** [click](https://evil.example) ![i](https://evil.example/x.png)",
         "www.evil-example.com.png",
         "$x^2$ :material/warning: :smile:.png",
+        "**b** :red[x] :blue-background[y] :small[z].png",
         "abc\u202egnp.exe",
         "<img src=x onerror=alert(1)>.png",
     ],

@@ -519,9 +519,9 @@ def plain(text: object, limit: int = 80) -> str:
     text = "".join(c for c in text if c not in _BIDI)  # "abc\u202egnp.exe" read "abcexe.png"
     # a zero-width space where Markdown or Streamlit would make a link or an icon of
     # the text itself (escapes do not stop those): "www.x.com", "https://x", ":smile:",
-    # ":material/warning:"
+    # ":material/warning:", and a colour or size directive (":red[x]" showed as "[x]")
     text = re.sub(r"(?i)\bwww(?=\.)", "www\u200b", text)
-    text = re.sub(r":(?=//|[\w/+-]+:)", ":\u200b", text)
+    text = re.sub(r":(?=//|[\w/+-]+:|[\w-]+\[)", ":\u200b", text)
     return "".join("\\" + c if c in _MARKUP else c for c in text)
 
 
