@@ -98,6 +98,27 @@ def _reset() -> None:
     st.session_state.pop(T.ERROR, None)
 
 
+def _fig7_crop(run: T.Run):
+    """How Fig. 7's thumbnails cut each picture: around the run's costliest hole (the
+    patch whose diagram moved) or the whole image, as the user chooses. Whole, a
+    seventh of the page wide, a one-pixel gap closing was not to be seen."""
+    if run.window is None or run.window == (0, *run.f0.shape[:1], 0, *run.f0.shape[1:]):
+        return lambda a: a  # no patch, or the whole image
+    r0, r1, c0, c1 = run.window
+    whole = st.radio(
+        "Thumbnails of",
+        (False, True),
+        format_func=lambda w: (
+            "the whole image"
+            if w
+            else f"the patch around the costliest hole (rows {r0}–{r1 - 1}, columns {c0}–{c1 - 1})"
+        ),
+        horizontal=True,
+        key="ft_fig7_whole",
+    )
+    return (lambda a: a) if whole else (lambda a: a[r0:r1, c0:c1])
+
+
 def _train_control(run: T.Run) -> None:
     """Train the λ = 0 control of ``run`` (a few seconds, before the page redraws)."""
     st.session_state.pop(T.CONTROL_ERROR, None)
@@ -294,15 +315,18 @@ elif run is not None and not run.running and run.f is not None:
     if len(run.snapshots) > 1:
         st.subheader("The likelihood during the run (paper Fig. 7)")
         shots = run.snapshots[:: max(1, len(run.snapshots) // 6)][:6]
+        crop = _fig7_crop(run)
         row = st.columns(7)  # fixed width: thumbnails, however many snapshots
-        row[0].image(run.f0, caption="start", clamp=True, width="stretch")
+        row[0].image(crop(run.f0), caption="start", clamp=True, width="stretch")
         for col, (k, snap) in zip(row[1:], shots, strict=False):
-            col.image(snap, caption=f"step {k}", clamp=True, width="stretch")
+            col.image(crop(snap), caption=f"step {k}", clamp=True, width="stretch")
         row = st.columns(7)
-        row[0].image(run.mask.astype("float32"), caption="ground truth", width="stretch")
+        row[0].image(crop(run.mask).astype("float32"), caption="ground truth", width="stretch")
         for col, (k, snap) in zip(row[1:], shots, strict=False):
             col.image(
-                (snap >= 0.5).astype("float32"), caption=f"f ≥ 0.5, step {k}", width="stretch"
+                (crop(snap) >= 0.5).astype("float32"),
+                caption=f"f ≥ 0.5, step {k}",
+                width="stretch",
             )
 
     st.subheader(f"Before and after {run.done_steps} steps ({run.status})")
