@@ -7,10 +7,11 @@ import streamlit as st
 
 from topoviz import figures
 from topoviz.loss import critical_targets
+from topoviz.provenance import RULE_WORDS
 from topoviz.ui import current
 from topoviz.ui import state as S
 from topoviz.ui.cache import diagram_of, matching_of
-from topoviz.ui.words import FRAME_DOT, RULE_HELP, RULE_WORDS
+from topoviz.ui.words import FRAME_DOT, RULE_HELP
 
 sel = current()
 st.title("Likelihood landscape")

@@ -161,7 +161,7 @@ def _table(sweep: T.Sweep) -> pd.DataFrame:
 #: The table's numbers, with their formats: twelve columns of eight decimals were cut
 #: at 1280 px (β0 clipped, β1 out of view).
 _COLS = {  # key: (column, format)
-    "accuracy": ("Accuracy", "%.2f %%"),
+    "accuracy": ("Accuracy (%)", "%.2f"),
     "merges": ("False merges", "%d"),
     "splits": ("False splits", "%d"),
     "pinholes": ("Pinholes", "%d"),

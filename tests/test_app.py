@@ -603,7 +603,7 @@ def test_a_link_with_a_bad_dimension_keeps_the_default():
     at.run()
     assert not at.exception
     assert at.session_state["dims"] == "1"
-    assert any(k == "L_topo (Eq. 2.2, paper's matching), dim 1" for k in metrics(at))
+    assert any(k == "L_topo (Eq. 2.2, the paper's matching), dim 1" for k in metrics(at))
     # and says so: a hand-edited or old link was corrected without a word
     assert any("dims=2 is not a value here" in w.value for w in at.sidebar.warning)
     at.sidebar.button(key="link_notes_ok").click().run()
@@ -627,7 +627,7 @@ def test_landscape_names_the_rule_its_forces_and_loss_come_from():
     at.selectbox(key="_w_rule").set_value("paper").run()  # one choice with Diagrams
     assert at.session_state["rule"] == "paper"
     paper = match_images(sel.f, sel.g, frame=False, rule="paper")[2].restricted((1,)).loss
-    assert metrics(at)["L_topo (Eq. 2.2, paper's matching), dim 1"] == f"{paper:.3f}"
+    assert metrics(at)["L_topo (Eq. 2.2, the paper's matching), dim 1"] == f"{paper:.3f}"
 
 
 @pytest.mark.parametrize(

@@ -182,7 +182,7 @@ def test_lambda_sweep_gives_one_point_per_lambda():
     # L_topo names the dimensions it is over; accuracy is in percent, every row alike
     assert f"L_topo ({T.dims_words(sweep.dims)})" in table.columns
     want = [sweep.before["accuracy"] * 100, *(r["accuracy"] * 100 for r in sweep.results)]
-    assert list(table["Accuracy"]) == pytest.approx(want)
+    assert list(table["Accuracy (%)"]) == pytest.approx(want)
     chart = next(c for c in at.get("plotly_chart") if "sw_plot" in (c.proto.id or ""))
     assert chart.proto.spec
 

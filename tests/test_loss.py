@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -254,39 +256,47 @@ def test_patch_larger_than_image_and_non_square():
     prob = torch.rand(2, 1, 10, 30)
     g = torch.zeros(2, 1, 10, 30)
     g[:, :, 5, :] = 1
-    assert torch.isfinite(TopoLoss(patch_size=65, patches_per_image=2)(prob, g))
+    with pytest.warns(UserWarning, match="covers the whole 10 x 30 image"):
+        assert torch.isfinite(TopoLoss(patch_size=65, patches_per_image=2)(prob, g))
 
 
-def test_a_patch_covering_the_image_is_counted_once():
-    """Eight patches of a 10 x 10 image with patch_size 10 were eight copies of the
-    image: the loss came out 8 times topo_loss's (4.0 against 0.5)."""
+def test_a_patch_covering_the_image_is_counted_as_often_as_asked_and_said_once():
+    """Eight patches of a 10 x 10 image with patch_size 10 are eight copies of the image:
+    the loss sums them (counting one would make it jump eightfold at 11 x 11, where
+    the patches differ by a pixel), and a warning says so, once."""
     rng = np.random.default_rng(7)
     prob = torch.tensor(rng.random((2, 1, 10, 10)))
     g = random_mask(rng, (2, 1, 10, 10))
     module = TopoLoss(patch_size=10, patches_per_image=8, skip="none")
     want = np.mean([float(topo_loss(prob[i, 0], g[i, 0])) for i in range(2)])
-    assert float(module(prob, g)) == pytest.approx(want)
-    assert module.last["patches"] == 2
-    # a patch the image's height but not its width still samples eight places
-    wide = TopoLoss(patch_size=10, patches_per_image=8, skip="none")
-    wide(torch.tensor(rng.random((1, 1, 10, 30))), np.zeros((1, 1, 10, 30)))
-    assert wide.last["patches"] == 8
+    with pytest.warns(UserWarning, match="pass patches_per_image=1 to count it once"):
+        assert float(module(prob, g)) == pytest.approx(8 * want)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # said once
+        module(prob, g)
+        # one patch per image, or a patch smaller than the image: nothing to say
+        once = TopoLoss(patch_size=10, patches_per_image=1, skip="none")
+        assert float(once(prob, g)) == pytest.approx(want)
+        TopoLoss(patch_size=10, patches_per_image=8)(
+            torch.rand(1, 1, 10, 30), np.zeros((1, 1, 10, 30))
+        )
 
 
-@pytest.mark.parametrize(
-    "scale, words",
-    [(255, r"values in \[0, 255\].*divide an 8-bit mask by 255"), (0.3, "empty")],
-)
-def test_a_ground_truth_on_another_scale_is_refused(scale, words):
-    """A 0/255 mask passed (thresholded at 0.5), and one scaled to 0/0.3 came out
-    empty: its holes' loss was gone without a word."""
+def test_a_0_255_ground_truth_is_refused_and_near_binary_ones_are_thresholded():
+    """A 0/255 mask passed, thresholded at 0.5 as if it were 0/1. Values a little past
+    [0, 1] (float rounding, a cubic resampling) and label-smoothed targets are
+    thresholded as before, an all-background one included."""
     g = random_mask(np.random.default_rng(1), (1, 1, 12, 12)).astype(np.float64)
-    assert g.max() == 1
+    f = torch.rand(1, 1, 12, 12, generator=torch.Generator().manual_seed(0))
+    words = r"values up to 255; .*thresholded at 0.5 \(an 8-bit mask: divide it by 255\)"
     with pytest.raises(ValueError, match=words):
-        topo_loss(torch.rand(12, 12), g[0, 0] * scale)
+        topo_loss(f[0, 0], g[0, 0] * 255)
     with pytest.raises(ValueError, match=words):
-        TopoLoss()(torch.rand(1, 1, 12, 12), g * scale)
-    assert np.isfinite(float(topo_loss(torch.rand(12, 12), np.zeros((12, 12)))))  # empty: fine
+        TopoLoss()(f, g * 255)
+    want = float(topo_loss(f[0, 0], g[0, 0]))
+    for near in (g * (1 + 1e-7), g * 1.2 - 0.1, 0.05 + 0.9 * g):  # rounding, cubic, smoothed
+        assert float(topo_loss(f[0, 0], near[0, 0])) == want
+    assert np.isfinite(float(topo_loss(f[0, 0], np.full((12, 12), 0.05))))  # empty: fine
 
 
 def test_perfect_prediction_skips_every_patch():
@@ -392,7 +402,7 @@ def test_float_rounding_above_one_is_tolerated_and_clipped():
     clipped = f.clamp(0, 1)
     assert float(topo_loss(f, g)) == pytest.approx(float(topo_loss(clipped, g)), abs=1e-6)
     assert float(f.max()) > 1.0  # clipped for the pairing only, never in the caller's tensor
-    module, ref = TopoLoss(patch_size=6, skip="none"), TopoLoss(patch_size=6, skip="none")
+    module, ref = TopoLoss(6, 1, skip="none"), TopoLoss(6, 1, skip="none")
     module(f[None, None], torch.tensor(g)[None, None])
     ref(clipped[None, None], torch.tensor(g)[None, None])
     assert module.last["raw"] == pytest.approx(ref.last["raw"], abs=1e-6)

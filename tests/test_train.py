@@ -498,7 +498,13 @@ def test_an_interrupted_train_saves_its_progress_and_resume_finishes_it(
     assert meta2["data"] == TINY and meta2["lam"] == 0.1 and model.config["base"] == 4
     assert re.search("nothing to resume", refused(["train", "--resume", str(done)], capsys))
     # an odd record of the run (the file is untrusted) is said in one line, not raised
-    for odd in ({"steps": 5}, {"run": {"targets": {"bce": 5, "topo": 1}}}):
+    options = meta["run"]["options"]
+    for odd in (
+        {"steps": 5},
+        {"run": {"targets": {"bce": 5, "topo": 1}}},
+        {"run": {**meta["run"], "options": {**options, "batch": "8"}}},
+        {"run": {**meta["run"], "options": {**options, "topo_dims": 5}}},
+    ):
         bad = tmp_path / "odd.pt"
         checkpoints.save(bad, model, {**meta, **odd})
         said = refused(["train", "--resume", str(bad)], capsys)

@@ -148,6 +148,14 @@ def _resume_args(args: argparse.Namespace) -> tuple[object, dict, dict]:
         done = {k: int(meta.get("steps", {}).get(k, 0)) for k in ("bce", "topo")}
         left = {k: int(run["targets"][k]) - done[k] for k in ("bce", "topo")}
         options = dict(run["options"])
+        numbers = ("base", "lam", "batch", "patch", "lr", "topo_patch", "topo_patches", "seed",
+                   "val_every")  # fmt: skip
+        for key in numbers:
+            if key in options and options[key] is not None:
+                if isinstance(options[key], bool) or not isinstance(options[key], (int, float)):
+                    raise TypeError(key)
+        if "topo_dims" in options:
+            options["topo_dims"] = tuple(int(d) for d in options["topo_dims"])
     except (AttributeError, KeyError, TypeError, ValueError):
         raise SystemExit(
             f"train: {args.resume} records its run in a form train does not read "
@@ -494,13 +502,16 @@ def _labels(control: str, method: str) -> list[str]:
 
     >>> _labels("runs/a/best.pt", "runs/b/best.pt"), _labels("x/bce.pt", "x/topo.pt")
     (['a/best', 'b/best'], ['bce', 'topo'])
-    >>> _labels("net.pt", "./net.pt")
-    ['net (control)', 'net (method)']
+    >>> _labels("net.pt", "./net.pt"), _labels("/a/best.pt", "a/best.pt")
+    (['net (control)', 'net (method)'], ['best (control)', 'best (method)'])
     """
     paths = [Path(control), Path(method)]
-    for depth in range(1, 1 + max(len(p.parts) for p in paths)):
-        names = ["/".join([*p.parent.parts[len(p.parent.parts) - depth + 1 :], p.stem])
-                 for p in paths]  # fmt: skip
+    folders = [[q for q in p.parent.parts if q != p.anchor] for p in paths]  # no root "/"
+    for depth in range(1, 2 + max(len(f) for f in folders)):
+        names = [
+            "/".join([*f[len(f) - depth + 1 :], p.stem])
+            for f, p in zip(folders, paths, strict=True)
+        ]
         if names[0] != names[1]:
             return names
     return [f"{paths[0].stem} (control)", f"{paths[1].stem} (method)"]

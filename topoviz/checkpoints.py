@@ -332,7 +332,9 @@ def load(source: Source, *, max_bytes: int = MAX_BYTES) -> tuple[nn.Module, dict
         header, a format version this code does not read, an unknown
         architecture, a config asking for a net too large to build, tensors
         that claim more bytes than the file holds, or weights that do not fit
-        the architecture. Nothing is allocated for the net before its weights
+        the architecture (or are not real floats where floats belong), BatchNorm
+        variances below zero, or a net whose output on a grey 64 × 64 test image is
+        NaN or infinite. Nothing is allocated for the net before its weights
         are known to fit (it is built on the meta device first), so a small
         crafted file cannot make the process run out of memory.
     FileNotFoundError
@@ -554,8 +556,14 @@ def _check_fit(model: nn.Module, state: dict, arch: str, config: dict) -> nn.Mod
         raise CheckpointError(
             f"the checkpoint's weights contain NaN or infinity ({listed(nonfinite)})"
         )
-    negative = [k for k, v in state.items() if k.endswith("running_var") and bool((v < 0).any())]
-    if negative:  # BatchNorm divides by sqrt(running_var + eps): NaN everywhere
+    negative = [
+        name
+        for name, m in model.named_modules()
+        if isinstance(m, nn.modules.batchnorm._BatchNorm)
+        and m.running_var is not None
+        and bool((m.running_var + m.eps < 0).any())
+    ]
+    if negative:  # BatchNorm divides by sqrt(running_var + eps): NaN where it is < 0
         raise CheckpointError(
             f"the checkpoint's BatchNorm variances are negative ({listed(negative)}), so the "
             "net's output would be NaN"

@@ -12,6 +12,7 @@ Everything here takes **probabilities** in [0, 1], never logits.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -275,21 +276,14 @@ def _ground_truth(g, name: str) -> np.ndarray:
     if np.issubdtype(a.dtype, np.floating) and not np.isfinite(a).all():
         bad = int(np.count_nonzero(~np.isfinite(a)))
         raise ValueError(f"{name} has {bad} NaN or infinite value(s); a ground truth is binary")
-    if a.size and not a.dtype == bool:
-        lo, hi = float(a.min()), float(a.max())
-        # thresholded at 0.5: a 0/255 mask passed, and a scaled one (0 / 0.3) came out
-        # empty without a word, and with it the loss of every hole it has
-        if lo < 0 or hi > 1:
-            hint = " (divide an 8-bit mask by 255)" if hi > 1 else ""
-            raise ValueError(
-                f"{name} has values in [{lo:g}, {hi:g}]; a ground truth is 0/1 (or bool), "
-                f"thresholded at 0.5{hint}"
-            )
-        if 0 < hi < 0.5:
-            raise ValueError(
-                f"{name}'s largest value is {hi:g}: thresholded at 0.5 the ground truth is "
-                "empty; a ground truth is 0/1 (or bool)"
-            )
+    if a.size and a.dtype != bool and (hi := float(a.max())) > 1.5:
+        # thresholded at 0.5, a 0/255 mask passed as if nothing were wrong; values a
+        # little past [0, 1] (rounding, a cubic resampling, label smoothing) stay fine
+        hint = " (an 8-bit mask: divide it by 255)" if hi >= 128 else ""
+        raise ValueError(
+            f"{name} has values up to {hi:g}; a ground truth is 0/1 (or bool), thresholded "
+            f"at 0.5{hint}"
+        )
     return (a >= 0.5).astype(np.float64)
 
 
@@ -342,9 +336,8 @@ def topo_loss(
         pairing; anything further out, NaN or an empty ``f`` raise a ``ValueError``.
     g : array_like or torch.Tensor, shape (H, W)
         Binary ground truth (True / values ≥ 0.5 = the thin structure, as the
-        metrics read it), on any device. NaN, values outside [0, 1] (a 0/255 mask)
-        and a largest value in (0, 0.5) (a scaled mask, empty at 0.5) raise a
-        ``ValueError``.
+        metrics read it), on any device. NaN and values over 1.5 (a 0/255 mask)
+        raise a ``ValueError``.
     frame : bool
         Relative homology: pad a frame of value 1 (Sec. 2.3).
     rule : {"paper", "optimal", "betti"}
@@ -415,8 +408,9 @@ class TopoLoss(nn.Module):
     patch_size : int or (int, int)
         Patch height and width (65 in the paper); clipped to the image size.
     patches_per_image : int
-        Patches sampled per image and call; one where the patch covers the whole
-        image (the same patch would only be counted again).
+        Patches sampled per image and call. The loss sums over them, so it scales
+        with this number; where the patch covers the whole image every patch is the
+        image (a warning says so once): pass 1 there, as ``fine_tune`` does.
     lam : float
         Weight lambda of Eq. 2.1; the module returns ``lam * L_topo``. The default,
         1, returns L_topo itself; against a per-pixel-mean BCE the paper's weight is
@@ -489,6 +483,7 @@ class TopoLoss(nn.Module):
             raise ValueError(f"seed must be None or an integer >= 0; got {seed!r}")
         self.seed = seed
         self._rng = np.random.default_rng(seed)
+        self._warned = False  # the whole-image patch, said once (sample_corners)
         self.last: dict[str, float] = {}
 
     def extra_repr(self) -> str:
@@ -501,13 +496,22 @@ class TopoLoss(nn.Module):
     def sample_corners(self, batch: int, height: int, width: int) -> np.ndarray:
         """Top-left corners ``(image, row, col)`` of the patches of one call."""
         ph, pw = min(self.patch_size[0], height), min(self.patch_size[1], width)
-        # a patch as large as the image is the image: sampling it again would only
-        # count the same patch, and multiply the loss, several times
-        per = 1 if (ph, pw) == (height, width) else self.patches_per_image
-        n = batch * per
+        if (ph, pw) == (height, width) and self.patches_per_image > 1 and not self._warned:
+            # the sum over patches is then patches_per_image copies of one: said once
+            # (counting it once would make the loss jump by that factor at one pixel
+            # more, where the patches differ by a pixel)
+            self._warned = True
+            warnings.warn(
+                f"TopoLoss: patch_size {self.patch_size} covers the whole {height} x {width} "
+                f"image, so its {self.patches_per_image} patches per image are one patch "
+                f"counted {self.patches_per_image} times (the loss sums over patches); "
+                "pass patches_per_image=1 to count it once",
+                stacklevel=5,  # the caller of the module (through torch's __call__)
+            )
+        n = batch * self.patches_per_image
         rows = self._rng.integers(0, height - ph + 1, n)
         cols = self._rng.integers(0, width - pw + 1, n)
-        images = np.repeat(np.arange(batch), per)
+        images = np.repeat(np.arange(batch), self.patches_per_image)
         return np.stack([images, rows, cols], axis=1)
 
     def _targets(

@@ -28,8 +28,9 @@ REGION_HELP = {
     ),
     "missed": "True regions that no predicted region holds half of (filled in, or cut so "
     "that no piece holds half: such a cut region also counts as a split), of the true "
-    "regions large enough to count (50 px or more; the β1 beside it counts every "
-    "hole, the smallest and, with the frame, the background touching the border too).",
+    "regions large enough to count: cells of 50 px or more (curvilinear: 50 skeleton "
+    "pixels). For membranes the β1 beside it counts every hole, the smallest and, with "
+    "the frame, the background touching the border too.",
     "pinholes": "Holes of 25 px or more dug into the true structure, more than half on it.",
 }
 
@@ -225,6 +226,3 @@ RULE_HELP = (
     "paper's); Betti matching (Stucki et al. 2023, after the paper) pulls up only a "
     "feature at the place of a true one and pushes every other down."
 )
-
-#: The matching rules, named where a number says which one it is over.
-RULE_WORDS = {"paper": "paper's matching", "optimal": "optimal matching", "betti": "Betti matching"}
