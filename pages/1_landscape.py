@@ -11,7 +11,7 @@ from topoviz.provenance import RULE_WORDS
 from topoviz.ui import current
 from topoviz.ui import state as S
 from topoviz.ui.cache import diagram_of, matching_of
-from topoviz.ui.words import FRAME_DOT, RULE_HELP
+from topoviz.ui.words import FRAME_DOT
 
 sel = current()
 st.title("Likelihood landscape")
@@ -36,15 +36,7 @@ with left:
     dims = S.dims_view("Forces of")
     # the forces and L_topo hang on the rule: chosen here as on Diagrams (one choice
     # for both), where it had come unseen from Diagrams or a link
-    rule = S.persistent(
-        S.RULE,
-        st.selectbox,
-        "Matching used for the forces",
-        list(S.RULES),
-        format_func=S.RULE_LABELS.get,
-        help=RULE_HELP,
-        disabled=sel.mask is None,
-    )
+    rule = S.rule_choice("Matching used for the forces", disabled=sel.mask is None)
 shown = dgm.restricted(dims)
 ct = None
 if sel.mask is not None:

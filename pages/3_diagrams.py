@@ -14,7 +14,7 @@ from topoviz.pushes import disagreements
 from topoviz.ui import clicks, current
 from topoviz.ui import state as S
 from topoviz.ui.cache import diagram_of, matching_of, push_landing_view
-from topoviz.ui.words import FRAME_DOT, RULE_HELP
+from topoviz.ui.words import FRAME_DOT
 
 sel = current()
 st.title("Persistence diagrams & matching")
@@ -80,14 +80,7 @@ if sel.mask is None:
 
 dgm_g = diagram_of(sel.g, sel.frame)
 with c[2]:
-    rule = S.persistent(
-        S.RULE,
-        st.selectbox,
-        "Matching used for the table and the forces",
-        list(S.RULES),
-        format_func=S.RULE_LABELS.get,
-        help=RULE_HELP,
-    )
+    rule = S.rule_choice("Matching used for the table and the forces")
 # every number below is over the dimensions shown: the headings' L_topo, the table,
 # Theorem 1 and the pushes (with "holes", the loss TopoLoss trains with)
 matchings = {r: matching_of(sel.f, sel.g, sel.frame, r).restricted(dims) for r in S.RULES}

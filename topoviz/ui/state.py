@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
+from topoviz.ui.words import RULE_HELP
+
 # Selection (sidebar)
 SAMPLE = "sample"
 SOURCE = "source"  # "sample" | "upload"
@@ -328,6 +330,15 @@ def sync_url() -> None:
         text = str(st.session_state.get(key, DEFAULTS[key]))
         if st.query_params.get(key) != text:
             st.query_params[key] = text
+
+
+def rule_choice(label: str, **kwargs: Any) -> str:
+    """The matching rule of the views (Landscape's forces, Diagrams' table and pushes):
+    one choice, kept under :data:`RULE` across pages and in the address bar."""
+    return persistent(
+        RULE, st.selectbox, label, list(RULES), format_func=RULE_LABELS.get, help=RULE_HELP,
+        **kwargs,
+    )  # fmt: skip
 
 
 def persistent(
