@@ -133,6 +133,25 @@ def test_superlevel_counts_agree_with_labelling(small, frame):
     assert isinstance(fig.data[0], go.Image) and "β0" in fig.layout.title.text
 
 
+def test_a_region_keeps_its_colour_as_alpha_moves():
+    """Coloured by label number, a cell changed colour from frame to frame of the
+    animation (labels are renumbered as regions appear). Now a component keeps the
+    colour of its highest pixel, the older one's when two merge, and a hole that of
+    its lowest."""
+    f = np.full((20, 40), 0.1)
+    f[3:17, 3:17] = 0.9  # a ring (old component) around a hole that fills at 0.3
+    f[7:13, 7:13] = 0.3
+    f[5:15, 24:34] = 0.7  # a younger blob, joined to the ring by a bridge at 0.5
+    f[9:11, 17:24] = 0.5
+    f[0:2, 0:2] = 0.45  # a speck born at 0.45, first in raster order: labels renumber
+    rgb = {a: figures.superlevel_rgb(f, a, frame=False)[0] for a in (0.8, 0.6, 0.4)}
+    ring, hole, blob = (4, 4), (10, 10), (10, 29)
+    assert {tuple(rgb[a][ring]) for a in rgb} == {tuple(rgb[0.8][ring])}  # one colour
+    assert {tuple(rgb[a][hole]) for a in rgb} == {tuple(rgb[0.8][hole])}
+    assert tuple(rgb[0.6][blob]) != tuple(rgb[0.6][ring])  # apart, told apart (here)
+    assert tuple(rgb[0.4][blob]) == tuple(rgb[0.8][ring])  # merged: the elder's colour
+
+
 def test_superlevel_animation_has_one_frame_per_alpha(small):
     fig = figures.superlevel_animation(small[0], np.linspace(1, 0, 5))
     assert len(fig.frames) == 5 and len(fig.layout.sliders[0].steps) == 5

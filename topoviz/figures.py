@@ -517,7 +517,9 @@ def segmentation_change(
     return rgb
 
 
-def superlevel_rgb(f: np.ndarray, alpha: float, frame: bool = True) -> tuple[np.ndarray, int, int]:
+def superlevel_rgb(
+    f: np.ndarray, alpha: float, frame: bool = True, order: np.ndarray | None = None
+) -> tuple[np.ndarray, int, int]:
     """Colour ``f >= alpha``: components (4-connected) saturated, holes pale.
 
     Returns ``(rgb, beta0, beta1)`` with the Betti numbers of the superlevel set
@@ -525,14 +527,21 @@ def superlevel_rgb(f: np.ndarray, alpha: float, frame: bool = True) -> tuple[np.
     With ``frame`` the one-pixel frame of value 1 is a component that every
     structure touching the border joins (drawn dark grey), and every background
     region is a hole; without it, background touching the border is outside.
+
+    A region keeps its colour as α moves: a component takes the colour of its
+    highest pixel (the oldest, which the elder rule keeps when two merge), a hole
+    that of its lowest (the last to fill). Coloured by label number, a cell had
+    changed colour from one frame of the animation to the next. ``order``: the
+    pixels by ``f``, descending (:func:`pixel_order`), to sort once for many α.
     """
     x = np.asarray(f, np.float64) >= alpha  # as the diagram compares: float32(0.7) < 0.7
     fg = label(x, connectivity=1)
     bg = label(~x, connectivity=2)
+    order = pixel_order(f) if order is None else order
     rgb = np.empty((*x.shape, 3), np.uint8)
     rgb[:] = _OUTSIDE
-    rgb[fg > 0] = _COMPONENTS[(fg[fg > 0] - 1) % len(_COMPONENTS)]
-    rgb[bg > 0] = _HOLES[(bg[bg > 0] - 1) % len(_HOLES)]
+    rgb[fg > 0] = _COMPONENTS[_elder_colour(fg, order)[fg[fg > 0]] % len(_COMPONENTS)]
+    rgb[bg > 0] = _HOLES[_elder_colour(bg, order[::-1])[bg[bg > 0]] % len(_HOLES)]
     border = np.zeros_like(x)
     border[[0, -1], :] = border[:, [0, -1]] = True
     if frame:
@@ -543,6 +552,32 @@ def superlevel_rgb(f: np.ndarray, alpha: float, frame: bool = True) -> tuple[np.
         rgb[np.isin(bg, outside[outside > 0])] = _OUTSIDE
     b0, b1 = betti_numbers(x, frame=frame)
     return rgb, b0, b1
+
+
+def pixel_order(f: np.ndarray) -> np.ndarray:
+    """The flat indices of ``f``'s pixels from the highest value to the lowest (ties by
+    position), as :func:`superlevel_rgb` reads them."""
+    flat = np.asarray(f, np.float64).ravel()
+    return np.lexsort((np.arange(flat.size), -flat))
+
+
+def _elder_colour(labels: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """For each label (index 1..n; 0 unused) a colour number drawn from its first
+    pixel in ``order``: the same whatever number the labelling gave the region.
+
+    >>> order = np.array([3, 1, 0, 2])                  # pixel 3 first, then 1, 0, 2
+    >>> a = _elder_colour(np.array([[1, 1, 2, 2]]), order)
+    >>> b = _elder_colour(np.array([[2, 2, 1, 1]]), order)  # the same regions renumbered
+    >>> bool(a[1] == b[2] and a[2] == b[1])
+    True
+    """
+    flat = labels.ravel()[order]
+    first = np.full(int(labels.max()) + 1, flat.size, np.int64)
+    np.minimum.at(first, flat, np.arange(flat.size))  # each label's first place in order
+    elder = order[np.minimum(first, flat.size - 1)].astype(np.uint64)
+    # Knuth's multiplicative hash of the pixel's index: neighbours rarely share a colour
+    mixed = (elder * np.uint64(2654435761)) & np.uint64(0xFFFFFFFF)
+    return (mixed >> np.uint64(16)).astype(np.int64)
 
 
 def superlevel_key(frame: bool) -> str:
@@ -599,8 +634,9 @@ def superlevel_animation(
     # every frame is sent at once: the more frames, the smaller each (a few MB in all)
     side = max(256, int(MAX_IMAGE_SIDE / np.sqrt(max(len(alphas), 1))))
     frames, titles = [], []
+    order = pixel_order(f)  # sorted once: every frame colours its regions from it
     for a in alphas:
-        rgb, b0, b1 = superlevel_rgb(f, a, frame)
+        rgb, b0, b1 = superlevel_rgb(f, a, frame, order)
         titles.append(f"{name} ≥ {a:.2f}: β0 = {b0}, β1 = {b1}")
         frames.append(
             go.Frame(

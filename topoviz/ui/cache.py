@@ -200,6 +200,12 @@ def blurred_truth(mask: np.ndarray, sigma: float, noise: float, seed: int) -> np
     return synthetic.blurred_likelihood(mask, sigma, noise, seed)
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def pixel_order_of(f: np.ndarray) -> np.ndarray:
+    """:func:`topoviz.figures.pixel_order` of ``f``, sorted once for every move of α."""
+    return figures.pixel_order(f)
+
+
 @st.cache_data(show_spinner=False, max_entries=32)
 def diagram_of(f: np.ndarray, frame: bool = True) -> Diagram:
     return diagram(np.asarray(f, np.float64), frame=frame)

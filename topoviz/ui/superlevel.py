@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from topoviz import figures
+from topoviz.ui import cache
 
 
 def show(
@@ -28,7 +29,7 @@ def show(
     at its column's width, under a heading
     with its β0 and β1 and over its colour key; ``name`` is what the heading calls
     ``f``, ``note`` follows the threshold."""
-    rgb, b0, b1 = figures.superlevel_rgb(f, alpha, frame)
+    rgb, b0, b1 = figures.superlevel_rgb(f, alpha, frame, cache.pixel_order_of(f))
     where.markdown(f"**{name} ≥ {alpha:.2f}{note}: {figures.betti_words(b0, b1)}**")
     # shown at most ``side`` wide, and no wider than its column: a fixed width spilled
     # out of a narrow column (the Lesson's, beside its text) under the chart next to it
