@@ -85,8 +85,16 @@ st.markdown(
 </style>""",
     unsafe_allow_html=True,
 )
-nav = st.columns([1, 1, 6])
-nav[0].button("◀ Back", on_click=_go, args=(i - 1,), disabled=i == 0, width="stretch")
+nav = st.columns([2, 2, 5])  # wide enough for the label and its key
+# PageUp / PageDown: what a presenter's clicker sends
+nav[0].button(
+    "◀ Back",
+    on_click=_go,
+    args=(i - 1,),
+    disabled=i == 0,
+    width="stretch",
+    shortcut="PageUp",
+)
 nav[1].button(
     "Next ▶",
     on_click=_go,
@@ -94,6 +102,7 @@ nav[1].button(
     disabled=i == len(STEPS) - 1,
     type="primary",
     width="stretch",
+    shortcut="PageDown",
 )
 nav[2].progress((i + 1) / len(STEPS), text=f"Step {i + 1} of {len(STEPS)}")
 with st.container(key="lesson_text"):
@@ -384,7 +393,8 @@ elif step.view == "result":
             st.info("Run the fine-tune on step 7 to see its result here.")
     elif not live:
         st.info(
-            f"The live fine-tune of step 7 was skipped: here are two shipped checkpoints, "
+            "No live fine-tune of step 7 in this browser session (it was skipped, or the "
+            "page was reloaded, which starts a new session): here are two shipped checkpoints, "
             f"the control {BASELINE} and its TopoLoss twin {TWIN}. Both were fine-tuned "
             "from one pretrained net with the same steps on the same batches; only λ "
             "differs (0 for the control, > 0 for the twin; models/manifest.json has both "
