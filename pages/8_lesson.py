@@ -370,6 +370,12 @@ elif step.view == "result":
             T.advance(run)
         before, after = T.compare(run)
         control = _control(run)
+        if run.status == "stopped" and run.done_steps < run.steps:
+            st.warning(
+                f"The fine-tune stopped after {run.done_steps} of its {run.steps} steps (the "
+                "lesson moved on while it trained), too few to change much: go Back to step 7 "
+                "and press Start again to see the whole run."
+            )
         st.caption(
             f"From your live fine-tune on step 7: {run.done_steps} steps ({run.status}) of "
             f"{T.start_label(run.start)} with λ = {run.lam:g}, in {run.train_seconds:.0f} s, "

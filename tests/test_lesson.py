@@ -158,6 +158,22 @@ def test_the_fine_tune_step_trains_live_and_the_result_shows_that_run(monkeypatc
     np.testing.assert_allclose(predict(model, run.image), run.f, atol=1e-6)
 
 
+def test_a_run_cut_short_by_next_is_said_on_the_result_step(monkeypatch):
+    """Next while step 7 trained stopped the run after a step or two, and step 8 showed
+    its flat numbers as the result."""
+    monkeypatch.setitem(LIVE, "steps", 200)
+    at = AppTest.from_file(PAGE, default_timeout=180)
+    at.query_params["step"] = "1"
+    at.run()
+    _to_step(at, "finetune")
+    at.button(key="lesson_start_btn").click().run()
+    _to_step(at, "result")
+    run = at.session_state["_lesson_run"]
+    assert run.status == "stopped" and run.done_steps < 200
+    said = [w.value for w in at.warning]
+    assert any(f"stopped after {run.done_steps} of its 200 steps" in w for w in said), said
+
+
 def test_leaving_the_lesson_offers_the_view_the_user_had_before():
     """A teacher explored cracks_0 with the image as f and α 0.3, opened the Lesson,
     then Landscape: every page showed the lesson's sample and twin, the view lost."""

@@ -416,7 +416,7 @@ def landscape_map(
         for (row, col), end in zip(px, ends, strict=True):  # amber on a dark box: the
             # amber text alone was unreadable on a white membrane
             fig.add_annotation(
-                x=col, y=row, text=end, showarrow=False, yshift=20,
+                x=col, y=row, text=end, showarrow=False, yshift=26,
                 font={"color": HIGHLIGHT, "size": 14}, bgcolor="rgba(0,0,0,0.75)",
             )  # fmt: skip
         fig.add_trace(
@@ -424,10 +424,10 @@ def landscape_map(
                 x=px[:, 1],
                 y=px[:, 0],
                 mode="markers",
-                marker={
-                    "size": 22,
+                marker={  # wide enough for the largest force mark to show inside it
+                    "size": 34,
                     "color": "rgba(0,0,0,0)",
-                    "line": {"color": HIGHLIGHT, "width": 4},
+                    "line": {"color": HIGHLIGHT, "width": 3},
                 },
                 name=highlight_name or f"selected dot (dim {highlight[0]}, #{highlight[1]})",
             )

@@ -102,8 +102,8 @@ STEPS: tuple[Step, ...] = (
         "Forces on two pixels per dot",
         "Each dot's birth and death are the values of two critical pixels. The gradient "
         "of L_topo (Eq. 2.3) moves only those: the missing cell's dot is pulled to the "
-        "corner by raising the saddle in the gap, step 2's low pass (orange ▲: raised, "
-        "magenta ▼: lowered). "
+        "corner by raising the saddle in the gap, step 2's low pass: the orange ▲ inside "
+        "the ring (a magenta ▼ would lower a pixel). "
         "Only forces of 0.05 or more are drawn: the many noise dots pushed to the "
         "diagonal move their pixels far more weakly. Every other pixel is left to BCE.",
         "forces",
