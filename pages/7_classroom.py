@@ -130,7 +130,29 @@ def fig4_tab() -> None:
     f, g = example(int(seed), 0.1, hills=0.0)  # no bumps: no noise events to explain
     dgm = diagram_of(f, frame)
     st.caption(
-        "Lower α step by step. Each step is a critical value of f (exact; labels are "
+        "Lower α step by step (the slider's right arrow: from α = 1 to 0): each step is a "
+        "level of f where a component or hole is born or dies; the superlevel set and the "
+        "diagram follow. What the steps are, below the pictures."
+    )
+    steps = event_levels(dgm, min_persistence=0.05)  # the exact levels, never rounded
+    labels = dict(zip(steps, level_labels(steps), strict=True))
+    if st.session_state.get("c_alpha") not in labels:  # kept from another seed or frame
+        st.session_state["c_alpha"] = steps[0]  # α = 1: where the story starts
+    alpha = kept(
+        "c_alpha",
+        steps[0],
+        st.select_slider,
+        "α (step through the events)",
+        steps,
+        format_func=labels.get,
+    )
+    left, mid = st.columns(2)
+    left.plotly_chart(figures.superlevel(f, alpha, frame=frame, label=labels[alpha]), key="c_super")
+    left.caption(figures.superlevel_key(frame))
+    mid.plotly_chart(figures.diagram_plot(dgm, alpha=alpha), key="c_dgm")
+    st.plotly_chart(figures.barcode(dgm, alpha, max_bars=12), key="c_bar")
+    st.caption(
+        "Each step is a critical value of f (exact; labels are "
         "rounded) where a component or hole is born or dies, besides α = 1, 0.5 (the "
         "segmentation's threshold) and 0; the diagram builds up as the "
         "filtration runs (open circles: still alive at α, drawn at their current death "
@@ -149,23 +171,6 @@ def fig4_tab() -> None:
             else ""
         )
     )
-    steps = event_levels(dgm, min_persistence=0.05)  # the exact levels, never rounded
-    labels = dict(zip(steps, level_labels(steps), strict=True))
-    if st.session_state.get("c_alpha") not in labels:  # kept from another seed or frame
-        st.session_state["c_alpha"] = 0.5  # always a step (event_levels' extra)
-    alpha = kept(
-        "c_alpha",
-        0.5,
-        st.select_slider,
-        "α (step through the events)",
-        steps,
-        format_func=labels.get,
-    )
-    left, mid = st.columns(2)
-    left.plotly_chart(figures.superlevel(f, alpha, frame=frame, label=labels[alpha]), key="c_super")
-    left.caption(figures.superlevel_key(frame))
-    mid.plotly_chart(figures.diagram_plot(dgm, alpha=alpha), key="c_dgm")
-    st.plotly_chart(figures.barcode(dgm, alpha, max_bars=12), key="c_bar")
 
 
 @st.cache_data(show_spinner=False)

@@ -704,6 +704,7 @@ def test_classroom_fig4_steps_on_exact_levels_and_the_last_step_has_one_componen
     slider = at.select_slider[0]
     steps = list(slider.options)
     assert len(set(steps)) == len(steps)  # labels distinct: no two events merged
+    assert slider.value == 1.0  # the story starts at α = 1 (it opened at 0.5)
     slider.set_value(0.0).run()
     assert not at.exception
     title = _figure(at, "c_super").layout.title.text
