@@ -81,7 +81,8 @@ STEPS: tuple[Step, ...] = (
     Step(
         "The persistence diagram",
         "Each component or hole becomes a dot at (1 − birth, 1 − death); here the holes "
-        "(dimension 1), the cells. Dots near the diagonal live briefly (noise); dots near "
+        "(dimension 1), the cells. Dots near the diagonal live briefly (noise: thousands "
+        "here, hidden below a persistence of 0.05, as the caption counts); dots near "
         "the corner (0, 1) are sure. A perfect likelihood has exactly as many dots at the "
         "corner as the ground truth has cells, and no others (any 0/1 map puts all its "
         "dots at the corner, right topology or not: the count is what matters).",
@@ -113,9 +114,10 @@ STEPS: tuple[Step, ...] = (
         "One fine-tune",
         "Press Start: the same net trains for 20 steps with L = L_bce + λ·L_topo, here, "
         "live. Watch the diagram of the patch around the broken membrane: each dot moves "
-        "towards its match, leaving a faint trail; the missing cell's dot climbs towards "
-        "the corner. Green: pixels the training added to the segmentation; magenta: pixels "
-        "it removed. The next step trains the same 20 steps without L_topo, for comparison.",
+        "towards its match, leaving a faint trail; the missing cell's dot slides left "
+        "along the top edge to the corner (0, 1) as its gap's pass rises. Green: pixels "
+        "the training added to the segmentation; magenta: pixels it removed. The next "
+        "step trains the same 20 steps without L_topo, for comparison.",
         "finetune",
         {**_BASE, "alpha": 0.5, "dot": ""},
     ),
@@ -125,7 +127,7 @@ STEPS: tuple[Step, ...] = (
         "same crops without L_topo (BCE alone: the control). Accuracy hardly moves; the "
         "Betti numbers, false merges, ARI and the Betti error say whether the topology "
         "did, and the control says whether L_topo did it. (One image shows the mechanism; "
-        "models/README.md reports the held-out numbers.)",
+        "the held-out numbers of many images are in the models' report.)",
         "result",
         {**_BASE, "checkpoint": TWIN, "alpha": 0.5, "dot": ""},
     ),

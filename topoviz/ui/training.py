@@ -812,9 +812,10 @@ def control_verdict(before: float, after: float, control: float) -> str:
     'BCE alone parted them too on these cro'
     """
     shallow = (
-        " This gap is shallow: bench/bench_lesson.py trains this step with five seeds (other "
-        "crops) at three lengths, and L_topo parted the cells in every run, BCE alone in "
-        "about half: which crops BCE happens to see decides it, where L_topo aims at the gap."
+        " This gap is shallow: trained with five seeds (other crops) at three lengths, "
+        "this step parted the cells with L_topo in every run, with BCE alone in about half "
+        "(bench/bench_lesson.py): which crops BCE happens to see decides it, where L_topo "
+        "aims at the gap."
     )
     if after < before <= control:
         return (
