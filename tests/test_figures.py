@@ -290,14 +290,30 @@ def test_push_landing_picture_marks_each_push_in_its_colour():
     dgm_f = diagram(f)
     landed = push_landings(f, g, critical_targets(dgm_f, match(dgm_f, diagram(g))))
     pic = figures.push_landing_picture(f, g, landed, side=300)
-    assert pic.shape == (300, 612, 3)  # two panels and a 12-pixel gap
+    pad = figures.MARK_PAD  # a white margin: a mark on an edge pixel is whole
+    panel = 300 + 2 * pad
+    assert pic.shape == (panel, 2 * panel + 12, 3)  # two panels and a 12-pixel gap
     scale = 300 / f.shape[0]
     for p, up, right in zip(landed.pixel, landed.up, landed.right, strict=True):
         colour = bytes.fromhex(figures.LANDING_STYLE[(bool(up), bool(right))][1][1:])
-        for x0 in (0, 312):  # the mark on the image and on the ground truth
-            y, x = (int((v + 0.5) * scale) for v in p)
+        for x0 in (pad, panel + 12 + pad):  # the mark on the image and on the ground truth
+            y, x = (int((v + 0.5) * scale) + pad for v in p)
             # the triangle's inside, a pixel towards its base from the centre
-            assert bytes(pic[y + (2 if up else -2), x0 + x]) == colour
+            assert bytes(pic[y + (2 if up else -2), x0 - pad + x]) == colour
+
+
+def test_a_mark_on_an_edge_pixel_is_drawn_whole():
+    """A push on the image's first column was cut in half at the picture's edge."""
+    from types import SimpleNamespace
+
+    f = np.full((30, 30), 0.5)
+    at = np.array([[15, 0]])
+    landed = SimpleNamespace(pixel=at, up=np.array([True]), right=np.array([False]),
+                             size=np.array([1.0]))  # fmt: skip
+    pic = figures.push_landing_picture(f, f > 1, landed, side=300)
+    colour = np.frombuffer(bytes.fromhex(figures.LANDING_STYLE[(True, False)][1][1:]), np.uint8)
+    marked = np.flatnonzero(np.all(pic == colour, axis=2).any(axis=0))
+    assert marked.min() > 0  # white to the mark's left: all of it is in the picture
 
 
 def test_landscape_picture_draws_deeper_gaps_larger():
@@ -309,7 +325,7 @@ def test_landscape_picture_draws_deeper_gaps_larger():
         dgm_f = diagram(f)
         ct = critical_targets(dgm_f, match(dgm_f, diagram(g)))
         pic = figures.landscape_picture(f, ct, max_arrows=6)
-        assert pic.shape == (360, 360, 3)
+        assert pic.shape == (360 + 2 * figures.MARK_PAD, 360 + 2 * figures.MARK_PAD, 3)
         orange = np.all(pic == np.frombuffer(bytes.fromhex(figures.ARROW[1:]), np.uint8), axis=2)
         area.append(int(orange.sum()))
     assert 0 < area[0] < area[1]

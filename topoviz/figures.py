@@ -1280,7 +1280,9 @@ class _Canvas:
     marks drawn at image pixels. A picture costs a browser nothing to draw, where a
     plotly chart costs about a fifth of a second (drawn twice by Streamlit)."""
 
-    def __init__(self, image: np.ndarray, window=None, side: int = 480) -> None:
+    def __init__(self, image: np.ndarray, window=None, side: int = 480, pad: int = 0) -> None:
+        """``pad``: a white margin of that many picture pixels around the image, so that
+        a mark on an edge pixel is drawn whole (it was cut in half)."""
         from PIL import Image, ImageDraw
 
         image = np.asarray(image)
@@ -1297,6 +1299,13 @@ class _Canvas:
             (max(1, round(w * self.scale)), max(1, round(h * self.scale))),
             Image.Resampling.NEAREST if self.scale >= 1 else Image.Resampling.BOX,
         )
+        self.pad = int(pad)
+        if self.pad:
+            framed = Image.new(
+                "RGB", (self.pic.width + 2 * pad, self.pic.height + 2 * pad), "white"
+            )
+            framed.paste(self.pic, (pad, pad))
+            self.pic = framed
         self.draw = ImageDraw.Draw(self.pic)
 
     def inside(self, pix: np.ndarray) -> np.ndarray:
@@ -1306,7 +1315,10 @@ class _Canvas:
 
     def at(self, p: Sequence[int]) -> tuple[float, float]:
         """The picture's ``(x, y)`` of the centre of image pixel ``p = (r, c)``."""
-        return ((int(p[1]) - self.c0 + 0.5) * self.scale, (int(p[0]) - self.r0 + 0.5) * self.scale)
+        return (
+            (int(p[1]) - self.c0 + 0.5) * self.scale + self.pad,
+            (int(p[0]) - self.r0 + 0.5) * self.scale + self.pad,
+        )
 
     def triangles(self, pix: np.ndarray, up: bool, fill: str, half: Any = 5, outline="white"):
         """A triangle, pointing up or down, of half-size ``half`` (one or one per pixel)."""
@@ -1395,6 +1407,11 @@ LANDING_STYLE = {  # (pushed up?, lands right?) -> marker symbol, colour, words
 }
 
 
+#: The white margin of the pictures with triangles: the largest (half-size 9) is whole
+#: on an edge pixel.
+MARK_PAD = 10
+
+
 def push_landing_picture(
     image: np.ndarray, g: np.ndarray, landings: Any, max_marks: int = 1500, side: int = 460
 ) -> np.ndarray:
@@ -1407,7 +1424,7 @@ def push_landing_picture(
     drawn = np.argsort(-landings.size, kind="stable")[:max_marks]
     panels = []
     for z in (image, (np.asarray(g) >= 0.5).astype(float)):
-        canvas = _Canvas(z, side=side)
+        canvas = _Canvas(z, side=side, pad=MARK_PAD)
         for (up, right), (_, colour, _) in LANDING_STYLE.items():
             kind = drawn[(landings.up[drawn] == up) & (landings.right[drawn] == right)]
             canvas.triangles(landings.pixel[kind], up, colour)
@@ -1430,7 +1447,7 @@ def landscape_picture(
     once (Classroom Fig. 3), where plotly charts cost the browser most of its time.
     """
     f = np.asarray(f, float)
-    canvas = _Canvas(f, side=side)
+    canvas = _Canvas(f, side=side, pad=MARK_PAD)
     if ct is not None and len(ct.pixel):
         ct, value, force, keep = _forces(f, ct, None, max_arrows, min_force)
         half = 3 + 6 * np.minimum(np.abs(force[keep]), 1.0)  # landscape_map's sizes, halved
