@@ -211,7 +211,7 @@ def landscape(
             z=z,
             x=cols,
             y=rows,
-            colorscale="Viridis",
+            colorscale="gray",  # white high, as the map seen from above (it was viridis)
             cmin=0,
             cmax=1,
             opacity=0.92,
