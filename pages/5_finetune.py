@@ -102,7 +102,8 @@ def _fig7_crop(run: T.Run):
     """How Fig. 7's thumbnails cut each picture: around the run's costliest hole (the
     patch whose diagram moved) or the whole image, as the user chooses. Whole, a
     seventh of the page wide, a one-pixel gap closing was not to be seen."""
-    if run.window is None or run.window == (0, *run.f0.shape[:1], 0, *run.f0.shape[1:]):
+    h, w = run.f0.shape
+    if run.window is None or tuple(run.window) == (0, h, 0, w):
         return lambda a: a  # no patch, or the whole image
     r0, r1, c0, c1 = run.window
     whole = st.radio(

@@ -290,7 +290,7 @@ def test_push_landing_picture_marks_each_push_in_its_colour():
     dgm_f = diagram(f)
     landed = push_landings(f, g, critical_targets(dgm_f, match(dgm_f, diagram(g))))
     pic = figures.push_landing_picture(f, g, landed, side=300)
-    pad = figures.MARK_PAD  # a white margin: a mark on an edge pixel is whole
+    pad = figures.PICTURE_PAD  # a white margin: a mark on an edge pixel is whole
     panel = 300 + 2 * pad
     assert pic.shape == (panel, 2 * panel + 12, 3)  # two panels and a 12-pixel gap
     scale = 300 / f.shape[0]
@@ -325,7 +325,7 @@ def test_landscape_picture_draws_deeper_gaps_larger():
         dgm_f = diagram(f)
         ct = critical_targets(dgm_f, match(dgm_f, diagram(g)))
         pic = figures.landscape_picture(f, ct, max_arrows=6)
-        assert pic.shape == (360 + 2 * figures.MARK_PAD, 360 + 2 * figures.MARK_PAD, 3)
+        assert pic.shape == (360 + 2 * figures.PICTURE_PAD, 360 + 2 * figures.PICTURE_PAD, 3)
         orange = np.all(pic == np.frombuffer(bytes.fromhex(figures.ARROW[1:]), np.uint8), axis=2)
         area.append(int(orange.sum()))
     assert 0 < area[0] < area[1]

@@ -1274,6 +1274,14 @@ def dot_pixels(dgm: Diagram, dot: Dot) -> list[tuple[int, int]]:
     return [(int(p[0]), int(p[1])) for p in pix if p[0] >= 0]
 
 
+#: White pixels around a still picture with marks (:class:`_Canvas` with ``pad``,
+#: :func:`error_map_picture`): a mark on an edge pixel is drawn whole (the largest
+#: triangle has half-size 9; a ring, :data:`RING_RADIUS`).
+PICTURE_PAD = 10
+#: The radius (pixels) of a ring drawn into :func:`error_map_picture`.
+RING_RADIUS = 6
+
+
 class _Canvas:
     """An image (or its window ``(r0, r1, c0, c1)``) as a still RGB picture ``side``
     pixels across (its pixels as blocks when magnified, averaged when shrunk), with
@@ -1407,11 +1415,6 @@ LANDING_STYLE = {  # (pushed up?, lands right?) -> marker symbol, colour, words
 }
 
 
-#: The white margin of the pictures with triangles: the largest (half-size 9) is whole
-#: on an edge pixel.
-MARK_PAD = 10
-
-
 def push_landing_picture(
     image: np.ndarray, g: np.ndarray, landings: Any, max_marks: int = 1500, side: int = 460
 ) -> np.ndarray:
@@ -1424,7 +1427,7 @@ def push_landing_picture(
     drawn = np.argsort(-landings.size, kind="stable")[:max_marks]
     panels = []
     for z in (image, (np.asarray(g) >= 0.5).astype(float)):
-        canvas = _Canvas(z, side=side, pad=MARK_PAD)
+        canvas = _Canvas(z, side=side, pad=PICTURE_PAD)
         for (up, right), (_, colour, _) in LANDING_STYLE.items():
             kind = drawn[(landings.up[drawn] == up) & (landings.right[drawn] == right)]
             canvas.triangles(landings.pixel[kind], up, colour)
@@ -1447,7 +1450,7 @@ def landscape_picture(
     once (Classroom Fig. 3), where plotly charts cost the browser most of its time.
     """
     f = np.asarray(f, float)
-    canvas = _Canvas(f, side=side, pad=MARK_PAD)
+    canvas = _Canvas(f, side=side, pad=PICTURE_PAD)
     if ct is not None and len(ct.pixel):
         ct, value, force, keep = _forces(f, ct, None, max_arrows, min_force)
         half = 3 + 6 * np.minimum(np.abs(force[keep]), 1.0)  # landscape_map's sizes, halved
@@ -1631,12 +1634,6 @@ def _mark(draw: Any, symbol: str, x: int, y: int, r: int, colour: tuple) -> None
         draw.line((x - r, y + r, x + r, y - r), fill=colour, width=2)
     else:
         draw.ellipse(box, outline=colour, width=2)
-
-
-#: White pixels around the map in :func:`error_map_picture` (a ring at the edge whole).
-PICTURE_PAD = 8
-#: The radius (pixels) of a ring drawn into :func:`error_map_picture`.
-RING_RADIUS = 6
 
 
 #: Kinds of error small enough to miss on the map, and the area (pixels) below which
