@@ -611,8 +611,8 @@ def test_a_link_with_a_bad_dimension_keeps_the_default():
 
 
 def test_landscape_names_the_rule_its_forces_and_loss_come_from():
-    """The rule came unseen from Diagrams or a link: one view showed 0.583 (Betti) or
-    0.435 (paper) under the same label."""
+    """The rule came unseen from Diagrams or a link: one view showed the Betti rule's
+    or the paper rule's L_topo under the same label."""
     from topoviz.matching import match_images
 
     at = AppTest.from_file(str(ROOT / "pages/1_landscape.py"), default_timeout=60)

@@ -330,7 +330,7 @@ MAX_INJECT = 100
 
 def _split_for(args: argparse.Namespace, meta: dict):
     """The data, fold and split to score: the command line's, else the checkpoint's."""
-    if not 1 <= args.n_patches <= MAX_N_PATCHES:  # 1e8 ran for minutes, growing past 2 GB
+    if not 1 <= args.n_patches <= MAX_N_PATCHES:  # 1e8 ran on, its memory growing
         raise SystemExit(
             f"{args.command}: --n-patches must be in 1..{MAX_N_PATCHES}; got {args.n_patches}"
         )
@@ -433,7 +433,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     if args.inject is not None and not args.references:
         raise SystemExit("evaluate: --inject sets the breaks of --references; give both")
     args.inject = 10 if args.inject is None else args.inject
-    if not 0 <= args.inject <= MAX_INJECT:  # 1e8 cut breaks for minutes
+    if not 0 <= args.inject <= MAX_INJECT:  # 1e8 cut breaks without end in sight
         raise SystemExit(f"evaluate: --inject must be in 0..{MAX_INJECT}; got {args.inject}")
     model, meta = checkpoints.load(args.checkpoint) if args.checkpoint else (None, {})
     data, fold, split, structure = _split_for(args, meta)
