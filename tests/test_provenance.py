@@ -162,3 +162,17 @@ def test_an_upload_whose_mask_shows_vessels_is_not_offered_a_membranes_net(
     next(b for b in at.sidebar.button if b.key == "use_kind").click().run()
     assert at.session_state["checkpoint"] in [names[d] for d in curvilinear]
     assert not any("shows curvilinear" in w.value for w in at.sidebar.warning)
+
+
+def test_an_uploaded_cli_checkpoint_keeps_its_fold_and_dimensions():
+    """train writes fold as "1/3": the uploaded net's entry dropped it (only an int
+    was read), and the sidebar said no fold."""
+    from topoviz import checkpoints
+    from topoviz.provenance import entry_of_meta
+
+    _, meta = checkpoints.load(ROOT / "models" / "isbi12_f1_unet_topo.pt")
+    assert meta["fold"] == "1/3"
+    entry = entry_of_meta(meta, "isbi12_f1_unet_topo.pt")
+    assert (entry["fold"], entry["folds"], entry["topo_dims"]) == (1, 3, [1])
+    assert describe(entry).startswith("trained on isbi12 (fold 1 of 3, held out: 00–09)")
+    assert describe(entry).endswith("(the paper's matching, holes)")

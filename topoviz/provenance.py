@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from topoviz.data import parse_fold
+
 __all__ = [
     "PROFILES_FILE",
     "DATA_KINDS",
@@ -402,6 +404,8 @@ def entry_of_meta(meta: Mapping, name: str) -> dict:
     >>> e = entry_of_meta(m, "mine.pt")
     >>> e["data"], e["held_out"], e["fine_tuned_on"], betti_protocol(e, "01.png")
     ('isbi12', ['00', '01'], ['01'], (100, 1, False))
+    >>> {k: entry_of_meta({"fold": "2/3"}, "x.pt").get(k) for k in ("fold", "folds")}
+    {'fold': 2, 'folds': 3}
     >>> entry_of_meta({"held_out": "00", "metrics": {"n_patches": -3}}, "x.pt")
     {'name': 'x.pt'}
     >>> bad = {"data": "x" * 100, "synthetic": {"name": ["a"]}, "metrics": {"n_patches": 10**5}}
@@ -419,9 +423,15 @@ def entry_of_meta(meta: Mapping, name: str) -> dict:
     for key in ("held_out", "fine_tuned_on"):
         if names := _names(meta.get(key)):
             entry[key] = names
-    for key in ("fold", "folds"):
-        if type(meta.get(key)) is int and 0 < meta[key] <= 1000:
-            entry[key] = meta[key]
+    fold, folds = meta.get("fold"), meta.get("folds")  # K and N, as the app writes them
+    if isinstance(fold, str) and len(fold) <= 16:  # "K/N", as train writes it
+        try:
+            fold, folds = parse_fold(fold)
+        except ValueError:
+            fold = None
+    for key, value in (("fold", fold), ("folds", folds)):
+        if type(value) is int and 0 < value <= 1000:
+            entry[key] = value
     n = (
         (meta.get("metrics") or {}).get("n_patches")
         if isinstance(meta.get("metrics"), Mapping)
@@ -435,6 +445,9 @@ def entry_of_meta(meta: Mapping, name: str) -> dict:
     base = meta.get("fine_tuned_from")  # a shipped net's name (the app's fine-tunes)
     if isinstance(base, str) and re.fullmatch(r"[\w.+-]{1,64}", base):
         entry["fine_tuned_from"] = base
+    dims = meta.get("topo_dims")
+    if isinstance(dims, list) and dims in ([0], [1], [0, 1]):
+        entry["topo_dims"] = dims
     if type(meta.get("lam")) in (int, float) and math.isfinite(meta["lam"]):
         entry["lam"] = float(meta["lam"])
     return entry
