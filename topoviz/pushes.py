@@ -92,7 +92,8 @@ def push_landings(
         Keep only pushes with ``|target - f(c)| > min_push``.
     diagonal_over : float, optional
         With ``matching``: also keep the pushes of the dots sent to the diagonal
-        that are larger than this (the pulled dots' pushes stay, as above).
+        whose force ``2 |target - f(c)|`` (minus Eq. 2.3's gradient, as Landscape
+        measures it) is larger than this (the pulled dots' pushes stay, as above).
 
     Returns
     -------
@@ -133,7 +134,7 @@ def push_landings(
         if diagonal_over is None:
             moved &= pulled
         else:
-            moved &= pulled | (np.abs(gap) > diagonal_over)
+            moved &= pulled | (2 * np.abs(gap) > diagonal_over)
     up = gap[moved] > 0
     on = truth[r[moved], c[moved]]
     return Landings(

@@ -242,7 +242,7 @@ def push_landing_view(
         g,
         critical_targets(diagram_of(f, frame).restricted(dims), chosen),
         chosen,
-        diagonal_over=0.025 if everything else None,  # |target − f(c)|: half the force
+        diagonal_over=0.05 if everything else None,
     )
     return landings.counts(), figures.push_landing_picture(image, g, landings)
 
