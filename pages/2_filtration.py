@@ -8,7 +8,7 @@ import streamlit as st
 from topoviz import figures
 from topoviz.filtration import saturation, sharpen, unsharpen_level
 from topoviz.metrics import betti_numbers
-from topoviz.ui import current, superlevel
+from topoviz.ui import cache, current, superlevel
 from topoviz.ui import state as S
 from topoviz.ui.cache import diagram_of
 
@@ -83,7 +83,11 @@ def _filtration() -> None:
         n = st.slider("Frames", 5, 41, 21, step=2)
         st.plotly_chart(
             figures.superlevel_animation(
-                f, np.linspace(0.95, 0.05, n), sel.frame, "f" if t == 1.0 else "fₜ"
+                f,
+                np.linspace(0.95, 0.05, n),
+                sel.frame,
+                "f" if t == 1.0 else "fₜ",
+                cache.pixel_order_of(f),  # the picture above sorted it already
             ),
             key="anim",
         )

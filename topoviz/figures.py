@@ -627,14 +627,19 @@ def superlevel(
 
 
 def superlevel_animation(
-    f: np.ndarray, alphas: Sequence[float], frame: bool = True, name: str = "f"
+    f: np.ndarray,
+    alphas: Sequence[float],
+    frame: bool = True,
+    name: str = "f",
+    order: np.ndarray | None = None,
 ) -> go.Figure:
-    """The filtration as a plotly animation: one frame per ``alpha`` (play button)."""
+    """The filtration as a plotly animation: one frame per ``alpha`` (play button);
+    ``order`` as :func:`superlevel_rgb` takes it (sorted here when not given)."""
     alphas = [float(a) for a in alphas]
     # every frame is sent at once: the more frames, the smaller each (a few MB in all)
     side = max(256, int(MAX_IMAGE_SIDE / np.sqrt(max(len(alphas), 1))))
     frames, titles = [], []
-    order = pixel_order(f)  # sorted once: every frame colours its regions from it
+    order = pixel_order(f) if order is None else order  # every frame colours from it
     for a in alphas:
         rgb, b0, b1 = superlevel_rgb(f, a, frame, order)
         titles.append(f"{name} ≥ {a:.2f}: β0 = {b0}, β1 = {b1}")
@@ -1405,7 +1410,7 @@ def critical_pixels_picture(
 
 
 #: Right and wrong in Okabe and Ito's colour-blind-safe palette: the green and red they
-#: replaced are one olive to a deuteranope (about one man in twelve in a class).
+#: replaced are one olive to a deuteranope, a common form of colour blindness.
 RIGHT, WRONG = "#0072B2", "#D55E00"  # blue, vermillion
 LANDING_STYLE = {  # (pushed up?, lands right?) -> marker symbol, colour, words
     (True, True): ("triangle-up", RIGHT, "up, right (on the truth)"),

@@ -376,7 +376,7 @@ def betti_protocol(entry: Mapping | None, file_name: str) -> tuple[int, int, boo
 
 
 #: The most Betti-error patches an uploaded checkpoint's meta may ask for (each page
-#: view draws them: tens of thousands took most of a minute a view).
+#: view draws them: tens of thousands made every view slow).
 MAX_PATCHES = 1000
 #: At most this many names are read from a checkpoint's ``held_out`` / ``fine_tuned_on``
 #: (an uploaded file's meta is anybody's: a list of a million names is not read).
