@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from topoviz.ui.words import RULE_HELP
+from topoviz.ui.words import RULE_HELP, RULE_LABELS
 
 # Selection (sidebar)
 SAMPLE = "sample"
@@ -50,11 +50,6 @@ LIKELIHOOD_LABELS = {
     "upload": "Upload a checkpoint",
 }
 RULES = ("paper", "optimal", "betti")
-RULE_LABELS = {
-    "paper": "paper (k dots nearest the corner)",
-    "optimal": "optimal (W2)",
-    "betti": "Betti matching (same place)",
-}
 
 #: The dimensions a view can show. Dimension 1 first: the paper trains and evaluates
 #: on it (footnote 8), and so do TopoLoss and the training pages here by default.
@@ -332,11 +327,12 @@ def sync_url() -> None:
             st.query_params[key] = text
 
 
-def rule_choice(label: str, **kwargs: Any) -> str:
-    """The matching rule of the views (Landscape's forces, Diagrams' table and pushes):
-    one choice, kept under :data:`RULE` across pages and in the address bar."""
+def rule_choice(label: str, key: str = RULE, **kwargs: Any) -> str:
+    """A matching-rule choice kept under ``key`` across pages: by default the views'
+    one (Landscape's forces, Diagrams' table and pushes, in the address bar); a run's
+    own under its key (:func:`topoviz.ui.training.rule_select`)."""
     return persistent(
-        RULE, st.selectbox, label, list(RULES), format_func=RULE_LABELS.get, help=RULE_HELP,
+        key, st.selectbox, label, list(RULES), format_func=RULE_LABELS.get, help=RULE_HELP,
         **kwargs,
     )  # fmt: skip
 

@@ -47,7 +47,7 @@ from topoviz.provenance import TABLE_PATCHES
 from topoviz.train import StepReport, fine_tune, native_bf16
 from topoviz.ui import cache
 from topoviz.ui import state as S
-from topoviz.ui.words import RULE_HELP
+from topoviz.ui.words import RULE_LABELS
 
 # session-state keys: the runs
 RUN = "_ft_run"
@@ -142,14 +142,6 @@ WINDOW_CHOICES = (65, 129, 0)
 
 def window_label(size: int) -> str:
     return "whole image" if size == 0 else f"{size}×{size} around the costliest hole"
-
-
-#: The matching rules of L_topo a run can use, with the words the pages show.
-RULE_LABELS = {
-    "paper": "paper: the k dots nearest (0, 1)",
-    "optimal": "optimal (W2)",
-    "betti": "Betti matching: same place",
-}
 
 
 def init() -> None:
@@ -1174,15 +1166,7 @@ def steps_lr_seed(
 
 def rule_select(key: str, disabled: bool) -> None:
     """The matching-rule selectbox of a run (kept across pages like the other controls)."""
-    S.persistent(
-        key,
-        st.selectbox,
-        "Matching rule",
-        list(RULE_LABELS),
-        format_func=RULE_LABELS.__getitem__,
-        disabled=disabled,
-        help=RULE_HELP,
-    )
+    S.rule_choice("Matching rule", key=key, disabled=disabled)
 
 
 def dims_select(key: str, disabled: bool) -> None:

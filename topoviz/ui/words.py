@@ -218,6 +218,14 @@ FRAME_DOT = (
 )
 
 
+#: The matching rules as every rule choice lists them (the views' and the runs').
+RULE_LABELS = {
+    "paper": "paper: the k dots nearest (0, 1)",
+    "optimal": "optimal (W2)",
+    "betti": "Betti matching: same place",
+}
+
+
 #: The matching rules, in words (the rule choice's help on every page that offers it).
 RULE_HELP = (
     "How Dgm(f) is matched to Dgm(g). The paper's rule pulls up the k dots nearest the "
