@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -67,18 +68,28 @@ def tiny_manifest(tmp_path, monkeypatch) -> Path:
 
 
 @pytest.fixture
-def downloads(monkeypatch) -> dict[str, bytes]:
-    """Every file the page offers for download, by file name (AppTest keeps no media)."""
+def media(monkeypatch) -> SimpleNamespace:
+    """Every file a page hands the browser (AppTest keeps no media): ``images``, the
+    ``(mimetype, bytes)`` of each picture, and ``named``, downloads by file name."""
     from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
-    files: dict[str, bytes] = {}
+    seen = SimpleNamespace(images=[], named={})
     keep = MemoryMediaFileStorage.load_and_get_id
 
     def load(self, path_or_data, mimetype, kind, filename=None):
-        if filename is not None and isinstance(path_or_data, (bytes, str)):
+        if isinstance(path_or_data, (bytes, str)):
             data = path_or_data.encode() if isinstance(path_or_data, str) else path_or_data
-            files[filename] = data
+            if filename is not None:
+                seen.named[filename] = data
+            elif mimetype.startswith("image/"):
+                seen.images.append((mimetype, data))
         return keep(self, path_or_data, mimetype, kind, filename)
 
     monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", load)
-    return files
+    return seen
+
+
+@pytest.fixture
+def downloads(media) -> dict[str, bytes]:
+    """Every file the page offers for download, by file name."""
+    return media.named

@@ -88,23 +88,16 @@ def test_finetune_runs_and_compares_before_and_after():
     assert "after step 3" in chart.proto.spec
 
 
-def test_fig7_thumbnails_show_the_patch_around_the_costliest_hole(monkeypatch):
+def test_fig7_thumbnails_show_the_patch_around_the_costliest_hole(media):
     """Whole, a seventh of the page wide, the likelihood's change at a one-pixel gap
     could not be seen: the thumbnails show the run's patch unless asked otherwise."""
     import io
 
     from PIL import Image
-    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
-    sizes: list[tuple[int, int]] = []
-    keep = MemoryMediaFileStorage.load_and_get_id
+    def sizes() -> list[tuple[int, int]]:
+        return [Image.open(io.BytesIO(data)).size for _, data in media.images]
 
-    def load(self, data, mimetype, kind, filename=None):
-        if isinstance(data, bytes) and mimetype.startswith("image/"):
-            sizes.append(Image.open(io.BytesIO(data)).size)
-        return keep(self, data, mimetype, kind, filename)
-
-    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", load)
     at = _page(FINETUNE)
     at.slider(key="_w_ft_steps").set_value(4)
     at.selectbox(key="_w_ft_preview_every").set_value(1)
@@ -112,13 +105,15 @@ def test_fig7_thumbnails_show_the_patch_around_the_costliest_hole(monkeypatch):
     at.button(key="ft_start_btn").click().run()
     run = _until_done(at, T.RUN)
     assert len(run.snapshots) > 1
-    sizes.clear()
+    media.images.clear()
     at.run()
     h, w = run.f0.shape
-    assert sizes.count((65, 65)) >= 4 and (w, h) in sizes  # thumbnails; before / after
-    sizes.clear()
+    shown = sizes()
+    assert shown.count((65, 65)) >= 4 and (w, h) in shown  # thumbnails; before / after
+    media.images.clear()
     at.radio(key="ft_fig7_whole").set_value(True).run()
-    assert (65, 65) not in sizes and sizes.count((w, h)) >= 4 + 2
+    shown = sizes()
+    assert (65, 65) not in shown and shown.count((w, h)) >= 4 + 2
 
 
 def test_stop_keeps_the_steps_and_sessions_do_not_share_runs():
