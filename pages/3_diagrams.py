@@ -275,7 +275,8 @@ for col, (words, n) in zip(c, counts.items(), strict=True):
 st.image(
     landing_map,
     caption="The image (left) and the ground truth (right), each push marked at its "
-    "critical pixel: triangle up raised, down lowered; blue lands right, vermillion wrong."
+    f"critical pixel: triangle up raised, down lowered; {figures.RIGHT_WORDS} lands right, "
+    f"{figures.WRONG_WORDS} wrong."
     + ("" if sum(counts.values()) <= 1500 else " The 1500 largest pushes are drawn.")
     + " The counts are of the pushes of dots pulled towards a ground-truth dot, however "
     "small"
@@ -286,8 +287,9 @@ if S.teaching():
     st.caption(
         "The critical pixels of the dots the chosen rule pulls towards a ground-truth dot "
         "(and, with the toggle, of the dots it sends to the diagonal): a triangle up is "
-        "raised, a triangle down lowered. Blue lands right (raised on the true structure "
-        "— a saddle on a true membrane — or lowered off it — a minimum inside a true cell); "
-        "vermillion (orange-red) lands wrong: raised off the truth, or lowered on it, which "
+        f"raised, a triangle down lowered. {figures.RIGHT_WORDS.capitalize()} lands right "
+        "(raised on the true structure — a saddle on a true membrane — or lowered off it — "
+        f"a minimum inside a true cell); {figures.WRONG_WORDS} lands wrong: raised off the "
+        "truth, or lowered on it, which "
         "digs a pinhole in a membrane."
     )

@@ -193,8 +193,8 @@ def _rules_example() -> dict:
 
 LANDING_CAPTION = (
     "f (left) and the ground truth (right); triangle up: the loss raises the pixel, down: "
-    "lowers it; blue lands right (raised on the truth or lowered off it), vermillion "
-    "(orange-red) wrong. "
+    f"lowers it; {figures.RIGHT_WORDS} lands right (raised on the truth or lowered off it), "
+    f"{figures.WRONG_WORDS} wrong. "
     "Each push is judged at its own pixel: sending a spurious blob to the diagonal also "
     "raises its death pixel, the saddle off the truth beside it, and that push counts as "
     "wrong though the move as a whole removes the blob."

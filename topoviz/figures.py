@@ -65,11 +65,29 @@ HIGHLIGHT = "#ffbf00"
 #: Diagrams with at most this many dots shown are drawn as SVG, larger ones with WebGL.
 SVG_DOTS = 3000
 
-# Component colours (saturated) and hole colours (pale), cycled by label.
-_COMPONENTS = np.array(  # Okabe–Ito: told apart with any colour vision
-    [[0, 114, 178], [213, 94, 0], [0, 158, 115], [204, 121, 167], [230, 159, 0], [86, 180, 233]],
-    np.uint8,
-)
+#: Okabe and Ito's colour-blind-safe palette (RGB), by the name the pages use: every
+#: colour key of the app is drawn from it.
+OKABE_ITO = {
+    "blue": (0, 114, 178),
+    "vermillion": (213, 94, 0),
+    "bluish green": (0, 158, 115),
+    "pink": (204, 121, 167),  # Okabe and Ito's "reddish purple"
+    "orange": (230, 159, 0),
+    "sky blue": (86, 180, 233),
+}
+
+
+def _hex(name: str) -> str:
+    """``OKABE_ITO[name]`` as ``#rrggbb``, for plotly.
+
+    >>> _hex("blue")
+    '#0072B2'
+    """
+    return "#{:02X}{:02X}{:02X}".format(*OKABE_ITO[name])
+
+
+# Component colours (saturated) and hole colours (pale), one per region.
+_COMPONENTS = np.array(list(OKABE_ITO.values()), np.uint8)
 _HOLES = np.array(
     [[255, 204, 153], [255, 238, 170], [204, 235, 197], [222, 203, 228], [254, 217, 166]],
     np.uint8,
@@ -1411,7 +1429,8 @@ def critical_pixels_picture(
 
 #: Right and wrong in Okabe and Ito's colour-blind-safe palette: the green and red they
 #: replaced are one olive to a deuteranope, a common form of colour blindness.
-RIGHT, WRONG = "#0072B2", "#D55E00"  # blue, vermillion
+RIGHT_WORDS, WRONG_WORDS = "blue", "vermillion"
+RIGHT, WRONG = _hex(RIGHT_WORDS), _hex(WRONG_WORDS)
 LANDING_STYLE = {  # (pushed up?, lands right?) -> marker symbol, colour, words
     (True, True): ("triangle-up", RIGHT, "up, right (on the truth)"),
     (False, True): ("triangle-down", RIGHT, "down, right (off the truth)"),
@@ -1472,14 +1491,6 @@ def landscape_picture(
 #: The kinds of error in Okabe and Ito's colour-blind-safe palette (the tab10 purple,
 #: blue and teal they replaced were one colour to a deuteranope), each also marked by a
 #: shape of its own where it is ringed (:data:`RING_SYMBOLS`).
-ERROR_COLORS = {
-    "merged": (213, 94, 0),  # vermillion
-    "split": (230, 159, 0),  # orange
-    "spurious": (204, 121, 167),  # reddish purple
-    "missing": (0, 114, 178),  # blue
-    "pinholes": (86, 180, 233),  # sky blue
-}
-#: The colour words the pages use for :data:`ERROR_COLORS`.
 ERROR_COLOR_WORDS = {
     "merged": "vermillion",
     "split": "orange",
@@ -1487,6 +1498,8 @@ ERROR_COLOR_WORDS = {
     "missing": "blue",
     "pinholes": "sky blue",
 }
+#: The colour of each kind, from :data:`OKABE_ITO` by the words above.
+ERROR_COLORS = {kind: OKABE_ITO[words] for kind, words in ERROR_COLOR_WORDS.items()}
 #: The mark of each ringed kind (plotly's symbol names; error_map_picture draws the
 #: same): a second cue besides the colour.
 RING_SYMBOLS = {
