@@ -199,7 +199,7 @@ def default_start(options, sidebar: str | None = None) -> str:
     entry = options.get(sidebar) if sidebar else None
     if entry and "upload" in entry:
         return sidebar
-    if entry and "upload" not in entry:
+    if entry:
         control = next(
             (
                 name
